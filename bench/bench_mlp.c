@@ -1,0 +1,3 @@
+/* bench_mlp.c — placeholder until the CLI lands. */
+#include "tinymlp.h"
+int main(void) { return 0; }

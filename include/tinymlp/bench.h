@@ -1,0 +1,216 @@
+/* tinymlp/bench.h — the benchmark harness: MLPerf LoadGen scenarios driving any system
+ * under test (SUT), validity rules, early stopping, and a result with every latency.
+ *
+ * Semantics follow MLPerf LoadGen (../shared/reference/HARNESS.md):
+ *   single-stream  closed loop, 1 sample per query, the next query issued when the last
+ *                  completes; latency from the actual issue time; headline p90.
+ *   multi-stream   closed loop, samples_per_query samples per query; query latency =
+ *                  last sample done - issue; headline p99.
+ *   server         OPEN loop: Poisson arrivals at target_qps generated before the clock
+ *                  starts; latency from the SCHEDULED time (queueing counts); headline
+ *                  completed samples/s, valid only if the latency bound holds.
+ *   offline        every sample issued at t = 0 in batches of offline_batch_size;
+ *                  headline samples/s.
+ *
+ * The SUT is a table of callbacks plus a `void *user`. The harness calls `issue` with
+ * the samples of one query; the SUT computes (on any thread) and reports each finished
+ * sample with tmlp_bench_complete(), which takes the timestamp first. Tests drive a
+ * scripted fake SUT; tmlp_model_sut runs a tmlp_model with one session per worker.
+ *
+ * Ownership: tmlp_bench_run allocates the result; free it with tmlp_bench_result_destroy.
+ * Thread-safety: one run at a time per SUT; tmlp_bench_complete may be called from any
+ * thread, concurrently.
+ */
+#ifndef TINYMLP_BENCH_H
+#define TINYMLP_BENCH_H
+
+#include "common.h"
+#include "data.h"
+#include "model.h"
+#include "stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tmlp_scenario {
+    TMLP_SCENARIO_SINGLE_STREAM = 0,
+    TMLP_SCENARIO_MULTI_STREAM = 1,
+    TMLP_SCENARIO_SERVER = 2,
+    TMLP_SCENARIO_OFFLINE = 3
+} tmlp_scenario;
+
+typedef enum tmlp_mode {
+    TMLP_MODE_PERFORMANCE = 0,
+    TMLP_MODE_ACCURACY = 1, /* every sample exactly once, predictions scored */
+    TMLP_MODE_FIND_PEAK = 2 /* server only: highest VALID target_qps */
+} tmlp_mode;
+
+/* "single-stream", "multi-stream", "server", "offline" — the exact labels of the output. */
+TMLP_API const char *tmlp_scenario_name(tmlp_scenario s);
+TMLP_API tmlp_status tmlp_scenario_parse(const char *name, tmlp_scenario *out);
+/* "performance", "accuracy", "find-peak" */
+TMLP_API const char *tmlp_mode_name(tmlp_mode m);
+TMLP_API tmlp_status tmlp_mode_parse(const char *name, tmlp_mode *out);
+
+/* Progress report, passed to settings.progress about every 250 ms from the issuing thread. */
+typedef struct tmlp_bench_progress {
+    tmlp_scenario scenario;
+    uint64_t elapsed_ns;
+    uint64_t min_duration_ns;
+    int64_t queries_issued;
+    int64_t queries_completed;
+    double running_p90_ns; /* of completed queries so far; NaN before the first */
+} tmlp_bench_progress;
+
+/* Settings. Get defaults from tmlp_bench_settings_default(scenario); units are in names.
+ * A zero max_* means "no maximum". */
+typedef struct tmlp_bench_settings {
+    tmlp_scenario scenario;
+    tmlp_mode mode;                 /* default PERFORMANCE */
+    uint64_t min_duration_ms;       /* default 600000 (LoadGen); bench_mlp passes shorter */
+    uint64_t max_duration_ms;       /* 0 = none */
+    int64_t min_query_count;        /* single 1024, multi 662, server 270336, offline 1 */
+    int64_t max_query_count;        /* 0 = none */
+    int64_t warmup_queries;         /* issued first, excluded from statistics; default 0 */
+    double target_qps;              /* server: arrival rate, queries/s (> 0); default 1000 */
+    uint64_t target_latency_ns;     /* server latency bound; default 10 ms */
+    double target_latency_percentile; /* fraction in (0,1): 0.90 single, 0.99 multi/server */
+    int64_t samples_per_query;      /* multi-stream; default 8 */
+    int64_t offline_batch_size;     /* offline; default 32 */
+    int64_t offline_sample_count;   /* offline: samples in the one query; default = SUT's count */
+    int workers;                    /* informational here: the SUT owns its threads; default 1 */
+    int blas_threads;               /* informational here: recorded in the result; default 1 */
+    uint64_t sample_seed;           /* which samples (uniform with replacement) */
+    uint64_t schedule_seed;         /* server arrival schedule */
+    int64_t max_outstanding_queries;/* server: issued but not complete; beyond it the run
+                                       ends INVALID ("overloaded"); default 65536 */
+    uint64_t drain_timeout_ms;      /* after the last issue, wait at most this long for
+                                       completions; then INVALID; default 10000 */
+    double early_stopping_confidence; /* c, default 0.99 */
+    tmlp_percentile_method percentile_method; /* default LOADGEN */
+    double find_peak_precision;     /* relative width of the final QPS bracket; default 0.02 */
+    int64_t find_peak_max_runs;     /* default 20 */
+    const volatile int *stop;       /* optional: when *stop != 0, stop issuing, drain, and
+                                       mark the run INVALID (interrupted) */
+    void (*progress)(void *user, const tmlp_bench_progress *p); /* optional */
+    void *progress_user;
+} tmlp_bench_settings;
+
+TMLP_API tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario s);
+
+/* One sample of a query: `id` is the harness's response id (pass it back unchanged);
+ * `index` selects the sample in the SUT's loaded data set (0 .. sample_count-1). */
+typedef struct tmlp_query_sample {
+    uint64_t id;
+    int64_t index;
+} tmlp_query_sample;
+
+typedef struct tmlp_bench_run tmlp_bench_run; /* the run in progress (opaque) */
+
+/* The system under test. */
+typedef struct tmlp_sut {
+    void *user;
+    const char *name;
+    int64_t sample_count;   /* samples the SUT has loaded (>= 1) */
+    const int32_t *labels;  /* optional: labels[index] for accuracy; NULL = no labels */
+    /* Start the work for n samples and return quickly; the SUT owns its threads. The
+     * `samples` array is valid only during the call. Called from the harness's issuing
+     * thread only. */
+    void (*issue)(void *user, tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n);
+    /* Optional: called once after the last issue (offline SUTs may start batches here). */
+    void (*flush)(void *user, tmlp_bench_run *run);
+} tmlp_sut;
+
+/* Report n finished samples. Takes the completion timestamp first, then records.
+ * `predictions` (optional, n values) are class indices scored against sut->labels.
+ * Safe to call from any thread. Unknown or repeated ids are counted as errors. */
+TMLP_API void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n,
+                                  const int32_t *predictions);
+
+/* Latency figures in nanoseconds (percentiles by the run's method). */
+typedef struct tmlp_latency_summary {
+    int64_t count;
+    double min, max, mean;
+    double p50, p90, p95, p97, p99, p999;
+} tmlp_latency_summary;
+
+/* Check states: 1 = Yes, 0 = No, -1 = does not apply. */
+#define TMLP_CHECK_NA (-1)
+#define TMLP_MAX_REASONS 8
+
+typedef struct tmlp_bench_result {
+    tmlp_bench_settings settings;   /* as run (stop/progress pointers cleared) */
+    int valid;
+    int check_min_duration, check_min_queries, check_latency_bound, check_early_stopping;
+    int n_reasons;
+    char reasons[TMLP_MAX_REASONS][256];   /* why INVALID, each with what to change */
+    int interrupted;
+
+    int64_t queries;                /* measured queries (warm-up excluded) */
+    int64_t samples;                /* measured samples */
+    int64_t errors;                 /* unknown/repeated completions, samples never completed */
+    uint64_t duration_ns;           /* as the min-duration check measures it (see HARNESS.md) */
+    double throughput_samples_per_s;
+    tmlp_latency_summary latency;
+
+    /* early stopping */
+    double es_percentile;           /* 0.90 single-stream, 0.99 otherwise */
+    int64_t es_min_queries;         /* queries needed at all */
+    int64_t es_overlatency_queries; /* t: allowed (single/multi) or observed (server) */
+    double es_estimate_ns;          /* single/multi: the early-stopping percentile estimate */
+    char es_text[256];              /* one sentence, LoadGen style */
+
+    uint64_t workload_digest;       /* hash of the schedule and sample order */
+
+    int64_t correct, labeled;       /* accuracy: labeled == 0 means "no labels" (null) */
+    int32_t *predictions;           /* accuracy mode: predictions[index], -1 if none; else NULL */
+    int64_t n_predictions;
+
+    /* per measured query, in issue order */
+    int64_t n_latencies;
+    int64_t *latencies_ns;          /* query latency */
+    int64_t *start_ns;              /* query start (scheduled time for server, issue time
+                                       otherwise), relative to the run start */
+    int64_t *query_samples;         /* samples in each query */
+
+    /* server */
+    double scheduled_qps, completed_qps;
+    tmlp_latency_summary issue_delay;      /* actual - scheduled issue time */
+    int64_t *issue_delay_ns;               /* per query, issue order */
+
+    /* find-peak: the QPS values tried and whether each was VALID, in order */
+    int n_peak_trials;
+    double peak_trial_qps[64];
+    int peak_trial_valid[64];
+    double peak_qps;                       /* highest VALID target_qps found, 0 if none */
+} tmlp_bench_result;
+
+/* Run one scenario (or a find-peak search) against `sut`. Returns TMLP_OK with a result
+ * even when the run is INVALID; errors are bad settings (TMLP_ERR_ARG, message names the
+ * field and the rule) and TMLP_ERR_NOMEM. */
+TMLP_API tmlp_status tmlp_bench_run_scenario(const tmlp_bench_settings *settings, const tmlp_sut *sut,
+                                             tmlp_bench_result **out, tmlp_error *err);
+TMLP_API void tmlp_bench_result_destroy(tmlp_bench_result *r);
+
+/* --- Ready-made SUTs ------------------------------------------------------------------- */
+
+/* A tmlp_model over a data set: `workers` threads, each with its own session of
+ * max_batch rows; queries are computed as one forward per query (or per offline batch),
+ * predictions are the argmax of each output row. U8 data goes through
+ * tmlp_session_forward_u8 (the model's preprocessing). The model and data set must
+ * outlive the SUT. */
+typedef struct tmlp_model_sut tmlp_model_sut;
+TMLP_API tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *data,
+                                           int workers, int64_t max_batch, tmlp_model_sut **out,
+                                           tmlp_error *err);
+TMLP_API const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m);
+TMLP_API void tmlp_model_sut_destroy(tmlp_model_sut *m);
+
+/* A no-op SUT that completes every sample inside `issue`: measures the harness itself. */
+TMLP_API tmlp_sut tmlp_null_sut(int64_t sample_count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

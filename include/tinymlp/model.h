@@ -1,0 +1,157 @@
+/* tinymlp/model.h — models (immutable weights + layers) and sessions (per-thread buffers).
+ *
+ * Life of an inference:
+ *     tmlp_model_load()  -> a tmlp_model: layers + weights, read-only from now on
+ *     tmlp_session_create(model, max_batch) -> buffers sized once for max_batch rows
+ *     tmlp_session_forward(session, in:(B,in), out) -> out:(B,out), a view into the session
+ *
+ * Ownership: whoever creates/loads an object destroys it; destroy functions accept NULL.
+ * Threads: a finished model may be shared by any number of threads; a session belongs
+ * to one thread at a time. Build a model completely (all tmlp_model_add_* calls) before
+ * creating its first session; adding a layer after that returns TMLP_ERR_STATE.
+ */
+#ifndef TINYMLP_MODEL_H
+#define TINYMLP_MODEL_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tmlp_model tmlp_model;
+typedef struct tmlp_session tmlp_session;
+
+/* Layer kinds, as named in the "tinymlp.layers" metadata string. */
+typedef enum tmlp_layer_kind {
+    TMLP_LAYER_DENSE = 0,   /* "linear":  y = x W^T + b;  x:(B,in) W:(out,in) b:(out) y:(B,out) */
+    TMLP_LAYER_RELU = 1,    /* "relu":    y = max(x, 0), elementwise */
+    TMLP_LAYER_SOFTMAX = 2  /* "softmax": y_ij = exp(x_ij - max_j x_ij) / sum_j exp(...), per row */
+} tmlp_layer_kind;
+
+/* Optional settings for building or loading a model. Zero-initialise (or use
+ * tmlp_model_options_default()) and set what you need. */
+typedef struct tmlp_model_options {
+    tmlp_allocator allocator; /* all allocations of the model and its sessions */
+} tmlp_model_options;
+
+TMLP_API tmlp_model_options tmlp_model_options_default(void);
+
+/* --- Loading and saving ------------------------------------------------------------- */
+
+/* Load a .safetensors file. `layers` is the architecture as a comma-separated list of
+ * module names ("linear,relu,linear,softmax"), module i owning tensors "<i>.weight"
+ * [out,in] and "<i>.bias" [out] as in PyTorch nn.Sequential; NULL reads it from the file's
+ * __metadata__ key "tinymlp.layers". F16/BF16 tensors are widened to F32.
+ * Errors: TMLP_ERR_IO, any safetensors TMLP_ERR_HEADER_* .. TMLP_ERR_DUPLICATE,
+ * TMLP_ERR_MISSING_TENSOR, TMLP_ERR_EXTRA_TENSOR, TMLP_ERR_LAYERS, TMLP_ERR_SHAPE,
+ * TMLP_ERR_NOMEM; `err` (may be NULL) gets a message naming the tensor and shapes. */
+TMLP_API tmlp_status tmlp_model_load(const char *path, const char *layers, tmlp_model **out,
+                                     tmlp_error *err);
+/* Same, with options (a custom allocator). `opts` may be NULL. */
+TMLP_API tmlp_status tmlp_model_load_ex(const char *path, const char *layers,
+                                        const tmlp_model_options *opts, tmlp_model **out,
+                                        tmlp_error *err);
+
+/* Write the model as .safetensors (header padded with spaces to a multiple of 8) with its
+ * layer list and preprocessing in __metadata__. Loading the file gives bit-identical weights. */
+TMLP_API tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp_error *err);
+
+/* --- Building from C ---------------------------------------------------------------- */
+
+/* An empty Sequential taking rows of `input_width` floats. `opts` may be NULL. */
+TMLP_API tmlp_status tmlp_model_create(int64_t input_width, const tmlp_model_options *opts,
+                                       tmlp_model **out, tmlp_error *err);
+/* Append Dense(in -> out). `weight` is (out, in) row-major, `bias` is (out) or NULL for
+ * zeros; both are copied. `in` must equal the current output width (TMLP_ERR_SHAPE). */
+TMLP_API tmlp_status tmlp_model_add_dense(tmlp_model *m, int64_t in, int64_t out,
+                                          const float *weight, const float *bias,
+                                          tmlp_error *err);
+TMLP_API tmlp_status tmlp_model_add_relu(tmlp_model *m, tmlp_error *err);
+TMLP_API tmlp_status tmlp_model_add_softmax(tmlp_model *m, tmlp_error *err);
+
+/* A seeded random MLP: widths[0] -> widths[1] -> ... -> widths[n-1], ReLU between Dense
+ * layers and Softmax at the end. Weights and biases uniform in +-1/sqrt(in) (PyTorch's
+ * nn.Linear default), drawn from tmlp_rng so a seed gives the same model on every machine.
+ * n >= 2. `opts` may be NULL. */
+TMLP_API tmlp_status tmlp_model_random(const int64_t *widths, int n, uint64_t seed,
+                                       const tmlp_model_options *opts, tmlp_model **out,
+                                       tmlp_error *err);
+
+TMLP_API void tmlp_model_destroy(tmlp_model *m);
+
+/* --- Inspecting --------------------------------------------------------------------- */
+
+TMLP_API int64_t tmlp_model_input_width(const tmlp_model *m);
+TMLP_API int64_t tmlp_model_output_width(const tmlp_model *m);
+TMLP_API int tmlp_model_layer_count(const tmlp_model *m);
+
+typedef struct tmlp_layer_info {
+    tmlp_layer_kind kind;
+    const char *name;        /* "linear", "relu", "softmax" (static) */
+    int64_t in_width;        /* per sample */
+    int64_t out_width;
+    int64_t param_count;     /* weights + biases (0 for activations) */
+    int64_t flops_per_sample;/* Dense: 2*in*out (multiply-add) + out (bias); ReLU: out; Softmax: ~3*out */
+    size_t weight_bytes;     /* bytes of parameters read per forward (F32) */
+} tmlp_layer_info;
+
+/* Fill `info` for layer i (0-based). TMLP_ERR_ARG if i is out of range. */
+TMLP_API tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *info);
+/* "linear,relu,linear,softmax" — written into buf (NUL-terminated, truncated to cap). */
+TMLP_API tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, size_t cap);
+/* Bytes held by the model's parameters. */
+TMLP_API size_t tmlp_model_param_bytes(const tmlp_model *m);
+
+/* --- Preprocessing: how raw uint8 pixels become inputs ------------------------------ */
+/* x = (raw * scale - mean) / std, from __metadata__ "tinymlp.input_scale",
+ * "tinymlp.input_mean", "tinymlp.input_std" (decimal strings). Without them the model has
+ * scale 1, mean 0, std 1 and has_preprocess == 0. */
+typedef struct tmlp_preprocess {
+    int has_preprocess;
+    double scale, mean, std;
+} tmlp_preprocess;
+
+TMLP_API tmlp_preprocess tmlp_model_preprocess(const tmlp_model *m);
+/* Set the preprocessing of a model under construction (before any session). std != 0. */
+TMLP_API tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, double mean,
+                                               double std);
+
+/* --- Sessions ----------------------------------------------------------------------- */
+
+/* Buffers for batches of up to `max_batch` rows, allocated once through the model's
+ * allocator. Errors: TMLP_ERR_ARG (NULL, max_batch < 1), TMLP_ERR_NOMEM. */
+TMLP_API tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch,
+                                         tmlp_session **out);
+
+/* in: F32 (B, in_width) with 1 <= B <= max_batch (a 1-D tensor of in_width is B = 1).
+ * out: set to an F32 (B, out_width) view into the session, valid until the next forward
+ * or destroy on this session. Allocates nothing.
+ * Errors: TMLP_ERR_ARG, TMLP_ERR_SHAPE (wrong width/dtype), TMLP_ERR_BATCH. */
+TMLP_API tmlp_status tmlp_session_forward(tmlp_session *s, const tmlp_tensor *in,
+                                          tmlp_tensor *out);
+
+/* Raw uint8 rows (B, in_width), preprocessed with the model's tmlp_preprocess into the
+ * session's input buffer, then forwarded. Allocates nothing. */
+TMLP_API tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw, int64_t batch,
+                                             tmlp_tensor *out);
+
+/* As tmlp_session_forward, and also writes the wall time of each model layer into
+ * layer_ns[0 .. tmlp_model_layer_count-1] (a Dense fused with its ReLU reports the whole
+ * time on the Dense and 0 on the ReLU). For profilers; the timing adds two clock reads
+ * per layer. */
+TMLP_API tmlp_status tmlp_session_forward_profiled(tmlp_session *s, const tmlp_tensor *in,
+                                                   tmlp_tensor *out, uint64_t *layer_ns);
+
+TMLP_API int64_t tmlp_session_max_batch(const tmlp_session *s);
+/* Bytes the session allocated (activation buffers and scratch). */
+TMLP_API size_t tmlp_session_bytes(const tmlp_session *s);
+TMLP_API void tmlp_session_destroy(tmlp_session *s);
+
+/* Index of the largest of n values (the first on ties); -1 if n < 1. */
+TMLP_API int64_t tmlp_argmax(const float *x, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
