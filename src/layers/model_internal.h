@@ -1,0 +1,16 @@
+/* model_internal.h (private) — what the file loader/saver and profiler need to see of a
+ * model beyond the public API. Implemented in src/layers/model.c. */
+#ifndef TMLP_MODEL_INTERNAL_H
+#define TMLP_MODEL_INTERNAL_H
+
+#include "tinymlp/model.h"
+
+/* The allocator the model was built with (never NULL; fields may be NULL = libc). */
+const tmlp_allocator *tmlp_model_allocator(const tmlp_model *m);
+
+/* For a Dense layer i: its weight (out, in) and bias (out), read-only, owned by the model.
+ * TMLP_ERR_ARG if i is out of range or not a Dense layer. */
+tmlp_status tmlp_model_dense_params(const tmlp_model *m, int i, const float **weight,
+                                    const float **bias);
+
+#endif
