@@ -59,7 +59,12 @@ TMLP_API tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp
 
 /* --- Building from C ---------------------------------------------------------------- */
 
-/* An empty Sequential taking rows of `input_width` floats. `opts` may be NULL. */
+/* An empty Sequential taking rows of `input_width` floats (in [1, 2^31)). `opts` may be
+ * NULL. The builder calls below check shapes as layers are appended (shape inference):
+ * errors leave the model as it was, so the caller may fix the call or destroy the model.
+ * Errors: TMLP_ERR_ARG (NULL pointer, bad width), TMLP_ERR_SHAPE (does not chain),
+ * TMLP_ERR_STATE (a session already exists), TMLP_ERR_NOMEM. Not thread-safe: build a
+ * model on one thread, then share it. */
 TMLP_API tmlp_status tmlp_model_create(int64_t input_width, const tmlp_model_options *opts,
                                        tmlp_model **out, tmlp_error *err);
 /* Append Dense(in -> out). `weight` is (out, in) row-major, `bias` is (out) or NULL for
@@ -73,7 +78,16 @@ TMLP_API tmlp_status tmlp_model_add_softmax(tmlp_model *m, tmlp_error *err);
 /* A seeded random MLP: widths[0] -> widths[1] -> ... -> widths[n-1], ReLU between Dense
  * layers and Softmax at the end. Weights and biases uniform in +-1/sqrt(in) (PyTorch's
  * nn.Linear default), drawn from tmlp_rng so a seed gives the same model on every machine.
- * n >= 2. `opts` may be NULL. */
+ * n >= 2, every width in [1, 2^31). `opts` may be NULL.
+ * The exact algorithm (tools reproduce it in Python; a test pins its first values):
+ *     tmlp_rng_seed(&r, seed);                      one generator for the whole model
+ *     for each Dense layer i = 0 .. n-2, in order:  in = widths[i], out = widths[i+1]
+ *         k = 1 / sqrt((double)in)
+ *         W[j][c] for j = 0..out-1, c = 0..in-1:    (float)((2 * tmlp_rng_uniform(&r) - 1) * k)
+ *         b[j]    for j = 0..out-1:                 same formula, drawn after all of W
+ * i.e. layer 1's W (row-major, (out, in)), then its b, then layer 2's W, its b, ...
+ * Layers: "linear,relu,linear,relu,...,linear,softmax" (2n-2 of them).
+ * Errors: TMLP_ERR_ARG (NULL, n < 2, a bad width), TMLP_ERR_NOMEM; *out is NULL on error. */
 TMLP_API tmlp_status tmlp_model_random(const int64_t *widths, int n, uint64_t seed,
                                        const tmlp_model_options *opts, tmlp_model **out,
                                        tmlp_error *err);
@@ -120,14 +134,22 @@ TMLP_API tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, doub
 /* --- Sessions ----------------------------------------------------------------------- */
 
 /* Buffers for batches of up to `max_batch` rows, allocated once through the model's
- * allocator. Errors: TMLP_ERR_ARG (NULL, max_batch < 1), TMLP_ERR_NOMEM. */
+ * allocator (one block: two (max_batch, widest layer) activation buffers and a
+ * (max_batch, in_width) staging buffer for forward_u8). Freezes the model (see top).
+ * Thread-safe with respect to other tmlp_session_create calls on the same model.
+ * Errors: TMLP_ERR_ARG (NULL, max_batch < 1), TMLP_ERR_STATE (model has no layers),
+ * TMLP_ERR_NOMEM (also when the buffer size overflows); *out is NULL on error. */
 TMLP_API tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch,
                                          tmlp_session **out);
 
 /* in: F32 (B, in_width) with 1 <= B <= max_batch (a 1-D tensor of in_width is B = 1).
  * out: set to an F32 (B, out_width) view into the session, valid until the next forward
- * or destroy on this session. Allocates nothing.
- * Errors: TMLP_ERR_ARG, TMLP_ERR_SHAPE (wrong width/dtype), TMLP_ERR_BATCH. */
+ * or destroy on this session. Allocates nothing; `in` is only read (it may even be a
+ * previous output of this session). A 784-512-512-10 model at batch B runs
+ * Dense(sgemv if B == 1, else sgemm) with its ReLU fused into the bias add, twice, then
+ * Dense and a row-wise Softmax.
+ * Errors: TMLP_ERR_ARG (a NULL, in->data NULL), TMLP_ERR_SHAPE (not F32, ndim not 1 or 2,
+ * wrong width, B < 1), TMLP_ERR_BATCH (B > max_batch). */
 TMLP_API tmlp_status tmlp_session_forward(tmlp_session *s, const tmlp_tensor *in,
                                           tmlp_tensor *out);
 

@@ -1,0 +1,162 @@
+/* dense.c — the fully connected layer: y = x W^T + b.
+ *
+ * Shapes (row-major, PyTorch nn.Linear's convention):
+ *     x:(B, in)   W:(out, in)   b:(out)   y:(B, out)
+ *     y[r][j] = b[j] + sum_k x[r][k] * W[j][k]
+ * Row j of W holds the weights of output j, so W^T is never materialised: BLAS reads W
+ * "transposed" through its leading dimension.
+ *
+ * Two BLAS calls, chosen by batch size:
+ *   B == 1  cblas_sgemv: y(out) = W(out,in) . x(in). A matrix-vector product streams W
+ *           once; OpenBLAS's sgemm with M = 1 is ~6x slower on this shape (99 us vs 16 us
+ *           for 784->512) because its packing and blocking are built for big M.
+ *   B  > 1  cblas_sgemm(RowMajor, NoTrans, Trans): y(B,out) = x(B,in) . W(out,in)^T.
+ * Then one pass over y adds the bias — or, when a ReLU follows, adds the bias AND clamps
+ * at zero in the same pass (forward_relu), so y is read and written once, not twice.
+ * The epilogue is branch-free (SSE maxps): a compare-and-jump per element mispredicts on
+ * half-negative data and cost 28% at batch 256 (../shared/reference/PEERS.md).
+ *
+ * Next: relu.c, softmax.c; session.c decides when to fuse.
+ */
+#include "layer.h"
+
+#include "internal.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
+typedef struct dense {
+    tmlp_layer base; /* must be first: a dense* is a tmlp_layer* */
+    float *weight;   /* (out, in), 64-byte aligned inside `block` */
+    float *bias;     /* (out), right after weight */
+    void *block;     /* the one allocation holding weight and bias */
+} dense;
+
+/* y[0..n) += b[0..n) */
+static void bias_add_row(float *restrict y, const float *restrict b, int64_t n)
+{
+    int64_t j = 0;
+#if defined(__SSE__)
+    for (; j + 4 <= n; j += 4)
+        _mm_storeu_ps(y + j, _mm_add_ps(_mm_loadu_ps(y + j), _mm_loadu_ps(b + j)));
+#endif
+    for (; j < n; j++) y[j] += b[j];
+}
+
+/* y[0..n) = max(y + b, 0). Same rounding as a bias add then a separate ReLU: the sum is
+ * rounded once to float, then clamped (max(NaN, 0) gives 0 on both paths). */
+static void bias_relu_row(float *restrict y, const float *restrict b, int64_t n)
+{
+    int64_t j = 0;
+#if defined(__SSE__)
+    const __m128 zero = _mm_setzero_ps();
+    for (; j + 4 <= n; j += 4) {
+        __m128 v = _mm_add_ps(_mm_loadu_ps(y + j), _mm_loadu_ps(b + j));
+        _mm_storeu_ps(y + j, _mm_max_ps(v, zero)); /* maxps(v, 0): 0 when v is NaN */
+    }
+#endif
+    for (; j < n; j++) {
+        float v = y[j] + b[j];
+        y[j] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+/* y = x W^T, no bias. */
+static void dense_matmul(const dense *d, const float *x, float *y, int64_t batch)
+{
+    const int in = (int)d->base.in_width, out = (int)d->base.out_width;
+    if (batch == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, d->weight, in, x, 1, 0.0f, y, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch, out, in, 1.0f, x, in,
+                    d->weight, in, 0.0f, y, out);
+}
+
+static void dense_forward(const tmlp_layer *l, const float *x, float *y, int64_t batch)
+{
+    const dense *d = (const dense *)l;
+    const int64_t out = l->out_width;
+    dense_matmul(d, x, y, batch);
+    for (int64_t r = 0; r < batch; r++) bias_add_row(y + r * out, d->bias, out);
+}
+
+static void dense_forward_relu(const tmlp_layer *l, const float *x, float *y, int64_t batch)
+{
+    const dense *d = (const dense *)l;
+    const int64_t out = l->out_width;
+    dense_matmul(d, x, y, batch);
+    for (int64_t r = 0; r < batch; r++) bias_relu_row(y + r * out, d->bias, out);
+}
+
+static int64_t dense_param_count(const tmlp_layer *l)
+{
+    return l->out_width * l->in_width + l->out_width;
+}
+
+static int64_t dense_flops(const tmlp_layer *l)
+{
+    return 2 * l->in_width * l->out_width + l->out_width;
+}
+
+static void dense_destroy(tmlp_layer *l, const tmlp_allocator *a)
+{
+    dense *d = (dense *)l;
+    if (!d) return;
+    tmlp_mem_free(a, d->block);
+    tmlp_mem_free(a, d);
+}
+
+static const tmlp_layer_ops dense_ops = {
+    .name = "linear",
+    .kind = TMLP_LAYER_DENSE,
+    .in_place = false,
+    .forward = dense_forward,
+    .forward_relu = dense_forward_relu,
+    .param_count = dense_param_count,
+    .flops_per_sample = dense_flops,
+    .destroy = dense_destroy,
+};
+
+tmlp_status tmlp_dense_create(const tmlp_allocator *a, int64_t in, int64_t out,
+                              const float *weight, const float *bias, tmlp_layer **out_layer,
+                              tmlp_error *err)
+{
+    /* BLAS takes int dimensions; widths must fit one (and W's element count a size_t). */
+    if (in < 1 || out < 1 || in > INT32_MAX || out > INT32_MAX)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "dense: widths must be in [1, 2^31): in=%lld out=%lld",
+                              (long long)in, (long long)out);
+    size_t nw, nparams, bytes;
+    if (!tmlp_size_mul((size_t)out, (size_t)in, &nw) || __builtin_add_overflow(nw, (size_t)out, &nparams) ||
+        !tmlp_size_mul(nparams, sizeof(float), &bytes) || __builtin_add_overflow(bytes, (size_t)63, &bytes))
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "dense %lldx%lld: parameter size overflows",
+                              (long long)out, (long long)in);
+
+    dense *d = tmlp_mem_alloc(a, sizeof *d);
+    if (!d) return tmlp_error_set(err, TMLP_ERR_NOMEM, "dense: out of memory for the layer");
+    d->block = tmlp_mem_alloc(a, bytes);
+    if (!d->block) {
+        tmlp_mem_free(a, d);
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "dense %lldx%lld: out of memory for %zu bytes of parameters",
+                              (long long)out, (long long)in, bytes);
+    }
+    /* Align W to a cache line: BLAS kernels stream it with full-line loads. */
+    uintptr_t p = ((uintptr_t)d->block + 63) & ~(uintptr_t)63;
+    d->weight = (float *)p;
+    d->bias = d->weight + nw;
+    d->base.ops = &dense_ops;
+    d->base.in_width = in;
+    d->base.out_width = out;
+    if (weight) memcpy(d->weight, weight, nw * sizeof(float));
+    else memset(d->weight, 0, nw * sizeof(float));
+    if (bias) memcpy(d->bias, bias, (size_t)out * sizeof(float));
+    else memset(d->bias, 0, (size_t)out * sizeof(float));
+    *out_layer = &d->base;
+    return TMLP_OK;
+}
+
+float *tmlp_dense_weight(tmlp_layer *l) { return ((dense *)l)->weight; }
+float *tmlp_dense_bias(tmlp_layer *l) { return ((dense *)l)->bias; }

@@ -1,0 +1,267 @@
+/* model.c — tmlp_model: a Sequential container of layers, built once, then read-only.
+ *
+ * Building is shape inference as you go: the model remembers the current output width;
+ * tmlp_model_add_dense(in, out) must have in == that width, and then it becomes out.
+ * Activations keep the width. The largest width seen is what a session sizes its two
+ * activation buffers by (session.c).
+ *
+ *     tmlp_model_create(784)          widths: 784
+ *     add_dense(784, 512) + add_relu  784 -> 512 -> 512
+ *     add_dense(512, 10) + softmax    ... -> 10 -> 10        max_width 512
+ *
+ * After the first session is created the model is frozen (TMLP_ERR_STATE on add_*), so
+ * any number of threads can share it. tmlp_model_random builds the standard MLP from a
+ * width list with PyTorch's nn.Linear init drawn from our own PRNG (see model.h for the
+ * exact draw order, which tools/ reproduce in Python).
+ */
+#include "layer.h"
+#include "model_internal.h"
+
+#include "internal.h"
+#include "tinymlp/rng.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+tmlp_model_options tmlp_model_options_default(void)
+{
+    tmlp_model_options o;
+    memset(&o, 0, sizeof o);
+    return o;
+}
+
+tmlp_status tmlp_model_create(int64_t input_width, const tmlp_model_options *opts,
+                              tmlp_model **out, tmlp_error *err)
+{
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_create: out is NULL");
+    *out = NULL;
+    if (input_width < 1 || input_width > INT32_MAX)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_create: input width %lld not in [1, 2^31)",
+                              (long long)input_width);
+    tmlp_allocator a = {0};
+    if (opts) a = opts->allocator;
+    tmlp_model *m = tmlp_mem_alloc(&a, sizeof *m);
+    if (!m) return tmlp_error_set(err, TMLP_ERR_NOMEM, "tmlp_model_create: out of memory");
+    memset(m, 0, sizeof *m);
+    m->alloc = a;
+    m->input_width = m->output_width = m->max_width = input_width;
+    m->pre.has_preprocess = 0;
+    m->pre.scale = 1.0;
+    m->pre.mean = 0.0;
+    m->pre.std = 1.0;
+    atomic_init(&m->sessions_created, 0);
+    *out = m;
+    return TMLP_OK;
+}
+
+void tmlp_model_destroy(tmlp_model *m)
+{
+    if (!m) return;
+    const tmlp_allocator a = m->alloc; /* copy: m itself is freed last, through it */
+    for (int i = 0; i < m->n_layers; i++) m->layers[i]->ops->destroy(m->layers[i], &a);
+    tmlp_mem_free(&a, m->layers);
+    tmlp_mem_free(&a, m);
+}
+
+/* Common checks before appending: a live, not yet frozen model. */
+static tmlp_status check_building(const tmlp_model *m, const char *fn, tmlp_error *err)
+{
+    if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "%s: model is NULL", fn);
+    if (atomic_load_explicit(&m->sessions_created, memory_order_relaxed))
+        return tmlp_error_set(err, TMLP_ERR_STATE,
+                              "%s: the model already has a session; add every layer before "
+                              "tmlp_session_create", fn);
+    if (m->n_layers == INT32_MAX)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "%s: too many layers", fn);
+    return TMLP_OK;
+}
+
+/* Append a built layer; on failure the layer is destroyed (the caller never leaks it). */
+static tmlp_status append(tmlp_model *m, tmlp_layer *l, tmlp_error *err)
+{
+    if (m->n_layers == m->cap_layers) {
+        int cap = m->cap_layers ? m->cap_layers * 2 : 8;
+        if (cap < m->cap_layers) cap = INT32_MAX; /* doubling past INT32_MAX */
+        tmlp_layer **grown = tmlp_mem_calloc(&m->alloc, (size_t)cap, sizeof *grown);
+        if (!grown) {
+            l->ops->destroy(l, &m->alloc);
+            return tmlp_error_set(err, TMLP_ERR_NOMEM, "model: out of memory for the layer list");
+        }
+        if (m->n_layers) memcpy(grown, m->layers, (size_t)m->n_layers * sizeof *grown);
+        tmlp_mem_free(&m->alloc, m->layers);
+        m->layers = grown;
+        m->cap_layers = cap;
+    }
+    m->layers[m->n_layers++] = l;
+    m->output_width = l->out_width;
+    if (l->out_width > m->max_width) m->max_width = l->out_width;
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_model_add_dense(tmlp_model *m, int64_t in, int64_t out, const float *weight,
+                                 const float *bias, tmlp_error *err)
+{
+    tmlp_status st = check_building(m, "tmlp_model_add_dense", err);
+    if (st != TMLP_OK) return st;
+    if (!weight) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_add_dense: weight is NULL");
+    if (in != m->output_width)
+        return tmlp_error_set(err, TMLP_ERR_SHAPE,
+                              "dense layer %d: input width %lld does not match the previous "
+                              "output width %lld (weight is (out=%lld, in=%lld))",
+                              m->n_layers, (long long)in, (long long)m->output_width,
+                              (long long)out, (long long)in);
+    tmlp_layer *l;
+    st = tmlp_dense_create(&m->alloc, in, out, weight, bias, &l, err);
+    if (st != TMLP_OK) return st;
+    return append(m, l, err);
+}
+
+tmlp_status tmlp_model_add_relu(tmlp_model *m, tmlp_error *err)
+{
+    tmlp_status st = check_building(m, "tmlp_model_add_relu", err);
+    if (st != TMLP_OK) return st;
+    tmlp_layer *l;
+    st = tmlp_relu_create(&m->alloc, m->output_width, &l, err);
+    if (st != TMLP_OK) return st;
+    return append(m, l, err);
+}
+
+tmlp_status tmlp_model_add_softmax(tmlp_model *m, tmlp_error *err)
+{
+    tmlp_status st = check_building(m, "tmlp_model_add_softmax", err);
+    if (st != TMLP_OK) return st;
+    tmlp_layer *l;
+    st = tmlp_softmax_create(&m->alloc, m->output_width, &l, err);
+    if (st != TMLP_OK) return st;
+    return append(m, l, err);
+}
+
+/* Dense(widths[i] -> widths[i+1]) with W then b drawn in order from rng. */
+static tmlp_status add_random_dense(tmlp_model *m, int64_t in, int64_t out, tmlp_rng *rng,
+                                    tmlp_error *err)
+{
+    tmlp_layer *l;
+    /* NULL weight/bias = zeros; filled in place below, before anyone can see the layer. */
+    tmlp_status st = tmlp_dense_create(&m->alloc, in, out, NULL, NULL, &l, err);
+    if (st != TMLP_OK) return st;
+    float *w = tmlp_dense_weight(l), *b = tmlp_dense_bias(l);
+    const double k = 1.0 / sqrt((double)in);
+    const int64_t nw = in * out;
+    for (int64_t i = 0; i < nw; i++) w[i] = (float)((2.0 * tmlp_rng_uniform(rng) - 1.0) * k);
+    for (int64_t j = 0; j < out; j++) b[j] = (float)((2.0 * tmlp_rng_uniform(rng) - 1.0) * k);
+    return append(m, l, err);
+}
+
+tmlp_status tmlp_model_random(const int64_t *widths, int n, uint64_t seed,
+                              const tmlp_model_options *opts, tmlp_model **out, tmlp_error *err)
+{
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_random: out is NULL");
+    *out = NULL;
+    if (!widths) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_random: widths is NULL");
+    if (n < 2) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_random: need n >= 2 widths, got %d", n);
+    for (int i = 0; i < n; i++)
+        if (widths[i] < 1 || widths[i] > INT32_MAX)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_random: widths[%d] = %lld not in [1, 2^31)",
+                                  i, (long long)widths[i]);
+    tmlp_model *m;
+    tmlp_status st = tmlp_model_create(widths[0], opts, &m, err);
+    if (st != TMLP_OK) return st;
+    tmlp_rng rng;
+    tmlp_rng_seed(&rng, seed);
+    for (int i = 0; i + 1 < n && st == TMLP_OK; i++) {
+        st = add_random_dense(m, widths[i], widths[i + 1], &rng, err);
+        if (st == TMLP_OK) st = (i + 2 < n) ? tmlp_model_add_relu(m, err) : tmlp_model_add_softmax(m, err);
+    }
+    if (st != TMLP_OK) {
+        tmlp_model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return TMLP_OK;
+}
+
+/* --- Inspecting ----------------------------------------------------------------------- */
+
+int64_t tmlp_model_input_width(const tmlp_model *m) { return m ? m->input_width : 0; }
+int64_t tmlp_model_output_width(const tmlp_model *m) { return m ? m->output_width : 0; }
+int tmlp_model_layer_count(const tmlp_model *m) { return m ? m->n_layers : 0; }
+
+tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *info)
+{
+    if (!m || !info || i < 0 || i >= m->n_layers) return TMLP_ERR_ARG;
+    const tmlp_layer *l = m->layers[i];
+    info->kind = l->ops->kind;
+    info->name = l->ops->name;
+    info->in_width = l->in_width;
+    info->out_width = l->out_width;
+    info->param_count = l->ops->param_count(l);
+    info->flops_per_sample = l->ops->flops_per_sample(l);
+    info->weight_bytes = (size_t)info->param_count * sizeof(float);
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, size_t cap)
+{
+    if (!m || !buf || cap == 0) return TMLP_ERR_ARG;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < m->n_layers; i++) {
+        int k = snprintf(buf + len, cap - len, "%s%s", i ? "," : "", m->layers[i]->ops->name);
+        if (k < 0 || (size_t)k >= cap - len) break; /* truncated, still NUL-terminated */
+        len += (size_t)k;
+    }
+    return TMLP_OK;
+}
+
+size_t tmlp_model_param_bytes(const tmlp_model *m)
+{
+    if (!m) return 0;
+    size_t total = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        total += (size_t)m->layers[i]->ops->param_count(m->layers[i]) * sizeof(float);
+    return total;
+}
+
+/* --- Preprocessing -------------------------------------------------------------------- */
+
+tmlp_preprocess tmlp_model_preprocess(const tmlp_model *m)
+{
+    tmlp_preprocess p = {0, 1.0, 0.0, 1.0};
+    return m ? m->pre : p;
+}
+
+tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, double mean, double std)
+{
+    if (!m) return TMLP_ERR_ARG;
+    if (atomic_load_explicit(&m->sessions_created, memory_order_relaxed)) return TMLP_ERR_STATE;
+    if (!isfinite(scale) || !isfinite(mean) || !isfinite(std) || std == 0.0) return TMLP_ERR_ARG;
+    m->pre.has_preprocess = 1;
+    m->pre.scale = scale;
+    m->pre.mean = mean;
+    m->pre.std = std;
+    return TMLP_OK;
+}
+
+/* --- model_internal.h ------------------------------------------------------------------ */
+
+const tmlp_allocator *tmlp_model_allocator(const tmlp_model *m) { return &m->alloc; }
+
+tmlp_status tmlp_model_dense_params(const tmlp_model *m, int i, const float **weight,
+                                    const float **bias)
+{
+    if (!m || i < 0 || i >= m->n_layers || m->layers[i]->ops->kind != TMLP_LAYER_DENSE)
+        return TMLP_ERR_ARG;
+    if (weight) *weight = tmlp_dense_weight(m->layers[i]);
+    if (bias) *bias = tmlp_dense_bias(m->layers[i]);
+    return TMLP_OK;
+}
+
+int64_t tmlp_argmax(const float *x, int64_t n)
+{
+    if (!x || n < 1) return -1;
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i; /* strict: the first index wins ties */
+    return best;
+}

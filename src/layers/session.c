@@ -1,0 +1,183 @@
+/* session.c — tmlp_session: the per-thread working memory of a model, and the forward pass.
+ *
+ * Memory: ONE allocation at tmlp_session_create, carved into (each 64-byte aligned)
+ *     [ struct | act[0]: max_batch x max_width | act[1]: same | staging: max_batch x in ]
+ * act[0] and act[1] are ping-pong activation buffers: a Dense layer reads one and writes
+ * the other; ReLU/Softmax work in place on whichever holds the current activations.
+ * `staging` receives preprocessed uint8 input (forward_u8). The forward pass itself
+ * allocates nothing, so its cost is the math alone and it cannot fail for lack of memory.
+ *
+ * The pass, for  Dense -> ReLU -> Dense -> Softmax  on input x:
+ *     act[0] = max(x W1^T + b1, 0)     Dense fused with the following ReLU (dense.c)
+ *     act[1] = act[0] W2^T + b2
+ *     act[1] = softmax(act[1])         in place
+ *     out    = view of act[1], (B, 10): valid until the next forward on this session
+ * The caller's input is only read, never written, even by an in-place layer.
+ */
+#include "layer.h"
+
+#include "internal.h"
+
+#include <string.h>
+
+struct tmlp_session {
+    const tmlp_model *model;
+    int64_t max_batch;
+    size_t bytes;        /* the whole block, as allocated */
+    float *act[2];       /* (max_batch, model->max_width) each */
+    float *staging;      /* (max_batch, model->input_width) */
+    float u8_table[256]; /* u8_table[v] = (float)((v * scale - mean) / std), in double */
+};
+
+static size_t round_up64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch, tmlp_session **out)
+{
+    if (!out) return TMLP_ERR_ARG;
+    *out = NULL;
+    if (!model || max_batch < 1) return TMLP_ERR_ARG;
+    if (model->n_layers == 0) return TMLP_ERR_STATE; /* nothing to run */
+
+    /* Sizes table, then one allocation (+63 so the buffers can start on a cache line). */
+    size_t act_elems, stage_elems, act_bytes, stage_bytes, total;
+    if (!tmlp_size_mul((size_t)max_batch, (size_t)model->max_width, &act_elems) ||
+        !tmlp_size_mul((size_t)max_batch, (size_t)model->input_width, &stage_elems) ||
+        !tmlp_size_mul(act_elems, sizeof(float), &act_bytes) ||
+        !tmlp_size_mul(stage_elems, sizeof(float), &stage_bytes) || act_bytes > SIZE_MAX / 4 ||
+        stage_bytes > SIZE_MAX / 4)
+        return TMLP_ERR_NOMEM;
+    act_bytes = round_up64(act_bytes);
+    stage_bytes = round_up64(stage_bytes);
+    const size_t head = round_up64(sizeof(tmlp_session));
+    total = head + 2 * act_bytes + stage_bytes + 63;
+    if (total < act_bytes) return TMLP_ERR_NOMEM;
+
+    void *block = tmlp_mem_alloc(&model->alloc, total);
+    if (!block) return TMLP_ERR_NOMEM;
+    /* The struct sits at the block's start (so destroy frees the struct pointer); the
+     * buffers start at the first cache line after it. */
+    tmlp_session *s = block;
+    memset(s, 0, sizeof *s);
+    unsigned char *base = (unsigned char *)(((uintptr_t)block + head + 63) & ~(uintptr_t)63);
+    s->model = model;
+    s->max_batch = max_batch;
+    s->bytes = total;
+    s->act[0] = (float *)base;
+    s->act[1] = (float *)(base + act_bytes);
+    s->staging = (float *)(base + 2 * act_bytes);
+    const tmlp_preprocess p = model->pre;
+    for (int v = 0; v < 256; v++) s->u8_table[v] = (float)(((double)v * p.scale - p.mean) / p.std);
+
+    /* Freeze the model: its shapes are now baked into this session. The model is never
+     * defined const (create/load return a mutable object), so writing through the cast
+     * is well defined; the flag is atomic so concurrent session_create calls are fine. */
+    atomic_store_explicit(&((tmlp_model *)model)->sessions_created, 1, memory_order_relaxed);
+    *out = s;
+    return TMLP_OK;
+}
+
+void tmlp_session_destroy(tmlp_session *s)
+{
+    if (!s) return;
+    tmlp_mem_free(&s->model->alloc, s);
+}
+
+int64_t tmlp_session_max_batch(const tmlp_session *s) { return s ? s->max_batch : 0; }
+size_t tmlp_session_bytes(const tmlp_session *s) { return s ? s->bytes : 0; }
+
+/* Run every layer on x:(batch, input_width); returns the final activations. If layer_ns
+ * is non-NULL, layer i's wall time goes to layer_ns[i]. */
+static const float *run(tmlp_session *s, const float *x, int64_t batch, uint64_t *layer_ns)
+{
+    const tmlp_model *m = s->model;
+    const float *cur = x;
+    /* Which act[] holds cur; -1 = the caller's input or staging. The caller may pass a
+     * previous output of this very session back in (a view into act[k]): then start from
+     * k so that no layer writes the buffer it is reading. */
+    int cur_buf = -1;
+    const uintptr_t px = (uintptr_t)x, act_span = (uintptr_t)s->act[1] - (uintptr_t)s->act[0];
+    for (int k = 0; k < 2; k++)
+        if (px >= (uintptr_t)s->act[k] && px - (uintptr_t)s->act[k] < act_span) cur_buf = k;
+    for (int i = 0; i < m->n_layers; i++) {
+        const tmlp_layer *l = m->layers[i];
+        const uint64_t t0 = layer_ns ? tmlp_time_now_ns() : 0;
+        /* In place when allowed and cur is ours; otherwise into the other buffer. */
+        const int dst = (l->ops->in_place && cur_buf >= 0) ? cur_buf : (cur_buf == 0 ? 1 : 0);
+        float *y = s->act[dst];
+        const int fuse = l->ops->forward_relu && i + 1 < m->n_layers &&
+                         m->layers[i + 1]->ops->kind == TMLP_LAYER_RELU;
+        if (fuse)
+            l->ops->forward_relu(l, cur, y, batch);
+        else
+            l->ops->forward(l, cur, y, batch);
+        if (layer_ns) {
+            layer_ns[i] = tmlp_time_now_ns() - t0;
+            if (fuse) layer_ns[i + 1] = 0;
+        }
+        if (fuse) i++; /* the ReLU is done */
+        cur = y;
+        cur_buf = dst;
+    }
+    return cur;
+}
+
+/* Check `in` against the session: F32, (B, in_width) or (in_width), 1 <= B <= max_batch. */
+static tmlp_status check_input(const tmlp_session *s, const tmlp_tensor *in, int64_t *batch)
+{
+    if (!in->data) return TMLP_ERR_ARG;
+    if (in->dtype != TMLP_DTYPE_F32) return TMLP_ERR_SHAPE;
+    int64_t b, w;
+    if (in->ndim == 1) {
+        b = 1;
+        w = in->shape[0];
+    } else if (in->ndim == 2) {
+        b = in->shape[0];
+        w = in->shape[1];
+    } else {
+        return TMLP_ERR_SHAPE;
+    }
+    if (w != s->model->input_width || b < 1) return TMLP_ERR_SHAPE;
+    if (b > s->max_batch) return TMLP_ERR_BATCH;
+    *batch = b;
+    return TMLP_OK;
+}
+
+static void set_output(const tmlp_session *s, const float *y, int64_t batch, tmlp_tensor *out)
+{
+    *out = tmlp_tensor_2d((float *)y, batch, s->model->output_width);
+}
+
+tmlp_status tmlp_session_forward(tmlp_session *s, const tmlp_tensor *in, tmlp_tensor *out)
+{
+    if (!s || !in || !out) return TMLP_ERR_ARG;
+    int64_t batch;
+    tmlp_status st = check_input(s, in, &batch);
+    if (st != TMLP_OK) return st;
+    set_output(s, run(s, in->data, batch, NULL), batch, out);
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_session_forward_profiled(tmlp_session *s, const tmlp_tensor *in,
+                                          tmlp_tensor *out, uint64_t *layer_ns)
+{
+    if (!s || !in || !out || !layer_ns) return TMLP_ERR_ARG;
+    int64_t batch;
+    tmlp_status st = check_input(s, in, &batch);
+    if (st != TMLP_OK) return st;
+    set_output(s, run(s, in->data, batch, layer_ns), batch, out);
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw, int64_t batch,
+                                    tmlp_tensor *out)
+{
+    if (!s || !raw || !out) return TMLP_ERR_ARG;
+    if (batch < 1) return TMLP_ERR_SHAPE;
+    if (batch > s->max_batch) return TMLP_ERR_BATCH;
+    /* x = (raw * scale - mean) / std through a 256-entry table: exact (computed in double,
+     * rounded once) and one load per pixel. */
+    const int64_t n = batch * s->model->input_width;
+    for (int64_t i = 0; i < n; i++) s->staging[i] = s->u8_table[raw[i]];
+    set_output(s, run(s, s->staging, batch, NULL), batch, out);
+    return TMLP_OK;
+}

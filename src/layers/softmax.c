@@ -1,0 +1,62 @@
+/* softmax.c — row-wise softmax: turns each row of logits into probabilities.
+ *
+ *     y[r][j] = exp(x[r][j] - m_r) / sum_k exp(x[r][k] - m_r),   m_r = max_k x[r][k]
+ *     x:(B, n) -> y:(B, n), may run in place (y == x).
+ *
+ * Subtracting the row maximum changes nothing mathematically (it cancels between the
+ * numerator and the sum) but keeps every exponent <= 0: exp never overflows, the largest
+ * term is exactly exp(0) = 1, so the sum is in [1, n] and the division is safe. Without
+ * it, softmax([1000, 0]) computes exp(1000) = inf and returns NaN.
+ */
+#include "layer.h"
+
+#include "internal.h"
+
+#include <math.h>
+
+static void softmax_forward(const tmlp_layer *l, const float *x, float *y, int64_t batch)
+{
+    const int64_t n = l->out_width;
+    for (int64_t r = 0; r < batch; r++) {
+        const float *xr = x + r * n; /* row r of the input */
+        float *yr = y + r * n;
+        float m = xr[0];
+        for (int64_t j = 1; j < n; j++) m = xr[j] > m ? xr[j] : m;
+        float sum = 0.0f;
+        for (int64_t j = 0; j < n; j++) {
+            yr[j] = expf(xr[j] - m);
+            sum += yr[j];
+        }
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < n; j++) yr[j] *= inv;
+    }
+}
+
+static int64_t softmax_param_count(const tmlp_layer *l) { (void)l; return 0; }
+static int64_t softmax_flops(const tmlp_layer *l) { return 3 * l->out_width; }
+
+static void softmax_destroy(tmlp_layer *l, const tmlp_allocator *a) { tmlp_mem_free(a, l); }
+
+static const tmlp_layer_ops softmax_ops = {
+    .name = "softmax",
+    .kind = TMLP_LAYER_SOFTMAX,
+    .in_place = true,
+    .forward = softmax_forward,
+    .forward_relu = NULL,
+    .param_count = softmax_param_count,
+    .flops_per_sample = softmax_flops,
+    .destroy = softmax_destroy,
+};
+
+tmlp_status tmlp_softmax_create(const tmlp_allocator *a, int64_t width,
+                                tmlp_layer **out_layer, tmlp_error *err)
+{
+    if (width < 1)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "softmax: width %lld < 1", (long long)width);
+    tmlp_layer *l = tmlp_mem_alloc(a, sizeof *l);
+    if (!l) return tmlp_error_set(err, TMLP_ERR_NOMEM, "softmax: out of memory for the layer");
+    l->ops = &softmax_ops;
+    l->in_width = l->out_width = width;
+    *out_layer = l;
+    return TMLP_OK;
+}
