@@ -55,7 +55,8 @@ const char *tmlp_st_dtype_name(tmlp_st_dtype d);
 
 /* Parse and validate a file already in memory. On success *out owns a copy of `bytes`
  * (or takes ownership when `take` is non-zero: then `bytes` must come from `alloc`).
- * On failure nothing is leaked and `err` names the rule and the tensor. */
+ * On failure nothing is leaked and `err` names the rule and the tensor; with `take` the
+ * buffer is freed on failure too (ownership passes whatever the outcome). */
 tmlp_status tmlp_st_parse(const unsigned char *bytes, size_t size, int take,
                           const tmlp_allocator *alloc, tmlp_st_file **out, tmlp_error *err);
 
