@@ -1,9 +1,638 @@
-/* cmd_compare.c — bench_mlp compare (not written yet: reports that and fails). */
+/* cmd_compare.c — `bench_mlp compare A B`: is B faster than A?
+ *
+ * A and B are either bench_mlp JSON results ({"runs":[{"scenario":..., "latencies_ns":[...]}]};
+ * the per-query latencies of one scenario are used: --scenario NAME, default the first
+ * scenario of A that B also has) or text files with one number per line ('#' starts a
+ * comment, blank lines are ignored, anything else is an error naming file and line).
+ * The analysis is tmlp_stats_compare (src/stats/verdict.c): Welch's t (verdict), Student's
+ * t, Mann-Whitney U, Cohen's d / Hedges' g, the Welch CI of mean(B) - mean(A) and the
+ * Fieller CI of the relative change, all of B - A (negative = B faster, lower latency).
+ *
+ * Exit codes: 0 done (whatever the verdict), 1 unreadable or malformed input,
+ * 2 usage error (unknown option, missing argument, bad number).
+ */
 #include "commands.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tinymlp/stats.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bench_mlp compare [options] A B\n"
+            "  A, B: bench_mlp JSON results or text files with one number per line\n"
+            "        ('#' comments and blank lines ignored). B is compared to A (baseline);\n"
+            "        lower values are better (latencies).\n"
+            "options:\n"
+            "  --alpha X               significance level of Welch's t-test (default 0.05)\n"
+            "  --noise X               noise band of the relative change: 0.01 or 1%% (default 1%%)\n"
+            "  --confidence X          level of every confidence interval (default 0.95)\n"
+            "  --percentile-method M   loadgen|linear|lower|higher|nearest|midpoint|nearest_rank\n"
+            "                          (default loadgen)\n"
+            "  --scenario NAME         scenario to use from JSON results (default: the first\n"
+            "                          scenario of A that B also has)\n"
+            "  --format table|json     output format (default table)\n"
+            "  -h, --help              this help\n");
+}
+
+/* ---- input ---- */
+
+typedef struct {
+    const char *path;
+    char *text;      /* whole file */
+    cJSON *json;     /* non-NULL for a bench_mlp JSON result */
+    double *x;       /* the sample */
+    int64_t n;
+    const char *scenario; /* chosen scenario (JSON only; points into json) */
+} source;
+
+static void source_free(source *s)
+{
+    free(s->text);
+    cJSON_Delete(s->json);
+    free(s->x);
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bench_mlp compare: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return EXIT_RUNTIME;
+}
+
+static int read_file(source *s)
+{
+    FILE *f = fopen(s->path, "rb");
+    if (!f) return fail("cannot open '%s': %s", s->path, strerror(errno));
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fclose(f);
+        return fail("out of memory reading '%s'", s->path);
+    }
+    for (;;) {
+        if (len + 1 >= cap) {
+            char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return fail("out of memory reading '%s'", s->path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + len, 1, cap - 1 - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        return fail("cannot read '%s'", s->path);
+    }
+    buf[len] = '\0';
+    s->text = buf;
+    return 0;
+}
+
+static int push(source *s, int64_t *cap, double v)
+{
+    if (s->n == *cap) {
+        int64_t nc = *cap ? *cap * 2 : 256;
+        double *nx = (uint64_t)nc > SIZE_MAX / sizeof(double) ? NULL : realloc(s->x, (size_t)nc * sizeof(double));
+        if (!nx) return -1;
+        s->x = nx;
+        *cap = nc;
+    }
+    s->x[s->n++] = v;
+    return 0;
+}
+
+/* One number per line; '#' to the end of the line is a comment. */
+static int parse_text(source *s)
+{
+    int64_t cap = 0, lineno = 0;
+    char *p = s->text;
+    while (*p) {
+        char *eol = strchr(p, '\n');
+        char *next = eol ? eol + 1 : p + strlen(p);
+        if (eol) *eol = '\0';
+        lineno++;
+        char *hash = strchr(p, '#');
+        if (hash) *hash = '\0';
+        while (isspace((unsigned char)*p)) p++;
+        char *end = p + strlen(p);
+        while (end > p && isspace((unsigned char)end[-1])) *--end = '\0';
+        if (*p) {
+            char *stop;
+            errno = 0;
+            double v = strtod(p, &stop);
+            if (stop == p || *stop != '\0')
+                return fail("%s:%lld: not a number: '%s'", s->path, (long long)lineno, p);
+            if (!isfinite(v) || errno == ERANGE)
+                return fail("%s:%lld: not a finite number: '%s'", s->path, (long long)lineno, p);
+            if (push(s, &cap, v)) return fail("out of memory reading '%s'", s->path);
+        }
+        p = next;
+    }
+    if (s->n == 0) return fail("%s: no numbers in the file", s->path);
+    return 0;
+}
+
+static const cJSON *runs_of(const source *s)
+{
+    const cJSON *runs = cJSON_GetObjectItemCaseSensitive(s->json, "runs");
+    return cJSON_IsArray(runs) ? runs : NULL;
+}
+
+static const char *scenario_of(const cJSON *run)
+{
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(run, "scenario");
+    return cJSON_IsString(sc) ? sc->valuestring : "";
+}
+
+static const cJSON *find_run(const source *s, const char *scenario)
+{
+    const cJSON *run;
+    cJSON_ArrayForEach(run, runs_of(s))
+    {
+        if (!scenario || !strcmp(scenario_of(run), scenario)) return run;
+    }
+    return NULL;
+}
+
+static int load_run(source *s, const cJSON *run)
+{
+    const cJSON *lat = cJSON_GetObjectItemCaseSensitive(run, "latencies_ns");
+    s->scenario = scenario_of(run);
+    if (!cJSON_IsArray(lat))
+        return fail("%s: run '%s' has no \"latencies_ns\" array", s->path, s->scenario);
+    int64_t cap = 0, i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, lat)
+    {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+            return fail("%s: run '%s': latencies_ns[%lld] is not a number", s->path, s->scenario,
+                        (long long)i);
+        if (push(s, &cap, v->valuedouble)) return fail("out of memory reading '%s'", s->path);
+        i++;
+    }
+    if (s->n == 0) return fail("%s: run '%s' has no latencies", s->path, s->scenario);
+    return 0;
+}
+
+static int open_source(source *s)
+{
+    int rc = read_file(s);
+    if (rc) return rc;
+    const char *p = s->text;
+    while (isspace((unsigned char)*p)) p++;
+    if (*p == '{') {
+        s->json = cJSON_Parse(s->text);
+        if (!s->json) return fail("%s: malformed JSON near byte %ld", s->path,
+                                  (long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - s->text : 0));
+        if (!runs_of(s)) return fail("%s: JSON without a \"runs\" array (not a bench_mlp result)", s->path);
+        return 0;
+    }
+    return parse_text(s);
+}
+
+/* Choose the run(s) of JSON sources. */
+static int select_runs(source *a, source *b, const char *scenario)
+{
+    if (a->json && b->json && !scenario) {
+        const cJSON *run;
+        cJSON_ArrayForEach(run, runs_of(a))
+        {
+            if (find_run(b, scenario_of(run))) {
+                scenario = scenario_of(run);
+                break;
+            }
+        }
+        if (!scenario) return fail("%s and %s have no scenario in common", a->path, b->path);
+    }
+    source *side[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        if (!side[i]->json) continue;
+        const cJSON *run = find_run(side[i], scenario);
+        if (!run) {
+            if (scenario) return fail("%s: no run with scenario '%s'", side[i]->path, scenario);
+            return fail("%s: no runs", side[i]->path);
+        }
+        int rc = load_run(side[i], run);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- options ---- */
+
+typedef struct {
+    tmlp_stats_compare_opts stats;
+    const char *scenario;
+    int json;
+    const char *path_a, *path_b;
+} options;
+
+static int parse_number(const char *opt, const char *s, double lo, double hi, int allow_percent,
+                        double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end != s && allow_percent && *end == '%' && end[1] == '\0') {
+        v /= 100.0;
+        end++;
+    }
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v) || v < lo || v > hi) {
+        fprintf(stderr, "bench_mlp compare: %s: bad value '%s' (expected a number in [%g, %g])\n",
+                opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* 0 ok, 1 help shown, -1 usage error (message printed). */
+static int parse_args(int argc, char **argv, options *o)
+{
+    o->stats = tmlp_stats_compare_opts_default();
+    o->scenario = NULL;
+    o->json = 0;
+    o->path_a = o->path_b = NULL;
+    int npos = 0, only_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (only_pos || arg[0] != '-' || !strcmp(arg, "-")) {
+            if (npos == 0) o->path_a = arg;
+            else if (npos == 1) o->path_b = arg;
+            else {
+                fprintf(stderr, "bench_mlp compare: unexpected argument '%s'\n", arg);
+                return -1;
+            }
+            npos++;
+            continue;
+        }
+        if (!strcmp(arg, "--")) {
+            only_pos = 1;
+            continue;
+        }
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            usage(stdout);
+            return 1;
+        }
+        static const char *const with_value[] = {"--alpha", "--noise", "--confidence",
+                                                 "--percentile-method", "--scenario", "--format"};
+        const char *name = NULL, *val = NULL;
+        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
+            size_t len = strlen(with_value[k]);
+            if (!strncmp(arg, with_value[k], len) && (arg[len] == '\0' || arg[len] == '=')) {
+                name = with_value[k];
+                if (arg[len] == '=') val = arg + len + 1;
+                else if (i + 1 < argc) val = argv[++i];
+                else {
+                    fprintf(stderr, "bench_mlp compare: %s needs a value\n", name);
+                    return -1;
+                }
+                break;
+            }
+        }
+        if (!name) {
+            fprintf(stderr, "bench_mlp compare: unknown option '%s'\n", arg);
+            return -1;
+        }
+        if (!strcmp(name, "--alpha")) {
+            if (parse_number(name, val, 1e-300, 0.5, 1, &o->stats.alpha)) return -1;
+        } else if (!strcmp(name, "--noise")) {
+            if (parse_number(name, val, 0.0, 10.0, 1, &o->stats.noise)) return -1;
+        } else if (!strcmp(name, "--confidence")) {
+            if (parse_number(name, val, 0.5, 0.999999, 1, &o->stats.confidence)) return -1;
+        } else if (!strcmp(name, "--percentile-method")) {
+            if (tmlp_percentile_method_parse(val, &o->stats.method) != TMLP_OK) {
+                fprintf(stderr, "bench_mlp compare: unknown percentile method '%s'\n", val);
+                return -1;
+            }
+        } else if (!strcmp(name, "--scenario")) {
+            o->scenario = val;
+        } else if (!strcmp(name, "--format")) {
+            if (!strcmp(val, "json")) o->json = 1;
+            else if (!strcmp(val, "table")) o->json = 0;
+            else {
+                fprintf(stderr, "bench_mlp compare: --format must be table or json, not '%s'\n", val);
+                return -1;
+            }
+        }
+    }
+    if (npos != 2) {
+        fprintf(stderr, "bench_mlp compare: expected two files A and B\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- warnings (collected for both formats) ---- */
+
+#define MAX_WARNINGS 64
+typedef struct {
+    char msg[MAX_WARNINGS][200];
+    int n;
+} warnings;
+
+static void warn(warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(warnings *w, const char *fmt, ...)
+{
+    if (w->n >= MAX_WARNINGS) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->msg[w->n++], sizeof w->msg[0], fmt, ap);
+    va_end(ap);
+}
+
+static void collect_warnings(const tmlp_stats_compare_result *r, const source *a, const source *b,
+                             warnings *w)
+{
+    const unsigned side[2] = {r->a.warnings, r->b.warnings};
+    for (int s = 0; s < 2; s++)
+        for (unsigned i = 0; i < TMLP_WARN_COUNT; i++)
+            if (side[s] & (1u << i))
+                warn(w, "%s %s: %s", s ? "B" : "A", tmlp_stats_warning_name(1u << i),
+                     tmlp_stats_warning_text(1u << i));
+    for (unsigned i = 0; i < TMLP_WARN_COUNT; i++)
+        if (r->warnings & (1u << i))
+            warn(w, "%s: %s", tmlp_stats_warning_name(1u << i), tmlp_stats_warning_text(1u << i));
+    if (!!a->json != !!b->json)
+        warn(w, "units: one input is a bench_mlp JSON result (nanoseconds) and the other a text "
+                "file; make sure they use the same unit");
+}
+
+/* ---- JSON output (hand-written: 17 significant digits, non-finite -> null) ---- */
+
+typedef struct {
+    FILE *f;
+    warnings *w;
+    char path[64];
+} jw;
+
+static void jnum(jw *j, const char *key, double v, int last)
+{
+    if (isfinite(v)) fprintf(j->f, "\"%s\": %.17g", key, v);
+    else {
+        fprintf(j->f, "\"%s\": null", key);
+        warn(j->w, "non_finite: %s%s is %s, written as null", j->path, key,
+             isnan(v) ? "not a number" : "infinite");
+    }
+    fputs(last ? "" : ", ", j->f);
+}
+
+static void jstr(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void json_sample(jw *j, const char *name, const tmlp_stats_sample *s)
+{
+    snprintf(j->path, sizeof j->path, "%s.", name);
+    fprintf(j->f, "  \"%s\": {\"n\": %lld, ", name, (long long)s->summary.n);
+    jnum(j, "mean", s->summary.mean, 0);
+    jnum(j, "sd", s->summary.sd, 0);
+    jnum(j, "sem", s->summary.sem, 0);
+    jnum(j, "cv", s->summary.cv, 0);
+    jnum(j, "median", s->summary.median, 0);
+    jnum(j, "mad", s->summary.mad, 0);
+    jnum(j, "min", s->summary.min, 0);
+    jnum(j, "max", s->summary.max, 0);
+    jnum(j, "p50", s->p50, 0);
+    jnum(j, "p90", s->p90, 0);
+    jnum(j, "p99", s->p99, 0);
+    snprintf(j->path, sizeof j->path, "%s.ci_mean.", name);
+    fputs("\"ci_mean\": {", j->f);
+    jnum(j, "level", s->ci_mean.level, 0);
+    jnum(j, "low", s->ci_mean.low, 0);
+    jnum(j, "high", s->ci_mean.high, 1);
+    fprintf(j->f, "}, \"outliers\": {\"mild\": %lld, \"severe\": %lld, \"mad\": %lld, "
+                  "\"slow_first\": %s}},\n",
+            (long long)s->outliers.mild, (long long)s->outliers.severe, (long long)s->outliers.n_mad,
+            s->outliers.slow_first ? "true" : "false");
+}
+
+static void json_ttest(jw *j, const char *name, const tmlp_stats_ttest *t)
+{
+    snprintf(j->path, sizeof j->path, "%s.", name);
+    fprintf(j->f, "  \"%s\": {", name);
+    jnum(j, "t", t->t, 0);
+    jnum(j, "df", t->df, 0);
+    jnum(j, "p", t->p_two_sided, 0);
+    jnum(j, "mean_diff", t->mean_diff, 0);
+    jnum(j, "se", t->se, 1);
+    fputs("},\n", j->f);
+}
+
+static void output_json(const options *o, const source *a, const source *b,
+                        const tmlp_stats_compare_result *r, warnings *w)
+{
+    jw j = {stdout, w, ""};
+    FILE *f = stdout;
+    char sentence[256];
+    tmlp_stats_verdict_sentence(r, o->stats.confidence, sentence, sizeof sentence);
+    fputs("{\n  \"inputs\": {\"a\": ", f);
+    jstr(f, a->path);
+    fputs(", \"b\": ", f);
+    jstr(f, b->path);
+    if (a->scenario || b->scenario) {
+        fputs(", \"scenario\": ", f);
+        jstr(f, a->scenario ? a->scenario : b->scenario);
+    }
+    fputs("},\n  \"options\": {", f);
+    jnum(&j, "alpha", o->stats.alpha, 0);
+    jnum(&j, "noise", o->stats.noise, 0);
+    jnum(&j, "confidence", o->stats.confidence, 0);
+    fprintf(f, "\"percentile_method\": \"%s\"},\n", tmlp_percentile_method_name(o->stats.method));
+    json_sample(&j, "a", &r->a);
+    json_sample(&j, "b", &r->b);
+    json_ttest(&j, "welch", &r->welch);
+    json_ttest(&j, "student", &r->student);
+    snprintf(j.path, sizeof j.path, "mann_whitney.");
+    fputs("  \"mann_whitney\": {", f);
+    jnum(&j, "u1", r->mwu.u1, 0);
+    jnum(&j, "u2", r->mwu.u2, 0);
+    jnum(&j, "z", r->mwu.z, 0);
+    jnum(&j, "p", r->mwu.p, 0);
+    jnum(&j, "prob_superiority", r->mwu.prob_superiority, 0);
+    fprintf(f, "\"method\": \"%s\"},\n", r->mwu.exact_used ? "exact" : "asymptotic");
+    snprintf(j.path, sizeof j.path, "effect.");
+    fputs("  \"effect\": {", f);
+    jnum(&j, "cohen_d", r->effect.cohen_d, 0);
+    jnum(&j, "hedges_g", r->effect.hedges_g, 0);
+    jnum(&j, "d_av", r->effect.d_av, 0);
+    fprintf(f, "\"magnitude\": \"%s\"},\n", tmlp_stats_magnitude_name(r->effect.magnitude));
+    snprintf(j.path, sizeof j.path, "ci_mean_diff.");
+    fputs("  \"ci_mean_diff\": {", f);
+    jnum(&j, "level", r->ci_mean_diff.level, 0);
+    jnum(&j, "estimate", r->ci_mean_diff.estimate, 0);
+    jnum(&j, "low", r->ci_mean_diff.low, 0);
+    jnum(&j, "high", r->ci_mean_diff.high, 1);
+    fputs("},\n", f);
+    snprintf(j.path, sizeof j.path, "relative_change.");
+    fputs("  \"relative_change\": {", f);
+    jnum(&j, "level", r->relative_change.level, 0);
+    jnum(&j, "estimate", r->relative_change.estimate, 0);
+    jnum(&j, "low", r->relative_change.low, 0);
+    jnum(&j, "high", r->relative_change.high, 1);
+    fputs("},\n", f);
+    fprintf(f, "  \"verdict\": \"%s\",\n  \"sentence\": ", tmlp_stats_verdict_name(r->verdict));
+    jstr(f, sentence);
+    fputs(",\n  \"warnings\": [", f);
+    for (int i = 0; i < w->n; i++) {
+        fputs(i ? ", " : "", f);
+        jstr(f, w->msg[i]);
+    }
+    fputs("]\n}\n", f);
+}
+
+/* ---- table output ---- */
+
+static void row(const char *label, const char *va, const char *vb)
+{
+    printf("  %-22s %-26s %-26s\n", label, va, vb);
+}
+
+static void fmt(char *buf, size_t n, double v)
+{
+    if (isfinite(v)) snprintf(buf, n, "%.6g", v);
+    else snprintf(buf, n, "-");
+}
+
+/* "p = 0.0123", or a bound when the p-value underflowed to 0 */
+static void pstr(char *buf, size_t n, double p)
+{
+    if (p == 0.0) snprintf(buf, n, "p < 1e-300");
+    else snprintf(buf, n, "p = %.3g", p);
+}
+
+static void output_table(const options *o, const source *a, const source *b,
+                         const tmlp_stats_compare_result *r, warnings *w)
+{
+    const tmlp_stats_sample *s[2] = {&r->a, &r->b};
+    char v[2][64], label[64];
+    double lvl = 100.0 * o->stats.confidence;
+    printf("bench_mlp compare: A = %s, B = %s", a->path, b->path);
+    if (a->scenario || b->scenario) printf(" (scenario %s)", a->scenario ? a->scenario : b->scenario);
+    printf("\n  units: %s; percentiles: %s method; B - A, lower is better\n\n",
+           a->json || b->json ? "nanoseconds (bench_mlp JSON)" : "as in the input files",
+           tmlp_percentile_method_name(o->stats.method));
+    row("", "A", "B");
+    for (int k = 0; k < 2; k++) snprintf(v[k], sizeof v[k], "%lld", (long long)s[k]->summary.n);
+    row("n", v[0], v[1]);
+    snprintf(label, sizeof label, "mean +- %g%% CI", lvl);
+    for (int k = 0; k < 2; k++) {
+        if (isfinite(s[k]->ci_mean.half_width))
+            snprintf(v[k], sizeof v[k], "%.6g +- %.3g", s[k]->summary.mean, s[k]->ci_mean.half_width);
+        else snprintf(v[k], sizeof v[k], "%.6g +- -", s[k]->summary.mean);
+    }
+    row(label, v[0], v[1]);
+    struct {
+        const char *name;
+        double va, vb;
+    } rows[] = {{"median", s[0]->summary.median, s[1]->summary.median},
+                {"p90", s[0]->p90, s[1]->p90},
+                {"p99", s[0]->p99, s[1]->p99},
+                {"sd", s[0]->summary.sd, s[1]->summary.sd},
+                {"min", s[0]->summary.min, s[1]->summary.min},
+                {"max", s[0]->summary.max, s[1]->summary.max}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        fmt(v[0], sizeof v[0], rows[i].va);
+        fmt(v[1], sizeof v[1], rows[i].vb);
+        row(rows[i].name, v[0], v[1]);
+    }
+    for (int k = 0; k < 2; k++) {
+        if (isfinite(s[k]->summary.cv)) snprintf(v[k], sizeof v[k], "%.2f%%", 100.0 * s[k]->summary.cv);
+        else snprintf(v[k], sizeof v[k], "-");
+    }
+    row("cv", v[0], v[1]);
+    for (int k = 0; k < 2; k++)
+        snprintf(v[k], sizeof v[k], "%lld mild, %lld severe", (long long)s[k]->outliers.mild,
+                 (long long)s[k]->outliers.severe);
+    row("outliers (Tukey)", v[0], v[1]);
+
+    char p[3][32];
+    pstr(p[0], sizeof p[0], r->welch.p_two_sided);
+    pstr(p[1], sizeof p[1], r->student.p_two_sided);
+    pstr(p[2], sizeof p[2], r->mwu.p);
+    printf("\n  Welch t-test           t = %.4g, df = %.4g, %s\n", r->welch.t, r->welch.df, p[0]);
+    printf("  Student t-test         t = %.4g, df = %.4g, %s\n", r->student.t, r->student.df, p[1]);
+    printf("  Mann-Whitney U         U1 (A) = %.6g, z = %.4g, %s (%s), P(A > B) = %.3f\n",
+           r->mwu.u1, r->mwu.z, p[2], r->mwu.exact_used ? "exact" : "asymptotic",
+           r->mwu.prob_superiority);
+    printf("  effect size            Cohen's d = %.3g, Hedges' g = %.3g (%s%s)\n", r->effect.cohen_d,
+           r->effect.hedges_g, tmlp_stats_magnitude_name(r->effect.magnitude),
+           r->effect.magnitude == TMLP_MAGNITUDE_UNDEFINED || r->effect.magnitude == TMLP_MAGNITUDE_NEGLIGIBLE
+               ? ""
+               : (r->effect.cohen_d < 0 ? ", B faster" : ", B slower"));
+    printf("  mean(B) - mean(A)      %.6g (%g%% CI %.6g to %.6g)\n", r->ci_mean_diff.estimate, lvl,
+           r->ci_mean_diff.low, r->ci_mean_diff.high);
+    printf("  relative change        %+.2f%% (%g%% CI %+.2f%% to %+.2f%%)\n",
+           100.0 * r->relative_change.estimate, lvl, 100.0 * r->relative_change.low,
+           100.0 * r->relative_change.high);
+    if (w->n) {
+        printf("\n  warnings:\n");
+        for (int i = 0; i < w->n; i++) printf("    - %s\n", w->msg[i]);
+    }
+    char sentence[256];
+    tmlp_stats_verdict_sentence(r, o->stats.confidence, sentence, sizeof sentence);
+    printf("\n  verdict: %s  [%s]\n", sentence, tmlp_stats_verdict_name(r->verdict));
+}
+
 int tmlp_cmd_compare(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "bench_mlp: 'compare' is not implemented yet\n");
-    return 1;
+    options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc > 0) return 0;
+    if (rc < 0) return EXIT_USAGE;
+    source a = {0}, b = {0};
+    a.path = o.path_a;
+    b.path = o.path_b;
+    rc = open_source(&a);
+    if (!rc) rc = open_source(&b);
+    if (!rc && (a.json || b.json)) rc = select_runs(&a, &b, o.scenario);
+    if (!rc) {
+        tmlp_stats_compare_result r;
+        tmlp_status st = tmlp_stats_compare(a.x, a.n, b.x, b.n, &o.stats, &r);
+        if (st != TMLP_OK) {
+            rc = fail("analysis failed: %s", tmlp_status_str(st));
+        } else {
+            warnings w = {.n = 0};
+            collect_warnings(&r, &a, &b, &w);
+            if (o.scenario && !a.json && !b.json)
+                warn(&w, "--scenario %s ignored: both inputs are text files", o.scenario);
+            if (o.json) output_json(&o, &a, &b, &r, &w);
+            else output_table(&o, &a, &b, &r, &w);
+        }
+    }
+    source_free(&a);
+    source_free(&b);
+    return rc;
 }

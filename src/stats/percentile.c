@@ -1,0 +1,157 @@
+/* percentile.c — the p-quantile of a sample, by a named method, and its
+ * distribution-free confidence interval.
+ *
+ * With x sorted ascending (0-based), n values, q = p in [0, 1] and h = (n-1) q:
+ *   loadgen       x[min(floor(n q), n-1)]          MLPerf LoadGen (our latency default)
+ *   linear        x[lo] + (x[lo+1]-x[lo]) g         type 7, NumPy's default; lo = floor(h),
+ *                 g = h - lo, with NumPy's lerp: for g >= 0.5 it computes
+ *                 b - (b-a)(1-g) instead, so both ends are exact
+ *   lower         x[floor(h)]
+ *   higher        x[ceil(h)]
+ *   nearest       x[round_half_even(h)]            as np.around
+ *   midpoint      lerp(x[floor h], x[ceil h], 1/2) (x[h] when h is whole)
+ *   nearest_rank  x[ceil(n q) - 1]                 type 1 / inverted CDF (rank >= 1)
+ *
+ * CI of a quantile from order statistics: the number B of values below the true
+ * p-quantile is Binomial(n, p), so P(x_(l) <= xi_p <= x_(u)) = P(l <= B <= u-1) exactly,
+ * whatever the distribution. P(B <= k) = I_{1-p}(n-k, k+1) (incomplete beta).
+ */
+#include "tinymlp/stats.h"
+#include "stats_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const method_names[] = {"loadgen", "linear", "lower", "higher",
+                                           "nearest", "midpoint", "nearest_rank"};
+
+const char *tmlp_percentile_method_name(tmlp_percentile_method m)
+{
+    if ((int)m < 0 || (int)m >= (int)(sizeof method_names / sizeof method_names[0]))
+        return "unknown";
+    return method_names[m];
+}
+
+tmlp_status tmlp_percentile_method_parse(const char *name, tmlp_percentile_method *out)
+{
+    if (!name || !out) return TMLP_ERR_ARG;
+    for (int i = 0; i < (int)(sizeof method_names / sizeof method_names[0]); i++) {
+        if (!strcmp(name, method_names[i])) {
+            *out = (tmlp_percentile_method)i;
+            return TMLP_OK;
+        }
+    }
+    /* NumPy's spellings of the same methods */
+    if (!strcmp(name, "inverted_cdf")) {
+        *out = TMLP_PCT_NEAREST_RANK;
+        return TMLP_OK;
+    }
+    return TMLP_ERR_ARG;
+}
+
+/* NumPy 1.24 _lerp: a + (b-a) t, or b - (b-a)(1-t) when t >= 0.5. */
+static double lerp(double a, double b, double t)
+{
+    double d = b - a;
+    return t >= 0.5 ? b - d * (1.0 - t) : a + d * t;
+}
+
+double tmlp_stats_percentile_sorted(const double *x, int64_t n, double p,
+                                    tmlp_percentile_method m)
+{
+    if (!x || n < 1 || isnan(p) || p < 0 || p > 1) return NAN;
+    double h = (double)(n - 1) * p;
+    int64_t i;
+    switch (m) {
+    case TMLP_PCT_LOADGEN:
+        i = (int64_t)floor((double)n * p);
+        return x[i > n - 1 ? n - 1 : i];
+    case TMLP_PCT_LINEAR: {
+        if (h >= (double)(n - 1)) return x[n - 1];
+        double lo = floor(h);
+        i = (int64_t)lo;
+        return lerp(x[i], x[i + 1], h - lo);
+    }
+    case TMLP_PCT_LOWER:
+        return x[(int64_t)floor(h)];
+    case TMLP_PCT_HIGHER:
+        i = (int64_t)ceil(h);
+        return x[i > n - 1 ? n - 1 : i];
+    case TMLP_PCT_NEAREST:
+        i = (int64_t)nearbyint(h); /* default rounding mode: half to even */
+        return x[i > n - 1 ? n - 1 : i];
+    case TMLP_PCT_MIDPOINT: {
+        double lo = floor(h);
+        if (lo == h) return x[(int64_t)lo];
+        i = (int64_t)lo;
+        return lerp(x[i], x[i + 1 > n - 1 ? n - 1 : i + 1], 0.5);
+    }
+    case TMLP_PCT_NEAREST_RANK: {
+        double k = (double)n * p - 1.0;
+        double fk = floor(k);
+        i = k == fk ? (int64_t)k : (int64_t)fk + 1;
+        if (i < 0) i = 0;
+        return x[i > n - 1 ? n - 1 : i];
+    }
+    }
+    return NAN;
+}
+
+tmlp_status tmlp_stats_percentile(const double *x, int64_t n, double p, tmlp_percentile_method m,
+                                  double *out)
+{
+    if (!out || !tmlp_stats_valid_sample(x, n) || isnan(p) || p < 0 || p > 1) return TMLP_ERR_ARG;
+    if ((int)m < (int)TMLP_PCT_LOADGEN || (int)m > (int)TMLP_PCT_NEAREST_RANK) return TMLP_ERR_ARG;
+    double *s = tmlp_stats_sorted_copy(x, n);
+    if (!s) return TMLP_ERR_NOMEM;
+    *out = tmlp_stats_percentile_sorted(s, n, p, m);
+    free(s);
+    return TMLP_OK;
+}
+
+/* P(B <= k), B ~ Binomial(n, p). */
+static double binom_cdf(int64_t k, int64_t n, double p)
+{
+    if (k < 0) return 0.0;
+    if (k >= n) return 1.0;
+    return tmlp_stats_betainc2((double)(n - k), (double)k + 1.0, 1.0 - p, p);
+}
+
+tmlp_status tmlp_stats_percentile_ci_sorted(const double *sorted, int64_t n, double p,
+                                            double level, tmlp_percentile_method m,
+                                            tmlp_stats_quantile_ci *out)
+{
+    if (!sorted || !out || n < 1 || !(p >= 0 && p <= 1) || !(level > 0 && level < 1))
+        return TMLP_ERR_ARG;
+    double tail = 0.5 * (1.0 - level);
+    /* l: the largest rank in [1, n] with F(l-1) <= tail (F increases with its argument). */
+    int64_t lo = 1, hi = n, l = 1;
+    if (binom_cdf(0, n, p) <= tail) {
+        while (lo <= hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (binom_cdf(mid - 1, n, p) <= tail) { l = mid; lo = mid + 1; }
+            else hi = mid - 1;
+        }
+    }
+    /* u: the smallest rank in [1, n] with F(u-1) >= 1 - tail (n if none). */
+    int64_t u = n;
+    lo = 1;
+    hi = n;
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (binom_cdf(mid - 1, n, p) >= 1.0 - tail) { u = mid; hi = mid - 1; }
+        else lo = mid + 1;
+    }
+    tmlp_stats_quantile_ci r;
+    r.p = p;
+    r.level = level;
+    r.estimate = tmlp_stats_percentile_sorted(sorted, n, p, m);
+    r.low_rank = l;
+    r.high_rank = u;
+    r.low = sorted[l - 1];
+    r.high = sorted[u - 1];
+    r.coverage = binom_cdf(u - 1, n, p) - binom_cdf(l - 1, n, p);
+    *out = r;
+    return TMLP_OK;
+}

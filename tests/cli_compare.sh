@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# cli_compare.sh BENCH_MLP — end-to-end test of `bench_mlp compare` on small files whose
+# answers are known: the samples of stats_vectors.json cases ts_negative_t and
+# ts_lognormal_50_outliers (Welch t, df, p and Mann-Whitney U, p computed by SciPy 1.10),
+# a bench_mlp JSON result pair, and bad input (exit codes 1 and 2, messages).
+set -u
+BENCH=${1:?usage: cli_compare.sh path/to/bench_mlp}
+F="$(cd "$(dirname "$0")" && pwd)/compare_fixtures"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+
+ok() { echo "ok   - $1"; }
+bad() { echo "FAIL - $1"; fails=$((fails + 1)); }
+
+# expect_rc NAME CODE CMD...: run, keep stdout/stderr in $TMP/out, $TMP/err
+expect_rc() {
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    local rc=$?
+    if [ "$rc" -eq "$want" ]; then ok "$name (exit $rc)"; else bad "$name: exit $rc, expected $want"; cat "$TMP/err"; fi
+}
+
+# json_num KEY_PATH: the number after "key": inside the object "obj" of $TMP/out
+json_num() { # obj key
+    grep -o "\"$1\": {[^}]*}" "$TMP/out" | head -1 | grep -o "\"$2\": [^,}]*" | head -1 | sed 's/.*: //'
+}
+
+# close NAME GOT EXPECTED REL
+close() {
+    if [ -z "$2" ]; then bad "$1: missing"; return; fi
+    if awk -v g="$2" -v e="$3" -v r="$4" 'BEGIN { d = g - e; if (d < 0) d = -d; a = e < 0 ? -e : e; exit !(d <= r * a) }'; then
+        ok "$1 = $2"
+    else
+        bad "$1: got $2, expected $3 (rel $4)"
+    fi
+}
+
+has() { # NAME FILE PATTERN
+    if grep -q -- "$3" "$2"; then ok "$1"; else bad "$1: '$3' not found in:"; cat "$2"; fi
+}
+
+# 1. text files: B slower than A (SciPy: t = +7.0710678118654 for B - A, df = 10,
+#    p = 3.411401014278324e-05; exact Mann-Whitney p = 0.0021645021645021645, U1 = 0)
+expect_rc "text files, json" 0 "$BENCH" compare --format json "$F/fast_a.txt" "$F/slow_b.txt"
+has "verdict slower" "$TMP/out" '"verdict": "slower"'
+close "welch.t" "$(json_num welch t)" 7.071067811865494 1e-12
+close "welch.df" "$(json_num welch df)" 10 1e-12
+close "welch.p" "$(json_num welch p)" 3.411401014278324e-05 1e-10
+close "student.p" "$(json_num student p)" 3.411401014278324e-05 1e-10
+close "mann_whitney.u1" "$(json_num mann_whitney u1)" 0 0
+close "mann_whitney.p" "$(json_num mann_whitney p)" 0.0021645021645021645 1e-12
+close "a.mean" "$(json_num a mean)" 9.908333333333333 1e-14
+has "17 significant digits" "$TMP/out" '"t": 7\.[0-9]\{16\},'
+has "few_samples warning" "$TMP/out" 'A few_samples'
+
+expect_rc "text files, table" 0 "$BENCH" compare "$F/fast_a.txt" "$F/slow_b.txt"
+has "table verdict sentence" "$TMP/out" 'verdict: B is 5.9% slower (95% CI 4.0%.7.8%), p = 3.4e-05'
+has "table summary rows" "$TMP/out" 'mean +- 95% CI'
+has "table Welch row" "$TMP/out" 'Welch t-test           t = 7.071, df = 10'
+
+expect_rc "swapped: B faster" 0 "$BENCH" compare --format json "$F/slow_b.txt" "$F/fast_a.txt"
+has "verdict faster" "$TMP/out" '"verdict": "faster"'
+close "welch.t swapped" "$(json_num welch t)" -7.071067811865494 1e-12
+
+# 2. heavy tails: Welch p = 0.636895001093606 (t of B - A = -0.4735332654137792), but
+#    Mann-Whitney p = 0.006467733565671201 -> no_change and a tests_disagree warning
+expect_rc "spiky samples" 0 "$BENCH" compare --format=json "$F/spiky_a.txt" "$F/spiky_b.txt"
+has "verdict no_change" "$TMP/out" '"verdict": "no_change"'
+close "welch.t spiky" "$(json_num welch t)" -0.4735332654137792 1e-11
+close "welch.df spiky" "$(json_num welch df)" 97.16367506486041 1e-11
+close "welch.p spiky" "$(json_num welch p)" 0.636895001093606 1e-11
+close "mann_whitney.u1 spiky" "$(json_num mann_whitney u1)" 1645.5 0
+close "mann_whitney.p spiky" "$(json_num mann_whitney p)" 0.006467733565671201 1e-11
+has "tests_disagree warning" "$TMP/out" 'tests_disagree'
+
+# 3. bench_mlp JSON results (latencies_ns = the text samples x 1e6): the scenario both
+#    files have is chosen, t is scale-invariant
+expect_rc "json results" 0 "$BENCH" compare --format json "$F/run_a.json" "$F/run_b.json"
+has "scenario chosen" "$TMP/out" '"scenario": "single_stream"'
+close "welch.t json" "$(json_num welch t)" 7.071067811865494 1e-11
+expect_rc "json --scenario" 0 "$BENCH" compare --scenario single_stream --percentile-method linear "$F/run_a.json" "$F/run_b.json"
+has "method shown" "$TMP/out" 'linear method'
+
+# 4. options change the verdict as documented
+expect_rc "wide noise band" 0 "$BENCH" compare --noise 10% "$F/fast_a.txt" "$F/slow_b.txt"
+has "no change beyond noise" "$TMP/out" 'No change beyond the'
+expect_rc "tiny alpha" 0 "$BENCH" compare --alpha 1e-6 "$F/fast_a.txt" "$F/slow_b.txt"
+has "not significant at 1e-6" "$TMP/out" 'No significant change'
+expect_rc "help" 0 "$BENCH" compare --help
+has "usage text" "$TMP/out" 'usage: bench_mlp compare'
+
+# 5. bad input: runtime errors exit 1 with a message naming the problem
+expect_rc "missing file" 1 "$BENCH" compare "$F/does_not_exist.txt" "$F/slow_b.txt"
+has "missing file named" "$TMP/err" 'does_not_exist.txt'
+expect_rc "malformed line" 1 "$BENCH" compare "$F/fast_a.txt" "$F/malformed.txt"
+has "file and line number" "$TMP/err" 'malformed.txt:5: not a number'
+expect_rc "empty file" 1 "$BENCH" compare "$F/empty.txt" "$F/slow_b.txt"
+expect_rc "scenario absent" 1 "$BENCH" compare --scenario offline "$F/run_a.json" "$F/run_b.json"
+has "scenario named" "$TMP/err" "no run with scenario 'offline'"
+printf '{"runs": [' >"$TMP/broken.json"
+expect_rc "broken json" 1 "$BENCH" compare "$TMP/broken.json" "$F/slow_b.txt"
+
+# 6. usage errors exit 2
+expect_rc "unknown option" 2 "$BENCH" compare --bogus "$F/fast_a.txt" "$F/slow_b.txt"
+has "option named" "$TMP/err" "unknown option '--bogus'"
+expect_rc "bad number" 2 "$BENCH" compare --alpha abc "$F/fast_a.txt" "$F/slow_b.txt"
+expect_rc "alpha out of range" 2 "$BENCH" compare --alpha 1.5 "$F/fast_a.txt" "$F/slow_b.txt"
+expect_rc "missing value" 2 "$BENCH" compare "$F/fast_a.txt" "$F/slow_b.txt" --confidence
+expect_rc "one file" 2 "$BENCH" compare "$F/fast_a.txt"
+expect_rc "three files" 2 "$BENCH" compare "$F/fast_a.txt" "$F/slow_b.txt" "$F/slow_b.txt"
+expect_rc "bad format" 2 "$BENCH" compare --format xml "$F/fast_a.txt" "$F/slow_b.txt"
+expect_rc "bad method" 2 "$BENCH" compare --percentile-method p2 "$F/fast_a.txt" "$F/slow_b.txt"
+
+if [ "$fails" -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
+echo "all checks passed"
