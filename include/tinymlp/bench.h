@@ -120,6 +120,14 @@ typedef struct tmlp_sut {
     void (*issue)(void *user, tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n);
     /* Optional: called once after the last issue (offline SUTs may start batches here). */
     void (*flush)(void *user, tmlp_bench_run *run);
+    /* Optional (added by the harness work): quiesce. Called once at the end of every run,
+     * after the bounded drain wait, from the issuing thread. When it returns the SUT must
+     * never again call tmlp_bench_complete for `run`: drop queued work, wait for work in
+     * flight. With it the run's memory is freed before tmlp_bench_run_scenario returns.
+     * Without it, a run whose samples are still outstanding at the end stays allocated
+     * until its last outstanding sample completes (late completions are ignored, never
+     * a use-after-free); a sample that never completes leaks that one run object. */
+    void (*drain)(void *user, tmlp_bench_run *run);
 } tmlp_sut;
 
 /* Report n finished samples. Takes the completion timestamp first, then records.
@@ -169,7 +177,7 @@ typedef struct tmlp_bench_result {
 
     /* per measured query, in issue order */
     int64_t n_latencies;
-    int64_t *latencies_ns;          /* query latency */
+    int64_t *latencies_ns;          /* query latency; -1 if the query never completed */
     int64_t *start_ns;              /* query start (scheduled time for server, issue time
                                        otherwise), relative to the run start */
     int64_t *query_samples;         /* samples in each query */
@@ -184,6 +192,12 @@ typedef struct tmlp_bench_result {
     double peak_trial_qps[64];
     int peak_trial_valid[64];
     double peak_qps;                       /* highest VALID target_qps found, 0 if none */
+
+    /* added by the harness work */
+    int64_t completed_queries;      /* measured queries that completed (<= queries) */
+    int64_t never_completed;        /* samples still outstanding when the drain timed out */
+    int overloaded;                 /* server: stopped at max_outstanding_queries */
+    uint64_t run_start_ns;          /* tmlp_time_now_ns() at the run start (trace export) */
 } tmlp_bench_result;
 
 /* Run one scenario (or a find-peak search) against `sut`. Returns TMLP_OK with a result

@@ -1,0 +1,86 @@
+/* harness_internal.h (private) — the pieces of the benchmark harness that talk to each
+ * other: the workload generator (schedule.c), the validity rules (validity.c), one run
+ * (harness.c) and the find-peak search (find_peak.c). Tests include this header to check
+ * the schedule and the verdicts without a clock.
+ */
+#ifndef TMLP_HARNESS_INTERNAL_H
+#define TMLP_HARNESS_INTERNAL_H
+
+#include "tinymlp/bench.h"
+#include "tinymlp/rng.h"
+
+/* --- Workload (schedule.c) ---------------------------------------------------------- */
+
+/* Where the sample indices of a run come from. Performance queries draw uniformly with
+ * replacement from [0, count) with tmlp_rng seeded by sample_seed; accuracy mode walks
+ * 0, 1, ..., count-1 in order. Warm-up queries use their own stream (seeded from
+ * sample_seed ^ TMLP_WARMUP_SEED_XOR), so the measured workload does not depend on the
+ * number of warm-up queries. */
+#define TMLP_WARMUP_SEED_XOR 0x9e3779b97f4a7c15ULL
+typedef struct tmlp_sampler {
+    tmlp_rng rng;
+    int64_t count;
+    int sequential;
+    int64_t next;
+} tmlp_sampler;
+
+void tmlp_sampler_init(tmlp_sampler *s, uint64_t seed, int64_t count, int sequential);
+int64_t tmlp_sampler_next(tmlp_sampler *s);
+
+/* Server arrival schedule in integer nanoseconds from the run start: t[0] = 0 and
+ * t[i] = t[i-1] + round(1e9 * Exp(qps)) (tmlp_rng_exponential seeded by seed). With
+ * exact_count > 0 exactly that many arrivals; otherwise arrivals until both
+ * count >= max(min_queries, 1) and t[last] >= min_duration_ns, cut at max_queries /
+ * max_duration_ns when those are non-zero. *out is malloc'ed (free()). */
+tmlp_status tmlp_schedule_generate(uint64_t seed, double qps, int64_t exact_count, int64_t min_queries,
+                                   uint64_t min_duration_ns, int64_t max_queries,
+                                   uint64_t max_duration_ns, int64_t **out, int64_t *n_out,
+                                   tmlp_error *err);
+
+/* Queries the digest covers for a closed-loop scenario: max(min_query_count, 1), cut at
+ * max_query_count. (A longer run issues the same first queries: the stream is prefix-stable.) */
+int64_t tmlp_workload_planned_queries(const tmlp_bench_settings *s);
+
+/* FNV-1a over the scenario, the mode, the query shape, the SUT's sample count, the sample
+ * indices of the planned queries in order and (server) every scheduled time. */
+uint64_t tmlp_workload_digest(const tmlp_bench_settings *s, int64_t sample_count,
+                              const int64_t *schedule, int64_t n_schedule);
+
+/* --- Validity (validity.c) ----------------------------------------------------------- */
+
+/* What happened during a run besides the latencies. */
+typedef struct tmlp_bench_outcome {
+    int interrupted;
+    int overloaded;
+    int64_t overload_outstanding;  /* queries outstanding when the issuer stopped */
+    double overload_at_s;          /* when (seconds from the run start) */
+    int64_t never_completed;       /* samples still outstanding after the drain wait */
+    int64_t incomplete_queries;    /* measured queries that never completed */
+    int stalled;                   /* closed loop: a query did not complete in drain_timeout */
+} tmlp_bench_outcome;
+
+/* Fill r's checks, early-stopping fields, reasons and `valid` from r->settings,
+ * r->queries, r->duration_ns, r->errors, and the ascending latencies of the n completed
+ * measured queries. */
+void tmlp_bench_validate(tmlp_bench_result *r, const double *sorted, int64_t n,
+                         const tmlp_bench_outcome *o);
+
+/* Append one reason (printf-style); ignored past TMLP_MAX_REASONS. */
+void tmlp_bench_add_reason(tmlp_bench_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Percentile summary of n ascending values (count 0 and NaNs if n == 0). */
+tmlp_latency_summary tmlp_bench_summarize(const double *sorted, int64_t n, tmlp_percentile_method m);
+
+/* --- Runs (harness.c, find_peak.c) ---------------------------------------------------- */
+
+/* Checks the settings against the rules documented in bench.h. */
+tmlp_status tmlp_bench_settings_check(const tmlp_bench_settings *s, const tmlp_sut *sut, tmlp_error *err);
+/* One scenario run in performance or accuracy mode (no find-peak). */
+tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *sut,
+                                tmlp_bench_result **out, tmlp_error *err);
+/* The find-peak search (server). */
+tmlp_status tmlp_bench_find_peak(const tmlp_bench_settings *s, const tmlp_sut *sut,
+                                 tmlp_bench_result **out, tmlp_error *err);
+
+#endif

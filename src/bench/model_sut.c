@@ -1,0 +1,321 @@
+/* model_sut.c — a tmlp_model over a data set as a system under test.
+ *
+ *   issue(samples[n])  ->  split into work items of <= max_batch samples
+ *                      ->  a bounded FIFO queue (mutex + two condition variables)
+ *   worker thread w    ->  pop an item, gather its rows of the data set into w's staging
+ *                          buffer (max_batch x width), ONE forward on w's own session,
+ *                          argmax of each output row, tmlp_bench_complete(predictions)
+ *
+ * Every worker owns a tmlp_session (sessions are per thread; the model is shared
+ * read-only) and a staging buffer, so a forward allocates nothing. U8 data sets go
+ * through tmlp_session_forward_u8 (the model's preprocessing); F32 ones through
+ * tmlp_session_forward. An idle worker spins ~30 us before sleeping, because a futex
+ * wake-up costs about as much as a batch-1 forward of a small model.
+ *
+ * The queue is bounded (2^20 work items, 2^26 samples) but starts small and grows by
+ * doubling (a ring of work items and a ring of their samples), so `issue` does not block
+ * below that bound: an overloaded server run shows up as outstanding queries — which the
+ * harness bounds with max_outstanding_queries (default 65536) — and not as an issuer
+ * stuck in `issue` past the end of the run. At the bound (or if growing fails) `issue`
+ * waits for a free slot.
+ * drain(): drops queued items and waits for the workers' items in flight — after it
+ * returns no worker touches the run (the harness's late-completion contract).
+ */
+#include "internal.h"
+#include "tinymlp/bench.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IDLE_SPIN_NS 30000ULL
+#define MAX_QUEUED_ITEMS (1LL << 20)   /* the queue's bound: past it `issue` waits */
+#define MAX_QUEUED_SAMPLES (1LL << 26)
+
+typedef struct work_item {
+    tmlp_bench_run *run;
+    int64_t n;                  /* its samples are the next n in the sample ring */
+} work_item;
+
+typedef struct worker {
+    struct tmlp_model_sut *owner;
+    pthread_t thread;
+    tmlp_session *session;
+    void *staging;              /* max_batch x width, u8 or f32 like the data set */
+    int32_t *predictions;       /* max_batch */
+    tmlp_query_sample *mine;    /* the popped item's samples (max_batch) */
+} worker;
+
+struct tmlp_model_sut {
+    tmlp_sut sut;
+    const tmlp_model *model;
+    const tmlp_dataset *data;
+    int64_t max_batch, width, out_width;
+    int n_workers, started;
+    worker *workers;
+
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full, idle;
+    work_item *items;           /* ring: icap slots from ihead, icount used */
+    int64_t icap, ihead, icount;
+    tmlp_query_sample *samples; /* ring: scap slots from shead, scount used */
+    int64_t scap, shead, scount;
+    _Atomic int64_t pending;    /* == icount, readable without the lock (idle spin) */
+    int busy;
+    int stop;
+};
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* A copy of a ring with at least `need` slots (capacity doubled), unwrapped to start at
+ * 0; the old ring is freed. NULL (old ring untouched) if allocation fails. */
+static void *ring_grow(void *ring, size_t elem, int64_t *cap, int64_t *head, int64_t count, int64_t need)
+{
+    int64_t c = *cap;
+    while (c < need) {
+        if (c > INT64_MAX / 4) return NULL;
+        c *= 2;
+    }
+    size_t bytes;
+    if (!tmlp_size_mul((size_t)c, elem, &bytes)) return NULL;
+    char *n = malloc(bytes);
+    if (!n) return NULL;
+    const char *o = ring;
+    int64_t first = *cap - *head < count ? *cap - *head : count; /* up to the wrap */
+    memcpy(n, o + (size_t)*head * elem, (size_t)first * elem);
+    memcpy(n + (size_t)first * elem, o, (size_t)(count - first) * elem);
+    free(ring);
+    *cap = c;
+    *head = 0;
+    return n;
+}
+
+static void compute(worker *w, tmlp_bench_run *run, int64_t n)
+{
+    tmlp_model_sut *m = w->owner;
+    const tmlp_dataset *d = m->data;
+    size_t row = (size_t)m->width;
+    tmlp_tensor out;
+    tmlp_status st;
+    if (d->dtype == TMLP_DTYPE_U8) {
+        uint8_t *x = w->staging;
+        for (int64_t i = 0; i < n; i++) /* gather row `index` of the data set into row i */
+            memcpy(x + (size_t)i * row, d->u8 + (size_t)w->mine[i].index * row, row);
+        st = tmlp_session_forward_u8(w->session, x, n, &out);
+    } else {
+        float *x = w->staging;
+        for (int64_t i = 0; i < n; i++)
+            memcpy(x + (size_t)i * row, d->f32 + (size_t)w->mine[i].index * row, row * sizeof(float));
+        tmlp_tensor in = tmlp_tensor_2d(x, n, m->width);
+        st = tmlp_session_forward(w->session, &in, &out);
+    }
+    for (int64_t i = 0; i < n; i++)
+        w->predictions[i] = st == TMLP_OK ? (int32_t)tmlp_argmax(out.data + (size_t)i * (size_t)m->out_width,
+                                                                 m->out_width)
+                                          : -1;
+    tmlp_bench_complete(run, w->mine, n, w->predictions);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    tmlp_model_sut *m = w->owner;
+    for (;;) {
+        uint64_t spin_end = tmlp_time_now_ns() + IDLE_SPIN_NS;
+        while (atomic_load_explicit(&m->pending, memory_order_relaxed) == 0 && tmlp_time_now_ns() < spin_end)
+            cpu_relax();
+        pthread_mutex_lock(&m->mu);
+        while (m->icount == 0 && !m->stop) pthread_cond_wait(&m->not_empty, &m->mu);
+        if (m->icount == 0 && m->stop) {
+            pthread_mutex_unlock(&m->mu);
+            break;
+        }
+        work_item it = m->items[m->ihead];
+        tmlp_bench_run *run = it.run;
+        int64_t n = it.n;
+        for (int64_t i = 0; i < n; i++) w->mine[i] = m->samples[(m->shead + i) % m->scap];
+        m->shead = (m->shead + n) % m->scap;
+        m->scount -= n;
+        m->ihead = (m->ihead + 1) % m->icap;
+        m->icount--;
+        atomic_store_explicit(&m->pending, m->icount, memory_order_relaxed);
+        m->busy++;
+        pthread_cond_signal(&m->not_full);
+        pthread_mutex_unlock(&m->mu);
+
+        compute(w, run, n);
+
+        pthread_mutex_lock(&m->mu);
+        m->busy--;
+        if (m->busy == 0 && m->icount == 0) pthread_cond_broadcast(&m->idle);
+        pthread_mutex_unlock(&m->mu);
+    }
+    return NULL;
+}
+
+static void model_issue(void *user, tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n)
+{
+    tmlp_model_sut *m = user;
+    for (int64_t off = 0; off < n; off += m->max_batch) {
+        int64_t k = n - off < m->max_batch ? n - off : m->max_batch;
+        pthread_mutex_lock(&m->mu);
+        for (;;) { /* room for one item of k samples: grow, or (only if that fails) wait */
+            if (m->stop) break;
+            if (m->icount == m->icap && m->icap < MAX_QUEUED_ITEMS) {
+                void *p = ring_grow(m->items, sizeof *m->items, &m->icap, &m->ihead, m->icount, m->icount + 1);
+                if (p) m->items = p;
+            }
+            if (m->scount + k > m->scap && m->scount + k <= MAX_QUEUED_SAMPLES) {
+                void *p = ring_grow(m->samples, sizeof *m->samples, &m->scap, &m->shead, m->scount, m->scount + k);
+                if (p) m->samples = p;
+            }
+            if (m->icount < m->icap && m->scount + k <= m->scap) break;
+            pthread_cond_wait(&m->not_full, &m->mu);
+        }
+        if (m->stop) {
+            pthread_mutex_unlock(&m->mu);
+            return;
+        }
+        m->items[(m->ihead + m->icount) % m->icap] = (work_item){run, k};
+        for (int64_t i = 0; i < k; i++) m->samples[(m->shead + m->scount + i) % m->scap] = samples[off + i];
+        m->icount++;
+        m->scount += k;
+        atomic_store_explicit(&m->pending, m->icount, memory_order_relaxed);
+        pthread_cond_signal(&m->not_empty);
+        pthread_mutex_unlock(&m->mu);
+    }
+}
+
+static void model_drain(void *user, tmlp_bench_run *run)
+{
+    (void)run; /* one run at a time per SUT: everything queued belongs to it */
+    tmlp_model_sut *m = user;
+    pthread_mutex_lock(&m->mu);
+    m->icount = 0;
+    m->scount = 0;
+    atomic_store_explicit(&m->pending, 0, memory_order_relaxed);
+    pthread_cond_broadcast(&m->not_full);
+    while (m->busy > 0) pthread_cond_wait(&m->idle, &m->mu);
+    pthread_mutex_unlock(&m->mu);
+}
+
+void tmlp_model_sut_destroy(tmlp_model_sut *m)
+{
+    if (!m) return;
+    pthread_mutex_lock(&m->mu);
+    m->stop = 1;
+    pthread_cond_broadcast(&m->not_empty);
+    pthread_cond_broadcast(&m->not_full);
+    pthread_mutex_unlock(&m->mu);
+    for (int i = 0; i < m->started; i++) pthread_join(m->workers[i].thread, NULL);
+    for (int i = 0; i < m->n_workers; i++) {
+        tmlp_session_destroy(m->workers[i].session);
+        free(m->workers[i].staging);
+        free(m->workers[i].predictions);
+        free(m->workers[i].mine);
+    }
+    pthread_cond_destroy(&m->idle);
+    pthread_cond_destroy(&m->not_full);
+    pthread_cond_destroy(&m->not_empty);
+    pthread_mutex_destroy(&m->mu);
+    free(m->workers);
+    free(m->items);
+    free(m->samples);
+    free(m);
+}
+
+tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *data, int workers,
+                                  int64_t max_batch, tmlp_model_sut **out, tmlp_error *err)
+{
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "model_sut: out is NULL");
+    *out = NULL;
+    if (!model || !data) return tmlp_error_set(err, TMLP_ERR_ARG, "model_sut: model and data must not be NULL");
+    if (workers < 1 || workers > 256)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "model_sut: workers must be in [1, 256] (got %d)", workers);
+    if (max_batch < 1 || max_batch > (1 << 24))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "model_sut: max_batch must be in [1, 2^24] (got %lld)",
+                              (long long)max_batch);
+    if (data->count < 1)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "model_sut: the data set is empty");
+    if ((data->dtype == TMLP_DTYPE_U8 && !data->u8) || (data->dtype == TMLP_DTYPE_F32 && !data->f32) ||
+        (data->dtype != TMLP_DTYPE_U8 && data->dtype != TMLP_DTYPE_F32))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "model_sut: the data set must hold u8 or f32 samples");
+    int64_t in_w = tmlp_model_input_width(model);
+    if (data->width != in_w)
+        return tmlp_error_set(err, TMLP_ERR_SHAPE, "model_sut: data width %lld does not match the model input %lld",
+                              (long long)data->width, (long long)in_w);
+
+    tmlp_model_sut *m = calloc(1, sizeof *m);
+    if (!m) return tmlp_error_set(err, TMLP_ERR_NOMEM, "model_sut: out of memory");
+    m->model = model;
+    m->data = data;
+    m->max_batch = max_batch;
+    m->width = in_w;
+    m->out_width = tmlp_model_output_width(model);
+    m->n_workers = workers;
+    atomic_init(&m->pending, 0);
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->not_empty, NULL);
+    pthread_cond_init(&m->not_full, NULL);
+    pthread_cond_init(&m->idle, NULL);
+
+    /* Queue: starts at 256 items / max(1024, 4 x max_batch) samples and grows on demand. */
+    size_t row_bytes, stage_bytes;
+    size_t elem = data->dtype == TMLP_DTYPE_U8 ? 1 : sizeof(float);
+    if (!tmlp_size_mul((size_t)in_w, elem, &row_bytes) || !tmlp_size_mul(row_bytes, (size_t)max_batch, &stage_bytes)) {
+        tmlp_model_sut_destroy(m);
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "model_sut: buffer sizes overflow");
+    }
+    m->icap = 256;
+    m->scap = 4 * max_batch > 1024 ? 4 * max_batch : 1024;
+    m->items = malloc((size_t)m->icap * sizeof *m->items);
+    m->samples = malloc((size_t)m->scap * sizeof *m->samples);
+    m->workers = calloc((size_t)workers, sizeof *m->workers);
+    if (!m->items || !m->samples || !m->workers) {
+        tmlp_model_sut_destroy(m);
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "model_sut: out of memory for the queue");
+    }
+
+    for (int i = 0; i < workers; i++) {
+        worker *w = &m->workers[i];
+        w->owner = m;
+        tmlp_status st = tmlp_session_create(model, max_batch, &w->session);
+        if (st != TMLP_OK) {
+            tmlp_model_sut_destroy(m);
+            return tmlp_error_set(err, st, "model_sut: cannot create the session of worker %d (max_batch %lld): %s",
+                                  i, (long long)max_batch, tmlp_status_str(st));
+        }
+        w->staging = malloc(stage_bytes);
+        w->predictions = malloc((size_t)max_batch * sizeof(int32_t));
+        w->mine = malloc((size_t)max_batch * sizeof(tmlp_query_sample));
+        if (!w->staging || !w->predictions || !w->mine) {
+            tmlp_model_sut_destroy(m);
+            return tmlp_error_set(err, TMLP_ERR_NOMEM, "model_sut: out of memory for worker %d", i);
+        }
+    }
+    for (int i = 0; i < workers; i++) {
+        if (pthread_create(&m->workers[i].thread, NULL, worker_main, &m->workers[i]) != 0) {
+            tmlp_model_sut_destroy(m);
+            return tmlp_error_set(err, TMLP_ERR_NOMEM, "model_sut: cannot start worker thread %d", i);
+        }
+        m->started++;
+    }
+
+    m->sut.user = m;
+    m->sut.name = "model";
+    m->sut.sample_count = data->count;
+    m->sut.labels = data->labels;
+    m->sut.issue = model_issue;
+    m->sut.flush = NULL;
+    m->sut.drain = model_drain;
+    *out = m;
+    return TMLP_OK;
+}
+
+const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m) { return m ? &m->sut : NULL; }

@@ -1,0 +1,181 @@
+/* test_harness_model.c — tmlp_model_sut: a real model behind the harness. Predictions
+ * must equal argmax of a direct forward (checked through accuracy mode with the direct
+ * predictions as labels), for F32 and U8 data, one or two workers, batches larger than
+ * max_batch (split), and an overloaded server run must drain without a hang.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tinymlp/bench.h"
+#include "tinymlp/data.h"
+#include "tinymlp/model.h"
+
+enum { N = 300, IN = 16, OUT = 5 };
+
+typedef struct fixture {
+    tmlp_model *model;
+    tmlp_dataset *f32;
+    tmlp_dataset u8;
+    uint8_t raw[N * IN];
+    int32_t ref_f32[N], ref_u8[N];
+} fixture;
+
+static void reference(tmlp_model *m, const float *x, int32_t *pred)
+{
+    tmlp_session *s = NULL;
+    assert_int_equal(tmlp_session_create(m, 1, &s), TMLP_OK);
+    for (int i = 0; i < N; i++) {
+        tmlp_tensor in = tmlp_tensor_2d((float *)x + (size_t)i * IN, 1, IN), out;
+        assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+        pred[i] = (int32_t)tmlp_argmax(out.data, OUT);
+    }
+    tmlp_session_destroy(s);
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    const int64_t widths[] = {IN, 32, OUT};
+    assert_int_equal(tmlp_model_random(widths, 3, 7, NULL, &fx->model, NULL), TMLP_OK);
+    assert_int_equal(tmlp_dataset_synthetic(N, IN, 9, NULL, &fx->f32, NULL), TMLP_OK);
+    reference(fx->model, fx->f32->f32, fx->ref_f32);
+    /* U8 copy: raw bytes; the random model has no preprocessing, so x = raw. */
+    float *xf = malloc(sizeof(float) * N * IN);
+    for (int i = 0; i < N * IN; i++) {
+        fx->raw[i] = (uint8_t)((i * 37 + 11) % 251);
+        xf[i] = (float)fx->raw[i];
+    }
+    reference(fx->model, xf, fx->ref_u8);
+    free(xf);
+    fx->u8.count = N;
+    fx->u8.width = IN;
+    fx->u8.dtype = TMLP_DTYPE_U8;
+    fx->u8.u8 = fx->raw;
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    tmlp_dataset_destroy(fx->f32);
+    tmlp_model_destroy(fx->model);
+    free(fx);
+    return 0;
+}
+
+/* Accuracy run of `sc` with labels = the direct predictions: every sample correct. */
+static void accuracy_run(fixture *fx, const tmlp_dataset *d, const int32_t *ref, int workers, int64_t max_batch,
+                         tmlp_scenario sc)
+{
+    tmlp_model_sut *ms = NULL;
+    assert_int_equal(tmlp_model_sut_create(fx->model, d, workers, max_batch, &ms, NULL), TMLP_OK);
+    tmlp_sut sut = *tmlp_model_sut_sut(ms);
+    assert_int_equal(sut.sample_count, N);
+    sut.labels = ref;
+    tmlp_bench_settings s = tmlp_bench_settings_default(sc);
+    s.mode = TMLP_MODE_ACCURACY;
+    s.samples_per_query = 8;
+    s.offline_batch_size = 64; /* > max_batch in some calls: split by the SUT */
+    s.target_qps = 50000;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &sut, &r, NULL), TMLP_OK);
+    assert_int_equal(r->samples, N);
+    assert_int_equal(r->labeled, N);
+    assert_int_equal(r->correct, N);
+    assert_memory_equal(r->predictions, ref, sizeof(int32_t) * N);
+    assert_int_equal(r->errors, 0);
+    assert_true(r->valid);
+    tmlp_bench_result_destroy(r);
+    tmlp_model_sut_destroy(ms);
+}
+
+static void test_predictions_f32(void **state)
+{
+    fixture *fx = *state;
+    accuracy_run(fx, fx->f32, fx->ref_f32, 1, 8, TMLP_SCENARIO_SINGLE_STREAM);
+    accuracy_run(fx, fx->f32, fx->ref_f32, 2, 8, TMLP_SCENARIO_MULTI_STREAM);
+    accuracy_run(fx, fx->f32, fx->ref_f32, 1, 64, TMLP_SCENARIO_OFFLINE);
+    accuracy_run(fx, fx->f32, fx->ref_f32, 2, 16, TMLP_SCENARIO_OFFLINE); /* 64 -> 4 x 16 */
+    accuracy_run(fx, fx->f32, fx->ref_f32, 2, 1, TMLP_SCENARIO_SERVER);
+}
+
+static void test_predictions_u8(void **state)
+{
+    fixture *fx = *state;
+    accuracy_run(fx, &fx->u8, fx->ref_u8, 1, 64, TMLP_SCENARIO_OFFLINE);
+    accuracy_run(fx, &fx->u8, fx->ref_u8, 2, 8, TMLP_SCENARIO_MULTI_STREAM);
+}
+
+static void test_performance_run(void **state)
+{
+    fixture *fx = *state;
+    tmlp_model_sut *ms = NULL;
+    assert_int_equal(tmlp_model_sut_create(fx->model, fx->f32, 1, 1, &ms, NULL), TMLP_OK);
+    tmlp_bench_settings s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.min_duration_ms = 20;
+    s.min_query_count = 100;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, NULL), TMLP_OK);
+    assert_true(r->valid);
+    assert_true(r->queries >= 100);
+    assert_int_equal(r->labeled, 0); /* synthetic data has no labels */
+    assert_int_equal(r->errors, 0);
+    tmlp_bench_result_destroy(r);
+    tmlp_model_sut_destroy(ms);
+}
+
+/* Far more QPS than a model can serve, a small outstanding bound: INVALID, on time; the
+ * SUT's drain callback empties its queue, so the run is freed before returning. */
+static void test_overload_drains(void **state)
+{
+    fixture *fx = *state;
+    tmlp_model_sut *ms = NULL;
+    assert_int_equal(tmlp_model_sut_create(fx->model, fx->f32, 1, 1, &ms, NULL), TMLP_OK);
+    tmlp_bench_settings s = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER);
+    s.min_duration_ms = 20;
+    s.min_query_count = 1;
+    s.target_qps = 5e6;
+    s.max_outstanding_queries = 4;
+    tmlp_bench_result *r = NULL;
+    uint64_t t0 = tmlp_time_now_ns();
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, NULL), TMLP_OK);
+    assert_true(tmlp_time_now_ns() - t0 < 1000000000ULL);
+    assert_true(r->overloaded);
+    assert_false(r->valid);
+    tmlp_bench_result_destroy(r);
+    tmlp_model_sut_destroy(ms);
+}
+
+static void test_create_errors(void **state)
+{
+    fixture *fx = *state;
+    tmlp_model_sut *ms = (tmlp_model_sut *)1;
+    tmlp_error e = {0};
+    tmlp_dataset bad = fx->u8;
+    bad.width = IN + 1;
+    assert_int_equal(tmlp_model_sut_create(fx->model, &bad, 1, 8, &ms, &e), TMLP_ERR_SHAPE);
+    assert_null(ms);
+    assert_non_null(strstr(e.message, "width"));
+    assert_int_equal(tmlp_model_sut_create(fx->model, fx->f32, 0, 8, &ms, &e), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_sut_create(fx->model, fx->f32, 1, 0, &ms, &e), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_sut_create(NULL, fx->f32, 1, 8, &ms, &e), TMLP_ERR_ARG);
+    tmlp_model_sut_destroy(NULL);
+    assert_null(tmlp_model_sut_sut(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_predictions_f32), cmocka_unit_test(test_predictions_u8),
+        cmocka_unit_test(test_performance_run), cmocka_unit_test(test_overload_drains),
+        cmocka_unit_test(test_create_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

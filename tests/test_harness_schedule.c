@@ -1,0 +1,258 @@
+/* test_harness_schedule.c — the harness's workload without a clock: the Poisson arrival
+ * schedule, sample choice, the workload digest, settings defaults, names and checks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/harness_internal.h"
+#include "tinymlp/bench.h"
+
+/* The schedule's mean rate, (N-1)/t[N-1], is within 3% of the target over 10,000
+ * arrivals (the relative standard error of the mean gap is 1/sqrt(N) = 1%). */
+static void test_schedule_rate(void **state)
+{
+    (void)state;
+    const double rates[] = {10.0, 1000.0, 10000.0, 123456.0};
+    for (int k = 0; k < 4; k++) {
+        for (uint64_t seed = 1; seed <= 5; seed++) {
+            int64_t *t = NULL, n = 0;
+            assert_int_equal(tmlp_schedule_generate(seed, rates[k], 10000, 0, 0, 0, 0, &t, &n, NULL), TMLP_OK);
+            assert_int_equal(n, 10000);
+            assert_int_equal(t[0], 0);
+            for (int64_t i = 1; i < n; i++) assert_true(t[i] >= t[i - 1]);
+            double rate = (double)(n - 1) / ((double)t[n - 1] * 1e-9);
+            assert_true(fabs(rate / rates[k] - 1.0) < 0.03);
+            free(t);
+        }
+    }
+}
+
+/* Gaps are exponential: the coefficient of variation is ~1 (a fixed-interval schedule
+ * would give 0), and about e^-1 of the gaps exceed the mean. */
+static void test_schedule_is_poisson(void **state)
+{
+    (void)state;
+    int64_t *t = NULL, n = 0;
+    assert_int_equal(tmlp_schedule_generate(7, 1000.0, 20000, 0, 0, 0, 0, &t, &n, NULL), TMLP_OK);
+    double sum = 0, sum2 = 0;
+    for (int64_t i = 1; i < n; i++) {
+        double g = (double)(t[i] - t[i - 1]);
+        sum += g;
+        sum2 += g * g;
+    }
+    double mean = sum / (double)(n - 1);
+    double cv = sqrt(sum2 / (double)(n - 1) - mean * mean) / mean;
+    int64_t over = 0;
+    for (int64_t i = 1; i < n; i++) over += (double)(t[i] - t[i - 1]) > mean;
+    assert_true(fabs(cv - 1.0) < 0.05);
+    assert_true(fabs((double)over / (double)(n - 1) - exp(-1.0)) < 0.02);
+    free(t);
+}
+
+static void test_schedule_deterministic(void **state)
+{
+    (void)state;
+    int64_t *a = NULL, *b = NULL, *c = NULL, na = 0, nb = 0, nc = 0;
+    assert_int_equal(tmlp_schedule_generate(42, 500.0, 1000, 0, 0, 0, 0, &a, &na, NULL), TMLP_OK);
+    assert_int_equal(tmlp_schedule_generate(42, 500.0, 1000, 0, 0, 0, 0, &b, &nb, NULL), TMLP_OK);
+    assert_int_equal(tmlp_schedule_generate(43, 500.0, 1000, 0, 0, 0, 0, &c, &nc, NULL), TMLP_OK);
+    assert_memory_equal(a, b, (size_t)na * sizeof *a);
+    assert_true(memcmp(a, c, (size_t)na * sizeof *a) != 0);
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* Without an exact count the schedule covers both minimums and respects the maximums. */
+static void test_schedule_length(void **state)
+{
+    (void)state;
+    int64_t *t = NULL, n = 0;
+    /* 1000 QPS for 2 s needs ~2000 arrivals; min 100 queries is the weaker condition. */
+    assert_int_equal(tmlp_schedule_generate(3, 1000.0, 0, 100, 2000000000ULL, 0, 0, &t, &n, NULL), TMLP_OK);
+    assert_true(n >= 100);
+    assert_true(t[n - 1] >= 2000000000LL);
+    assert_true(t[n - 2] < 2000000000LL);
+    free(t);
+    /* count dominates */
+    assert_int_equal(tmlp_schedule_generate(3, 1000.0, 0, 5000, 1000000ULL, 0, 0, &t, &n, NULL), TMLP_OK);
+    assert_int_equal(n, 5000);
+    free(t);
+    /* max_queries cuts */
+    assert_int_equal(tmlp_schedule_generate(3, 1000.0, 0, 5000, 0, 300, 0, &t, &n, NULL), TMLP_OK);
+    assert_int_equal(n, 300);
+    free(t);
+    /* max_duration cuts: every arrival at or before 0.1 s */
+    assert_int_equal(tmlp_schedule_generate(3, 1000.0, 0, 5000, 0, 0, 100000000ULL, &t, &n, NULL), TMLP_OK);
+    assert_true(n > 50 && n < 200);
+    assert_true(t[n - 1] <= 100000000LL);
+    free(t);
+    /* bad rate */
+    tmlp_error e = {0};
+    assert_int_equal(tmlp_schedule_generate(3, 0.0, 10, 0, 0, 0, 0, &t, &n, &e), TMLP_ERR_ARG);
+    assert_non_null(strstr(e.message, "target_qps"));
+}
+
+static void test_sampler(void **state)
+{
+    (void)state;
+    tmlp_sampler s;
+    tmlp_sampler_init(&s, 99, 10, 0);
+    int hist[10] = {0};
+    for (int i = 0; i < 10000; i++) {
+        int64_t k = tmlp_sampler_next(&s);
+        assert_true(k >= 0 && k < 10);
+        hist[k]++;
+    }
+    for (int i = 0; i < 10; i++) assert_true(hist[i] > 850 && hist[i] < 1150); /* ~±5 sigma */
+    tmlp_sampler_init(&s, 99, 4, 1);
+    for (int i = 0; i < 8; i++) assert_int_equal(tmlp_sampler_next(&s), i % 4);
+}
+
+/* The digest names the workload: same seeds and settings -> same value (pinned, so a
+ * change in the generator shows up here and on every machine), other seeds -> other. */
+static void test_digest(void **state)
+{
+    (void)state;
+    tmlp_bench_settings s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.sample_seed = 1;
+    s.min_query_count = 100;
+    uint64_t d1 = tmlp_workload_digest(&s, 1000, NULL, 0);
+    assert_true(d1 == tmlp_workload_digest(&s, 1000, NULL, 0));
+    assert_true(d1 == 0xf2680d9294c34f2bULL);
+    s.sample_seed = 2;
+    assert_true(d1 != tmlp_workload_digest(&s, 1000, NULL, 0));
+    s.sample_seed = 1;
+    s.schedule_seed = 12345; /* irrelevant to single-stream */
+    assert_true(d1 == tmlp_workload_digest(&s, 1000, NULL, 0));
+    s.scenario = TMLP_SCENARIO_MULTI_STREAM;
+    assert_true(d1 != tmlp_workload_digest(&s, 1000, NULL, 0));
+
+    tmlp_bench_settings v = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER);
+    int64_t *t = NULL, n = 0;
+    assert_int_equal(tmlp_schedule_generate(v.schedule_seed, 2000.0, 0, 500, 0, 0, 0, &t, &n, NULL), TMLP_OK);
+    uint64_t ds = tmlp_workload_digest(&v, 1000, t, n);
+    assert_true(ds == 0xa2bc31bec33fe14cULL);
+    t[n - 1] += 1; /* one nanosecond later */
+    assert_true(ds != tmlp_workload_digest(&v, 1000, t, n));
+    free(t);
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    const char *names[] = {"single-stream", "multi-stream", "server", "offline"};
+    for (int i = 0; i < 4; i++) {
+        tmlp_scenario sc;
+        assert_string_equal(tmlp_scenario_name((tmlp_scenario)i), names[i]);
+        assert_int_equal(tmlp_scenario_parse(names[i], &sc), TMLP_OK);
+        assert_int_equal(sc, i);
+    }
+    tmlp_scenario sc;
+    assert_int_equal(tmlp_scenario_parse("SingleStream", &sc), TMLP_OK);
+    assert_int_equal(sc, TMLP_SCENARIO_SINGLE_STREAM);
+    assert_int_equal(tmlp_scenario_parse("stream", &sc), TMLP_ERR_ARG);
+    const char *modes[] = {"performance", "accuracy", "find-peak"};
+    for (int i = 0; i < 3; i++) {
+        tmlp_mode m;
+        assert_string_equal(tmlp_mode_name((tmlp_mode)i), modes[i]);
+        assert_int_equal(tmlp_mode_parse(modes[i], &m), TMLP_OK);
+        assert_int_equal(m, i);
+    }
+    tmlp_mode m;
+    assert_int_equal(tmlp_mode_parse("fast", &m), TMLP_ERR_ARG);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    tmlp_bench_settings s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    assert_int_equal(s.min_duration_ms, 600000);
+    assert_int_equal(s.min_query_count, 1024);
+    assert_true(s.target_latency_percentile == 0.90);
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_MULTI_STREAM);
+    assert_int_equal(s.min_query_count, 662);
+    assert_true(s.target_latency_percentile == 0.99);
+    assert_int_equal(s.samples_per_query, 8);
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER);
+    assert_int_equal(s.min_query_count, 270336);
+    assert_true(s.target_qps == 1000.0);
+    assert_int_equal(s.target_latency_ns, 10000000);
+    assert_int_equal(s.max_outstanding_queries, 65536);
+    assert_int_equal(s.drain_timeout_ms, 10000);
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_OFFLINE);
+    assert_int_equal(s.min_query_count, 1);
+    assert_int_equal(s.offline_batch_size, 32);
+    assert_int_equal(s.percentile_method, TMLP_PCT_LOADGEN);
+    assert_true(s.early_stopping_confidence == 0.99);
+}
+
+static void dummy_issue(void *u, tmlp_bench_run *r, const tmlp_query_sample *s, int64_t n)
+{
+    (void)u;
+    (void)r;
+    (void)s;
+    (void)n;
+}
+
+/* Bad settings are TMLP_ERR_ARG with a message naming the field; nothing runs. */
+static void test_settings_check(void **state)
+{
+    (void)state;
+    tmlp_sut sut = {0};
+    sut.sample_count = 10;
+    sut.issue = dummy_issue;
+    tmlp_error e = {0};
+    tmlp_bench_result *r = (tmlp_bench_result *)1;
+    tmlp_bench_settings s = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER);
+    s.target_qps = 0;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &sut, &r, &e), TMLP_ERR_ARG);
+    assert_null(r);
+    assert_non_null(strstr(e.message, "target_qps"));
+    s.target_qps = -5;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &sut, &r, &e), TMLP_ERR_ARG);
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER);
+    s.target_latency_percentile = 99.0; /* the percent-vs-fraction trap */
+    assert_int_equal(tmlp_bench_run_scenario(&s, &sut, &r, &e), TMLP_ERR_ARG);
+    assert_non_null(strstr(e.message, "target_latency_percentile"));
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.mode = TMLP_MODE_FIND_PEAK;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &sut, &r, &e), TMLP_ERR_ARG);
+    assert_non_null(strstr(e.message, "find-peak"));
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_MULTI_STREAM);
+    s.samples_per_query = 0;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &sut, &r, &e), TMLP_ERR_ARG);
+    assert_non_null(strstr(e.message, "samples_per_query"));
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_OFFLINE);
+    s.offline_batch_size = 0;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &sut, &r, &e), TMLP_ERR_ARG);
+    assert_non_null(strstr(e.message, "offline_batch_size"));
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER);
+    s.max_outstanding_queries = 0;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &sut, &r, &e), TMLP_ERR_ARG);
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    assert_int_equal(tmlp_bench_run_scenario(&s, NULL, &r, &e), TMLP_ERR_ARG);
+    sut.sample_count = 0;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &sut, &r, &e), TMLP_ERR_ARG);
+    assert_non_null(strstr(e.message, "sample_count"));
+    tmlp_bench_result_destroy(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_schedule_rate),    cmocka_unit_test(test_schedule_is_poisson),
+        cmocka_unit_test(test_schedule_deterministic), cmocka_unit_test(test_schedule_length),
+        cmocka_unit_test(test_sampler),          cmocka_unit_test(test_digest),
+        cmocka_unit_test(test_names),            cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_settings_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
