@@ -1,9 +1,244 @@
-/* cmd_ab.c — bench_mlp ab (not written yet: reports that and fails). */
-#include "commands.h"
+/* cmd_ab.c — `bench_mlp ab --model A --model-b B [--split 0.5]`: which model to ship.
+ *
+ * Both models are loaded and warmed, then ONE stream of queries is routed query by query
+ * (seeded router, src/bench/ab.c) to A or B on identical inputs, so drift over time hits
+ * both arms alike. Per arm: attempts, errors, latency percentiles, accuracy (labelled
+ * data). Then:
+ *   - sample-ratio mismatch: chi-square (1 df) of the arm counts against the split; a
+ *     p below 0.001 means the routing is broken and no verdict is given;
+ *   - the latency verdict of the statistics module (Welch t-test plus the CI of the
+ *     relative change of the mean, B vs A) in words;
+ *   - accuracy difference with a two-proportion z-test (pooled), when labels exist;
+ *   - a recommendation that knows lower latency and higher accuracy are better.
+ * Each query is one sample (batch 1) through tmlp_session_forward / _forward_u8.
+ */
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "reports_util.h"
+
+typedef struct arm_ctx {
+    tmlp_session *s;
+    const tmlp_dataset *d;
+    int64_t out_w;
+} arm_ctx;
+
+static tmlp_status arm_infer(void *user, int64_t idx, int32_t *pred)
+{
+    arm_ctx *a = user;
+    tmlp_tensor out;
+    tmlp_status st;
+    if (a->d->dtype == TMLP_DTYPE_U8) {
+        st = tmlp_session_forward_u8(a->s, a->d->u8 + idx * a->d->width, 1, &out);
+    } else {
+        tmlp_tensor in = tmlp_tensor_2d(a->d->f32 + idx * a->d->width, 1, a->d->width);
+        st = tmlp_session_forward(a->s, &in, &out);
+    }
+    if (st != TMLP_OK) return st;
+    *pred = (int32_t)tmlp_argmax(out.data, a->out_w);
+    return TMLP_OK;
+}
+
+static void print_help(FILE *f)
+{
+    fputs("Usage: bench_mlp ab --model-b B [--model A] [OPTIONS]\n"
+          "Route one interleaved query stream between models A and B (seeded, identical inputs,\n"
+          "both warmed first) and say which is faster, by how much, with what confidence.\n"
+          "  --model A          default: models/fashion_mlp.safetensors, else " RU_DEFAULT_SYNTHETIC "\n"
+          "  --model-b B        the challenger (required); same input width as A\n"
+          "  --layers L, --layers-b L   layer lists of .safetensors models without metadata\n"
+          "  --data D           fashion | synthetic | PATH (default as the default run)\n"
+          "  --split S          fraction of queries routed to B, in (0,1) (default 0.5)\n"
+          "  --queries N        measured queries (default 4000)\n"
+          "  --warmup N         warm-up queries per arm (default 200)\n"
+          "  --route-seed N, --sample-seed N   seeds (default 1, 2)\n"
+          "  --alpha A          significance level of the verdict (default 0.05)\n"
+          "Exit status: 0 done (whatever the verdict), 1 runtime error, 2 usage error.\n",
+          f);
+}
+
+static void print_arm(const char *name, const char *src, const tmlp_ab_arm_result *r)
+{
+    char a[24], b[24], c[24], d[24];
+    uint64_t *v = malloc(sizeof(uint64_t) * (size_t)(r->n > 0 ? r->n : 1));
+    double mean = 0;
+    for (int64_t i = 0; v && i < r->n; i++) {
+        v[i] = (uint64_t)r->latencies_ns[i];
+        mean += (double)v[i] / (double)r->n;
+    }
+    if (v) qsort(v, (size_t)r->n, sizeof *v, ru_cmp_u64);
+    printf("| %s | %s | %" PRId64 " | %" PRId64 " | %s | %s | %s | %s | ", name, src, r->attempts, r->errors,
+           tmlp_cli_fmt_ns(r->n ? mean : NAN, a, sizeof a), tmlp_cli_fmt_ns(v ? ru_pct_sorted_u64(v, r->n, 0.5) : NAN, b, sizeof b),
+           tmlp_cli_fmt_ns(v ? ru_pct_sorted_u64(v, r->n, 0.9) : NAN, c, sizeof c),
+           tmlp_cli_fmt_ns(v ? ru_pct_sorted_u64(v, r->n, 0.99) : NAN, d, sizeof d));
+    if (r->labeled) printf("%.2f%% (%" PRId64 "/%" PRId64 ") |\n", 100.0 * (double)r->correct / (double)r->labeled, r->correct, r->labeled);
+    else printf("n/a (no labels) |\n");
+    free(v);
+}
+
 int tmlp_cmd_ab(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "bench_mlp: 'ab' is not implemented yet\n");
-    return 1;
+    const char *ma = NULL, *mb = NULL, *la = NULL, *lb = NULL, *data = NULL;
+    tmlp_ab_settings s = tmlp_ab_settings_default();
+    s.queries = 4000;
+    s.warmup_queries = 200;
+    double alpha = 0.05;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            print_help(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) return tmlp_cli_usage_error("ab: unknown option or missing value \"%s\"", a);
+        const char *v = argv[++i];
+        int rc = 0;
+        if (!strcmp(a, "--model")) ma = v;
+        else if (!strcmp(a, "--model-b")) mb = v;
+        else if (!strcmp(a, "--layers")) la = v;
+        else if (!strcmp(a, "--layers-b")) lb = v;
+        else if (!strcmp(a, "--data")) data = v;
+        else if (!strcmp(a, "--split")) {
+            rc = tmlp_cli_parse_double("--split", v, 0, 1, &s.split_b);
+            if (!rc && !(s.split_b > 0 && s.split_b < 1))
+                return tmlp_cli_usage_error("--split: must be strictly between 0 and 1 (got \"%s\")", v);
+        } else if (!strcmp(a, "--queries")) rc = tmlp_cli_parse_i64("--queries", v, 20, 100000000, &s.queries);
+        else if (!strcmp(a, "--warmup")) rc = tmlp_cli_parse_i64("--warmup", v, 0, 100000000, &s.warmup_queries);
+        else if (!strcmp(a, "--route-seed")) rc = tmlp_cli_parse_u64("--route-seed", v, &s.route_seed);
+        else if (!strcmp(a, "--sample-seed")) rc = tmlp_cli_parse_u64("--sample-seed", v, &s.sample_seed);
+        else if (!strcmp(a, "--alpha")) rc = tmlp_cli_parse_double("--alpha", v, 1e-12, 0.5, &alpha);
+        else return tmlp_cli_usage_error("ab: unknown option \"%s\"", a);
+        if (rc) return rc;
+    }
+    if (!mb) return tmlp_cli_usage_error("ab: --model-b B is required (the model to compare against A)");
+    tmlp_model *A = NULL, *B = NULL;
+    tmlp_dataset *d = NULL;
+    tmlp_session *sa = NULL, *sb = NULL;
+    tmlp_ab_result *r = NULL;
+    double *da = NULL, *db = NULL;
+    char srca[4096], srcb[4096], dsrc[4096];
+    int rc = ru_load_model(ma, la, &A, srca, sizeof srca);
+    if (!rc) rc = ru_load_model(mb, lb, &B, srcb, sizeof srcb);
+    if (rc) goto done;
+    if (tmlp_model_input_width(A) != tmlp_model_input_width(B)) {
+        tmlp_cli_error("ab: A takes %" PRId64 " inputs but B takes %" PRId64 ": they cannot see identical inputs",
+                       tmlp_model_input_width(A), tmlp_model_input_width(B));
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
+    if ((rc = ru_load_data(data, A, &d, dsrc, sizeof dsrc))) goto done;
+    tmlp_blas_set_threads(1);
+    if (tmlp_session_create(A, 1, &sa) != TMLP_OK || tmlp_session_create(B, 1, &sb) != TMLP_OK) {
+        tmlp_cli_error("ab: cannot create sessions (out of memory)");
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
+    arm_ctx ca = {sa, d, tmlp_model_output_width(A)}, cb = {sb, d, tmlp_model_output_width(B)};
+    tmlp_ab_arm arm_a = {"A", arm_infer, &ca}, arm_b = {"B", arm_infer, &cb};
+    s.sample_count = d->count;
+    s.labels = d->labels;
+    tmlp_error err = {0};
+    if (tmlp_ab_run(&s, &arm_a, &arm_b, &r, &err) != TMLP_OK) {
+        tmlp_cli_error("ab: %s", err.message);
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
+    printf("A/B run: %" PRId64 " queries in one interleaved stream (%.3f s), split %.2f to B, route seed %" PRIu64
+           ", sample seed %" PRIu64 ", %" PRId64 " warm-up queries per arm, data %s\n\n",
+           s.queries, (double)r->duration_ns / 1e9, s.split_b, s.route_seed, s.sample_seed, s.warmup_queries, dsrc);
+    printf("| arm | model | attempts | errors | mean | p50 | p90 | p99 | accuracy |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    print_arm("A", srca, &r->arm[0]);
+    print_arm("B", srcb, &r->arm[1]);
+    printf("\n");
+
+    tmlp_srm_result srm;
+    tmlp_srm_check(r->arm[0].attempts, r->arm[1].attempts, s.split_b, 0.001, &srm);
+    printf("Sample ratio: A %" PRId64 " / B %" PRId64 ", expected %.1f / %.1f: chi-square %.3f (1 df), p = %.3g -> %s\n",
+           r->arm[0].attempts, r->arm[1].attempts, srm.expected_a, srm.expected_b, srm.chi2, srm.p_value,
+           srm.mismatch ? "MISMATCH (p < 0.001): the routing is broken, no verdict" : "ok");
+    if (srm.mismatch) {
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
+    if (r->arm[0].errors || r->arm[1].errors)
+        printf("Warning: %" PRId64 " errors in A and %" PRId64 " in B; latencies are of successful queries only.\n",
+               r->arm[0].errors, r->arm[1].errors);
+    da = ru_to_double(r->arm[0].latencies_ns, r->arm[0].n);
+    db = ru_to_double(r->arm[1].latencies_ns, r->arm[1].n);
+    tmlp_stats_compare_opts o = tmlp_stats_compare_opts_default();
+    o.alpha = alpha;
+    tmlp_stats_compare_result c;
+    if (!da || !db || tmlp_stats_compare(da, r->arm[0].n, db, r->arm[1].n, &o, &c) != TMLP_OK) {
+        tmlp_cli_error("ab: the comparison failed (no successful queries in an arm, or out of memory)");
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
+    char sentence[256];
+    tmlp_stats_verdict_sentence(&c, o.confidence, sentence, sizeof sentence);
+    printf("Latency (mean, Welch t-test): %s\n", sentence);
+    for (unsigned bit = 0; bit < TMLP_WARN_COUNT; bit++)
+        if (c.warnings & (1u << bit))
+            printf("  warning %s: %s\n", tmlp_stats_warning_name(1u << bit), tmlp_stats_warning_text(1u << bit));
+
+    /* accuracy: two-proportion z-test, pooled */
+    int acc_known = r->arm[0].labeled > 0 && r->arm[1].labeled > 0;
+    double acc_diff = NAN, acc_p = NAN;
+    if (acc_known) {
+        double n1 = (double)r->arm[0].labeled, n2 = (double)r->arm[1].labeled;
+        double p1 = (double)r->arm[0].correct / n1, p2 = (double)r->arm[1].correct / n2;
+        double pp = ((double)r->arm[0].correct + (double)r->arm[1].correct) / (n1 + n2);
+        double se = sqrt(pp * (1 - pp) * (1 / n1 + 1 / n2));
+        acc_diff = p2 - p1;
+        acc_p = se > 0 ? erfc(fabs(acc_diff) / se / sqrt(2)) : (acc_diff == 0 ? 1 : 0);
+        printf("Accuracy: A %.2f%%, B %.2f%% (B - A = %+.2f points, two-proportion z-test p = %.3g)\n", 100 * p1,
+               100 * p2, 100 * acc_diff, acc_p);
+    } else {
+        printf("Accuracy: not measured (the data has no labels)\n");
+    }
+    int acc_better = acc_known && acc_p < alpha && acc_diff > 0;
+    int acc_worse = acc_known && acc_p < alpha && acc_diff < 0;
+    double rel = 100 * c.relative_change.estimate;
+    printf("Recommendation: ");
+    switch (c.verdict) {
+    case TMLP_VERDICT_FASTER:
+        if (acc_worse)
+            printf("trade-off: B is %.1f%% faster but %.2f points less accurate; choose by which matters more.\n", -rel,
+                   -100 * acc_diff);
+        else
+            printf("adopt B: %.1f%% lower mean latency%s.\n", -rel,
+                   acc_better ? " and higher accuracy" : acc_known ? " with no significant accuracy change" : "");
+        break;
+    case TMLP_VERDICT_SLOWER:
+        if (acc_better)
+            printf("trade-off: B is %.2f points more accurate but %.1f%% slower; choose by which matters more.\n",
+                   100 * acc_diff, rel);
+        else
+            printf("keep A: B is %.1f%% slower%s.\n", rel,
+                   acc_worse ? " and less accurate" : acc_known ? " with no significant accuracy gain" : "");
+        break;
+    case TMLP_VERDICT_NO_CHANGE:
+        if (acc_better) printf("adopt B: same latency within the noise band, %.2f points more accurate.\n", 100 * acc_diff);
+        else if (acc_worse) printf("keep A: same latency within the noise band, B is %.2f points less accurate.\n", -100 * acc_diff);
+        else printf("no measurable difference (relative change %+.1f%%, within the %.0f%% noise band or not "
+                    "significant at %g); either model will do.\n", rel, 100 * o.noise, alpha);
+        break;
+    default:
+        printf("undecided: too few successful queries (A %" PRId64 ", B %" PRId64 ") or zero spread; run more queries.\n",
+               r->arm[0].n, r->arm[1].n);
+        break;
+    }
+done:
+    free(da);
+    free(db);
+    tmlp_ab_result_destroy(r);
+    tmlp_session_destroy(sa);
+    tmlp_session_destroy(sb);
+    tmlp_dataset_destroy(d);
+    tmlp_model_destroy(A);
+    tmlp_model_destroy(B);
+    return rc;
 }

@@ -1,9 +1,1041 @@
-/* cmd_report.c — bench_mlp report (not written yet: reports that and fails). */
-#include "commands.h"
+/* cmd_report.c — `bench_mlp report --output DIR [run options]` and
+ * `bench_mlp report --from results.json --output DIR`: a benchmark read at a glance.
+ *
+ * Live mode runs the default benchmark (cmd_run.c, JSON to DIR/results.json) under the
+ * resource monitor, adds an offline batch sweep (1,8,32,256) when no --batch is given,
+ * and profiles the model layer by layer. --from reads a saved results file instead (no
+ * resource figures or profile unless asked: they were not recorded there).
+ *
+ * Output: DIR/report.md, DIR/index.html (self-contained: CSS and SVG inline, no scripts,
+ * no network) and DIR/<plot>.svg. Every statement is computed from the results; a
+ * section whose data is missing says so instead of guessing. Sections: summary in
+ * numbers, methodology, environment, per scenario (latency table, validity checks, early
+ * stopping, outliers and soundness warnings, plots), offline sweep, accuracy, per-layer
+ * profile, resource usage, recommendations (each with the number that triggers it).
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "reports_util.h"
+
+#define MAX_RUNS 64
+
+typedef struct report_ctx {
+    tmlp_report *r;
+    const char *dir;
+    int n_recs;
+    char recs[32][512];        /* recommendations, each with its number */
+    int have_monitor;
+    tmlp_monitor_summary mon;
+    int have_profile[2];
+    ru_profile prof[2];        /* batch 1, batch N */
+    int n_fig;
+} report_ctx;
+
+static void addf(report_ctx *c, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* kind: 'p' paragraph, 'b' bullet, '2'/'3' heading */
+static void addf(report_ctx *c, int kind, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (kind == 'p') tmlp_report_paragraph(c->r, buf);
+    else if (kind == 'b') tmlp_report_bullet(c->r, buf);
+    else tmlp_report_heading(c->r, kind - '0', buf);
+}
+
+static void rec(report_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rec(report_ctx *c, const char *fmt, ...)
+{
+    if (c->n_recs >= 32) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->recs[c->n_recs++], sizeof c->recs[0], fmt, ap);
+    va_end(ap);
+}
+
+static const char *ns(double v, char *buf) { return tmlp_cli_fmt_ns(v, buf, 24); }
+
+static void figure(report_ctx *c, const char *name, const char *caption, tmlp_status st, char *svg,
+                   const tmlp_error *err)
+{
+    if (st == TMLP_OK) tmlp_report_figure(c->r, name, caption, svg);
+    else addf(c, 'p', "Plot %s not drawn: %s.", name, err->message);
+    tmlp_report_string_free(svg);
+}
+
+/* ---- sections -------------------------------------------------------------------------- */
+
+static const char *check_word(const cJSON *checks, const char *k)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(checks, k);
+    return cJSON_IsTrue(x) ? "Yes" : cJSON_IsFalse(x) ? "No" : "n/a";
+}
+
+/* The run's headline, one line with its number. */
+static void headline(const cJSON *run, char *out, size_t cap)
+{
+    char a[24], b[24];
+    const char *sc = ru_str(run, "scenario"), *label = ru_str(run, "label");
+    const cJSON *lat = cJSON_GetObjectItemCaseSensitive(run, "latency_ns");
+    int valid = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "valid"));
+    const cJSON *set = cJSON_GetObjectItemCaseSensitive(run, "settings");
+    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(run, "find_peak");
+    if (!sc) sc = "?";
+    if (cJSON_IsObject(fp)) {
+        snprintf(out, cap, "%s: highest VALID target %.0f QPS at a p%g bound of %s", label,
+                 ru_num(fp, "peak_qps"), 100 * ru_num(set, "target_latency_percentile"),
+                 ns(ru_num(set, "target_latency_ns"), a));
+    } else if (!strcmp(sc, "single-stream")) {
+        snprintf(out, cap, "%s: p90 latency %s (p50 %s), %s", label, ns(ru_num(lat, "p90"), a),
+                 ns(ru_num(lat, "p50"), b), valid ? "VALID" : "INVALID");
+    } else if (!strcmp(sc, "multi-stream")) {
+        snprintf(out, cap, "%s: p99 query latency %s (%.0f samples per query), %s", label, ns(ru_num(lat, "p99"), a),
+                 ru_num(set, "samples_per_query"), valid ? "VALID" : "INVALID");
+    } else if (!strcmp(sc, "server")) {
+        snprintf(out, cap, "%s: %.0f QPS offered, %.0f completed; p99 %s against a bound of %s, %s", label,
+                 ru_num(run, "scheduled_qps"), ru_num(run, "completed_qps"), ns(ru_num(lat, "p99"), a),
+                 ns(ru_num(set, "target_latency_ns"), b), valid ? "VALID" : "INVALID");
+    } else {
+        snprintf(out, cap, "%s: %.0f samples/s (batch %.0f), %s", label, ru_num(run, "throughput_samples_per_s"),
+                 ru_num(set, "offline_batch_size"), valid ? "VALID" : "INVALID");
+    }
+}
+
+static void section_environment(report_ctx *c, const cJSON *ctx)
+{
+    addf(c, '2', "Environment");
+    if (!cJSON_IsObject(ctx)) {
+        addf(c, 'p', "The results file has no context block: the environment is unknown.");
+        return;
+    }
+    const cJSON *blas = cJSON_GetObjectItemCaseSensitive(ctx, "blas");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(ctx, "version");
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(ctx, "model");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(ctx, "data");
+    const char *h[2] = {"item", "value"};
+    tmlp_report_table(c->r, 2, h);
+    char v[512];
+#define ROW(name, ...)                                                                                          \
+    do {                                                                                                        \
+        snprintf(v, sizeof v, __VA_ARGS__);                                                                     \
+        const char *row_[2] = {name, v};                                                                        \
+        tmlp_report_table_row(c->r, row_);                                                                      \
+    } while (0)
+    ROW("host", "%s", ru_str(ctx, "host") ? ru_str(ctx, "host") : "unknown");
+    ROW("CPU", "%s, %.0f cores online", ru_str(ctx, "cpu") ? ru_str(ctx, "cpu") : "unknown", ru_num(ctx, "cores"));
+    ROW("OS", "%s", ru_str(ctx, "os") ? ru_str(ctx, "os") : "unknown");
+    ROW("compiler / build", "%s, %s", ru_str(ctx, "compiler") ? ru_str(ctx, "compiler") : "?",
+        ru_str(ctx, "build_type") ? ru_str(ctx, "build_type") : "?");
+    if (cJSON_IsObject(ver))
+        ROW("tinymlp", "%s (git %s)", ru_str(ver, "library") ? ru_str(ver, "library") : "?",
+            ru_str(ver, "git") ? ru_str(ver, "git") : "?");
+    if (cJSON_IsObject(blas))
+        ROW("BLAS", "%s, core %s, %.0f thread(s), OPENBLAS_CORETYPE=%s", ru_str(blas, "version") ? ru_str(blas, "version") : "?",
+            ru_str(blas, "core") ? ru_str(blas, "core") : "?", ru_num(blas, "threads"),
+            ru_str(blas, "coretype_env") && *ru_str(blas, "coretype_env") ? ru_str(blas, "coretype_env") : "(unset)");
+    ROW("workers", "%.0f worker thread(s), %.0f BLAS thread(s)", ru_num(ctx, "workers"), ru_num(ctx, "blas_threads"));
+    if (cJSON_IsObject(model))
+        ROW("model", "%s `%s` (%s), %.0f -> %.0f, %.0f parameters", ru_str(model, "kind") ? ru_str(model, "kind") : "?",
+            ru_str(model, "source") ? ru_str(model, "source") : "?", ru_str(model, "layers") ? ru_str(model, "layers") : "?",
+            ru_num(model, "input_width"), ru_num(model, "output_width"), ru_num(model, "params"));
+    if (cJSON_IsObject(data))
+        ROW("data", "%s `%s`: %.0f samples x %.0f %s, %s", ru_str(data, "kind") ? ru_str(data, "kind") : "?",
+            ru_str(data, "source") ? ru_str(data, "source") : "?", ru_num(data, "count"), ru_num(data, "width"),
+            ru_str(data, "dtype") ? ru_str(data, "dtype") : "?",
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "labeled")) ? "labelled" : "no labels");
+    if (ru_str(ctx, "command_line")) ROW("command line", "`%s`", ru_str(ctx, "command_line"));
+#undef ROW
+    addf(c, 'p', "The full context block of the results file:");
+    char *txt = cJSON_Print(ctx);
+    if (txt) {
+        tmlp_report_code(c->r, txt);
+        cJSON_free(txt);
+    }
+}
+
+/* Seeds above 2^53 are written as decimal strings (JSON numbers would lose bits). */
+static void seed_text(const cJSON *o, const char *key, char *buf, size_t cap)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (cJSON_IsString(x)) snprintf(buf, cap, "%s", x->valuestring);
+    else if (cJSON_IsNumber(x)) snprintf(buf, cap, "%.0f", x->valuedouble);
+    else snprintf(buf, cap, "not recorded");
+}
+
+static void section_methodology(report_ctx *c, const cJSON *runs, const cJSON *ctx)
+{
+    addf(c, '2', "Methodology");
+    addf(c, 'p', "Scenarios follow MLPerf LoadGen: single-stream and multi-stream are closed loops (latency from "
+                 "the actual issue time); server is an open loop with Poisson arrivals generated before the clock "
+                 "starts, latency measured from the scheduled time so queueing counts; offline issues every sample "
+                 "at t = 0 in batches. Warm-up queries are excluded from the statistics.");
+    const char *h[9] = {"run", "min duration", "min queries", "warm-up", "target QPS", "latency bound",
+                        "percentile", "sample seed", "schedule seed"};
+    tmlp_report_table(c->r, 9, h);
+    const cJSON *run;
+    const char *method = NULL;
+    double conf = NAN;
+    cJSON_ArrayForEach(run, runs) {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(run, "settings");
+        const char *sc = ru_str(run, "scenario");
+        int server = sc && !strcmp(sc, "server");
+        char f[9][64];
+        snprintf(f[0], 64, "%s", ru_str(run, "label") ? ru_str(run, "label") : "?");
+        snprintf(f[1], 64, "%.0f ms", ru_num(s, "min_duration_ms"));
+        snprintf(f[2], 64, "%.0f", ru_num(s, "min_query_count"));
+        snprintf(f[3], 64, "%.0f", ru_num(s, "warmup_queries"));
+        if (server) snprintf(f[4], 64, "%.0f", ru_num(s, "target_qps"));
+        else snprintf(f[4], 64, "n/a");
+        if (server) ns(ru_num(s, "target_latency_ns"), f[5]);
+        else snprintf(f[5], 64, "n/a");
+        snprintf(f[6], 64, "p%g", 100 * ru_num(s, "target_latency_percentile"));
+        seed_text(s, "sample_seed", f[7], 64);
+        seed_text(s, "schedule_seed", f[8], 64);
+        const char *row[9] = {f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]};
+        tmlp_report_table_row(c->r, row);
+        if (!method) method = ru_str(s, "percentile_method");
+        if (isnan(conf)) conf = ru_num(s, "early_stopping_confidence");
+    }
+    addf(c, 'p', "Percentiles: method `%s`%s. Early stopping at confidence %g.", method ? method : "unknown",
+         method && !strcmp(method, "loadgen") ? " (LoadGen: sorted[floor(N p)], no interpolation)" : "", conf);
+    addf(c, 'p', "Validity rules (a run is VALID only if each applicable check holds): 1. minimum duration met; "
+                 "2. minimum query count met; 3. server only: latency at the target percentile within the bound; "
+                 "4. early stopping: enough queries for the percentile estimate at the stated confidence.");
+    addf(c, 'p', "Outliers (Tukey fences on quartiles, MAD scores) and soundness warnings come from the statistics "
+                 "module on the per-query latencies; outliers are reported, never dropped.");
+    (void)ctx;
+}
+
+static int is_offline(const cJSON *run)
+{
+    const char *sc = ru_str(run, "scenario");
+    return sc && !strcmp(sc, "offline");
+}
+
+static void section_run(report_ctx *c, const cJSON *run, int idx, double *cv_out)
+{
+    char a[24], b[24], name[64], cap[256];
+    const char *label = ru_str(run, "label") ? ru_str(run, "label") : "run";
+    const cJSON *lat = cJSON_GetObjectItemCaseSensitive(run, "latency_ns");
+    const cJSON *set = cJSON_GetObjectItemCaseSensitive(run, "settings");
+    const char *sc = ru_str(run, "scenario") ? ru_str(run, "scenario") : "?";
+    int valid = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "valid"));
+    addf(c, '3', "%s — %s", label, valid ? "VALID" : "INVALID");
+    char hl[512];
+    headline(run, hl, sizeof hl);
+    addf(c, 'p', "%s. %.0f queries, %.0f samples, %.0f errors over %.3f s; throughput %.1f samples/s.", hl,
+         ru_num(run, "queries"), ru_num(run, "samples"), ru_num(run, "errors"), ru_num(run, "duration_ns") / 1e9,
+         ru_num(run, "throughput_samples_per_s"));
+    if (cJSON_IsObject(lat)) {
+        const char *h[10] = {"queries", "min", "mean", "p50", "p90", "p95", "p97", "p99", "p99.9", "max"};
+        tmlp_report_table(c->r, 10, h);
+        static const char *const keys[9] = {"min", "mean", "p50", "p90", "p95", "p97", "p99", "p999", "max"};
+        char f[10][24];
+        snprintf(f[0], 24, "%.0f", ru_num(lat, "count"));
+        for (int i = 0; i < 9; i++) ns(ru_num(lat, keys[i]), f[i + 1]);
+        const char *row[10];
+        for (int i = 0; i < 10; i++) row[i] = f[i];
+        tmlp_report_table_row(c->r, row);
+        if (!strcmp(sc, "offline"))
+            addf(c, 'p', "Offline issues all samples as one query: its latency is the run's length, not a per-sample figure.");
+        else
+            addf(c, 'p', "Query latency%s; percentiles by the `%s` method.",
+                 !strcmp(sc, "server") ? " from the scheduled arrival time (queueing included)" : " from the issue time",
+                 ru_str(lat, "method") ? ru_str(lat, "method") : "unrecorded");
+    }
+    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(run, "find_peak");
+    if (cJSON_IsObject(fp)) {
+        addf(c, 'p', "Find-peak search (double until a run fails, then bisect); the figures above are of the last "
+                     "passing run. Trials in order:");
+        const char *h[3] = {"trial", "target QPS", "result"};
+        tmlp_report_table(c->r, 3, h);
+        const cJSON *t;
+        int k = 0;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(fp, "trials")) {
+            char f[3][32];
+            snprintf(f[0], 32, "%d", ++k);
+            snprintf(f[1], 32, "%.0f", ru_num(t, "target_qps"));
+            snprintf(f[2], 32, "%s", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "valid")) ? "VALID" : "INVALID");
+            const char *row[3] = {f[0], f[1], f[2]};
+            tmlp_report_table_row(c->r, row);
+        }
+    }
+    const cJSON *checks = cJSON_GetObjectItemCaseSensitive(run, "checks");
+    if (cJSON_IsObject(checks)) {
+        const char *h[2] = {"validity check", "result"};
+        tmlp_report_table(c->r, 2, h);
+        const char *r1[2] = {"min duration met", check_word(checks, "min_duration")};
+        const char *r2[2] = {"min queries met", check_word(checks, "min_queries")};
+        const char *r3[2] = {"latency bound met (server)", check_word(checks, "latency_bound")};
+        const char *r4[2] = {"early stopping met", check_word(checks, "early_stopping")};
+        tmlp_report_table_row(c->r, r1);
+        tmlp_report_table_row(c->r, r2);
+        tmlp_report_table_row(c->r, r3);
+        tmlp_report_table_row(c->r, r4);
+    }
+    const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(run, "invalid_reasons"), *x;
+    cJSON_ArrayForEach(x, reasons) {
+        if (cJSON_IsString(x)) addf(c, 'b', "Why INVALID: %s", x->valuestring);
+    }
+    const cJSON *es = cJSON_GetObjectItemCaseSensitive(run, "early_stopping");
+    if (cJSON_IsObject(es) && ru_str(es, "text") && *ru_str(es, "text"))
+        addf(c, 'p', "%s%s", strncmp(ru_str(es, "text"), "Early stopping", 14) ? "Early stopping: " : "",
+             ru_str(es, "text"));
+    if (!strcmp(sc, "server"))
+        addf(c, 'p', "Issue delay (actual minus scheduled issue time): p50 %s, p99 %s, max %s.",
+             ns(ru_num(cJSON_GetObjectItemCaseSensitive(run, "issue_delay_ns"), "p50"), a),
+             ns(ru_num(cJSON_GetObjectItemCaseSensitive(run, "issue_delay_ns"), "p99"), b),
+             ns(ru_num(cJSON_GetObjectItemCaseSensitive(run, "issue_delay_ns"), "max"), cap));
+
+    /* outliers and soundness from the raw latencies */
+    int64_t n = 0;
+    int64_t *v = ru_i64_array(run, "latencies_ns", &n);
+    if (n >= 2 && !is_offline(run)) {
+        double *d = ru_to_double(v, n);
+        tmlp_stats_check_settings cs = tmlp_stats_check_settings_default();
+        tmlp_stats_sample smp;
+        if (d && tmlp_stats_sample_describe(d, n, &cs, TMLP_PCT_LOADGEN, &smp) == TMLP_OK) {
+            const tmlp_stats_outliers *o = &smp.outliers;
+            addf(c, 'p', "Outliers (reported, not removed): Tukey fences [%s, %s] mild / [%s, %s] severe: %" PRId64
+                         " mild and %" PRId64 " severe of %" PRId64 " queries (%.2f%%), %" PRId64
+                         " beyond 10 scaled MADs of the median. Coefficient of variation %.3f.",
+                 ns(o->low_mild, a), ns(o->high_mild, b), ns(o->low_severe, cap), ns(o->high_severe, hl), o->mild,
+                 o->severe, n, 100.0 * (double)(o->mild + o->severe) / (double)n, o->n_mad, smp.summary.cv);
+            if (cv_out) *cv_out = smp.summary.cv;
+            if (!smp.warnings) addf(c, 'p', "Soundness: no warning raised by the %d checks.", TMLP_WARN_COUNT);
+            for (unsigned bit = 0; bit < TMLP_WARN_COUNT; bit++)
+                if (smp.warnings & (1u << bit))
+                    addf(c, 'b', "Soundness warning `%s`: %s", tmlp_stats_warning_name(1u << bit),
+                         tmlp_stats_warning_text(1u << bit));
+        }
+        free(d);
+        /* plots */
+        tmlp_error err = {0};
+        char *svg = NULL;
+        tmlp_status st;
+        snprintf(name, sizeof name, "run%d_histogram", idx);
+        snprintf(cap, sizeof cap, "%s: latency histogram with p50/p90/p99", label);
+        st = tmlp_svg_latency_histogram(v, n, cap, &svg, &err);
+        figure(c, name, cap, st, svg, &err);
+        svg = NULL;
+        snprintf(name, sizeof name, "run%d_cdf", idx);
+        snprintf(cap, sizeof cap, "%s: latency CDF, log-scale tail", label);
+        st = tmlp_svg_latency_cdf(v, n, cap, &svg, &err);
+        figure(c, name, cap, st, svg, &err);
+        if (!strcmp(sc, "server")) {
+            svg = NULL;
+            snprintf(name, sizeof name, "run%d_timeline", idx);
+            snprintf(cap, sizeof cap, "%s: latency of each query in issue order, with the bound", label);
+            /* scheduled start times when the results carry them, else the issue order */
+            int64_t ns_n = 0;
+            int64_t *starts = ru_i64_array(run, "start_ns", &ns_n);
+            st = tmlp_svg_latency_timeline(ns_n == n ? starts : NULL, v, n, (uint64_t)ru_num(set, "target_latency_ns"),
+                                           cap, &svg, &err);
+            free(starts);
+            figure(c, name, cap, st, svg, &err);
+        }
+    } else if (!is_offline(run)) {
+        addf(c, 'p', "No per-query latencies in the results: outliers, soundness checks and plots omitted.");
+    }
+    free(v);
+}
+
+/* ---- recommendations from the data ------------------------------------------------------ */
+
+static void recommend_runs(report_ctx *c, const cJSON *runs)
+{
+    char a[24], b[24];
+    const cJSON *run;
+    int n = 0, n_valid = 0;
+    double found_peak = 0;
+    cJSON_ArrayForEach(run, runs) {
+        const cJSON *fp = cJSON_GetObjectItemCaseSensitive(run, "find_peak");
+        if (cJSON_IsObject(fp) && ru_num(fp, "peak_qps") > found_peak) found_peak = ru_num(fp, "peak_qps");
+    }
+    cJSON_ArrayForEach(run, runs) {
+        n++;
+        const char *sc = ru_str(run, "scenario");
+        const char *label = ru_str(run, "label") ? ru_str(run, "label") : "run";
+        const cJSON *set = cJSON_GetObjectItemCaseSensitive(run, "settings");
+        const cJSON *lat = cJSON_GetObjectItemCaseSensitive(run, "latency_ns");
+        const cJSON *checks = cJSON_GetObjectItemCaseSensitive(run, "checks");
+        int valid = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "valid"));
+        n_valid += valid;
+        const cJSON *fp = cJSON_GetObjectItemCaseSensitive(run, "find_peak");
+        if (cJSON_IsObject(fp)) {
+            double lo_fail = NAN, peak = ru_num(fp, "peak_qps");
+            const cJSON *t;
+            cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(fp, "trials")) {
+                double q = ru_num(t, "target_qps");
+                if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(t, "valid")) && q > peak && (isnan(lo_fail) || q < lo_fail))
+                    lo_fail = q;
+            }
+            if (peak > 0 && !isnan(lo_fail))
+                rec(c, "%s: p%g latency exceeds the %s bound above %.0f QPS (the first failing trial was %.0f QPS); "
+                       "plan for at most %.0f QPS per instance, or add workers.",
+                    label, 100 * ru_num(set, "target_latency_percentile"), ns(ru_num(set, "target_latency_ns"), a), peak,
+                    lo_fail, peak);
+            continue;
+        }
+        if (sc && !strcmp(sc, "server") && cJSON_IsObject(lat)) {
+            double p99 = ru_num(lat, "p99"), bound = ru_num(set, "target_latency_ns"), qps = ru_num(set, "target_qps");
+            if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(checks, "latency_bound")))
+                rec(c, "%s: p99 %s exceeds the %s bound at %.0f QPS (%.1fx the bound): lower the target QPS or add "
+                       "workers; run `bench_mlp --mode find-peak` to find the highest valid rate.",
+                    label, ns(p99, a), ns(bound, b), qps, p99 / bound);
+            else if (bound > 0 && p99 < 0.25 * bound && found_peak > 0)
+                rec(c, "%s: p99 %s uses only %.1f%% of the %s bound at %.0f QPS; find-peak reached %.0f QPS "
+                       "(%.1fx this rate) within the bound.",
+                    label, ns(p99, a), 100 * p99 / bound, ns(bound, b), qps, found_peak, found_peak / qps);
+            else if (bound > 0 && p99 < 0.25 * bound)
+                rec(c, "%s: p99 %s uses only %.1f%% of the %s bound at %.0f QPS: the instance has headroom; "
+                       "`--mode find-peak` measures how much.",
+                    label, ns(p99, a), 100 * p99 / bound, ns(bound, b), qps);
+        }
+        /* an INVALID run: the harness's first reason names the number and what to change */
+        const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(run, "invalid_reasons");
+        const cJSON *r0 = NULL, *ri;
+        cJSON_ArrayForEach(ri, reasons) {
+            /* the latency bound has its own recommendation above */
+            if (cJSON_IsString(ri) && strncmp(ri->valuestring, "latency bound", 13) != 0) {
+                r0 = ri;
+                break;
+            }
+        }
+        if (!valid && r0) rec(c, "%s is INVALID: %s.", label, r0->valuestring);
+        if (ru_num(run, "errors") > 0)
+            rec(c, "%s: %.0f errors (unknown, repeated or never-completed samples): the figures of this run are "
+                   "suspect until they are 0.",
+                label, ru_num(run, "errors"));
+    }
+    /* offline batch sweep: the best batch, and the smallest batch already within 5% of it */
+    double best = 0, b1 = NAN, bs_tp[64];
+    int64_t bbest = 0, bsz[64], bmax = 0;
+    int nb = 0;
+    cJSON_ArrayForEach(run, runs) {
+        if (!is_offline(run) || nb >= 64) continue;
+        const cJSON *set = cJSON_GetObjectItemCaseSensitive(run, "settings");
+        double tp = ru_num(run, "throughput_samples_per_s");
+        int64_t bs = (int64_t)ru_num(set, "offline_batch_size");
+        if (isnan(tp) || bs < 1) continue;
+        bsz[nb] = bs;
+        bs_tp[nb++] = tp;
+        if (bs == 1) b1 = tp;
+        if (bs > bmax) bmax = bs;
+        if (tp > best) {
+            best = tp;
+            bbest = bs;
+        }
+    }
+    if (bbest > 1 && !isnan(b1) && b1 > 0 && best >= 1.5 * b1)
+        rec(c, "offline: batch %" PRId64 " gives the highest throughput, %.0f samples/s = %.2fx batch 1 (%.0f "
+               "samples/s): for throughput-bound work use the largest batch the latency budget allows.",
+            bbest, best, best / b1, b1);
+    else if (bbest > 1 && !isnan(b1) && b1 > 0)
+        rec(c, "offline: the best batch (%" PRId64 ", %.0f samples/s) is only %.2fx batch 1 (%.0f samples/s): "
+               "batching buys little for this model here, so keep batches small where latency matters.",
+            bbest, best, best / b1, b1);
+    int64_t enough = 0;
+    double enough_tp = 0;
+    for (int i = 0; i < nb; i++)
+        if (bs_tp[i] >= 0.95 * best && (!enough || bsz[i] < enough)) {
+            enough = bsz[i];
+            enough_tp = bs_tp[i];
+        }
+    if (nb >= 2 && enough && enough < bmax)
+        rec(c, "offline: batch %" PRId64 " already reaches %.1f%% of the best throughput (%.0f of %.0f samples/s); "
+               "batches above it add latency for at most %.1f%% more.",
+            enough, 100 * enough_tp / best, enough_tp, best, 100 * (best / enough_tp - 1));
+    if (n > 0 && n_valid == n && c->n_recs == 0)
+        rec(c, "All %d runs are VALID and no figure crossed a threshold: no change suggested by this data.", n);
+}
+
+static void recommend_profile(report_ctx *c)
+{
+    for (int k = 0; k < 2; k++) {
+        if (!c->have_profile[k]) continue;
+        const ru_profile *p = &c->prof[k];
+        int bl = 0;
+        for (int l = 1; l < p->n_layers; l++)
+            if (p->layer[l].mean_ns > p->layer[bl].mean_ns) bl = l;
+        double gf = p->flops[bl] / p->layer[bl].mean_ns;
+        double ai = p->flops[bl] / p->bytes[bl], ridge = p->peak_gflops / p->dram_gbs;
+        rec(c, "batch %" PRId64 ": layer \"%s\" takes %.1f%% of the forward at %.1f GFLOP/s = %.1f%% of the measured "
+               "sgemm peak (%.1f GFLOP/s); at %.2f FLOP/byte it is %s-bound (ridge %.2f)%s.",
+            p->batch, p->names[bl], 100 * p->share[bl], gf, 100 * gf / p->peak_gflops, p->peak_gflops, ai,
+            ai < ridge ? "memory" : "compute", ridge,
+            gf > p->peak_gflops ? " - above the probe's figure, so the probe ran while the machine was busier: "
+                                  "treat the peak as a lower bound"
+            : ai < ridge        ? ": larger batches reuse each weight more and raise its intensity"
+                                : "");
+    }
+}
+
+/* ---- live-mode helpers ----------------------------------------------------------------- */
+
+static int has_opt(int argc, char **argv, const char *opt)
+{
+    size_t n = strlen(opt);
+    for (int i = 0; i < argc; i++)
+        if (!strncmp(argv[i], opt, n) && (argv[i][n] == 0 || argv[i][n] == '=')) return 1;
+    return 0;
+}
+
+static const char *opt_value(int argc, char **argv, const char *opt)
+{
+    size_t n = strlen(opt);
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], opt) && i + 1 < argc) return argv[i + 1];
+        if (!strncmp(argv[i], opt, n) && argv[i][n] == '=') return argv[i] + n + 1;
+    }
+    return NULL;
+}
+
+static void section_profile(report_ctx *c)
+{
+    if (!c->have_profile[0] && !c->have_profile[1]) return;
+    addf(c, '2', "Per-layer profile");
+    for (int k = 0; k < 2; k++) {
+        if (!c->have_profile[k]) continue;
+        const ru_profile *p = &c->prof[k];
+        char a[24], b[24], d[24];
+        double ridge = p->peak_gflops / p->dram_gbs;
+        addf(c, '3', "Batch %" PRId64, p->batch);
+        addf(c, 'p', "%" PRId64 " forwards timed layer by layer (a Dense fused with its ReLU reports the time on the "
+                     "Dense). Measured on this machine: sgemm 512x512x512 %.1f GFLOP/s with %d BLAS thread(s) "
+                     "(best of 4 rounds); streaming read of 64 MB %.1f GB/s; ridge point %.2f FLOP/byte.",
+             p->iterations, p->peak_gflops, p->blas_threads, p->dram_gbs, ridge);
+        const char *h[9] = {"layer", "mean", "p50", "p99", "share", "MFLOP", "FLOP/byte", "GFLOP/s", "% of peak"};
+        tmlp_report_table(c->r, 9, h);
+        for (int l = 0; l < p->n_layers; l++) {
+            char f[9][64];
+            double gf = p->layer[l].mean_ns > 0 ? p->flops[l] / p->layer[l].mean_ns : NAN;
+            snprintf(f[0], 64, "%s", p->names[l]);
+            ns(p->layer[l].mean_ns, f[1]);
+            ns(p->layer[l].p50_ns, f[2]);
+            ns(p->layer[l].p99_ns, f[3]);
+            snprintf(f[4], 64, "%.1f%%", 100 * p->share[l]);
+            snprintf(f[5], 64, "%.3f", p->flops[l] / 1e6);
+            snprintf(f[6], 64, "%.2f", p->flops[l] / p->bytes[l]);
+            if (isnan(gf)) snprintf(f[7], 64, "fused");
+            else snprintf(f[7], 64, "%.2f", gf);
+            if (isnan(gf)) snprintf(f[8], 64, "-");
+            else snprintf(f[8], 64, "%.1f%%", 100 * gf / p->peak_gflops);
+            const char *row[9] = {f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]};
+            tmlp_report_table_row(c->r, row);
+        }
+        char e[24], f2[24], g[24];
+        const ru_stage *st[3] = {&p->preprocess, &p->forward, &p->postprocess};
+        int big = 0;
+        for (int i = 1; i < 3; i++)
+            if (st[i]->mean_ns > st[big]->mean_ns) big = i;
+        static const char *const sn[3] = {"input preparation", "the forward pass", "postprocessing"};
+        addf(c, 'p', "Pipeline per query (%s): input %s, forward %s, argmax %s (means; p99 %s, %s, %s). "
+                     "Bottleneck: %s, %.1f%% of the query time.",
+             p->input_kind, ns(p->preprocess.mean_ns, a), ns(p->forward.mean_ns, b), ns(p->postprocess.mean_ns, d),
+             ns(p->preprocess.p99_ns, e), ns(p->forward.p99_ns, f2), ns(p->postprocess.p99_ns, g), sn[big],
+             100 * st[big]->mean_ns / p->total.mean_ns);
+        const char *names[RU_MAX_LAYERS];
+        double t[RU_MAX_LAYERS];
+        for (int l = 0; l < p->n_layers; l++) {
+            names[l] = p->names[l];
+            t[l] = p->layer[l].mean_ns;
+        }
+        char *svg = NULL, name[32], cap[96];
+        tmlp_error err = {0};
+        snprintf(name, sizeof name, "layers_b%" PRId64, p->batch);
+        snprintf(cap, sizeof cap, "Mean time per layer, batch %" PRId64, p->batch);
+        tmlp_status s2 = tmlp_svg_layer_breakdown(names, t, p->n_layers, cap, &svg, &err);
+        figure(c, name, cap, s2, svg, &err);
+    }
+}
+
+static void section_sweep(report_ctx *c, const cJSON *runs)
+{
+    int64_t bs[64];
+    double tp[64];
+    int n = 0;
+    const cJSON *run;
+    cJSON_ArrayForEach(run, runs) {
+        if (!is_offline(run) || n >= 64) continue;
+        bs[n] = (int64_t)ru_num(cJSON_GetObjectItemCaseSensitive(run, "settings"), "offline_batch_size");
+        tp[n] = ru_num(run, "throughput_samples_per_s");
+        if (bs[n] >= 1 && tp[n] >= 0) n++;
+    }
+    if (n < 2) return;
+    addf(c, '2', "Offline throughput versus batch size");
+    const char *h[3] = {"batch", "samples/s", "vs batch 1"};
+    tmlp_report_table(c->r, 3, h);
+    double b1 = NAN;
+    for (int i = 0; i < n; i++)
+        if (bs[i] == 1) b1 = tp[i];
+    for (int i = 0; i < n; i++) {
+        char f[3][32];
+        snprintf(f[0], 32, "%" PRId64, bs[i]);
+        snprintf(f[1], 32, "%.0f", tp[i]);
+        if (isnan(b1)) snprintf(f[2], 32, "n/a");
+        else snprintf(f[2], 32, "%.2fx", tp[i] / b1);
+        const char *row[3] = {f[0], f[1], f[2]};
+        tmlp_report_table_row(c->r, row);
+    }
+    char *svg = NULL;
+    tmlp_error err = {0};
+    tmlp_status st = tmlp_svg_throughput_batch(bs, tp, n, "Offline throughput vs batch size", &svg, &err);
+    figure(c, "offline_sweep", "Offline throughput versus batch size (one offline run per size)", st, svg, &err);
+}
+
+static void section_accuracy(report_ctx *c, const cJSON *runs)
+{
+    addf(c, '2', "Accuracy");
+    int any = 0;
+    const cJSON *run;
+    cJSON_ArrayForEach(run, runs) {
+        const cJSON *acc = cJSON_GetObjectItemCaseSensitive(run, "accuracy");
+        if (!cJSON_IsObject(acc)) continue;
+        if (!any) {
+            const char *h[4] = {"run", "correct", "scored", "accuracy"};
+            tmlp_report_table(c->r, 4, h);
+        }
+        any = 1;
+        char f[4][48];
+        snprintf(f[0], 48, "%s", ru_str(run, "label") ? ru_str(run, "label") : "?");
+        snprintf(f[1], 48, "%.0f", ru_num(acc, "correct"));
+        snprintf(f[2], 48, "%.0f", ru_num(acc, "total"));
+        snprintf(f[3], 48, "%.2f%%", 100 * ru_num(acc, "value"));
+        const char *row[4] = {f[0], f[1], f[2], f[3]};
+        tmlp_report_table_row(c->r, row);
+    }
+    if (!any)
+        addf(c, 'p', "Not measured: the data set has no labels (or no run scored predictions). Run with "
+                     "`--data fashion` or a labelled file to measure it.");
+}
+
+static void section_resources(report_ctx *c)
+{
+    addf(c, '2', "Resource usage");
+    if (!c->have_monitor) {
+        addf(c, 'p', "Not recorded: the results file does not contain resource figures (they are sampled only "
+                     "when `bench_mlp report` runs the benchmark itself).");
+        return;
+    }
+    const tmlp_monitor_summary *m = &c->mon;
+    if (m->n_samples > 0)
+        addf(c, 'p', "Sampled every 10 ms from /proc/self/stat, /proc/self/status, /proc/stat and getrusage over "
+                     "the whole run (%.2f s, %" PRId64 " samples; series in resources.json and, as Chrome trace "
+                     "counters, resources.trace.json). Absent figures could not be read.",
+             (double)m->duration_ns / 1e9, m->n_samples);
+    else
+        addf(c, 'p', "From the \"resources\" block of the results file (%.2f s sampled by the resource monitor). "
+                     "Absent figures could not be read.",
+             (double)m->duration_ns / 1e9);
+    const char *h[2] = {"figure", "value"};
+    tmlp_report_table(c->r, 2, h);
+    char v[256];
+#define ROW(name, ...)                                                                                          \
+    do {                                                                                                        \
+        snprintf(v, sizeof v, __VA_ARGS__);                                                                     \
+        const char *row_[2] = {name, v};                                                                        \
+        tmlp_report_table_row(c->r, row_);                                                                      \
+    } while (0)
+    if (m->has_cpu) ROW("process CPU (% of one core)", "user %.1f%%, system %.1f%%", m->cpu_user_pct, m->cpu_system_pct);
+    else ROW("process CPU", "absent (/proc/self/stat unreadable)");
+    if (m->has_per_core) {
+        char *p = v;
+        size_t left = sizeof v;
+        p[0] = 0;
+        for (int i = 0; i < m->n_cores && left > 16; i++) {
+            int k = snprintf(p, left, "%scpu%d %.1f%%", i ? ", " : "", i, m->core_busy_pct[i]);
+            p += k;
+            left -= (size_t)k;
+        }
+        const char *row_[2] = {"cores busy (all processes)", v};
+        tmlp_report_table_row(c->r, row_);
+    } else {
+        ROW("cores busy", "absent (/proc/stat unreadable)");
+    }
+    if (m->has_rss)
+        ROW("resident memory", "mean %.1f MB, peak %.1f MB (VmHWM %.1f MB)", m->rss_mean_bytes / 1048576.0,
+            (double)m->rss_peak_bytes / 1048576.0, (double)m->vm_hwm_bytes / 1048576.0);
+    else ROW("resident memory", "absent (/proc/self/status unreadable)");
+    if (m->has_ctx)
+        ROW("context switches", "%" PRId64 " voluntary, %" PRId64 " involuntary", m->voluntary_ctx, m->involuntary_ctx);
+    if (m->has_rusage)
+        ROW("page faults", "%" PRId64 " minor, %" PRId64 " major", m->minor_faults, m->major_faults);
+    if (m->max_threads > 0) ROW("threads (max)", "%d", m->max_threads);
+#undef ROW
+}
+
+static void recommend_resources(report_ctx *c)
+{
+    if (!c->have_monitor || !c->mon.has_per_core || !c->mon.has_cpu) return;
+    double busy = 0;
+    for (int i = 0; i < c->mon.n_cores; i++) busy += c->mon.core_busy_pct[i];
+    double own = c->mon.cpu_user_pct + c->mon.cpu_system_pct;
+    if (busy - own > 50)
+        rec(c, "the cores were %.0f%% busy in total (sum over %d cores) but this process used %.0f%%: about %.0f%% "
+               "of a core went to other work, which inflates tails; rerun on a quiet machine for reference figures.",
+            busy, c->mon.n_cores, own, busy - own);
+    if (c->mon.major_faults > 0)
+        rec(c, "%" PRId64 " major page faults during the run: the model or data was paged in from disk; warm up longer.",
+            c->mon.major_faults);
+}
+
+/* ---- the whole document ----------------------------------------------------------------- */
+
+static int build(report_ctx *c, const cJSON *doc, const char *source)
+{
+    const cJSON *runs = cJSON_GetObjectItemCaseSensitive(doc, "runs");
+    const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(doc, "context");
+    if (!cJSON_IsArray(runs) || cJSON_GetArraySize(runs) < 1) {
+        tmlp_cli_error("%s: no \"runs\" in the results: not a bench_mlp --format json file", source);
+        return TMLP_EXIT_RUNTIME;
+    }
+    if (tmlp_report_create("tinymlp benchmark report", &c->r, NULL) != TMLP_OK) {
+        tmlp_cli_error("report: out of memory");
+        return TMLP_EXIT_RUNTIME;
+    }
+    /* summary first: one line per run with its headline number */
+    addf(c, '2', "Summary of findings");
+    const cJSON *run;
+    int nrun = 0, nvalid = 0;
+    double acc_correct = 0, acc_total = 0, acc_lo = 1, acc_hi = 0;
+    cJSON_ArrayForEach(run, runs) {
+        char hl[512];
+        headline(run, hl, sizeof hl);
+        addf(c, 'b', "%s", hl);
+        nrun++;
+        nvalid += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "valid"));
+        const cJSON *acc = cJSON_GetObjectItemCaseSensitive(run, "accuracy");
+        if (cJSON_IsObject(acc) && ru_num(acc, "total") > 0) {
+            double v = ru_num(acc, "value");
+            acc_correct += ru_num(acc, "correct");
+            acc_total += ru_num(acc, "total");
+            if (v < acc_lo) acc_lo = v;
+            if (v > acc_hi) acc_hi = v;
+        }
+    }
+    if (acc_total > 0)
+        addf(c, 'b', "accuracy %.2f%% over %.0f scored predictions (all runs pooled; per run %.2f%%–%.2f%%)",
+             100 * acc_correct / acc_total, acc_total, 100 * acc_lo, 100 * acc_hi);
+    addf(c, 'p', "%d of %d runs VALID. Results from `%s`.", nvalid, nrun, source);
+    if (c->have_profile[0]) {
+        const ru_profile *p = &c->prof[0];
+        char t[24];
+        addf(c, 'p', "One batch-1 query takes %s end to end on average (forward %.1f%%).", ns(p->total.mean_ns, t),
+             100 * p->forward.mean_ns / p->total.mean_ns);
+    }
+    section_methodology(c, runs, ctx);
+    section_environment(c, ctx);
+    addf(c, '2', "Scenarios");
+    int idx = 0;
+    char noisy[400] = "";
+    cJSON_ArrayForEach(run, runs) {
+        double cv = NAN;
+        section_run(c, run, idx++, &cv);
+        if (cv > 0.5 && !is_offline(run) && strlen(noisy) < sizeof noisy - 64)
+            snprintf(noisy + strlen(noisy), sizeof noisy - strlen(noisy), "%s%s %.2f", noisy[0] ? ", " : "",
+                     ru_str(run, "label") ? ru_str(run, "label") : "run", cv);
+    }
+    if (noisy[0])
+        rec(c, "latency coefficient of variation above 0.5 (%s): the spread is large; check for competing load, "
+               "CPU frequency changes or thread migration before trusting small differences.",
+            noisy);
+    section_sweep(c, runs);
+    section_accuracy(c, runs);
+    section_profile(c);
+    section_resources(c);
+    recommend_runs(c, runs);
+    recommend_profile(c);
+    recommend_resources(c);
+    addf(c, '2', "Recommendations");
+    addf(c, 'p', "Each follows from the figures above; none is generic advice.");
+    for (int i = 0; i < c->n_recs; i++) addf(c, 'b', "%s", c->recs[i]);
+    return 0;
+}
+
+static int write_resources_json(const char *dir, const tmlp_monitor *mon, const tmlp_monitor_summary *s)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/resources.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        tmlp_cli_error("cannot write %s", path);
+        return TMLP_EXIT_RUNTIME;
+    }
+    fprintf(f, "{\"interval_ms\": 10, \"duration_ns\": %" PRIu64 ", \"cpu_user_pct\": ", s->duration_ns);
+    if (s->has_cpu) fprintf(f, "%.3f, \"cpu_system_pct\": %.3f", s->cpu_user_pct, s->cpu_system_pct);
+    else fprintf(f, "null, \"cpu_system_pct\": null");
+    fprintf(f, ", \"rss_peak_bytes\": ");
+    if (s->has_rss) fprintf(f, "%" PRId64 ", \"rss_mean_bytes\": %.0f", s->rss_peak_bytes, s->rss_mean_bytes);
+    else fprintf(f, "null, \"rss_mean_bytes\": null");
+    fprintf(f, ", \"vm_hwm_bytes\": ");
+    if (s->vm_hwm_bytes >= 0) fprintf(f, "%" PRId64, s->vm_hwm_bytes);
+    else fprintf(f, "null");
+    fprintf(f, ", \"voluntary_ctx\": %" PRId64 ", \"involuntary_ctx\": %" PRId64 ", \"minor_faults\": %" PRId64
+               ", \"major_faults\": %" PRId64 ",\n \"core_busy_pct\": [",
+            s->voluntary_ctx, s->involuntary_ctx, s->minor_faults, s->major_faults);
+    for (int i = 0; i < s->n_cores; i++) fprintf(f, "%s%.2f", i ? ", " : "", s->core_busy_pct[i]);
+    fprintf(f, "],\n \"series\": [");
+    int64_t n = 0;
+    const tmlp_monitor_sample *sm = tmlp_monitor_samples(mon, &n);
+    for (int64_t i = 0; i < n; i++) {
+        fprintf(f, "%s\n  {\"t_ns\": %" PRIu64 ", \"cpu_user_pct\": ", i ? "," : "", sm[i].t_ns);
+        if (isnan(sm[i].cpu_user_pct)) fprintf(f, "null, \"cpu_system_pct\": null");
+        else fprintf(f, "%.2f, \"cpu_system_pct\": %.2f", sm[i].cpu_user_pct, sm[i].cpu_system_pct);
+        fprintf(f, ", \"rss_bytes\": ");
+        if (sm[i].rss_bytes < 0) fprintf(f, "null");
+        else fprintf(f, "%" PRId64, sm[i].rss_bytes);
+        fprintf(f, ", \"threads\": %d}", sm[i].threads);
+    }
+    fprintf(f, "\n]}\n");
+    if (fclose(f) != 0) {
+        tmlp_cli_error("cannot write %s", path);
+        return TMLP_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* A "resources" object in a results file (same names as resources.json), if the run
+ * that wrote it sampled them; absent or null figures stay absent. */
+static void monitor_from_json(report_ctx *c, const cJSON *r)
+{
+    if (!cJSON_IsObject(r)) return;
+    tmlp_monitor_summary *m = &c->mon;
+    memset(m, 0, sizeof *m);
+    m->duration_ns = (uint64_t)(ru_num(r, "duration_ns") > 0 ? ru_num(r, "duration_ns") : 0);
+    m->cpu_user_pct = ru_num(r, "cpu_user_pct");
+    m->cpu_system_pct = ru_num(r, "cpu_system_pct");
+    m->has_cpu = !isnan(m->cpu_user_pct) && !isnan(m->cpu_system_pct);
+    double peak = ru_num(r, "rss_peak_bytes"), mean = ru_num(r, "rss_mean_bytes"), hwm = ru_num(r, "vm_hwm_bytes");
+    m->has_rss = !isnan(peak);
+    m->rss_peak_bytes = m->has_rss ? (int64_t)peak : -1;
+    m->rss_mean_bytes = isnan(mean) ? peak : mean;
+    m->vm_hwm_bytes = isnan(hwm) ? (int64_t)peak : (int64_t)hwm;
+    m->voluntary_ctx = (int64_t)ru_num(r, "voluntary_ctx");
+    m->involuntary_ctx = (int64_t)ru_num(r, "involuntary_ctx");
+    m->has_ctx = !isnan(ru_num(r, "voluntary_ctx")) && !isnan(ru_num(r, "involuntary_ctx"));
+    m->minor_faults = (int64_t)ru_num(r, "minor_faults");
+    m->major_faults = (int64_t)ru_num(r, "major_faults");
+    m->has_rusage = !isnan(ru_num(r, "minor_faults")) && !isnan(ru_num(r, "major_faults"));
+    const cJSON *cores = cJSON_GetObjectItemCaseSensitive(r, "core_busy_pct"), *x;
+    cJSON_ArrayForEach(x, cores) {
+        if (!cJSON_IsNumber(x) || m->n_cores >= TMLP_MONITOR_MAX_CORES) break;
+        m->core_busy_pct[m->n_cores++] = x->valuedouble;
+    }
+    m->has_per_core = m->n_cores > 0;
+    m->max_threads = -1;
+    c->have_monitor = m->has_cpu || m->has_rss;
+}
+
+static void print_help(FILE *f)
+{
+    fputs("Usage: bench_mlp report --output DIR [run options]\n"
+          "       bench_mlp report --from results.json --output DIR [--profile]\n"
+          "Write DIR/report.md, DIR/index.html (self-contained) and DIR/*.svg: summary in numbers,\n"
+          "methodology, environment, per-scenario latency tables, validity, early stopping, outliers\n"
+          "and soundness warnings, plots, offline batch sweep, accuracy, per-layer profile, resource\n"
+          "usage and recommendations derived from the data.\n"
+          "  --output DIR     where to write (created if missing)\n"
+          "  --from FILE      report on a saved `bench_mlp --format json` results file\n"
+          "  --profile        with --from: also profile the model named in the file's context\n"
+          "  --no-profile     skip the per-layer profile\n"
+          "  --no-find-peak   live mode: skip the server find-peak search (run unless --scenario\n"
+          "                   or --mode is given; trials of 500 ms unless --min-duration-ms/--quick)\n"
+          "Run options (live mode) are those of `bench_mlp --help`; without --batch the offline\n"
+          "scenario sweeps --batch 1,8,32,256.\n",
+          f);
+}
+
+static void run_profiles(report_ctx *c, const char *model, const char *layers, const char *data)
+{
+    tmlp_model *m = NULL;
+    tmlp_dataset *d = NULL;
+    char msrc[4096], dsrc[4096];
+    if (ru_load_model(model, layers, &m, msrc, sizeof msrc) || ru_load_data(data, m, &d, dsrc, sizeof dsrc)) {
+        tmlp_cli_error("report: per-layer profile skipped (see the error above)");
+        tmlp_model_destroy(m);
+        return;
+    }
+    tmlp_blas_set_threads(1);
+    c->have_profile[0] = ru_profile_run(m, d, 1, 100, 2000, &c->prof[0]) == 0;
+    c->have_profile[1] = ru_profile_run_with(m, d, 256, 5, 100, c->have_profile[0] ? &c->prof[0] : NULL,
+                                             &c->prof[1]) == 0;
+    tmlp_dataset_destroy(d);
+    tmlp_model_destroy(m);
+}
+
 int tmlp_cmd_report(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "bench_mlp: 'report' is not implemented yet\n");
-    return 1;
+    const char *dir = NULL, *from = NULL;
+    int profile = -1, find_peak = 1, have_peak = 0, rc = 0;
+    char json_path[4096], peak_path[4096];
+    tmlp_monitor *mon = NULL;
+    cJSON *doc = NULL;
+    report_ctx c;
+    memset(&c, 0, sizeof c);
+    /* our options are removed; everything else is a run option */
+    char **rest = calloc((size_t)argc + 12, sizeof *rest), **rest2 = calloc((size_t)argc + 12, sizeof *rest2);
+    if (!rest || !rest2) {
+        tmlp_cli_error("out of memory");
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
+    int nrest = 0;
+    rest[nrest++] = "bench_mlp";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            print_help(stdout);
+            goto done;
+        } else if (!strcmp(argv[i], "--output") || !strcmp(argv[i], "--from")) {
+            if (i + 1 >= argc) {
+                rc = tmlp_cli_usage_error("%s: needs a value", argv[i]);
+                goto done;
+            }
+            if (!strcmp(argv[i], "--output")) dir = argv[++i];
+            else from = argv[++i];
+        } else if (!strcmp(argv[i], "--profile")) {
+            profile = 1;
+        } else if (!strcmp(argv[i], "--no-profile")) {
+            profile = 0;
+        } else if (!strcmp(argv[i], "--no-find-peak")) {
+            find_peak = 0;
+        } else if (!strcmp(argv[i], "--format") || !strcmp(argv[i], "--trace")) {
+            rc = tmlp_cli_usage_error("report: %s is not a report option (the report writes its own files)", argv[i]);
+            goto done;
+        } else {
+            rest[nrest++] = argv[i];
+        }
+    }
+    if (!dir) {
+        rc = tmlp_cli_usage_error("report: --output DIR is required");
+        goto done;
+    }
+    if (from && nrest > 1) {
+        rc = tmlp_cli_usage_error("report: run options (\"%s\") cannot be combined with --from", rest[1]);
+        goto done;
+    }
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        tmlp_cli_error("--output %s: cannot create the directory: %s", dir, strerror(errno));
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
+    c.dir = dir;
+    if (!from) {
+        snprintf(json_path, sizeof json_path, "%s/results.json", dir);
+        int nr = nrest;
+        if (!has_opt(nrest, rest, "--batch")) {
+            rest[nr++] = "--batch";
+            rest[nr++] = "1,8,32,256";
+        }
+        rest[nr++] = "--format";
+        rest[nr++] = "json";
+        rest[nr++] = "--output";
+        rest[nr++] = json_path;
+        rest[nr] = NULL;
+        if (tmlp_monitor_create(10, &mon, NULL) != TMLP_OK || tmlp_monitor_start(mon, NULL) != TMLP_OK) {
+            tmlp_cli_error("report: the resource monitor could not start; resource usage will be absent");
+            tmlp_monitor_destroy(mon);
+            mon = NULL;
+        }
+        fprintf(stderr, "bench_mlp report: running the benchmark (results in %s)\n", json_path);
+        rc = tmlp_cmd_run(nr, rest);
+        if (mon && tmlp_monitor_stop(mon, NULL) == TMLP_OK && tmlp_monitor_get_summary(mon, &c.mon) == TMLP_OK) {
+            c.have_monitor = 1;
+            write_resources_json(dir, mon, &c.mon); /* prints its own error; the report still has the summary */
+            char *ev = NULL;
+            if (tmlp_monitor_trace_events(mon, (long)getpid(), 0, &ev) == TMLP_OK) {
+                char tpath[4200];
+                snprintf(tpath, sizeof tpath, "%s/resources.trace.json", dir);
+                size_t len = strlen(ev) + 64;
+                char *doc_text = malloc(len);
+                tmlp_error err = {0};
+                if (doc_text) {
+                    snprintf(doc_text, len, "{\"traceEvents\":[\n%s\n]}\n", ev);
+                    if (tmlp_report_write_file(tpath, doc_text, &err) != TMLP_OK) tmlp_cli_error("report: %s", err.message);
+                }
+                free(doc_text);
+                tmlp_report_string_free(ev);
+            }
+        }
+        if (rc != 0) goto done;
+        from = json_path;
+        /* the server's capacity at the bound, unless the user chose scenarios or a mode */
+        if (find_peak && !has_opt(nrest, rest, "--scenario") && !has_opt(nrest, rest, "--mode")) {
+            snprintf(peak_path, sizeof peak_path, "%s/find_peak.json", dir);
+            int np = 0;
+            for (int i = 0; i < nrest; i++) rest2[np++] = rest[i];
+            rest2[np++] = "--mode";
+            rest2[np++] = "find-peak";
+            if (!has_opt(nrest, rest, "--min-duration-ms") && !has_opt(nrest, rest, "--quick")) {
+                rest2[np++] = "--min-duration-ms";
+                rest2[np++] = "500";
+            }
+            rest2[np++] = "--format";
+            rest2[np++] = "json";
+            rest2[np++] = "--output";
+            rest2[np++] = peak_path;
+            rest2[np] = NULL;
+            fprintf(stderr, "bench_mlp report: server find-peak (results in %s)\n", peak_path);
+            if (tmlp_cmd_run(np, rest2) == 0) have_peak = 1;
+            else tmlp_cli_error("report: the find-peak run failed; the report goes on without it");
+        }
+        if (profile != 0) {
+            fprintf(stderr, "bench_mlp report: profiling the model layer by layer\n");
+            run_profiles(&c, opt_value(nrest, rest, "--model"), opt_value(nrest, rest, "--layers"),
+                         opt_value(nrest, rest, "--data"));
+        }
+    }
+    doc = ru_read_json(from);
+    if (!doc) {
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
+    if (have_peak) {
+        /* append the find-peak run(s), relabelled, to the main document */
+        cJSON *pk = ru_read_json(peak_path);
+        cJSON *pruns = pk ? cJSON_GetObjectItemCaseSensitive(pk, "runs") : NULL;
+        cJSON *runs = cJSON_GetObjectItemCaseSensitive(doc, "runs");
+        while (cJSON_IsArray(runs) && cJSON_IsArray(pruns) && cJSON_GetArraySize(pruns) > 0) {
+            cJSON *r0 = cJSON_DetachItemFromArray(pruns, 0);
+            cJSON_ReplaceItemInObjectCaseSensitive(r0, "label", cJSON_CreateString("server find-peak"));
+            cJSON_AddItemToArray(runs, r0);
+        }
+        cJSON_Delete(pk);
+    }
+    if (profile == 1 && !c.have_profile[0]) {
+        const cJSON *model = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "context"), "model");
+        const char *kind = ru_str(model, "kind"), *src = ru_str(model, "source");
+        if (kind && src && strcmp(kind, "null")) run_profiles(&c, src, NULL, NULL);
+    }
+    if (!c.have_monitor) monitor_from_json(&c, cJSON_GetObjectItemCaseSensitive(doc, "resources"));
+    rc = build(&c, doc, from);
+    if (!rc) {
+        tmlp_error err = {0};
+        if (tmlp_report_write_dir(c.r, dir, &err) != TMLP_OK) {
+            tmlp_cli_error("report: %s", err.message);
+            rc = TMLP_EXIT_RUNTIME;
+        } else {
+            printf("Report written: %s/report.md, %s/index.html (%d recommendation%s)\n", dir, dir, c.n_recs,
+                   c.n_recs == 1 ? "" : "s");
+        }
+    }
+done:
+    tmlp_report_destroy(c.r);
+    cJSON_Delete(doc);
+    tmlp_monitor_destroy(mon);
+    free(rest);
+    free(rest2);
+    return rc;
 }

@@ -1,9 +1,929 @@
-/* cmd_run.c — bench_mlp run (not written yet: reports that and fails). */
+/* cmd_run.c — `bench_mlp [options]`: the default run. Builds the workload (model + data
+ * set), runs the requested LoadGen scenarios through the harness (tmlp_bench_run_scenario)
+ * and prints a summary per run plus one latency table (or Markdown / CSV / JSON).
+ *
+ * The pipeline, in order:
+ *   1. parse options (cli.c: strict numbers and units, one-line errors, exit 2);
+ *   2. resolve the model: a .safetensors file, `synthetic:784x512x512x10` (tmlp_model_random,
+ *      seeded) or `null` (tmlp_null_sut: measures the harness itself);
+ *      default: models/fashion_mlp.safetensors next to the executable's source tree;
+ *   3. resolve the data: Fashion-MNIST IDX, a .safetensors (x [N,in], optional y [N]),
+ *      any IDX images file (labels found beside it) or seeded synthetic inputs;
+ *   4. one tmlp_model_sut (workers x sessions of max_batch rows) serves every run;
+ *   5. runs: single-stream, multi-stream, server, then offline once per --batch size;
+ *      offline first sizes its one query with an unreported calibration query so the run
+ *      covers --min-duration-ms (LoadGen's expected-QPS x duration rule);
+ *   6. print: summaries + table (+ confusion matrix in accuracy mode), or JSON; --trace.
+ * Ctrl-C sets a flag the harness polls (settings.stop): the run stops issuing, drains, is
+ * printed INVALID (interrupted), later runs are skipped and the exit code is 130.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_config.h"
+#include "cli.h"
 #include "commands.h"
-#include <stdio.h>
+#include "run.h"
+#include "tinymlp/blas.h"
+#include "tinymlp/rng.h"
+
+#define MAX_BATCHES 16
+#define MAX_ROWS 32
+#define SYNTHETIC_DATA_COUNT 4096
+/* Offline query cap: a no-op SUT would otherwise ask for ~10^8 samples. */
+#define OFFLINE_MAX_SAMPLES 2000000
+/* LoadGen sizes the offline query with 1.1; throughput on a shared machine drifts more. */
+#define OFFLINE_MARGIN 1.5
+#define SYNTHETIC_MODEL_SEED 42
+#define SYNTHETIC_DATA_SEED 7
+#define DEFAULT_SYNTHETIC_MODEL "synthetic:784x512x512x10"
+#define DEFAULT_MODEL_FILE "fashion_mlp.safetensors"
+
+/* Set by the SIGINT handler, polled by the harness through settings.stop. */
+static volatile sig_atomic_t g_stop;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+/* Every option; -1 / 0 / NULL mean "not given" so --quick and per-scenario defaults
+ * apply only to what the user left out. */
+typedef struct run_opts {
+    const char *model, *layers, *data;
+    unsigned scenarios;         /* bit i = tmlp_scenario i; 0 = default for the mode */
+    tmlp_mode mode;
+    int64_t min_duration_ms, max_duration_ms; /* -1 = default */
+    int64_t min_queries, max_queries, warmup; /* -1 = default */
+    double target_qps;
+    uint64_t latency_bound_ns;
+    double percentile;          /* 0 = per-scenario default */
+    tmlp_percentile_method method;
+    int64_t samples_per_query;
+    int64_t batches[MAX_BATCHES];
+    int n_batches;
+    int64_t workers, blas_threads;
+    uint64_t sample_seed, schedule_seed;
+    int sample_seed_set, schedule_seed_set;
+    tmlp_out_format format;
+    const char *output, *trace;
+    int quick, quiet;
+} run_opts;
+
+enum {
+    OPT_MODEL = 256, OPT_LAYERS, OPT_DATA, OPT_SCENARIO, OPT_MODE, OPT_MIN_DURATION,
+    OPT_MAX_DURATION, OPT_MIN_QUERIES, OPT_MAX_QUERIES, OPT_WARMUP, OPT_TARGET_QPS,
+    OPT_LATENCY_BOUND, OPT_PERCENTILE, OPT_PERCENTILE_METHOD, OPT_SAMPLES_PER_QUERY, OPT_BATCH,
+    OPT_WORKERS, OPT_BLAS_THREADS, OPT_SAMPLE_SEED, OPT_SCHEDULE_SEED, OPT_FORMAT, OPT_OUTPUT,
+    OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP
+};
+
+static const struct option long_options[] = {
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"layers", required_argument, NULL, OPT_LAYERS},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"scenario", required_argument, NULL, OPT_SCENARIO},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"min-duration-ms", required_argument, NULL, OPT_MIN_DURATION},
+    {"max-duration-ms", required_argument, NULL, OPT_MAX_DURATION},
+    {"min-queries", required_argument, NULL, OPT_MIN_QUERIES},
+    {"max-queries", required_argument, NULL, OPT_MAX_QUERIES},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"target-qps", required_argument, NULL, OPT_TARGET_QPS},
+    {"latency-bound-ms", required_argument, NULL, OPT_LATENCY_BOUND},
+    {"percentile", required_argument, NULL, OPT_PERCENTILE},
+    {"percentile-method", required_argument, NULL, OPT_PERCENTILE_METHOD},
+    {"samples-per-query", required_argument, NULL, OPT_SAMPLES_PER_QUERY},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"blas-threads", required_argument, NULL, OPT_BLAS_THREADS},
+    {"sample-seed", required_argument, NULL, OPT_SAMPLE_SEED},
+    {"schedule-seed", required_argument, NULL, OPT_SCHEDULE_SEED},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"trace", required_argument, NULL, OPT_TRACE},
+    {"quick", no_argument, NULL, OPT_QUICK},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0}};
+
+static void print_help(FILE *f)
+{
+    fputs(
+"Usage: bench_mlp [OPTIONS]            run LoadGen scenarios on a model (this page)\n"
+"       bench_mlp compare|report|ab|regress|profile|plan ...   (see bench_mlp CMD --help)\n"
+"\n"
+"With no options: single-stream, multi-stream, server and offline on\n"
+"models/fashion_mlp.safetensors over the Fashion-MNIST test set (10,000 images), or on\n"
+"synthetic:784x512x512x10 with random inputs when those are missing (a note says so).\n"
+"\n"
+"Workload\n"
+"  --model PATH|synthetic:AxBx..|null\n"
+"                         .safetensors model; a seeded random MLP with those widths (ReLU\n"
+"                         between, softmax last); or null, a no-op that measures the\n"
+"                         harness itself. Default: models/fashion_mlp.safetensors, else\n"
+"                         " DEFAULT_SYNTHETIC_MODEL "\n"
+"  --layers LIST          layer list of a .safetensors model, e.g. linear,relu,linear,softmax\n"
+"                         (default: the file's \"tinymlp.layers\" metadata)\n"
+"  --data synthetic|fashion|PATH\n"
+"                         synthetic: 4096 seeded random inputs of the model's width, no\n"
+"                         labels; fashion: " TMLP_FASHION_MNIST_DIR "/t10k-*;\n"
+"                         PATH: .safetensors with x [N,in] (F32 or U8) and optional y [N],\n"
+"                         or an IDX images file (labels file found beside it).\n"
+"                         Default: fashion for an image model (784 inputs, preprocessing\n"
+"                         metadata) when the files exist, else synthetic\n"
+"\n", f);
+    fputs(
+"Scenarios and mode\n"
+"  --scenario LIST        comma list of single-stream, multi-stream, server, offline, or all\n"
+"                         (default: all; offline for --mode accuracy; server for find-peak)\n"
+"  --mode MODE            performance | accuracy (every sample once, accuracy and a confusion\n"
+"                         matrix) | find-peak (server: highest VALID QPS, from --target-qps\n"
+"                         doubling or halving, then bisecting; at most 12 runs of >= 662\n"
+"                         queries, each ending by max(3 x --min-duration-ms, 662 queries at\n"
+"                         target/16) unless --max-duration-ms). Default performance\n"
+"  --min-duration-ms DUR  minimum run length per scenario (default 2000 ms; --quick 100 ms).\n"
+"                         DUR is a number in ms or has a unit: 500us, 250ms, 2s, 1min\n"
+"  --max-duration-ms DUR  end a run after this long, INVALID if minimums unmet (default 0 =\n"
+"                         none; --quick 2000 ms)\n"
+"  --min-queries N        minimum measured queries (default single-stream 1024, multi-stream\n"
+"                         662, server 1024, offline 1; --quick 64/662/662/1). N may use k, M\n"
+"  --max-queries N        end a run after N queries (default 0 = none)\n"
+"  --warmup N             warm-up queries, excluded from statistics (default 32; --quick 8)\n"
+"  --target-qps RATE      server arrival rate, queries/s, > 0 (default 2000; 2k, 2000/s ok)\n"
+"  --latency-bound-ms DUR server latency bound (default 10 ms)\n"
+"  --percentile P         percentile of the latency bound and early stopping, a fraction in\n"
+"                         (0,1) like 0.99 or a percent like 99% (a bare 99 is refused).\n"
+"                         Default 0.90 single-stream, 0.99 multi-stream and server\n"
+"  --percentile-method M  loadgen | linear | lower | higher | nearest | midpoint |\n"
+"                         nearest_rank (default loadgen: sorted[floor(N*p)])\n"
+"  --samples-per-query N  multi-stream samples per query (default 8)\n"
+"  --batch LIST           offline batch size; a list sweeps, one offline run per size:\n"
+"                         --batch 1,8,32,256 (default 256)\n"
+"  --workers N            worker threads, each with its own session (default 1)\n"
+"  --blas-threads N       OpenBLAS threads (default 1)\n"
+"  --sample-seed N        seed of the sample choice (default: the harness default)\n"
+"  --schedule-seed N      seed of the server arrival schedule (default: harness default)\n"
+"\n", f);
+    fputs(
+"Output\n"
+"  --format FMT           table (summaries + latency table) | markdown | csv | json\n"
+"                         (default table)\n"
+"  --output FILE          write the results there instead of stdout\n"
+"  --trace FILE           Chrome trace-event JSON (chrome://tracing, Perfetto): one event per\n"
+"                         query from its start (server: scheduled time) to completion\n"
+"  --quick                short runs for tests and CI (explicit options still win)\n"
+"  --quiet                no progress, notes or per-run summaries; only the results\n"
+"  --version              library version and git revision\n"
+"  --help                 this text\n"
+"\n"
+"Exit status: 0 done (also when a run is INVALID: read the VALID column), 1 runtime error\n"
+"(missing or bad file, width mismatch, out of memory), 2 usage error, 130 interrupted.\n",
+        f);
+}
+
+/* --- option parsing --------------------------------------------------------------------- */
+
+static int parse_scenarios(const char *s, unsigned *mask)
+{
+    char item[32];
+    const char *p = s;
+    unsigned m = 0;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0 || len >= sizeof item)
+            return tmlp_cli_usage_error("--scenario: bad list \"%s\" (e.g. single-stream,server)", s);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        tmlp_scenario sc;
+        if (!strcmp(item, "all")) m |= 0xFu;
+        else if (tmlp_scenario_parse(item, &sc) == TMLP_OK) m |= 1u << sc;
+        else
+            return tmlp_cli_usage_error("--scenario: unknown scenario \"%s\" (use single-stream, "
+                                        "multi-stream, server, offline or all)", item);
+        if (!comma) break;
+        p = comma + 1;
+    }
+    *mask = m;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, run_opts *o, int *done)
+{
+    int c, rc = 0;
+    uint64_t ns;
+    memset(o, 0, sizeof *o);
+    o->min_duration_ms = o->max_duration_ms = -1;
+    o->min_queries = o->max_queries = o->warmup = -1;
+    o->target_qps = 2000.0;
+    o->latency_bound_ns = 10000000u;
+    o->method = TMLP_PCT_LOADGEN;
+    o->samples_per_query = 8;
+    o->workers = 1;
+    o->blas_threads = 1;
+    *done = 0;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hqo:", long_options, NULL)) != -1) {
+        const char *a = optarg;
+        switch (c) {
+        case OPT_MODEL: o->model = a; break;
+        case OPT_LAYERS: o->layers = a; break;
+        case OPT_DATA: o->data = a; break;
+        case OPT_SCENARIO: rc = parse_scenarios(a, &o->scenarios); break;
+        case OPT_MODE:
+            if (tmlp_mode_parse(a, &o->mode) != TMLP_OK)
+                rc = tmlp_cli_usage_error("--mode: unknown mode \"%s\" (use performance, accuracy "
+                                          "or find-peak)", a);
+            break;
+        case OPT_MIN_DURATION:
+        case OPT_MAX_DURATION:
+            rc = tmlp_cli_parse_duration_ns(c == OPT_MIN_DURATION ? "--min-duration-ms"
+                                                                  : "--max-duration-ms",
+                                            a, 1000000u, &ns);
+            if (!rc && ns % 1000000u) {
+                rc = tmlp_cli_usage_error("%s: \"%s\" is not a whole number of milliseconds",
+                                          c == OPT_MIN_DURATION ? "--min-duration-ms"
+                                                                : "--max-duration-ms", a);
+            } else if (!rc) {
+                if (c == OPT_MIN_DURATION) o->min_duration_ms = (int64_t)(ns / 1000000u);
+                else o->max_duration_ms = (int64_t)(ns / 1000000u);
+            }
+            break;
+        case OPT_MIN_QUERIES:
+            rc = tmlp_cli_parse_i64("--min-queries", a, 1, INT64_C(1) << 40, &o->min_queries);
+            break;
+        case OPT_MAX_QUERIES:
+            rc = tmlp_cli_parse_i64("--max-queries", a, 0, INT64_C(1) << 40, &o->max_queries);
+            break;
+        case OPT_WARMUP: rc = tmlp_cli_parse_i64("--warmup", a, 0, 1000000, &o->warmup); break;
+        case OPT_TARGET_QPS:
+            rc = tmlp_cli_parse_rate("--target-qps", a, &o->target_qps);
+            if (!rc && o->target_qps > 1e8)
+                rc = tmlp_cli_usage_error("--target-qps: at most 1e8 queries/s (got \"%s\")", a);
+            break;
+        case OPT_LATENCY_BOUND:
+            rc = tmlp_cli_parse_duration_ns("--latency-bound-ms", a, 1000000u, &o->latency_bound_ns);
+            if (!rc && o->latency_bound_ns == 0)
+                rc = tmlp_cli_usage_error("--latency-bound-ms: must be > 0 (got \"%s\")", a);
+            break;
+        case OPT_PERCENTILE: rc = tmlp_cli_parse_percentile("--percentile", a, &o->percentile); break;
+        case OPT_PERCENTILE_METHOD:
+            if (tmlp_percentile_method_parse(a, &o->method) != TMLP_OK)
+                rc = tmlp_cli_usage_error("--percentile-method: unknown method \"%s\" (use loadgen, "
+                                          "linear, lower, higher, nearest, midpoint or nearest_rank)",
+                                          a);
+            break;
+        case OPT_SAMPLES_PER_QUERY:
+            rc = tmlp_cli_parse_i64("--samples-per-query", a, 1, 65536, &o->samples_per_query);
+            break;
+        case OPT_BATCH:
+            rc = tmlp_cli_parse_i64_list("--batch", a, 1, 65536, o->batches, MAX_BATCHES,
+                                         &o->n_batches);
+            break;
+        case OPT_WORKERS: rc = tmlp_cli_parse_i64("--workers", a, 1, 256, &o->workers); break;
+        case OPT_BLAS_THREADS:
+            rc = tmlp_cli_parse_i64("--blas-threads", a, 1, 256, &o->blas_threads);
+            break;
+        case OPT_SAMPLE_SEED:
+            rc = tmlp_cli_parse_u64("--sample-seed", a, &o->sample_seed);
+            o->sample_seed_set = 1;
+            break;
+        case OPT_SCHEDULE_SEED:
+            rc = tmlp_cli_parse_u64("--schedule-seed", a, &o->schedule_seed);
+            o->schedule_seed_set = 1;
+            break;
+        case OPT_FORMAT:
+            if (!strcmp(a, "table")) o->format = TMLP_OUT_TABLE;
+            else if (!strcmp(a, "markdown") || !strcmp(a, "md")) o->format = TMLP_OUT_MARKDOWN;
+            else if (!strcmp(a, "csv")) o->format = TMLP_OUT_CSV;
+            else if (!strcmp(a, "json")) o->format = TMLP_OUT_JSON;
+            else
+                rc = tmlp_cli_usage_error("--format: unknown format \"%s\" (use table, markdown, csv "
+                                          "or json)", a);
+            break;
+        case 'o':
+        case OPT_OUTPUT: o->output = a; break;
+        case OPT_TRACE: o->trace = a; break;
+        case OPT_QUICK: o->quick = 1; break;
+        case 'q':
+        case OPT_QUIET: o->quiet = 1; break;
+        case OPT_VERSION:
+            printf("bench_mlp (tinymlp) %s, git %s, %s build\n", tmlp_version(), tmlp_context_git(),
+                   TMLP_BUILD_TYPE);
+            *done = 1;
+            return 0;
+        case 'h':
+        case OPT_HELP:
+            print_help(stdout);
+            *done = 1;
+            return 0;
+        case ':':
+            return tmlp_cli_usage_error("option %s needs a value", argv[optind - 1]);
+        default:
+            return tmlp_cli_usage_error("unknown option \"%s\"", argv[optind - 1]);
+        }
+        if (rc) return rc;
+    }
+    if (optind < argc)
+        return tmlp_cli_usage_error("unexpected argument \"%s\" (options start with --; "
+                                    "subcommands: compare, report, ab, regress, profile, plan)",
+                                    argv[optind]);
+    if (o->n_batches == 0) {
+        o->batches[0] = 256;
+        o->n_batches = 1;
+    }
+    if (o->mode == TMLP_MODE_FIND_PEAK) {
+        if (o->scenarios && o->scenarios != (1u << TMLP_SCENARIO_SERVER))
+            return tmlp_cli_usage_error("--mode find-peak: applies to the server scenario only "
+                                        "(drop --scenario or use --scenario server)");
+        o->scenarios = 1u << TMLP_SCENARIO_SERVER;
+    }
+    if (!o->scenarios)
+        o->scenarios = o->mode == TMLP_MODE_ACCURACY ? 1u << TMLP_SCENARIO_OFFLINE : 0xFu;
+    if (o->max_duration_ms > 0 && o->min_duration_ms > o->max_duration_ms)
+        return tmlp_cli_usage_error("--min-duration-ms (%" PRId64 ") exceeds --max-duration-ms "
+                                    "(%" PRId64 ")", o->min_duration_ms, o->max_duration_ms);
+    if (o->max_queries > 0 && o->min_queries > o->max_queries)
+        return tmlp_cli_usage_error("--min-queries (%" PRId64 ") exceeds --max-queries (%" PRId64 ")",
+                                    o->min_queries, o->max_queries);
+    return 0;
+}
+
+/* --- workload ----------------------------------------------------------------------------- */
+
+typedef struct workload {
+    tmlp_model *model;          /* NULL for null */
+    tmlp_dataset *data;
+    tmlp_model_sut *msut;
+    tmlp_sut sut;
+    int is_null;
+    char model_source[4096];
+    char data_source[4096];
+    char data_labels[4096];
+    tmlp_run_info info;
+} workload;
+
+static int file_exists(const char *p) { return access(p, R_OK) == 0; }
+
+/* models/fashion_mlp.safetensors: beside the executable's tree (build dir inside the
+ * source dir, or an installed prefix), then the source dir recorded at configure time. */
+static int find_default_model(char *out, size_t cap)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            static const char *const rel[] = {"/../models/", "/../../models/", "/../share/tinymlp/models/"};
+            for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+                int k = snprintf(out, cap, "%s%s%s", exe, rel[i], DEFAULT_MODEL_FILE);
+                if (k > 0 && (size_t)k < cap && file_exists(out)) {
+                    char *canon = realpath(out, NULL); /* drop the "build/bench/../.." */
+                    if (canon && strlen(canon) < cap) snprintf(out, cap, "%s", canon);
+                    free(canon);
+                    return 1;
+                }
+            }
+        }
+    }
+    snprintf(out, cap, "%s/models/%s", TMLP_SOURCE_DIR, DEFAULT_MODEL_FILE);
+    return file_exists(out);
+}
+
+static int fashion_paths(char *images, char *labels, size_t cap)
+{
+    snprintf(images, cap, "%s/t10k-images-idx3-ubyte.gz", TMLP_FASHION_MNIST_DIR);
+    snprintf(labels, cap, "%s/t10k-labels-idx1-ubyte.gz", TMLP_FASHION_MNIST_DIR);
+    return file_exists(images) && file_exists(labels);
+}
+
+static int parse_synthetic_widths(const char *spec, int64_t *w, int cap, int *n)
+{
+    const char *p = spec + strlen("synthetic:");
+    int count = 0;
+    for (;;) {
+        char *e = NULL;
+        errno = 0;
+        long long v = strtoll(p, &e, 10);
+        if (e == p || errno || v < 1 || v > 65536 || count >= cap)
+            return tmlp_cli_usage_error("--model: bad synthetic spec \"%s\" (widths 1..65536 joined "
+                                        "by x, 2 to %d of them, e.g. " DEFAULT_SYNTHETIC_MODEL ")",
+                                        spec, cap);
+        w[count++] = v;
+        if (*e == '\0') break;
+        if (*e != 'x')
+            return tmlp_cli_usage_error("--model: bad synthetic spec \"%s\" (e.g. "
+                                        DEFAULT_SYNTHETIC_MODEL ")", spec);
+        p = e + 1;
+    }
+    if (count < 2)
+        return tmlp_cli_usage_error("--model: synthetic spec \"%s\" needs at least an input and an "
+                                    "output width", spec);
+    *n = count;
+    return 0;
+}
+
+static int hash_file(const char *path, uint64_t *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    unsigned char buf[65536];
+    uint64_t h = TMLP_HASH64_INIT;
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0) h = tmlp_hash64(h, buf, k);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return -1;
+    *out = h;
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+static int contains_ci(const char *s, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *s; s++)
+        if (!strncasecmp(s, needle, n)) return 1;
+    return 0;
+}
+
+/* An IDX images path -> its labels file beside it ("...images-idx3..." -> "...labels-idx1..."). */
+static int idx_labels_beside(const char *images, char *out, size_t cap)
+{
+    const char *base = strrchr(images, '/');
+    base = base ? base + 1 : images;
+    const char *m = strstr(base, "images-idx3");
+    if (!m) m = strstr(base, "images.idx3");
+    if (!m) return 0;
+    size_t pre = (size_t)(m - images);
+    if (pre + strlen("labels-idx1") + strlen(m + 11) + 1 > cap) return 0;
+    memcpy(out, images, pre);
+    snprintf(out + pre, cap - pre, "%s%s", m[6] == '.' ? "labels.idx1" : "labels-idx1", m + 11);
+    return file_exists(out);
+}
+
+static int load_model(const run_opts *o, workload *w)
+{
+    tmlp_error err = {0};
+    tmlp_status st;
+    const char *spec = o->model;
+    if (!spec) {
+        if (find_default_model(w->model_source, sizeof w->model_source)) {
+            spec = w->model_source;
+        } else {
+            spec = DEFAULT_SYNTHETIC_MODEL;
+            if (!o->quiet)
+                tmlp_cli_error("note: models/" DEFAULT_MODEL_FILE " not found; using "
+                               DEFAULT_SYNTHETIC_MODEL " (random weights) instead");
+        }
+    }
+    if (spec != w->model_source) snprintf(w->model_source, sizeof w->model_source, "%s", spec);
+    w->info.model_source = w->model_source;
+
+    if (!strcmp(spec, "null")) {
+        if (o->layers) return tmlp_cli_usage_error("--layers: applies to a .safetensors model, not null");
+        w->is_null = 1;
+        w->info.model_kind = "null";
+        return 0;
+    }
+    if (!strncmp(spec, "synthetic:", 10)) {
+        int64_t widths[16];
+        int n = 0, rc;
+        if (o->layers)
+            return tmlp_cli_usage_error("--layers: applies to a .safetensors model; a synthetic "
+                                        "model's layers follow from its widths");
+        if ((rc = parse_synthetic_widths(spec, widths, 16, &n))) return rc;
+        st = tmlp_model_random(widths, n, SYNTHETIC_MODEL_SEED, NULL, &w->model, &err);
+        if (st != TMLP_OK) {
+            tmlp_cli_error("--model %s: %s", spec, err.message[0] ? err.message : tmlp_status_str(st));
+            return TMLP_EXIT_RUNTIME;
+        }
+        w->info.model_kind = "synthetic";
+        w->info.model_seed = SYNTHETIC_MODEL_SEED;
+    } else {
+        if (!file_exists(spec)) {
+            tmlp_cli_error("--model: cannot read \"%s\": %s", spec, strerror(errno));
+            return TMLP_EXIT_RUNTIME;
+        }
+        st = tmlp_model_load(spec, o->layers, &w->model, &err);
+        if (st != TMLP_OK) {
+            tmlp_cli_error("--model %s: %s", spec, err.message[0] ? err.message : tmlp_status_str(st));
+            return TMLP_EXIT_RUNTIME;
+        }
+        w->info.model_kind = "file";
+        if (hash_file(spec, &w->info.model_file_hash) == 0) w->info.model_has_file_hash = 1;
+    }
+    w->info.model_input_width = tmlp_model_input_width(w->model);
+    w->info.model_output_width = tmlp_model_output_width(w->model);
+    tmlp_model_layers_string(w->model, w->info.model_layers, sizeof w->info.model_layers);
+    for (int i = 0; i < tmlp_model_layer_count(w->model); i++) {
+        tmlp_layer_info li;
+        if (tmlp_model_layer_info(w->model, i, &li) == TMLP_OK) w->info.model_params += li.param_count;
+    }
+    return 0;
+}
+
+static int load_data(const run_opts *o, workload *w)
+{
+    tmlp_error err = {0};
+    tmlp_status st = TMLP_OK;
+    const char *spec = o->data;
+    int64_t width = w->is_null ? 784 : w->info.model_input_width;
+    char images[4096], labels[4096];
+
+    if (!spec) {
+        int image_model = !w->is_null && width == 784 &&
+                          tmlp_model_preprocess(w->model).has_preprocess;
+        spec = image_model && fashion_paths(images, labels, sizeof images) ? "fashion" : "synthetic";
+    }
+    w->info.data_seed = SYNTHETIC_DATA_SEED;
+    if (!strcmp(spec, "synthetic")) {
+        st = tmlp_dataset_synthetic(SYNTHETIC_DATA_COUNT, width, SYNTHETIC_DATA_SEED, NULL, &w->data,
+                                    &err);
+        w->info.data_kind = "synthetic";
+        snprintf(w->data_source, sizeof w->data_source, "synthetic");
+    } else if (!strcmp(spec, "fashion")) {
+        if (!fashion_paths(images, labels, sizeof images)) {
+            tmlp_cli_error("--data fashion: %s not found (install the dataset-fashion-mnist package)",
+                           images);
+            return TMLP_EXIT_RUNTIME;
+        }
+        st = tmlp_dataset_load_idx(images, labels, NULL, &w->data, &err);
+        w->info.data_kind = "idx";
+        w->info.fashion_names = 1;
+        snprintf(w->data_source, sizeof w->data_source, "%s", images);
+        snprintf(w->data_labels, sizeof w->data_labels, "%s", labels);
+        w->info.data_labels = w->data_labels;
+    } else {
+        if (!file_exists(spec)) {
+            tmlp_cli_error("--data: cannot read \"%s\": %s", spec, strerror(errno));
+            return TMLP_EXIT_RUNTIME;
+        }
+        snprintf(w->data_source, sizeof w->data_source, "%s", spec);
+        if (ends_with(spec, ".safetensors")) {
+            st = tmlp_dataset_load_safetensors(spec, NULL, &w->data, &err);
+            w->info.data_kind = "safetensors";
+        } else {
+            int have_labels = idx_labels_beside(spec, labels, sizeof labels);
+            st = tmlp_dataset_load_idx(spec, have_labels ? labels : NULL, NULL, &w->data, &err);
+            w->info.data_kind = "idx";
+            if (have_labels) {
+                snprintf(w->data_labels, sizeof w->data_labels, "%s", labels);
+                w->info.data_labels = w->data_labels;
+            } else if (!o->quiet) {
+                tmlp_cli_error("note: no labels file beside %s; accuracy will be null", spec);
+            }
+        }
+        w->info.fashion_names = contains_ci(spec, "fashion");
+    }
+    if (st != TMLP_OK) {
+        tmlp_cli_error("--data %s: %s", spec, err.message[0] ? err.message : tmlp_status_str(st));
+        return TMLP_EXIT_RUNTIME;
+    }
+    w->info.data_source = w->data_source;
+    w->info.data_count = w->data->count;
+    w->info.data_width = w->data->width;
+    w->info.data_dtype = w->data->dtype == TMLP_DTYPE_U8 ? "u8" : "f32";
+    w->info.data_labeled = w->data->labels != NULL;
+    w->info.data_classes = w->data->labels ? w->data->n_classes : 0;
+    if (w->info.data_classes != 10) w->info.fashion_names = 0;
+    if (!w->is_null && w->data->width != w->info.model_input_width) {
+        tmlp_cli_error("--data %s: samples have %" PRId64 " values but the model takes %" PRId64
+                       " inputs", spec, w->data->width, w->info.model_input_width);
+        return TMLP_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+static int64_t max_batch_of(const run_opts *o)
+{
+    int64_t m = 1;
+    if (o->scenarios & (1u << TMLP_SCENARIO_MULTI_STREAM) && o->samples_per_query > m)
+        m = o->samples_per_query;
+    if (o->scenarios & (1u << TMLP_SCENARIO_OFFLINE))
+        for (int i = 0; i < o->n_batches; i++)
+            if (o->batches[i] > m) m = o->batches[i];
+    return m;
+}
+
+static int build_workload(const run_opts *o, workload *w)
+{
+    int rc;
+    if ((rc = load_model(o, w))) return rc;
+    if ((rc = load_data(o, w))) return rc;
+    if (o->mode == TMLP_MODE_ACCURACY && w->is_null)
+        return tmlp_cli_usage_error("--mode accuracy: the null model makes no predictions; "
+                                    "give a real model");
+    if (o->mode == TMLP_MODE_ACCURACY && !w->data->labels) {
+        tmlp_cli_error("--mode accuracy: the data set %s has no labels (use --data fashion or a "
+                       ".safetensors with y)", w->data_source);
+        return TMLP_EXIT_RUNTIME;
+    }
+    if (tmlp_blas_set_threads((int)o->blas_threads) != TMLP_OK) {
+        tmlp_cli_error("--blas-threads: cannot set %" PRId64 " OpenBLAS threads", o->blas_threads);
+        return TMLP_EXIT_RUNTIME;
+    }
+    if (w->is_null) {
+        w->sut = tmlp_null_sut(w->data->count);
+    } else {
+        tmlp_error err = {0};
+        tmlp_status st = tmlp_model_sut_create(w->model, w->data, (int)o->workers, max_batch_of(o),
+                                               &w->msut, &err);
+        if (st != TMLP_OK) {
+            tmlp_cli_error("cannot start the model: %s",
+                           err.message[0] ? err.message : tmlp_status_str(st));
+            return TMLP_EXIT_RUNTIME;
+        }
+        w->sut = *tmlp_model_sut_sut(w->msut);
+    }
+    w->info.workers = (int)o->workers;
+    w->info.blas_threads = (int)o->blas_threads;
+    return 0;
+}
+
+static void destroy_workload(workload *w)
+{
+    tmlp_model_sut_destroy(w->msut);
+    tmlp_dataset_destroy(w->data);
+    tmlp_model_destroy(w->model);
+}
+
+/* --- settings and progress ------------------------------------------------------------------ */
+
+typedef struct progress_state {
+    int shown;
+    const char *label;
+} progress_state;
+
+static void on_progress(void *user, const tmlp_bench_progress *p)
+{
+    progress_state *ps = user;
+    char p90[32];
+    if (p->elapsed_ns < 1000000000u) return;
+    fprintf(stderr, "\r\033[K[%s] %.1f/%.1f s  queries %" PRId64 " issued, %" PRId64
+                    " done  running p90 %s", ps->label, (double)p->elapsed_ns / 1e9,
+            (double)p->min_duration_ns / 1e9, p->queries_issued, p->queries_completed,
+            tmlp_cli_fmt_ns(p->running_p90_ns, p90, sizeof p90));
+    fflush(stderr);
+    ps->shown = 1;
+}
+
+static tmlp_bench_settings settings_for(const run_opts *o, tmlp_scenario sc, int64_t batch)
+{
+    tmlp_bench_settings s = tmlp_bench_settings_default(sc);
+    static const int64_t min_q[4] = {1024, 662, 1024, 1};
+    static const int64_t quick_min_q[4] = {64, 662, 662, 1};
+    s.mode = o->mode;
+    s.min_duration_ms = (uint64_t)(o->min_duration_ms >= 0 ? o->min_duration_ms
+                                                           : (o->quick ? 100 : 2000));
+    s.max_duration_ms = (uint64_t)(o->max_duration_ms >= 0 ? o->max_duration_ms
+                                                           : (o->quick ? 2000 : 0));
+    s.min_query_count = o->min_queries > 0 ? o->min_queries : (o->quick ? quick_min_q[sc] : min_q[sc]);
+    s.max_query_count = o->max_queries > 0 ? o->max_queries : 0;
+    s.warmup_queries = o->warmup >= 0 ? o->warmup : (o->quick ? 8 : 32);
+    s.target_qps = o->target_qps;
+    s.target_latency_ns = o->latency_bound_ns;
+    if (o->percentile > 0) s.target_latency_percentile = o->percentile;
+    s.samples_per_query = o->samples_per_query;
+    s.offline_batch_size = batch;
+    s.workers = (int)o->workers;
+    s.blas_threads = (int)o->blas_threads;
+    if (o->sample_seed_set) s.sample_seed = o->sample_seed;
+    if (o->schedule_seed_set) s.schedule_seed = o->schedule_seed;
+    s.percentile_method = o->method;
+    if (o->mode == TMLP_MODE_FIND_PEAK) {
+        /* A failing QPS halves, and a low QPS needs long to reach the minimum query count:
+         * 662 queries (the fewest early stopping accepts at p99) and each trial ends by
+         * max(3 x min duration, the time 662 queries take at target_qps / 16); at most 12
+         * trials. */
+        if (o->min_queries <= 0) s.min_query_count = 662;
+        if (o->max_duration_ms < 0) {
+            double slow_ms = 1e3 * (double)s.min_query_count * 16.0 / s.target_qps;
+            double cap = 3.0 * (double)s.min_duration_ms;
+            if (slow_ms > cap) cap = slow_ms;
+            s.max_duration_ms = cap > 3.6e6 ? 3600000u : (uint64_t)ceil(cap);
+        }
+        s.find_peak_max_runs = 12;
+    }
+    s.stop = (const volatile int *)&g_stop;
+    return s;
+}
+
+/* Offline issues one query. Size it like LoadGen (expected QPS x min duration x margin) from
+ * calibration queries that are not reported (they also warm the caches): the first of
+ * max(1024, 8 x batch) samples, then, if it took under a quarter of the minimum duration
+ * (at most 250 ms), one scaled up to last that long — a short query's throughput is
+ * noisy. Accuracy mode keeps one pass over the data set. */
+static int64_t offline_sample_count(const tmlp_bench_settings *base, const tmlp_sut *sut)
+{
+    if (base->mode == TMLP_MODE_ACCURACY) return sut->sample_count;
+    tmlp_bench_settings cal = *base;
+    cal.mode = TMLP_MODE_PERFORMANCE;
+    cal.min_duration_ms = 0;
+    cal.max_duration_ms = 0;
+    cal.min_query_count = 1;
+    cal.max_query_count = 0;
+    cal.warmup_queries = 0;
+    cal.progress = NULL;
+    double target_s = (double)base->min_duration_ms / 4e3;
+    if (target_s > 0.25) target_s = 0.25;
+    int64_t n = base->offline_batch_size * 8;
+    if (n < 1024) n = 1024;
+    double thr = 0;
+    for (int attempt = 0; attempt < 2 && !g_stop; attempt++) {
+        tmlp_bench_result *r = NULL;
+        cal.offline_sample_count = n;
+        if (tmlp_bench_run_scenario(&cal, sut, &r, NULL) != TMLP_OK || !r) break;
+        thr = r->throughput_samples_per_s;
+        double took_s = (double)r->duration_ns / 1e9;
+        tmlp_bench_result_destroy(r);
+        if (!(thr > 0) || took_s >= target_s) break;
+        double next = thr * target_s;
+        if (next > (double)OFFLINE_MAX_SAMPLES) next = (double)OFFLINE_MAX_SAMPLES;
+        if (next <= (double)n) break;
+        n = (int64_t)next;
+    }
+    double want = thr * (double)base->min_duration_ms / 1e3 * OFFLINE_MARGIN;
+    if (!(want >= 1)) want = (double)n;
+    if (want < (double)base->offline_batch_size) want = (double)base->offline_batch_size;
+    if (want > (double)OFFLINE_MAX_SAMPLES) want = (double)OFFLINE_MAX_SAMPLES;
+    return (int64_t)ceil(want);
+}
+
+/* --- main ----------------------------------------------------------------------------------- */
+
+static void print_header(FILE *f, const run_opts *o, const workload *w)
+{
+    const tmlp_run_info *i = &w->info;
+    char cpu[256];
+    double load[3];
+    fprintf(f, "bench_mlp %s (git %s, %s build)\n", tmlp_version(), tmlp_context_git(), TMLP_BUILD_TYPE);
+    if (!tmlp_context_cpu_name(cpu, sizeof cpu)) snprintf(cpu, sizeof cpu, "unknown CPU");
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    fprintf(f, "machine  : %s, %ld cores", cpu, cores);
+    if (tmlp_context_load_average(load)) {
+        fprintf(f, ", load average %.2f", load[0]);
+        if (load[0] > 0.5 * (double)cores) fprintf(f, " (busy: other work shares the CPUs; expect noise)");
+    }
+    fputc('\n', f);
+    if (w->is_null)
+        fprintf(f, "model    : null (no-op SUT: measures the harness itself)\n");
+    else
+        fprintf(f, "model    : %s %s — %" PRId64 " -> %" PRId64 ", layers %s, %" PRId64 " parameters\n",
+                i->model_kind, i->model_source, i->model_input_width, i->model_output_width,
+                i->model_layers, i->model_params);
+    if (!strcmp(i->data_kind, "synthetic"))
+        fprintf(f, "data     : synthetic (seed %" PRIu64 ") — %" PRId64 " x %" PRId64 " %s, ",
+                i->data_seed, i->data_count, i->data_width, i->data_dtype);
+    else
+        fprintf(f, "data     : %s %s — %" PRId64 " x %" PRId64 " %s, ", i->data_kind, i->data_source,
+                i->data_count, i->data_width, i->data_dtype);
+    if (i->data_labeled) fprintf(f, "labels with %d classes\n", i->data_classes);
+    else fprintf(f, "no labels (accuracy n/a)\n");
+    tmlp_bench_settings s = settings_for(o, TMLP_SCENARIO_SERVER, o->batches[0]);
+    fprintf(f, "settings : mode %s; min duration %" PRIu64 " ms, max ", tmlp_mode_name(o->mode),
+            s.min_duration_ms);
+    if (s.max_duration_ms) fprintf(f, "%" PRIu64 " ms", s.max_duration_ms);
+    else fputs("none", f);
+    fputs("; min queries", f);
+    for (int sc = 0; sc < 4; sc++)
+        if (o->scenarios & (1u << sc))
+            fprintf(f, " %s %" PRId64, tmlp_scenario_name((tmlp_scenario)sc),
+                    settings_for(o, (tmlp_scenario)sc, 1).min_query_count);
+    fprintf(f, "; warm-up %" PRId64 " queries; server %g QPS, latency bound %.3f ms",
+            s.warmup_queries, s.target_qps, (double)s.target_latency_ns / 1e6);
+    if (o->percentile > 0) fprintf(f, " at p%g", o->percentile);
+    fprintf(f, "; samples/query %" PRId64 "; offline batch", o->samples_per_query);
+    for (int b = 0; b < o->n_batches; b++) fprintf(f, "%s%" PRId64, b ? "," : " ", o->batches[b]);
+    fprintf(f, "; workers %" PRId64 "; BLAS threads %" PRId64 "; sample seed %" PRIu64
+               ", schedule seed %" PRIu64 "; percentiles %s\n", o->workers, o->blas_threads,
+            s.sample_seed, s.schedule_seed, tmlp_percentile_method_name(o->method));
+    fputc('\n', f);
+}
+
 int tmlp_cmd_run(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "bench_mlp: 'run' is not implemented yet\n");
-    return 1;
+    run_opts o;
+    int done = 0, rc;
+    if ((rc = parse_options(argc, argv, &o, &done)) || done) return rc;
+
+    FILE *out = stdout, *trace = NULL;
+    workload w;
+    memset(&w, 0, sizeof w);
+    w.info.argc = argc;
+    w.info.argv = argv;
+    w.info.sample_seed = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM).sample_seed;
+    w.info.schedule_seed = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER).schedule_seed;
+    if (o.sample_seed_set) w.info.sample_seed = o.sample_seed;
+    if (o.schedule_seed_set) w.info.schedule_seed = o.schedule_seed;
+
+    tmlp_run_row rows[MAX_ROWS];
+    int n_rows = 0;
+    if ((rc = build_workload(&o, &w))) goto done;
+    /* Open the output files before measuring: an unwritable path fails in a second, not
+     * after the whole benchmark. */
+    if (o.output && (rc = tmlp_cli_open_output("--output", o.output, &out))) goto done;
+    if (o.trace && (rc = tmlp_cli_open_output("--trace", o.trace, &trace))) goto done;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+
+    int show_progress = !o.quiet && isatty(STDERR_FILENO);
+    int text = o.format == TMLP_OUT_TABLE;
+    if (text && !o.quiet) print_header(out, &o, &w);
+
+    for (int sc = 0; sc < 4 && !g_stop; sc++) {
+        if (!(o.scenarios & (1u << sc))) continue;
+        int n_runs = sc == TMLP_SCENARIO_OFFLINE ? o.n_batches : 1;
+        for (int b = 0; b < n_runs && !g_stop && n_rows < MAX_ROWS; b++) {
+            tmlp_run_row *row = &rows[n_rows];
+            tmlp_bench_settings s = settings_for(&o, (tmlp_scenario)sc, o.batches[b]);
+            if (sc == TMLP_SCENARIO_OFFLINE && o.n_batches > 1)
+                snprintf(row->label, sizeof row->label, "offline b=%" PRId64, o.batches[b]);
+            else
+                snprintf(row->label, sizeof row->label, "%s", tmlp_scenario_name((tmlp_scenario)sc));
+            if (o.mode == TMLP_MODE_FIND_PEAK) snprintf(row->label, sizeof row->label, "server find-peak");
+            progress_state ps = {0, row->label};
+            if (show_progress) {
+                s.progress = on_progress;
+                s.progress_user = &ps;
+            }
+            if (sc == TMLP_SCENARIO_OFFLINE) {
+                if (show_progress) fprintf(stderr, "[%s] calibrating the offline query size...", row->label);
+                s.offline_sample_count = offline_sample_count(&s, &w.sut);
+                if (show_progress) fputs("\r\033[K", stderr);
+                if (o.warmup < 0) s.warmup_queries = 0; /* the calibration query warmed up */
+            }
+            tmlp_error err = {0};
+            tmlp_status st = tmlp_bench_run_scenario(&s, &w.sut, &row->result, &err);
+            if (ps.shown) fputs("\r\033[K", stderr);
+            if (st != TMLP_OK) {
+                tmlp_cli_error("%s: %s", row->label, err.message[0] ? err.message : tmlp_status_str(st));
+                rc = st == TMLP_ERR_ARG ? TMLP_EXIT_USAGE : TMLP_EXIT_RUNTIME;
+                goto done;
+            }
+            n_rows++;
+            if (text && !o.quiet) tmlp_out_summary(out, row, &w.info);
+            fflush(out);
+        }
+    }
+    if (g_stop && !o.quiet) tmlp_cli_error("interrupted: printing what was measured (INVALID)");
+
+    const int32_t *labels = w.data ? w.data->labels : NULL;
+    if (o.format == TMLP_OUT_JSON) {
+        if (tmlp_out_json(out, &w.info, rows, n_rows, labels)) {
+            tmlp_cli_error("--output: cannot write the JSON document: %s", strerror(errno));
+            rc = TMLP_EXIT_RUNTIME;
+            goto done;
+        }
+    } else {
+        if (o.mode == TMLP_MODE_ACCURACY && o.format != TMLP_OUT_CSV)
+            for (int i = 0; i < n_rows; i++)
+                tmlp_out_confusion(out, &rows[i], labels, w.info.data_classes, w.info.fashion_names);
+        tmlp_out_table(out, o.format, rows, n_rows);
+    }
+    if (trace) {
+        int bad = tmlp_out_trace(trace, rows, n_rows);
+        if (trace != stdout && fclose(trace) != 0) bad = 1;
+        trace = NULL;
+        if (bad) {
+            tmlp_cli_error("--trace: cannot write \"%s\": %s", o.trace, strerror(errno));
+            rc = TMLP_EXIT_RUNTIME;
+            goto done;
+        }
+    }
+    rc = g_stop ? TMLP_EXIT_INTERRUPTED : TMLP_EXIT_OK;
+
+done:
+    if (trace && trace != stdout) fclose(trace);
+    if (out != stdout && fclose(out) != 0 && rc == 0) {
+        tmlp_cli_error("--output: cannot write \"%s\": %s", o.output, strerror(errno));
+        rc = TMLP_EXIT_RUNTIME;
+    }
+    for (int i = 0; i < n_rows; i++) tmlp_bench_result_destroy(rows[i].result);
+    destroy_workload(&w);
+    if (g_stop && rc == TMLP_EXIT_OK) rc = TMLP_EXIT_INTERRUPTED;
+    return rc;
 }

@@ -1,0 +1,233 @@
+/* cli.c — one-line errors and option values with units for bench_mlp (see cli.h).
+ *
+ * Every parser is strict: the whole string must be consumed, numbers must be finite and
+ * in range, and a unit must be one we know. Why strict: a silently ignored suffix
+ * ("--min-duration-ms 2sec" read as 2 ms) produces a benchmark that measures the wrong
+ * thing and looks fine.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tmlp_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("bench_mlp: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int tmlp_cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("bench_mlp: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (see 'bench_mlp --help')\n", stderr);
+    return TMLP_EXIT_USAGE;
+}
+
+/* Parse a finite double prefix; *end points after it. 0 on success. */
+static int parse_number_prefix(const char *s, double *v, const char **end)
+{
+    char *e = NULL;
+    if (!s || !*s || *s == ' ' || *s == '\t') return -1;
+    errno = 0;
+    *v = strtod(s, &e);
+    if (e == s || errno == ERANGE || !isfinite(*v)) return -1;
+    *end = e;
+    return 0;
+}
+
+int tmlp_cli_parse_i64(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *e = NULL;
+    if (!s || !*s || *s == ' ')
+        return tmlp_cli_usage_error("%s: expected an integer, got \"%s\"", opt, s ? s : "");
+    errno = 0;
+    long long v = strtoll(s, &e, 0);
+    if (e == s || errno == ERANGE)
+        return tmlp_cli_usage_error("%s: expected an integer, got \"%s\"", opt, s);
+    int64_t mult = 1;
+    if (*e == 'k') mult = 1000, e++;
+    else if (*e == 'M') mult = 1000000, e++;
+    if (*e)
+        return tmlp_cli_usage_error("%s: unknown unit \"%s\" in \"%s\" (an integer, optionally "
+                                    "with k or M)", opt, e, s);
+    int64_t r;
+    if (__builtin_mul_overflow((int64_t)v, mult, &r))
+        return tmlp_cli_usage_error("%s: \"%s\" is too large", opt, s);
+    if (r < min || r > max)
+        return tmlp_cli_usage_error("%s: must be between %" PRId64 " and %" PRId64 " (got \"%s\")",
+                                    opt, min, max, s);
+    *out = r;
+    return 0;
+}
+
+int tmlp_cli_parse_u64(const char *opt, const char *s, uint64_t *out)
+{
+    char *e = NULL;
+    if (!s || !*s || *s == '-' || *s == ' ' || *s == '+')
+        return tmlp_cli_usage_error("%s: expected an unsigned integer, got \"%s\"", opt,
+                                    s ? s : "");
+    errno = 0;
+    unsigned long long v = strtoull(s, &e, 0);
+    if (e == s || *e || errno == ERANGE)
+        return tmlp_cli_usage_error("%s: expected an unsigned 64-bit integer, got \"%s\"", opt, s);
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int tmlp_cli_parse_double(const char *opt, const char *s, double min, double max, double *out)
+{
+    double v;
+    const char *e;
+    if (parse_number_prefix(s, &v, &e) || *e)
+        return tmlp_cli_usage_error("%s: expected a number, got \"%s\"", opt, s ? s : "");
+    if (v < min || v > max)
+        return tmlp_cli_usage_error("%s: must be between %g and %g (got \"%s\")", opt, min, max, s);
+    *out = v;
+    return 0;
+}
+
+int tmlp_cli_parse_duration_ns(const char *opt, const char *s, uint64_t default_unit_ns,
+                               uint64_t *out_ns)
+{
+    double v;
+    const char *e;
+    if (parse_number_prefix(s, &v, &e))
+        return tmlp_cli_usage_error("%s: expected a duration such as 2000, 2s or 500ms, got "
+                                    "\"%s\"", opt, s ? s : "");
+    double unit;
+    if (!*e) unit = (double)default_unit_ns;
+    else if (!strcmp(e, "ns")) unit = 1.0;
+    else if (!strcmp(e, "us") || !strcmp(e, "\xC2\xB5s")) unit = 1e3;
+    else if (!strcmp(e, "ms")) unit = 1e6;
+    else if (!strcmp(e, "s")) unit = 1e9;
+    else if (!strcmp(e, "min")) unit = 60e9;
+    else
+        return tmlp_cli_usage_error("%s: unknown unit \"%s\" in \"%s\" (use ns, us, ms, s or min)",
+                                    opt, e, s);
+    double ns = v * unit;
+    if (ns < 0)
+        return tmlp_cli_usage_error("%s: must not be negative (got \"%s\")", opt, s);
+    if (ns >= 1.8e19)
+        return tmlp_cli_usage_error("%s: \"%s\" is too large", opt, s);
+    *out_ns = (uint64_t)llround(ns);
+    return 0;
+}
+
+int tmlp_cli_parse_rate(const char *opt, const char *s, double *out)
+{
+    double v;
+    const char *e;
+    if (parse_number_prefix(s, &v, &e))
+        return tmlp_cli_usage_error("%s: expected a rate such as 2000 or 2k, got \"%s\"", opt,
+                                    s ? s : "");
+    if (*e == 'k') v *= 1e3, e++;
+    else if (*e == 'M') v *= 1e6, e++;
+    if (!strcmp(e, "/s")) e += 2;
+    if (*e)
+        return tmlp_cli_usage_error("%s: unknown unit \"%s\" in \"%s\" (a rate per second, "
+                                    "e.g. 2000, 2k or 2000/s)", opt, e, s);
+    if (!(v > 0))
+        return tmlp_cli_usage_error("%s: must be > 0 (got \"%s\")", opt, s);
+    *out = v;
+    return 0;
+}
+
+int tmlp_cli_parse_percentile(const char *opt, const char *s, double *out)
+{
+    double v;
+    const char *e;
+    if (parse_number_prefix(s, &v, &e))
+        return tmlp_cli_usage_error("%s: expected a fraction such as 0.99 or a percent such as "
+                                    "99%%, got \"%s\"", opt, s ? s : "");
+    if (!strcmp(e, "%")) {
+        if (!(v > 0 && v < 100))
+            return tmlp_cli_usage_error("%s: a percent must be strictly between 0%% and 100%% "
+                                        "(got \"%s\")", opt, s);
+        *out = v / 100.0;
+        return 0;
+    }
+    if (*e)
+        return tmlp_cli_usage_error("%s: unknown unit \"%s\" in \"%s\" (write 0.99 or 99%%)", opt,
+                                    e, s);
+    if (v >= 1 && v < 100)
+        return tmlp_cli_usage_error("%s: \"%s\" is ambiguous: percentiles are fractions in (0, 1); "
+                                    "write %g or %s%% (LoadGen's percent-vs-fraction trap)", opt,
+                                    s, v / 100.0, s);
+    if (!(v > 0 && v < 1))
+        return tmlp_cli_usage_error("%s: must be a fraction in (0, 1), e.g. 0.99 (got \"%s\")", opt,
+                                    s);
+    *out = v;
+    return 0;
+}
+
+int tmlp_cli_parse_i64_list(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out,
+                            int cap, int *n)
+{
+    char item[64];
+    int count = 0;
+    const char *p = s ? s : "";
+    if (!*p) return tmlp_cli_usage_error("%s: expected a comma-separated list, got \"\"", opt);
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0 || len >= sizeof item)
+            return tmlp_cli_usage_error("%s: bad list item in \"%s\"", opt, s);
+        if (count >= cap)
+            return tmlp_cli_usage_error("%s: at most %d values (got \"%s\")", opt, cap, s);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        int rc = tmlp_cli_parse_i64(opt, item, min, max, &out[count]);
+        if (rc) return rc;
+        count++;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    *n = count;
+    return 0;
+}
+
+int tmlp_cli_open_output(const char *opt, const char *path, FILE **out)
+{
+    if (!strcmp(path, "-")) {
+        *out = stdout;
+        return 0;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        tmlp_cli_error("%s: cannot write \"%s\": %s", opt, path, strerror(errno));
+        return TMLP_EXIT_RUNTIME;
+    }
+    *out = f;
+    return 0;
+}
+
+char *tmlp_cli_fmt_ns(double ns, char *buf, size_t cap)
+{
+    static const char *const units[] = {"ns", "\xC2\xB5s", "ms", "s"};
+    if (isnan(ns)) {
+        snprintf(buf, cap, "-");
+        return buf;
+    }
+    int u = 0;
+    double v = ns;
+    while (u < 3 && fabs(v) >= 999.5) {
+        v /= 1000.0;
+        u++;
+    }
+    if (u == 0 || fabs(v) >= 99.95) snprintf(buf, cap, "%.0f %s", v, units[u]);
+    else if (fabs(v) >= 9.995) snprintf(buf, cap, "%.1f %s", v, units[u]);
+    else snprintf(buf, cap, "%.2f %s", v, units[u]);
+    return buf;
+}

@@ -1,0 +1,258 @@
+/* reports_util.h — helpers shared by the reports subcommands (report, ab, regress,
+ * profile, plan): resolving a model and a data set the same way the default run does,
+ * reading a results JSON file, and small number formatting. Header-only (static inline)
+ * so each cmd_<name>.c stays a self-contained translation unit.
+ *
+ * Model spec: a .safetensors path, "synthetic:784x512x512x10" (seeded random MLP, seed
+ * 42 as in the default run) or NULL = models/fashion_mlp.safetensors if present, else
+ * synthetic:784x512x512x10. Data: "fashion" (Fashion-MNIST test set, labelled),
+ * "synthetic" (4096 seeded uniform inputs, seed 7) or NULL = fashion for a 784-input
+ * model with preprocessing when the files exist, else synthetic.
+ */
+#ifndef TMLP_BENCH_REPORTS_UTIL_H
+#define TMLP_BENCH_REPORTS_UTIL_H
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "bench_config.h"
+#include "cli.h"
+#include "tinymlp.h"
+#include "tinymlp/report.h"
+
+#define RU_DEFAULT_SYNTHETIC "synthetic:784x512x512x10"
+#define RU_MODEL_SEED 42
+#define RU_DATA_SEED 7
+#define RU_DATA_COUNT 4096
+
+static inline int ru_file_exists(const char *p) { return access(p, R_OK) == 0; }
+
+/* Load a model from a spec (see above). `source` receives what was loaded. Prints a
+ * one-line error and returns TMLP_EXIT_RUNTIME / TMLP_EXIT_USAGE on failure. */
+static inline int ru_load_model(const char *spec, const char *layers, tmlp_model **out, char *source,
+                                size_t cap)
+{
+    tmlp_error err = {0};
+    tmlp_status st;
+    char def[4096];
+    if (!spec) {
+        snprintf(def, sizeof def, "%s/models/fashion_mlp.safetensors", TMLP_SOURCE_DIR);
+        spec = ru_file_exists(def) ? def : RU_DEFAULT_SYNTHETIC;
+    }
+    snprintf(source, cap, "%s", spec);
+    if (!strncmp(spec, "synthetic:", 10)) {
+        int64_t w[16];
+        int n = 0;
+        const char *p = spec + 10;
+        while (*p && n < 16) {
+            char *end;
+            long long v = strtoll(p, &end, 10);
+            if (end == p || v < 1 || v > 1000000)
+                return tmlp_cli_usage_error("--model %s: widths must be positive integers like 784x512x10", spec);
+            w[n++] = v;
+            p = end;
+            if (*p == 'x') p++;
+            else if (*p) return tmlp_cli_usage_error("--model %s: widths are separated by 'x'", spec);
+        }
+        if (n < 2) return tmlp_cli_usage_error("--model %s: need at least two widths", spec);
+        st = tmlp_model_random(w, n, RU_MODEL_SEED, NULL, out, &err);
+    } else {
+        st = tmlp_model_load(spec, layers, out, &err);
+    }
+    if (st != TMLP_OK) {
+        tmlp_cli_error("--model %s: %s", spec, err.message[0] ? err.message : tmlp_status_str(st));
+        return TMLP_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+static inline int ru_load_data(const char *spec, const tmlp_model *m, tmlp_dataset **out, char *source,
+                               size_t cap)
+{
+    tmlp_error err = {0};
+    tmlp_status st;
+    char images[4096], labels[4096];
+    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", TMLP_FASHION_MNIST_DIR);
+    snprintf(labels, sizeof labels, "%s/t10k-labels-idx1-ubyte.gz", TMLP_FASHION_MNIST_DIR);
+    int64_t width = tmlp_model_input_width(m);
+    int have_fashion = ru_file_exists(images) && ru_file_exists(labels);
+    if (!spec)
+        spec = width == 784 && tmlp_model_preprocess(m).has_preprocess && have_fashion ? "fashion" : "synthetic";
+    if (!strcmp(spec, "synthetic")) {
+        st = tmlp_dataset_synthetic(RU_DATA_COUNT, width, RU_DATA_SEED, NULL, out, &err);
+        snprintf(source, cap, "synthetic (%d uniform inputs, seed %d)", RU_DATA_COUNT, RU_DATA_SEED);
+    } else if (!strcmp(spec, "fashion")) {
+        if (!have_fashion) {
+            tmlp_cli_error("--data fashion: %s not found (install dataset-fashion-mnist)", images);
+            return TMLP_EXIT_RUNTIME;
+        }
+        st = tmlp_dataset_load_idx(images, labels, NULL, out, &err);
+        snprintf(source, cap, "%s", images);
+    } else if (strlen(spec) > 12 && !strcmp(spec + strlen(spec) - 12, ".safetensors")) {
+        st = tmlp_dataset_load_safetensors(spec, NULL, out, &err);
+        snprintf(source, cap, "%s", spec);
+    } else {
+        st = tmlp_dataset_load_idx(spec, NULL, NULL, out, &err);
+        snprintf(source, cap, "%s", spec);
+    }
+    if (st != TMLP_OK) {
+        tmlp_cli_error("--data %s: %s", spec, err.message[0] ? err.message : tmlp_status_str(st));
+        return TMLP_EXIT_RUNTIME;
+    }
+    if ((*out)->width != width) {
+        tmlp_cli_error("--data %s: samples have %lld values but the model takes %lld inputs", spec,
+                       (long long)(*out)->width, (long long)width);
+        tmlp_dataset_destroy(*out);
+        *out = NULL;
+        return TMLP_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* Read and parse a JSON file; prints the error and returns NULL on failure. */
+static inline cJSON *ru_read_json(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tmlp_cli_error("cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (ferror(f)) {
+            tmlp_cli_error("cannot read %s: %s", path, strerror(errno));
+            free(buf);
+            fclose(f);
+            return NULL;
+        }
+        if (feof(f)) break;
+        char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    fclose(f);
+    if (!buf) {
+        tmlp_cli_error("%s: out of memory reading the file", path);
+        return NULL;
+    }
+    buf[n] = 0;
+    cJSON *j = cJSON_Parse(buf);
+    if (!j) {
+        const char *e = cJSON_GetErrorPtr();
+        long off = e && e >= buf && e <= buf + n ? (long)(e - buf) : -1;
+        tmlp_cli_error("%s: not valid JSON (near byte %ld)", path, off);
+    }
+    free(buf);
+    return j;
+}
+
+/* Numeric member or NaN when absent/null/not a number. */
+static inline double ru_num(const cJSON *o, const char *key)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+static inline const char *ru_str(const cJSON *o, const char *key)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
+/* A JSON array of numbers as a malloc'ed int64 array (NULL and *n = 0 if absent). */
+static inline int64_t *ru_i64_array(const cJSON *o, const char *key, int64_t *n)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+    *n = 0;
+    if (!cJSON_IsArray(a)) return NULL;
+    int len = cJSON_GetArraySize(a);
+    if (len < 1) return NULL;
+    int64_t *v = malloc((size_t)len * sizeof *v);
+    if (!v) return NULL;
+    const cJSON *x;
+    int64_t k = 0;
+    cJSON_ArrayForEach(x, a) {
+        if (cJSON_IsNumber(x) && x->valuedouble >= 0) v[k++] = (int64_t)x->valuedouble;
+    }
+    *n = k;
+    return v;
+}
+
+/* Time a closure-free percentile of int64 values: LoadGen rule on a sorted copy. */
+static inline int ru_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static inline int ru_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* v sorted in place; sorted[floor(n p)] clamped. */
+static inline double ru_pct_sorted_u64(const uint64_t *s, int64_t n, double p)
+{
+    if (n < 1) return NAN;
+    int64_t i = (int64_t)floor((double)n * p);
+    if (i > n - 1) i = n - 1;
+    return (double)s[i];
+}
+
+/* int64 ns -> double array (for the stats module); NULL on OOM. */
+static inline double *ru_to_double(const int64_t *v, int64_t n)
+{
+    double *d = malloc((size_t)(n > 0 ? n : 1) * sizeof *d);
+    if (!d) return NULL;
+    for (int64_t i = 0; i < n; i++) d[i] = (double)v[i];
+    return d;
+}
+
+/* ---- per-layer profile (computed in cmd_profile.c, also used by report) ------------- */
+
+#define RU_MAX_LAYERS 32
+
+typedef struct ru_stage {
+    double mean_ns, p50_ns, p99_ns;
+} ru_stage;
+
+typedef struct ru_profile {
+    int64_t batch, iterations;
+    int n_layers;
+    char names[RU_MAX_LAYERS][48];      /* "0 linear 784->512" */
+    ru_stage layer[RU_MAX_LAYERS];
+    double share[RU_MAX_LAYERS];        /* of the summed layer means */
+    double flops[RU_MAX_LAYERS];        /* per forward of `batch` rows */
+    double bytes[RU_MAX_LAYERS];        /* weights + input + output activations */
+    ru_stage preprocess, forward, postprocess, total;
+    double peak_gflops;                 /* measured sgemm 512^3 */
+    int blas_threads;
+    double dram_gbs;                    /* measured streaming read, 64 MB */
+    const char *input_kind;             /* "u8 -> f32 (model preprocessing)" or "f32 gather" */
+} ru_profile;
+
+/* Profile `iterations` forwards of `batch` seeded-random samples (after `warmup`).
+ * Returns 0 or a CLI exit code (message printed). Defined in cmd_profile.c. */
+int ru_profile_run(const tmlp_model *m, const tmlp_dataset *d, int64_t batch, int64_t warmup, int64_t iterations,
+                   ru_profile *out);
+/* Same, reusing the peak and bandwidth probes of an earlier profile (one roofline). */
+int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batch, int64_t warmup,
+                        int64_t iterations, const ru_profile *probes, ru_profile *out);
+/* The roofline table and the pipeline table as Markdown-ish text lines on f. */
+void ru_profile_print(FILE *f, const ru_profile *p);
+
+#endif

@@ -1,0 +1,453 @@
+/* report.c — a report as a list of blocks, rendered to Markdown and to one HTML page.
+ *
+ * The CLI (bench/cmd_report.c) decides WHAT a report says from the measured results; this
+ * file only decides HOW it looks. A report is an ordered list of blocks — heading,
+ * paragraph, bullet, preformatted code, table header, table row, figure — kept as copied
+ * strings. Rendering walks the list twice:
+ *   Markdown: GitHub-flavoured; a figure becomes ![caption](name.svg) next to the file.
+ *   HTML:     one self-contained page: CSS in a <style> element, each SVG inline, no
+ *             scripts, no external URLs, so it opens offline and from an e-mail attachment.
+ * Text is escaped for HTML; `backtick` spans become <code> in both outputs.
+ *
+ * Also here: the growable string buffer used by svg.c (report_internal.h).
+ */
+#include "tinymlp/report.h"
+
+#include "internal.h"
+#include "report_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- string buffer ------------------------------------------------------------------ */
+
+static int sb_reserve(tmlp_strbuf *b, size_t extra)
+{
+    if (b->failed) return 0;
+    size_t need;
+    if (__builtin_add_overflow(b->len, extra + 1, &need)) goto fail;
+    if (need <= b->cap) return 1;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need) {
+        if (!tmlp_size_mul(cap, 2, &cap)) goto fail;
+    }
+    char *p = tmlp_mem_alloc(NULL, cap);
+    if (!p) goto fail;
+    if (b->p) memcpy(p, b->p, b->len + 1);
+    tmlp_mem_free(NULL, b->p);
+    b->p = p;
+    b->cap = cap;
+    return 1;
+fail:
+    b->failed = 1;
+    return 0;
+}
+
+void tmlp_strbuf_puts(tmlp_strbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (!sb_reserve(b, n)) return;
+    memcpy(b->p + b->len, s, n + 1);
+    b->len += n;
+}
+
+void tmlp_strbuf_printf(tmlp_strbuf *b, const char *fmt, ...)
+{
+    if (b->failed) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if (!sb_reserve(b, (size_t)n)) return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void tmlp_strbuf_xml(tmlp_strbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': tmlp_strbuf_puts(b, "&amp;"); break;
+        case '<': tmlp_strbuf_puts(b, "&lt;"); break;
+        case '>': tmlp_strbuf_puts(b, "&gt;"); break;
+        case '"': tmlp_strbuf_puts(b, "&quot;"); break;
+        case '\'': tmlp_strbuf_puts(b, "&#39;"); break;
+        default: {
+            char c[2] = {*s, 0};
+            tmlp_strbuf_puts(b, c);
+        }
+        }
+    }
+}
+
+char *tmlp_strbuf_take(tmlp_strbuf *b)
+{
+    if (!b->failed && !b->p) sb_reserve(b, 0);
+    char *p = b->failed ? NULL : b->p;
+    if (b->failed) tmlp_mem_free(NULL, b->p);
+    if (p) p[b->len] = 0;
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->failed = 0;
+    return p;
+}
+
+void tmlp_strbuf_free(tmlp_strbuf *b)
+{
+    tmlp_mem_free(NULL, b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+void tmlp_report_string_free(char *s) { tmlp_mem_free(NULL, s); }
+
+tmlp_status tmlp_report_write_file(const char *path, const char *text, tmlp_error *err)
+{
+    if (!path || !text) return tmlp_error_set(err, TMLP_ERR_ARG, "write_file: NULL path or text");
+    FILE *f = fopen(path, "wb");
+    if (!f) return tmlp_error_set(err, TMLP_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    size_t n = strlen(text);
+    size_t w = fwrite(text, 1, n, f);
+    int e = ferror(f);
+    if (fclose(f) != 0 || w != n || e)
+        return tmlp_error_set(err, TMLP_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    return TMLP_OK;
+}
+
+/* ---- the block list ------------------------------------------------------------------ */
+
+typedef enum block_kind { B_HEADING, B_PARA, B_BULLET, B_CODE, B_THEAD, B_TROW, B_FIGURE } block_kind;
+
+typedef struct block {
+    block_kind kind;
+    int level;      /* heading level; table column count */
+    char **cells;   /* heading/para/bullet/code: cells[0]; figure: name, caption, svg */
+    int ncells;
+} block;
+
+struct tmlp_report {
+    char *title;
+    block *blocks;
+    int n, cap;
+    int cols;       /* columns of the table being built, 0 outside a table */
+};
+
+tmlp_status tmlp_report_create(const char *title, tmlp_report **out, tmlp_error *err)
+{
+    if (!title || !out) return tmlp_error_set(err, TMLP_ERR_ARG, "report: NULL title or output pointer");
+    tmlp_report *r = tmlp_mem_calloc(NULL, 1, sizeof *r);
+    if (!r || !(r->title = tmlp_mem_strdup(NULL, title))) {
+        tmlp_mem_free(NULL, r);
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "report: out of memory");
+    }
+    *out = r;
+    return TMLP_OK;
+}
+
+void tmlp_report_destroy(tmlp_report *r)
+{
+    if (!r) return;
+    for (int i = 0; i < r->n; i++) {
+        for (int c = 0; c < r->blocks[i].ncells; c++) tmlp_mem_free(NULL, r->blocks[i].cells[c]);
+        tmlp_mem_free(NULL, r->blocks[i].cells);
+    }
+    tmlp_mem_free(NULL, r->blocks);
+    tmlp_mem_free(NULL, r->title);
+    tmlp_mem_free(NULL, r);
+}
+
+/* Append a block with copies of ncells strings (NULL cells become ""). */
+static tmlp_status add_block(tmlp_report *r, block_kind k, int level, const char *const *cells, int ncells)
+{
+    if (!r || ncells < 1) return TMLP_ERR_ARG;
+    if (r->n == r->cap) {
+        int cap = r->cap ? r->cap * 2 : 32;
+        size_t bytes;
+        if (!tmlp_size_mul((size_t)cap, sizeof(block), &bytes)) return TMLP_ERR_NOMEM;
+        block *nb = tmlp_mem_alloc(NULL, bytes);
+        if (!nb) return TMLP_ERR_NOMEM;
+        if (r->blocks) memcpy(nb, r->blocks, (size_t)r->n * sizeof(block));
+        tmlp_mem_free(NULL, r->blocks);
+        r->blocks = nb;
+        r->cap = cap;
+    }
+    char **c = tmlp_mem_calloc(NULL, (size_t)ncells, sizeof *c);
+    if (!c) return TMLP_ERR_NOMEM;
+    for (int i = 0; i < ncells; i++) {
+        c[i] = tmlp_mem_strdup(NULL, cells[i] ? cells[i] : "");
+        if (!c[i]) {
+            for (int j = 0; j < i; j++) tmlp_mem_free(NULL, c[j]);
+            tmlp_mem_free(NULL, c);
+            return TMLP_ERR_NOMEM;
+        }
+    }
+    r->blocks[r->n++] = (block){k, level, c, ncells};
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_report_heading(tmlp_report *r, int level, const char *text)
+{
+    if (level < 2 || level > 3 || !text) return TMLP_ERR_ARG;
+    if (r) r->cols = 0;
+    return add_block(r, B_HEADING, level, &text, 1);
+}
+
+tmlp_status tmlp_report_paragraph(tmlp_report *r, const char *text)
+{
+    if (!text) return TMLP_ERR_ARG;
+    if (r) r->cols = 0;
+    return add_block(r, B_PARA, 0, &text, 1);
+}
+
+tmlp_status tmlp_report_bullet(tmlp_report *r, const char *text)
+{
+    if (!text) return TMLP_ERR_ARG;
+    if (r) r->cols = 0;
+    return add_block(r, B_BULLET, 0, &text, 1);
+}
+
+tmlp_status tmlp_report_code(tmlp_report *r, const char *text)
+{
+    if (!text) return TMLP_ERR_ARG;
+    if (r) r->cols = 0;
+    return add_block(r, B_CODE, 0, &text, 1);
+}
+
+tmlp_status tmlp_report_table(tmlp_report *r, int ncols, const char *const *header)
+{
+    if (!r || !header || ncols < 1 || ncols > 32) return TMLP_ERR_ARG;
+    tmlp_status st = add_block(r, B_THEAD, ncols, header, ncols);
+    if (st == TMLP_OK) r->cols = ncols;
+    return st;
+}
+
+tmlp_status tmlp_report_table_row(tmlp_report *r, const char *const *cells)
+{
+    if (!r || !cells || r->cols < 1) return TMLP_ERR_STATE;
+    return add_block(r, B_TROW, r->cols, cells, r->cols);
+}
+
+tmlp_status tmlp_report_figure(tmlp_report *r, const char *name, const char *caption, const char *svg)
+{
+    if (!name || !caption || !svg || !*name) return TMLP_ERR_ARG;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '-'))
+            return TMLP_ERR_ARG; /* the name becomes a file name: keep it to [A-Za-z0-9_-] */
+    const char *c[3] = {name, caption, svg};
+    if (r) r->cols = 0;
+    return add_block(r, B_FIGURE, 0, c, 3);
+}
+
+/* ---- rendering ----------------------------------------------------------------------- */
+
+/* Markdown table cells: '|' would end the cell and a newline the row. */
+static void md_cell(tmlp_strbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') tmlp_strbuf_puts(b, "\\|");
+        else if (*s == '\n') tmlp_strbuf_puts(b, " ");
+        else {
+            char c[2] = {*s, 0};
+            tmlp_strbuf_puts(b, c);
+        }
+    }
+}
+
+/* Escaped HTML text with `code` spans. */
+static void html_text(tmlp_strbuf *b, const char *s)
+{
+    int in_code = 0;
+    const char *p = s;
+    while (*p) {
+        const char *q = strchr(p, '`');
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        char *seg = tmlp_mem_alloc(NULL, n + 1);
+        if (!seg) {
+            b->failed = 1;
+            return;
+        }
+        memcpy(seg, p, n);
+        seg[n] = 0;
+        tmlp_strbuf_xml(b, seg);
+        tmlp_mem_free(NULL, seg);
+        if (!q) break;
+        /* only pair a backtick that has a partner */
+        if (!in_code && !strchr(q + 1, '`')) {
+            tmlp_strbuf_puts(b, "`");
+        } else {
+            tmlp_strbuf_puts(b, in_code ? "</code>" : "<code>");
+            in_code = !in_code;
+        }
+        p = q + 1;
+    }
+    if (in_code) tmlp_strbuf_puts(b, "</code>");
+}
+
+static const char *CSS =
+    "body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;max-width:960px;margin:2em auto;"
+    "padding:0 1em;color:#222;line-height:1.45}"
+    "h1{border-bottom:2px solid #4c78a8;padding-bottom:.2em}"
+    "h2{margin-top:1.8em;border-bottom:1px solid #ccc}"
+    "table{border-collapse:collapse;margin:.8em 0;font-size:.92em}"
+    "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
+    "th{background:#eef2f7}tr:nth-child(even) td{background:#fafafa}"
+    "code{background:#f3f3f3;padding:0 .2em;border-radius:3px}"
+    "pre{background:#f6f8fa;padding:.8em;overflow:auto;font-size:.85em}"
+    "figure{margin:1em 0}figcaption{color:#555;font-size:.9em}"
+    "svg{max-width:100%;height:auto;border:1px solid #eee}";
+
+tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **html)
+{
+    if (!r || (!markdown && !html)) return TMLP_ERR_ARG;
+    tmlp_strbuf md = {0}, h = {0};
+    tmlp_strbuf_printf(&md, "# %s\n\n", r->title);
+    tmlp_strbuf_puts(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
+    tmlp_strbuf_xml(&h, r->title);
+    tmlp_strbuf_printf(&h, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", CSS);
+    tmlp_strbuf_xml(&h, r->title);
+    tmlp_strbuf_puts(&h, "</h1>\n");
+    for (int i = 0; i < r->n; i++) {
+        const block *bl = &r->blocks[i];
+        block_kind prev = i > 0 ? r->blocks[i - 1].kind : B_HEADING;
+        block_kind next = i + 1 < r->n ? r->blocks[i + 1].kind : B_HEADING;
+        switch (bl->kind) {
+        case B_HEADING:
+            tmlp_strbuf_printf(&md, "%s %s\n\n", bl->level == 2 ? "##" : "###", bl->cells[0]);
+            tmlp_strbuf_printf(&h, "<h%d>", bl->level);
+            html_text(&h, bl->cells[0]);
+            tmlp_strbuf_printf(&h, "</h%d>\n", bl->level);
+            break;
+        case B_PARA:
+            tmlp_strbuf_printf(&md, "%s\n\n", bl->cells[0]);
+            tmlp_strbuf_puts(&h, "<p>");
+            html_text(&h, bl->cells[0]);
+            tmlp_strbuf_puts(&h, "</p>\n");
+            break;
+        case B_BULLET:
+            if (prev != B_BULLET || i == 0) tmlp_strbuf_puts(&h, "<ul>\n");
+            tmlp_strbuf_printf(&md, "- %s\n", bl->cells[0]);
+            tmlp_strbuf_puts(&h, "<li>");
+            html_text(&h, bl->cells[0]);
+            tmlp_strbuf_puts(&h, "</li>\n");
+            if (next != B_BULLET || i + 1 == r->n) {
+                tmlp_strbuf_puts(&h, "</ul>\n");
+                tmlp_strbuf_puts(&md, "\n");
+            }
+            break;
+        case B_CODE:
+            tmlp_strbuf_printf(&md, "```\n%s\n```\n\n", bl->cells[0]);
+            tmlp_strbuf_puts(&h, "<pre>");
+            tmlp_strbuf_xml(&h, bl->cells[0]);
+            tmlp_strbuf_puts(&h, "</pre>\n");
+            break;
+        case B_THEAD:
+            tmlp_strbuf_puts(&md, "|");
+            tmlp_strbuf_puts(&h, "<table>\n<thead><tr>");
+            for (int c = 0; c < bl->ncells; c++) {
+                tmlp_strbuf_puts(&md, " ");
+                md_cell(&md, bl->cells[c]);
+                tmlp_strbuf_puts(&md, " |");
+                tmlp_strbuf_puts(&h, "<th>");
+                html_text(&h, bl->cells[c]);
+                tmlp_strbuf_puts(&h, "</th>");
+            }
+            tmlp_strbuf_puts(&md, "\n|");
+            for (int c = 0; c < bl->ncells; c++) tmlp_strbuf_puts(&md, "---|");
+            tmlp_strbuf_puts(&md, "\n");
+            tmlp_strbuf_puts(&h, "</tr></thead>\n<tbody>\n");
+            if (next != B_TROW || i + 1 == r->n) {
+                tmlp_strbuf_puts(&h, "</tbody></table>\n");
+                tmlp_strbuf_puts(&md, "\n");
+            }
+            break;
+        case B_TROW:
+            tmlp_strbuf_puts(&md, "|");
+            tmlp_strbuf_puts(&h, "<tr>");
+            for (int c = 0; c < bl->ncells; c++) {
+                tmlp_strbuf_puts(&md, " ");
+                md_cell(&md, bl->cells[c]);
+                tmlp_strbuf_puts(&md, " |");
+                tmlp_strbuf_puts(&h, "<td>");
+                html_text(&h, bl->cells[c]);
+                tmlp_strbuf_puts(&h, "</td>");
+            }
+            tmlp_strbuf_puts(&md, "\n");
+            tmlp_strbuf_puts(&h, "</tr>\n");
+            if (next != B_TROW || i + 1 == r->n) {
+                tmlp_strbuf_puts(&h, "</tbody></table>\n");
+                tmlp_strbuf_puts(&md, "\n");
+            }
+            break;
+        case B_FIGURE:
+            tmlp_strbuf_printf(&md, "![%s](%s.svg)\n\n*%s*\n\n", bl->cells[1], bl->cells[0], bl->cells[1]);
+            tmlp_strbuf_puts(&h, "<figure>\n");
+            tmlp_strbuf_puts(&h, bl->cells[2]);
+            tmlp_strbuf_puts(&h, "<figcaption>");
+            html_text(&h, bl->cells[1]);
+            tmlp_strbuf_puts(&h, "</figcaption>\n</figure>\n");
+            break;
+        }
+    }
+    tmlp_strbuf_puts(&h, "</body>\n</html>\n");
+    char *m = tmlp_strbuf_take(&md), *x = tmlp_strbuf_take(&h);
+    if (!m || !x) {
+        tmlp_mem_free(NULL, m);
+        tmlp_mem_free(NULL, x);
+        return TMLP_ERR_NOMEM;
+    }
+    if (markdown) *markdown = m;
+    else tmlp_mem_free(NULL, m);
+    if (html) *html = x;
+    else tmlp_mem_free(NULL, x);
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_report_write_dir(const tmlp_report *r, const char *dir, tmlp_error *err)
+{
+    if (!r || !dir) return tmlp_error_set(err, TMLP_ERR_ARG, "report: NULL report or directory");
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return tmlp_error_set(err, TMLP_ERR_IO, "cannot create directory %s: %s", dir, strerror(errno));
+    char *md = NULL, *html = NULL;
+    tmlp_status st = tmlp_report_render(r, &md, &html);
+    if (st) return tmlp_error_set(err, st, "report: out of memory rendering");
+    size_t cap = strlen(dir) + 80;
+    char *path = tmlp_mem_alloc(NULL, cap);
+    if (!path) {
+        st = tmlp_error_set(err, TMLP_ERR_NOMEM, "report: out of memory");
+        goto done;
+    }
+    snprintf(path, cap, "%s/report.md", dir);
+    if ((st = tmlp_report_write_file(path, md, err))) goto done;
+    snprintf(path, cap, "%s/index.html", dir);
+    if ((st = tmlp_report_write_file(path, html, err))) goto done;
+    for (int i = 0; i < r->n; i++) {
+        if (r->blocks[i].kind != B_FIGURE) continue;
+        size_t need = strlen(dir) + strlen(r->blocks[i].cells[0]) + 8;
+        if (need > cap) {
+            tmlp_mem_free(NULL, path);
+            cap = need;
+            if (!(path = tmlp_mem_alloc(NULL, cap))) {
+                st = tmlp_error_set(err, TMLP_ERR_NOMEM, "report: out of memory");
+                goto done;
+            }
+        }
+        snprintf(path, cap, "%s/%s.svg", dir, r->blocks[i].cells[0]);
+        if ((st = tmlp_report_write_file(path, r->blocks[i].cells[2], err))) goto done;
+    }
+done:
+    tmlp_mem_free(NULL, path);
+    tmlp_mem_free(NULL, md);
+    tmlp_mem_free(NULL, html);
+    return st;
+}

@@ -1,0 +1,186 @@
+/* test_cli.c — the option-value parsers every bench_mlp subcommand shares (bench/cli.c).
+ *
+ * Each parser returns 0 on success and TMLP_EXIT_USAGE (2) after printing one error
+ * line; on failure the output variable must be left untouched. Cases: units and bare
+ * numbers in the option's unit, k/M suffixes, overflow, negative and empty values, the
+ * percentile percent-vs-fraction trap, list parsing, and the human-readable ns format.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../bench/cli.h"
+
+static void test_i64(void **state)
+{
+    (void)state;
+    int64_t v = -7;
+    assert_int_equal(tmlp_cli_parse_i64("--n", "42", 0, 100, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(tmlp_cli_parse_i64("--n", "10k", 0, INT64_MAX, &v), 0);
+    assert_int_equal(v, 10000);
+    assert_int_equal(tmlp_cli_parse_i64("--n", "3M", 0, INT64_MAX, &v), 0);
+    assert_int_equal(v, 3000000);
+    assert_int_equal(tmlp_cli_parse_i64("--n", "0x10", 0, 100, &v), 0);
+    assert_int_equal(v, 16);
+    v = -7;
+    assert_int_equal(tmlp_cli_parse_i64("--n", "101", 0, 100, &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_i64("--n", "-1", 0, 100, &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_i64("--n", "abc", 0, 100, &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_i64("--n", "", 0, 100, &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_i64("--n", "12x", 0, 100, &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_i64("--n", "1.5", 0, 100, &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_i64("--n", "99999999999999999999", 0, INT64_MAX, &v),
+                     TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_i64("--n", "9223372036854776k", 0, INT64_MAX, &v),
+                     TMLP_EXIT_USAGE); /* the suffix overflows */
+    assert_int_equal(v, -7);
+}
+
+static void test_u64(void **state)
+{
+    (void)state;
+    uint64_t v = 5;
+    assert_int_equal(tmlp_cli_parse_u64("--seed", "18446744073709551615", &v), 0);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(tmlp_cli_parse_u64("--seed", "0x2a", &v), 0);
+    assert_true(v == 42);
+    v = 5;
+    assert_int_equal(tmlp_cli_parse_u64("--seed", "-1", &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_u64("--seed", "18446744073709551616", &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_u64("--seed", "7 ", &v), TMLP_EXIT_USAGE);
+    assert_true(v == 5);
+}
+
+static void test_duration(void **state)
+{
+    (void)state;
+    const uint64_t ms = 1000000u;
+    uint64_t v = 1;
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "2000", ms, &v), 0);
+    assert_true(v == 2000u * ms); /* a bare number is in the option's unit */
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "2s", ms, &v), 0);
+    assert_true(v == 2000u * ms);
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "250ms", ms, &v), 0);
+    assert_true(v == 250u * ms);
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "500us", ms, &v), 0);
+    assert_true(v == 500000u);
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "1.5\xC2\xB5s", ms, &v), 0);
+    assert_true(v == 1500u);
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "7ns", ms, &v), 0);
+    assert_true(v == 7u);
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "1min", ms, &v), 0);
+    assert_true(v == 60000u * ms);
+    v = 1;
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "2sec", ms, &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "2 s", ms, &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "-5", ms, &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "nan", ms, &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "1e30s", ms, &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_duration_ns("--d", "", ms, &v), TMLP_EXIT_USAGE);
+    assert_true(v == 1);
+}
+
+static void test_rate(void **state)
+{
+    (void)state;
+    double v = -1;
+    assert_int_equal(tmlp_cli_parse_rate("--qps", "2000", &v), 0);
+    assert_true(v == 2000.0);
+    assert_int_equal(tmlp_cli_parse_rate("--qps", "2.5k", &v), 0);
+    assert_true(v == 2500.0);
+    assert_int_equal(tmlp_cli_parse_rate("--qps", "2000/s", &v), 0);
+    assert_true(v == 2000.0);
+    assert_int_equal(tmlp_cli_parse_rate("--qps", "1M/s", &v), 0);
+    assert_true(v == 1e6);
+    v = -1;
+    assert_int_equal(tmlp_cli_parse_rate("--qps", "0", &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_rate("--qps", "-5", &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_rate("--qps", "5kHz", &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_rate("--qps", "inf", &v), TMLP_EXIT_USAGE);
+    assert_true(v == -1);
+}
+
+static void test_percentile(void **state)
+{
+    (void)state;
+    double v = -1;
+    assert_int_equal(tmlp_cli_parse_percentile("--p", "0.99", &v), 0);
+    assert_true(v == 0.99);
+    assert_int_equal(tmlp_cli_parse_percentile("--p", "99%", &v), 0);
+    assert_true(v == 0.99);
+    assert_int_equal(tmlp_cli_parse_percentile("--p", "99.9%", &v), 0);
+    assert_true(v > 0.998999 && v < 0.999001);
+    v = -1;
+    /* the trap: 99 meant as a percent */
+    assert_int_equal(tmlp_cli_parse_percentile("--p", "99", &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_percentile("--p", "1", &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_percentile("--p", "0", &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_percentile("--p", "100%", &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_percentile("--p", "0%", &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_percentile("--p", "150", &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_percentile("--p", "0.9x", &v), TMLP_EXIT_USAGE);
+    assert_true(v == -1);
+}
+
+static void test_list(void **state)
+{
+    (void)state;
+    int64_t v[4] = {0};
+    int n = -1;
+    assert_int_equal(tmlp_cli_parse_i64_list("--batch", "1,8,32,256", 1, 65536, v, 4, &n), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(v[0], 1);
+    assert_int_equal(v[3], 256);
+    assert_int_equal(tmlp_cli_parse_i64_list("--batch", "7", 1, 65536, v, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0], 7);
+    n = -1;
+    assert_int_equal(tmlp_cli_parse_i64_list("--batch", "1,2,3,4,5", 1, 9, v, 4, &n), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_i64_list("--batch", "1,,2", 1, 9, v, 4, &n), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_i64_list("--batch", "1,", 1, 9, v, 4, &n), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_i64_list("--batch", "", 1, 9, v, 4, &n), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_i64_list("--batch", "0", 1, 9, v, 4, &n), TMLP_EXIT_USAGE);
+    assert_int_equal(n, -1);
+}
+
+static void test_double(void **state)
+{
+    (void)state;
+    double v = -1;
+    assert_int_equal(tmlp_cli_parse_double("--x", "0.5", 0, 1, &v), 0);
+    assert_true(v == 0.5);
+    v = -1;
+    assert_int_equal(tmlp_cli_parse_double("--x", "2", 0, 1, &v), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_double("--x", "0.5s", 0, 1, &v), TMLP_EXIT_USAGE);
+    assert_true(v == -1);
+}
+
+static void test_fmt_ns(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(tmlp_cli_fmt_ns(812, b, sizeof b), "812 ns");
+    assert_string_equal(tmlp_cli_fmt_ns(33100, b, sizeof b), "33.1 \xC2\xB5s");
+    assert_string_equal(tmlp_cli_fmt_ns(2050000, b, sizeof b), "2.05 ms");
+    assert_string_equal(tmlp_cli_fmt_ns(1.5e9, b, sizeof b), "1.50 s");
+    assert_string_equal(tmlp_cli_fmt_ns(999.6, b, sizeof b), "1.00 \xC2\xB5s");
+    assert_string_equal(tmlp_cli_fmt_ns(NAN, b, sizeof b), "-");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_i64),        cmocka_unit_test(test_u64),
+        cmocka_unit_test(test_duration),   cmocka_unit_test(test_rate),
+        cmocka_unit_test(test_percentile), cmocka_unit_test(test_list),
+        cmocka_unit_test(test_double),     cmocka_unit_test(test_fmt_ns),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
