@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "io/safetensors.h"
 
 #include <stdio.h>
@@ -17,29 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
-
-static char tmpdir[64];
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/tmlp_ds_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *tmp_path(const char *name, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s/%s", tmpdir, name);
-    return buf;
-}
 
 /* Write an IDX file (gzip when gz != 0): dims big-endian, then `data`. */
 static void write_idx(const char *path, int gz, int ndim, const uint32_t *dims,
@@ -75,11 +53,11 @@ static const uint8_t LAB[3] = {4, 0, 7};
 
 static void test_idx_pair(void **state)
 {
-    (void)state;
-    char ip[160], lp[160];
+    test_tmpdir *tmp = *state;
+    char ip[512], lp[512];
     const uint32_t idims[3] = {3, 2, 2}, ldims[1] = {3};
-    write_idx(tmp_path("img.gz", ip, sizeof ip), 1, 3, idims, PIX, 12);
-    write_idx(tmp_path("lab", lp, sizeof lp), 0, 1, ldims, LAB, 3);
+    write_idx(test_tmpdir_join(tmp, "img.gz", ip, sizeof ip), 1, 3, idims, PIX, 12);
+    write_idx(test_tmpdir_join(tmp, "lab", lp, sizeof lp), 0, 1, ldims, LAB, 3);
     tmlp_dataset *d = NULL;
     tmlp_error err;
     assert_int_equal(tmlp_dataset_load_idx(ip, lp, NULL, &d, &err), TMLP_OK);
@@ -103,30 +81,29 @@ static void test_idx_pair(void **state)
 
 static void test_idx_pair_errors(void **state)
 {
-    (void)state;
-    char ip[160], lp[160], p[160];
+    test_tmpdir *tmp = *state;
+    char ip[512], lp[512], p[512];
     const uint32_t idims[3] = {3, 2, 2}, l2[1] = {2}, lbad[2] = {3, 1}, i1[1] = {12},
                    i0[3] = {0, 2, 2};
-    write_idx(tmp_path("img", ip, sizeof ip), 0, 3, idims, PIX, 12);
-    write_idx(tmp_path("lab2", lp, sizeof lp), 0, 1, l2, LAB, 2);
+    write_idx(test_tmpdir_join(tmp, "img", ip, sizeof ip), 0, 3, idims, PIX, 12);
+    write_idx(test_tmpdir_join(tmp, "lab2", lp, sizeof lp), 0, 1, l2, LAB, 2);
     tmlp_dataset *d = NULL;
     tmlp_error err;
     assert_int_equal(tmlp_dataset_load_idx(ip, lp, NULL, &d, &err), TMLP_ERR_COUNT_MISMATCH);
     assert_null(d);
     assert_non_null(strstr(err.message, "3 images"));
     assert_non_null(strstr(err.message, "2 labels"));
-    write_idx(tmp_path("lab2d", lp, sizeof lp), 0, 2, lbad, LAB, 3);
+    write_idx(test_tmpdir_join(tmp, "lab2d", lp, sizeof lp), 0, 2, lbad, LAB, 3);
     assert_int_equal(tmlp_dataset_load_idx(ip, lp, NULL, &d, &err), TMLP_ERR_SHAPE);
-    write_idx(tmp_path("img1d", p, sizeof p), 0, 1, i1, PIX, 12);
+    write_idx(test_tmpdir_join(tmp, "img1d", p, sizeof p), 0, 1, i1, PIX, 12);
     assert_int_equal(tmlp_dataset_load_idx(p, NULL, NULL, &d, &err), TMLP_ERR_SHAPE);
-    write_idx(tmp_path("img0", p, sizeof p), 0, 3, i0, NULL, 0);
+    write_idx(test_tmpdir_join(tmp, "img0", p, sizeof p), 0, 3, i0, NULL, 0);
     assert_int_equal(tmlp_dataset_load_idx(p, NULL, NULL, &d, &err), TMLP_ERR_FORMAT);
     assert_non_null(strstr(err.message, "empty"));
     /* Errors of either file come through with their own status. */
-    assert_int_equal(tmlp_dataset_load_idx(tmp_path("nope", p, sizeof p), NULL, NULL, &d, &err),
-                     TMLP_ERR_IO);
-    assert_int_equal(tmlp_dataset_load_idx(ip, tmp_path("nope", p, sizeof p), NULL, &d, &err),
-                     TMLP_ERR_IO);
+    test_tmpdir_join(tmp, "nope", p, sizeof p);
+    assert_int_equal(tmlp_dataset_load_idx(p, NULL, NULL, &d, &err), TMLP_ERR_IO);
+    assert_int_equal(tmlp_dataset_load_idx(ip, p, NULL, &d, &err), TMLP_ERR_IO);
     assert_int_equal(tmlp_dataset_load_idx(NULL, NULL, NULL, &d, &err), TMLP_ERR_ARG);
     assert_int_equal(tmlp_dataset_load_idx(ip, NULL, NULL, NULL, &err), TMLP_ERR_ARG);
     assert_null(d);
@@ -134,11 +111,11 @@ static void test_idx_pair_errors(void **state)
 
 static void test_idx_pair_oom(void **state)
 {
-    (void)state;
-    char ip[160], lp[160];
+    test_tmpdir *tmp = *state;
+    char ip[512], lp[512];
     const uint32_t idims[3] = {3, 2, 2}, ldims[1] = {3};
-    write_idx(tmp_path("img", ip, sizeof ip), 0, 3, idims, PIX, 12);
-    write_idx(tmp_path("lab", lp, sizeof lp), 1, 1, ldims, LAB, 3);
+    write_idx(test_tmpdir_join(tmp, "img", ip, sizeof ip), 0, 3, idims, PIX, 12);
+    write_idx(test_tmpdir_join(tmp, "lab", lp, sizeof lp), 1, 1, ldims, LAB, 3);
     test_alloc ta;
     tmlp_allocator a = test_alloc_hook(&ta);
     tmlp_dataset *d = NULL;
@@ -217,9 +194,8 @@ static tmlp_status write_xy(const char *path, tmlp_st_dtype xd, int xndim, uint6
 
 static void test_safetensors_f32_u8(void **state)
 {
-    (void)state;
-    char p[160];
-    tmp_path("xy.safetensors", p, sizeof p);
+    test_tmpdir *tmp = *state;
+    const char *p = test_tmpdir_path(tmp, "xy.safetensors");
     const float x[6] = {0.5f, -1, 2, 3, 1e-7f, 65504};
     const int64_t y[3] = {2, 0, 5};
     assert_int_equal(write_xy(p, TMLP_ST_F32, 2, 3, 2, x, "y", TMLP_ST_I64, 3, y), TMLP_OK);
@@ -267,9 +243,8 @@ static void test_safetensors_f32_u8(void **state)
 
 static void test_safetensors_errors(void **state)
 {
-    (void)state;
-    char p[160];
-    tmp_path("bad.safetensors", p, sizeof p);
+    test_tmpdir *tmp = *state;
+    const char *p = test_tmpdir_path(tmp, "bad.safetensors");
     const float x[6] = {0};
     const uint8_t xu[4] = {0};
     tmlp_dataset *d = NULL;
@@ -308,7 +283,7 @@ static void test_safetensors_errors(void **state)
     assert_int_equal(write_xy(p, TMLP_ST_F32, 2, 0, 5, NULL, NULL, TMLP_ST_U8, 0, NULL), TMLP_OK);
     assert_int_equal(tmlp_dataset_load_safetensors(p, NULL, &d, &err), TMLP_ERR_FORMAT);
     /* File-level errors pass through. */
-    assert_int_equal(tmlp_dataset_load_safetensors(tmp_path("none", p, sizeof p), NULL, &d, &err),
+    assert_int_equal(tmlp_dataset_load_safetensors(test_tmpdir_path(tmp, "none"), NULL, &d, &err),
                      TMLP_ERR_IO);
     assert_int_equal(tmlp_dataset_load_safetensors(NULL, NULL, &d, &err), TMLP_ERR_ARG);
     assert_null(d);
@@ -316,9 +291,8 @@ static void test_safetensors_errors(void **state)
 
 static void test_safetensors_oom(void **state)
 {
-    (void)state;
-    char p[160];
-    tmp_path("oom.safetensors", p, sizeof p);
+    test_tmpdir *tmp = *state;
+    const char *p = test_tmpdir_path(tmp, "oom.safetensors");
     const float x[6] = {1, 2, 3, 4, 5, 6};
     const int64_t y[3] = {2, 0, 5};
     assert_int_equal(write_xy(p, TMLP_ST_F32, 2, 3, 2, x, "y", TMLP_ST_I64, 3, y), TMLP_OK);
@@ -398,5 +372,5 @@ int main(void)
         cmocka_unit_test(test_safetensors_oom),
         cmocka_unit_test(test_synthetic),
     };
-    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+    return cmocka_run_group_tests(tests, test_tmpdir_setup, test_tmpdir_teardown);
 }

@@ -39,6 +39,7 @@
 #include "io/safetensors.h"
 #include "tinymlp/data.h"
 #include "tinymlp/model.h"
+#include "tmpdir.h" /* test_path_join */
 
 #define N_REF 256
 #define IN_W 784
@@ -63,13 +64,6 @@ typedef struct fixture {
     tmlp_session *session;
     tmlp_dataset *data;
 } fixture;
-
-/* dir + "/" + rel into dst; 0 if it does not fit. */
-static int path_join(char *dst, size_t cap, const char *dir, const char *rel)
-{
-    int n = snprintf(dst, cap, "%s/%s", dir, rel);
-    return n > 0 && (size_t)n < cap;
-}
 
 /* The fixture's tensor `name`, or NULL (with a message) if absent or of the wrong kind. */
 static const tmlp_st_tensor *fixture_tensor(const tmlp_st_file *f, const char *name,
@@ -103,8 +97,8 @@ static int fixture_setup(void **state)
         return -1;
     }
     char path[4096];
-    if (!path_join(path, sizeof path, dir, "fashion_ref_256.safetensors") ||
-        !path_join(fx->model_path, sizeof fx->model_path, dir,
+    if (!test_path_join(path, sizeof path, dir, "fashion_ref_256.safetensors") ||
+        !test_path_join(fx->model_path, sizeof fx->model_path, dir,
                    "../../models/fashion_mlp.safetensors")) {
         print_error("TMLP_FIXTURES path too long\n");
         free(fx);
@@ -292,8 +286,8 @@ static void test_accuracy_10000(void **state)
         dir = TMLP_FASHION_MNIST_DIR;
     }
     char images[4096], labels[4096];
-    assert_true(path_join(images, sizeof images, dir, "t10k-images-idx3-ubyte.gz"));
-    assert_true(path_join(labels, sizeof labels, dir, "t10k-labels-idx1-ubyte.gz"));
+    assert_true(test_path_join(images, sizeof images, dir, "t10k-images-idx3-ubyte.gz"));
+    assert_true(test_path_join(labels, sizeof labels, dir, "t10k-labels-idx1-ubyte.gz"));
     if (access(images, R_OK) != 0 || access(labels, R_OK) != 0) {
         print_message("SKIP: %s not found: install Debian's dataset-fashion-mnist package "
                       "to run the 10,000-image accuracy check\n", images);

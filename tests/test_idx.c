@@ -14,8 +14,9 @@
 #include <cmocka.h>
 
 #include "check.h"
+#include "corpus.h"
+#include "tmpdir.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,30 +189,7 @@ static void test_parse_args(void **state)
 }
 
 /* ---- files ------------------------------------------------------------------------- */
-
-static char tmpdir[64];
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/tmlp_idx_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char path[160];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    return path;
-}
+/* Each test gets the group's fresh temporary directory (tests/tmpdir.h) as its state. */
 
 static void write_plain(const char *path, const uint8_t *b, size_t n)
 {
@@ -244,13 +222,13 @@ static tmlp_status load(const char *path)
 
 static void test_load_plain_and_gzip_identical(void **state)
 {
-    (void)state;
+    test_tmpdir *t = *state;
     const uint32_t dims[3] = {7, 28, 28};
     size_t n;
     uint8_t *b = mk_idx(0x08, 3, dims, 7 * 28 * 28, &n);
-    char plain[160], gz[160];
-    snprintf(plain, sizeof plain, "%s", tmp_path("a-idx3-ubyte"));
-    snprintf(gz, sizeof gz, "%s", tmp_path("a-idx3-ubyte.gz"));
+    char plain[512], gz[512];
+    test_tmpdir_join(t, "a-idx3-ubyte", plain, sizeof plain);
+    test_tmpdir_join(t, "a-idx3-ubyte.gz", gz, sizeof gz);
     write_plain(plain, b, n);
     write_gz(gz, b, n);
     tmlp_idx *p = NULL, *z = NULL;
@@ -272,7 +250,7 @@ static void test_load_plain_and_gzip_identical(void **state)
 /* Each malformed file gives the same status plain and compressed. */
 static void test_load_malformed_both_ways(void **state)
 {
-    (void)state;
+    test_tmpdir *t = *state;
     size_t n;
     uint8_t *b = mk_idx(0x08, 3, DIMS3, 13, &n);
     struct {
@@ -288,32 +266,32 @@ static void test_load_malformed_both_ways(void **state)
         {"valid", 16 + 12, TMLP_OK},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_plain(tmp_path("m"), b, cases[i].len);
-        tmlp_status s1 = load(tmp_path("m"));
-        write_gz(tmp_path("m.gz"), b, cases[i].len);
-        tmlp_status s2 = load(tmp_path("m.gz"));
+        write_plain(test_tmpdir_path(t, "m"), b, cases[i].len);
+        tmlp_status s1 = load(test_tmpdir_path(t, "m"));
+        write_gz(test_tmpdir_path(t, "m.gz"), b, cases[i].len);
+        tmlp_status s2 = load(test_tmpdir_path(t, "m.gz"));
         if (s1 != cases[i].want || s2 != cases[i].want) {
             print_error("%s: plain %d, gzip %d, want %d\n", cases[i].what, s1, s2, cases[i].want);
             fail();
         }
     }
     b[0] = 7;
-    write_gz(tmp_path("magic.gz"), b, 28);
-    assert_int_equal(load(tmp_path("magic.gz")), TMLP_ERR_MAGIC);
+    write_gz(test_tmpdir_path(t, "magic.gz"), b, 28);
+    assert_int_equal(load(test_tmpdir_path(t, "magic.gz")), TMLP_ERR_MAGIC);
     assert_non_null(strstr(last_err.message, "magic.gz"));
     b[0] = 0;
     b[2] = 0x0C;
-    write_plain(tmp_path("dtype"), b, 28);
-    assert_int_equal(load(tmp_path("dtype")), TMLP_ERR_FORMAT);
+    write_plain(test_tmpdir_path(t, "dtype"), b, 28);
+    assert_int_equal(load(test_tmpdir_path(t, "dtype")), TMLP_ERR_FORMAT);
     b[2] = 0x08;
     b[3] = 9;
-    write_gz(tmp_path("ndim.gz"), b, 28);
-    assert_int_equal(load(tmp_path("ndim.gz")), TMLP_ERR_FORMAT);
+    write_gz(test_tmpdir_path(t, "ndim.gz"), b, 28);
+    assert_int_equal(load(test_tmpdir_path(t, "ndim.gz")), TMLP_ERR_FORMAT);
     free(b);
     const uint32_t huge[3] = {60000000, 28, 28};
     b = mk_idx(0x08, 3, huge, 0, &n);
-    write_gz(tmp_path("huge.gz"), b, n);
-    assert_int_equal(load(tmp_path("huge.gz")), TMLP_ERR_OVERFLOW);
+    write_gz(test_tmpdir_path(t, "huge.gz"), b, n);
+    assert_int_equal(load(test_tmpdir_path(t, "huge.gz")), TMLP_ERR_OVERFLOW);
     free(b);
 }
 
@@ -333,12 +311,12 @@ static void max_free(void *user, void *p)
 
 static void test_load_gzip_bomb(void **state)
 {
-    (void)state;
+    test_tmpdir *t = *state;
     /* Header says 1x10x10 (100 bytes); the stream holds 16 MB of zeros after it. */
     const uint32_t dims[3] = {1, 10, 10};
     size_t n;
     uint8_t *hdr = mk_idx(0x08, 3, dims, 0, &n);
-    gzFile gz = gzopen(tmp_path("bomb.gz"), "wb9");
+    gzFile gz = gzopen(test_tmpdir_path(t, "bomb.gz"), "wb9");
     assert_non_null(gz);
     assert_int_equal(gzwrite(gz, hdr, (unsigned)n), (int)n);
     uint8_t *zeros = calloc(1, 1 << 20);
@@ -351,21 +329,22 @@ static void test_load_gzip_bomb(void **state)
     tmlp_allocator a = {max_malloc, max_free, NULL};
     tmlp_idx *idx = NULL;
     tmlp_error err;
-    assert_int_equal(tmlp_idx_load(tmp_path("bomb.gz"), &a, &idx, &err), TMLP_ERR_FORMAT);
+    assert_int_equal(tmlp_idx_load(test_tmpdir_path(t, "bomb.gz"), &a, &idx, &err),
+                     TMLP_ERR_FORMAT);
     assert_non_null(strstr(err.message, "trailing"));
     assert_true(max_request <= 100 + sizeof(tmlp_idx)); /* never more than the header says */
 }
 
 static void test_load_short_file_claims_a_lot(void **state)
 {
-    (void)state;
+    test_tmpdir *t = *state;
     /* 60000x28x28 = 47 MB declared, 100 bytes present: truncated, and memory stays at the
      * first 1 MB read buffer. Plain and gzip alike. */
     const uint32_t dims[3] = {60000, 28, 28};
     size_t n;
     uint8_t *b = mk_idx(0x08, 3, dims, 100, &n);
-    write_plain(tmp_path("liar"), b, n);
-    write_gz(tmp_path("liar.gz"), b, n);
+    write_plain(test_tmpdir_path(t, "liar"), b, n);
+    write_gz(test_tmpdir_path(t, "liar.gz"), b, n);
     free(b);
     tmlp_allocator a = {max_malloc, max_free, NULL};
     const char *names[2] = {"liar", "liar.gz"};
@@ -373,7 +352,8 @@ static void test_load_short_file_claims_a_lot(void **state)
         max_request = 0;
         tmlp_idx *idx = NULL;
         tmlp_error err;
-        assert_int_equal(tmlp_idx_load(tmp_path(names[i]), &a, &idx, &err), TMLP_ERR_TRUNCATED);
+        assert_int_equal(tmlp_idx_load(test_tmpdir_path(t, names[i]), &a, &idx, &err),
+                         TMLP_ERR_TRUNCATED);
         assert_non_null(strstr(err.message, "100 bytes"));
         assert_non_null(strstr(err.message, "47040000"));
         assert_true(max_request <= (1u << 20));
@@ -381,9 +361,9 @@ static void test_load_short_file_claims_a_lot(void **state)
     /* A file large enough to need several doublings loads exactly. */
     const uint32_t d2[2] = {3, 1000000};
     b = mk_idx(0x08, 2, d2, 3000000, &n);
-    write_gz(tmp_path("big.gz"), b, n);
+    write_gz(test_tmpdir_path(t, "big.gz"), b, n);
     tmlp_idx *idx = NULL;
-    assert_int_equal(tmlp_idx_load(tmp_path("big.gz"), NULL, &idx, NULL), TMLP_OK);
+    assert_int_equal(tmlp_idx_load(test_tmpdir_path(t, "big.gz"), NULL, &idx, NULL), TMLP_OK);
     assert_int_equal(idx->size, 3000000);
     assert_memory_equal(idx->data, b + 12, 3000000);
     tmlp_idx_destroy(idx);
@@ -392,13 +372,13 @@ static void test_load_short_file_claims_a_lot(void **state)
 
 static void test_load_corrupt_gzip(void **state)
 {
-    (void)state;
+    test_tmpdir *t = *state;
     const uint32_t dims[3] = {4, 28, 28};
     size_t n;
     uint8_t *b = mk_idx(0x08, 3, dims, 4 * 28 * 28, &n);
-    write_gz(tmp_path("c.gz"), b, n);
+    write_gz(test_tmpdir_path(t, "c.gz"), b, n);
     free(b);
-    FILE *fp = fopen(tmp_path("c.gz"), "rb");
+    FILE *fp = fopen(test_tmpdir_path(t, "c.gz"), "rb");
     assert_non_null(fp);
     uint8_t buf[8192];
     size_t len = fread(buf, 1, sizeof buf, fp);
@@ -409,52 +389,53 @@ static void test_load_corrupt_gzip(void **state)
     uint8_t *bad = malloc(len);
     memcpy(bad, buf, len);
     for (size_t i = 12; i < 24; i++) bad[i] ^= 0xA5;
-    write_plain(tmp_path("flip.gz"), bad, len);
-    assert_int_equal(load(tmp_path("flip.gz")), TMLP_ERR_IO);
+    write_plain(test_tmpdir_path(t, "flip.gz"), bad, len);
+    assert_int_equal(load(test_tmpdir_path(t, "flip.gz")), TMLP_ERR_IO);
     assert_non_null(strstr(last_err.message, "flip.gz"));
     /* Only the CRC-32 trailer damaged. */
     memcpy(bad, buf, len);
     bad[len - 8] ^= 0xFF;
-    write_plain(tmp_path("crc.gz"), bad, len);
-    assert_int_equal(load(tmp_path("crc.gz")), TMLP_ERR_IO);
+    write_plain(test_tmpdir_path(t, "crc.gz"), bad, len);
+    assert_int_equal(load(test_tmpdir_path(t, "crc.gz")), TMLP_ERR_IO);
     /* The stream cut in the middle. */
-    write_plain(tmp_path("cut.gz"), buf, len / 2);
-    assert_int_equal(load(tmp_path("cut.gz")), TMLP_ERR_IO);
+    write_plain(test_tmpdir_path(t, "cut.gz"), buf, len / 2);
+    assert_int_equal(load(test_tmpdir_path(t, "cut.gz")), TMLP_ERR_IO);
     /* Just the gzip magic. */
-    write_plain(tmp_path("magic-only.gz"), buf, 2);
-    tmlp_status s = load(tmp_path("magic-only.gz"));
+    write_plain(test_tmpdir_path(t, "magic-only.gz"), buf, 2);
+    tmlp_status s = load(test_tmpdir_path(t, "magic-only.gz"));
     assert_true(s == TMLP_ERR_IO || s == TMLP_ERR_TRUNCATED);
     free(bad);
 }
 
 static void test_load_io_errors(void **state)
 {
-    (void)state;
-    assert_int_equal(load(tmp_path("does-not-exist")), TMLP_ERR_IO);
+    test_tmpdir *t = *state;
+    assert_int_equal(load(test_tmpdir_path(t, "does-not-exist")), TMLP_ERR_IO);
     assert_non_null(strstr(last_err.message, "does-not-exist"));
     assert_non_null(strstr(last_err.message, "No such file"));
-    assert_int_equal(load(tmpdir), TMLP_ERR_IO);
+    assert_int_equal(load(t->dir), TMLP_ERR_IO);
     assert_non_null(strstr(last_err.message, "directory"));
 }
 
 static void test_load_oom(void **state)
 {
-    (void)state;
+    test_tmpdir *t = *state;
     size_t n;
     uint8_t *b = mk_idx(0x08, 3, DIMS3, 12, &n);
-    write_gz(tmp_path("oom.gz"), b, n);
+    write_gz(test_tmpdir_path(t, "oom.gz"), b, n);
     free(b);
     test_alloc ta;
     tmlp_allocator a = test_alloc_hook(&ta);
     tmlp_idx *idx = NULL;
     test_alloc_init(&ta, -1);
-    assert_int_equal(tmlp_idx_load(tmp_path("oom.gz"), &a, &idx, NULL), TMLP_OK);
+    assert_int_equal(tmlp_idx_load(test_tmpdir_path(t, "oom.gz"), &a, &idx, NULL), TMLP_OK);
     tmlp_idx_destroy(idx);
     long total = ta.calls;
     assert_int_equal(total, 2);
     for (long k = 0; k < total; k++) {
         test_alloc_init(&ta, k);
-        assert_int_equal(tmlp_idx_load(tmp_path("oom.gz"), &a, &idx, NULL), TMLP_ERR_NOMEM);
+        assert_int_equal(tmlp_idx_load(test_tmpdir_path(t, "oom.gz"), &a, &idx, NULL),
+                         TMLP_ERR_NOMEM);
         assert_null(idx);
         assert_int_equal(ta.allocs, ta.frees);
         test_alloc_init(&ta, k);
@@ -471,36 +452,7 @@ static void test_load_oom(void **state)
 static void test_fuzz_corpus(void **state)
 {
     (void)state;
-    const char *fx = getenv("TMLP_FIXTURES");
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/../../fuzz/corpus/idx", fx ? fx : ".");
-    DIR *d = fx ? opendir(dir) : NULL;
-    if (!d) {
-        fprintf(stderr, "SKIP: no corpus at %s (run through meson test)\n", dir);
-        skip();
-    }
-    int files = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.') continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *fp = fopen(path, "rb");
-        assert_non_null(fp);
-        unsigned char *buf = malloc(1 << 20);
-        assert_non_null(buf);
-        size_t n = fread(buf, 1, 1 << 20, fp);
-        fclose(fp);
-        tmlp_status s = parse(buf, n);
-        int want_ok = strncmp(e->d_name, "bad_", 4) != 0;
-        if ((s == TMLP_OK) != want_ok) {
-            print_error("%s: status %d\n", e->d_name, s);
-            fail();
-        }
-        free(buf);
-        files++;
-    }
-    closedir(d);
-    assert_true(files >= 10);
+    test_corpus_replay("idx", parse, 10);
 }
 
 int main(void)
@@ -521,5 +473,5 @@ int main(void)
         cmocka_unit_test(test_load_oom),
         cmocka_unit_test(test_fuzz_corpus),
     };
-    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+    return cmocka_run_group_tests(tests, test_tmpdir_setup, test_tmpdir_teardown);
 }

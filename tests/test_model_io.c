@@ -22,51 +22,22 @@
 #include "io/safetensors.h"
 #include "layers/model_internal.h"
 #include "tinymlp/model.h"
+#include "tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- Fixture: a temporary directory --------------------------------------------------- */
 
-typedef struct tmpdir {
-    char dir[64];
-    char path[128]; /* scratch for file paths inside dir */
-} tmpdir;
-
-static int setup_dir(void **state)
+/* Each test runs in a fresh directory of its own (TEST_IN_TMPDIR, tests/tmpdir.h), removed
+ * with all it holds. file_in(t, name) is "<dir>/f_<name>.safetensors" in t's scratch
+ * buffer, valid until the next call. */
+static const char *file_in(test_tmpdir *t, const char *name)
 {
-    tmpdir *t = calloc(1, sizeof *t);
-    if (!t) return -1;
-    snprintf(t->dir, sizeof t->dir, "/tmp/tmlp_model_io_XXXXXX");
-    if (!mkdtemp(t->dir)) {
-        free(t);
-        return -1;
-    }
-    *state = t;
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    tmpdir *t = *state;
-    /* Every test writes only files named f_*.safetensors; remove them, then the dir. */
-    static const char *names[] = {"a", "b", "c", "d", "e"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        char p[160];
-        snprintf(p, sizeof p, "%s/f_%s.safetensors", t->dir, names[i]);
-        unlink(p);
-    }
-    int rc = rmdir(t->dir);
-    free(t);
-    return rc;
-}
-
-static const char *file_in(tmpdir *t, const char *name)
-{
-    snprintf(t->path, sizeof t->path, "%s/f_%s.safetensors", t->dir, name);
-    return t->path;
+    char file[128];
+    snprintf(file, sizeof file, "f_%s.safetensors", name);
+    return test_tmpdir_path(t, file);
 }
 
 /* ---- Helpers to write small files ----------------------------------------------------- */
@@ -172,7 +143,7 @@ static void assert_same_model(const tmlp_model *a, const tmlp_model *b)
 
 static void test_roundtrip_bit_exact(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     const int64_t widths[] = {37, 29, 13, 7};
     tmlp_model *m = NULL, *back = NULL;
     tmlp_error err = {TMLP_OK, ""};
@@ -220,7 +191,7 @@ static void test_roundtrip_bit_exact(void **state)
  * and no preprocessing keys when the model has none. */
 static void test_saved_file_is_valid_safetensors(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     const int64_t widths[] = {5, 3};
     tmlp_model *m = NULL;
     tmlp_error err = {TMLP_OK, ""};
@@ -263,7 +234,7 @@ static void test_saved_file_is_valid_safetensors(void **state)
 
 static void test_explicit_layers(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     const char *path = file_in(t, "a");
     write_mlp(path, NULL, NULL, NULL, 0);
 
@@ -305,7 +276,7 @@ static void test_explicit_layers(void **state)
  *   y0 = 1 - 2 + 6 + 0.5 = 5.5,  y1 = 4 - 5 + 12 - 1 = 10 */
 static void test_loaded_dense_on_paper(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     const float w[6] = {1, 2, 3, 4, 5, 6}, b[2] = {0.5f, -1.0f};
     tmlp_st_write_tensor ts[] = {f32_tensor("0.weight", 2, 2, 3, 0, w),
                                  f32_tensor("0.bias", 1, 2, 0, 0, b)};
@@ -333,7 +304,7 @@ static void test_loaded_dense_on_paper(void **state)
  *   BF16 0x3F80 = 1, 0xC040 = -3, 0x3E80 = 0.25                                           */
 static void test_f16_bf16_widened(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     const uint16_t wh[4] = {0x3C00, 0xC000, 0x3800, 0x0001}; /* (2, 2) F16 */
     const uint16_t bh[2] = {0x7BFF, 0x3800};                 /* (2) F16 */
     const uint16_t wb[2] = {0x3F80, 0xC040};                 /* (1, 2) BF16 */
@@ -368,7 +339,7 @@ static void test_f16_bf16_widened(void **state)
  * a pointer into the file to float * (UBSan's alignment check would fire). */
 static void test_unaligned_data(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     const char *json = "{\"0.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
                        "\"0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}";
     size_t n = strlen(json);
@@ -402,7 +373,7 @@ static void test_unaligned_data(void **state)
 
 /* ---- Model-assembly errors ------------------------------------------------------------ */
 
-static tmlp_status load_bad(tmpdir *t, const char *layers, tmlp_error *err)
+static tmlp_status load_bad(test_tmpdir *t, const char *layers, tmlp_error *err)
 {
     tmlp_model *m = (tmlp_model *)&m; /* must be reset to NULL on failure */
     tmlp_status st = tmlp_model_load(file_in(t, "a"), layers, &m, err);
@@ -413,7 +384,7 @@ static tmlp_status load_bad(tmpdir *t, const char *layers, tmlp_error *err)
 
 static void test_missing_weight_and_bias(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     tmlp_error err = {TMLP_OK, ""};
     write_mlp(file_in(t, "a"), "2.weight", NULL, NULL, 0);
     expect_error(load_bad(t, "linear,relu,linear", &err), &err, TMLP_ERR_MISSING_TENSOR,
@@ -429,7 +400,7 @@ static void test_missing_weight_and_bias(void **state)
 
 static void test_extra_tensor(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     tmlp_error err = {TMLP_OK, ""};
     /* Module 1 is a relu, so "1.weight" belongs to nobody. */
     tmlp_st_write_tensor extra = f32_tensor("1.weight", 1, 3, 0, 0, zeros);
@@ -455,7 +426,7 @@ static void test_extra_tensor(void **state)
 
 static void test_bad_layer_list(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     tmlp_error err = {TMLP_OK, ""};
     write_mlp(file_in(t, "a"), NULL, NULL, NULL, 0);
     expect_error(load_bad(t, "linear,gelu,linear", &err), &err, TMLP_ERR_LAYERS, "`gelu`",
@@ -479,7 +450,7 @@ static void test_bad_layer_list(void **state)
 
 static void test_shapes_not_chaining(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     tmlp_error err = {TMLP_OK, ""};
     /* 20 -> 784, then a 128x256 weight that expects 256 inputs: the message of the
      * contract, naming the tensor and both shapes. */
@@ -502,7 +473,7 @@ static void test_shapes_not_chaining(void **state)
 
 static void test_wrong_rank(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     tmlp_error err = {TMLP_OK, ""};
     tmlp_st_write_tensor ts[] = {f32_tensor("0.weight", 3, 2, 3, 4, zeros),
                                  f32_tensor("0.bias", 1, 2, 0, 0, zeros)};
@@ -533,7 +504,7 @@ static void test_wrong_rank(void **state)
 
 static void test_unsupported_dtype(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     tmlp_error err = {TMLP_OK, ""};
     tmlp_st_write_tensor ts[] = {f32_tensor("0.weight", 2, 2, 3, 0, zeros),
                                  f32_tensor("0.bias", 1, 2, 0, 0, zeros)};
@@ -550,7 +521,7 @@ static void test_unsupported_dtype(void **state)
 
 static void test_bad_preprocess_metadata(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     tmlp_error err = {TMLP_OK, ""};
     const struct {
         const char *key, *value;
@@ -581,7 +552,7 @@ static void test_bad_preprocess_metadata(void **state)
 
 static void test_io_and_argument_errors(void **state)
 {
-    tmpdir *t = *state;
+    test_tmpdir *t = *state;
     tmlp_error err = {TMLP_OK, ""};
     tmlp_model *m = NULL;
     const char *path = file_in(t, "missing");
@@ -628,20 +599,20 @@ int main(void)
 {
     fill_params();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_roundtrip_bit_exact, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_saved_file_is_valid_safetensors, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_explicit_layers, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_loaded_dense_on_paper, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_f16_bf16_widened, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_unaligned_data, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_missing_weight_and_bias, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_extra_tensor, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_bad_layer_list, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_shapes_not_chaining, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_wrong_rank, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_unsupported_dtype, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_bad_preprocess_metadata, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_io_and_argument_errors, setup_dir, teardown_dir),
+        TEST_IN_TMPDIR(test_roundtrip_bit_exact),
+        TEST_IN_TMPDIR(test_saved_file_is_valid_safetensors),
+        TEST_IN_TMPDIR(test_explicit_layers),
+        TEST_IN_TMPDIR(test_loaded_dense_on_paper),
+        TEST_IN_TMPDIR(test_f16_bf16_widened),
+        TEST_IN_TMPDIR(test_unaligned_data),
+        TEST_IN_TMPDIR(test_missing_weight_and_bias),
+        TEST_IN_TMPDIR(test_extra_tensor),
+        TEST_IN_TMPDIR(test_bad_layer_list),
+        TEST_IN_TMPDIR(test_shapes_not_chaining),
+        TEST_IN_TMPDIR(test_wrong_rank),
+        TEST_IN_TMPDIR(test_unsupported_dtype),
+        TEST_IN_TMPDIR(test_bad_preprocess_metadata),
+        TEST_IN_TMPDIR(test_io_and_argument_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

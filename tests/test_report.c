@@ -7,12 +7,12 @@
 #include <cmocka.h>
 
 #include "tinymlp/report.h"
+#include "tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static tmlp_report *sample_report(void)
 {
@@ -69,22 +69,22 @@ static void test_render(void **state)
     tmlp_report_destroy(NULL);
 }
 
+/* write_dir makes the directory (here a new one inside the test's temporary directory,
+ * removed with its files by the fixture) and writes the three files into it. */
 static void test_write_dir(void **state)
 {
-    (void)state;
+    test_tmpdir *tmp = *state;
     tmlp_report *r = sample_report();
-    char dir[128], p[256];
-    snprintf(dir, sizeof dir, "/tmp/tmlp_test_report_%d", (int)getpid());
+    char dir[512], p[1024];
+    test_tmpdir_join(tmp, "report", dir, sizeof dir);
     assert_int_equal(tmlp_report_write_dir(r, dir, NULL), TMLP_OK);
     struct stat st;
     static const char *const files[3] = {"report.md", "index.html", "latency_hist.svg"};
     for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        assert_true(test_path_join(p, sizeof p, dir, files[i]));
         assert_int_equal(stat(p, &st), 0);
         assert_true(st.st_size > 100);
-        unlink(p);
     }
-    rmdir(dir);
     tmlp_error e = {0};
     assert_int_equal(tmlp_report_write_dir(r, "/proc/nonexistent/dir", &e), TMLP_ERR_IO);
     assert_non_null(strstr(e.message, "/proc/nonexistent/dir"));
@@ -106,7 +106,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render),
-        cmocka_unit_test(test_write_dir),
+        TEST_IN_TMPDIR(test_write_dir),
         cmocka_unit_test(test_table_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

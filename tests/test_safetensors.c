@@ -14,10 +14,11 @@
 #include <cmocka.h>
 
 #include "check.h"
+#include "corpus.h"
+#include "tmpdir.h"
 #include "io/safetensors.h"
 
 #include <math.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -618,23 +619,6 @@ static void test_oom_every_allocation(void **state)
 
 /* ---- files ------------------------------------------------------------------------- */
 
-static char tmpdir[64];
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/tmlp_st_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 static void write_file(const char *path, const unsigned char *b, size_t n)
 {
     FILE *fp = fopen(path, "wb");
@@ -645,9 +629,8 @@ static void write_file(const char *path, const unsigned char *b, size_t n)
 
 static void test_write_roundtrip(void **state)
 {
-    (void)state;
-    char path[128];
-    snprintf(path, sizeof path, "%s/rt.safetensors", tmpdir);
+    test_tmpdir *tmp = *state;
+    const char *path = test_tmpdir_path(tmp, "rt.safetensors");
     const float w[6] = {1, -2, 3.5f, 1e-30f, -0.0f, 65504};
     const float bias[3] = {0.25f, -0.5f, 7};
     const uint8_t odd[3] = {1, 2, 3};
@@ -699,9 +682,8 @@ static void test_write_roundtrip(void **state)
 
 static void test_write_errors(void **state)
 {
-    (void)state;
-    char path[128];
-    snprintf(path, sizeof path, "%s/w.safetensors", tmpdir);
+    test_tmpdir *tmp = *state;
+    const char *path = test_tmpdir_path(tmp, "w.safetensors");
     const float x[2] = {0};
     tmlp_st_write_tensor dup[2] = {{"a", TMLP_ST_F32, 1, {1}, x}, {"a", TMLP_ST_F32, 1, {1}, x}};
     tmlp_error err;
@@ -717,7 +699,7 @@ static void test_write_errors(void **state)
     assert_int_equal(tmlp_st_write("/nonexistent-dir/x.safetensors", &ok, 1, NULL, 0, NULL, &err),
                      TMLP_ERR_IO);
     assert_non_null(strstr(err.message, "No such file"));
-    assert_int_equal(tmlp_st_write(tmpdir, &ok, 1, NULL, 0, NULL, &err), TMLP_ERR_IO);
+    assert_int_equal(tmlp_st_write(tmp->dir, &ok, 1, NULL, 0, NULL, &err), TMLP_ERR_IO);
     /* /dev/full accepts open but every write fails with ENOSPC. */
     if (access("/dev/full", W_OK) == 0) {
         assert_int_equal(tmlp_st_write("/dev/full", &ok, 1, NULL, 0, NULL, &err), TMLP_ERR_IO);
@@ -734,33 +716,32 @@ static void test_write_errors(void **state)
 
 static void test_read_files(void **state)
 {
-    (void)state;
-    char path[128];
+    test_tmpdir *tmp = *state;
     tmlp_st_file *f = NULL;
     tmlp_error err;
-    snprintf(path, sizeof path, "%s/missing.safetensors", tmpdir);
+    const char *path = test_tmpdir_path(tmp, "missing.safetensors");
     assert_int_equal(tmlp_st_read(path, NULL, &f, &err), TMLP_ERR_IO);
     assert_non_null(strstr(err.message, "missing.safetensors"));
     assert_null(f);
-    assert_int_equal(tmlp_st_read(tmpdir, NULL, &f, &err), TMLP_ERR_IO);
+    assert_int_equal(tmlp_st_read(tmp->dir, NULL, &f, &err), TMLP_ERR_IO);
     assert_non_null(strstr(err.message, "directory"));
     assert_int_equal(tmlp_st_read(NULL, NULL, &f, &err), TMLP_ERR_ARG);
 
     /* Rules 1-3 fire from the 8-byte prefix, and the path is in the message. */
     size_t size;
     unsigned char *b = mk(REF_HDR, NULL, 16, &size);
-    snprintf(path, sizeof path, "%s/small.safetensors", tmpdir);
+    path = test_tmpdir_path(tmp, "small.safetensors");
     write_file(path, b, 5);
     assert_int_equal(tmlp_st_read(path, NULL, &f, &err), TMLP_ERR_HEADER_TOO_SMALL);
     assert_non_null(strstr(err.message, "small.safetensors"));
-    snprintf(path, sizeof path, "%s/short.safetensors", tmpdir);
+    path = test_tmpdir_path(tmp, "short.safetensors");
     write_file(path, b, 20);
     assert_int_equal(tmlp_st_read(path, NULL, &f, &err), TMLP_ERR_HEADER_LENGTH);
-    snprintf(path, sizeof path, "%s/trunc.safetensors", tmpdir);
+    path = test_tmpdir_path(tmp, "trunc.safetensors");
     write_file(path, b, size - 1);
     assert_int_equal(tmlp_st_read(path, NULL, &f, &err), TMLP_ERR_INCOMPLETE);
     assert_non_null(strstr(err.message, "trunc.safetensors"));
-    snprintf(path, sizeof path, "%s/ok.safetensors", tmpdir);
+    path = test_tmpdir_path(tmp, "ok.safetensors");
     write_file(path, b, size);
     test_alloc ta;
     test_alloc_init(&ta, -1);
@@ -784,36 +765,7 @@ static void test_read_files(void **state)
 static void test_fuzz_corpus(void **state)
 {
     (void)state;
-    const char *fx = getenv("TMLP_FIXTURES");
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/../../fuzz/corpus/safetensors", fx ? fx : ".");
-    DIR *d = fx ? opendir(dir) : NULL;
-    if (!d) {
-        fprintf(stderr, "SKIP: no corpus at %s (run through meson test)\n", dir);
-        skip();
-    }
-    int files = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.') continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *fp = fopen(path, "rb");
-        assert_non_null(fp);
-        unsigned char *buf = malloc(1 << 20);
-        assert_non_null(buf);
-        size_t n = fread(buf, 1, 1 << 20, fp);
-        fclose(fp);
-        tmlp_status s = parse(buf, n);
-        int want_ok = strncmp(e->d_name, "bad_", 4) != 0;
-        if ((s == TMLP_OK) != want_ok) {
-            print_error("%s: status %d\n", e->d_name, s);
-            fail();
-        }
-        free(buf);
-        files++;
-    }
-    closedir(d);
-    assert_true(files >= 10);
+    test_corpus_replay("safetensors", parse, 10);
 }
 
 int main(void)
@@ -850,5 +802,5 @@ int main(void)
         cmocka_unit_test(test_read_files),
         cmocka_unit_test(test_fuzz_corpus),
     };
-    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+    return cmocka_run_group_tests(tests, test_tmpdir_setup, test_tmpdir_teardown);
 }

@@ -7,28 +7,32 @@
 
 #include "tinymlp/report.h"
 #include "tinymlp/rng.h"
+#include "tmpdir.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static int have_rsvg(void) { return system("command -v rsvg-convert >/dev/null 2>&1") == 0; }
 
-/* Render svg to PNG; assert exit status 0 and a PNG of more than 2 kB. */
-static void assert_renders(const char *svg, const char *name)
+/* Render svg to PNG in the group's temporary directory (<name>.svg, <name>.png); assert
+ * exit status 0 and a PNG of more than 2 kB. TMLP_KEEP_SVG=1 in the environment keeps the
+ * directory to look at the plots (its path is printed at the end). */
+static void assert_renders(test_tmpdir *tmp, const char *svg, const char *name)
 {
-    char svgp[256], pngp[256], cmd[700];
-    snprintf(svgp, sizeof svgp, "/tmp/tmlp_test_svg_%d_%s.svg", (int)getpid(), name);
-    snprintf(pngp, sizeof pngp, "/tmp/tmlp_test_svg_%d_%s.png", (int)getpid(), name);
+    char file[128], svgp[512], pngp[512], cmd[1100];
+    snprintf(file, sizeof file, "%s.svg", name);
+    test_tmpdir_join(tmp, file, svgp, sizeof svgp);
+    snprintf(file, sizeof file, "%s.png", name);
+    test_tmpdir_join(tmp, file, pngp, sizeof pngp);
+    if (getenv("TMLP_KEEP_SVG")) tmp->keep = 1;
     assert_int_equal(tmlp_report_write_file(svgp, svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "<svg"));
     assert_non_null(strstr(svg, "</svg>"));
     if (!have_rsvg()) {
         fprintf(stderr, "  (rsvg-convert not found: %s not rendered)\n", name);
-        unlink(svgp);
         return;
     }
     snprintf(cmd, sizeof cmd, "rsvg-convert -o %s %s", pngp, svgp);
@@ -42,10 +46,6 @@ static void assert_renders(const char *svg, const char *name)
     assert_int_equal(fread(sig, 1, 8, f), 8);
     fclose(f);
     assert_memory_equal(sig, "\x89PNG\r\n\x1a\n", 8);
-    if (!getenv("TMLP_KEEP_SVG")) {
-        unlink(svgp);
-        unlink(pngp);
-    }
 }
 
 /* Lognormal-ish latencies around 40 us with a slow tail. */
@@ -64,58 +64,58 @@ static int64_t *fake_latencies(int64_t n, uint64_t seed)
 
 static void test_histogram(void **state)
 {
-    (void)state;
+    test_tmpdir *tmp = *state;
     int64_t *v = fake_latencies(5000, 1);
     char *svg = NULL;
     assert_int_equal(tmlp_svg_latency_histogram(v, 5000, "Latency <histogram> & \"tail\"", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "&lt;histogram&gt; &amp; &quot;tail&quot;"));
     assert_non_null(strstr(svg, "p99"));
     assert_non_null(strstr(svg, "latency (\xC2\xB5s)"));
-    assert_renders(svg, "hist");
+    assert_renders(tmp, svg, "hist");
     tmlp_report_string_free(svg);
     /* a long tail (p99 > 3 x p50) switches to a log-scale x axis */
     for (int64_t i = 0; i < 5000; i++)
         if (i % 20 == 0) v[i] *= 10;
     assert_int_equal(tmlp_svg_latency_histogram(v, 5000, "Long tail", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "log scale"));
-    assert_renders(svg, "hist_log");
+    assert_renders(tmp, svg, "hist_log");
     tmlp_report_string_free(svg);
     /* one value: degenerate range still renders */
     assert_int_equal(tmlp_svg_latency_histogram(v, 1, NULL, &svg, NULL), TMLP_OK);
-    assert_renders(svg, "hist1");
+    assert_renders(tmp, svg, "hist1");
     tmlp_report_string_free(svg);
     free(v);
 }
 
 static void test_cdf(void **state)
 {
-    (void)state;
+    test_tmpdir *tmp = *state;
     int64_t *v = fake_latencies(20000, 2);
     char *svg = NULL;
     assert_int_equal(tmlp_svg_latency_cdf(v, 20000, "CDF", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, ">99.9<"));
-    assert_renders(svg, "cdf");
+    assert_renders(tmp, svg, "cdf");
     tmlp_report_string_free(svg);
     free(v);
 }
 
 static void test_timeline(void **state)
 {
-    (void)state;
+    test_tmpdir *tmp = *state;
     int64_t n = 3000;
     int64_t *v = fake_latencies(n, 3), *t = malloc((size_t)n * sizeof *t);
     for (int64_t i = 0; i < n; i++) t[i] = i * 1000000;
     char *svg = NULL;
     assert_int_equal(tmlp_svg_latency_timeline(t, v, n, 100000, "Server", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "latency bound"));
-    assert_renders(svg, "timeline");
+    assert_renders(tmp, svg, "timeline");
     tmlp_report_string_free(svg);
     free(v);
     /* many queries: drawn as buckets, no start times */
     v = fake_latencies(50000, 4);
     assert_int_equal(tmlp_svg_latency_timeline(NULL, v, 50000, 0, "Buckets", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "query (issue order)"));
-    assert_renders(svg, "timeline_buckets");
+    assert_renders(tmp, svg, "timeline_buckets");
     tmlp_report_string_free(svg);
     free(v);
     free(t);
@@ -123,13 +123,13 @@ static void test_timeline(void **state)
 
 static void test_throughput(void **state)
 {
-    (void)state;
+    test_tmpdir *tmp = *state;
     int64_t b[6] = {1, 2, 8, 32, 128, 256};
     double q[6] = {20000, 35000, 90000, 300000, 500000, 540000};
     char *svg = NULL;
     assert_int_equal(tmlp_svg_throughput_batch(b, q, 6, "Offline", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "thousand samples/s"));
-    assert_renders(svg, "throughput");
+    assert_renders(tmp, svg, "throughput");
     tmlp_report_string_free(svg);
     q[2] = -1;
     tmlp_error e = {0};
@@ -139,14 +139,14 @@ static void test_throughput(void **state)
 
 static void test_layers(void **state)
 {
-    (void)state;
+    test_tmpdir *tmp = *state;
     const char *names[4] = {"0 linear 784->512", "1 relu", "2 linear 512->10", "3 softmax"};
     double t[4] = {31000, 0, 900, 150};
     char *svg = NULL;
     assert_int_equal(tmlp_svg_layer_breakdown(names, t, 4, "Layers", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "784-&gt;512"));
     assert_non_null(strstr(svg, "%)"));
-    assert_renders(svg, "layers");
+    assert_renders(tmp, svg, "layers");
     tmlp_report_string_free(svg);
 }
 
@@ -167,5 +167,5 @@ int main(void)
         cmocka_unit_test(test_histogram), cmocka_unit_test(test_cdf),    cmocka_unit_test(test_timeline),
         cmocka_unit_test(test_throughput), cmocka_unit_test(test_layers), cmocka_unit_test(test_bad_args),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, test_tmpdir_setup, test_tmpdir_teardown);
 }
