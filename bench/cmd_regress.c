@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "reports_util.h"
+#include "run.h"
 
 typedef struct metric_def {
     const char *name;
@@ -66,7 +67,7 @@ static void fmt_value(char *buf, size_t cap, double v, const char *unit)
 }
 
 /* Compare one metric and print its line. */
-static void compare_metric(const char *label, const metric_def *m, double base, double cur, double p, double thr,
+static void compare_metric(FILE *f, const char *label, const metric_def *m, double base, double cur, double p, double thr,
                            double alpha, const char *test, counts *c)
 {
     char b[32], k[32], pv[40];
@@ -82,7 +83,7 @@ static void compare_metric(const char *label, const metric_def *m, double base, 
     else if (p < 1e-300) snprintf(pv, sizeof pv, "%s p < 1e-300", test);
     else snprintf(pv, sizeof pv, "%s p = %.3g", test, p);
     const char *tag = v == TMLP_REGRESS_REGRESSION ? "REGRESSION" : v == TMLP_REGRESS_IMPROVEMENT ? "improvement" : "unchanged";
-    printf("  %-16s %-11s %10s -> %-10s %+7.2f%%  %-24s %s (%s)\n", label, m->name, b, k, 100 * rel, pv, tag,
+    fprintf(f, "  %-16s %-11s %10s -> %-10s %+7.2f%%  %-24s %s (%s)\n", label, m->name, b, k, 100 * rel, pv, tag,
            m->dir == TMLP_LOWER_IS_BETTER ? "lower is better" : "higher is better");
     if (v == TMLP_REGRESS_REGRESSION) c->regress++;
     else if (v == TMLP_REGRESS_IMPROVEMENT) c->improve++;
@@ -108,8 +109,8 @@ static double accuracy_of(const cJSON *run)
     return cJSON_IsObject(a) ? ru_num(a, "value") : NAN;
 }
 
-static int compare_docs(const cJSON *base, const cJSON *cur, double thr, double alpha, const char *bname,
-                        const char *cname)
+int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thr, double alpha, const char *bname,
+                      const char *cname)
 {
     const cJSON *bruns = cJSON_GetObjectItemCaseSensitive(base, "runs");
     const cJSON *cruns = cJSON_GetObjectItemCaseSensitive(cur, "runs");
@@ -127,23 +128,23 @@ static int compare_docs(const cJSON *base, const cJSON *cur, double thr, double 
     static counts c; /* large: keep it off the stack */
     memset(&c, 0, sizeof c);
     int matched = 0;
-    printf("Regression check: baseline %s vs current %s (threshold %.1f%%, alpha %g)\n", bname, cname, 100 * thr,
-           alpha);
+    fprintf(f, "Regression check: baseline %s vs current %s (threshold %.1f%%, alpha %g)\n", bname, cname, 100 * thr,
+            alpha);
     const cJSON *cr;
     cJSON_ArrayForEach(cr, cruns) {
         const char *label = ru_str(cr, "label");
         if (!label) continue;
         const cJSON *br = find_run(bruns, label);
         if (!br) {
-            printf("  %-16s only in the current file: not compared\n", label);
+            fprintf(f, "  %-16s only in the current file: not compared\n", label);
             continue;
         }
         matched++;
         const cJSON *bv = cJSON_GetObjectItemCaseSensitive(br, "valid");
         const cJSON *cv = cJSON_GetObjectItemCaseSensitive(cr, "valid");
         if (cJSON_IsFalse(bv) || cJSON_IsFalse(cv))
-            printf("  %-16s warning: the %s run is INVALID; its figures are compared anyway\n", label,
-                   cJSON_IsFalse(bv) ? "baseline" : "current");
+            fprintf(f, "  %-16s warning: the %s run is INVALID; its figures are compared anyway\n", label,
+                    cJSON_IsFalse(bv) ? "baseline" : "current");
         const cJSON *bl = cJSON_GetObjectItemCaseSensitive(br, "latency_ns");
         const cJSON *cl = cJSON_GetObjectItemCaseSensitive(cr, "latency_ns");
         int64_t nb = 0, nc = 0;
@@ -165,12 +166,12 @@ static int compare_docs(const cJSON *base, const cJSON *cur, double thr, double 
         int offline = scen && !strcmp(scen, "offline");
         if (!offline && cJSON_IsObject(bl) && cJSON_IsObject(cl)) {
             for (int i = 0; i < 4; i++)
-                compare_metric(label, &lat[i], ru_num(bl, lat[i].name), ru_num(cl, lat[i].name),
+                compare_metric(f, label, &lat[i], ru_num(bl, lat[i].name), ru_num(cl, lat[i].name),
                                i == 0 ? p_mean : p_dist, thr, alpha, i == 0 ? "Welch" : "Mann-Whitney", &c);
         }
-        compare_metric(label, &thr_m, ru_num(br, "throughput_samples_per_s"), ru_num(cr, "throughput_samples_per_s"),
+        compare_metric(f, label, &thr_m, ru_num(br, "throughput_samples_per_s"), ru_num(cr, "throughput_samples_per_s"),
                        NAN, thr, alpha, "", &c);
-        compare_metric(label, &acc_m, accuracy_of(br), accuracy_of(cr), NAN, thr, alpha, "", &c);
+        compare_metric(f, label, &acc_m, accuracy_of(br), accuracy_of(cr), NAN, thr, alpha, "", &c);
     }
     if (!matched) {
         tmlp_cli_error("no run of %s has a label found in %s: nothing to compare", cname, bname);
@@ -180,18 +181,18 @@ static int compare_docs(const cJSON *base, const cJSON *cur, double thr, double 
     static const int order[3] = {TMLP_REGRESS_REGRESSION, TMLP_REGRESS_IMPROVEMENT, TMLP_REGRESS_UNCHANGED};
     for (int g = 0; g < 3; g++) {
         int v = order[g];
-        printf("%s (%d):%s\n", heads[v], c.n[v], c.n[v] ? "" : " none");
-        for (int i = 0; i < c.n[v]; i++) printf("  %s\n", c.lines[v][i]);
+        fprintf(f, "%s (%d):%s\n", heads[v], c.n[v], c.n[v] ? "" : " none");
+        for (int i = 0; i < c.n[v]; i++) fprintf(f, "  %s\n", c.lines[v][i]);
     }
-    printf("Summary: %d regression%s, %d improvement%s, %d unchanged", c.regress, c.regress == 1 ? "" : "s",
-           c.improve, c.improve == 1 ? "" : "s", c.same);
-    if (c.skipped) printf(", %d not comparable (absent in a file)", c.skipped);
-    printf(" -> %s\n", c.regress ? "REGRESSION (exit 3)" : "no regression");
+    fprintf(f, "Summary: %d regression%s, %d improvement%s, %d unchanged", c.regress, c.regress == 1 ? "" : "s",
+            c.improve, c.improve == 1 ? "" : "s", c.same);
+    if (c.skipped) fprintf(f, ", %d not comparable (absent in a file)", c.skipped);
+    fprintf(f, " -> %s\n", c.regress ? "REGRESSION (exit 3)" : "no regression");
     return c.regress ? TMLP_EXIT_REGRESSION : TMLP_EXIT_OK;
 }
 
 /* "5%" or "0.05" */
-static int parse_threshold(const char *s, double *out)
+int tmlp_regress_parse_threshold(const char *s, double *out)
 {
     size_t n = strlen(s);
     if (n > 1 && s[n - 1] == '%') {
@@ -223,7 +224,7 @@ int tmlp_cmd_regress(int argc, char **argv)
             if (i + 1 >= argc) return tmlp_cli_usage_error("%s: needs a value", a);
             const char *v = argv[++i];
             int rc = 0;
-            if (!strcmp(a, "--threshold")) rc = parse_threshold(v, &thr);
+            if (!strcmp(a, "--threshold")) rc = tmlp_regress_parse_threshold(v, &thr);
             else if (!strcmp(a, "--alpha")) rc = tmlp_cli_parse_double("--alpha", v, 1e-12, 0.5, &alpha);
             else baseline = v;
             if (rc) return rc;
@@ -240,7 +241,7 @@ int tmlp_cmd_regress(int argc, char **argv)
             cJSON_Delete(b);
             return TMLP_EXIT_RUNTIME;
         }
-        int rc = compare_docs(b, c, thr, alpha, argv[i], argv[i + 1]);
+        int rc = tmlp_regress_docs(stdout, b, c, thr, alpha, argv[i], argv[i + 1]);
         cJSON_Delete(b);
         cJSON_Delete(c);
         return rc;
@@ -275,7 +276,7 @@ int tmlp_cmd_regress(int argc, char **argv)
         cJSON_Delete(c);
         return TMLP_EXIT_RUNTIME;
     }
-    rc = compare_docs(b, c, thr, alpha, baseline, "this run");
+    rc = tmlp_regress_docs(stdout, b, c, thr, alpha, baseline, "this run");
     cJSON_Delete(b);
     cJSON_Delete(c);
     return rc;

@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "reports_util.h"
+#include "run.h"
 
 #define MAX_RUNS 64
 
@@ -35,6 +36,7 @@ typedef struct report_ctx {
     char recs[32][512];        /* recommendations, each with its number */
     int have_monitor;
     tmlp_monitor_summary mon;
+    double mon_interval_ms;    /* sampling interval of the figures (from the file or 10) */
     int have_profile[2];
     ru_profile prof[2];        /* batch 1, batch N */
     int n_fig;
@@ -257,8 +259,10 @@ static void section_run(report_ctx *c, const cJSON *run, int idx, double *cv_out
     }
     const cJSON *fp = cJSON_GetObjectItemCaseSensitive(run, "find_peak");
     if (cJSON_IsObject(fp)) {
-        addf(c, 'p', "Find-peak search (double until a run fails, then bisect); the figures above are of the last "
-                     "passing run. Trials in order:");
+        const char *note = ru_str(fp, "note");
+        addf(c, 'p', "Find-peak search (double until a run fails or halve until one passes, down to a QPS floor, "
+                     "then bisect); the figures above are of the last passing run.%s%s%s Trials in order:",
+             note && note[0] ? " The search ended: " : "", note && note[0] ? note : "", note && note[0] ? "." : "");
         const char *h[3] = {"trial", "target QPS", "result"};
         tmlp_report_table(c->r, 3, h);
         const cJSON *t;
@@ -626,20 +630,20 @@ static void section_resources(report_ctx *c)
 {
     addf(c, '2', "Resource usage");
     if (!c->have_monitor) {
-        addf(c, 'p', "Not recorded: the results file does not contain resource figures (they are sampled only "
-                     "when `bench_mlp report` runs the benchmark itself).");
+        addf(c, 'p', "Not recorded: the results file has no \"resources\" block (the run was made with "
+                     "`--monitor-interval-ms 0`, or by a bench_mlp without the resource monitor).");
         return;
     }
     const tmlp_monitor_summary *m = &c->mon;
     if (m->n_samples > 0)
-        addf(c, 'p', "Sampled every 10 ms from /proc/self/stat, /proc/self/status, /proc/stat and getrusage over "
+        addf(c, 'p', "Sampled every %.0f ms from /proc/self/stat, /proc/self/status, /proc/stat and getrusage over "
                      "the whole run (%.2f s, %" PRId64 " samples; series in resources.json and, as Chrome trace "
                      "counters, resources.trace.json). Absent figures could not be read.",
-             (double)m->duration_ns / 1e9, m->n_samples);
+             c->mon_interval_ms, (double)m->duration_ns / 1e9, m->n_samples);
     else
-        addf(c, 'p', "From the \"resources\" block of the results file (%.2f s sampled by the resource monitor). "
-                     "Absent figures could not be read.",
-             (double)m->duration_ns / 1e9);
+        addf(c, 'p', "From the \"resources\" block of the results file (%.2f s sampled every %.0f ms by the resource "
+                     "monitor). Absent figures could not be read.",
+             (double)m->duration_ns / 1e9, c->mon_interval_ms);
     const char *h[2] = {"figure", "value"};
     tmlp_report_table(c->r, 2, h);
     char v[256];
@@ -765,46 +769,26 @@ static int build(report_ctx *c, const cJSON *doc, const char *source)
     return 0;
 }
 
+/* DIR/resources.json: the summary and the series, by the one writer of those names
+ * (tmlp_out_resources_json, bench/output.c) that also fills a run's "resources" block. */
 static int write_resources_json(const char *dir, const tmlp_monitor *mon, const tmlp_monitor_summary *s)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/resources.json", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        tmlp_cli_error("cannot write %s", path);
-        return TMLP_EXIT_RUNTIME;
+    cJSON *o = tmlp_out_resources_json(s, 10, mon);
+    char *text = o ? cJSON_Print(o) : NULL;
+    cJSON_Delete(o);
+    tmlp_error err = {0};
+    int rc = 0;
+    if (!text) {
+        tmlp_cli_error("cannot write %s: out of memory", path);
+        rc = TMLP_EXIT_RUNTIME;
+    } else if (tmlp_report_write_file(path, text, &err) != TMLP_OK) {
+        tmlp_cli_error("%s", err.message);
+        rc = TMLP_EXIT_RUNTIME;
     }
-    fprintf(f, "{\"interval_ms\": 10, \"duration_ns\": %" PRIu64 ", \"cpu_user_pct\": ", s->duration_ns);
-    if (s->has_cpu) fprintf(f, "%.3f, \"cpu_system_pct\": %.3f", s->cpu_user_pct, s->cpu_system_pct);
-    else fprintf(f, "null, \"cpu_system_pct\": null");
-    fprintf(f, ", \"rss_peak_bytes\": ");
-    if (s->has_rss) fprintf(f, "%" PRId64 ", \"rss_mean_bytes\": %.0f", s->rss_peak_bytes, s->rss_mean_bytes);
-    else fprintf(f, "null, \"rss_mean_bytes\": null");
-    fprintf(f, ", \"vm_hwm_bytes\": ");
-    if (s->vm_hwm_bytes >= 0) fprintf(f, "%" PRId64, s->vm_hwm_bytes);
-    else fprintf(f, "null");
-    fprintf(f, ", \"voluntary_ctx\": %" PRId64 ", \"involuntary_ctx\": %" PRId64 ", \"minor_faults\": %" PRId64
-               ", \"major_faults\": %" PRId64 ",\n \"core_busy_pct\": [",
-            s->voluntary_ctx, s->involuntary_ctx, s->minor_faults, s->major_faults);
-    for (int i = 0; i < s->n_cores; i++) fprintf(f, "%s%.2f", i ? ", " : "", s->core_busy_pct[i]);
-    fprintf(f, "],\n \"series\": [");
-    int64_t n = 0;
-    const tmlp_monitor_sample *sm = tmlp_monitor_samples(mon, &n);
-    for (int64_t i = 0; i < n; i++) {
-        fprintf(f, "%s\n  {\"t_ns\": %" PRIu64 ", \"cpu_user_pct\": ", i ? "," : "", sm[i].t_ns);
-        if (isnan(sm[i].cpu_user_pct)) fprintf(f, "null, \"cpu_system_pct\": null");
-        else fprintf(f, "%.2f, \"cpu_system_pct\": %.2f", sm[i].cpu_user_pct, sm[i].cpu_system_pct);
-        fprintf(f, ", \"rss_bytes\": ");
-        if (sm[i].rss_bytes < 0) fprintf(f, "null");
-        else fprintf(f, "%" PRId64, sm[i].rss_bytes);
-        fprintf(f, ", \"threads\": %d}", sm[i].threads);
-    }
-    fprintf(f, "\n]}\n");
-    if (fclose(f) != 0) {
-        tmlp_cli_error("cannot write %s", path);
-        return TMLP_EXIT_RUNTIME;
-    }
-    return 0;
+    cJSON_free(text);
+    return rc;
 }
 
 /* A "resources" object in a results file (same names as resources.json), if the run
@@ -835,7 +819,9 @@ static void monitor_from_json(report_ctx *c, const cJSON *r)
         m->core_busy_pct[m->n_cores++] = x->valuedouble;
     }
     m->has_per_core = m->n_cores > 0;
-    m->max_threads = -1;
+    double thr = ru_num(r, "max_threads"), iv = ru_num(r, "interval_ms");
+    m->max_threads = isnan(thr) ? -1 : (int)thr;
+    if (iv > 0) c->mon_interval_ms = iv;
     c->have_monitor = m->has_cpu || m->has_rss;
 }
 
@@ -885,6 +871,7 @@ int tmlp_cmd_report(int argc, char **argv)
     cJSON *doc = NULL;
     report_ctx c;
     memset(&c, 0, sizeof c);
+    c.mon_interval_ms = 10;
     /* our options are removed; everything else is a run option */
     char **rest = calloc((size_t)argc + 12, sizeof *rest), **rest2 = calloc((size_t)argc + 12, sizeof *rest2);
     if (!rest || !rest2) {
@@ -943,6 +930,9 @@ int tmlp_cmd_report(int argc, char **argv)
         rest[nr++] = "json";
         rest[nr++] = "--output";
         rest[nr++] = json_path;
+        /* one sampler, ours: it covers the whole run and keeps its series for the trace */
+        rest[nr++] = "--monitor-interval-ms";
+        rest[nr++] = "0";
         rest[nr] = NULL;
         if (tmlp_monitor_create(10, &mon, NULL) != TMLP_OK || tmlp_monitor_start(mon, NULL) != TMLP_OK) {
             tmlp_cli_error("report: the resource monitor could not start; resource usage will be absent");
@@ -986,6 +976,8 @@ int tmlp_cmd_report(int argc, char **argv)
             rest2[np++] = "json";
             rest2[np++] = "--output";
             rest2[np++] = peak_path;
+            rest2[np++] = "--monitor-interval-ms";
+            rest2[np++] = "0";
             rest2[np] = NULL;
             fprintf(stderr, "bench_mlp report: server find-peak (results in %s)\n", peak_path);
             if (tmlp_cmd_run(np, rest2) == 0) have_peak = 1;
@@ -1001,6 +993,18 @@ int tmlp_cmd_report(int argc, char **argv)
     if (!doc) {
         rc = TMLP_EXIT_RUNTIME;
         goto done;
+    }
+    if (c.have_monitor && from == json_path && !cJSON_HasObjectItem(doc, "resources")) {
+        /* live mode: results.json gets the "resources" block a plain run writes, so a later
+         * `report --from` on it has the figures too */
+        cJSON *blk = tmlp_out_resources_json(&c.mon, 10, NULL);
+        if (blk) cJSON_AddItemToObject(doc, "resources", blk);
+        char *text = cJSON_Print(doc);
+        tmlp_error err = {0};
+        if (!text || tmlp_report_write_file(json_path, text, &err) != TMLP_OK)
+            tmlp_cli_error("report: cannot add the resource figures to %s: %s", json_path,
+                           text ? err.message : "out of memory");
+        cJSON_free(text);
     }
     if (have_peak) {
         /* append the find-peak run(s), relabelled, to the main document */

@@ -13,7 +13,12 @@
  *   5. runs: single-stream, multi-stream, server, then offline once per --batch size;
  *      offline first sizes its one query with an unreported calibration query so the run
  *      covers --min-duration-ms (LoadGen's expected-QPS x duration rule);
- *   6. print: summaries + table (+ confusion matrix in accuracy mode), or JSON; --trace.
+ *   6. print: summaries + table (+ confusion matrix in accuracy mode) + resource summary,
+ *      or JSON (with a "resources" block); --trace (queries, samples, resource counters);
+ *   7. --baseline FILE: the regression gate of `bench_mlp regress` (tmlp_regress_docs) on
+ *      this run's JSON document against FILE; exit 3 on a regression.
+ * The resource monitor (tinymlp/report.h) samples the process every --monitor-interval-ms
+ * (default 10) from before the first run to after the last.
  * Ctrl-C sets a flag the harness polls (settings.stop): the run stops issuing, drains, is
  * printed INVALID (interrupted), later runs are skipped and the exit code is 130.
  */
@@ -30,6 +35,7 @@
 #include "bench_config.h"
 #include "cli.h"
 #include "commands.h"
+#include "reports_util.h"
 #include "run.h"
 #include "tinymlp/blas.h"
 #include "tinymlp/rng.h"
@@ -76,6 +82,11 @@ typedef struct run_opts {
     tmlp_out_format format;
     const char *output, *trace;
     int quick, quiet;
+    int64_t monitor_interval_ms;  /* 0 = no resource monitor */
+    const char *baseline;         /* --baseline FILE or NULL */
+    double threshold, alpha;      /* regression gate */
+    double find_peak_min_qps;     /* 0 = target / 16 */
+    int64_t find_peak_budget_ms;  /* -1 = default */
 } run_opts;
 
 enum {
@@ -83,7 +94,8 @@ enum {
     OPT_MAX_DURATION, OPT_MIN_QUERIES, OPT_MAX_QUERIES, OPT_WARMUP, OPT_TARGET_QPS,
     OPT_LATENCY_BOUND, OPT_PERCENTILE, OPT_PERCENTILE_METHOD, OPT_SAMPLES_PER_QUERY, OPT_BATCH,
     OPT_WORKERS, OPT_BLAS_THREADS, OPT_SAMPLE_SEED, OPT_SCHEDULE_SEED, OPT_FORMAT, OPT_OUTPUT,
-    OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP
+    OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
+    OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET
 };
 
 static const struct option long_options[] = {
@@ -112,6 +124,12 @@ static const struct option long_options[] = {
     {"trace", required_argument, NULL, OPT_TRACE},
     {"quick", no_argument, NULL, OPT_QUICK},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"monitor-interval-ms", required_argument, NULL, OPT_MONITOR_INTERVAL},
+    {"baseline", required_argument, NULL, OPT_BASELINE},
+    {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"alpha", required_argument, NULL, OPT_ALPHA},
+    {"find-peak-min-qps", required_argument, NULL, OPT_FIND_PEAK_MIN_QPS},
+    {"find-peak-budget-ms", required_argument, NULL, OPT_FIND_PEAK_BUDGET},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
@@ -150,7 +168,14 @@ static void print_help(FILE *f)
 "                         matrix) | find-peak (server: highest VALID QPS, from --target-qps\n"
 "                         doubling or halving, then bisecting; at most 12 runs of >= 662\n"
 "                         queries, each ending by max(3 x --min-duration-ms, 662 queries at\n"
-"                         target/16) unless --max-duration-ms). Default performance\n"
+"                         target/16) unless --max-duration-ms; halving stops at\n"
+"                         --find-peak-min-qps, no trial starts after --find-peak-budget-ms).\n"
+"                         Default performance\n"
+"  --find-peak-min-qps RATE  find-peak: lowest QPS tried; if it fails too there is no peak\n"
+"                         (default --target-qps / 16, the lowest rate a trial's duration cap\n"
+"                         is sized for)\n"
+"  --find-peak-budget-ms DUR  find-peak: start no new trial after this long (default 60 s;\n"
+"                         0 = no budget)\n"
 "  --min-duration-ms DUR  minimum run length per scenario (default 2000 ms; --quick 100 ms).\n"
 "                         DUR is a number in ms or has a unit: 500us, 250ms, 2s, 1min\n"
 "  --max-duration-ms DUR  end a run after this long, INVALID if minimums unmet (default 0 =\n"
@@ -180,14 +205,30 @@ static void print_help(FILE *f)
 "                         (default table)\n"
 "  --output FILE          write the results there instead of stdout\n"
 "  --trace FILE           Chrome trace-event JSON (chrome://tracing, Perfetto): one event per\n"
-"                         query from its start (server: scheduled time) to completion\n"
+"                         query from its start (server: scheduled time) to completion; for\n"
+"                         multi-stream and offline also one per sample (at most 200,000 per\n"
+"                         run: beyond that every k-th, k named in the trace); the resource\n"
+"                         monitor's CPU, RSS and thread counters\n"
+"  --monitor-interval-ms DUR\n"
+"                         resource monitor sampling interval (default 10 ms; 0 = off). CPU\n"
+"                         (user/system, per core), RSS, context switches and page faults go\n"
+"                         below the table, into the JSON (\"resources\") and the trace\n"
+
 "  --quick                short runs for tests and CI (explicit options still win)\n"
 "  --quiet                no progress, notes or per-run summaries; only the results\n"
 "  --version              library version and git revision\n"
-"  --help                 this text\n"
+"  --help                 this text\n""\n"
+"Regression gate\n"
+"  --baseline FILE        after the runs, compare them with FILE (a --format json results\n"
+"                         file) exactly as `bench_mlp regress FILE CURRENT` does; exit 3 on a\n"
+"                         regression. The verdict follows the table (with csv/json on stdout:\n"
+"                         on stderr)\n"
+"  --threshold X          with --baseline: relative threshold, 0.05 or 5% (default 5%)\n"
+"  --alpha A              with --baseline: significance level (default 0.05)\n"
 "\n"
 "Exit status: 0 done (also when a run is INVALID: read the VALID column), 1 runtime error\n"
-"(missing or bad file, width mismatch, out of memory), 2 usage error, 130 interrupted.\n",
+"(missing or bad file, width mismatch, out of memory), 2 usage error, 3 regression against\n"
+"--baseline, 130 interrupted.\n",
         f);
 }
 
@@ -231,6 +272,10 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
     o->samples_per_query = 8;
     o->workers = 1;
     o->blas_threads = 1;
+    o->monitor_interval_ms = 10;
+    o->threshold = 0.05;
+    o->alpha = 0.05;
+    o->find_peak_budget_ms = -1;
     *done = 0;
     optind = 1;
     opterr = 0;
@@ -316,6 +361,26 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
         case OPT_OUTPUT: o->output = a; break;
         case OPT_TRACE: o->trace = a; break;
         case OPT_QUICK: o->quick = 1; break;
+        case OPT_MONITOR_INTERVAL:
+            rc = tmlp_cli_parse_duration_ns("--monitor-interval-ms", a, 1000000u, &ns);
+            if (!rc && (ns % 1000000u || ns > 60000000000ull))
+                rc = tmlp_cli_usage_error("--monitor-interval-ms: \"%s\" must be a whole number of "
+                                          "milliseconds from 0 (off) to 60000", a);
+            else if (!rc) o->monitor_interval_ms = (int64_t)(ns / 1000000u);
+            break;
+        case OPT_BASELINE: o->baseline = a; break;
+        case OPT_THRESHOLD: rc = tmlp_regress_parse_threshold(a, &o->threshold); break;
+        case OPT_ALPHA: rc = tmlp_cli_parse_double("--alpha", a, 1e-12, 0.5, &o->alpha); break;
+        case OPT_FIND_PEAK_MIN_QPS:
+            rc = tmlp_cli_parse_rate("--find-peak-min-qps", a, &o->find_peak_min_qps);
+            break;
+        case OPT_FIND_PEAK_BUDGET:
+            rc = tmlp_cli_parse_duration_ns("--find-peak-budget-ms", a, 1000000u, &ns);
+            if (!rc && ns % 1000000u)
+                rc = tmlp_cli_usage_error("--find-peak-budget-ms: \"%s\" is not a whole number of "
+                                          "milliseconds", a);
+            else if (!rc) o->find_peak_budget_ms = (int64_t)(ns / 1000000u);
+            break;
         case 'q':
         case OPT_QUIET: o->quiet = 1; break;
         case OPT_VERSION:
@@ -357,6 +422,12 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
     if (o->max_queries > 0 && o->min_queries > o->max_queries)
         return tmlp_cli_usage_error("--min-queries (%" PRId64 ") exceeds --max-queries (%" PRId64 ")",
                                     o->min_queries, o->max_queries);
+    if (o->find_peak_min_qps > o->target_qps)
+        return tmlp_cli_usage_error("--find-peak-min-qps (%g) exceeds --target-qps (%g)",
+                                    o->find_peak_min_qps, o->target_qps);
+    if (!o->baseline && (o->threshold != 0.05 || o->alpha != 0.05))
+        return tmlp_cli_usage_error("--threshold and --alpha apply to the regression gate: add "
+                                    "--baseline FILE");
     return 0;
 }
 
@@ -722,6 +793,10 @@ static tmlp_bench_settings settings_for(const run_opts *o, tmlp_scenario sc, int
             s.max_duration_ms = cap > 3.6e6 ? 3600000u : (uint64_t)ceil(cap);
         }
         s.find_peak_max_runs = 12;
+        /* The floor matches the duration cap above: a trial below target/16 cannot gather
+         * its queries before max_duration_ms, so halving further only wastes time. */
+        s.find_peak_min_qps = o->find_peak_min_qps > 0 ? o->find_peak_min_qps : s.target_qps / 16.0;
+        s.find_peak_budget_ms = (uint64_t)(o->find_peak_budget_ms >= 0 ? o->find_peak_budget_ms : 60000);
     }
     s.stop = (const volatile int *)&g_stop;
     return s;
@@ -826,6 +901,10 @@ int tmlp_cmd_run(int argc, char **argv)
     if ((rc = parse_options(argc, argv, &o, &done)) || done) return rc;
 
     FILE *out = stdout, *trace = NULL;
+    cJSON *baseline = NULL;
+    tmlp_monitor *mon = NULL;
+    tmlp_run_resources res;
+    memset(&res, 0, sizeof res);
     workload w;
     memset(&w, 0, sizeof w);
     w.info.argc = argc;
@@ -842,6 +921,22 @@ int tmlp_cmd_run(int argc, char **argv)
      * after the whole benchmark. */
     if (o.output && (rc = tmlp_cli_open_output("--output", o.output, &out))) goto done;
     if (o.trace && (rc = tmlp_cli_open_output("--trace", o.trace, &trace))) goto done;
+    /* the baseline too: a missing or malformed file fails before the benchmark */
+    if (o.baseline && access(o.baseline, R_OK) != 0) {
+        tmlp_cli_error("--baseline: cannot read \"%s\": %s", o.baseline, strerror(errno));
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
+    if (o.baseline && !(baseline = ru_read_json(o.baseline))) {
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
+    if (baseline && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(baseline, "runs"))) {
+        tmlp_cli_error("--baseline %s: no \"runs\" array: not a bench_mlp --format json results file",
+                       o.baseline);
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -853,6 +948,22 @@ int tmlp_cmd_run(int argc, char **argv)
     int show_progress = !o.quiet && isatty(STDERR_FILENO);
     int text = o.format == TMLP_OUT_TABLE;
     if (text && !o.quiet) print_header(out, &o, &w);
+
+    /* The resource monitor covers every run (and the offline calibration between them). A
+     * monitor that cannot start costs the resource figures, not the benchmark. */
+    if (o.monitor_interval_ms > 0) {
+        tmlp_error merr = {0};
+        res.interval_ms = (uint32_t)o.monitor_interval_ms;
+        res.start_ns = tmlp_time_now_ns();
+        if (tmlp_monitor_create(res.interval_ms, &mon, &merr) != TMLP_OK ||
+            tmlp_monitor_start(mon, &merr) != TMLP_OK) {
+            if (!o.quiet)
+                tmlp_cli_error("note: the resource monitor did not start (%s); resource figures are absent",
+                               merr.message[0] ? merr.message : "unknown error");
+            tmlp_monitor_destroy(mon);
+            mon = NULL;
+        }
+    }
 
     for (int sc = 0; sc < 4 && !g_stop; sc++) {
         if (!(o.scenarios & (1u << sc))) continue;
@@ -889,11 +1000,15 @@ int tmlp_cmd_run(int argc, char **argv)
             fflush(out);
         }
     }
+    if (mon && tmlp_monitor_stop(mon, NULL) == TMLP_OK && tmlp_monitor_get_summary(mon, &res.summary) == TMLP_OK) {
+        res.have = 1;
+        res.monitor = mon;
+    }
     if (g_stop && !o.quiet) tmlp_cli_error("interrupted: printing what was measured (INVALID)");
 
     const int32_t *labels = w.data ? w.data->labels : NULL;
     if (o.format == TMLP_OUT_JSON) {
-        if (tmlp_out_json(out, &w.info, rows, n_rows, labels)) {
+        if (tmlp_out_json(out, &w.info, rows, n_rows, labels, &res)) {
             tmlp_cli_error("--output: cannot write the JSON document: %s", strerror(errno));
             rc = TMLP_EXIT_RUNTIME;
             goto done;
@@ -903,9 +1018,10 @@ int tmlp_cmd_run(int argc, char **argv)
             for (int i = 0; i < n_rows; i++)
                 tmlp_out_confusion(out, &rows[i], labels, w.info.data_classes, w.info.fashion_names);
         tmlp_out_table(out, o.format, rows, n_rows);
+        tmlp_out_resources(out, o.format, &res);
     }
     if (trace) {
-        int bad = tmlp_out_trace(trace, rows, n_rows);
+        int bad = tmlp_out_trace(trace, rows, n_rows, &res);
         if (trace != stdout && fclose(trace) != 0) bad = 1;
         trace = NULL;
         if (bad) {
@@ -915,6 +1031,23 @@ int tmlp_cmd_run(int argc, char **argv)
         }
     }
     rc = g_stop ? TMLP_EXIT_INTERRUPTED : TMLP_EXIT_OK;
+    if (baseline && !g_stop) {
+        /* The same comparison as `bench_mlp regress FILE CURRENT`, on this run's document.
+         * It follows the table; it stays out of a csv/json stream on stdout. */
+        FILE *gate = o.format == TMLP_OUT_TABLE || o.format == TMLP_OUT_MARKDOWN ? out
+                     : out == stdout ? stderr : stdout;
+        cJSON *cur = tmlp_out_json_doc(&w.info, rows, n_rows, labels, &res);
+        if (!cur) {
+            tmlp_cli_error("--baseline: out of memory building this run's results");
+            rc = TMLP_EXIT_RUNTIME;
+            goto done;
+        }
+        if (gate == out) fputc('\n', gate);
+        rc = tmlp_regress_docs(gate, baseline, cur, o.threshold, o.alpha, o.baseline, "this run");
+        cJSON_Delete(cur);
+    } else if (baseline && !o.quiet) {
+        tmlp_cli_error("--baseline: interrupted runs are not compared");
+    }
 
 done:
     if (trace && trace != stdout) fclose(trace);
@@ -923,6 +1056,8 @@ done:
         rc = TMLP_EXIT_RUNTIME;
     }
     for (int i = 0; i < n_rows; i++) tmlp_bench_result_destroy(rows[i].result);
+    tmlp_monitor_destroy(mon);
+    cJSON_Delete(baseline);
     destroy_workload(&w);
     if (g_stop && rc == TMLP_EXIT_OK) rc = TMLP_EXIT_INTERRUPTED;
     return rc;

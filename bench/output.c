@@ -9,6 +9,11 @@
  * counts) to the completion of its last sample. Percentiles are computed by the harness
  * with the run's method (LoadGen's sorted[floor(N*p)] by default) and the method is named
  * under every table, because p99 of 1,000 values differs between methods.
+ *
+ * Resource figures (the monitor of tinymlp/report.h, sampled during the runs) follow the
+ * table as a short summary, go into the JSON as "resources" (tmlp_out_resources_json, the
+ * one writer of those names) and into the trace as counter events. A figure the monitor
+ * could not read is left out, never printed as 0.
  */
 #include "run.h"
 
@@ -134,8 +139,9 @@ void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *inf
     if (s->mode == TMLP_MODE_FIND_PEAK) {
         fprintf(f, "Find-peak trials (target QPS -> verdict):");
         for (int i = 0; i < r->n_peak_trials && i < 64; i++)
-            fprintf(f, " %.0f:%s", r->peak_trial_qps[i], r->peak_trial_valid[i] ? "VALID" : "INVALID");
+            fprintf(f, " %.6g:%s", r->peak_trial_qps[i], r->peak_trial_valid[i] ? "VALID" : "INVALID");
         fputc('\n', f);
+        if (r->peak_note[0]) fprintf(f, "Find-peak search ended            : %s\n", r->peak_note);
     }
     fprintf(f, "Workload digest                   : %016" PRIx64 "\n", r->workload_digest);
 
@@ -430,6 +436,8 @@ static cJSON *settings_json(const tmlp_bench_settings *s)
                             tmlp_percentile_method_name(s->percentile_method));
     cJSON_AddNumberToObject(o, "find_peak_precision", s->find_peak_precision);
     cJSON_AddNumberToObject(o, "find_peak_max_runs", (double)s->find_peak_max_runs);
+    cJSON_AddNumberToObject(o, "find_peak_min_qps", s->find_peak_min_qps);
+    cJSON_AddNumberToObject(o, "find_peak_budget_ms", (double)s->find_peak_budget_ms);
     return o;
 }
 
@@ -526,6 +534,7 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
         cJSON *fp = cJSON_AddObjectToObject(o, "find_peak");
         if (fp) {
             cJSON_AddNumberToObject(fp, "peak_qps", r->peak_qps);
+            cJSON_AddStringToObject(fp, "note", r->peak_note);
             cJSON *tr = cJSON_AddArrayToObject(fp, "trials");
             for (int i = 0; tr && i < r->n_peak_trials && i < 64; i++) {
                 cJSON *t = cJSON_CreateObject();
@@ -542,16 +551,112 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
     return o;
 }
 
-int tmlp_out_json(FILE *f, const tmlp_run_info *info, const tmlp_run_row *rows, int n,
-                  const int32_t *labels)
+cJSON *tmlp_out_resources_json(const tmlp_monitor_summary *s, uint32_t interval_ms,
+                               const tmlp_monitor *series)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddNumberToObject(o, "duration_ns", (double)s->duration_ns);
+    cJSON_AddNumberToObject(o, "interval_ms", (double)interval_ms);
+    cJSON_AddNumberToObject(o, "n_samples", (double)s->n_samples);
+    if (s->has_cpu && !isnan(s->cpu_user_pct) && !isnan(s->cpu_system_pct)) {
+        cJSON_AddNumberToObject(o, "cpu_user_pct", s->cpu_user_pct);
+        cJSON_AddNumberToObject(o, "cpu_system_pct", s->cpu_system_pct);
+    }
+    if (s->has_per_core && s->n_cores > 0) {
+        cJSON *c = cJSON_AddArrayToObject(o, "core_busy_pct");
+        for (int i = 0; c && i < s->n_cores && i < TMLP_MONITOR_MAX_CORES; i++)
+            cJSON_AddItemToArray(c, cJSON_CreateNumber(s->core_busy_pct[i]));
+    }
+    if (s->has_rss) {
+        cJSON_AddNumberToObject(o, "rss_peak_bytes", (double)s->rss_peak_bytes);
+        cJSON_AddNumberToObject(o, "rss_mean_bytes", s->rss_mean_bytes);
+    }
+    if (s->rss_start_bytes >= 0) cJSON_AddNumberToObject(o, "rss_start_bytes", (double)s->rss_start_bytes);
+    if (s->vm_hwm_bytes >= 0) cJSON_AddNumberToObject(o, "vm_hwm_bytes", (double)s->vm_hwm_bytes);
+    if (s->maxrss_bytes >= 0 && s->has_rusage) cJSON_AddNumberToObject(o, "maxrss_bytes", (double)s->maxrss_bytes);
+    if (s->has_ctx) {
+        cJSON_AddNumberToObject(o, "voluntary_ctx", (double)s->voluntary_ctx);
+        cJSON_AddNumberToObject(o, "involuntary_ctx", (double)s->involuntary_ctx);
+    }
+    if (s->has_rusage) {
+        cJSON_AddNumberToObject(o, "minor_faults", (double)s->minor_faults);
+        cJSON_AddNumberToObject(o, "major_faults", (double)s->major_faults);
+    }
+    if (s->max_threads > 0) cJSON_AddNumberToObject(o, "max_threads", s->max_threads);
+    if (series) {
+        int64_t n = 0;
+        const tmlp_monitor_sample *sm = tmlp_monitor_samples(series, &n);
+        cJSON *a = cJSON_AddArrayToObject(o, "series");
+        for (int64_t i = 0; a && sm && i < n; i++) {
+            cJSON *x = cJSON_CreateObject();
+            if (!x) break;
+            cJSON_AddNumberToObject(x, "t_ns", (double)sm[i].t_ns);
+            if (!isnan(sm[i].cpu_user_pct)) {
+                cJSON_AddNumberToObject(x, "cpu_user_pct", sm[i].cpu_user_pct);
+                cJSON_AddNumberToObject(x, "cpu_system_pct", sm[i].cpu_system_pct);
+            }
+            if (sm[i].rss_bytes >= 0) cJSON_AddNumberToObject(x, "rss_bytes", (double)sm[i].rss_bytes);
+            if (sm[i].threads >= 0) cJSON_AddNumberToObject(x, "threads", sm[i].threads);
+            cJSON_AddItemToArray(a, x);
+        }
+    }
+    return o;
+}
+
+void tmlp_out_resources(FILE *f, tmlp_out_format fmt, const tmlp_run_resources *res)
+{
+    if (!res || !res->have || fmt == TMLP_OUT_CSV || fmt == TMLP_OUT_JSON) return;
+    const tmlp_monitor_summary *s = &res->summary;
+    int md = fmt == TMLP_OUT_MARKDOWN;
+    const char *item = md ? "- " : "  ";
+    fprintf(f, "\n%sResources%s (sampled every %u ms over %.2f s, %" PRId64 " samples; absent = could not be "
+               "read)\n", md ? "**" : "", md ? "**" : "", (unsigned)res->interval_ms, (double)s->duration_ns / 1e9,
+            s->n_samples);
+    if (md) fputc('\n', f);
+    if (s->has_cpu)
+        fprintf(f, "%sprocess CPU     : user %.1f%%, system %.1f%% (of one core)\n", item, s->cpu_user_pct,
+                s->cpu_system_pct);
+    if (s->has_per_core && s->n_cores > 0) {
+        fprintf(f, "%scores busy      :", item);
+        for (int i = 0; i < s->n_cores && i < TMLP_MONITOR_MAX_CORES; i++)
+            fprintf(f, "%s cpu%d %.0f%%", i ? "," : "", i, s->core_busy_pct[i]);
+        fputs(" (all processes)\n", f);
+    }
+    if (s->has_rss)
+        fprintf(f, "%sresident memory : mean %.1f MB, peak %.1f MB", item, s->rss_mean_bytes / 1048576.0,
+                (double)s->rss_peak_bytes / 1048576.0);
+    if (s->has_rss && s->vm_hwm_bytes >= 0) fprintf(f, " (VmHWM %.1f MB)", (double)s->vm_hwm_bytes / 1048576.0);
+    if (s->has_rss) fputc('\n', f);
+    if (s->has_ctx)
+        fprintf(f, "%scontext switches: %" PRId64 " voluntary, %" PRId64 " involuntary\n", item, s->voluntary_ctx,
+                s->involuntary_ctx);
+    if (s->has_rusage)
+        fprintf(f, "%spage faults     : %" PRId64 " minor, %" PRId64 " major\n", item, s->minor_faults,
+                s->major_faults);
+    if (s->max_threads > 0) fprintf(f, "%sthreads (max)   : %d\n", item, s->max_threads);
+}
+
+cJSON *tmlp_out_json_doc(const tmlp_run_info *info, const tmlp_run_row *rows, int n,
+                         const int32_t *labels, const tmlp_run_resources *res)
 {
     cJSON *doc = cJSON_CreateObject();
-    if (!doc) return -1;
+    if (!doc) return NULL;
     cJSON_AddItemToObject(doc, "context", tmlp_context_json(info));
     cJSON *runs = cJSON_AddArrayToObject(doc, "runs");
     for (int i = 0; runs && i < n; i++)
         cJSON_AddItemToArray(runs, tmlp_out_run_json(&rows[i], labels, info->data_classes,
                                                      info->fashion_names));
+    if (res && res->have)
+        cJSON_AddItemToObject(doc, "resources", tmlp_out_resources_json(&res->summary, res->interval_ms, NULL));
+    return doc;
+}
+
+int tmlp_out_json(FILE *f, const tmlp_run_info *info, const tmlp_run_row *rows, int n,
+                  const int32_t *labels, const tmlp_run_resources *res)
+{
+    cJSON *doc = tmlp_out_json_doc(info, rows, n, labels, res);
+    if (!doc) return -1;
     char *text = cJSON_Print(doc);
     cJSON_Delete(doc);
     if (!text) return -1;
@@ -562,35 +667,83 @@ int tmlp_out_json(FILE *f, const tmlp_run_info *info, const tmlp_run_row *rows, 
 
 /* --- Chrome trace ----------------------------------------------------------------------- */
 
-int tmlp_out_trace(FILE *f, const tmlp_run_row *rows, int n)
+/* Per-sample events of one run (queries with several samples): from the query's start to
+ * each sample's completion, every `stride`-th sample. */
+static void trace_samples(FILE *f, const tmlp_bench_result *r, long pid, int tid, double offset_us,
+                          int64_t stride)
+{
+    int64_t k = 0;
+    for (int64_t q = 0; q < r->n_latencies && k < r->n_sample_done; q++) {
+        int64_t ns = r->query_samples ? r->query_samples[q] : 1;
+        for (int64_t j = 0; j < ns && k < r->n_sample_done; j++, k++) {
+            int64_t done = r->sample_done_ns[k];
+            if (k % stride != 0 || done < 0) continue; /* never completed: no end to draw */
+            double ts = offset_us + (double)r->start_ns[q] / 1e3;
+            fprintf(f, ",\n{\"name\":\"sample\",\"cat\":\"sample\",\"ph\":\"X\",\"pid\":%ld,\"tid\":%d,"
+                       "\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"query\":%" PRId64 ",\"sample\":%" PRId64,
+                    pid, tid, ts, (double)(done - r->start_ns[q]) / 1e3, q, k);
+            if (stride > 1) fprintf(f, ",\"stride\":%" PRId64, stride);
+            fputs("}}", f);
+        }
+    }
+}
+
+int tmlp_out_trace(FILE *f, const tmlp_run_row *rows, int n, const tmlp_run_resources *res)
 {
     long pid = (long)getpid();
+    /* The time line: runs are placed at their real start (calibration and model loading
+     * show as gaps), relative to the monitor's start or else to the first run's start. */
+    uint64_t base = 0;
+    if (res && res->have && res->monitor && res->start_ns) base = res->start_ns;
+    for (int i = 0; !base && i < n; i++)
+        if (rows[i].result->run_start_ns) base = rows[i].result->run_start_ns;
     /* Hand-written rather than cJSON: a run can hold millions of queries. */
-    fprintf(f, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
+    fprintf(f, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":\"bench_mlp\","
+               "\"sample_events_cap_per_run\":%d},\"traceEvents\":[\n", TMLP_TRACE_MAX_SAMPLE_EVENTS);
     fprintf(f, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%ld,\"tid\":0,"
                "\"args\":{\"name\":\"bench_mlp\"}}", pid);
-    /* Runs follow each other in time: offset each by the end of the previous one. */
-    double offset_us = 0;
+    double fallback_us = 0; /* a run without a start time follows the previous one */
     for (int i = 0; i < n; i++) {
         const tmlp_bench_result *r = rows[i].result;
         int tid = i + 1;
+        double offset_us = r->run_start_ns >= base && base ? (double)(r->run_start_ns - base) / 1e3 : fallback_us;
         fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%ld,\"tid\":%d,"
                    "\"args\":{\"name\":\"%s\"}}", pid, tid, rows[i].label);
         double end_us = offset_us;
+        int multi = 0;
         for (int64_t q = 0; q < r->n_latencies; q++) {
+            int64_t ns = r->query_samples ? r->query_samples[q] : 1;
+            if (ns > 1) multi = 1;
             if (r->latencies_ns[q] < 0) continue; /* never completed: no end to draw */
             double ts = offset_us + (r->start_ns ? (double)r->start_ns[q] / 1e3 : 0.0);
             double dur = (double)r->latencies_ns[q] / 1e3;
             fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"query\",\"ph\":\"X\",\"pid\":%ld,\"tid\":%d,"
                        "\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"query\":%" PRId64 ",\"samples\":%" PRId64,
-                    tmlp_scenario_name(r->settings.scenario), pid, tid, ts, dur, q,
-                    r->query_samples ? r->query_samples[q] : 1);
+                    tmlp_scenario_name(r->settings.scenario), pid, tid, ts, dur, q, ns);
             if (r->issue_delay_ns)
                 fprintf(f, ",\"issue_delay_ns\":%" PRId64, r->issue_delay_ns[q]);
             fputs("}}", f);
             if (ts + dur > end_us) end_us = ts + dur;
         }
-        offset_us = end_us + 1000.0;
+        if (multi && r->sample_done_ns && r->start_ns && r->n_sample_done > 0) {
+            int64_t stride = (r->n_sample_done + TMLP_TRACE_MAX_SAMPLE_EVENTS - 1) / TMLP_TRACE_MAX_SAMPLE_EVENTS;
+            fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%ld,\"tid\":%d,"
+                       "\"args\":{\"name\":\"%s samples", pid, 1001 + i, rows[i].label);
+            if (stride > 1)
+                fprintf(f, " (1 in %" PRId64 " of %" PRId64 ": at most %d events per run)", stride,
+                        r->n_sample_done, TMLP_TRACE_MAX_SAMPLE_EVENTS);
+            fputs("\"}}", f);
+            trace_samples(f, r, pid, 1001 + i, offset_us, stride);
+        }
+        fallback_us = end_us + 1000.0;
+    }
+    if (res && res->have && res->monitor) {
+        char *ev = NULL;
+        double off = res->start_ns >= base ? (double)(res->start_ns - base) / 1e3 : 0.0;
+        if (tmlp_monitor_trace_events(res->monitor, pid, off, &ev) == TMLP_OK) {
+            if (ev[0]) fprintf(f, ",\n%s", ev);
+            tmlp_report_string_free(ev);
+        }
     }
     fprintf(f, "\n]}\n");
     if (ferror(f)) {

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "tinymlp/bench.h"
+#include "tinymlp/report.h"
 
 /* Output formats of --format. */
 typedef enum tmlp_out_format {
@@ -54,6 +55,15 @@ typedef struct tmlp_run_row {
     char label[48];
 } tmlp_run_row;
 
+/* What the resource monitor (tinymlp/report.h) saw while the runs ran. */
+typedef struct tmlp_run_resources {
+    int have;                       /* 1 when `summary` holds a completed window */
+    uint32_t interval_ms;           /* sampling interval */
+    tmlp_monitor_summary summary;
+    const tmlp_monitor *monitor;    /* its time series (trace counters); may be NULL */
+    uint64_t start_ns;              /* tmlp_time_now_ns() when the window began */
+} tmlp_run_resources;
+
 /* --- context.c ------------------------------------------------------------------------ */
 
 /* The "context" object: host, cpu, cores, os, compiler, build_type, version, blas, timer,
@@ -81,12 +91,46 @@ void tmlp_out_confusion(FILE *f, const tmlp_run_row *row, const int32_t *labels,
 /* One element of "runs". `labels`/`n_classes` add a confusion matrix in accuracy mode. */
 cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_classes,
                          int fashion_names);
-/* The whole document; returns 0, or -1 on out-of-memory / write error. */
+/* The whole document {"context", "runs", "resources"} ("resources" only when res->have);
+ * NULL on out-of-memory. */
+cJSON *tmlp_out_json_doc(const tmlp_run_info *info, const tmlp_run_row *rows, int n,
+                         const int32_t *labels, const tmlp_run_resources *res);
+/* tmlp_out_json_doc printed to f; returns 0, or -1 on out-of-memory / write error. */
 int tmlp_out_json(FILE *f, const tmlp_run_info *info, const tmlp_run_row *rows, int n,
-                  const int32_t *labels);
-/* Chrome trace-event JSON: one complete ("X") event per measured query that completed,
- * from its start (scheduled time for server) to completion; pid = this process, tid = 1 + row index,
- * with thread_name metadata naming the run. 0 on success, -1 (errno set) on failure. */
-int tmlp_out_trace(FILE *f, const tmlp_run_row *rows, int n);
+                  const int32_t *labels, const tmlp_run_resources *res);
+/* The "resources" object — THE writer of resource figures (the run's JSON and the
+ * report's resources.json both use it): duration_ns, interval_ms, n_samples,
+ * cpu_user_pct, cpu_system_pct (% of one core), core_busy_pct[], rss_peak_bytes,
+ * rss_mean_bytes, rss_start_bytes, vm_hwm_bytes, maxrss_bytes, voluntary_ctx,
+ * involuntary_ctx, minor_faults, major_faults, max_threads. A figure the monitor could
+ * not read is left out (never 0). With `series` non-NULL, also "series": one object per
+ * sample {t_ns, cpu_user_pct, cpu_system_pct, rss_bytes, threads}. NULL on OOM. */
+cJSON *tmlp_out_resources_json(const tmlp_monitor_summary *s, uint32_t interval_ms,
+                               const tmlp_monitor *series);
+/* A short resource summary after the latency table (table and markdown formats). */
+void tmlp_out_resources(FILE *f, tmlp_out_format fmt, const tmlp_run_resources *res);
+/* Chrome trace-event JSON on the real time line (ts in us from the first run's start, or
+ * from the monitor's start when there is one):
+ *   - one complete ("X") event per measured query that completed, from its start
+ *     (server: scheduled time) to completion; tid = 1 + row index, named after the run;
+ *   - where queries hold several samples (multi-stream, offline), one "X" event per
+ *     SAMPLE from its query's start to the sample's completion on tid 1001 + row index;
+ *     at most TMLP_TRACE_MAX_SAMPLE_EVENTS per run: beyond that every k-th sample is
+ *     written and the thread name and each event's "stride" arg say k;
+ *   - the resource monitor's counter events ("cpu %", "rss MB", "threads").
+ * 0 on success, -1 (errno set) on failure. */
+#define TMLP_TRACE_MAX_SAMPLE_EVENTS 200000
+int tmlp_out_trace(FILE *f, const tmlp_run_row *rows, int n, const tmlp_run_resources *res);
+
+/* --- cmd_regress.c ----------------------------------------------------------------------- */
+
+/* The regression gate of `bench_mlp regress`, for any caller (the run's --baseline): compare
+ * two results documents run by run and print the per-metric lines and the summary to f.
+ * Returns TMLP_EXIT_REGRESSION (3) if any metric regressed, TMLP_EXIT_OK, or
+ * TMLP_EXIT_RUNTIME when the documents cannot be compared (error line printed). */
+int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double threshold, double alpha,
+                      const char *base_name, const char *cur_name);
+/* --threshold: a fraction ("0.05") or a percent ("5%"); 0 or TMLP_EXIT_USAGE. */
+int tmlp_regress_parse_threshold(const char *s, double *out);
 
 #endif

@@ -92,8 +92,60 @@ grep -q "<svg" "$T/rep/index.html" || fail "SVGs not inline in index.html"
 awk '/^## Recommendations/{on=1; next} /^## /{on=0} on && /^- / {n++; if ($0 !~ /[0-9]/) {print "no digit: " $0; bad=1}}
      END{exit (bad || n < 1)}' "$T/rep/report.md" || fail "a recommendation line has no number (or none at all)"
 grep -q "^## Resource usage" "$T/rep/report.md" || fail "resource section missing"
-grep -q "Not recorded" "$T/rep/report.md" || fail "--from must say resources were not recorded"
+grep -q 'From the "resources" block' "$T/rep/report.md" && grep -q "process CPU" "$T/rep/report.md" \
+    || fail "--from must report the run's resource figures"
 ok "report --from: files, no placeholders, self-contained HTML, every recommendation has a number"
+# the run's "resources" block: present, CPU figures numbers, no absent figure written as null
+python3 - "$T/run.json" <<'PY' || fail "run JSON: bad resources block"
+import json, sys
+r = json.load(open(sys.argv[1]))["resources"]
+for k in ["duration_ns", "interval_ms", "cpu_user_pct", "cpu_system_pct", "rss_peak_bytes", "core_busy_pct"]:
+    assert k in r, k
+assert r["interval_ms"] == 10 and r["duration_ns"] > 0
+assert all(isinstance(r[k], (int, float)) and r[k] >= 0 for k in ["cpu_user_pct", "cpu_system_pct"])
+assert r["cpu_user_pct"] + r["cpu_system_pct"] > 0, r
+assert all(v is not None for v in r.values())
+PY
+ok "run JSON has a numeric resources block"
+"$B" --quick --quiet --model "$M" --scenario single-stream --monitor-interval-ms 0 --format json \
+    --output "$T/nomon.json" > /dev/null 2>&1 || fail "--monitor-interval-ms 0 run failed"
+grep -q '"resources"' "$T/nomon.json" && fail "--monitor-interval-ms 0 still wrote resources"
+"$B" report --from "$T/nomon.json" --output "$T/rep0" --no-profile > /dev/null 2>&1 || fail "report --from nomon failed"
+grep -q "Not recorded" "$T/rep0/report.md" || fail "--from without resources must say they were not recorded"
+ok "--monitor-interval-ms 0: no resources block; the report says so"
+
+# --- --baseline on a run: the regress code path, exit 3 on a regression -------------------
+"$B" --quick --quiet --model "$M" --scenario single-stream,multi-stream --baseline "$T/run.json" \
+    --threshold 1000% > "$T/out" 2>&1; rc=$?
+[ $rc -eq 0 ] || { cat "$T/out"; fail "--baseline an earlier run of the same model, threshold 1000%: exit $rc"; }
+grep -q "^Regression check: baseline $T/run.json vs current this run" "$T/out" || fail "--baseline: no regress output"
+awk '/^Percentiles:/{t=NR} /^Regression check:/{g=NR} END{exit !(t && g > t)}' "$T/out" \
+    || fail "--baseline: the verdict must follow the table"
+ok "--baseline with an earlier run and a wide threshold: table, then the verdict, exit 0"
+python3 - "$T/run.json" "$T/better.json" <<'PY' || fail "cannot make the better baseline"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for r in d["runs"]:
+    r["throughput_samples_per_s"] *= 100
+    for k, v in list(r["latency_ns"].items()):
+        if isinstance(v, (int, float)) and k != "count": r["latency_ns"][k] = v / 100
+    r["latencies_ns"] = [max(1, x // 100) for x in r["latencies_ns"]]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+"$B" --quick --quiet --model "$M" --scenario single-stream,multi-stream --baseline "$T/better.json" \
+    > "$T/out" 2>&1; rc=$?
+[ $rc -eq 3 ] || { cat "$T/out"; fail "--baseline 100x better: want exit 3, got $rc"; }
+grep -q "REGRESSION (exit 3)" "$T/out" || fail "--baseline: no REGRESSION summary"
+"$B" --quick --quiet --model "$M" --scenario single-stream --baseline "$T/better.json" --format json \
+    --output "$T/cur.json" > "$T/gate" 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q "REGRESSION" "$T/gate" && python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/cur.json" \
+    || fail "--baseline with --format json: exit 3, verdict on stdout, JSON intact (got $rc)"
+ok "--baseline with 100x better figures: REGRESSION, exit 3 (also with --format json)"
+"$B" --quick --quiet --model "$M" --baseline "$T/missing.json" > /dev/null 2>&1; rc=$?
+[ $rc -eq 1 ] || fail "--baseline missing file: want exit 1, got $rc"
+"$B" --quick --quiet --model "$M" --threshold 10% > /dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "--threshold without --baseline: want exit 2, got $rc"
+ok "--baseline errors: missing file 1, --threshold alone 2"
 if command -v rsvg-convert > /dev/null 2>&1; then
     for s in "$T"/rep/*.svg; do rsvg-convert -o "$T/x.png" "$s" || fail "$s does not render"; done
     ok "every report SVG renders"
@@ -105,6 +157,9 @@ fi
 grep -q "^## Per-layer profile" "$T/live/report.md" || fail "live report lacks the profile"
 grep -q "process CPU" "$T/live/report.md" || fail "live report lacks resource figures"
 [ -s "$T/live/resources.json" ] || fail "resources.json missing"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["cpu_user_pct"] >= 0 and len(r["series"]) > 0;
+d=json.load(open(sys.argv[2])); assert d["resources"]["duration_ns"] > 0' "$T/live/resources.json" "$T/live/results.json" \
+    || fail "live report: resources.json series or the results.json resources block missing"
 ok "live report with profile and resource usage"
 "$B" report --output "$T/x" --from "$T/run.json" --quick > /dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || fail "--from with run options is a usage error, got $rc"

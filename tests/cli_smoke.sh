@@ -106,7 +106,8 @@ expect 0 "--help" --help
 missing=
 for o in model layers data scenario mode min-duration-ms max-duration-ms min-queries max-queries \
     warmup target-qps latency-bound-ms percentile percentile-method samples-per-query batch \
-    workers blas-threads sample-seed schedule-seed format output trace quick quiet version help; do
+    workers blas-threads sample-seed schedule-seed format output trace quick quiet version help \
+    monitor-interval-ms baseline threshold alpha find-peak-min-qps find-peak-budget-ms; do
     grep -q -- "--$o" "$OUT" || missing="$missing --$o"
 done
 [ -z "$missing" ] && ok "--help documents every option" || bad "--help lacks:$missing"
@@ -125,7 +126,7 @@ expect 0 "every option at once (JSON, trace)" --model "$MODEL" --layers linear,r
     --min-duration-ms 10ms --max-duration-ms 3s --min-queries 64 --max-queries 5k --warmup 4 \
     --target-qps 2k --latency-bound-ms 5ms --percentile 99% --percentile-method linear \
     --samples-per-query 4 --batch 1,8 --workers 2 --blas-threads 1 --sample-seed 7 \
-    --schedule-seed 0x2a --format json --output "$J" --trace "$T" --quick --quiet
+    --schedule-seed 0x2a --monitor-interval-ms 5 --format json --output "$J" --trace "$T" --quick --quiet
 pycheck "JSON document: context and run fields of issue 4" "$J" '
 c = d["context"]
 for k in ["host", "cpu", "cores", "os", "compiler", "build_type", "version", "blas", "timer",
@@ -163,12 +164,79 @@ assert [r["settings"]["offline_batch_size"] for r in runs[3:]] == [1, 8]
 '
 pycheck "--trace: Chrome trace JSON, one X event per query, pid/tid set" "$T" '
 q = json.load(open(sys.argv[1].replace("trace.json", "all.json")))
-ev = [e for e in d["traceEvents"] if e["ph"] == "X"]
+ev = [e for e in d["traceEvents"] if e["ph"] == "X" and e["cat"] == "query"]
 assert len(ev) == sum(r["queries"] for r in q["runs"]), (len(ev), [r["queries"] for r in q["runs"]])
 assert all(e["dur"] >= 0 and e["pid"] > 0 and e["tid"] >= 1 for e in ev)
 assert {e["tid"] for e in ev} == {1, 2, 3, 4, 5}
-names = [e["args"]["name"] for e in d["traceEvents"] if e["name"] == "thread_name"]
-assert names[:3] == ["single-stream", "multi-stream", "server"], names
+names = {e["tid"]: e["args"]["name"] for e in d["traceEvents"] if e["name"] == "thread_name"}
+assert [names[i] for i in (1, 2, 3)] == ["single-stream", "multi-stream", "server"], names
+'
+pycheck "--trace: one X event per sample of multi-stream (4 per query) and offline, inside its query" "$T" '
+q = json.load(open(sys.argv[1].replace("trace.json", "all.json")))
+X = [e for e in d["traceEvents"] if e["ph"] == "X"]
+ms = [e for e in X if e["cat"] == "sample" and e["tid"] == 1002]
+assert len(ms) == q["runs"][1]["samples"] == 4 * q["runs"][1]["queries"], (len(ms), q["runs"][1]["samples"])
+qs = {e["args"]["query"]: e for e in X if e["cat"] == "query" and e["tid"] == 2}
+for e in ms:
+    p = qs[e["args"]["query"]]
+    assert abs(e["ts"] - p["ts"]) < 1e-3 and e["dur"] <= p["dur"] + 1e-3, (e, p)
+ends = {}
+for e in ms: ends[e["args"]["query"]] = max(ends.get(e["args"]["query"], 0), e["ts"] + e["dur"])
+assert all(abs(ends[k] - (qs[k]["ts"] + qs[k]["dur"])) < 2e-3 for k in qs)
+off = [e for e in X if e["cat"] == "sample" and e["tid"] == 1004]
+assert len(off) == q["runs"][3]["samples"], (len(off), q["runs"][3]["samples"])
+names = {e["tid"]: e["args"]["name"] for e in d["traceEvents"] if e["name"] == "thread_name"}
+assert names[1002] == "multi-stream samples", names
+assert d["otherData"]["sample_events_cap_per_run"] == 200000
+'
+pycheck "--trace: resource monitor counter events (cpu %, rss MB) on the run time line" "$T" '
+C = [e for e in d["traceEvents"] if e["ph"] == "C"]
+cpu = [e for e in C if e["name"] == "cpu %"]
+rss = [e for e in C if e["name"] == "rss MB"]
+assert len(cpu) >= 1 and len(rss) >= 1, len(C)
+assert all(isinstance(e["args"]["user"], (int, float)) and e["args"]["user"] >= 0 for e in cpu)
+assert all(e["args"]["rss"] > 0 for e in rss)
+last = max(e["ts"] + e["dur"] for e in d["traceEvents"] if e["ph"] == "X")
+assert max(e["ts"] for e in C) >= 0.5 * last, "counters do not span the runs"
+'
+pycheck "JSON: a resources block with numeric CPU figures, absent figures left out" "$J" '
+r = d["resources"]
+assert r["interval_ms"] == 5 and r["duration_ns"] > 0 and r["n_samples"] >= 1, r
+for k in ["cpu_user_pct", "cpu_system_pct", "rss_peak_bytes", "rss_mean_bytes", "vm_hwm_bytes",
+          "voluntary_ctx", "involuntary_ctx", "minor_faults", "major_faults", "core_busy_pct"]:
+    assert k in r, "resources lacks " + k
+assert all(isinstance(r[k], (int, float)) for k in ["cpu_user_pct", "cpu_system_pct"])
+assert r["cpu_user_pct"] + r["cpu_system_pct"] > 0
+assert all(v is not None for v in r.values())
+'
+
+# --- a big offline run: the per-sample trace events are capped ------------------------------
+expect 0 "offline on the null model with --trace (up to 2M samples)" $NULLFAST --scenario offline \
+    --format json --output "$TMP/big.json" --trace "$TMP/bigtrace.json"
+pycheck "--trace caps per-sample events at 200,000 a run, every k-th sample, k named" "$TMP/bigtrace.json" '
+n = json.load(open(sys.argv[1].replace("bigtrace.json", "big.json")))["runs"][0]["samples"]
+k = -(-n // 200000)
+ev = [e for e in d["traceEvents"] if e["ph"] == "X" and e["cat"] == "sample"]
+assert len(ev) == -(-n // k) <= 200000, (len(ev), n, k)
+assert all(e["args"]["sample"] % k == 0 for e in ev)
+name = [e["args"]["name"] for e in d["traceEvents"] if e["name"] == "thread_name" and e["tid"] == 1001][0]
+assert (k == 1) == ("1 in" not in name), name
+assert k == 1 or all(e["args"]["stride"] == k for e in ev)
+'
+rm -f "$TMP/bigtrace.json"
+
+# --- find-peak stops at its QPS floor -------------------------------------------------------
+# A 1 us bound no real model meets: 1000 QPS fails, the floor (500) fails, the search stops.
+expect 0 "find-peak with an impossible bound stops at --find-peak-min-qps" --model "$MODEL" --data "$DATA" \
+    --mode find-peak --target-qps 1000 --find-peak-min-qps 500 --latency-bound-ms 1us --min-queries 20 \
+    --min-duration-ms 10 --quick --quiet --format json --output "$TMP/fp.json"
+pycheck "find-peak JSON: two trials, no peak, INVALID, the note names the floor" "$TMP/fp.json" '
+r = d["runs"][0]
+t = [x["target_qps"] for x in r["find_peak"]["trials"]]
+assert t == [1000, 500], t
+assert r["find_peak"]["peak_qps"] == 0 and r["valid"] is False
+assert "floor" in r["find_peak"]["note"], r["find_peak"]["note"]
+assert r["settings"]["find_peak_min_qps"] == 500 and r["settings"]["find_peak_budget_ms"] == 60000
 '
 
 # --- formats --------------------------------------------------------------------------------
@@ -177,12 +245,22 @@ if grep -q "^single-stream " "$OUT" && grep -q "^multi-stream " "$OUT" && grep -
     grep -q "^offline " "$OUT" && grep -q "p99.9 (µs)" "$OUT" && grep -q "VALID" "$OUT" &&
     grep -q 'Percentiles: method "loadgen"' "$OUT"; then
     ok "table: a row per scenario, units in headers, method named"
+    awk '/^Percentiles:/{t=NR} /^Resources \(sampled every 10 ms over [0-9.]+ s, [0-9]+ samples/{r=NR}
+         /^  process CPU +: user [0-9.]+%, system [0-9.]+% \(of one core\)/{c=NR}
+         END{exit !(t && r > t && c > r)}' "$OUT" && ok "table: resource summary (CPU in numbers) after the table" ||
+        bad "table resources: $(tail -n 10 "$OUT")"
 else
     bad "table output: $(cat "$OUT")"
 fi
 expect 0 "--format markdown" $NULLFAST --scenario single-stream,offline --format markdown
 grep -q "^| scenario | queries | p50 (µs)" "$OUT" && grep -q "^|---|" "$OUT" &&
     grep -q "^| offline |" "$OUT" && ok "markdown table" || bad "markdown: $(cat "$OUT")"
+awk '/^\*\*Resources\*\* \(sampled every 10 ms/{r=NR} /^\| offline \|/{t=NR} /^- process CPU +: user [0-9.]+%, system [0-9.]+%/{c=NR}
+     END{exit !(t && r > t && c > r)}' "$OUT" && ok "markdown: resource summary (CPU in numbers) after the table" ||
+    bad "markdown resources: $(tail -n 12 "$OUT")"
+expect 0 "--format table --monitor-interval-ms 0" $NULLFAST --scenario single-stream --monitor-interval-ms 0
+grep -q "Resources" "$OUT" && bad "--monitor-interval-ms 0 still printed resources" ||
+    ok "--monitor-interval-ms 0: no resource summary"
 expect 0 "--format csv -o FILE" $NULLFAST --scenario single-stream,server --format csv -o "$TMP/t.csv"
 if [ "$(wc -l <"$TMP/t.csv")" -eq 3 ] && head -1 "$TMP/t.csv" | grep -q "^scenario,label,mode,queries" &&
     [ "$(awk -F, '{print NF}' "$TMP/t.csv" | sort -u | wc -l)" -eq 1 ]; then
@@ -297,9 +375,16 @@ reject 2 "find-peak on offline" --mode find-peak --scenario offline
 reject 2 "bad synthetic spec" --model synthetic:784
 reject 2 "bad synthetic width" --model synthetic:784x0x10
 reject 2 "accuracy with the null model" --model null --mode accuracy
+reject 2 "monitor interval not a duration" --monitor-interval-ms often
+reject 2 "monitor interval below 1 ms" --monitor-interval-ms 500us
+reject 2 "find-peak floor above the target" --mode find-peak --target-qps 100 --find-peak-min-qps 200
+reject 2 "--threshold without --baseline" --threshold 10%
 
 # --- bad input: runtime errors (1) ------------------------------------------------------------
 reject 1 "missing model file" --model "$TMP/nope.safetensors" --quiet
+reject 1 "missing --baseline file" $NULLFAST --baseline "$TMP/nope.json"
+echo '{"context": {}}' > "$TMP/notruns.json"
+reject 1 "--baseline not a results file (checked before the run)" $NULLFAST --baseline "$TMP/notruns.json"
 reject 1 "missing data file" --model "$MODEL" --data "$TMP/nope.safetensors" --quiet
 reject 1 "model/data width mismatch" --model synthetic:20x4 --data "$DATA" --quiet
 grep -q "16" "$ERR" && grep -q "20" "$ERR" && ok "mismatch names both widths" || bad "mismatch: $(cat "$ERR")"

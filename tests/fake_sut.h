@@ -13,6 +13,11 @@
  * Faults: samples with sequence number >= never_from are dropped (never completed);
  * stop_after > 0 sets *stop_flag after that many completions.
  * drain() empties the queue and waits until the server thread is between samples.
+ *
+ * Also shared by the harness tests: US and MS (nanoseconds, for readable times such as
+ * 200 * US); has_reason(r, needle), whether one of a result's INVALID reasons names the
+ * expected cause; fake_run_stalled(s, f), a run that must give up on lost samples after
+ * drain_timeout_ms (it asserts, so include cmocka.h before this header).
  */
 #ifndef TMLP_FAKE_SUT_H
 #define TMLP_FAKE_SUT_H
@@ -24,6 +29,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define US 1000ULL
+#define MS 1000000ULL
+
+/* 1 if one of r's reasons (why the run is INVALID) contains needle. */
+static inline int has_reason(const tmlp_bench_result *r, const char *needle)
+{
+    for (int i = 0; i < r->n_reasons; i++)
+        if (strstr(r->reasons[i], needle)) return 1;
+    return 0;
+}
 
 typedef struct fake_item {
     tmlp_bench_run *run;
@@ -197,6 +213,21 @@ static inline void fake_free(fake_sut *f)
     free(f->rec_done);
     free(f->rec_due);
     free(f);
+}
+
+/* Runs s on f, whose samples stop completing (never_from), and checks how the harness
+ * gives up: it returns TMLP_OK no sooner than drain_timeout_ms after the start and well
+ * within a second (no hang), with an INVALID result, which the caller examines and
+ * destroys. Needs cmocka.h included first. */
+static inline tmlp_bench_result *fake_run_stalled(const tmlp_bench_settings *s, fake_sut *f)
+{
+    tmlp_bench_result *r = NULL;
+    uint64_t t0 = tmlp_time_now_ns();
+    assert_int_equal(tmlp_bench_run_scenario(s, &f->sut, &r, NULL), TMLP_OK);
+    uint64_t el = tmlp_time_now_ns() - t0;
+    assert_true(el >= s->drain_timeout_ms * MS && el < 1000 * MS);
+    assert_false(r->valid);
+    return r;
 }
 
 /* Settings for short test runs: no minimum duration, n queries exactly. */

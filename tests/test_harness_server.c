@@ -16,16 +16,6 @@
 #include "fake_sut.h"
 #include "tinymlp/bench.h"
 
-#define US 1000ULL
-#define MS 1000000ULL
-
-static int has_reason(const tmlp_bench_result *r, const char *needle)
-{
-    for (int i = 0; i < r->n_reasons; i++)
-        if (strstr(r->reasons[i], needle)) return 1;
-    return 0;
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -169,17 +159,14 @@ static void test_never_completes(void **state)
     f->never_from = 0;
     tmlp_bench_settings s = server_settings(1000.0, 50);
     s.drain_timeout_ms = 100;
-    tmlp_bench_result *r = NULL;
-    uint64_t t0 = tmlp_time_now_ns();
-    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
-    uint64_t el = tmlp_time_now_ns() - t0;
-    assert_true(el >= 100 * MS && el < 1000 * MS);
-    assert_false(r->valid);
+    tmlp_bench_result *r = fake_run_stalled(&s, f);
     assert_int_equal(r->never_completed, 50);
     assert_int_equal(r->errors, 50);
     assert_int_equal(r->completed_queries, 0);
     assert_true(has_reason(r, "50 samples never completed"));
     assert_int_equal(r->latency.count, 0);
+    assert_int_equal(r->n_sample_done, 50);
+    for (int64_t i = 0; i < 50; i++) assert_true(r->sample_done_ns[i] == -1);
     tmlp_bench_result_destroy(r);
     fake_free(f);
 }
@@ -316,6 +303,74 @@ static void test_find_peak(void **state)
     assert_true(r->peak_qps < 2000.0);
     assert_true(fail_above > 0);
     assert_true((fail_above - best) / best <= 0.1 || r->n_peak_trials == 12);
+    assert_true(strstr(r->peak_note, "converged") || strstr(r->peak_note, "run limit"));
+    tmlp_bench_result_destroy(r);
+    fake_free(f);
+}
+
+/* Find-peak stops at its QPS floor: a 5 ms service can never meet a 1 ms bound, so the
+ * search halves 1000 -> 500 -> 250 -> 125, tries the floor (100) once and gives up with
+ * no peak, INVALID, saying why; it does not halve on towards 0 QPS. */
+static void test_find_peak_floor(void **state)
+{
+    (void)state;
+    fake_sut *f = fake_new(100, 5 * MS, 0);
+    tmlp_bench_settings s = server_settings(1000.0, 20);
+    s.mode = TMLP_MODE_FIND_PEAK;
+    s.target_latency_ns = 1 * MS;
+    s.target_latency_percentile = 0.90;
+    s.find_peak_max_runs = 20;
+    s.find_peak_min_qps = 100.0;
+    s.max_outstanding_queries = 5;
+    s.drain_timeout_ms = 500;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+    assert_int_equal(r->n_peak_trials, 5);
+    const double want[5] = {1000.0, 500.0, 250.0, 125.0, 100.0};
+    for (int i = 0; i < 5; i++) {
+        assert_true(r->peak_trial_qps[i] == want[i]);
+        assert_false(r->peak_trial_valid[i]);
+    }
+    assert_true(r->peak_qps == 0.0);
+    assert_false(r->valid);
+    assert_non_null(strstr(r->peak_note, "floor"));
+    assert_true(has_reason(r, "none of the 5 trials was VALID"));
+    tmlp_bench_result_destroy(r);
+
+    /* the default floor is target_qps / 64 */
+    s.find_peak_min_qps = 0.0;
+    s.target_qps = 6400.0;
+    s.find_peak_max_runs = 3;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+    assert_int_equal(r->n_peak_trials, 3);
+    assert_non_null(strstr(r->peak_note, "run limit"));
+    tmlp_bench_result_destroy(r);
+
+    /* a floor above target_qps is a settings error */
+    tmlp_error e = {0};
+    s.find_peak_min_qps = 7000.0;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, &e), TMLP_ERR_ARG);
+    assert_non_null(strstr(e.message, "find_peak_min_qps"));
+    fake_free(f);
+}
+
+/* The time budget: once spent, no new trial starts (the first always runs). */
+static void test_find_peak_budget(void **state)
+{
+    (void)state;
+    fake_sut *f = fake_new(100, 5 * MS, 0);
+    tmlp_bench_settings s = server_settings(1000.0, 20);
+    s.mode = TMLP_MODE_FIND_PEAK;
+    s.target_latency_ns = 1 * MS;
+    s.target_latency_percentile = 0.90;
+    s.find_peak_budget_ms = 1;
+    s.max_outstanding_queries = 5;
+    s.drain_timeout_ms = 500;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+    assert_int_equal(r->n_peak_trials, 1);
+    assert_non_null(strstr(r->peak_note, "time budget"));
+    assert_false(r->valid);
     tmlp_bench_result_destroy(r);
     fake_free(f);
 }
@@ -331,6 +386,8 @@ int main(void)
         cmocka_unit_test(test_late_issue),
         cmocka_unit_test(test_null_server),
         cmocka_unit_test(test_find_peak),
+        cmocka_unit_test(test_find_peak_floor),
+        cmocka_unit_test(test_find_peak_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,6 +95,12 @@ typedef struct tmlp_bench_settings {
                                        mark the run INVALID (interrupted) */
     void (*progress)(void *user, const tmlp_bench_progress *p); /* optional */
     void *progress_user;
+    /* added by the integration work: bounds of the find-peak search, so a SUT that cannot
+     * meet the bound on a noisy machine does not halve on for minutes */
+    double find_peak_min_qps;       /* never try a QPS below this; if none passed above it the
+                                       peak is 0 (INVALID). Default 0 = target_qps / 64 */
+    uint64_t find_peak_budget_ms;   /* start no new trial once the search has run this long
+                                       (the trial in progress finishes); default 0 = none */
 } tmlp_bench_settings;
 
 TMLP_API tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario s);
@@ -198,6 +204,17 @@ typedef struct tmlp_bench_result {
     int64_t never_completed;        /* samples still outstanding when the drain timed out */
     int overloaded;                 /* server: stopped at max_outstanding_queries */
     uint64_t run_start_ns;          /* tmlp_time_now_ns() at the run start (trace export) */
+
+    /* added by the integration work: per measured SAMPLE, in issue order (the samples of
+     * measured query 0 first, then query 1, ...; query_samples gives the split), the
+     * completion time relative to the run start (the clock of start_ns); -1 if the sample
+     * never completed. A sample's latency is sample_done_ns[i] - start_ns[its query]. */
+    int64_t n_sample_done;          /* == samples */
+    int64_t *sample_done_ns;
+
+    /* find-peak: how the search ended, one sentence ("converged: ...", "QPS floor ...",
+     * "time budget ...", "run limit ..."); "" for other modes */
+    char peak_note[256];
 } tmlp_bench_result;
 
 /* Run one scenario (or a find-peak search) against `sut`. Returns TMLP_OK with a result

@@ -15,6 +15,8 @@
  *     issue delay = actual issue - scheduled. Duration = last scheduled time.
  *   offline: one query of offline_sample_count samples issued at t = 0 as ceil(N/B)
  *     issue calls of <= B samples. Duration = last completion; throughput = N / duration.
+ * Every completion is timestamped per sample too (sample_done_ns in the result, issue
+ * order), so a trace can draw one event per sample of a multi-sample query.
  * Warm-up: warmup_queries queries (offline: batches) are issued and completed in a closed
  * loop before the clock starts, and are excluded from everything measured.
  * End: both min_duration and min_query_count met; max_* end the run early.
@@ -83,6 +85,7 @@ struct tmlp_bench_run {
     int64_t s_n, s_cap;
     int64_t *s_query;
     int64_t *s_index;
+    int64_t *s_tdone;    /* completion time, absolute ns; 0 = not yet */
     uint8_t *s_done;
 
     _Atomic int64_t q_completed;   /* all completed queries, warm-up included */
@@ -112,6 +115,7 @@ static void run_free(tmlp_bench_run *run)
     free(run->q_nsamp);
     free(run->s_query);
     free(run->s_index);
+    free(run->s_tdone);
     free(run->s_done);
     free(run->pred);
     free(run);
@@ -145,7 +149,9 @@ static int reserve(tmlp_bench_run *run, int64_t n)
             if (c > INT64_MAX / 2) return 0;
             c *= 2;
         }
-        if (!grow_i64(&run->s_query, run->s_cap, c) || !grow_i64(&run->s_index, run->s_cap, c)) return 0;
+        if (!grow_i64(&run->s_query, run->s_cap, c) || !grow_i64(&run->s_index, run->s_cap, c) ||
+            !grow_i64(&run->s_tdone, run->s_cap, c))
+            return 0;
         uint8_t *d = realloc(run->s_done, (size_t)c);
         if (!d) return 0;
         memset(d + run->s_cap, 0, (size_t)(c - run->s_cap));
@@ -167,7 +173,9 @@ static int reserve_initial(tmlp_bench_run *run, int64_t nq, int64_t ns)
         run->q_cap = nq;
     }
     if (ns > run->s_cap) {
-        if (!grow_i64(&run->s_query, run->s_cap, ns) || !grow_i64(&run->s_index, run->s_cap, ns)) return 0;
+        if (!grow_i64(&run->s_query, run->s_cap, ns) || !grow_i64(&run->s_index, run->s_cap, ns) ||
+            !grow_i64(&run->s_tdone, run->s_cap, ns))
+            return 0;
         uint8_t *d = realloc(run->s_done, (size_t)ns);
         if (!d) return 0;
         memset(d + run->s_cap, 0, (size_t)(ns - run->s_cap));
@@ -228,6 +236,7 @@ void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, 
         run->s_done[id] = 1;
         run->s_outstanding--;
         if (run->finished) continue;
+        run->s_tdone[id] = now;
         int64_t q = run->s_query[id];
         int measured = q >= run->n_warm;
         if (measured) {
@@ -323,6 +332,7 @@ static int64_t begin_query(ctx *c, tmlp_sampler *smp, int64_t n, int64_t origin)
     for (int64_t i = 0; i < n; i++) {
         run->s_query[first + i] = q;
         run->s_index[first + i] = tmlp_sampler_next(smp);
+        run->s_tdone[first + i] = 0;
         run->s_done[first + i] = 0;
     }
     run->s_n += n;
@@ -554,16 +564,22 @@ static void run_offline(ctx *c, int64_t n_samples)
 
 /* --- result ------------------------------------------------------------------------------ */
 
-static tmlp_bench_result *result_alloc(int64_t m, int server)
+static tmlp_bench_result *result_alloc(int64_t m, int64_t n_samples, int server)
 {
     tmlp_bench_result *r = calloc(1, sizeof *r);
     if (!r) return NULL;
-    size_t bytes = (size_t)(m > 0 ? m : 1) * sizeof(int64_t);
+    size_t bytes = (size_t)(m > 0 ? m : 1) * sizeof(int64_t), sbytes;
+    if (!tmlp_size_mul((size_t)(n_samples > 0 ? n_samples : 1), sizeof(int64_t), &sbytes)) {
+        free(r);
+        return NULL;
+    }
     r->latencies_ns = malloc(bytes);
     r->start_ns = malloc(bytes);
     r->query_samples = malloc(bytes);
+    r->sample_done_ns = malloc(sbytes);
     if (server) r->issue_delay_ns = malloc(bytes);
-    if (!r->latencies_ns || !r->start_ns || !r->query_samples || (server && !r->issue_delay_ns)) {
+    if (!r->latencies_ns || !r->start_ns || !r->query_samples || !r->sample_done_ns ||
+        (server && !r->issue_delay_ns)) {
         tmlp_bench_result_destroy(r);
         return NULL;
     }
@@ -578,6 +594,7 @@ void tmlp_bench_result_destroy(tmlp_bench_result *r)
     free(r->start_ns);
     free(r->query_samples);
     free(r->issue_delay_ns);
+    free(r->sample_done_ns);
     free(r);
 }
 
@@ -591,7 +608,10 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
     int server = s->scenario == TMLP_SCENARIO_SERVER;
     int64_t w = run->n_warm == INT64_MAX ? run->q_n : run->n_warm;
     int64_t m = run->q_n - w;
-    tmlp_bench_result *r = result_alloc(m, server);
+    /* measured samples follow the warm-up ones in id order */
+    int64_t s_first = run->s_n;
+    for (int64_t q = w; q < run->q_n; q++) s_first -= run->q_nsamp[q];
+    tmlp_bench_result *r = result_alloc(m, run->s_n - s_first, server);
     double *sorted = malloc((size_t)(m > 0 ? m : 1) * sizeof(double));
     if (!r || !sorted) {
         tmlp_bench_result_destroy(r);
@@ -623,6 +643,11 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
         if (server) r->issue_delay_ns[i] = run->q_issue[q] - run->q_origin[q];
     }
     qsort(sorted, (size_t)n_done, sizeof(double), cmp_double);
+    r->n_sample_done = run->s_n - s_first;
+    for (int64_t i = 0; i < r->n_sample_done; i++) {
+        int64_t done = run->s_tdone[s_first + i];
+        r->sample_done_ns[i] = done ? done - t0 : -1;
+    }
     r->n_latencies = m;
     r->queries = m;
     r->samples = samples;
@@ -732,6 +757,14 @@ tmlp_status tmlp_bench_settings_check(const tmlp_bench_settings *s, const tmlp_s
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_precision must be > 0");
         if (s->find_peak_max_runs < 1)
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_max_runs must be >= 1");
+        if (!(s->find_peak_min_qps >= 0.0) || !isfinite(s->find_peak_min_qps))
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_min_qps must be a finite number >= 0 "
+                                  "(0 = target_qps / 64)");
+        if (s->find_peak_min_qps > s->target_qps)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_min_qps (%g) exceeds target_qps (%g)",
+                                  s->find_peak_min_qps, s->target_qps);
+        if (s->find_peak_budget_ms > UINT64_MAX / 1000000ULL)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_budget_ms is too large");
     }
     return TMLP_OK;
 }

@@ -98,6 +98,8 @@ tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario sc)
     s.percentile_method = TMLP_PCT_LOADGEN;
     s.find_peak_precision = 0.02;
     s.find_peak_max_runs = 20;
+    s.find_peak_min_qps = 0.0;
+    s.find_peak_budget_ms = 0;
     s.stop = NULL;
     s.progress = NULL;
     s.progress_user = NULL;
