@@ -318,6 +318,7 @@ int main(int argc, char **argv)
            quick ? " (--quick)" : "");
     printf("BLAS: %s | core %s | OPENBLAS_CORETYPE=%s | threads %d\n", bi.version, bi.core,
            bi.coretype_env[0] ? bi.coretype_env : "(unset)", bi.threads);
+    if (bi.advice[0]) printf("WARNING: %s\n", bi.advice);
 
     static const int64_t small[] = {784, 128, 10}, mnist[] = {784, 512, 512, 10},
                          large[] = {1024, 4096, 4096, 1024};

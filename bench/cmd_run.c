@@ -859,6 +859,12 @@ static void print_header(FILE *f, const run_opts *o, const workload *w)
         if (load[0] > 0.5 * (double)cores) fprintf(f, " (busy: other work shares the CPUs; expect noise)");
     }
     fputc('\n', f);
+    tmlp_blas_info bi;
+    tmlp_blas_get_info(&bi);
+    fprintf(f, "blas     : %s, core %s, %d thread%s%s%s\n", bi.name, bi.core, bi.threads,
+            bi.threads == 1 ? "" : "s", bi.coretype_env[0] ? ", OPENBLAS_CORETYPE=" : "",
+            bi.coretype_env);
+    if (bi.advice[0]) fprintf(f, "warning  : %s\n", bi.advice);
     if (w->is_null)
         fprintf(f, "model    : null (no-op SUT: measures the harness itself)\n");
     else

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench_config.h"
+#include "bench_git.h"
 #include "tinymlp/blas.h"
 
 #define OVERHEAD_SAMPLES 2001
@@ -199,6 +200,7 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
         cJSON_AddStringToObject(blas, "coretype_env", bi.coretype_env);
         cJSON_AddNumberToObject(blas, "threads", bi.threads);
         cJSON_AddNumberToObject(blas, "parallel", bi.parallel);
+        if (bi.advice[0]) cJSON_AddStringToObject(blas, "advice", bi.advice);
     }
 
     cJSON *timer = cJSON_AddObjectToObject(c, "timer");

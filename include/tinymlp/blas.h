@@ -19,6 +19,11 @@ typedef struct tmlp_blas_info {
     char coretype_env[64]; /* value of OPENBLAS_CORETYPE, "" if unset */
     int threads;        /* openblas_get_num_threads() */
     int parallel;       /* openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP */
+    /* Non-empty when OpenBLAS runs its generic x86-64 kernels ("Prescott": what 0.3.21
+     * picks for a CPU it does not recognise) although the CPU has AVX2 and FMA: one
+     * sentence saying so and how to fix it (OPENBLAS_CORETYPE=Haswell). Benchmarks print it:
+     * the generic kernels are several times slower and the figures would mislead. */
+    char advice[192];
 } tmlp_blas_info;
 
 /* Set the BLAS thread count for the whole process (n >= 1). Not thread-safe with

@@ -37,4 +37,11 @@ void tmlp_blas_get_info(tmlp_blas_info *out)
     copy_str(out->coretype_env, sizeof out->coretype_env, getenv("OPENBLAS_CORETYPE"));
     out->threads = openblas_get_num_threads();
     out->parallel = openblas_get_parallel();
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (!strcmp(out->core, "Prescott") && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
+        snprintf(out->advice, sizeof out->advice,
+                 "OpenBLAS chose its generic 'Prescott' kernels (it does not recognise this CPU) "
+                 "although the CPU has AVX2 and FMA: set OPENBLAS_CORETYPE=Haswell");
+#endif
 }
