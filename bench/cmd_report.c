@@ -862,6 +862,21 @@ static void run_profiles(report_ctx *c, const char *model, const char *layers, c
     tmlp_model_destroy(m);
 }
 
+/* Append "--format json --output PATH --monitor-interval-ms 0" and the closing NULL to a
+ * bench_mlp argument vector of n entries; returns the new count. The inner runs get no
+ * sampler of their own: the report's one covers them all and keeps its series for the trace. */
+static int append_json_output(char **argv, int n, char *path)
+{
+    argv[n++] = "--format";
+    argv[n++] = "json";
+    argv[n++] = "--output";
+    argv[n++] = path;
+    argv[n++] = "--monitor-interval-ms";
+    argv[n++] = "0";
+    argv[n] = NULL;
+    return n;
+}
+
 int tmlp_cmd_report(int argc, char **argv)
 {
     const char *dir = NULL, *from = NULL;
@@ -926,14 +941,7 @@ int tmlp_cmd_report(int argc, char **argv)
             rest[nr++] = "--batch";
             rest[nr++] = "1,8,32,256";
         }
-        rest[nr++] = "--format";
-        rest[nr++] = "json";
-        rest[nr++] = "--output";
-        rest[nr++] = json_path;
-        /* one sampler, ours: it covers the whole run and keeps its series for the trace */
-        rest[nr++] = "--monitor-interval-ms";
-        rest[nr++] = "0";
-        rest[nr] = NULL;
+        nr = append_json_output(rest, nr, json_path);
         if (tmlp_monitor_create(10, &mon, NULL) != TMLP_OK || tmlp_monitor_start(mon, NULL) != TMLP_OK) {
             tmlp_cli_error("report: the resource monitor could not start; resource usage will be absent");
             tmlp_monitor_destroy(mon);
@@ -972,13 +980,7 @@ int tmlp_cmd_report(int argc, char **argv)
                 rest2[np++] = "--min-duration-ms";
                 rest2[np++] = "500";
             }
-            rest2[np++] = "--format";
-            rest2[np++] = "json";
-            rest2[np++] = "--output";
-            rest2[np++] = peak_path;
-            rest2[np++] = "--monitor-interval-ms";
-            rest2[np++] = "0";
-            rest2[np] = NULL;
+            np = append_json_output(rest2, np, peak_path);
             fprintf(stderr, "bench_mlp report: server find-peak (results in %s)\n", peak_path);
             if (tmlp_cmd_run(np, rest2) == 0) have_peak = 1;
             else tmlp_cli_error("report: the find-peak run failed; the report goes on without it");

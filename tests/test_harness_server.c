@@ -30,6 +30,20 @@ static tmlp_bench_settings server_settings(double qps, int64_t n)
     return s;
 }
 
+/* Find-peak from `qps`, trials of n queries, bound at p90, at most `outstanding` queries in
+ * flight (so an overloaded trial fails fast) and a 500 ms drain. */
+static tmlp_bench_settings find_peak_settings(double qps, int64_t n, uint64_t bound_ns,
+                                              int64_t outstanding)
+{
+    tmlp_bench_settings s = server_settings(qps, n);
+    s.mode = TMLP_MODE_FIND_PEAK;
+    s.target_latency_ns = bound_ns;
+    s.target_latency_percentile = 0.90;
+    s.max_outstanding_queries = outstanding;
+    s.drain_timeout_ms = 500;
+    return s;
+}
+
 /* Mean waiting time of an ideal FIFO single server with fixed service D on arrivals t[]:
  * Lindley's recursion W[0] = 0, W[i] = max(0, W[i-1] + D - (t[i] - t[i-1])). */
 static double lindley_mean_wait(const int64_t *t, int64_t n, double D)
@@ -273,14 +287,9 @@ static void test_find_peak(void **state)
 {
     (void)state;
     fake_sut *f = fake_new(100, 1 * MS, 0);
-    tmlp_bench_settings s = server_settings(300.0, 150);
-    s.mode = TMLP_MODE_FIND_PEAK;
-    s.target_latency_ns = 30 * MS;
-    s.target_latency_percentile = 0.90;
+    tmlp_bench_settings s = find_peak_settings(300.0, 150, 30 * MS, 20);
     s.find_peak_precision = 0.1;
     s.find_peak_max_runs = 12;
-    s.max_outstanding_queries = 20;
-    s.drain_timeout_ms = 500;
     tmlp_bench_result *r = NULL;
     assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
     double best = 0, fail_above = 0;
@@ -315,14 +324,9 @@ static void test_find_peak_floor(void **state)
 {
     (void)state;
     fake_sut *f = fake_new(100, 5 * MS, 0);
-    tmlp_bench_settings s = server_settings(1000.0, 20);
-    s.mode = TMLP_MODE_FIND_PEAK;
-    s.target_latency_ns = 1 * MS;
-    s.target_latency_percentile = 0.90;
+    tmlp_bench_settings s = find_peak_settings(1000.0, 20, 1 * MS, 5);
     s.find_peak_max_runs = 20;
     s.find_peak_min_qps = 100.0;
-    s.max_outstanding_queries = 5;
-    s.drain_timeout_ms = 500;
     tmlp_bench_result *r = NULL;
     assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
     assert_int_equal(r->n_peak_trials, 5);
@@ -359,13 +363,8 @@ static void test_find_peak_budget(void **state)
 {
     (void)state;
     fake_sut *f = fake_new(100, 5 * MS, 0);
-    tmlp_bench_settings s = server_settings(1000.0, 20);
-    s.mode = TMLP_MODE_FIND_PEAK;
-    s.target_latency_ns = 1 * MS;
-    s.target_latency_percentile = 0.90;
+    tmlp_bench_settings s = find_peak_settings(1000.0, 20, 1 * MS, 5);
     s.find_peak_budget_ms = 1;
-    s.max_outstanding_queries = 5;
-    s.drain_timeout_ms = 500;
     tmlp_bench_result *r = NULL;
     assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
     assert_int_equal(r->n_peak_trials, 1);
