@@ -14,6 +14,11 @@
  *           ... build, run, destroy ...
  *           assert_int_equal(ta.allocs, ta.frees);         // nothing leaked
  *       Not thread-safe: use it from one thread.
+ *
+ *   test_fixture(name)
+ *       "$TMLP_FIXTURES/<name>" (meson test sets TMLP_FIXTURES to tests/fixtures; without
+ *       it, "tests/fixtures/<name>" relative to the source root). A static buffer: use the
+ *       result before the next call.
  */
 #ifndef TMLP_TEST_CHECK_H
 #define TMLP_TEST_CHECK_H
@@ -80,6 +85,14 @@ static inline tmlp_allocator test_alloc_hook(test_alloc *t)
 {
     tmlp_allocator a = {test_alloc_malloc, test_alloc_free, t};
     return a;
+}
+
+static inline const char *test_fixture(const char *name)
+{
+    static char path[1024];
+    const char *dir = getenv("TMLP_FIXTURES");
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", name);
+    return path;
 }
 
 #endif

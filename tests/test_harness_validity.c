@@ -14,6 +14,7 @@
 
 #include "bench/harness_internal.h"
 #include "tinymlp/bench.h"
+#include "fake_sut.h" /* has_reason */
 
 static double *ramp(int64_t n) /* 1, 2, ..., n (ns), ascending */
 {
@@ -31,13 +32,6 @@ static tmlp_bench_result *result(tmlp_scenario sc, int64_t queries, uint64_t dur
     r->queries = queries;
     r->duration_ns = duration_ns;
     return r;
-}
-
-static int has_reason(const tmlp_bench_result *r, const char *needle)
-{
-    for (int i = 0; i < r->n_reasons; i++)
-        if (strstr(r->reasons[i], needle)) return 1;
-    return 0;
 }
 
 static const tmlp_bench_outcome NONE = {0};

@@ -23,14 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const char *fixture(const char *name)
-{
-    static char path[512];
-    const char *dir = getenv("TMLP_FIXTURES");
-    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", name);
-    return path;
-}
-
 /* Load `name` failing allocation k (0-based) for k = 0, 1, ... until the load completes
  * without reaching allocation k; returns the number of allocations a successful load
  * makes. */
@@ -43,7 +35,7 @@ static long oom_sweep(const char *name, const char *layers)
         opts.allocator = test_alloc_hook(&ta);
         tmlp_model *m = (tmlp_model *)&ta; /* must be reset to NULL on failure */
         tmlp_error err = {TMLP_OK, ""};
-        tmlp_status st = tmlp_model_load_ex(fixture(name), layers, &opts, &m, &err);
+        tmlp_status st = tmlp_model_load_ex(test_fixture(name), layers, &opts, &m, &err);
         if (ta.failed == 0) {
             if (st != TMLP_OK) fail_msg("%s: load failed without OOM: %s", name, err.message);
             assert_non_null(m);

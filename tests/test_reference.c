@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "check.h" /* test_fixture */
 #include "io/safetensors.h"
 #include "tinymlp/model.h"
 
@@ -46,20 +47,12 @@ static const int64_t BATCHES[] = {1, 7, 64};
 #define FLOOR_LOGITS 0.05
 #define FLOOR_PROBS 1e-3
 
-static const char *fixture(const char *name)
-{
-    static char path[512];
-    const char *dir = getenv("TMLP_FIXTURES");
-    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", name);
-    return path;
-}
-
 /* The reference data file (inputs and PyTorch outputs), read as a safetensors container. */
 static tmlp_st_file *open_io(const char *name)
 {
     tmlp_st_file *f = NULL;
     tmlp_error err = {TMLP_OK, ""};
-    if (tmlp_st_read(fixture(name), NULL, &f, &err) != TMLP_OK)
+    if (tmlp_st_read(test_fixture(name), NULL, &f, &err) != TMLP_OK)
         fail_msg("%s: %s (regenerate with /usr/bin/python3 tools/make_reference.py)", name,
                  err.message);
     return f;
@@ -127,7 +120,7 @@ static tmlp_model *load(const char *name, const char *layers)
 {
     tmlp_model *m = NULL;
     tmlp_error err = {TMLP_OK, ""};
-    if (tmlp_model_load(fixture(name), layers, &m, &err) != TMLP_OK)
+    if (tmlp_model_load(test_fixture(name), layers, &m, &err) != TMLP_OK)
         fail_msg("%s: %s", name, err.message);
     return m;
 }
