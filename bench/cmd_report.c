@@ -57,6 +57,19 @@ static void addf(report_ctx *c, int kind, const char *fmt, ...)
     else tmlp_report_heading(c->r, kind - '0', buf);
 }
 
+/* One row "name | value" of a two-column report table, the value printf-formatted. */
+static void rowf(report_ctx *c, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void rowf(report_ctx *c, const char *name, const char *fmt, ...)
+{
+    char v[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v, sizeof v, fmt, ap);
+    va_end(ap);
+    const char *row[2] = {name, v};
+    tmlp_report_table_row(c->r, row);
+}
+
 static void rec(report_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void rec(report_ctx *c, const char *fmt, ...)
 {
@@ -128,37 +141,29 @@ static void section_environment(report_ctx *c, const cJSON *ctx)
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(ctx, "data");
     const char *h[2] = {"item", "value"};
     tmlp_report_table(c->r, 2, h);
-    char v[512];
-#define ROW(name, ...)                                                                                          \
-    do {                                                                                                        \
-        snprintf(v, sizeof v, __VA_ARGS__);                                                                     \
-        const char *row_[2] = {name, v};                                                                        \
-        tmlp_report_table_row(c->r, row_);                                                                      \
-    } while (0)
-    ROW("host", "%s", ru_str(ctx, "host") ? ru_str(ctx, "host") : "unknown");
-    ROW("CPU", "%s, %.0f cores online", ru_str(ctx, "cpu") ? ru_str(ctx, "cpu") : "unknown", ru_num(ctx, "cores"));
-    ROW("OS", "%s", ru_str(ctx, "os") ? ru_str(ctx, "os") : "unknown");
-    ROW("compiler / build", "%s, %s", ru_str(ctx, "compiler") ? ru_str(ctx, "compiler") : "?",
+    rowf(c, "host", "%s", ru_str(ctx, "host") ? ru_str(ctx, "host") : "unknown");
+    rowf(c, "CPU", "%s, %.0f cores online", ru_str(ctx, "cpu") ? ru_str(ctx, "cpu") : "unknown", ru_num(ctx, "cores"));
+    rowf(c, "OS", "%s", ru_str(ctx, "os") ? ru_str(ctx, "os") : "unknown");
+    rowf(c, "compiler / build", "%s, %s", ru_str(ctx, "compiler") ? ru_str(ctx, "compiler") : "?",
         ru_str(ctx, "build_type") ? ru_str(ctx, "build_type") : "?");
     if (cJSON_IsObject(ver))
-        ROW("tinymlp", "%s (git %s)", ru_str(ver, "library") ? ru_str(ver, "library") : "?",
+        rowf(c, "tinymlp", "%s (git %s)", ru_str(ver, "library") ? ru_str(ver, "library") : "?",
             ru_str(ver, "git") ? ru_str(ver, "git") : "?");
     if (cJSON_IsObject(blas))
-        ROW("BLAS", "%s, core %s, %.0f thread(s), OPENBLAS_CORETYPE=%s", ru_str(blas, "version") ? ru_str(blas, "version") : "?",
+        rowf(c, "BLAS", "%s, core %s, %.0f thread(s), OPENBLAS_CORETYPE=%s", ru_str(blas, "version") ? ru_str(blas, "version") : "?",
             ru_str(blas, "core") ? ru_str(blas, "core") : "?", ru_num(blas, "threads"),
             ru_str(blas, "coretype_env") && *ru_str(blas, "coretype_env") ? ru_str(blas, "coretype_env") : "(unset)");
-    ROW("workers", "%.0f worker thread(s), %.0f BLAS thread(s)", ru_num(ctx, "workers"), ru_num(ctx, "blas_threads"));
+    rowf(c, "workers", "%.0f worker thread(s), %.0f BLAS thread(s)", ru_num(ctx, "workers"), ru_num(ctx, "blas_threads"));
     if (cJSON_IsObject(model))
-        ROW("model", "%s `%s` (%s), %.0f -> %.0f, %.0f parameters", ru_str(model, "kind") ? ru_str(model, "kind") : "?",
+        rowf(c, "model", "%s `%s` (%s), %.0f -> %.0f, %.0f parameters", ru_str(model, "kind") ? ru_str(model, "kind") : "?",
             ru_str(model, "source") ? ru_str(model, "source") : "?", ru_str(model, "layers") ? ru_str(model, "layers") : "?",
             ru_num(model, "input_width"), ru_num(model, "output_width"), ru_num(model, "params"));
     if (cJSON_IsObject(data))
-        ROW("data", "%s `%s`: %.0f samples x %.0f %s, %s", ru_str(data, "kind") ? ru_str(data, "kind") : "?",
+        rowf(c, "data", "%s `%s`: %.0f samples x %.0f %s, %s", ru_str(data, "kind") ? ru_str(data, "kind") : "?",
             ru_str(data, "source") ? ru_str(data, "source") : "?", ru_num(data, "count"), ru_num(data, "width"),
             ru_str(data, "dtype") ? ru_str(data, "dtype") : "?",
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "labeled")) ? "labelled" : "no labels");
-    if (ru_str(ctx, "command_line")) ROW("command line", "`%s`", ru_str(ctx, "command_line"));
-#undef ROW
+    if (ru_str(ctx, "command_line")) rowf(c, "command line", "`%s`", ru_str(ctx, "command_line"));
     addf(c, 'p', "The full context block of the results file:");
     char *txt = cJSON_Print(ctx);
     if (txt) {
@@ -646,16 +651,10 @@ static void section_resources(report_ctx *c)
              (double)m->duration_ns / 1e9, c->mon_interval_ms);
     const char *h[2] = {"figure", "value"};
     tmlp_report_table(c->r, 2, h);
-    char v[256];
-#define ROW(name, ...)                                                                                          \
-    do {                                                                                                        \
-        snprintf(v, sizeof v, __VA_ARGS__);                                                                     \
-        const char *row_[2] = {name, v};                                                                        \
-        tmlp_report_table_row(c->r, row_);                                                                      \
-    } while (0)
-    if (m->has_cpu) ROW("process CPU (% of one core)", "user %.1f%%, system %.1f%%", m->cpu_user_pct, m->cpu_system_pct);
-    else ROW("process CPU", "absent (/proc/self/stat unreadable)");
+    if (m->has_cpu) rowf(c, "process CPU (% of one core)", "user %.1f%%, system %.1f%%", m->cpu_user_pct, m->cpu_system_pct);
+    else rowf(c, "process CPU", "absent (/proc/self/stat unreadable)");
     if (m->has_per_core) {
+        char v[256];
         char *p = v;
         size_t left = sizeof v;
         p[0] = 0;
@@ -664,21 +663,19 @@ static void section_resources(report_ctx *c)
             p += k;
             left -= (size_t)k;
         }
-        const char *row_[2] = {"cores busy (all processes)", v};
-        tmlp_report_table_row(c->r, row_);
+        rowf(c, "cores busy (all processes)", "%s", v);
     } else {
-        ROW("cores busy", "absent (/proc/stat unreadable)");
+        rowf(c, "cores busy", "absent (/proc/stat unreadable)");
     }
     if (m->has_rss)
-        ROW("resident memory", "mean %.1f MB, peak %.1f MB (VmHWM %.1f MB)", m->rss_mean_bytes / 1048576.0,
+        rowf(c, "resident memory", "mean %.1f MB, peak %.1f MB (VmHWM %.1f MB)", m->rss_mean_bytes / 1048576.0,
             (double)m->rss_peak_bytes / 1048576.0, (double)m->vm_hwm_bytes / 1048576.0);
-    else ROW("resident memory", "absent (/proc/self/status unreadable)");
+    else rowf(c, "resident memory", "absent (/proc/self/status unreadable)");
     if (m->has_ctx)
-        ROW("context switches", "%" PRId64 " voluntary, %" PRId64 " involuntary", m->voluntary_ctx, m->involuntary_ctx);
+        rowf(c, "context switches", "%" PRId64 " voluntary, %" PRId64 " involuntary", m->voluntary_ctx, m->involuntary_ctx);
     if (m->has_rusage)
-        ROW("page faults", "%" PRId64 " minor, %" PRId64 " major", m->minor_faults, m->major_faults);
-    if (m->max_threads > 0) ROW("threads (max)", "%d", m->max_threads);
-#undef ROW
+        rowf(c, "page faults", "%" PRId64 " minor, %" PRId64 " major", m->minor_faults, m->major_faults);
+    if (m->max_threads > 0) rowf(c, "threads (max)", "%d", m->max_threads);
 }
 
 static void recommend_resources(report_ctx *c)
