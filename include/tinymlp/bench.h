@@ -1,7 +1,7 @@
 /* tinymlp/bench.h — the benchmark harness: MLPerf LoadGen scenarios driving any system
  * under test (SUT), validity rules, early stopping, and a result with every latency.
  *
- * Semantics follow MLPerf LoadGen (../shared/reference/HARNESS.md):
+ * Semantics follow MLPerf LoadGen (README, "The harness"):
  *   single-stream  closed loop, 1 sample per query, the next query issued when the last
  *                  completes; latency from the actual issue time; headline p90.
  *   multi-stream   closed loop, samples_per_query samples per query; query latency =
@@ -9,8 +9,11 @@
  *   server         OPEN loop: Poisson arrivals at target_qps generated before the clock
  *                  starts; latency from the SCHEDULED time (queueing counts); headline
  *                  completed samples/s, valid only if the latency bound holds.
- *   offline        every sample issued at t = 0 in batches of offline_batch_size;
- *                  headline samples/s.
+ *   offline        one query of N samples issued at t = 0 in batches of
+ *                  offline_batch_size; N = offline_sample_count, or LoadGen's
+ *                  max(min_query_count, expected QPS x min duration x 1.1); latency
+ *                  percentiles are over the samples (completion - query start), as
+ *                  LoadGen reports them; headline samples/s.
  *
  * The SUT is a table of callbacks plus a `void *user`. The harness calls `issue` with
  * the samples of one query; the SUT computes (on any thread) and reports each finished
@@ -70,7 +73,8 @@ typedef struct tmlp_bench_settings {
     tmlp_mode mode;                 /* default PERFORMANCE */
     uint64_t min_duration_ms;       /* default 600000 (LoadGen); bench_mlp passes shorter */
     uint64_t max_duration_ms;       /* 0 = none */
-    int64_t min_query_count;        /* single 1024, multi 662, server 270336, offline 1 */
+    int64_t min_query_count;        /* single 1024, multi 662, server 270336, offline 1;
+                                       offline counts SAMPLES of its one query (LoadGen) */
     int64_t max_query_count;        /* 0 = none */
     int64_t warmup_queries;         /* issued first, excluded from statistics; default 0 */
     double target_qps;              /* server: arrival rate, queries/s (> 0); default 1000 */
@@ -78,15 +82,19 @@ typedef struct tmlp_bench_settings {
     double target_latency_percentile; /* fraction in (0,1): 0.90 single, 0.99 multi/server */
     int64_t samples_per_query;      /* multi-stream; default 8 */
     int64_t offline_batch_size;     /* offline; default 32 */
-    int64_t offline_sample_count;   /* offline: samples in the one query; default = SUT's count */
+    int64_t offline_sample_count;   /* offline: samples in the one query (>= 1 fixes it); 0 =
+                                       sized from offline_expected_qps, as LoadGen does */
     int workers;                    /* informational here: the SUT owns its threads; default 1 */
     int blas_threads;               /* informational here: recorded in the result; default 1 */
     uint64_t sample_seed;           /* which samples (uniform with replacement) */
     uint64_t schedule_seed;         /* server arrival schedule */
     int64_t max_outstanding_queries;/* server: issued but not complete; beyond it the run
                                        ends INVALID ("overloaded"); default 65536 */
-    uint64_t drain_timeout_ms;      /* after the last issue, wait at most this long for
-                                       completions; then INVALID; default 10000 */
+    uint64_t drain_timeout_ms;      /* stall bound: a run whose SUT completes nothing for
+                                       max(drain_timeout_ms, 20 x the mean interval between
+                                       its completions so far) ends INVALID ("stalled" or
+                                       "never completed"). A SUT that keeps completing is
+                                       never cut off. Default 10000 */
     double early_stopping_confidence; /* c, default 0.99 */
     tmlp_percentile_method percentile_method; /* default LOADGEN */
     double find_peak_precision;     /* relative width of the final QPS bracket; default 0.02 */
@@ -101,6 +109,12 @@ typedef struct tmlp_bench_settings {
                                        peak is 0 (INVALID). Default 0 = target_qps / 64 */
     uint64_t find_peak_budget_ms;   /* start no new trial once the search has run this long
                                        (the trial in progress finishes); default 0 = none */
+    /* added by the verdicts work (issue 9): LoadGen's offline query size. With
+     * offline_sample_count == 0 the one query holds
+     *     max(min_query_count, ceil(offline_expected_qps x min_duration_s x 1.1))
+     * samples — a setting, never a timed calibration, so the same settings give the same
+     * workload. 0 = the SUT's sample count (one pass). Default 0. */
+    double offline_expected_qps;
 } tmlp_bench_settings;
 
 TMLP_API tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario s);
@@ -215,6 +229,13 @@ typedef struct tmlp_bench_result {
     /* find-peak: how the search ended, one sentence ("converged: ...", "QPS floor ...",
      * "time budget ...", "run limit ..."); "" for other modes */
     char peak_note[256];
+
+    /* added by the verdicts work (issue 9) */
+    double es_estimate_p99_ns;      /* single-stream: LoadGen's second early-stopping estimate,
+                                       at p = 0.99 (NaN if too few queries or other scenarios);
+                                       es_estimate_ns holds the p90 one */
+    int64_t es_p99_min_queries;     /* single-stream: queries the p99 estimate needs (662) */
+    int64_t offline_samples_planned;/* offline: samples in the one query, as sized */
 } tmlp_bench_result;
 
 /* Run one scenario (or a find-peak search) against `sut`. Returns TMLP_OK with a result

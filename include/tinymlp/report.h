@@ -252,6 +252,70 @@ TMLP_API tmlp_regress_verdict tmlp_regress_classify(tmlp_metric_direction dir, d
                                                     double p_value, double alpha,
                                                     double *rel_change);
 
+/* ===== Run-level verdicts (issue 9) ========================================================
+ * The unit of replication of a "did it get slower?" question is the RUN, not the query:
+ * queries of one run share its clock frequency, neighbours and cache placement, so a test
+ * over 10^5 queries of one run against 10^5 of another calls any run-to-run drift
+ * "significant". These functions take ONE value per repetition (a run's p50, its
+ * throughput, ...) for each side.
+ *
+ * Method (multiplicative noise, so on logarithms): Welch's t-test on log(value) gives p;
+ * the (1 - alpha) interval of the difference of log means, exponentiated, is the interval
+ * of the ratio of geometric means, so rel_change = GM(cur)/GM(base) - 1 and
+ * [ci_low, ci_high] are relative changes too. The noise floor is the smallest relative
+ * change this comparison can detect at alpha (the smallest one that would be significant):
+ *     exp(t_{1-alpha/2, df} * se) - 1,   se = Welch's se of the log means, df Welch's.
+ * Verdict: with >= 3 repetitions a side, REGRESSION (IMPROVEMENT) only when p < alpha AND
+ * the change is worse (better) than threshold_used = max(threshold, noise_floor). With
+ * fewer, `tested` is 0 and the threshold alone decides (label it so: "not enough
+ * repetitions for a test"). Zero spread on both sides: p = 0 if the values differ, 1 if
+ * not (a deterministic metric), floor 0. */
+#define TMLP_REGRESS_MIN_REPS 3
+typedef struct tmlp_regress_runs {
+    int64_t n_base, n_cur;
+    double base, cur;            /* geometric means of the repetition values */
+    double rel_change;           /* cur / base - 1 */
+    double ci_low, ci_high;      /* (1 - alpha) interval of rel_change; NaN if untested */
+    double p;                    /* Welch two-sided p on the logs; NaN if untested */
+    double cv_base, cv_cur;      /* between-repetition CV, sd / mean; NaN if n < 2 */
+    double noise_floor;          /* see above; NaN if untested */
+    double threshold_used;       /* max(threshold, noise_floor) (threshold if untested) */
+    int tested;                  /* both sides have >= TMLP_REGRESS_MIN_REPS repetitions */
+    int floor_applied;           /* noise_floor > threshold decided the bar */
+    tmlp_regress_verdict verdict;
+} tmlp_regress_runs;
+
+/* Values must be finite and > 0 (latencies, throughput); TMLP_ERR_ARG otherwise or when
+ * a side is empty; alpha in (0, 0.5], threshold >= 0. */
+TMLP_API tmlp_status tmlp_regress_compare_runs(tmlp_metric_direction dir, const double *base,
+                                               int64_t n_base, const double *cur, int64_t n_cur,
+                                               double threshold, double alpha,
+                                               tmlp_regress_runs *out);
+
+/* The noise floor of ONE repeated run: the smallest relative change a comparison of two
+ * runs like it (n repetitions each, between-repetition CV `cv`) can detect at alpha:
+ * exp(t_{1-alpha/2, 2n-2} * sqrt(log(1 + cv^2)) * sqrt(2/n)) - 1.
+ * NaN when n < 2 or cv is not finite. */
+TMLP_API double tmlp_regress_noise_floor(double cv, int64_t n, double alpha);
+
+/* Holm-Bonferroni: the gate calls a run a regression if ANY of its metrics regressed, so
+ * its false-alarm rate is family-wise. adj[i] = the Holm-adjusted p of p[i] (monotone,
+ * <= 1); NaN entries are skipped (stay NaN) and do not count in the family. Comparing
+ * adj[i] < alpha keeps the chance of any false alarm across the n metrics <= alpha.
+ * p and adj may alias. TMLP_ERR_NOMEM / TMLP_ERR_ARG (n < 0 or NULL). */
+TMLP_API tmlp_status tmlp_regress_holm(const double *p, int64_t n, double *adj);
+
+/* tmlp_regress_compare_runs's verdict again with p replaced by an adjusted p (Holm): the
+ * metric regresses only if adj_p < alpha and the change exceeds r->threshold_used.
+ * Untested comparisons (r->tested == 0) keep their threshold-only verdict. */
+TMLP_API tmlp_regress_verdict tmlp_regress_runs_verdict(const tmlp_regress_runs *r,
+                                                        tmlp_metric_direction dir, double adj_p,
+                                                        double alpha);
+
+/* Two-proportion z-test (pooled), two-sided: accuracy k1/n1 vs k2/n2. NaN if n < 1 or the
+ * pooled proportion is 0 or 1 with equal counts (then nothing differs: returns 1). */
+TMLP_API double tmlp_regress_two_proportion_p(int64_t k1, int64_t n1, int64_t k2, int64_t n2);
+
 /* ===== Report writer ======================================================================
  * A report is an ordered list of blocks (headings, paragraphs, bullet lists, tables,
  * inline SVG figures) rendered twice: Markdown (figures as links to DIR/<name>.svg) and

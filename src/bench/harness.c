@@ -13,8 +13,11 @@
  *     late queries at once, and never waits for completions.
  *     latency = done - SCHEDULED time (queueing counts: no coordinated omission);
  *     issue delay = actual issue - scheduled. Duration = last scheduled time.
- *   offline: one query of offline_sample_count samples issued at t = 0 as ceil(N/B)
- *     issue calls of <= B samples. Duration = last completion; throughput = N / duration.
+ *   offline: one query of N samples issued at t = 0 as ceil(N/B) issue calls of <= B
+ *     samples. N is a setting, never measured (tmlp_workload_offline_samples: LoadGen's
+ *     max(min_query_count, expected QPS x min duration x 1.1)), so the workload is the same
+ *     in every run. Duration = last completion; throughput = N / duration; latency
+ *     percentiles over the samples (completion - query start), as LoadGen reports them.
  * Every completion is timestamped per sample too (sample_done_ns in the result, issue
  * order), so a trace can draw one event per sample of a multi-sample query.
  * Warm-up: warmup_queries queries (offline: batches) are issued and completed in a closed
@@ -24,9 +27,12 @@
  * Bounded waits — a run always returns on time:
  *   - server: at max_outstanding_queries issued-but-incomplete queries the issuer stops
  *     (INVALID, "overloaded");
- *   - after the last issue the harness waits at most drain_timeout_ms for the rest; a
- *     closed-loop query gets at most drain_timeout_ms too. Samples still outstanding then
- *     are errors ("never completed").
+ *   - after the last issue the harness waits for the rest as long as the SUT makes
+ *     progress: it gives up only when NOTHING completed for the stall bound,
+ *     max(drain_timeout_ms, 20 x the mean interval between the SUT's completion calls so
+ *     far) — derived from the SUT's own rate, so a healthy run of any length is never cut
+ *     off and a stuck one still ends. A closed-loop query gets the same bound. Samples
+ *     still outstanding then are errors ("never completed").
  * Late completions (after the run ended) are safe: the run object stays allocated until
  * the SUT's `drain` callback has quiesced it, or, without one, until its last outstanding
  * sample completes (bench.h, tmlp_sut.drain).
@@ -96,6 +102,8 @@ struct tmlp_bench_run {
     int64_t correct, labeled;
     int64_t last_query_done;       /* absolute ns, measured queries */
     int64_t last_sample_done;      /* absolute ns, measured samples */
+    int64_t calls;                 /* tmlp_bench_complete calls with a known id (progress) */
+    int64_t first_call, last_call; /* absolute ns of the first and the latest of them */
 
     double ring[RING_SIZE];
     int64_t ring_n;
@@ -227,6 +235,10 @@ void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, 
     if (!run || !samples || n <= 0) return;
     int release = 0;
     pthread_mutex_lock(&run->mu);
+    if (!run->finished) {
+        if (run->calls++ == 0) run->first_call = now;
+        run->last_call = now;
+    }
     for (int64_t i = 0; i < n; i++) {
         uint64_t id = samples[i].id;
         if (id >= (uint64_t)run->s_n || run->s_done[id]) {
@@ -400,6 +412,71 @@ static int wait_for(ctx *c, int64_t target, uint64_t deadline, int honour_stop)
     }
 }
 
+/* The stall bound: how long the SUT may complete nothing before the run gives up on it.
+ * max(drain_timeout_ms, 20 x the mean interval between its completion calls so far): a
+ * SUT that completes a batch every 2 s gets 40 s, one that completes every 20 us gets
+ * the floor. Never a cap on a SUT that keeps completing. */
+static uint64_t stall_bound_ns(ctx *c)
+{
+    tmlp_bench_run *run = c->run;
+    pthread_mutex_lock(&run->mu);
+    int64_t calls = run->calls, first = run->first_call, last = run->last_call;
+    pthread_mutex_unlock(&run->mu);
+    double bound = (double)c->s->drain_timeout_ms * 1e6;
+    if (calls >= 2) {
+        double mean = (double)(last - first) / (double)(calls - 1);
+        if (20.0 * mean > bound) bound = 20.0 * mean;
+    }
+    return bound > 1.8e19 ? UINT64_MAX / 2 : (uint64_t)bound;
+}
+
+/* Absolute ns of the SUT's latest completion call (0 = none yet). */
+static int64_t last_progress(ctx *c)
+{
+    pthread_mutex_lock(&c->run->mu);
+    int64_t t = c->run->last_call;
+    pthread_mutex_unlock(&c->run->mu);
+    return t;
+}
+
+/* Wait for the closed-loop query q while the SUT makes progress (same rule as the
+ * drain). 1 done, 0 stalled, -1 stopped. */
+static int wait_query(ctx *c, int64_t q)
+{
+    for (;;) {
+        int64_t before = last_progress(c);
+        uint64_t bound = stall_bound_ns(c);
+        int r = wait_for(c, q + 1, tmlp_time_now_ns() + bound, 1);
+        if (r != 0) return r;
+        if (last_progress(c) == before) {
+            c->out.stall_ns = bound;
+            return 0; /* nothing at all completed for a whole stall bound */
+        }
+    }
+}
+
+/* After the last issue: wait for every outstanding sample as long as the SUT completes
+ * something within each stall bound. Honours the stop flag at once (the SUT's drain
+ * callback then drops what is queued). */
+static void drain_run(ctx *c)
+{
+    if (c->out.stalled) return; /* a closed-loop query already waited a whole bound */
+    for (;;) {
+        int64_t before = last_progress(c);
+        uint64_t bound = stall_bound_ns(c);
+        int r = wait_for(c, -1, tmlp_time_now_ns() + bound, 1);
+        if (r == 1) return;
+        if (r == -1) {
+            c->out.interrupted = 1;
+            return;
+        }
+        if (last_progress(c) == before) {
+            c->out.stall_ns = bound;
+            return;
+        }
+    }
+}
+
 /* One closed-loop query: issue n samples, wait for all of them. 1 done, 0 stalled,
  * -1 stopped, -2 out of memory. */
 static int closed_query(ctx *c, tmlp_sampler *smp, int64_t n, int64_t chunk)
@@ -407,8 +484,7 @@ static int closed_query(ctx *c, tmlp_sampler *smp, int64_t n, int64_t chunk)
     int64_t q = begin_query(c, smp, n, 0);
     if (q < 0) return -2;
     issue_samples(c, q, chunk);
-    uint64_t deadline = tmlp_time_now_ns() + c->s->drain_timeout_ms * 1000000ULL;
-    return wait_for(c, q + 1, deadline, 1);
+    return wait_query(c, q);
 }
 
 /* Sleep until the absolute time `target` without oversleeping: clock_nanosleep to
@@ -492,8 +568,7 @@ static void run_closed_loop(ctx *c)
         last_issue = (uint64_t)(c->run->q_issue[q] - c->t0);
         measured++;
         issue_samples(c, q, k);
-        uint64_t deadline = tmlp_time_now_ns() + s->drain_timeout_ms * 1000000ULL;
-        int r = wait_for(c, q + 1, deadline, 1);
+        int r = wait_query(c, q);
         if (r == 0) {
             c->out.stalled = 1;
             break;
@@ -625,6 +700,7 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
     r->settings.progress_user = NULL;
     r->interrupted = c->out.interrupted;
     r->overloaded = c->out.overloaded;
+    r->es_estimate_p99_ns = NAN;
     r->run_start_ns = (uint64_t)c->t0;
 
     int64_t t0 = c->t0, n_done = 0, samples = 0, incomplete = 0;
@@ -679,11 +755,28 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
         qsort(sorted, (size_t)n_done, sizeof(double), cmp_double);
         break;
     }
-    case TMLP_SCENARIO_OFFLINE:
+    case TMLP_SCENARIO_OFFLINE: {
         r->duration_ns = run->last_sample_done > t0 ? (uint64_t)(run->last_sample_done - t0) : 0;
         r->throughput_samples_per_s = r->duration_ns > 0
             ? (double)run->s_completed_meas / ((double)r->duration_ns * 1e-9) : 0.0;
+        r->offline_samples_planned = s->offline_sample_count;
+        /* LoadGen's offline percentiles: over the SAMPLES, each from the query's start
+         * (t = 0) to its completion; one query's latency would be the whole run. */
+        double *per = malloc((size_t)(r->n_sample_done > 0 ? r->n_sample_done : 1) * sizeof(double));
+        if (!per) {
+            tmlp_bench_result_destroy(r);
+            free(sorted);
+            return tmlp_error_set(err, TMLP_ERR_NOMEM, "bench: cannot allocate %lld sample latencies",
+                                  (long long)r->n_sample_done);
+        }
+        int64_t k = 0;
+        for (int64_t i = 0; i < r->n_sample_done; i++)
+            if (r->sample_done_ns[i] >= 0) per[k++] = (double)(r->sample_done_ns[i] - r->start_ns[0]);
+        qsort(per, (size_t)k, sizeof(double), cmp_double);
+        r->latency = tmlp_bench_summarize(per, k, s->percentile_method);
+        free(per);
         break;
+    }
     }
 
     r->errors = run->errors + c->out.never_completed;
@@ -743,7 +836,16 @@ tmlp_status tmlp_bench_settings_check(const tmlp_bench_settings *s, const tmlp_s
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_batch_size must be in [1, 2^24] (got %lld)",
                                   (long long)s->offline_batch_size);
         if (s->offline_sample_count < 0)
-            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_sample_count must be >= 0 (0 = all samples)");
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_sample_count must be >= 0 (0 = sized from "
+                                  "offline_expected_qps)");
+        if (!(s->offline_expected_qps >= 0.0) || !isfinite(s->offline_expected_qps))
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_expected_qps must be a finite number >= 0 "
+                                  "(got %g)", s->offline_expected_qps);
+        int64_t planned = tmlp_workload_offline_samples(s, sut->sample_count);
+        if (planned > TMLP_OFFLINE_MAX_PLANNED)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: the offline query would hold %lld samples (more than "
+                                  "2^30, ~33 bytes each): lower offline_expected_qps, min_duration_ms or "
+                                  "offline_sample_count", (long long)planned);
     }
     if (s->max_outstanding_queries < 1)
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: max_outstanding_queries must be >= 1");
@@ -782,8 +884,7 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
     tmlp_bench_settings eff = *s;
     eff.mode = accuracy ? TMLP_MODE_ACCURACY : TMLP_MODE_PERFORMANCE;
     if (s->scenario == TMLP_SCENARIO_OFFLINE)
-        eff.offline_sample_count = accuracy || s->offline_sample_count == 0 ? sut->sample_count
-                                                                           : s->offline_sample_count;
+        eff.offline_sample_count = tmlp_workload_offline_samples(s, sut->sample_count);
 
     /* The workload that does not depend on the clock exists before the clock starts. */
     int64_t *sched = NULL, n_sched = 0;
@@ -838,9 +939,8 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
     }
     if (sut->flush) sut->flush(sut->user, run);
 
-    /* Drain: bounded by drain_timeout_ms (not again if a closed-loop query stalled). */
-    uint64_t deadline = tmlp_time_now_ns() + (c->out.stalled ? 0 : eff.drain_timeout_ms * 1000000ULL);
-    wait_for(c, -1, deadline, 0);
+    /* Drain: as long as the SUT makes progress (stall bound), or until a stop request. */
+    drain_run(c);
     if (stop_requested(c) && !c->out.interrupted) c->out.interrupted = 1; /* e.g. during the offline wait */
     pthread_mutex_lock(&run->mu);
     run->finished = 1;

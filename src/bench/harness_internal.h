@@ -41,6 +41,14 @@ tmlp_status tmlp_schedule_generate(uint64_t seed, double qps, int64_t exact_coun
  * max_query_count. (A longer run issues the same first queries: the stream is prefix-stable.) */
 int64_t tmlp_workload_planned_queries(const tmlp_bench_settings *s);
 
+/* Samples in the offline query (LoadGen's rule; bench.h, offline_expected_qps):
+ * accuracy mode: sample_count; offline_sample_count if > 0; else
+ * max(min_query_count, ceil(offline_expected_qps x min_duration_s x 1.1)), or
+ * max(min_query_count, sample_count) without an expected QPS. A plan above
+ * TMLP_OFFLINE_MAX_PLANNED is refused by the settings check (memory: ~33 bytes/sample). */
+#define TMLP_OFFLINE_MAX_PLANNED (INT64_C(1) << 30)
+int64_t tmlp_workload_offline_samples(const tmlp_bench_settings *s, int64_t sample_count);
+
 /* FNV-1a over the scenario, the mode, the query shape, the SUT's sample count, the sample
  * indices of the planned queries in order and (server) every scheduled time. */
 uint64_t tmlp_workload_digest(const tmlp_bench_settings *s, int64_t sample_count,
@@ -56,7 +64,8 @@ typedef struct tmlp_bench_outcome {
     double overload_at_s;          /* when (seconds from the run start) */
     int64_t never_completed;       /* samples still outstanding after the drain wait */
     int64_t incomplete_queries;    /* measured queries that never completed */
-    int stalled;                   /* closed loop: a query did not complete in drain_timeout */
+    int stalled;                   /* closed loop: a query did not complete in the stall bound */
+    uint64_t stall_ns;             /* the stall bound that ended the run (0 = none did) */
 } tmlp_bench_outcome;
 
 /* Fill r's checks, early-stopping fields, reasons and `valid` from r->settings,

@@ -8,10 +8,16 @@
  * When raw samples exist the caller also passes a p-value (Welch's t-test on the
  * latencies); a change beyond the threshold that is not significant (p >= alpha) is noise
  * and the metric stays UNCHANGED.
+ *
+ * tmlp_regress_compare_runs is the run-level rule (report.h): one value per repetition,
+ * Welch on logarithms, an interval of the relative change, a noise floor, and the verdict
+ * above with threshold = max(threshold, noise floor).
  */
 #include "tinymlp/report.h"
+#include "tinymlp/stats.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 const char *tmlp_regress_verdict_name(tmlp_regress_verdict v)
 {
@@ -33,4 +39,140 @@ tmlp_regress_verdict tmlp_regress_classify(tmlp_metric_direction dir, double bas
     if (worse > threshold) return TMLP_REGRESS_REGRESSION;
     if (worse < -threshold) return TMLP_REGRESS_IMPROVEMENT;
     return TMLP_REGRESS_UNCHANGED;
+}
+
+/* Mean and sample sd of log(x). */
+static void log_moments(const double *x, int64_t n, double *mean, double *sd)
+{
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) m += log(x[i]);
+    m /= (double)n;
+    double ss = 0;
+    for (int64_t i = 0; i < n; i++) ss += (log(x[i]) - m) * (log(x[i]) - m);
+    *mean = m;
+    *sd = n > 1 ? sqrt(ss / (double)(n - 1)) : NAN;
+}
+
+static double cv_of(const double *x, int64_t n)
+{
+    if (n < 2) return NAN;
+    double m = tmlp_stats_mean(x, n);
+    return m != 0 ? sqrt(tmlp_stats_variance(x, n)) / fabs(m) : NAN;
+}
+
+double tmlp_regress_noise_floor(double cv, int64_t n, double alpha)
+{
+    if (n < 2 || !isfinite(cv) || cv < 0 || !(alpha > 0 && alpha < 1)) return NAN;
+    double df = 2.0 * (double)n - 2.0;
+    double sd_log = sqrt(log1p(cv * cv)); /* sd of log(x) for a lognormal with this CV */
+    double se = sd_log * sqrt(2.0 / (double)n);
+    return expm1(tmlp_stats_t_quantile(1.0 - alpha / 2.0, df) * se);
+}
+
+tmlp_status tmlp_regress_compare_runs(tmlp_metric_direction dir, const double *base, int64_t nb, const double *cur,
+                                      int64_t nc, double threshold, double alpha, tmlp_regress_runs *out)
+{
+    if (!base || !cur || !out || nb < 1 || nc < 1 || !(threshold >= 0) || !(alpha > 0 && alpha <= 0.5))
+        return TMLP_ERR_ARG;
+    for (int64_t i = 0; i < nb; i++)
+        if (!(base[i] > 0) || !isfinite(base[i])) return TMLP_ERR_ARG;
+    for (int64_t i = 0; i < nc; i++)
+        if (!(cur[i] > 0) || !isfinite(cur[i])) return TMLP_ERR_ARG;
+    tmlp_regress_runs r;
+    r.n_base = nb;
+    r.n_cur = nc;
+    double mb, sb, mc, sc;
+    log_moments(base, nb, &mb, &sb);
+    log_moments(cur, nc, &mc, &sc);
+    r.base = exp(mb);
+    r.cur = exp(mc);
+    r.rel_change = expm1(mc - mb);
+    r.cv_base = cv_of(base, nb);
+    r.cv_cur = cv_of(cur, nc);
+    r.ci_low = r.ci_high = r.p = r.noise_floor = NAN;
+    r.threshold_used = threshold;
+    r.floor_applied = 0;
+    r.tested = nb >= TMLP_REGRESS_MIN_REPS && nc >= TMLP_REGRESS_MIN_REPS;
+    if (r.tested) {
+        double vb = sb * sb / (double)nb, vc = sc * sc / (double)nc, se = sqrt(vb + vc);
+        if (!(se > 0)) {
+            /* no spread at all: the values are what they are */
+            r.p = mc == mb ? 1.0 : 0.0;
+            r.ci_low = r.ci_high = r.rel_change;
+            r.noise_floor = 0.0;
+        } else {
+            /* Welch-Satterthwaite df; p and interval on the log scale */
+            double df = (vb + vc) * (vb + vc) /
+                        (vb * vb / (double)(nb - 1) + vc * vc / (double)(nc - 1));
+            double t = (mc - mb) / se;
+            r.p = 2.0 * tmlp_stats_t_sf(fabs(t), df);
+            if (r.p > 1.0) r.p = 1.0;
+            double crit = tmlp_stats_t_quantile(1.0 - alpha / 2.0, df);
+            r.ci_low = expm1(mc - mb - crit * se);
+            r.ci_high = expm1(mc - mb + crit * se);
+            r.noise_floor = expm1(crit * se);
+        }
+        if (r.noise_floor > threshold) {
+            r.threshold_used = r.noise_floor;
+            r.floor_applied = 1;
+        }
+    }
+    r.verdict = tmlp_regress_runs_verdict(&r, dir, r.p, alpha);
+    *out = r;
+    return TMLP_OK;
+}
+
+tmlp_regress_verdict tmlp_regress_runs_verdict(const tmlp_regress_runs *r, tmlp_metric_direction dir, double adj_p,
+                                               double alpha)
+{
+    if (!r || isnan(r->rel_change)) return TMLP_REGRESS_UNCHANGED;
+    double worse = dir == TMLP_LOWER_IS_BETTER ? r->rel_change : -r->rel_change;
+    int significant = !r->tested || adj_p < alpha;
+    if (significant && worse > r->threshold_used) return TMLP_REGRESS_REGRESSION;
+    if (significant && worse < -r->threshold_used) return TMLP_REGRESS_IMPROVEMENT;
+    return TMLP_REGRESS_UNCHANGED;
+}
+
+typedef struct holm_item {
+    double p;
+    int64_t i;
+} holm_item;
+
+static int holm_cmp(const void *a, const void *b)
+{
+    double x = ((const holm_item *)a)->p, y = ((const holm_item *)b)->p;
+    return (x > y) - (x < y);
+}
+
+tmlp_status tmlp_regress_holm(const double *p, int64_t n, double *adj)
+{
+    if (n < 0 || (n > 0 && (!p || !adj))) return TMLP_ERR_ARG;
+    holm_item *it = malloc((size_t)(n > 0 ? n : 1) * sizeof *it);
+    if (!it) return TMLP_ERR_NOMEM;
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (!isnan(p[i])) it[m++] = (holm_item){p[i], i};
+    qsort(it, (size_t)m, sizeof *it, holm_cmp);
+    for (int64_t i = 0; i < n; i++)
+        if (isnan(p[i])) adj[i] = NAN;
+    /* step-down: adj_(k) = max_{j <= k} min(1, (m - j) p_(j)), 0-based ranks */
+    double run = 0.0;
+    for (int64_t k = 0; k < m; k++) {
+        double a = (double)(m - k) * it[k].p;
+        if (a > 1.0) a = 1.0;
+        if (a > run) run = a;
+        adj[it[k].i] = run;
+    }
+    free(it);
+    return TMLP_OK;
+}
+
+double tmlp_regress_two_proportion_p(int64_t k1, int64_t n1, int64_t k2, int64_t n2)
+{
+    if (n1 < 1 || n2 < 1 || k1 < 0 || k2 < 0 || k1 > n1 || k2 > n2) return NAN;
+    double p1 = (double)k1 / (double)n1, p2 = (double)k2 / (double)n2;
+    double pool = (double)(k1 + k2) / (double)(n1 + n2);
+    double se = sqrt(pool * (1.0 - pool) * (1.0 / (double)n1 + 1.0 / (double)n2));
+    if (!(se > 0)) return p1 == p2 ? 1.0 : 0.0;
+    return 2.0 * tmlp_stats_normal_sf(fabs(p1 - p2) / se);
 }

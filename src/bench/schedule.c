@@ -117,6 +117,21 @@ int64_t tmlp_workload_planned_queries(const tmlp_bench_settings *s)
     return k;
 }
 
+int64_t tmlp_workload_offline_samples(const tmlp_bench_settings *s, int64_t sample_count)
+{
+    if (s->mode == TMLP_MODE_ACCURACY) return sample_count; /* every sample exactly once */
+    if (s->offline_sample_count > 0) return s->offline_sample_count;
+    double n = (double)sample_count;
+    if (s->offline_expected_qps > 0.0) {
+        /* LoadGen: expected QPS x min duration x 1.1 (slack for a faster-than-expected SUT) */
+        n = ceil(s->offline_expected_qps * ((double)s->min_duration_ms / 1e3) * 1.1);
+        if (n < 1.0) n = 1.0;
+    }
+    if (n < (double)s->min_query_count) n = (double)s->min_query_count; /* counts samples */
+    if (n > (double)TMLP_OFFLINE_MAX_PLANNED) n = (double)TMLP_OFFLINE_MAX_PLANNED + 1.0; /* refused */
+    return (int64_t)n;
+}
+
 uint64_t tmlp_workload_digest(const tmlp_bench_settings *s, int64_t sample_count,
                               const int64_t *schedule, int64_t n_schedule)
 {
@@ -136,8 +151,7 @@ uint64_t tmlp_workload_digest(const tmlp_bench_settings *s, int64_t sample_count
     tmlp_sampler_init(&smp, s->sample_seed, sample_count, accuracy);
     int64_t total; /* sample indices to hash */
     if (s->scenario == TMLP_SCENARIO_OFFLINE) {
-        total = accuracy ? sample_count
-                         : (s->offline_sample_count > 0 ? s->offline_sample_count : sample_count);
+        total = tmlp_workload_offline_samples(s, sample_count);
         h = tmlp_hash64_u64(h, (uint64_t)s->offline_batch_size);
         h = tmlp_hash64_u64(h, (uint64_t)total);
     } else if (accuracy) {

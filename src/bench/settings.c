@@ -1,10 +1,32 @@
 /* settings.c — scenario and mode names, and the default settings of each scenario.
  *
- * Defaults follow MLPerf LoadGen (mlperf.conf): 600 s minimum duration; minimum query
- * counts 1024 (single-stream), 662 (multi-stream: the early-stopping minimum at p99),
- * 270336 (server), 1 (offline); latency percentiles 0.90 (single-stream) and 0.99
- * (multi-stream, server). bench_mlp passes shorter durations for interactive use.
- * The seeds are LoadGen's default sample-index and schedule seeds (v1.1).
+ * Where each default comes from (LoadGen = MLPerf Inference LoadGen's TestSettings and the
+ * mlperf.conf it ships; "ours" = a choice of this project):
+ *   min_duration_ms 600000        mlperf.conf (*.*.min_duration = 600000; LoadGen's own
+ *                                 TestSettings default is 10000). bench_mlp passes 2000
+ *                                 (--quick 100) for interactive use.
+ *   min_query_count               single-stream 1024: ours (the mlperf.conf of MLPerf v1.x;
+ *                                   today's sets none and LoadGen's default is 100);
+ *                                 multi-stream 662: mlperf.conf (*.MultiStream.min_query_count);
+ *                                 server 270336: ours (the mlperf.conf of MLPerf v1.x; today's
+ *                                   sets none);
+ *                                 offline 1: LoadGen's offline minimum counts SAMPLES of the
+ *                                   one query; mlperf.conf sets it per model (24576 for
+ *                                   resnet50); 1 here, ours.
+ *   target_latency_percentile     0.90 single-stream and offline, 0.99 multi-stream and
+ *                                 server: mlperf.conf.
+ *   target_latency_ns 10 ms       mlperf.conf (*.Server.target_latency = 10).
+ *   samples_per_query 8           mlperf.conf (*.MultiStream.samples_per_query = 8).
+ *   target_qps 1000               ours (mlperf.conf leaves it to user.conf, placeholder 1.0).
+ *   offline_expected_qps 0        ours: 0 = one pass over the SUT's samples; LoadGen sizes
+ *                                 the query from it (user.conf's Offline.target_qps).
+ *   offline_batch_size 32         ours (LoadGen issues the whole query; the SUT batches).
+ *   sample_seed, schedule_seed    the sample_index_rng_seed and schedule_rng_seed of the
+ *                                 MLPerf Inference v4.0 mlperf.conf (10688027786191513374,
+ *                                 14962580496156340209); today's mlperf.conf has new ones.
+ *   early_stopping_confidence     0.99: LoadGen's early-stopping default.
+ *   max_outstanding_queries 65536, drain_timeout_ms 10000, find_peak_*: ours (LoadGen has
+ *                                 no overload bound and waits forever for a lost sample).
  */
 #include "harness_internal.h"
 #include "internal.h"
@@ -100,6 +122,7 @@ tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario sc)
     s.find_peak_max_runs = 20;
     s.find_peak_min_qps = 0.0;
     s.find_peak_budget_ms = 0;
+    s.offline_expected_qps = 0.0;
     s.stop = NULL;
     s.progress = NULL;
     s.progress_user = NULL;

@@ -4,7 +4,8 @@
  *   min_duration   duration_ns >= min_duration_ms, where the duration is what the scenario
  *                  measures: last issue (single/multi), last SCHEDULED arrival (server),
  *                  last completion (offline).
- *   min_queries    measured queries >= min_query_count.
+ *   min_queries    measured queries >= min_query_count; offline: measured SAMPLES (LoadGen
+ *                  maps the offline minimum to the samples of its one query).
  *   latency_bound  server only: the latency at target_latency_percentile (by the run's
  *                  percentile method) <= target_latency_ns.
  *   early_stopping LoadGen's post-hoc confidence check with p = target_latency_percentile
@@ -13,6 +14,8 @@
  *                  I_p(h, t+1) <= 1 - c (tinymlp/stats.h).
  *                  single/multi: needs q >= h(1) + 1; t = the largest i with q >= h(i) + i;
  *                    the estimate is sorted[q - t] (drop the t-1 slowest, report the max).
+ *                    Single-stream also gets LoadGen's second estimate at p = 0.99
+ *                    (es_estimate_p99_ns; needs 662 queries; informational, not a check).
  *                  server: t = queries over target_latency_ns (never-completed ones count
  *                    as over); passes iff q >= h(t) + t.
  * VALID iff every applicable check is Yes and nothing else went wrong (interrupt,
@@ -159,6 +162,18 @@ static void check_early_stopping(tmlp_bench_result *r, const double *sorted, int
     if (pos < 0) pos = 0;
     r->es_estimate_ns = sorted[pos];
     r->check_early_stopping = 1;
+    if (s->scenario == TMLP_SCENARIO_SINGLE_STREAM) {
+        /* LoadGen's single-stream summary also gives the p99 early-stopping estimate. */
+        int64_t need99 = tmlp_early_stop_min_queries(0.99, c);
+        r->es_p99_min_queries = need99;
+        if (need99 > 0 && n >= need99) {
+            int64_t t99 = tmlp_early_stop_overlatency_allowed(0.99, c, n);
+            int64_t pos99 = n - t99;
+            if (pos99 > n - 1) pos99 = n - 1;
+            if (pos99 < 0) pos99 = 0;
+            r->es_estimate_p99_ns = sorted[pos99];
+        }
+    }
     fmt_ns(est, sizeof est, r->es_estimate_ns);
     snprintf(r->es_text, sizeof r->es_text,
              "Early stopping: %lld queries give a %s-percentile latency estimate of %s with %.0f%% "
@@ -187,13 +202,19 @@ void tmlp_bench_validate(tmlp_bench_result *r, const double *sorted, int64_t n, 
         tmlp_bench_add_reason(r, "overloaded: %lld queries outstanding at %.3f s (max_outstanding_queries = %lld): "
                               "reduce target QPS", (long long)o->overload_outstanding, o->overload_at_s,
                               (long long)s->max_outstanding_queries);
+    char stall[32];
+    fmt_ns(stall, sizeof stall, (double)(o->stall_ns ? o->stall_ns : s->drain_timeout_ms * 1000000ULL));
     if (o->stalled)
-        tmlp_bench_add_reason(r, "a query did not complete within drain_timeout_ms = %llu: the SUT stalled; "
-                              "fix the SUT (or raise drain_timeout_ms)", (unsigned long long)s->drain_timeout_ms);
-    if (o->never_completed > 0)
-        tmlp_bench_add_reason(r, "%lld samples never completed within drain_timeout_ms = %llu after the last "
-                              "issue: the SUT lost them or is overloaded (reduce target QPS)",
-                              (long long)o->never_completed, (unsigned long long)s->drain_timeout_ms);
+        tmlp_bench_add_reason(r, "a query did not complete and the SUT completed nothing for %s (the stall "
+                              "bound: max(drain_timeout_ms, 20 x its mean completion interval)): the SUT "
+                              "stalled; fix the SUT (or raise drain_timeout_ms)", stall);
+    if (o->never_completed > 0 && o->interrupted)
+        tmlp_bench_add_reason(r, "%lld samples were not completed when the run was interrupted",
+                              (long long)o->never_completed);
+    else if (o->never_completed > 0)
+        tmlp_bench_add_reason(r, "%lld samples never completed: the SUT completed nothing for %s after the "
+                              "last issue (the stall bound): the SUT lost them or is stuck",
+                              (long long)o->never_completed, stall);
     int64_t bad = r->errors - o->never_completed;
     if (bad > 0)
         tmlp_bench_add_reason(r, "%lld completions with an unknown or repeated id: fix the SUT", (long long)bad);
@@ -205,14 +226,24 @@ void tmlp_bench_validate(tmlp_bench_result *r, const double *sorted, int64_t n, 
             fmt_ns(a, sizeof a, (double)r->duration_ns);
             fmt_ns(b, sizeof b, (double)min_ns);
             if (s->scenario == TMLP_SCENARIO_OFFLINE)
-                tmlp_bench_add_reason(r, "min duration not met: %s < %s: issue more samples (raise "
-                                      "offline_sample_count)", a, b);
+                tmlp_bench_add_reason(r, "min duration not met: %lld samples took %s < %s: the SUT is faster "
+                                      "than expected; raise offline_expected_qps to at least %.0f (measured "
+                                      "%.0f samples/s) or set offline_sample_count", (long long)r->samples, a, b,
+                                      r->throughput_samples_per_s, r->throughput_samples_per_s);
             else
                 tmlp_bench_add_reason(r, "min duration not met: %s < %s: run longer (raise or clear "
                                       "max_duration_ms / max_query_count)", a, b);
         }
-        r->check_min_queries = r->queries >= s->min_query_count;
-        if (!r->check_min_queries)
+        if (s->scenario == TMLP_SCENARIO_OFFLINE) {
+            r->check_min_queries = r->samples >= s->min_query_count;
+            if (!r->check_min_queries)
+                tmlp_bench_add_reason(r, "min sample count not met: %lld < %lld samples in the offline query: "
+                                      "raise offline_sample_count or offline_expected_qps",
+                                      (long long)r->samples, (long long)s->min_query_count);
+        } else {
+            r->check_min_queries = r->queries >= s->min_query_count;
+        }
+        if (!r->check_min_queries && s->scenario != TMLP_SCENARIO_OFFLINE)
             tmlp_bench_add_reason(r, "min query count not met: %lld < %lld: run longer (raise or clear "
                                   "max_query_count / max_duration_ms)", (long long)r->queries,
                                   (long long)s->min_query_count);
