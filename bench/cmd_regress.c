@@ -1,21 +1,31 @@
 /* cmd_regress.c — `bench_mlp regress BASELINE.json CURRENT.json`: the CI regression gate.
  *
- * Runs are matched by their label ("single-stream", "server", "offline b=256"). For each
- * pair, every metric is compared with its DIRECTION:
- *     latency mean, p50, p90, p99   lower is better
- *     throughput (samples/s)        higher is better
- *     accuracy                      higher is better
- * A metric is a regression when it got worse by more than --threshold (relative, default
- * 5%) AND, where both files hold the raw per-query latencies, the change is significant
- * at --alpha (default 0.05): Welch's t-test for the mean, Mann-Whitney U for the
- * percentiles (a shift of the distribution). Without raw data the threshold alone
- * decides. The decision rule is tmlp_regress_classify (src/bench/regress.c).
+ * The question is "did my change make it slower?", and the unit of replication for that
+ * question is the RUN: the queries of one run share its clock frequency, neighbours and
+ * cache placement, so their number says nothing about run-to-run drift. So:
+ *   1. Comparability guard (comparable.c): the two files must run the same workload
+ *      (model file hash, layers, data, seeds, scenario settings, workload digest), else
+ *      exit 2 with one line per difference (--force compares anyway, saying so). System
+ *      differences are printed as context.
+ *   2. Runs are matched by label. For each metric (latency mean, p50, p90, p99: lower is
+ *      better; throughput: higher is better) the values are ONE PER REPETITION
+ *      (`--repeat N` writes "repetitions"; a file without them is one repetition).
+ *      tmlp_regress_compare_runs (src/bench/regress.c): Welch on log values, the interval
+ *      of the relative change, the noise floor; each percentile its own test and interval.
+ *   3. With >= 3 repetitions a side a metric is a REGRESSION only if it is worse than
+ *      max(--threshold, noise floor) AND significant after Holm's correction over every
+ *      tested metric of the comparison (the gate says "regression" if ANY metric does, so
+ *      its false-alarm rate is family-wise <= alpha). With fewer, "not enough repetitions
+ *      for a test": the threshold alone decides, labelled so.
+ *   4. Accuracy: the two-proportion z-test on the counts, and the threshold.
+ *   5. Soundness warnings: high between-repetition CV, many outliers in a run, a load
+ *      average above the core count, a CPU frequency governor that is not "performance".
  *
  * `bench_mlp regress --baseline BASE.json [run options]` first runs the benchmark (the
- * default run's options) and compares that run against BASE.json.
- * Exit: 3 if any metric regressed, 0 otherwise, 1 runtime error, 2 usage error.
+ * default run's options, --repeat included) and compares that run against BASE.json.
+ * Exit: 3 if any metric regressed, 0 otherwise, 1 runtime error, 2 usage error or
+ * different workloads.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,34 +37,28 @@
 #include "reports_util.h"
 #include "run.h"
 
-typedef struct metric_def {
-    const char *name;
-    tmlp_metric_direction dir;
-    const char *unit;
-} metric_def;
-
-/* Lines grouped by verdict, printed after the per-metric table. */
-#define MAX_LINES 256
-typedef struct counts {
-    int regress, improve, same, skipped;
-    char lines[3][MAX_LINES][200]; /* [verdict][i] */
-    int n[3];
-} counts;
+#define MAX_METRICS 256
 
 static void print_help(FILE *f)
 {
     fputs("Usage: bench_mlp regress [OPTIONS] BASELINE.json CURRENT.json\n"
           "       bench_mlp regress [OPTIONS] --baseline BASELINE.json [run options]\n"
           "Compare two results files of `bench_mlp --format json` run by run (matched by label).\n"
-          "Latency (mean, p50, p90, p99) is lower-is-better; throughput and accuracy are\n"
-          "higher-is-better. A metric regresses when it is worse by more than the threshold and,\n"
-          "where per-query latencies exist, the change is significant (Welch t for the mean,\n"
-          "Mann-Whitney U for percentiles).\n"
+          "The unit is the RUN: each metric (latency mean, p50, p90, p99 lower-is-better;\n"
+          "throughput higher-is-better) is tested from its per-repetition values (--repeat N):\n"
+          "Welch's t on log values, an interval of the relative change, Holm's correction over\n"
+          "all metrics. A metric regresses when it is worse than max(threshold, noise floor) and\n"
+          "significant. With fewer than 3 repetitions a side there is no test: the threshold\n"
+          "alone decides (labelled). Run both sides with --repeat 5 to gate.\n"
+          "The files must run the same workload (model, data, seeds, settings, workload digest):\n"
+          "otherwise exit 2 naming each difference.\n"
           "  --threshold X   relative threshold, a fraction (0.05) or a percent (5%); default 5%\n"
           "  --alpha A       significance level, default 0.05\n"
+          "  --force         compare different workloads anyway (the output says so)\n"
           "  --baseline F    run the benchmark now (remaining options are run options) and\n"
           "                  compare it against F\n"
-          "Exit status: 0 no regression, 3 regression found, 1 runtime error, 2 usage error.\n",
+          "Exit status: 0 no regression, 3 regression found, 1 runtime error, 2 usage error or\n"
+          "different workloads.\n",
           f);
 }
 
@@ -64,33 +68,6 @@ static void fmt_value(char *buf, size_t cap, double v, const char *unit)
     else if (!strcmp(unit, "ns")) tmlp_cli_fmt_ns(v, buf, cap);
     else if (!strcmp(unit, "samples/s")) snprintf(buf, cap, v >= 100 ? "%.0f/s" : "%.3g/s", v);
     else snprintf(buf, cap, "%.4f", v);
-}
-
-/* Compare one metric and print its line. */
-static void compare_metric(FILE *f, const char *label, const metric_def *m, double base, double cur, double p, double thr,
-                           double alpha, const char *test, counts *c)
-{
-    char b[32], k[32], pv[40];
-    if (isnan(base) || isnan(cur)) {
-        c->skipped++;
-        return;
-    }
-    double rel;
-    tmlp_regress_verdict v = tmlp_regress_classify(m->dir, base, cur, thr, p, alpha, &rel);
-    fmt_value(b, sizeof b, base, m->unit);
-    fmt_value(k, sizeof k, cur, m->unit);
-    if (isnan(p)) snprintf(pv, sizeof pv, "no raw data");
-    else if (p < 1e-300) snprintf(pv, sizeof pv, "%s p < 1e-300", test);
-    else snprintf(pv, sizeof pv, "%s p = %.3g", test, p);
-    const char *tag = v == TMLP_REGRESS_REGRESSION ? "REGRESSION" : v == TMLP_REGRESS_IMPROVEMENT ? "improvement" : "unchanged";
-    fprintf(f, "  %-16s %-11s %10s -> %-10s %+7.2f%%  %-24s %s (%s)\n", label, m->name, b, k, 100 * rel, pv, tag,
-           m->dir == TMLP_LOWER_IS_BETTER ? "lower is better" : "higher is better");
-    if (v == TMLP_REGRESS_REGRESSION) c->regress++;
-    else if (v == TMLP_REGRESS_IMPROVEMENT) c->improve++;
-    else c->same++;
-    if (c->n[v] < MAX_LINES)
-        snprintf(c->lines[v][c->n[v]++], sizeof c->lines[0][0], "%s %s: %s -> %s (%+.2f%%%s%s)", label, m->name, b, k,
-                 100 * rel, isnan(p) ? "" : ", ", isnan(p) ? "" : pv);
 }
 
 static const cJSON *find_run(const cJSON *runs, const char *label)
@@ -103,14 +80,122 @@ static const cJSON *find_run(const cJSON *runs, const char *label)
     return NULL;
 }
 
-static double accuracy_of(const cJSON *run)
+/* The values of metric m, one per repetition, from a run object: its "repetitions"
+ * array, or the run itself as one repetition. Returns the count (0 if none usable). */
+static int rep_values(const cJSON *run, tmlp_rep_metric m, double *v, int cap)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(run, "accuracy");
-    return cJSON_IsObject(a) ? ru_num(a, "value") : NAN;
+    const cJSON *reps = cJSON_GetObjectItemCaseSensitive(run, "repetitions"), *x;
+    int n = 0;
+    const char *name = tmlp_rep_metric_name(m);
+    if (cJSON_IsArray(reps) && cJSON_GetArraySize(reps) > 0) {
+        cJSON_ArrayForEach(x, reps) {
+            double y = m == TMLP_RM_THROUGHPUT ? ru_num(x, "throughput_samples_per_s")
+                                               : ru_num(cJSON_GetObjectItemCaseSensitive(x, "latency_ns"), name);
+            if (isfinite(y) && y > 0 && n < cap) v[n++] = y;
+        }
+        return n;
+    }
+    double y = m == TMLP_RM_THROUGHPUT ? ru_num(run, "throughput_samples_per_s")
+                                       : ru_num(cJSON_GetObjectItemCaseSensitive(run, "latency_ns"), name);
+    if (isfinite(y) && y > 0) v[n++] = y;
+    return n;
+}
+
+/* One compared metric, kept until the Holm correction over all of them is known. */
+typedef struct metric_cmp {
+    char label[48];
+    tmlp_rep_metric m;
+    tmlp_metric_direction dir;
+    tmlp_regress_runs r;
+    double adj_p;
+    tmlp_regress_verdict v;
+} metric_cmp;
+
+typedef struct gate {
+    metric_cmp c[MAX_METRICS];
+    int n;
+    int regress, improve, same, untested;
+} gate;
+
+static void print_metric(FILE *f, const metric_cmp *c, double thr, double alpha)
+{
+    const tmlp_regress_runs *r = &c->r;
+    const char *unit = tmlp_rep_metric_unit(c->m);
+    char b[32], k[32], why[160];
+    fmt_value(b, sizeof b, r->base, unit);
+    fmt_value(k, sizeof k, r->cur, unit);
+    if (r->tested)
+        snprintf(why, sizeof why, "%.0f%% CI [%+.1f%%, %+.1f%%], p %.2g (Holm %.2g), bar %.1f%%%s",
+                 100 * (1 - alpha), 100 * r->ci_low, 100 * r->ci_high, r->p, c->adj_p, 100 * r->threshold_used,
+                 r->floor_applied ? " = noise floor" : " = threshold");
+    else
+        snprintf(why, sizeof why, "not enough repetitions for a test (%lld vs %lld runs, need %d): threshold %.1f%% alone",
+                 (long long)r->n_base, (long long)r->n_cur, TMLP_REGRESS_MIN_REPS, 100 * thr);
+    const char *tag = c->v == TMLP_REGRESS_REGRESSION ? "REGRESSION"
+                      : c->v == TMLP_REGRESS_IMPROVEMENT ? "improvement" : "unchanged";
+    fprintf(f, "  %-16s %-10s %10s -> %-10s %+7.2f%%  %s  %s%s\n", c->label, tmlp_rep_metric_name(c->m), b, k,
+            100 * r->rel_change, why, tag, r->tested || c->v == TMLP_REGRESS_UNCHANGED ? "" : " (threshold only)");
+}
+
+/* Soundness warnings of one file (printed, never a verdict). */
+static int file_warnings(FILE *f, const cJSON *doc, const char *name)
+{
+    int n = 0;
+    const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(doc, "context");
+    const cJSON *la = cJSON_GetObjectItemCaseSensitive(ctx, "load_average");
+    double cores = ru_num(ctx, "cores");
+    if (cJSON_IsArray(la) && cJSON_GetArraySize(la) > 0 && isfinite(cores)) {
+        double l1 = cJSON_GetArrayItem(la, 0)->valuedouble;
+        if (l1 > cores) {
+            fprintf(f, "  warning: %s: load average %.2f above the %g cores: other work shared the CPUs\n", name, l1,
+                    cores);
+            n++;
+        }
+    }
+    const char *gov = ru_str(ctx, "cpu_governor");
+    if (gov && strcmp(gov, "performance")) {
+        fprintf(f, "  warning: %s: CPU frequency governor \"%s\", not \"performance\": the clock may move between "
+                   "runs\n", name, gov);
+        n++;
+    }
+    /* one line per kind: the noisy metrics, then the runs with many outliers */
+    char noisy[1024] = "", tails[512] = "";
+    size_t ln = 0, lt = 0;
+    const cJSON *run;
+    cJSON_ArrayForEach(run, cJSON_GetObjectItemCaseSensitive(doc, "runs")) {
+        const char *label = ru_str(run, "label");
+        const cJSON *cv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(run, "aggregate"), "cv");
+        for (int m = 0; cv && m < TMLP_RM_COUNT; m++) {
+            double c = ru_num(cv, tmlp_rep_metric_name((tmlp_rep_metric)m));
+            if (isfinite(c) && c > 0.10 && ln < sizeof noisy)
+                ln += (size_t)snprintf(noisy + ln, sizeof noisy - ln, "%s%s %s %.0f%%", ln ? ", " : "",
+                                       label ? label : "?", tmlp_rep_metric_name((tmlp_rep_metric)m), 100 * c);
+        }
+        int64_t k = 0;
+        int64_t *lat = ru_i64_array(run, "latencies_ns", &k);
+        double *d = lat && k >= 10 ? ru_to_double(lat, k) : NULL;
+        tmlp_stats_check_settings cs = tmlp_stats_check_settings_default();
+        tmlp_stats_sample smp;
+        if (d && tmlp_stats_sample_describe(d, k, &cs, TMLP_PCT_LOADGEN, &smp) == TMLP_OK &&
+            (smp.warnings & TMLP_WARN_MANY_OUTLIERS) && lt < sizeof tails)
+            lt += (size_t)snprintf(tails + lt, sizeof tails - lt, "%s%s", lt ? ", " : "", label ? label : "?");
+        free(d);
+        free(lat);
+    }
+    if (ln) {
+        fprintf(f, "  warning: %s: between-repetition CV above 10%% (a noisy machine: only large changes can be "
+                   "detected): %s\n", name, noisy);
+        n++;
+    }
+    if (lt) {
+        fprintf(f, "  warning: %s: %s in %s\n", name, tmlp_stats_warning_text(TMLP_WARN_MANY_OUTLIERS), tails);
+        n++;
+    }
+    return n;
 }
 
 int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thr, double alpha, const char *bname,
-                      const char *cname)
+                      const char *cname, int force)
 {
     const cJSON *bruns = cJSON_GetObjectItemCaseSensitive(base, "runs");
     const cJSON *cruns = cJSON_GetObjectItemCaseSensitive(cur, "runs");
@@ -119,17 +204,16 @@ int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thr, 
                        !cJSON_IsArray(bruns) ? bname : cname);
         return TMLP_EXIT_RUNTIME;
     }
-    static const metric_def lat[4] = {{"mean", TMLP_LOWER_IS_BETTER, "ns"},
-                                      {"p50", TMLP_LOWER_IS_BETTER, "ns"},
-                                      {"p90", TMLP_LOWER_IS_BETTER, "ns"},
-                                      {"p99", TMLP_LOWER_IS_BETTER, "ns"}};
-    static const metric_def thr_m = {"throughput", TMLP_HIGHER_IS_BETTER, "samples/s"};
-    static const metric_def acc_m = {"accuracy", TMLP_HIGHER_IS_BETTER, "fraction"};
-    static counts c; /* large: keep it off the stack */
-    memset(&c, 0, sizeof c);
-    int matched = 0;
     fprintf(f, "Regression check: baseline %s vs current %s (threshold %.1f%%, alpha %g)\n", bname, cname, 100 * thr,
             alpha);
+    int rc = tmlp_comparable_check(f, base, cur, bname, cname, force);
+    if (rc) return rc;
+    gate *g = calloc(1, sizeof *g);
+    if (!g) {
+        tmlp_cli_error("out of memory");
+        return TMLP_EXIT_RUNTIME;
+    }
+    int matched = 0;
     const cJSON *cr;
     cJSON_ArrayForEach(cr, cruns) {
         const char *label = ru_str(cr, "label");
@@ -145,50 +229,80 @@ int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thr, 
         if (cJSON_IsFalse(bv) || cJSON_IsFalse(cv))
             fprintf(f, "  %-16s warning: the %s run is INVALID; its figures are compared anyway\n", label,
                     cJSON_IsFalse(bv) ? "baseline" : "current");
-        const cJSON *bl = cJSON_GetObjectItemCaseSensitive(br, "latency_ns");
-        const cJSON *cl = cJSON_GetObjectItemCaseSensitive(cr, "latency_ns");
-        int64_t nb = 0, nc = 0;
-        int64_t *rb = ru_i64_array(br, "latencies_ns", &nb), *rc = ru_i64_array(cr, "latencies_ns", &nc);
-        double p_mean = NAN, p_dist = NAN;
-        if (nb >= 2 && nc >= 2) {
-            double *db = ru_to_double(rb, nb), *dc = ru_to_double(rc, nc);
-            tmlp_stats_ttest t;
-            tmlp_stats_mwu u;
-            if (db && dc && tmlp_stats_welch(db, nb, dc, nc, &t) == TMLP_OK && t.defined) p_mean = t.p_two_sided;
-            if (db && dc && tmlp_stats_mannwhitney(db, nb, dc, nc, &u) == TMLP_OK) p_dist = u.p;
-            free(db);
-            free(dc);
-        }
-        free(rb);
-        free(rc);
-        /* offline runs hold one query: its latency is the run's length, not a sample */
+        /* offline percentiles follow from its throughput; server throughput is the offered
+         * load unless the run is overloaded: each scenario's gate metrics */
         const char *scen = ru_str(cr, "scenario");
         int offline = scen && !strcmp(scen, "offline");
-        if (!offline && cJSON_IsObject(bl) && cJSON_IsObject(cl)) {
-            for (int i = 0; i < 4; i++)
-                compare_metric(f, label, &lat[i], ru_num(bl, lat[i].name), ru_num(cl, lat[i].name),
-                               i == 0 ? p_mean : p_dist, thr, alpha, i == 0 ? "Welch" : "Mann-Whitney", &c);
+        for (int m = 0; m < TMLP_RM_COUNT && g->n < MAX_METRICS; m++) {
+            if (offline && m != TMLP_RM_THROUGHPUT) continue;
+            double vb[TMLP_MAX_REPEAT], vc[TMLP_MAX_REPEAT];
+            int nb = rep_values(br, (tmlp_rep_metric)m, vb, TMLP_MAX_REPEAT);
+            int nc = rep_values(cr, (tmlp_rep_metric)m, vc, TMLP_MAX_REPEAT);
+            if (nb < 1 || nc < 1) continue;
+            metric_cmp *c = &g->c[g->n];
+            snprintf(c->label, sizeof c->label, "%s", label);
+            c->m = (tmlp_rep_metric)m;
+            c->dir = m == TMLP_RM_THROUGHPUT ? TMLP_HIGHER_IS_BETTER : TMLP_LOWER_IS_BETTER;
+            if (tmlp_regress_compare_runs(c->dir, vb, nb, vc, nc, thr, alpha, &c->r) == TMLP_OK) g->n++;
         }
-        compare_metric(f, label, &thr_m, ru_num(br, "throughput_samples_per_s"), ru_num(cr, "throughput_samples_per_s"),
-                       NAN, thr, alpha, "", &c);
-        compare_metric(f, label, &acc_m, accuracy_of(br), accuracy_of(cr), NAN, thr, alpha, "", &c);
     }
     if (!matched) {
         tmlp_cli_error("no run of %s has a label found in %s: nothing to compare", cname, bname);
+        free(g);
         return TMLP_EXIT_RUNTIME;
     }
-    static const char *const heads[3] = {"Unchanged", "Improvements", "Regressions"};
-    static const int order[3] = {TMLP_REGRESS_REGRESSION, TMLP_REGRESS_IMPROVEMENT, TMLP_REGRESS_UNCHANGED};
-    for (int g = 0; g < 3; g++) {
-        int v = order[g];
-        fprintf(f, "%s (%d):%s\n", heads[v], c.n[v], c.n[v] ? "" : " none");
-        for (int i = 0; i < c.n[v]; i++) fprintf(f, "  %s\n", c.lines[v][i]);
+    /* Holm over every tested metric: the gate's false-alarm rate is family-wise */
+    double p[MAX_METRICS], adj[MAX_METRICS];
+    int tested = 0;
+    for (int i = 0; i < g->n; i++) {
+        p[i] = g->c[i].r.tested ? g->c[i].r.p : NAN;
+        tested += g->c[i].r.tested;
     }
-    fprintf(f, "Summary: %d regression%s, %d improvement%s, %d unchanged", c.regress, c.regress == 1 ? "" : "s",
-            c.improve, c.improve == 1 ? "" : "s", c.same);
-    if (c.skipped) fprintf(f, ", %d not comparable (absent in a file)", c.skipped);
-    fprintf(f, " -> %s\n", c.regress ? "REGRESSION (exit 3)" : "no regression");
-    return c.regress ? TMLP_EXIT_REGRESSION : TMLP_EXIT_OK;
+    if (tmlp_regress_holm(p, g->n, adj) != TMLP_OK) {
+        tmlp_cli_error("out of memory");
+        free(g);
+        return TMLP_EXIT_RUNTIME;
+    }
+    for (int i = 0; i < g->n; i++) {
+        metric_cmp *c = &g->c[i];
+        c->adj_p = adj[i];
+        c->v = tmlp_regress_runs_verdict(&c->r, c->dir, adj[i], alpha);
+        print_metric(f, c, thr, alpha);
+        if (c->v == TMLP_REGRESS_REGRESSION) g->regress++;
+        else if (c->v == TMLP_REGRESS_IMPROVEMENT) g->improve++;
+        else g->same++;
+        if (!c->r.tested) g->untested++;
+    }
+    /* accuracy: counts, two-proportion z-test */
+    cJSON_ArrayForEach(cr, cruns) {
+        const char *label = ru_str(cr, "label");
+        const cJSON *br = label ? find_run(bruns, label) : NULL;
+        const cJSON *ab = br ? cJSON_GetObjectItemCaseSensitive(br, "accuracy") : NULL;
+        const cJSON *ac = cJSON_GetObjectItemCaseSensitive(cr, "accuracy");
+        if (!cJSON_IsObject(ab) || !cJSON_IsObject(ac)) continue;
+        double kb = ru_num(ab, "correct"), nb = ru_num(ab, "total"), kc = ru_num(ac, "correct"), nc = ru_num(ac, "total");
+        if (!(nb > 0 && nc > 0)) continue;
+        double pv = tmlp_regress_two_proportion_p((int64_t)kb, (int64_t)nb, (int64_t)kc, (int64_t)nc), rel;
+        tmlp_regress_verdict v = tmlp_regress_classify(TMLP_HIGHER_IS_BETTER, kb / nb, kc / nc, thr, pv, alpha, &rel);
+        fprintf(f, "  %-16s %-10s %10.4f -> %-10.4f %+7.2f%%  two-proportion z-test p %.2g (%.0f/%.0f vs %.0f/%.0f), "
+                   "bar %.1f%%  %s\n", label, "accuracy", kb / nb, kc / nc, 100 * rel, pv, kb, nb, kc, nc, 100 * thr,
+                v == TMLP_REGRESS_REGRESSION ? "REGRESSION" : v == TMLP_REGRESS_IMPROVEMENT ? "improvement"
+                                                                                            : "unchanged");
+        if (v == TMLP_REGRESS_REGRESSION) g->regress++;
+        else if (v == TMLP_REGRESS_IMPROVEMENT) g->improve++;
+        else g->same++;
+    }
+    int w = file_warnings(f, base, bname) + file_warnings(f, cur, cname);
+    (void)w;
+    fprintf(f, "Summary: %d regression%s, %d improvement%s, %d unchanged; %d metric%s tested across repetitions "
+               "(Welch on logs, Holm over %d), %d by the threshold alone%s -> %s\n",
+            g->regress, g->regress == 1 ? "" : "s", g->improve, g->improve == 1 ? "" : "s", g->same, tested,
+            tested == 1 ? "" : "s", tested, g->untested,
+            g->untested ? " (not enough repetitions: run both sides with --repeat 5)" : "",
+            g->regress ? "REGRESSION (exit 3)" : "no regression");
+    int out = g->regress ? TMLP_EXIT_REGRESSION : TMLP_EXIT_OK;
+    free(g);
+    return out;
 }
 
 /* "5%" or "0.05" */
@@ -212,6 +326,7 @@ int tmlp_regress_parse_threshold(const char *s, double *out)
 int tmlp_cmd_regress(int argc, char **argv)
 {
     double thr = 0.05, alpha = 0.05;
+    int force = 0;
     const char *baseline = NULL;
     int i = 1;
     /* own options first; with --baseline everything after our options goes to the run */
@@ -220,6 +335,8 @@ int tmlp_cmd_regress(int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             print_help(stdout);
             return 0;
+        } else if (!strcmp(a, "--force")) {
+            force = 1;
         } else if (!strcmp(a, "--threshold") || !strcmp(a, "--alpha") || !strcmp(a, "--baseline")) {
             if (i + 1 >= argc) return tmlp_cli_usage_error("%s: needs a value", a);
             const char *v = argv[++i];
@@ -241,7 +358,7 @@ int tmlp_cmd_regress(int argc, char **argv)
             cJSON_Delete(b);
             return TMLP_EXIT_RUNTIME;
         }
-        int rc = tmlp_regress_docs(stdout, b, c, thr, alpha, argv[i], argv[i + 1]);
+        int rc = tmlp_regress_docs(stdout, b, c, thr, alpha, argv[i], argv[i + 1], force);
         cJSON_Delete(b);
         cJSON_Delete(c);
         return rc;
@@ -276,7 +393,7 @@ int tmlp_cmd_regress(int argc, char **argv)
         cJSON_Delete(c);
         return TMLP_EXIT_RUNTIME;
     }
-    rc = tmlp_regress_docs(stdout, b, c, thr, alpha, baseline, "this run");
+    rc = tmlp_regress_docs(stdout, b, c, thr, alpha, baseline, "this run", force);
     cJSON_Delete(b);
     cJSON_Delete(c);
     return rc;

@@ -10,9 +10,12 @@
  *   3. resolve the data: Fashion-MNIST IDX, a .safetensors (x [N,in], optional y [N]),
  *      any IDX images file (labels found beside it) or seeded synthetic inputs;
  *   4. one tmlp_model_sut (workers x sessions of max_batch rows) serves every run;
- *   5. runs: single-stream, multi-stream, server, then offline once per --batch size;
- *      offline first sizes its one query with an unreported calibration query so the run
- *      covers --min-duration-ms (LoadGen's expected-QPS x duration rule);
+ *   5. runs: single-stream, multi-stream, server, then offline once per --batch size,
+ *      each --repeat times back to back (repeat.c aggregates the repetitions); offline's
+ *      one query is sized from settings only, LoadGen's rule: max(--min-queries,
+ *      expected QPS x min duration x 1.1) samples, the expected QPS from
+ *      --offline-expected-qps or a fixed default derived from the model's FLOPs (never a
+ *      timed calibration: the same settings give the same workload);
  *   6. print: summaries + table (+ confusion matrix in accuracy mode) + resource summary,
  *      or JSON (with a "resources" block); --trace (queries, samples, resource counters);
  *   7. --baseline FILE: the regression gate of `bench_mlp regress` (tmlp_regress_docs) on
@@ -32,6 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/harness_internal.h" /* tmlp_workload_offline_samples: the header prints the plan */
 #include "bench_config.h"
 #include "cli.h"
 #include "commands.h"
@@ -43,10 +47,14 @@
 #define MAX_BATCHES 16
 #define MAX_ROWS 32
 #define SYNTHETIC_DATA_COUNT 4096
-/* Offline query cap: a no-op SUT would otherwise ask for ~10^8 samples. */
-#define OFFLINE_MAX_SAMPLES 2000000
-/* LoadGen sizes the offline query with 1.1; throughput on a shared machine drifts more. */
-#define OFFLINE_MARGIN 1.5
+/* The default offline expected QPS (LoadGen's Offline.target_qps, which its user.conf
+ * must set): an assumed 150 GFLOP/s per worker divided by the model's FLOPs per sample.
+ * A fixed, printed assumption — not a measurement — chosen so that on the machines this
+ * project runs on a default run lasts about 1.5-3x --min-duration-ms; a SUT faster than
+ * it finishes early and is INVALID with the measured rate to use instead. The null SUT
+ * (no FLOPs) assumes 1M samples/s per worker. */
+#define OFFLINE_ASSUMED_FLOPS 150e9
+#define OFFLINE_NULL_QPS 1e6
 #define SYNTHETIC_MODEL_SEED 42
 #define SYNTHETIC_DATA_SEED 7
 #define DEFAULT_SYNTHETIC_MODEL "synthetic:784x512x512x10"
@@ -87,6 +95,11 @@ typedef struct run_opts {
     double threshold, alpha;      /* regression gate */
     double find_peak_min_qps;     /* 0 = target / 16 */
     int64_t find_peak_budget_ms;  /* -1 = default */
+    int64_t repeat;               /* repetitions of each scenario (1) */
+    int force;                    /* --baseline: compare different workloads anyway */
+    int64_t offline_samples;      /* 0 = sized from the expected QPS */
+    double offline_expected_qps;  /* 0 = the default (OFFLINE_ASSUMED_FLOPS / model FLOPs) */
+    double default_expected_qps;  /* filled once the model is known */
 } run_opts;
 
 enum {
@@ -95,7 +108,8 @@ enum {
     OPT_LATENCY_BOUND, OPT_PERCENTILE, OPT_PERCENTILE_METHOD, OPT_SAMPLES_PER_QUERY, OPT_BATCH,
     OPT_WORKERS, OPT_BLAS_THREADS, OPT_SAMPLE_SEED, OPT_SCHEDULE_SEED, OPT_FORMAT, OPT_OUTPUT,
     OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
-    OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET
+    OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET, OPT_REPEAT,
+    OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE
 };
 
 static const struct option long_options[] = {
@@ -130,6 +144,10 @@ static const struct option long_options[] = {
     {"alpha", required_argument, NULL, OPT_ALPHA},
     {"find-peak-min-qps", required_argument, NULL, OPT_FIND_PEAK_MIN_QPS},
     {"find-peak-budget-ms", required_argument, NULL, OPT_FIND_PEAK_BUDGET},
+    {"repeat", required_argument, NULL, OPT_REPEAT},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"offline-samples", required_argument, NULL, OPT_OFFLINE_SAMPLES},
+    {"offline-expected-qps", required_argument, NULL, OPT_OFFLINE_EXPECTED_QPS},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
@@ -181,7 +199,8 @@ static void print_help(FILE *f)
 "  --max-duration-ms DUR  end a run after this long, INVALID if minimums unmet (default 0 =\n"
 "                         none; --quick 2000 ms)\n"
 "  --min-queries N        minimum measured queries (default single-stream 1024, multi-stream\n"
-"                         662, server 1024, offline 1; --quick 64/662/662/1). N may use k, M\n"
+"                         662, server 1024, offline 1; --quick 64/662/662/1). N may use k, M.\n"
+"                         Offline counts SAMPLES of its one query (LoadGen)\n"
 "  --max-queries N        end a run after N queries (default 0 = none)\n"
 "  --warmup N             warm-up queries, excluded from statistics (default 32; --quick 8)\n"
 "  --target-qps RATE      server arrival rate, queries/s, > 0 (default 2000; 2k, 2000/s ok)\n"
@@ -194,6 +213,17 @@ static void print_help(FILE *f)
 "  --samples-per-query N  multi-stream samples per query (default 8)\n"
 "  --batch LIST           offline batch size; a list sweeps, one offline run per size:\n"
 "                         --batch 1,8,32,256 (default 256)\n"
+"  --offline-samples N    offline: samples in the one query (default: sized as LoadGen does,\n"
+"                         max(--min-queries, expected QPS x min duration x 1.1))\n"
+"  --offline-expected-qps RATE\n"
+"                         offline: the expected samples/s that sizes the query (default: an\n"
+"                         assumed 150 GFLOP/s per worker / the model's FLOPs per sample; the\n"
+"                         header prints it). A faster SUT ends early: INVALID, with the rate\n"
+"                         to use\n"
+"  --repeat N             run each scenario N times back to back (default 1): each repetition\n"
+"                         is a full run with its own validity; the table shows the medians\n"
+"                         and the spread, the JSON every repetition. Use 5 or more for\n"
+"                         regression gating (README \"Is B faster than A?\")\n"
 "  --workers N            worker threads, each with its own session (default 1)\n"
 "  --blas-threads N       OpenBLAS threads (default 1)\n"
 "  --sample-seed N        seed of the sample choice (default: the harness default)\n"
@@ -225,6 +255,8 @@ static void print_help(FILE *f)
 "                         on stderr)\n"
 "  --threshold X          with --baseline: relative threshold, 0.05 or 5% (default 5%)\n"
 "  --alpha A              with --baseline: significance level (default 0.05)\n"
+"  --force                with --baseline: compare even when the workloads differ (model,\n"
+"                         data, seeds, settings); otherwise that is a usage error (exit 2)\n"
 "\n"
 "Exit status: 0 done (also when a run is INVALID: read the VALID column), 1 runtime error\n"
 "(missing or bad file, width mismatch, out of memory), 2 usage error, 3 regression against\n"
@@ -276,6 +308,7 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
     o->threshold = 0.05;
     o->alpha = 0.05;
     o->find_peak_budget_ms = -1;
+    o->repeat = 1;
     *done = 0;
     optind = 1;
     opterr = 0;
@@ -381,6 +414,18 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
                                           "milliseconds", a);
             else if (!rc) o->find_peak_budget_ms = (int64_t)(ns / 1000000u);
             break;
+        case OPT_FORCE: o->force = 1; break;
+        case OPT_REPEAT:
+            rc = tmlp_cli_parse_i64("--repeat", a, 1, TMLP_MAX_REPEAT, &o->repeat);
+            break;
+        case OPT_OFFLINE_SAMPLES:
+            rc = tmlp_cli_parse_i64("--offline-samples", a, 1, INT64_C(1) << 30, &o->offline_samples);
+            break;
+        case OPT_OFFLINE_EXPECTED_QPS:
+            rc = tmlp_cli_parse_rate("--offline-expected-qps", a, &o->offline_expected_qps);
+            if (!rc && o->offline_expected_qps > 1e9)
+                rc = tmlp_cli_usage_error("--offline-expected-qps: at most 1e9 samples/s (got \"%s\")", a);
+            break;
         case 'q':
         case OPT_QUIET: o->quiet = 1; break;
         case OPT_VERSION:
@@ -425,8 +470,14 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
     if (o->find_peak_min_qps > o->target_qps)
         return tmlp_cli_usage_error("--find-peak-min-qps (%g) exceeds --target-qps (%g)",
                                     o->find_peak_min_qps, o->target_qps);
-    if (!o->baseline && (o->threshold != 0.05 || o->alpha != 0.05))
-        return tmlp_cli_usage_error("--threshold and --alpha apply to the regression gate: add "
+    if (o->offline_samples > 0 && o->offline_expected_qps > 0)
+        return tmlp_cli_usage_error("--offline-samples and --offline-expected-qps both size the offline "
+                                    "query: give one");
+    if (o->repeat > 1 && o->mode == TMLP_MODE_FIND_PEAK)
+        return tmlp_cli_usage_error("--repeat: find-peak is a search of its own; repeat performance runs "
+                                    "at the QPS it found instead");
+    if (!o->baseline && (o->threshold != 0.05 || o->alpha != 0.05 || o->force))
+        return tmlp_cli_usage_error("--threshold, --alpha and --force apply to the regression gate: add "
                                     "--baseline FILE");
     return 0;
 }
@@ -798,49 +849,26 @@ static tmlp_bench_settings settings_for(const run_opts *o, tmlp_scenario sc, int
         s.find_peak_min_qps = o->find_peak_min_qps > 0 ? o->find_peak_min_qps : s.target_qps / 16.0;
         s.find_peak_budget_ms = (uint64_t)(o->find_peak_budget_ms >= 0 ? o->find_peak_budget_ms : 60000);
     }
+    if (sc == TMLP_SCENARIO_OFFLINE) {
+        s.offline_sample_count = o->offline_samples;
+        s.offline_expected_qps = o->offline_samples > 0 ? 0.0
+                                 : o->offline_expected_qps > 0 ? o->offline_expected_qps : o->default_expected_qps;
+    }
     s.stop = (const volatile int *)&g_stop;
     return s;
 }
 
-/* Offline issues one query. Size it like LoadGen (expected QPS x min duration x margin) from
- * calibration queries that are not reported (they also warm the caches): the first of
- * max(1024, 8 x batch) samples, then, if it took under a quarter of the minimum duration
- * (at most 250 ms), one scaled up to last that long — a short query's throughput is
- * noisy. Accuracy mode keeps one pass over the data set. */
-static int64_t offline_sample_count(const tmlp_bench_settings *base, const tmlp_sut *sut)
+/* The default offline expected QPS of this workload (see OFFLINE_ASSUMED_FLOPS). */
+static double default_expected_qps(const workload *w, int64_t workers)
 {
-    if (base->mode == TMLP_MODE_ACCURACY) return sut->sample_count;
-    tmlp_bench_settings cal = *base;
-    cal.mode = TMLP_MODE_PERFORMANCE;
-    cal.min_duration_ms = 0;
-    cal.max_duration_ms = 0;
-    cal.min_query_count = 1;
-    cal.max_query_count = 0;
-    cal.warmup_queries = 0;
-    cal.progress = NULL;
-    double target_s = (double)base->min_duration_ms / 4e3;
-    if (target_s > 0.25) target_s = 0.25;
-    int64_t n = base->offline_batch_size * 8;
-    if (n < 1024) n = 1024;
-    double thr = 0;
-    for (int attempt = 0; attempt < 2 && !g_stop; attempt++) {
-        tmlp_bench_result *r = NULL;
-        cal.offline_sample_count = n;
-        if (tmlp_bench_run_scenario(&cal, sut, &r, NULL) != TMLP_OK || !r) break;
-        thr = r->throughput_samples_per_s;
-        double took_s = (double)r->duration_ns / 1e9;
-        tmlp_bench_result_destroy(r);
-        if (!(thr > 0) || took_s >= target_s) break;
-        double next = thr * target_s;
-        if (next > (double)OFFLINE_MAX_SAMPLES) next = (double)OFFLINE_MAX_SAMPLES;
-        if (next <= (double)n) break;
-        n = (int64_t)next;
+    if (w->is_null || !w->model) return OFFLINE_NULL_QPS * (double)workers;
+    double flops = 0;
+    for (int i = 0; i < tmlp_model_layer_count(w->model); i++) {
+        tmlp_layer_info li;
+        if (tmlp_model_layer_info(w->model, i, &li) == TMLP_OK) flops += (double)li.flops_per_sample;
     }
-    double want = thr * (double)base->min_duration_ms / 1e3 * OFFLINE_MARGIN;
-    if (!(want >= 1)) want = (double)n;
-    if (want < (double)base->offline_batch_size) want = (double)base->offline_batch_size;
-    if (want > (double)OFFLINE_MAX_SAMPLES) want = (double)OFFLINE_MAX_SAMPLES;
-    return (int64_t)ceil(want);
+    if (!(flops > 0)) return OFFLINE_NULL_QPS * (double)workers;
+    return floor(OFFLINE_ASSUMED_FLOPS * (double)workers / flops);
 }
 
 /* --- main ----------------------------------------------------------------------------------- */
@@ -895,8 +923,25 @@ static void print_header(FILE *f, const run_opts *o, const workload *w)
     fprintf(f, "; samples/query %" PRId64 "; offline batch", o->samples_per_query);
     for (int b = 0; b < o->n_batches; b++) fprintf(f, "%s%" PRId64, b ? "," : " ", o->batches[b]);
     fprintf(f, "; workers %" PRId64 "; BLAS threads %" PRId64 "; sample seed %" PRIu64
-               ", schedule seed %" PRIu64 "; percentiles %s\n", o->workers, o->blas_threads,
+               ", schedule seed %" PRIu64 "; percentiles %s", o->workers, o->blas_threads,
             s.sample_seed, s.schedule_seed, tmlp_percentile_method_name(o->method));
+    if (o->repeat > 1) fprintf(f, "; %" PRId64 " repetitions of each scenario", o->repeat);
+    fputc('\n', f);
+    if ((o->scenarios & (1u << TMLP_SCENARIO_OFFLINE)) && o->mode != TMLP_MODE_ACCURACY) {
+        tmlp_bench_settings so = settings_for(o, TMLP_SCENARIO_OFFLINE, o->batches[0]);
+        if (o->offline_samples > 0)
+            fprintf(f, "offline  : %" PRId64 " samples per query (--offline-samples)\n", o->offline_samples);
+        else
+            fprintf(f, "offline  : max(min queries %" PRId64 ", %.0f samples/s x %.3f s x 1.1) = %" PRId64
+                       " samples per query; expected QPS %s\n",
+                    so.min_query_count, so.offline_expected_qps, (double)so.min_duration_ms / 1e3,
+                    tmlp_workload_offline_samples(&so, w->sut.sample_count),
+                    o->offline_expected_qps > 0 ? "from --offline-expected-qps"
+                    : w->is_null ? "assumed 1M samples/s per worker for the null SUT (set "
+                                   "--offline-expected-qps)"
+                                 : "assumed: 150 GFLOP/s per worker / the model's FLOPs per sample (set "
+                                   "--offline-expected-qps)");
+    }
     fputc('\n', f);
 }
 
@@ -923,6 +968,7 @@ int tmlp_cmd_run(int argc, char **argv)
     tmlp_run_row rows[MAX_ROWS];
     int n_rows = 0;
     if ((rc = build_workload(&o, &w))) goto done;
+    o.default_expected_qps = default_expected_qps(&w, o.workers);
     /* Open the output files before measuring: an unwritable path fails in a second, not
      * after the whole benchmark. */
     if (o.output && (rc = tmlp_cli_open_output("--output", o.output, &out))) goto done;
@@ -955,7 +1001,7 @@ int tmlp_cmd_run(int argc, char **argv)
     int text = o.format == TMLP_OUT_TABLE;
     if (text && !o.quiet) print_header(out, &o, &w);
 
-    /* The resource monitor covers every run (and the offline calibration between them). A
+    /* The resource monitor covers every run. A
      * monitor that cannot start costs the resource figures, not the benchmark. */
     if (o.monitor_interval_ms > 0) {
         tmlp_error merr = {0};
@@ -976,31 +1022,49 @@ int tmlp_cmd_run(int argc, char **argv)
         int n_runs = sc == TMLP_SCENARIO_OFFLINE ? o.n_batches : 1;
         for (int b = 0; b < n_runs && !g_stop && n_rows < MAX_ROWS; b++) {
             tmlp_run_row *row = &rows[n_rows];
+            memset(row, 0, sizeof *row);
             tmlp_bench_settings s = settings_for(&o, (tmlp_scenario)sc, o.batches[b]);
             if (sc == TMLP_SCENARIO_OFFLINE && o.n_batches > 1)
                 snprintf(row->label, sizeof row->label, "offline b=%" PRId64, o.batches[b]);
             else
                 snprintf(row->label, sizeof row->label, "%s", tmlp_scenario_name((tmlp_scenario)sc));
             if (o.mode == TMLP_MODE_FIND_PEAK) snprintf(row->label, sizeof row->label, "server find-peak");
-            progress_state ps = {0, row->label};
-            if (show_progress) {
-                s.progress = on_progress;
-                s.progress_user = &ps;
-            }
-            if (sc == TMLP_SCENARIO_OFFLINE) {
-                if (show_progress) fprintf(stderr, "[%s] calibrating the offline query size...", row->label);
-                s.offline_sample_count = offline_sample_count(&s, &w.sut);
-                if (show_progress) fputs("\r\033[K", stderr);
-                if (o.warmup < 0) s.warmup_queries = 0; /* the calibration query warmed up */
-            }
-            tmlp_error err = {0};
-            tmlp_status st = tmlp_bench_run_scenario(&s, &w.sut, &row->result, &err);
-            if (ps.shown) fputs("\r\033[K", stderr);
-            if (st != TMLP_OK) {
-                tmlp_cli_error("%s: %s", row->label, err.message[0] ? err.message : tmlp_status_str(st));
-                rc = st == TMLP_ERR_ARG ? TMLP_EXIT_USAGE : TMLP_EXIT_RUNTIME;
+            if (o.repeat > 1 && !(row->reps = calloc((size_t)o.repeat, sizeof *row->reps))) {
+                tmlp_cli_error("out of memory");
+                rc = TMLP_EXIT_RUNTIME;
                 goto done;
             }
+            /* Repetitions back to back; each a full run with its own validity. Repetition 1
+             * keeps its raw arrays in row->result, the others only their figures. */
+            for (int64_t k = 0; k < o.repeat && !g_stop; k++) {
+                char plabel[64];
+                snprintf(plabel, sizeof plabel, o.repeat > 1 ? "%s %" PRId64 "/%" PRId64 : "%s", row->label, k + 1,
+                         o.repeat);
+                progress_state ps = {0, plabel};
+                if (show_progress) {
+                    s.progress = on_progress;
+                    s.progress_user = &ps;
+                }
+                tmlp_error err = {0};
+                tmlp_bench_result *r = NULL;
+                tmlp_status st = tmlp_bench_run_scenario(&s, &w.sut, &r, &err);
+                if (ps.shown) fputs("\r\033[K", stderr);
+                if (st != TMLP_OK) {
+                    tmlp_cli_error("%s: %s", row->label, err.message[0] ? err.message : tmlp_status_str(st));
+                    rc = st == TMLP_ERR_ARG ? TMLP_EXIT_USAGE : TMLP_EXIT_RUNTIME;
+                    if (row->result) n_rows++; /* keep what ran, for cleanup */
+                    else tmlp_rep_free(row);
+                    goto done;
+                }
+                if (row->reps) tmlp_rep_from_result(r, &row->reps[row->n_reps++]);
+                if (!row->result) row->result = r;
+                else tmlp_bench_result_destroy(r);
+            }
+            if (!row->result) {
+                tmlp_rep_free(row);
+                break; /* interrupted before the first repetition ended */
+            }
+            tmlp_rep_aggregate(row);
             n_rows++;
             if (text && !o.quiet) tmlp_out_summary(out, row, &w.info);
             fflush(out);
@@ -1024,6 +1088,7 @@ int tmlp_cmd_run(int argc, char **argv)
             for (int i = 0; i < n_rows; i++)
                 tmlp_out_confusion(out, &rows[i], labels, w.info.data_classes, w.info.fashion_names);
         tmlp_out_table(out, o.format, rows, n_rows);
+        tmlp_rep_table(out, o.format, rows, n_rows, o.alpha);
         tmlp_out_resources(out, o.format, &res);
     }
     if (trace) {
@@ -1049,7 +1114,7 @@ int tmlp_cmd_run(int argc, char **argv)
             goto done;
         }
         if (gate == out) fputc('\n', gate);
-        rc = tmlp_regress_docs(gate, baseline, cur, o.threshold, o.alpha, o.baseline, "this run");
+        rc = tmlp_regress_docs(gate, baseline, cur, o.threshold, o.alpha, o.baseline, "this run", o.force);
         cJSON_Delete(cur);
     } else if (baseline && !o.quiet) {
         tmlp_cli_error("--baseline: interrupted runs are not compared");
@@ -1061,7 +1126,10 @@ done:
         tmlp_cli_error("--output: cannot write \"%s\": %s", o.output, strerror(errno));
         rc = TMLP_EXIT_RUNTIME;
     }
-    for (int i = 0; i < n_rows; i++) tmlp_bench_result_destroy(rows[i].result);
+    for (int i = 0; i < n_rows; i++) {
+        tmlp_bench_result_destroy(rows[i].result);
+        tmlp_rep_free(&rows[i]);
+    }
     tmlp_monitor_destroy(mon);
     cJSON_Delete(baseline);
     destroy_workload(&w);

@@ -57,22 +57,29 @@ static void headline(FILE *f, const tmlp_bench_result *r)
     }
     switch (s->scenario) {
     case TMLP_SCENARIO_SINGLE_STREAM:
+        /* LoadGen's single-stream result is the early-stopping p90 estimate when early
+         * stopping holds, the plain p90 otherwise; it prints the p99 estimate beside it. */
         fprintf(f, "90th percentile latency (ns)      : %.0f  (%s)\n", r->latency.p90,
                 tmlp_cli_fmt_ns(r->latency.p90, b, sizeof b));
-        if (!isnan(r->es_estimate_ns) && r->es_estimate_ns > 0)
-            fprintf(f, "Early stopping 90th pct (ns)      : %.0f\n", r->es_estimate_ns);
+        if (isfinite(r->es_estimate_ns) && r->es_estimate_ns > 0)
+            fprintf(f, "Early stopping 90th pct (ns)      : %.0f  <- the result\n", r->es_estimate_ns);
+        if (isfinite(r->es_estimate_p99_ns) && r->es_estimate_p99_ns > 0)
+            fprintf(f, "Early stopping 99th pct (ns)      : %.0f\n", r->es_estimate_p99_ns);
+        else if (r->es_p99_min_queries > 0)
+            fprintf(f, "Early stopping 99th pct (ns)      : n/a (needs >= %lld queries)\n",
+                    (long long)r->es_p99_min_queries);
         break;
     case TMLP_SCENARIO_MULTI_STREAM:
         fprintf(f, "99th percentile latency (ns)      : %.0f  (%s)\n", r->latency.p99,
                 tmlp_cli_fmt_ns(r->latency.p99, b, sizeof b));
-        if (!isnan(r->es_estimate_ns) && r->es_estimate_ns > 0)
-            fprintf(f, "Early stopping 99th pct (ns)      : %.0f\n", r->es_estimate_ns);
+        if (isfinite(r->es_estimate_ns) && r->es_estimate_ns > 0)
+            fprintf(f, "Early stopping 99th pct (ns)      : %.0f  <- the result\n", r->es_estimate_ns);
         break;
     case TMLP_SCENARIO_SERVER:
-        fprintf(f, "Completed samples per second      : %.2f\n", r->completed_qps);
+        fprintf(f, "Completed samples per second      : %.2f  <- the result\n", r->completed_qps);
         break;
     case TMLP_SCENARIO_OFFLINE:
-        fprintf(f, "Samples per second                : %.2f\n", r->throughput_samples_per_s);
+        fprintf(f, "Samples per second                : %.2f  <- the result\n", r->throughput_samples_per_s);
         break;
     }
 }
@@ -111,6 +118,12 @@ void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *inf
     headline(f, r);
     fprintf(f, "Result is : %s%s\n", r->valid ? "VALID" : "INVALID",
             r->interrupted ? " (interrupted)" : "");
+    if (row->n_reps > 1) {
+        int nv = 0;
+        for (int i = 0; i < row->n_reps; i++) nv += row->reps[i].valid;
+        fprintf(f, "Repetitions : %d back to back, %d VALID; figures are medians over them (VALID only if "
+                   "all are)\n", row->n_reps, nv);
+    }
     fprintf(f, "  Min duration satisfied : %s\n", yes_no_na(r->check_min_duration));
     fprintf(f, "  Min queries satisfied : %s\n", yes_no_na(r->check_min_queries));
     fprintf(f, "  Latency bound satisfied : %s\n", yes_no_na(r->check_latency_bound));
@@ -144,12 +157,23 @@ void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *inf
         if (r->peak_note[0]) fprintf(f, "Find-peak search ended            : %s\n", r->peak_note);
     }
     fprintf(f, "Workload digest                   : %016" PRIx64 "\n", r->workload_digest);
+    for (int i = 0; i < row->n_reps; i++) {
+        const tmlp_rep_summary *p = &row->reps[i];
+        char p50[32], p99[32];
+        fprintf(f, "  repetition %2d: %s p50 %s p99 %s, %.1f samples/s, %" PRId64 " queries%s\n", i + 1,
+                p->valid ? "VALID  " : "INVALID", tmlp_cli_fmt_ns(p->latency.p50, p50, sizeof p50),
+                tmlp_cli_fmt_ns(p->latency.p99, p99, sizeof p99), p->throughput, p->queries,
+                p->digest != r->workload_digest ? " (other workload digest!)" : "");
+    }
 
     fprintf(f, "\n%s\nTest Parameters Used\n%s\n", bar, bar);
     fprintf(f, "samples_per_query : %" PRId64 "\n",
             s->scenario == TMLP_SCENARIO_MULTI_STREAM ? s->samples_per_query : 1);
-    if (s->scenario == TMLP_SCENARIO_OFFLINE)
+    if (s->scenario == TMLP_SCENARIO_OFFLINE) {
         fprintf(f, "offline_batch_size : %" PRId64 "\n", s->offline_batch_size);
+        fprintf(f, "offline_sample_count : %" PRId64 "\n", s->offline_sample_count);
+        fprintf(f, "offline_expected_qps : %g\n", s->offline_expected_qps);
+    }
     fprintf(f, "target_qps : %g\n", s->target_qps);
     fprintf(f, "target_latency (ns): %" PRIu64 "\n", s->target_latency_ns);
     fprintf(f, "target_latency_percentile : %g\n", s->target_latency_percentile);
@@ -222,7 +246,8 @@ static void table_note(FILE *f, const tmlp_run_row *rows, int n, const char *pre
 {
     tmlp_percentile_method m = n > 0 ? rows[0].result->settings.percentile_method : TMLP_PCT_LOADGEN;
     fprintf(f, "%sPercentiles: method \"%s\" — %s. Latency per query from issue (server: from the "
-               "scheduled arrival) to completion; throughput in samples/s (server: completed).\n",
+               "scheduled arrival) to completion; offline: per sample, from the query's start to its "
+               "completion; throughput in samples/s (server: completed).\n",
             prefix, tmlp_percentile_method_name(m), method_description(m));
 }
 
@@ -425,6 +450,7 @@ static cJSON *settings_json(const tmlp_bench_settings *s)
     cJSON_AddNumberToObject(o, "samples_per_query", (double)s->samples_per_query);
     cJSON_AddNumberToObject(o, "offline_batch_size", (double)s->offline_batch_size);
     cJSON_AddNumberToObject(o, "offline_sample_count", (double)s->offline_sample_count);
+    cJSON_AddNumberToObject(o, "offline_expected_qps", s->offline_expected_qps);
     cJSON_AddNumberToObject(o, "workers", s->workers);
     cJSON_AddNumberToObject(o, "blas_threads", s->blas_threads);
     cJSON_AddItemToObject(o, "sample_seed", u64_json(s->sample_seed));
@@ -496,6 +522,8 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
             cJSON_AddNullToObject(es, "estimate_ns");
         else
             cJSON_AddItemToObject(es, "estimate_ns", num_or_null(r->es_estimate_ns));
+        if (s->scenario == TMLP_SCENARIO_SINGLE_STREAM)
+            cJSON_AddItemToObject(es, "estimate_p99_ns", num_or_null(r->es_estimate_p99_ns));
         cJSON_AddStringToObject(es, "text", r->es_text);
     }
     snprintf(buf, sizeof buf, "%016" PRIx64, r->workload_digest);
@@ -544,6 +572,10 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
                 cJSON_AddItemToArray(tr, t);
             }
         }
+    }
+    if (tmlp_rep_add_json(o, row, TMLP_REP_ALPHA)) {
+        cJSON_Delete(o);
+        return NULL;
     }
     cJSON_AddItemToObject(o, "latencies_ns", i64_array(r->latencies_ns, r->n_latencies));
     if (s->scenario == TMLP_SCENARIO_SERVER && r->issue_delay_ns)

@@ -50,10 +50,58 @@ typedef struct tmlp_run_info {
     int fashion_names;          /* labels are Fashion-MNIST classes: print their names */
 } tmlp_run_info;
 
+/* --- repetitions (repeat.c) -------------------------------------------------------------
+ * `--repeat N` runs each scenario N times back to back. Each repetition is a full run with
+ * its own validity; the row keeps one tmlp_rep_summary per repetition and, in `result`,
+ * repetition 1's raw arrays (latencies, trace) with its summary figures REPLACED by the
+ * aggregate: the median over repetitions of every latency figure, of the throughput and
+ * of the early-stopping estimates; queries and samples summed; valid only if every
+ * repetition is. The between-repetition CV of each metric is the run's own noise. */
+#define TMLP_MAX_REPEAT 100
+#define TMLP_REP_ALPHA 0.05 /* the level of the noise floor written with a run */
+
+typedef struct tmlp_rep_summary {
+    int valid, interrupted, n_reasons;
+    char reason[256];               /* the first INVALID reason, "" if valid */
+    int64_t queries, samples, correct, labeled;
+    uint64_t duration_ns, digest;
+    double throughput;              /* samples/s */
+    tmlp_latency_summary latency;
+    double es_estimate_ns, es_estimate_p99_ns;
+} tmlp_rep_summary;
+
+/* The metrics a repeated run aggregates and the regression gate compares, with their
+ * JSON names: latency mean/p50/p90/p99 (ns, lower is better), throughput (samples/s,
+ * higher is better). */
+typedef enum tmlp_rep_metric {
+    TMLP_RM_MEAN = 0, TMLP_RM_P50, TMLP_RM_P90, TMLP_RM_P99, TMLP_RM_THROUGHPUT, TMLP_RM_COUNT
+} tmlp_rep_metric;
+
 typedef struct tmlp_run_row {
     tmlp_bench_result *result;
     char label[48];
+    int n_reps;                     /* 0 or 1: a single run (no "repetitions" in the JSON) */
+    tmlp_rep_summary *reps;         /* n_reps entries, malloc'ed; NULL when n_reps <= 1 */
 } tmlp_run_row;
+
+const char *tmlp_rep_metric_name(tmlp_rep_metric m);      /* "mean", "p50", ... "throughput" */
+const char *tmlp_rep_metric_unit(tmlp_rep_metric m);      /* "ns" or "samples/s" */
+/* Value of metric m of one repetition (NaN if absent). */
+double tmlp_rep_value(const tmlp_rep_summary *s, tmlp_rep_metric m);
+/* A repetition's figures, copied out of its result. */
+void tmlp_rep_from_result(const tmlp_bench_result *r, tmlp_rep_summary *out);
+/* Overwrite row->result's summary figures with the aggregate of row->reps (see above).
+ * No-op when n_reps <= 1. */
+void tmlp_rep_aggregate(tmlp_run_row *row);
+/* Between-repetition CV (sd/mean) of metric m; NaN when n_reps < 2. */
+double tmlp_rep_cv(const tmlp_run_row *row, tmlp_rep_metric m);
+/* The row's "repetitions" array and "aggregate" object (n, median, cv, noise_floor at
+ * alpha) added to its JSON object o. No-op when n_reps <= 1. 0, or -1 on out-of-memory. */
+int tmlp_rep_add_json(cJSON *o, const tmlp_run_row *row, double alpha);
+/* After the table: each repeated row's spread (CV per metric) and its noise floor. */
+void tmlp_rep_table(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int n, double alpha);
+/* Free row->reps. */
+void tmlp_rep_free(tmlp_run_row *row);
 
 /* What the resource monitor (tinymlp/report.h) saw while the runs ran. */
 typedef struct tmlp_run_resources {
@@ -129,7 +177,17 @@ int tmlp_out_trace(FILE *f, const tmlp_run_row *rows, int n, const tmlp_run_reso
  * Returns TMLP_EXIT_REGRESSION (3) if any metric regressed, TMLP_EXIT_OK, or
  * TMLP_EXIT_RUNTIME when the documents cannot be compared (error line printed). */
 int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double threshold, double alpha,
-                      const char *base_name, const char *cur_name);
+                      const char *base_name, const char *cur_name, int force);
+
+/* --- comparable.c -------------------------------------------------------------------------- */
+
+/* The comparability guard of regress and compare: 0 when documents a and b run the same
+ * workload (model file hash, layers, data, seeds, each matched run's workload settings
+ * and digest) — system differences (host, CPU, build, BLAS core, kernels, threads) are
+ * printed to f as context. Otherwise one error line per difference and TMLP_EXIT_USAGE,
+ * or, with force, the differences printed to f under a WARNING and 0. */
+int tmlp_comparable_check(FILE *f, const cJSON *a, const cJSON *b, const char *a_name, const char *b_name,
+                          int force);
 /* --threshold: a fraction ("0.05") or a percent ("5%"); 0 or TMLP_EXIT_USAGE. */
 int tmlp_regress_parse_threshold(const char *s, double *out);
 

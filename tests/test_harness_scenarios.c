@@ -110,6 +110,123 @@ static void test_sample_done_times(void **state)
     fake_free(g);
 }
 
+/* Offline is sized like LoadGen, from settings only: max(min_query_count, ceil(expected
+ * QPS x min duration x 1.1)); the minimum counts samples; percentiles are per sample. */
+static void test_offline_sized_like_loadgen(void **state)
+{
+    (void)state;
+    fake_sut *f = fake_new(100, 0, 0);
+    tmlp_bench_settings s = tmlp_bench_settings_default(TMLP_SCENARIO_OFFLINE);
+    s.min_duration_ms = 10;
+    s.offline_expected_qps = 100000; /* x 0.01 s x 1.1 = 1100 */
+    s.offline_batch_size = 64;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+    assert_int_equal(r->samples, 1100);
+    assert_int_equal(r->offline_samples_planned, 1100);
+    assert_int_equal(r->settings.offline_sample_count, 1100);
+    tmlp_bench_result_destroy(r);
+    fake_free(f);
+
+    /* --min-queries 24576 for offline: the one query holds >= 24576 samples, VALID */
+    f = fake_new(100, 0, 0);
+    s.min_duration_ms = 0;
+    s.min_query_count = 24576;
+    s.offline_batch_size = 256;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+    assert_int_equal(r->samples, 24576);
+    assert_int_equal(r->queries, 1);
+    assert_int_equal(r->check_min_queries, 1);
+    assert_true(r->valid);
+    /* per-sample percentiles: the median sample finished well before the last one */
+    assert_int_equal(r->latency.count, 24576);
+    assert_true(r->latency.p50 < r->latency.max);
+    assert_true(r->latency.max == (double)r->duration_ns);
+    tmlp_bench_result_destroy(r);
+    fake_free(f);
+
+    /* a query smaller than the minimum is INVALID and says so in samples */
+    f = fake_new(100, 0, 0);
+    s.offline_sample_count = 1000;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+    assert_false(r->valid);
+    assert_true(has_reason(r, "min sample count not met: 1000 < 24576"));
+    tmlp_bench_result_destroy(r);
+    fake_free(f);
+
+    /* a plan beyond 2^30 samples is refused up front */
+    f = fake_new(100, 0, 0);
+    s.offline_sample_count = 0;
+    s.min_query_count = 1;
+    s.min_duration_ms = 600000;
+    s.offline_expected_qps = 1e7;
+    tmlp_error err = {0};
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, &err), TMLP_ERR_ARG);
+    assert_non_null(strstr(err.message, "offline query would hold"));
+    fake_free(f);
+}
+
+/* A healthy offline run longer than drain_timeout_ms is never cut off (the stall bound
+ * follows the SUT's own rate); a SUT that stops completing still ends the run. */
+static void test_offline_no_constant_timeout(void **state)
+{
+    (void)state;
+    /* 400 samples at 1 ms each = 400 ms of work, drain_timeout_ms 50 */
+    fake_sut *f = fake_new(100, 1 * MS, 0);
+    tmlp_bench_settings s = fake_settings(TMLP_SCENARIO_OFFLINE, 1);
+    s.offline_sample_count = 400;
+    s.offline_batch_size = 8;
+    s.drain_timeout_ms = 50;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+    assert_int_equal(r->never_completed, 0);
+    assert_true(r->duration_ns >= 400 * MS);
+    assert_true(r->valid);
+    tmlp_bench_result_destroy(r);
+    fake_free(f);
+
+    /* the SUT stops after 100 samples: the run ends INVALID, within the stall bound */
+    f = fake_new(100, 100 * US, 0);
+    f->never_from = 100;
+    s.offline_sample_count = 400;
+    s.drain_timeout_ms = 100;
+    r = fake_run_stalled(&s, f);
+    assert_int_equal(r->never_completed, 300);
+    assert_true(has_reason(r, "300 samples never completed"));
+    tmlp_bench_result_destroy(r);
+    fake_free(f);
+}
+
+/* Same seeds and settings: the same workload digest in all four scenarios, offline
+ * included (its size is a setting, not a calibration). */
+static void test_digests_reproducible(void **state)
+{
+    (void)state;
+    const tmlp_scenario scs[] = {TMLP_SCENARIO_SINGLE_STREAM, TMLP_SCENARIO_MULTI_STREAM,
+                                 TMLP_SCENARIO_SERVER, TMLP_SCENARIO_OFFLINE};
+    for (int k = 0; k < 4; k++) {
+        uint64_t d[2];
+        int64_t n[2];
+        for (int rep = 0; rep < 2; rep++) {
+            fake_sut *f = fake_new(1000, rep ? 20 * US : 0, 0); /* a different speed each time */
+            tmlp_bench_settings s = tmlp_bench_settings_default(scs[k]);
+            s.min_duration_ms = 20;
+            s.min_query_count = 64;
+            s.target_qps = 5000;
+            s.offline_expected_qps = 50000;
+            s.max_outstanding_queries = 1 << 20;
+            tmlp_bench_result *r = NULL;
+            assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+            d[rep] = r->workload_digest;
+            n[rep] = scs[k] == TMLP_SCENARIO_OFFLINE ? r->samples : 0;
+            tmlp_bench_result_destroy(r);
+            fake_free(f);
+        }
+        assert_true(d[0] == d[1]);
+        assert_int_equal(n[0], n[1]);
+    }
+}
+
 /* Offline: one query of N samples issued as ceil(N/B) calls of <= B samples. */
 static void test_offline_batches(void **state)
 {
@@ -128,6 +245,7 @@ static void test_offline_batches(void **state)
     assert_int_equal(r->settings.offline_sample_count, 1000);
     assert_true(r->duration_ns > 0);
     assert_true(r->latencies_ns[0] == (int64_t)r->duration_ns);
+    assert_true(r->latency.count == 1000 && r->latency.max == (double)r->duration_ns);
     assert_true(fabs(r->throughput_samples_per_s - 1000.0 / ((double)r->duration_ns * 1e-9)) < 1e-6);
     assert_true(r->valid);
     tmlp_bench_result_destroy(r);
@@ -262,7 +380,8 @@ static void test_interrupt(void **state)
     fake_free(f);
 }
 
-/* A closed-loop query that never completes ends the run after drain_timeout_ms. */
+/* A closed-loop query that never completes ends the run once the SUT has completed nothing
+ * for the stall bound, max(drain_timeout_ms, 20 x its mean completion interval). */
 static void test_stalled_closed_loop(void **state)
 {
     (void)state;
@@ -276,7 +395,7 @@ static void test_stalled_closed_loop(void **state)
     assert_int_equal(r->never_completed, 1);
     assert_int_equal(r->errors, 1);
     assert_int_equal(r->latencies_ns[10], -1);
-    assert_true(has_reason(r, "did not complete within drain_timeout_ms"));
+    assert_true(has_reason(r, "the SUT completed nothing for 100.000 ms"));
     tmlp_bench_result_destroy(r);
     fake_free(f);
 }
@@ -388,7 +507,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_stream_closed_loop), cmocka_unit_test(test_multi_stream),
         cmocka_unit_test(test_sample_done_times),
-        cmocka_unit_test(test_offline_batches),           cmocka_unit_test(test_warmup_excluded),
+        cmocka_unit_test(test_offline_batches),
+        cmocka_unit_test(test_offline_sized_like_loadgen),
+        cmocka_unit_test(test_offline_no_constant_timeout),
+        cmocka_unit_test(test_digests_reproducible),           cmocka_unit_test(test_warmup_excluded),
         cmocka_unit_test(test_accuracy_mode),             cmocka_unit_test(test_performance_scores),
         cmocka_unit_test(test_interrupt),                 cmocka_unit_test(test_stalled_closed_loop),
         cmocka_unit_test(test_max_duration),              cmocka_unit_test(test_null_sut_single_stream),

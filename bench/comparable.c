@@ -1,0 +1,168 @@
+/* comparable.c — may two results files be compared? The guard of `regress` and `compare`.
+ *
+ * A regression verdict compares two SYSTEMS on one WORKLOAD. If the workloads differ —
+ * another model file, other layers, other data, other scenario settings or seeds, so
+ * another workload digest — every "improvement" and "regression" is meaningless, so the
+ * comparison is refused (exit 2) with one line per difference, unless --force.
+ * Differences of the system (build type, compiler, BLAS core, kernels, threads, CPU,
+ * host, git revision) are the point of a comparison: they are printed as context only.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "reports_util.h"
+#include "run.h"
+
+#define MAX_DIFFS 32
+
+typedef struct diffs {
+    char line[MAX_DIFFS][512];
+    int n;
+} diffs;
+
+static void add_diff(diffs *d, const char *what, const char *a, const char *b)
+{
+    if (d->n < MAX_DIFFS) snprintf(d->line[d->n++], sizeof d->line[0], "%s: %s vs %s", what, a, b);
+}
+
+/* The item at a dotted path ("model.file_fnv1a64"), or NULL. */
+static const cJSON *at(const cJSON *o, const char *path)
+{
+    char key[64];
+    while (o && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (n >= sizeof key) return NULL;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        o = cJSON_GetObjectItemCaseSensitive(o, key);
+        path += n + (dot ? 1 : 0);
+    }
+    return o;
+}
+
+/* A short text of a JSON scalar ("absent" for a missing key). */
+static void text_of(const cJSON *v, char *buf, size_t cap)
+{
+    if (!v) snprintf(buf, cap, "absent");
+    else if (cJSON_IsString(v)) snprintf(buf, cap, "%s", v->valuestring);
+    else if (cJSON_IsNumber(v)) snprintf(buf, cap, "%.17g", v->valuedouble);
+    else if (cJSON_IsBool(v)) snprintf(buf, cap, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsNull(v)) snprintf(buf, cap, "null");
+    else snprintf(buf, cap, "(object)");
+}
+
+/* Compare the scalar at `path` of a and b; a difference goes to d (or, with ctx, to f as
+ * context). Equal when both are absent. */
+static void cmp_path(const cJSON *a, const cJSON *b, const char *path, const char *label, diffs *d)
+{
+    char x[160], y[160];
+    text_of(at(a, path), x, sizeof x);
+    text_of(at(b, path), y, sizeof y);
+    if (strcmp(x, y)) add_diff(d, label, x, y);
+}
+
+/* The file part of a path, so the same data in another checkout compares equal. */
+static void base_of(const cJSON *v, char *buf, size_t cap)
+{
+    text_of(v, buf, cap);
+    const char *slash = strrchr(buf, '/');
+    if (slash) memmove(buf, slash + 1, strlen(slash + 1) + 1);
+}
+
+/* Settings that define a scenario's workload (run.settings.*). Workers and BLAS threads
+ * are the system's, not the workload's. */
+static const char *const workload_settings[] = {
+    "mode", "min_duration_ms", "max_duration_ms", "min_query_count", "max_query_count", "warmup_queries",
+    "target_latency_ns", "target_latency_percentile", "samples_per_query", "offline_batch_size",
+    "offline_sample_count", "sample_seed", "schedule_seed", "percentile_method"};
+
+static void cmp_runs(const cJSON *ra, const cJSON *rb, const char *label, diffs *d)
+{
+    char what[128];
+    const cJSON *sa = cJSON_GetObjectItemCaseSensitive(ra, "settings");
+    const cJSON *sb = cJSON_GetObjectItemCaseSensitive(rb, "settings");
+    for (size_t i = 0; i < sizeof workload_settings / sizeof workload_settings[0]; i++) {
+        snprintf(what, sizeof what, "%s setting %s", label, workload_settings[i]);
+        cmp_path(sa, sb, workload_settings[i], what, d);
+    }
+    const char *scen = ru_str(ra, "scenario");
+    if (scen && !strcmp(scen, "server")) {
+        snprintf(what, sizeof what, "%s setting target_qps", label);
+        cmp_path(sa, sb, "target_qps", what, d);
+    }
+    snprintf(what, sizeof what, "%s workload digest", label);
+    cmp_path(ra, rb, "workload_digest", what, d);
+}
+
+int tmlp_comparable_check(FILE *f, const cJSON *a, const cJSON *b, const char *an, const char *bn, int force)
+{
+    diffs d;
+    d.n = 0;
+    const cJSON *ca = cJSON_GetObjectItemCaseSensitive(a, "context");
+    const cJSON *cb = cJSON_GetObjectItemCaseSensitive(b, "context");
+    /* the model: what it computes, not where the file lies */
+    cmp_path(ca, cb, "model.kind", "model kind", &d);
+    cmp_path(ca, cb, "model.layers", "model layers", &d);
+    cmp_path(ca, cb, "model.input_width", "model input width", &d);
+    cmp_path(ca, cb, "model.output_width", "model output width", &d);
+    cmp_path(ca, cb, "model.params", "model parameters", &d);
+    cmp_path(ca, cb, "model.file_fnv1a64", "model file hash (FNV-1a 64)", &d);
+    const char *kind = ru_str(at(ca, "model"), "kind");
+    if (kind && strcmp(kind, "file")) cmp_path(ca, cb, "model.source", "model", &d);
+    /* the data */
+    cmp_path(ca, cb, "data.kind", "data kind", &d);
+    char x[160], y[160];
+    base_of(at(ca, "data.source"), x, sizeof x);
+    base_of(at(cb, "data.source"), y, sizeof y);
+    if (strcmp(x, y)) add_diff(&d, "data file", x, y);
+    cmp_path(ca, cb, "data.count", "data samples", &d);
+    cmp_path(ca, cb, "data.width", "data width", &d);
+    cmp_path(ca, cb, "data.dtype", "data type", &d);
+    cmp_path(ca, cb, "seeds.sample", "sample seed", &d);
+    cmp_path(ca, cb, "seeds.schedule", "schedule seed", &d);
+    cmp_path(ca, cb, "seeds.model", "model seed", &d);
+    cmp_path(ca, cb, "seeds.data", "data seed", &d);
+    /* each run present in both */
+    const cJSON *runs_a = cJSON_GetObjectItemCaseSensitive(a, "runs"), *rb_, *ra_;
+    cJSON_ArrayForEach(ra_, runs_a) {
+        const char *label = ru_str(ra_, "label");
+        if (!label) continue;
+        cJSON_ArrayForEach(rb_, cJSON_GetObjectItemCaseSensitive(b, "runs")) {
+            const char *lb = ru_str(rb_, "label");
+            if (lb && !strcmp(lb, label)) {
+                cmp_runs(ra_, rb_, label, &d);
+                break;
+            }
+        }
+    }
+
+    /* the system: context, never a reason to refuse */
+    static const char *const sys[][2] = {
+        {"host", "host"}, {"cpu", "CPU"}, {"cores", "cores"}, {"build_type", "build type"},
+        {"compiler", "compiler"}, {"sanitizers", "sanitizers"}, {"version.git", "git revision"},
+        {"blas.core", "BLAS core"}, {"blas.threads", "BLAS threads"}, {"workers", "workers"},
+        {"kernels.selected", "kernels"}};
+    int printed = 0;
+    for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++) {
+        text_of(at(ca, sys[i][0]), x, sizeof x);
+        text_of(at(cb, sys[i][0]), y, sizeof y);
+        if (!strcmp(x, y)) continue;
+        if (!printed++) fprintf(f, "Systems differ (context, not a reason to refuse):\n");
+        fprintf(f, "  %s: %s vs %s\n", sys[i][1], x, y);
+    }
+    if (d.n == 0) return 0;
+    if (!force) {
+        for (int i = 0; i < d.n; i++)
+            tmlp_cli_error("not comparable: %s and %s run different workloads: %s", an, bn, d.line[i]);
+        tmlp_cli_error("compare the same workload (or pass --force to compare anyway)");
+        return TMLP_EXIT_USAGE;
+    }
+    fprintf(f, "WARNING: --force: %s and %s run different workloads; the verdicts below compare them anyway:\n",
+            an, bn);
+    for (int i = 0; i < d.n; i++) fprintf(f, "  %s\n", d.line[i]);
+    return 0;
+}
