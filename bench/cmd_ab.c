@@ -11,6 +11,12 @@
  *   - accuracy difference with a two-proportion z-test (pooled), when labels exist;
  *   - a recommendation that knows lower latency and higher accuracy are better.
  * Each query is one sample (batch 1) through tmlp_session_forward / _forward_u8.
+ *
+ * --repeat N runs the whole interleaved stream N times (ABAB... inside each repetition,
+ * the same seeds every time). The queries of one stream share its state, so with N >= 3
+ * the latency verdict is taken across repetitions (tmlp_regress_compare_runs on each
+ * arm's per-repetition mean, p50, p90, p99: Welch on logs, interval of B/A - 1); with
+ * fewer it is the within-stream test above, labelled as such.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -44,6 +50,26 @@ static tmlp_status arm_infer(void *user, int64_t idx, int32_t *pred)
     return TMLP_OK;
 }
 
+#define TMLP_AB_MAX_REPEAT 100
+
+/* One arm's mean, p50, p90, p99 (ns) of repetition k into fig[metric][k]. */
+static void arm_figures(const tmlp_ab_arm_result *a, double fig[4][TMLP_AB_MAX_REPEAT], int k)
+{
+    double mean = 0;
+    uint64_t *v = malloc(sizeof(uint64_t) * (size_t)(a->n > 0 ? a->n : 1));
+    for (int64_t i = 0; v && i < a->n; i++) {
+        v[i] = (uint64_t)a->latencies_ns[i];
+        mean += (double)v[i] / (double)a->n;
+    }
+    if (v) qsort(v, (size_t)a->n, sizeof *v, ru_cmp_u64);
+    int ok = v && a->n > 0;
+    fig[0][k] = ok ? mean : NAN;
+    fig[1][k] = ok ? ru_pct_sorted_u64(v, a->n, 0.5) : NAN;
+    fig[2][k] = ok ? ru_pct_sorted_u64(v, a->n, 0.9) : NAN;
+    fig[3][k] = ok ? ru_pct_sorted_u64(v, a->n, 0.99) : NAN;
+    free(v);
+}
+
 static void print_help(FILE *f)
 {
     fputs("Usage: bench_mlp ab --model-b B [--model A] [OPTIONS]\n"
@@ -58,6 +84,9 @@ static void print_help(FILE *f)
           "  --warmup N         warm-up queries per arm (default 200)\n"
           "  --route-seed N, --sample-seed N   seeds (default 1, 2)\n"
           "  --alpha A          significance level of the verdict (default 0.05)\n"
+          "  --repeat N         run the interleaved stream N times (default 1); with N >= 3 the\n"
+          "                     latency verdict is across repetitions (recommended: 5)\n"
+          "  --quick            1000 queries, 50 warm-up (explicit options still win)\n"
           "Exit status: 0 done (whatever the verdict), 1 runtime error, 2 usage error.\n",
           f);
 }
@@ -88,11 +117,17 @@ int tmlp_cmd_ab(int argc, char **argv)
     s.queries = 4000;
     s.warmup_queries = 200;
     double alpha = 0.05;
+    int64_t repeat = 1;
+    int queries_set = 0, warmup_set = 0, quick = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             print_help(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--quick")) {
+            quick = 1;
+            continue;
         }
         if (i + 1 >= argc) return tmlp_cli_usage_error("ab: unknown option or missing value \"%s\"", a);
         const char *v = argv[++i];
@@ -106,8 +141,13 @@ int tmlp_cmd_ab(int argc, char **argv)
             rc = tmlp_cli_parse_double("--split", v, 0, 1, &s.split_b);
             if (!rc && !(s.split_b > 0 && s.split_b < 1))
                 return tmlp_cli_usage_error("--split: must be strictly between 0 and 1 (got \"%s\")", v);
-        } else if (!strcmp(a, "--queries")) rc = tmlp_cli_parse_i64("--queries", v, 20, 100000000, &s.queries);
-        else if (!strcmp(a, "--warmup")) rc = tmlp_cli_parse_i64("--warmup", v, 0, 100000000, &s.warmup_queries);
+        } else if (!strcmp(a, "--queries")) {
+            rc = tmlp_cli_parse_i64("--queries", v, 20, 100000000, &s.queries);
+            queries_set = 1;
+        } else if (!strcmp(a, "--warmup")) {
+            rc = tmlp_cli_parse_i64("--warmup", v, 0, 100000000, &s.warmup_queries);
+            warmup_set = 1;
+        } else if (!strcmp(a, "--repeat")) rc = tmlp_cli_parse_i64("--repeat", v, 1, TMLP_AB_MAX_REPEAT, &repeat);
         else if (!strcmp(a, "--route-seed")) rc = tmlp_cli_parse_u64("--route-seed", v, &s.route_seed);
         else if (!strcmp(a, "--sample-seed")) rc = tmlp_cli_parse_u64("--sample-seed", v, &s.sample_seed);
         else if (!strcmp(a, "--alpha")) rc = tmlp_cli_parse_double("--alpha", v, 1e-12, 0.5, &alpha);
@@ -115,6 +155,8 @@ int tmlp_cmd_ab(int argc, char **argv)
         if (rc) return rc;
     }
     if (!mb) return tmlp_cli_usage_error("ab: --model-b B is required (the model to compare against A)");
+    if (quick && !queries_set) s.queries = 1000;
+    if (quick && !warmup_set) s.warmup_queries = 50;
     tmlp_model *A = NULL, *B = NULL;
     tmlp_dataset *d = NULL;
     tmlp_session *sa = NULL, *sb = NULL;
@@ -142,14 +184,23 @@ int tmlp_cmd_ab(int argc, char **argv)
     s.sample_count = d->count;
     s.labels = d->labels;
     tmlp_error err = {0};
-    if (tmlp_ab_run(&s, &arm_a, &arm_b, &r, &err) != TMLP_OK) {
-        tmlp_cli_error("ab: %s", err.message);
-        rc = TMLP_EXIT_RUNTIME;
-        goto done;
+    /* per repetition and arm: mean, p50, p90, p99 (ns) */
+    static double per[2][4][TMLP_AB_MAX_REPEAT];
+    for (int64_t k = 0; k < repeat; k++) {
+        tmlp_ab_result *rk = NULL;
+        if (tmlp_ab_run(&s, &arm_a, &arm_b, &rk, &err) != TMLP_OK) {
+            tmlp_cli_error("ab: %s", err.message);
+            rc = TMLP_EXIT_RUNTIME;
+            goto done;
+        }
+        for (int a = 0; a < 2; a++) arm_figures(&rk->arm[a], per[a], (int)k);
+        if (!r) r = rk; /* repetition 1 is the one tabled and tested within */
+        else tmlp_ab_result_destroy(rk);
     }
     printf("A/B run: %" PRId64 " queries in one interleaved stream (%.3f s), split %.2f to B, route seed %" PRIu64
-           ", sample seed %" PRIu64 ", %" PRId64 " warm-up queries per arm, data %s\n\n",
-           s.queries, (double)r->duration_ns / 1e9, s.split_b, s.route_seed, s.sample_seed, s.warmup_queries, dsrc);
+           ", sample seed %" PRIu64 ", %" PRId64 " warm-up queries per arm, data %s%s\n\n",
+           s.queries, (double)r->duration_ns / 1e9, s.split_b, s.route_seed, s.sample_seed, s.warmup_queries, dsrc,
+           repeat > 1 ? "; the table shows repetition 1" : "");
     printf("| arm | model | attempts | errors | mean | p50 | p90 | p99 | accuracy |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     print_arm("A", srca, &r->arm[0]);
     print_arm("B", srcb, &r->arm[1]);
@@ -179,7 +230,37 @@ int tmlp_cmd_ab(int argc, char **argv)
     }
     char sentence[256];
     tmlp_stats_verdict_sentence(&c, o.confidence, sentence, sizeof sentence);
-    printf("Latency (mean, Welch t-test): %s\n", sentence);
+    if (repeat >= TMLP_REGRESS_MIN_REPS) {
+        /* the verdict about runs: each arm's per-repetition figures */
+        static const char *const names[4] = {"mean", "p50", "p90", "p99"};
+        printf("Latency across %" PRId64 " repetitions (B vs A, Welch on log per-repetition values, %.0f%% CI):\n",
+               repeat, 100 * (1 - alpha));
+        tmlp_regress_runs rr[4];
+        for (int m = 0; m < 4; m++) {
+            if (tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, per[0][m], repeat, per[1][m], repeat, o.noise, alpha,
+                                          &rr[m]) != TMLP_OK) {
+                tmlp_cli_error("ab: no latencies in an arm of some repetition");
+                rc = TMLP_EXIT_RUNTIME;
+                goto done;
+            }
+            char x[24], y[24];
+            printf("  %-4s  A %s  B %s  %+6.1f%%  [%+.1f%%, %+.1f%%]  p %.2g  between-repetition CV A %.1f%% B %.1f%%\n",
+                   names[m], tmlp_cli_fmt_ns(rr[m].base, x, sizeof x), tmlp_cli_fmt_ns(rr[m].cur, y, sizeof y),
+                   100 * rr[m].rel_change, 100 * rr[m].ci_low, 100 * rr[m].ci_high, rr[m].p, 100 * rr[m].cv_base,
+                   100 * rr[m].cv_cur);
+        }
+        /* the recommendation follows the mean, as the within-stream test does */
+        c.verdict = rr[0].verdict == TMLP_REGRESS_REGRESSION ? TMLP_VERDICT_SLOWER
+                    : rr[0].verdict == TMLP_REGRESS_IMPROVEMENT ? TMLP_VERDICT_FASTER : TMLP_VERDICT_NO_CHANGE;
+        c.relative_change.estimate = rr[0].rel_change;
+        printf("Latency verdict (mean, across repetitions): %s\n",
+               c.verdict == TMLP_VERDICT_FASTER ? "B is faster" : c.verdict == TMLP_VERDICT_SLOWER ? "B is slower"
+                                                                                                 : "no significant change beyond the noise band");
+        printf("Within repetition 1 (queries of one stream, for reference only): %s\n", sentence);
+    } else {
+        printf("Latency (mean, Welch t-test over the queries of ONE stream: they share its state, so this is not a "
+               "verdict about runs; use --repeat 5): %s\n", sentence);
+    }
     for (unsigned bit = 0; bit < TMLP_WARN_COUNT; bit++)
         if (c.warnings & (1u << bit))
             printf("  warning %s: %s\n", tmlp_stats_warning_name(1u << bit), tmlp_stats_warning_text(1u << bit));

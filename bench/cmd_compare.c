@@ -1,9 +1,13 @@
 /* cmd_compare.c — `bench_mlp compare A B`: is B faster than A?
  *
- * A and B are either bench_mlp JSON results ({"runs":[{"scenario":..., "latencies_ns":[...]}]};
- * the per-query latencies of one scenario are used: --scenario NAME, default the first
- * scenario of A that B also has) or text files with one number per line ('#' starts a
- * comment, blank lines are ignored, anything else is an error naming file and line).
+ * A and B are either bench_mlp JSON results or text files with one number per line ('#'
+ * starts a comment, blank lines are ignored, anything else is an error naming file and
+ * line). For JSON results the unit of replication is the RUN: the values compared are one
+ * per repetition (`bench_mlp --repeat N` writes them) of one latency figure (--metric,
+ * default p50) of one scenario (--scenario NAME, default the first scenario of A that B
+ * also has); the two files must run the same workload (comparable.c; --force). The
+ * queries of one run share its state and are not independent, so their per-query
+ * latencies are used only on request (--per-query), labelled as such.
  * The analysis is tmlp_stats_compare (src/stats/verdict.c): Welch's t (verdict), Student's
  * t, Mann-Whitney U, Cohen's d / Hedges' g, the Welch CI of mean(B) - mean(A) and the
  * Fieller CI of the relative change, all of B - A (negative = B faster, lower latency).
@@ -22,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "run.h" /* tmlp_comparable_check */
+#include "tinymlp/report.h"
 #include "tinymlp/stats.h"
 
 #define EXIT_RUNTIME 1
@@ -41,7 +47,15 @@ static void usage(FILE *f)
             "  --percentile-method M   loadgen|linear|lower|higher|nearest|midpoint|nearest_rank\n"
             "                          (default loadgen)\n"
             "  --scenario NAME         scenario to use from JSON results (default: the first\n"
-            "                          scenario of A that B also has)\n"
+            "                          scenario of A that B also has); single-stream,\n"
+            "                          single_stream and SingleStream are the same\n"
+            "  --metric M              JSON results: mean|p50|p90|p99, one value per repetition\n"
+            "                          (bench_mlp --repeat N; default p50). The run is the unit:\n"
+            "                          a verdict needs >= 3 repetitions a side\n"
+            "  --per-query             JSON results: compare the per-query latencies of one run\n"
+            "                          instead (they share the run's state: not a verdict about\n"
+            "                          runs, labelled so)\n"
+            "  --force                 JSON results of different workloads: compare anyway\n"
             "  --format table|json     output format (default table)\n"
             "  -h, --help              this help\n");
 }
@@ -50,6 +64,9 @@ static void usage(FILE *f)
 
 typedef struct {
     const char *path;
+    int per_query;   /* JSON: per-query latencies of one run instead of repetitions */
+    const char *metric; /* JSON: "mean", "p50", "p90" or "p99" */
+    int64_t reps;    /* JSON, per repetition: repetitions found */
     char *text;      /* whole file */
     cJSON *json;     /* non-NULL for a bench_mlp JSON result */
     double *x;       /* the sample */
@@ -168,20 +185,54 @@ static const char *scenario_of(const cJSON *run)
     return cJSON_IsString(sc) ? sc->valuestring : "";
 }
 
+/* Scenario names match by meaning: "single_stream", "SingleStream" and "single-stream"
+ * are one scenario (tmlp_scenario_parse). */
+static int same_scenario(const char *a, const char *b)
+{
+    tmlp_scenario x, y;
+    if (tmlp_scenario_parse(a, &x) == TMLP_OK && tmlp_scenario_parse(b, &y) == TMLP_OK) return x == y;
+    return !strcmp(a, b);
+}
+
 static const cJSON *find_run(const source *s, const char *scenario)
 {
     const cJSON *run;
     cJSON_ArrayForEach(run, runs_of(s))
     {
-        if (!scenario || !strcmp(scenario_of(run), scenario)) return run;
+        if (!scenario || same_scenario(scenario_of(run), scenario)) return run;
     }
     return NULL;
+}
+
+/* One value per repetition of s->metric ("repetitions"; a run without it is one). */
+static int load_repetitions(source *s, const cJSON *run)
+{
+    const cJSON *reps = cJSON_GetObjectItemCaseSensitive(run, "repetitions"), *x;
+    int64_t cap = 0;
+    if (cJSON_IsArray(reps) && cJSON_GetArraySize(reps) > 0) {
+        cJSON_ArrayForEach(x, reps) {
+            const cJSON *lat = cJSON_GetObjectItemCaseSensitive(x, "latency_ns");
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(lat, s->metric);
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+                return fail("%s: run '%s': a repetition has no latency_ns.%s", s->path, s->scenario, s->metric);
+            if (push(s, &cap, v->valuedouble)) return fail("out of memory reading '%s'", s->path);
+        }
+    } else {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(run, "latency_ns"),
+                                                          s->metric);
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+            return fail("%s: run '%s' has no latency_ns.%s", s->path, s->scenario, s->metric);
+        if (push(s, &cap, v->valuedouble)) return fail("out of memory reading '%s'", s->path);
+    }
+    s->reps = s->n;
+    return 0;
 }
 
 static int load_run(source *s, const cJSON *run)
 {
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(run, "latencies_ns");
     s->scenario = scenario_of(run);
+    if (!s->per_query) return load_repetitions(s, run);
     if (!cJSON_IsArray(lat))
         return fail("%s: run '%s' has no \"latencies_ns\" array", s->path, s->scenario);
     int64_t cap = 0, i = 0;
@@ -247,7 +298,8 @@ static int select_runs(source *a, source *b, const char *scenario)
 typedef struct {
     tmlp_stats_compare_opts stats;
     const char *scenario;
-    int json;
+    const char *metric;
+    int json, per_query, force;
     const char *path_a, *path_b;
 } options;
 
@@ -275,7 +327,10 @@ static int parse_args(int argc, char **argv, options *o)
 {
     o->stats = tmlp_stats_compare_opts_default();
     o->scenario = NULL;
+    o->metric = "p50";
     o->json = 0;
+    o->per_query = 0;
+    o->force = 0;
     o->path_a = o->path_b = NULL;
     int npos = 0, only_pos = 0;
     for (int i = 1; i < argc; i++) {
@@ -298,8 +353,16 @@ static int parse_args(int argc, char **argv, options *o)
             usage(stdout);
             return 1;
         }
-        static const char *const with_value[] = {"--alpha", "--noise", "--confidence",
-                                                 "--percentile-method", "--scenario", "--format"};
+        if (!strcmp(arg, "--per-query")) {
+            o->per_query = 1;
+            continue;
+        }
+        if (!strcmp(arg, "--force")) {
+            o->force = 1;
+            continue;
+        }
+        static const char *const with_value[] = {"--alpha", "--noise", "--confidence", "--percentile-method",
+                                                 "--scenario", "--format", "--metric"};
         const char *name = NULL, *val = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
             size_t len = strlen(with_value[k]);
@@ -331,6 +394,12 @@ static int parse_args(int argc, char **argv, options *o)
             }
         } else if (!strcmp(name, "--scenario")) {
             o->scenario = val;
+        } else if (!strcmp(name, "--metric")) {
+            if (strcmp(val, "mean") && strcmp(val, "p50") && strcmp(val, "p90") && strcmp(val, "p99")) {
+                fprintf(stderr, "bench_mlp compare: --metric must be mean, p50, p90 or p99, not '%s'\n", val);
+                return -1;
+            }
+            o->metric = val;
         } else if (!strcmp(name, "--format")) {
             if (!strcmp(val, "json")) o->json = 1;
             else if (!strcmp(val, "table")) o->json = 0;
@@ -541,9 +610,16 @@ static void output_table(const options *o, const source *a, const source *b,
     double lvl = 100.0 * o->stats.confidence;
     printf("bench_mlp compare: A = %s, B = %s", a->path, b->path);
     if (a->scenario || b->scenario) printf(" (scenario %s)", a->scenario ? a->scenario : b->scenario);
-    printf("\n  units: %s; percentiles: %s method; B - A, lower is better\n\n",
+    printf("\n  units: %s; percentiles: %s method; B - A, lower is better\n",
            a->json || b->json ? "nanoseconds (bench_mlp JSON)" : "as in the input files",
            tmlp_percentile_method_name(o->stats.method));
+    if (a->json && b->json && !o->per_query)
+        printf("  values: one per RUN, the %s latency of each repetition (%lld vs %lld repetitions)\n", o->metric,
+               (long long)a->reps, (long long)b->reps);
+    else if (a->json || b->json)
+        printf("  values: the per-QUERY latencies of one run (--per-query): they share the run's state, so "
+               "this is not a verdict about runs\n");
+    printf("\n");
     row("", "A", "B");
     for (int k = 0; k < 2; k++) snprintf(v[k], sizeof v[k], "%lld", (long long)s[k]->summary.n);
     row("n", v[0], v[1]);
@@ -615,8 +691,21 @@ int tmlp_cmd_compare(int argc, char **argv)
     source a = {0}, b = {0};
     a.path = o.path_a;
     b.path = o.path_b;
+    a.per_query = b.per_query = o.per_query;
+    a.metric = b.metric = o.metric;
     rc = open_source(&a);
     if (!rc) rc = open_source(&b);
+    if (!rc && a.json && b.json) {
+        /* same workload, or exit 2 (context and --force notes go where the table goes) */
+        int g = tmlp_comparable_check(o.json ? stderr : stdout, a.json, b.json, a.path, b.path, o.force);
+        if (g) {
+            source_free(&a);
+            source_free(&b);
+            return EXIT_USAGE;
+        }
+    }
+    /* runs are the unit: a verdict needs TMLP_REGRESS_MIN_REPS repetitions a side */
+    if (!o.per_query && a.json && b.json) o.stats.min_samples = TMLP_REGRESS_MIN_REPS;
     if (!rc && (a.json || b.json)) rc = select_runs(&a, &b, o.scenario);
     if (!rc) {
         tmlp_stats_compare_result r;
@@ -628,6 +717,9 @@ int tmlp_cmd_compare(int argc, char **argv)
             collect_warnings(&r, &a, &b, &w);
             if (o.scenario && !a.json && !b.json)
                 warn(&w, "--scenario %s ignored: both inputs are text files", o.scenario);
+            if (!o.per_query && a.json && b.json && (a.n < TMLP_REGRESS_MIN_REPS || b.n < TMLP_REGRESS_MIN_REPS))
+                warn(&w, "not enough repetitions for a test (%lld vs %lld; need %d a side): run both with --repeat 5",
+                     (long long)a.n, (long long)b.n, TMLP_REGRESS_MIN_REPS);
             if (o.json) output_json(&o, &a, &b, &r, &w);
             else output_table(&o, &a, &b, &r, &w);
         }

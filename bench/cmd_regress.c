@@ -315,12 +315,12 @@ int tmlp_regress_parse_threshold(const char *s, double *out)
         memcpy(buf, s, n - 1);
         buf[n - 1] = 0;
         double v;
-        int rc = tmlp_cli_parse_double("--threshold", buf, 0, 1000, &v);
+        int rc = tmlp_cli_parse_double("--threshold", buf, 0, 100000, &v);
         if (rc) return rc;
         *out = v / 100;
         return 0;
     }
-    return tmlp_cli_parse_double("--threshold", s, 0, 10, out);
+    return tmlp_cli_parse_double("--threshold", s, 0, 1000, out);
 }
 
 int tmlp_cmd_regress(int argc, char **argv)

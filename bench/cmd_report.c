@@ -222,6 +222,34 @@ static void section_methodology(report_ctx *c, const cJSON *runs, const cJSON *c
                  "4. early stopping: enough queries for the percentile estimate at the stated confidence.");
     addf(c, 'p', "Outliers (Tukey fences on quartiles, MAD scores) and soundness warnings come from the statistics "
                  "module on the per-query latencies; outliers are reported, never dropped.");
+    /* --repeat: the spread between repetitions, the run's own noise */
+    int any = 0;
+    cJSON_ArrayForEach(run, runs) any |= cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(run, "aggregate"));
+    if (any) {
+        addf(c, 'p', "Repetitions: each scenario ran several times back to back; the figures of this report are "
+                     "medians over the repetitions (the plots show repetition 1). The between-repetition CV is the "
+                     "run's own noise and the noise floor the smallest change a comparison of two such runs can "
+                     "detect at alpha 0.05 (Welch on log per-repetition values).");
+        const char *hr[7] = {"run", "repetitions", "CV p50", "CV p99", "CV throughput", "noise floor p50",
+                             "noise floor throughput"};
+        tmlp_report_table(c->r, 7, hr);
+        cJSON_ArrayForEach(run, runs) {
+            const cJSON *ag = cJSON_GetObjectItemCaseSensitive(run, "aggregate");
+            if (!cJSON_IsObject(ag)) continue;
+            const cJSON *cv = cJSON_GetObjectItemCaseSensitive(ag, "cv");
+            const cJSON *fl = cJSON_GetObjectItemCaseSensitive(ag, "noise_floor");
+            char f[7][64];
+            snprintf(f[0], 64, "%s", ru_str(run, "label") ? ru_str(run, "label") : "?");
+            snprintf(f[1], 64, "%.0f", ru_num(ag, "repetitions"));
+            const double v[5] = {ru_num(cv, "p50"), ru_num(cv, "p99"), ru_num(cv, "throughput"), ru_num(fl, "p50"),
+                                 ru_num(fl, "throughput")};
+            for (int k = 0; k < 5; k++)
+                if (isfinite(v[k])) snprintf(f[2 + k], 64, "%.1f%%", 100 * v[k]);
+                else snprintf(f[2 + k], 64, "n/a");
+            const char *row[7] = {f[0], f[1], f[2], f[3], f[4], f[5], f[6]};
+            tmlp_report_table_row(c->r, row);
+        }
+    }
     (void)ctx;
 }
 
@@ -970,7 +998,15 @@ int tmlp_cmd_report(int argc, char **argv)
         if (find_peak && !has_opt(nrest, rest, "--scenario") && !has_opt(nrest, rest, "--mode")) {
             snprintf(peak_path, sizeof peak_path, "%s/find_peak.json", dir);
             int np = 0;
-            for (int i = 0; i < nrest; i++) rest2[np++] = rest[i];
+            for (int i = 0; i < nrest; i++) {
+                /* find-peak is one search, not repeated: drop --repeat N / --repeat=N */
+                if (!strcmp(rest[i], "--repeat")) {
+                    i++;
+                    continue;
+                }
+                if (!strncmp(rest[i], "--repeat=", 9)) continue;
+                rest2[np++] = rest[i];
+            }
             rest2[np++] = "--mode";
             rest2[np++] = "find-peak";
             if (!has_opt(nrest, rest, "--min-duration-ms") && !has_opt(nrest, rest, "--quick")) {

@@ -73,26 +73,36 @@ static void base_of(const cJSON *v, char *buf, size_t cap)
     if (slash) memmove(buf, slash + 1, strlen(slash + 1) + 1);
 }
 
-/* Settings that define a scenario's workload (run.settings.*). Workers and BLAS threads
- * are the system's, not the workload's. */
-static const char *const workload_settings[] = {
-    "mode", "min_duration_ms", "max_duration_ms", "min_query_count", "max_query_count", "warmup_queries",
-    "target_latency_ns", "target_latency_percentile", "samples_per_query", "offline_batch_size",
-    "offline_sample_count", "sample_seed", "schedule_seed", "percentile_method"};
+/* Settings that define a scenario's workload (run.settings.*), by scenario: a setting
+ * that the scenario does not use (offline_batch_size of a single-stream run) is no
+ * difference. Workers and BLAS threads are the system's, not the workload's. */
+static const char *const common_settings[] = {"mode", "min_duration_ms", "max_duration_ms", "min_query_count",
+                                              "max_query_count", "warmup_queries", "target_latency_percentile",
+                                              "sample_seed", "percentile_method"};
 
 static void cmp_runs(const cJSON *ra, const cJSON *rb, const char *label, diffs *d)
 {
     char what[128];
     const cJSON *sa = cJSON_GetObjectItemCaseSensitive(ra, "settings");
     const cJSON *sb = cJSON_GetObjectItemCaseSensitive(rb, "settings");
-    for (size_t i = 0; i < sizeof workload_settings / sizeof workload_settings[0]; i++) {
-        snprintf(what, sizeof what, "%s setting %s", label, workload_settings[i]);
-        cmp_path(sa, sb, workload_settings[i], what, d);
-    }
     const char *scen = ru_str(ra, "scenario");
+    const char *extra[4] = {NULL, NULL, NULL, NULL};
+    if (scen && !strcmp(scen, "multi-stream")) extra[0] = "samples_per_query";
     if (scen && !strcmp(scen, "server")) {
-        snprintf(what, sizeof what, "%s setting target_qps", label);
-        cmp_path(sa, sb, "target_qps", what, d);
+        extra[0] = "target_qps";
+        extra[1] = "target_latency_ns";
+        extra[2] = "schedule_seed";
+    }
+    if (scen && !strcmp(scen, "offline")) {
+        extra[0] = "offline_batch_size";
+        extra[1] = "offline_sample_count";
+    }
+    for (size_t i = 0; i < sizeof common_settings / sizeof common_settings[0] + 4; i++) {
+        const char *k = i < sizeof common_settings / sizeof common_settings[0]
+                            ? common_settings[i] : extra[i - sizeof common_settings / sizeof common_settings[0]];
+        if (!k) continue;
+        snprintf(what, sizeof what, "%s setting %s", label, k);
+        cmp_path(sa, sb, k, what, d);
     }
     snprintf(what, sizeof what, "%s workload digest", label);
     cmp_path(ra, rb, "workload_digest", what, d);

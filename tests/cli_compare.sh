@@ -2,7 +2,8 @@
 # cli_compare.sh BENCH_MLP — end-to-end test of `bench_mlp compare` on small files whose
 # answers are known: the samples of stats_vectors.json cases ts_negative_t and
 # ts_lognormal_50_outliers (Welch t, df, p and Mann-Whitney U, p computed by SciPy 1.10),
-# a bench_mlp JSON result pair, and bad input (exit codes 1 and 2, messages).
+# real bench_mlp JSON results (repetitions; the comparability guard), and bad input (exit
+# codes 1 and 2, messages).
 set -u
 BENCH=${1:?usage: cli_compare.sh path/to/bench_mlp}
 F="$(cd "$(dirname "$0")" && pwd)/compare_fixtures"
@@ -75,13 +76,37 @@ close "mann_whitney.u1 spiky" "$(json_num mann_whitney u1)" 1645.5 0
 close "mann_whitney.p spiky" "$(json_num mann_whitney p)" 0.006467733565671201 1e-11
 has "tests_disagree warning" "$TMP/out" 'tests_disagree'
 
-# 3. bench_mlp JSON results (latencies_ns = the text samples x 1e6): the scenario both
-#    files have is chosen, t is scale-invariant
-expect_rc "json results" 0 "$BENCH" compare --format json "$F/run_a.json" "$F/run_b.json"
-has "scenario chosen" "$TMP/out" '"scenario": "single_stream"'
-close "welch.t json" "$(json_num welch t)" 7.071067811865494 1e-11
-expect_rc "json --scenario" 0 "$BENCH" compare --scenario single_stream --percentile-method linear "$F/run_a.json" "$F/run_b.json"
+# 3. bench_mlp JSON results, real ones: two runs of the same workload with 3 repetitions
+#    each. The values compared are one per repetition (the run is the unit), the scenario
+#    both files have is chosen, README's spelling single_stream names it too.
+W=(--quick --quiet --model synthetic:64x32x10 --scenario single-stream,offline --repeat 3 --format json)
+"$BENCH" "${W[@]}" --output "$TMP/run_a.json" >/dev/null 2>&1 || bad "bench_mlp run A failed"
+"$BENCH" "${W[@]}" --output "$TMP/run_b.json" >/dev/null 2>&1 || bad "bench_mlp run B failed"
+expect_rc "json results" 0 "$BENCH" compare --format json "$TMP/run_a.json" "$TMP/run_b.json"
+has "scenario chosen" "$TMP/out" '"scenario": "single-stream"'
+python3 - "$TMP/out" <<'PY' && ok "json: n = 3 repetition values a side" || bad "json: n is not the repetition count"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["a"]["n"] == 3 and d["b"]["n"] == 3, (d["a"]["n"], d["b"]["n"])
+PY
+expect_rc "json --scenario single_stream" 0 "$BENCH" compare --scenario single_stream --percentile-method linear "$TMP/run_a.json" "$TMP/run_b.json"
 has "method shown" "$TMP/out" 'linear method'
+has "unit is the run" "$TMP/out" 'one per RUN, the p50 latency of each repetition (3 vs 3 repetitions)'
+expect_rc "--metric p99" 0 "$BENCH" compare --metric p99 "$TMP/run_a.json" "$TMP/run_b.json"
+has "p99 named" "$TMP/out" 'the p99 latency of each repetition'
+expect_rc "--per-query" 0 "$BENCH" compare --per-query "$TMP/run_a.json" "$TMP/run_b.json"
+has "per-query labelled" "$TMP/out" 'per-QUERY latencies of one run'
+"$BENCH" --quick --quiet --model synthetic:64x32x10 --scenario single-stream --format json \
+    --output "$TMP/run_1.json" >/dev/null 2>&1 || bad "bench_mlp run (1 repetition) failed"
+expect_rc "one repetition a side" 0 "$BENCH" compare "$TMP/run_1.json" "$TMP/run_1.json"
+has "not enough repetitions" "$TMP/out" 'not enough repetitions for a test (1 vs 1'
+has "insufficient data" "$TMP/out" 'insufficient_data'
+"$BENCH" --quick --quiet --model synthetic:64x16x10 --scenario single-stream,offline --format json \
+    --output "$TMP/other.json" >/dev/null 2>&1 || bad "bench_mlp run (other model) failed"
+expect_rc "different workloads refused" 2 "$BENCH" compare "$TMP/run_a.json" "$TMP/other.json"
+has "difference named" "$TMP/err" 'not comparable: .* model parameters: 2410 vs 1210'
+expect_rc "--force compares anyway" 0 "$BENCH" compare --force "$TMP/run_a.json" "$TMP/other.json"
+has "--force said" "$TMP/out" 'WARNING: --force'
 
 # 4. options change the verdict as documented
 expect_rc "wide noise band" 0 "$BENCH" compare --noise 10% "$F/fast_a.txt" "$F/slow_b.txt"
@@ -97,7 +122,7 @@ has "missing file named" "$TMP/err" 'does_not_exist.txt'
 expect_rc "malformed line" 1 "$BENCH" compare "$F/fast_a.txt" "$F/malformed.txt"
 has "file and line number" "$TMP/err" 'malformed.txt:5: not a number'
 expect_rc "empty file" 1 "$BENCH" compare "$F/empty.txt" "$F/slow_b.txt"
-expect_rc "scenario absent" 1 "$BENCH" compare --scenario offline "$F/run_a.json" "$F/run_b.json"
+expect_rc "scenario absent" 1 "$BENCH" compare --scenario offline "$TMP/run_1.json" "$TMP/run_1.json"
 has "scenario named" "$TMP/err" "no run with scenario 'offline'"
 printf '{"runs": [' >"$TMP/broken.json"
 expect_rc "broken json" 1 "$BENCH" compare "$TMP/broken.json" "$F/slow_b.txt"

@@ -47,9 +47,10 @@ const char *tmlp_scenario_name(tmlp_scenario s)
 
 tmlp_status tmlp_scenario_parse(const char *name, tmlp_scenario *out)
 {
-    /* Our labels, plus LoadGen's spellings (SingleStream, ...). */
+    /* Our labels, LoadGen's spellings (SingleStream, ...) and snake_case. */
     static const struct { const char *name; tmlp_scenario s; } names[] = {
         {"single-stream", TMLP_SCENARIO_SINGLE_STREAM}, {"singlestream", TMLP_SCENARIO_SINGLE_STREAM},
+        {"single_stream", TMLP_SCENARIO_SINGLE_STREAM}, {"multi_stream", TMLP_SCENARIO_MULTI_STREAM},
         {"multi-stream", TMLP_SCENARIO_MULTI_STREAM},   {"multistream", TMLP_SCENARIO_MULTI_STREAM},
         {"server", TMLP_SCENARIO_SERVER},               {"offline", TMLP_SCENARIO_OFFLINE},
     };
