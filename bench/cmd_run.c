@@ -10,8 +10,9 @@
  *   3. resolve the data: Fashion-MNIST IDX, a .safetensors (x [N,in], optional y [N]),
  *      any IDX images file (labels found beside it) or seeded synthetic inputs;
  *   4. one tmlp_model_sut (workers x sessions of max_batch rows) serves every run;
- *   5. runs: single-stream, multi-stream, server, then offline once per --batch size,
- *      each --repeat times back to back (repeat.c aggregates the repetitions); offline's
+ *   5. runs: single-stream, multi-stream, server, then offline once per --batch size;
+ *      with --repeat N that whole sequence N times, round-robin (repeat.c aggregates the
+ *      repetitions of each run); offline's
  *      one query is sized from settings only, LoadGen's rule: max(--min-queries,
  *      expected QPS x min duration x 1.1) samples, the expected QPS from
  *      --offline-expected-qps or a fixed default derived from the model's FLOPs (never a
@@ -222,7 +223,7 @@ static void print_help(FILE *f)
 "                         assumed 150 GFLOP/s / the model's FLOPs per sample, at most 1M/s,\n"
 "                         whatever --workers; the header prints it). A faster SUT ends\n"
 "                         early: INVALID, with the rate to use\n"
-"  --repeat N             run each scenario N times back to back (default 1): each repetition\n"
+"  --repeat N             run every scenario N times, round-robin (default 1): each repetition\n"
 "                         is a full run with its own validity; the table shows the medians\n"
 "                         and the spread, the JSON every repetition. Use 5 or more for\n"
 "                         regression gating (README \"Is B faster than A?\")\n"
@@ -1021,13 +1022,15 @@ int tmlp_cmd_run(int argc, char **argv)
         }
     }
 
-    for (int sc = 0; sc < 4 && !g_stop; sc++) {
+    /* The rows: one per scenario, offline one per batch size, in this order. */
+    tmlp_bench_settings row_settings[MAX_ROWS];
+    for (int sc = 0; sc < 4; sc++) {
         if (!(o.scenarios & (1u << sc))) continue;
         int n_runs = sc == TMLP_SCENARIO_OFFLINE ? o.n_batches : 1;
-        for (int b = 0; b < n_runs && !g_stop && n_rows < MAX_ROWS; b++) {
+        for (int b = 0; b < n_runs && n_rows < MAX_ROWS; b++) {
             tmlp_run_row *row = &rows[n_rows];
             memset(row, 0, sizeof *row);
-            tmlp_bench_settings s = settings_for(&o, (tmlp_scenario)sc, o.batches[b]);
+            row_settings[n_rows] = settings_for(&o, (tmlp_scenario)sc, o.batches[b]);
             if (sc == TMLP_SCENARIO_OFFLINE && o.n_batches > 1)
                 snprintf(row->label, sizeof row->label, "offline b=%" PRId64, o.batches[b]);
             else
@@ -1038,41 +1041,58 @@ int tmlp_cmd_run(int argc, char **argv)
                 rc = TMLP_EXIT_RUNTIME;
                 goto done;
             }
-            /* Repetitions back to back; each a full run with its own validity. Repetition 1
-             * keeps its raw arrays in row->result, the others only their figures. */
-            for (int64_t k = 0; k < o.repeat && !g_stop; k++) {
-                char plabel[64];
-                snprintf(plabel, sizeof plabel, o.repeat > 1 ? "%s %" PRId64 "/%" PRId64 : "%s", row->label, k + 1,
-                         o.repeat);
-                progress_state ps = {0, plabel};
-                if (show_progress) {
-                    s.progress = on_progress;
-                    s.progress_user = &ps;
-                }
-                tmlp_error err = {0};
-                tmlp_bench_result *r = NULL;
-                tmlp_status st = tmlp_bench_run_scenario(&s, &w.sut, &r, &err);
-                if (ps.shown) fputs("\r\033[K", stderr);
-                if (st != TMLP_OK) {
-                    tmlp_cli_error("%s: %s", row->label, err.message[0] ? err.message : tmlp_status_str(st));
-                    rc = st == TMLP_ERR_ARG ? TMLP_EXIT_USAGE : TMLP_EXIT_RUNTIME;
-                    if (row->result) n_rows++; /* keep what ran, for cleanup */
-                    else tmlp_rep_free(row);
-                    goto done;
-                }
-                if (row->reps) tmlp_rep_from_result(r, &row->reps[row->n_reps++]);
-                if (!row->result) row->result = r;
-                else tmlp_bench_result_destroy(r);
-            }
-            if (!row->result) {
-                tmlp_rep_free(row);
-                break; /* interrupted before the first repetition ended */
-            }
-            tmlp_rep_aggregate(row);
             n_rows++;
-            if (text && !o.quiet) tmlp_out_summary(out, row, &w.info);
-            fflush(out);
         }
+    }
+    /* Repetitions round-robin: repetition k of every row, then k + 1. Each is a full run
+     * with its own validity. Round-robin rather than a row's N runs back to back, so the
+     * repetitions of one row are spread over the whole invocation and their spread
+     * includes the machine's slow drift (clock, neighbours) that a later comparison will
+     * meet too. Repetition 1 keeps its raw arrays in row->result, the others only their
+     * figures. A row's summary is printed after its last repetition. */
+    for (int64_t k = 0; k < o.repeat && !g_stop; k++) {
+        for (int i = 0; i < n_rows && !g_stop; i++) {
+            tmlp_run_row *row = &rows[i];
+            tmlp_bench_settings s = row_settings[i];
+            char plabel[64];
+            snprintf(plabel, sizeof plabel, o.repeat > 1 ? "%s %" PRId64 "/%" PRId64 : "%s", row->label, k + 1,
+                     o.repeat);
+            progress_state ps = {0, plabel};
+            if (show_progress) {
+                s.progress = on_progress;
+                s.progress_user = &ps;
+            }
+            tmlp_error err = {0};
+            tmlp_bench_result *r = NULL;
+            tmlp_status st = tmlp_bench_run_scenario(&s, &w.sut, &r, &err);
+            if (ps.shown) fputs("\r\033[K", stderr);
+            if (st != TMLP_OK) {
+                tmlp_cli_error("%s: %s", row->label, err.message[0] ? err.message : tmlp_status_str(st));
+                rc = st == TMLP_ERR_ARG ? TMLP_EXIT_USAGE : TMLP_EXIT_RUNTIME;
+                goto done;
+            }
+            if (row->reps) tmlp_rep_from_result(r, &row->reps[row->n_reps++]);
+            if (!row->result) row->result = r;
+            else tmlp_bench_result_destroy(r);
+            if (k == o.repeat - 1) {
+                tmlp_rep_aggregate(row);
+                if (text && !o.quiet) tmlp_out_summary(out, row, &w.info);
+                fflush(out);
+            }
+        }
+    }
+    /* Interrupted: aggregate what ran; rows that never ran are dropped. */
+    if (g_stop) {
+        int kept = 0;
+        for (int i = 0; i < n_rows; i++) {
+            if (!rows[i].result) {
+                tmlp_rep_free(&rows[i]);
+                continue;
+            }
+            if (rows[i].n_reps < o.repeat) tmlp_rep_aggregate(&rows[i]);
+            rows[kept++] = rows[i];
+        }
+        n_rows = kept;
     }
     if (mon && tmlp_monitor_stop(mon, NULL) == TMLP_OK && tmlp_monitor_get_summary(mon, &res.summary) == TMLP_OK) {
         res.have = 1;

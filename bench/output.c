@@ -121,8 +121,8 @@ void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *inf
     if (row->n_reps > 1) {
         int nv = 0;
         for (int i = 0; i < row->n_reps; i++) nv += row->reps[i].valid;
-        fprintf(f, "Repetitions : %d back to back, %d VALID; figures are medians over them (VALID only if "
-                   "all are)\n", row->n_reps, nv);
+        fprintf(f, "Repetitions : %d (round-robin with the other scenarios), %d VALID; figures are medians "
+                   "over them (VALID only if all are)\n", row->n_reps, nv);
     }
     fprintf(f, "  Min duration satisfied : %s\n", yes_no_na(r->check_min_duration));
     fprintf(f, "  Min queries satisfied : %s\n", yes_no_na(r->check_min_queries));

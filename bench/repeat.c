@@ -1,5 +1,5 @@
-/* repeat.c — `--repeat N`: one scenario run N times back to back, and what a reader needs
- * from the N runs.
+/* repeat.c — `--repeat N`: every scenario run N times (round-robin over the scenarios, so
+ * each one's repetitions span the invocation), and what a reader needs from the N runs.
  *
  * Why: the queries of one run share that run's state — clock frequency, neighbours, cache
  * and page placement — so the run, not the query, is the unit of replication. A verdict

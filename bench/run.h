@@ -51,7 +51,7 @@ typedef struct tmlp_run_info {
 } tmlp_run_info;
 
 /* --- repetitions (repeat.c) -------------------------------------------------------------
- * `--repeat N` runs each scenario N times back to back. Each repetition is a full run with
+ * `--repeat N` runs each scenario N times, round-robin. Each repetition is a full run with
  * its own validity; the row keeps one tmlp_rep_summary per repetition and, in `result`,
  * repetition 1's raw arrays (latencies, trace) with its summary figures REPLACED by the
  * aggregate: the median over repetitions of every latency figure, of the throughput and
