@@ -18,11 +18,12 @@
  *   ratio c / (a + b): the target is <= 1.10. The row c - a shows the hand-off as it
  *   happens beside a real forward; it need not equal b (wake-up costs depend on what the
  *   two threads and the cores were doing), so both are printed.
- * Each round runs every measurement under two conditions, in alternating order: a quiet
- * machine, and a busy neighbour (a forked child that spins for the duration, killed
- * after). Waits use the default policy (settings.wait_spin_ns = -1, the model SUT's
- * decision at creation); "c spin" repeats c with the old fixed spins (harness 20 us,
- * worker 30 us) to show what spinning costs or buys on this machine.
+ * Each round runs every measurement under two conditions, in alternating order: no
+ * neighbour of ours (other people's jobs may still run: the load is printed), and a busy
+ * neighbour (a forked child that spins for the duration, killed after). Waits use the
+ * default policy (settings.wait_spin_ns = -1, the model SUT's decision at creation); c'
+ * repeats c with the old fixed spins (harness 20 us, worker 30 us) to show what spinning
+ * costs or buys on this machine.
  * Rounds are interleaved and the table prints the median and the range over rounds: on a
  * shared machine other people's builds move single rounds.
  *
@@ -204,7 +205,7 @@ static int load_tiny(workload *w)
 
 static void print_row(const char *name, double v[N_COND][MAX_ROUNDS], int rounds, double scale, const char *unit)
 {
-    printf("  %-34s", name);
+    printf("  %-40s", name);
     for (int c = 0; c < N_COND; c++) {
         double tmp[MAX_ROUNDS];
         double lo = v[c][0], hi = v[c][0];
@@ -243,6 +244,7 @@ int main(int argc, char **argv)
     static double v[N_MEAS][N_COND][MAX_ROUNDS];
     static double ratio[2][N_COND][MAX_ROUNDS];
     char policy[N_COND][512] = {{0}}, policy_spin[N_COND][512] = {{0}};
+    int spun[N_COND] = {0};
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     double load[3] = {0};
     getloadavg(load, 3);
@@ -262,6 +264,7 @@ int main(int argc, char **argv)
             v[M_TINY_BARE][c][r] = bare_p50(&tiny, seed, ms / 4 > 10 ? ms / 4 : 10);
             v[M_TINY_HARNESS][c][r] = harness_p50(&tiny, ms, -1, 0, NULL, 0);
             v[M_HARNESS][c][r] = harness_p50(&shipped, ms, -1, 0, policy[c], sizeof policy[c]);
+            spun[c] += strstr(policy[c], "auto: spin") != NULL;
             v[M_HARNESS_SPIN][c][r] = harness_p50(&shipped, ms, 20000, 30000, policy_spin[c], sizeof policy_spin[c]);
             neighbour_stop(nb);
             double handoff = v[M_TINY_HARNESS][c][r] - v[M_TINY_BARE][c][r];
@@ -274,7 +277,7 @@ int main(int argc, char **argv)
 
     printf("p50 per query, median over %d interleaved rounds [min, max]; shared machine: other\n"
            "people's work moves single rounds\n\n", rounds);
-    printf("  %-34s | %-26s | %-26s\n", "", "quiet", "busy neighbour (1 core)");
+    printf("  %-40s | %-26s | %-26s\n", "", "no neighbour", "busy neighbour (1 core)");
     print_row("a  bare forward loop", v[M_BARE], rounds, 1e-3, "us");
     print_row("b  hand-off (1->1 model, minus fwd)", v[M_TINY_HARNESS], rounds, 1e-3, "us");
     static double sum[N_COND][MAX_ROUNDS];
@@ -294,10 +297,12 @@ int main(int argc, char **argv)
         double tmp[MAX_ROUNDS];
         memcpy(tmp, ratio[0][c], sizeof tmp);
         double med = median(tmp, rounds);
-        printf("%s: c / (a + b) = %.3f: target %s\n", c == C_QUIET ? "quiet" : "busy neighbour", med,
+        printf("%s: c / (a + b) = %.3f: target %s\n", c == C_QUIET ? "no neighbour" : "busy neighbour", med,
                med <= 1.10 ? "met" : "NOT met");
     }
-    printf("\nwait policy, last round:\n  quiet:          %s\n  busy neighbour: %s\n", policy[C_QUIET],
+    printf("\ndefault waits spun (auto decision) in %d of %d rounds without and %d with the neighbour\n",
+           spun[C_QUIET], rounds, spun[C_BUSY]);
+    printf("wait policy, last round:\n  no neighbour:   %s\n  busy neighbour: %s\n", policy[C_QUIET],
            policy[C_BUSY]);
     printf("  c' (both conditions): %s\n", policy_spin[C_QUIET]);
     tmlp_model_destroy(shipped.model);
