@@ -245,7 +245,7 @@ typedef struct tmlp_bench_result {
     int64_t offline_samples_planned;/* offline: samples in the one query, as sized */
     /* added by the wait work: the issuer's spin budget this run used (0 = it only
      * blocked) and why, one line, e.g. "auto: block, spin 0 us (2 CPUs, 1 busy
-     * elsewhere, 2 threads of ours; spinning needs 3 free)" */
+     * elsewhere, 2 threads of ours)" */
     int64_t wait_spin_ns;
     char wait_policy[192];
 } tmlp_bench_result;
