@@ -7,6 +7,9 @@
  *   server at --qps (default 10,000): completed QPS vs scheduled QPS, latency from the
  *     scheduled time (the issuer's oversleep is all of it) and the issue delay.
  *
+ * The server line also reports the CPU time the issuing thread used (getrusage of this
+ * thread): a harness that spins for its arrivals takes that CPU from the SUT.
+ *
  * Before the server run a 1 s probe reports how much CPU a spinning thread really gets:
  * on a shared machine the scheduler's millisecond gaps dominate every tail.
  *
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* How much of the CPU a spinning thread actually gets: on a shared machine the scheduler
  * takes it away in millisecond chunks, and those gaps land in every tail figure below.
@@ -38,6 +42,18 @@ static void cpu_probe(uint64_t ns)
     printf("CPU probe: a spinning thread lost %.1f%% of %.1f s in %llu gaps > 50 us (longest %.2f ms)%s\n\n",
            100.0 * (double)lost / (double)ns, (double)ns * 1e-9, (unsigned long long)gaps, (double)max_gap * 1e-6,
            lost * 100 > ns ? ": the machine is shared, expect its gaps in the tails" : "");
+}
+
+/* CPU time (user + system) of the calling thread, ns; 0 if unknown. */
+static uint64_t thread_cpu_ns(void)
+{
+#ifdef RUSAGE_THREAD
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) == 0)
+        return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ULL +
+               (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL;
+#endif
+    return 0;
 }
 
 static int run(const tmlp_bench_settings *s, tmlp_bench_result **r)
@@ -91,7 +107,9 @@ int main(int argc, char **argv)
     s.min_duration_ms = (uint64_t)(seconds * 1000.0);
     s.min_query_count = 100;
     s.warmup_queries = 100;
+    uint64_t cpu0 = thread_cpu_ns(), wall0 = tmlp_time_now_ns();
     if (run(&s, &r)) return 1;
+    double cpu_share = (double)(thread_cpu_ns() - cpu0) / (double)(tmlp_time_now_ns() - wall0);
     double rel = r->completed_qps / r->scheduled_qps - 1.0;
     printf("server at %.0f QPS target, %lld queries over %.2f s:\n", qps, (long long)r->queries,
            (double)r->duration_ns * 1e-9);
@@ -100,6 +118,8 @@ int main(int argc, char **argv)
            r->latency.p50, r->latency.p90, r->latency.p99, r->latency.p999, r->latency.max);
     printf("  issue delay                  p50 %.0f ns  p99 %.0f ns  max %.0f ns\n", r->issue_delay.p50,
            r->issue_delay.p99, r->issue_delay.max);
+    printf("  issuing thread's CPU time    %.1f%% of the run's wall time (null SUT: all of it is the harness)\n",
+           cpu_share * 100.0);
     printf("  targets: completed within 1%% of scheduled: %s; p99 < 50 us: %s; run %s\n",
            rel < 0.01 && rel > -0.01 ? "met" : "NOT met", r->latency.p99 < 50000.0 ? "met" : "NOT met",
            r->valid ? "VALID" : "INVALID");

@@ -528,6 +528,7 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
     }
     snprintf(buf, sizeof buf, "%016" PRIx64, r->workload_digest);
     cJSON_AddStringToObject(o, "workload_digest", buf);
+    if (r->wait_policy[0]) cJSON_AddStringToObject(o, "wait_policy", r->wait_policy);
     if (r->labeled > 0) {
         cJSON *acc = cJSON_AddObjectToObject(o, "accuracy");
         if (acc) {

@@ -1,7 +1,8 @@
 /* test_harness_model.c — tmlp_model_sut: a real model behind the harness. Predictions
  * must equal argmax of a direct forward (checked through accuracy mode with the direct
  * predictions as labels), for F32 and U8 data, one or two workers, batches larger than
- * max_batch (split), and an overloaded server run must drain without a hang.
+ * max_batch (split), and an overloaded server run must drain without a hang. The wait
+ * policies (spin then block, block only) give the same predictions and are recorded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -153,6 +154,66 @@ static void test_overload_drains(void **state)
     tmlp_model_sut_destroy(ms);
 }
 
+/* Both wait paths (spin budget forced on, forced off) on both sides, closed loop and
+ * server: same predictions, and the result records the budget used. No timing asserted. */
+static void test_wait_policies(void **state)
+{
+    fixture *fx = *state;
+    static const int64_t budgets[] = {0, 20000};
+    static const tmlp_scenario scs[] = {TMLP_SCENARIO_SINGLE_STREAM, TMLP_SCENARIO_SERVER};
+    for (int b = 0; b < 2; b++)
+        for (int k = 0; k < 2; k++) {
+            tmlp_model_sut *ms = NULL;
+            assert_int_equal(tmlp_model_sut_create(fx->model, fx->f32, 1, 1, &ms, NULL), TMLP_OK);
+            tmlp_model_sut_set_idle_spin_ns(ms, budgets[b]);
+            assert_int_equal(tmlp_model_sut_idle_spin_ns(ms), budgets[b]);
+            tmlp_sut sut = *tmlp_model_sut_sut(ms);
+            sut.labels = fx->ref_f32;
+            tmlp_bench_settings s = tmlp_bench_settings_default(scs[k]);
+            assert_int_equal(s.wait_spin_ns, -1); /* default: decided at the run start */
+            s.mode = TMLP_MODE_ACCURACY;
+            s.target_qps = 50000;
+            s.wait_spin_ns = budgets[b];
+            tmlp_bench_result *r = NULL;
+            assert_int_equal(tmlp_bench_run_scenario(&s, &sut, &r, NULL), TMLP_OK);
+            assert_int_equal(r->correct, N);
+            assert_true(r->valid);
+            assert_int_equal(r->wait_spin_ns, budgets[b]);
+            assert_non_null(strstr(r->wait_policy, budgets[b] ? "set: spin 20 us" : "set: block"));
+            tmlp_bench_result_destroy(r);
+            tmlp_model_sut_destroy(ms);
+        }
+    /* auto: some budget, recorded with its reason; the setter caps and re-decides */
+    tmlp_model_sut *ms = NULL;
+    assert_int_equal(tmlp_model_sut_create(fx->model, fx->f32, 1, 1, &ms, NULL), TMLP_OK);
+    int64_t spin = tmlp_model_sut_idle_spin_ns(ms);
+    assert_true(spin == 0 || spin == 30000);
+    tmlp_model_sut_set_idle_spin_ns(ms, 5000000000LL);
+    assert_int_equal(tmlp_model_sut_idle_spin_ns(ms), 1000000);
+    tmlp_model_sut_set_idle_spin_ns(ms, -1);
+    spin = tmlp_model_sut_idle_spin_ns(ms);
+    assert_true(spin == 0 || spin == 30000);
+    tmlp_bench_settings s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.min_duration_ms = 0;
+    s.min_query_count = 10;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, NULL), TMLP_OK);
+    assert_true(r->wait_spin_ns == 0 || r->wait_spin_ns == 20000);
+    assert_non_null(strstr(r->wait_policy, "auto: "));
+    assert_non_null(strstr(r->wait_policy, "CPUs"));
+    tmlp_bench_result_destroy(r);
+    /* out of range */
+    tmlp_error e = {0};
+    s.wait_spin_ns = -2;
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, &e), TMLP_ERR_ARG);
+    assert_non_null(strstr(e.message, "wait_spin_ns"));
+    s.wait_spin_ns = 1000001;
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, &e), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_sut_idle_spin_ns(NULL), 0);
+    tmlp_model_sut_set_idle_spin_ns(NULL, 0);
+    tmlp_model_sut_destroy(ms);
+}
+
 static void test_create_errors(void **state)
 {
     fixture *fx = *state;
@@ -175,7 +236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_predictions_f32), cmocka_unit_test(test_predictions_u8),
         cmocka_unit_test(test_performance_run), cmocka_unit_test(test_overload_drains),
-        cmocka_unit_test(test_create_errors),
+        cmocka_unit_test(test_create_errors), cmocka_unit_test(test_wait_policies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -115,6 +115,13 @@ typedef struct tmlp_bench_settings {
      * samples — a setting, never a timed calibration, so the same settings give the same
      * workload. 0 = the SUT's sample count (one pass). Default 0. */
     double offline_expected_qps;
+    /* added by the wait work: how long the issuing thread may spin before it blocks while
+     * it waits for a closed-loop query or (server) for the next arrival. -1 (default) =
+     * decide at the run start: spin 20 us only when the usable CPUs leave a core free
+     * beside the issuer and settings.workers (src/bench/wait.c), else never; 0 = never
+     * spin; > 0 = spin at most this long (<= 1 ms). A spinning waiter is a running thread:
+     * on a machine without a spare core it takes the CPU from the SUT it measures. */
+    int64_t wait_spin_ns;
 } tmlp_bench_settings;
 
 TMLP_API tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario s);
@@ -236,6 +243,11 @@ typedef struct tmlp_bench_result {
                                        es_estimate_ns holds the p90 one */
     int64_t es_p99_min_queries;     /* single-stream: queries the p99 estimate needs (662) */
     int64_t offline_samples_planned;/* offline: samples in the one query, as sized */
+    /* added by the wait work: the issuer's spin budget this run used (0 = it only
+     * blocked) and why, one line, e.g. "auto: block, spin 0 us (2 CPUs, 1 busy
+     * elsewhere, 2 threads of ours)" */
+    int64_t wait_spin_ns;
+    char wait_policy[192];
 } tmlp_bench_result;
 
 /* Run one scenario (or a find-peak search) against `sut`. Returns TMLP_OK with a result
@@ -257,6 +269,13 @@ TMLP_API tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_d
                                            int workers, int64_t max_batch, tmlp_model_sut **out,
                                            tmlp_error *err);
 TMLP_API const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m);
+/* An idle worker spins at most this long for new work before it sleeps on a condition
+ * variable. Decided at creation by the rule of settings.wait_spin_ns (30 us when the
+ * usable CPUs leave one free beside the workers and the issuer, else 0). set: -1 decides
+ * again now, 0 never spins, > 0 spins at most that long (capped at 1 ms); call it between
+ * runs. get returns the budget in force (0 for NULL). */
+TMLP_API int64_t tmlp_model_sut_idle_spin_ns(const tmlp_model_sut *m);
+TMLP_API void tmlp_model_sut_set_idle_spin_ns(tmlp_model_sut *m, int64_t ns);
 TMLP_API void tmlp_model_sut_destroy(tmlp_model_sut *m);
 
 /* A no-op SUT that completes every sample inside `issue`: measures the harness itself. */

@@ -4,13 +4,12 @@
  *
  * Scenarios (HARNESS.md):
  *   single-stream / multi-stream: closed loop. Issue a query (1 or samples_per_query
- *     samples), wait for its last sample, issue the next. The wait spins ~20 us (a fast
- *     SUT completes inside that) and then sleeps on a condition variable.
+ *     samples), wait for its last sample on a condition variable, issue the next.
  *     latency = last sample done - issue time. Duration = last issue - start.
  *   server: open loop. The arrival schedule (schedule.c) is generated before the clock
- *     starts; the issuer sleeps until each scheduled time with clock_nanosleep up to
- *     ~100 us before it and spins the rest (kernel timer slack alone is ~50 us), issues
- *     late queries at once, and never waits for completions.
+ *     starts; the issuer sleeps until each scheduled time with clock_nanosleep to the
+ *     absolute deadline (timer slack cut to 1 ns for the run), issues late queries at
+ *     once, and never waits for completions.
  *     latency = done - SCHEDULED time (queueing counts: no coordinated omission);
  *     issue delay = actual issue - scheduled. Duration = last scheduled time.
  *   offline: one query of N samples issued at t = 0 as ceil(N/B) issue calls of <= B
@@ -37,6 +36,19 @@
  * the SUT's `drain` callback has quiesced it, or, without one, until its last outstanding
  * sample completes (bench.h, tmlp_sut.drain).
  *
+ * Waiting without stealing the CPU: a spinning waiter is a running thread, and on a
+ * machine without a spare core it takes the CPU from the SUT it waits for (2 cores, one
+ * busy elsewhere: single-stream p50 of the shipped model 42.8 us with a 20 us spin here
+ * and the worker's own, 17.1 us without; issue 9). So both waits block, and spin first
+ * only for the budget decided once at the run start (settings.wait_spin_ns; by default
+ * 20 us when the usable CPUs leave a core free beside the issuer and the SUT's workers,
+ * else 0 — wait.c says why). The server issuer sleeps to each arrival with the thread's
+ * timer slack cut from the default 50 us to 1 ns (restored after), so without a spin its
+ * issue delay is the wake-up latency (a few us on an idle core; bench_harness measures
+ * it) instead of up to 50 us of slack; with a spin budget it wakes that much early and
+ * spins the rest. The budget and its reason are in the result (wait_spin_ns,
+ * wait_policy).
+ *
  * Concurrency: one mutex guards the run's arrays; tmlp_bench_complete takes the
  * timestamp before the lock. The count of completed queries is also an atomic so the
  * closed-loop issuer can spin on it without the lock. Arrays grow by doubling (only the
@@ -49,14 +61,20 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #define RING_SIZE 1024                    /* recent latencies for the running p90 */
 #define PROGRESS_EVERY_NS 250000000ULL
-#define SPIN_WAIT_NS 20000ULL             /* closed loop: spin this long before sleeping */
-#define SLEEP_LEAD_NS 100000ULL           /* server: wake this long before an arrival */
+#define SPIN_WAIT_NS 20000LL              /* auto budget: a fast SUT completes inside it */
+#define SPIN_MAX_NS 1000000LL             /* the largest settings.wait_spin_ns */
+#define WAKE_STEP_NS 2000LL               /* server: step of the wake-up latency estimate */
+#define WAKE_MAX_NS 100000LL              /* server: the estimate's cap (bounds the spin) */
 #define WAIT_SLICE_NS 5000000ULL          /* longest single condvar sleep (stop flag checks) */
 
 static inline void cpu_relax(void)
@@ -292,6 +310,9 @@ typedef struct ctx {
     int nomem;
     tmlp_bench_outcome out;
     double ring_copy[RING_SIZE];
+    int64_t spin_ns;          /* waits spin at most this long, then block (0: block) */
+    int64_t wake_ns;          /* server: estimated wake-up latency (sleep_until) */
+    char wait_policy[192];
 } ctx;
 
 /* settings.stop may be set by a signal handler or another thread: read it atomically. */
@@ -381,8 +402,8 @@ static void issue_samples(ctx *c, int64_t q, int64_t chunk)
 static int wait_for(ctx *c, int64_t target, uint64_t deadline, int honour_stop)
 {
     tmlp_bench_run *run = c->run;
-    if (target >= 0) {
-        uint64_t spin_end = tmlp_time_now_ns() + SPIN_WAIT_NS;
+    if (target >= 0 && c->spin_ns > 0) {
+        uint64_t spin_end = tmlp_time_now_ns() + (uint64_t)c->spin_ns;
         while (atomic_load_explicit(&run->q_completed, memory_order_acquire) < target) {
             if (tmlp_time_now_ns() >= spin_end) break;
             cpu_relax();
@@ -487,24 +508,59 @@ static int closed_query(ctx *c, tmlp_sampler *smp, int64_t n, int64_t chunk)
     return wait_query(c, q);
 }
 
-/* Sleep until the absolute time `target` without oversleeping: clock_nanosleep to
- * SLEEP_LEAD_NS before it (in slices, checking the stop flag), then spin. */
+/* Sleep until the absolute time `target`: clock_nanosleep(TIMER_ABSTIME) to `lead`
+ * before it (in slices of <= 50 ms, checking the stop flag), then spin the rest.
+ * lead = spin_ns + wake_ns, where wake_ns tracks the 10th percentile of the observed
+ * wake-up latency (how late clock_nanosleep returns even with 1 ns of slack: ~20 us on
+ * a virtual machine, a few us on bare metal). Aiming that much early makes the issuer
+ * wake about on time; in 9 wakes of 10 it is already late and does not spin at all, in
+ * the tenth it spins the few us it woke early. So with spin_ns = 0 the spin per arrival
+ * is bounded by the spread of the wake-up latency, not by a fixed lead. */
 static void sleep_until(ctx *c, uint64_t target)
 {
     for (;;) {
         uint64_t now = tmlp_time_now_ns();
         if (now >= target) return;
-        if (target - now > SLEEP_LEAD_NS + 50000ULL) {
-            uint64_t wake = target - SLEEP_LEAD_NS;
+        uint64_t lead = (uint64_t)c->spin_ns + (uint64_t)c->wake_ns;
+        if (target - now > lead) {
+            uint64_t wake = target - lead;
             if (wake - now > 50000000ULL) wake = now + 50000000ULL;
             struct timespec ts = {(time_t)(wake / 1000000000ULL), (long)(wake % 1000000000ULL)};
             while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
+            /* quantile tracking: up 0.1 step when later than the estimate, down 0.9 step
+             * when earlier, so it settles where 10% of wake-ups are earlier */
+            int64_t late = (int64_t)(tmlp_time_now_ns() - wake);
+            c->wake_ns += late > c->wake_ns ? WAKE_STEP_NS / 10 : -(WAKE_STEP_NS * 9 / 10);
+            if (c->wake_ns < 0) c->wake_ns = 0;
+            if (c->wake_ns > WAKE_MAX_NS) c->wake_ns = WAKE_MAX_NS;
             if (stop_requested(c)) return;
             maybe_progress(c);
         } else {
             cpu_relax();
         }
     }
+}
+
+/* The kernel delays a normal thread's timer expiry by up to its timer slack (50 us by
+ * default) to batch wake-ups; the server issuer wants its arrivals on time without
+ * spinning for them, so it runs with 1 ns and puts the old value back. Returns the old
+ * slack (-1 if unknown: nothing to restore). Linux only; elsewhere a no-op. */
+static long timer_slack_tighten(void)
+{
+#ifdef PR_SET_TIMERSLACK
+    int old = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    if (old > 0 && prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0) == 0) return old;
+#endif
+    return -1;
+}
+
+static void timer_slack_restore(long old)
+{
+#ifdef PR_SET_TIMERSLACK
+    if (old > 0) prctl(PR_SET_TIMERSLACK, (unsigned long)old, 0, 0, 0);
+#else
+    (void)old;
+#endif
 }
 
 static int warm_up(ctx *c, int64_t per_query, int64_t chunk)
@@ -590,6 +646,7 @@ static void run_server(ctx *c, const int64_t *sched, int64_t n_sched)
     if (warm_up(c, 1, 1) != 1) return;
     tmlp_sampler smp;
     tmlp_sampler_init(&smp, s->sample_seed, c->sut->sample_count, accuracy);
+    long slack = timer_slack_tighten();
     start_clock(c);
     tmlp_bench_run *run = c->run;
     for (int64_t i = 0; i < n_sched; i++) {
@@ -613,6 +670,7 @@ static void run_server(ctx *c, const int64_t *sched, int64_t n_sched)
         issue_samples(c, q, 1);
         maybe_progress(c);
     }
+    timer_slack_restore(slack);
 }
 
 static void run_offline(ctx *c, int64_t n_samples)
@@ -868,6 +926,9 @@ tmlp_status tmlp_bench_settings_check(const tmlp_bench_settings *s, const tmlp_s
         if (s->find_peak_budget_ms > UINT64_MAX / 1000000ULL)
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_budget_ms is too large");
     }
+    if (s->wait_spin_ns < -1 || s->wait_spin_ns > SPIN_MAX_NS)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: wait_spin_ns must be -1 (auto), 0 (never spin) or a "
+                              "spin budget <= %lld ns (got %lld)", (long long)SPIN_MAX_NS, (long long)s->wait_spin_ns);
     return TMLP_OK;
 }
 
@@ -912,6 +973,13 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
     c->sut = sut;
     c->run = run;
     c->buf = buf;
+    if (s->wait_spin_ns < 0) {
+        c->spin_ns = tmlp_wait_spin_budget(1 + s->workers, SPIN_WAIT_NS, c->wait_policy, sizeof c->wait_policy);
+    } else {
+        c->spin_ns = s->wait_spin_ns;
+        snprintf(c->wait_policy, sizeof c->wait_policy, "set: %s %.0f us (settings.wait_spin_ns)",
+                 c->spin_ns > 0 ? "spin" : "block, spin", (double)c->spin_ns * 1e-3);
+    }
 
     /* Pre-size the per-query arrays for the planned run (closed loops may run longer and
      * then grow by doubling). Capped so a huge plan only costs memory once it happens. */
@@ -950,6 +1018,10 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
 
     if (c->nomem) st = tmlp_error_set(err, TMLP_ERR_NOMEM, "bench: out of memory recording queries");
     else st = build_result(c, sched, n_sched, out, err);
+    if (st == TMLP_OK) {
+        (*out)->wait_spin_ns = c->spin_ns;
+        snprintf((*out)->wait_policy, sizeof (*out)->wait_policy, "%s", c->wait_policy);
+    }
 
     int keep = 0;
     pthread_mutex_lock(&run->mu);

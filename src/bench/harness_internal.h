@@ -92,4 +92,13 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
 tmlp_status tmlp_bench_find_peak(const tmlp_bench_settings *s, const tmlp_sut *sut,
                                  tmlp_bench_result **out, tmlp_error *err);
 
+/* --- Waiting (wait.c) ------------------------------------------------------------------ */
+
+/* How long a waiting thread may spin before it blocks: want_ns if the usable CPUs minus
+ * those busy elsewhere leave one for each of `ours` (the caller's threads that spin or
+ * compute), else 0. Reads the affinity mask and /proc/stat 5 times over ~1 ms: call it
+ * once per run or SUT, not per wait. `why` (optional) gets one line saying what was
+ * decided and from which counts. */
+int64_t tmlp_wait_spin_budget(int ours, int64_t want_ns, char *why, size_t cap);
+
 #endif

@@ -9,8 +9,16 @@
  * Every worker owns a tmlp_session (sessions are per thread; the model is shared
  * read-only) and a staging buffer, so a forward allocates nothing. U8 data sets go
  * through tmlp_session_forward_u8 (the model's preprocessing); F32 ones through
- * tmlp_session_forward. An idle worker spins ~30 us before sleeping, because a futex
- * wake-up costs about as much as a batch-1 forward of a small model.
+ * tmlp_session_forward.
+ *
+ * Idle workers sleep on a condition variable. Spinning first (30 us) would save the
+ * futex wake-up, which costs about as much as a batch-1 forward of a small model — but
+ * only with a core to spare: a spinning worker is a running thread, and with the issuer
+ * and a busy neighbour on a 2-core machine it took the CPU from the forward pass (issue
+ * 9: single-stream p50 42.8 us with spins, 17.1 us without). So the spin budget is
+ * decided once at creation by the rule in wait.c (workers + the issuer + 1 free CPUs,
+ * else 0), can be set by the caller (tmlp_model_sut_set_idle_spin_ns), and
+ * bench/bench_handoff measures both sides of the trade.
  *
  * The queue is bounded (2^20 work items, 2^26 samples) but starts small and grows by
  * doubling (a ring of work items and a ring of their samples), so `issue` does not block
@@ -21,15 +29,16 @@
  * drain(): drops queued items and waits for the workers' items in flight — after it
  * returns no worker touches the run (the harness's late-completion contract).
  */
+#include "harness_internal.h"
 #include "internal.h"
-#include "tinymlp/bench.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define IDLE_SPIN_NS 30000ULL
+#define IDLE_SPIN_NS 30000LL          /* the auto budget, when a core is free */
+#define IDLE_SPIN_MAX_NS 1000000LL
 #define MAX_QUEUED_ITEMS (1LL << 20)   /* the queue's bound: past it `issue` waits */
 #define MAX_QUEUED_SAMPLES (1LL << 26)
 
@@ -62,6 +71,7 @@ struct tmlp_model_sut {
     tmlp_query_sample *samples; /* ring: scap slots from shead, scount used */
     int64_t scap, shead, scount;
     _Atomic int64_t pending;    /* == icount, readable without the lock (idle spin) */
+    _Atomic int64_t idle_spin_ns; /* an idle worker spins this long, then sleeps (0: sleeps) */
     int busy;
     int stop;
 };
@@ -127,9 +137,12 @@ static void *worker_main(void *arg)
     worker *w = arg;
     tmlp_model_sut *m = w->owner;
     for (;;) {
-        uint64_t spin_end = tmlp_time_now_ns() + IDLE_SPIN_NS;
-        while (atomic_load_explicit(&m->pending, memory_order_relaxed) == 0 && tmlp_time_now_ns() < spin_end)
-            cpu_relax();
+        int64_t spin = atomic_load_explicit(&m->idle_spin_ns, memory_order_relaxed);
+        if (spin > 0) {
+            uint64_t spin_end = tmlp_time_now_ns() + (uint64_t)spin;
+            while (atomic_load_explicit(&m->pending, memory_order_relaxed) == 0 && tmlp_time_now_ns() < spin_end)
+                cpu_relax();
+        }
         pthread_mutex_lock(&m->mu);
         while (m->icount == 0 && !m->stop) pthread_cond_wait(&m->not_empty, &m->mu);
         if (m->icount == 0 && m->stop) {
@@ -260,6 +273,7 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
     m->out_width = tmlp_model_output_width(model);
     m->n_workers = workers;
     atomic_init(&m->pending, 0);
+    atomic_init(&m->idle_spin_ns, tmlp_wait_spin_budget(workers + 1, IDLE_SPIN_NS, NULL, 0));
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->not_empty, NULL);
     pthread_cond_init(&m->not_full, NULL);
@@ -319,3 +333,16 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
 }
 
 const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m) { return m ? &m->sut : NULL; }
+
+int64_t tmlp_model_sut_idle_spin_ns(const tmlp_model_sut *m)
+{
+    return m ? atomic_load_explicit(&m->idle_spin_ns, memory_order_relaxed) : 0;
+}
+
+void tmlp_model_sut_set_idle_spin_ns(tmlp_model_sut *m, int64_t ns)
+{
+    if (!m) return;
+    if (ns < 0) ns = tmlp_wait_spin_budget(m->n_workers + 1, IDLE_SPIN_NS, NULL, 0);
+    if (ns > IDLE_SPIN_MAX_NS) ns = IDLE_SPIN_MAX_NS;
+    atomic_store_explicit(&m->idle_spin_ns, ns, memory_order_relaxed);
+}

@@ -1,0 +1,90 @@
+/* wait.c — may a waiting thread of the harness or of a SUT spin, and for how long?
+ *
+ * A thread that waits for a few microseconds can either spin (poll a flag, reacting
+ * within ~100 ns) or block on a futex (condition variable, clock_nanosleep), which costs
+ * a wake-up of a few microseconds — but a spinning thread is a running thread. On a
+ * machine with a core to spare that is free speed; on a machine without one the spinner
+ * takes the CPU from the very thread it is waiting for: with two cores, one kept busy by
+ * another process, single-stream p50 of the shipped model was 42.8 us with the harness
+ * and the model SUT's worker both spinning, 17.1 us with neither (issue 9).
+ *
+ * Both mistakes are expensive. On this project's 2-core virtual machine (bench/
+ * bench_handoff, single-stream p50 of the shipped model, forward alone ~8.7 us):
+ *   quiet machine     spinning ~9 us   blocking ~33 us (a futex wake-up of a thread on
+ *                                      an idle vCPU costs ~10 us; a query needs two)
+ *   one core busy     spinning ~31 us  blocking ~11 us (the spinner and the worker share
+ *                                      the one free core; blocked, they take turns on it)
+ * Single-stream and the server issuer never have the issuer and a worker computing at
+ * the same time: the waiter spins while the other computes. So a spinning waiter is
+ * harmless exactly when every thread of ours that spins or computes can have a core:
+ *
+ *     spin  iff  usable CPUs - busy elsewhere >= threads of ours
+ *
+ *   usable CPUs         the calling thread's affinity mask (taskset, cgroup cpusets),
+ *                       else the online count;
+ *   busy elsewhere      the most runnable tasks seen in 5 snapshots of /proc/stat's
+ *                       procs_running 200 us apart, minus the caller. A snapshot, not the
+ *                       load average: the 1-minute average lags by a minute and counts
+ *                       our own previous run (its worker, a neighbour just stopped);
+ *                       taking the maximum of five catches most of a bursty build;
+ *   threads of ours     the caller plus the threads it waits for (harness: the issuer and
+ *                       settings.workers; model SUT: its workers and the issuer).
+ * Decided once (per run, per SUT creation, ~1 ms), never per wait, and recorded; a caller
+ * may override it (tmlp_bench_settings.wait_spin_ns, tmlp_model_sut_set_idle_spin_ns).
+ * Without /proc (not Linux) nothing is known to be busy and the rule counts CPUs only.
+ */
+#include "harness_internal.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Runnable tasks right now ("procs_running" of /proc/stat, Linux; the caller is one of
+ * them); -1 if unknown. */
+static int procs_running(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return -1;
+    char line[256];
+    int n = -1;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "procs_running ", 14)) {
+            n = atoi(line + 14);
+            break;
+        }
+    fclose(f);
+    return n;
+}
+
+static int usable_cpus(void)
+{
+#ifdef CPU_COUNT
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+int64_t tmlp_wait_spin_budget(int ours, int64_t want_ns, char *why, size_t cap)
+{
+    int cpus = usable_cpus();
+    int busy = 0;
+    for (int i = 0; i < 5; i++) {
+        if (i) {
+            struct timespec ts = {0, 200000L};
+            nanosleep(&ts, NULL);
+        }
+        int n = procs_running() - 1;
+        if (n > busy) busy = n;
+    }
+    if (ours < 1) ours = 1;
+    int spin = want_ns > 0 && cpus - busy >= ours;
+    if (why && cap)
+        snprintf(why, cap, "auto: %s %.0f us (%d CPUs, %d busy elsewhere, %d threads of ours)",
+                 spin ? "spin" : "block, spin", spin ? (double)want_ns * 1e-3 : 0.0, cpus, busy, ours);
+    return spin ? want_ns : 0;
+}
