@@ -1086,7 +1086,7 @@ int tmlp_cmd_run(int argc, char **argv)
             tmlp_run_row *row = &rows[n_rows];
             memset(row, 0, sizeof *row);
             row_settings[n_rows] = settings_for(&o, (tmlp_scenario)sc, o.batches[b]);
-            tmlp_mpi_settings(mpi, &row_settings[n_rows]);
+            tmlp_mpi_settings(mpi, &row_settings[n_rows], w.sut.sample_count);
             if (sc == TMLP_SCENARIO_OFFLINE && o.n_batches > 1)
                 snprintf(row->label, sizeof row->label, "offline b=%" PRId64, o.batches[b]);
             else

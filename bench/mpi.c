@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/harness_internal.h" /* tmlp_workload_offline_samples: the one-process offline plan */
 #include "cli.h"
 #include "tinymlp/rng.h"
 
@@ -53,6 +54,10 @@ struct tmlp_mpi {
     int rank, size;
     char (*hosts)[HOST_MAX];
     volatile sig_atomic_t *stop;
+    /* the offline settings before the split (tmlp_mpi_settings), put back in the merged
+     * result so its settings describe the whole run */
+    int64_t offline_sample_count;
+    double offline_expected_qps;
 };
 
 int tmlp_mpi_start(tmlp_mpi **out, volatile sig_atomic_t *stop)
@@ -213,6 +218,10 @@ static tmlp_status gather_merge(void *user, tmlp_bench_result **res, tmlp_error 
         if (v.status != TMLP_OK && !v.message[0]) snprintf(v.message, sizeof v.message, "%s", e.message);
         for (int i = 0; parts && i < m->size; i++) tmlp_bench_result_destroy(parts[i]);
         free(parts);
+        if (merged && merged->settings.scenario == TMLP_SCENARIO_OFFLINE) {
+            merged->settings.offline_sample_count = m->offline_sample_count;
+            merged->settings.offline_expected_qps = m->offline_expected_qps;
+        }
         if (merged) {
             for (int i = 0; i < m->size; i++)
                 snprintf(merged->parts[i].host, sizeof merged->parts[i].host, "%s", m->hosts[i]);
@@ -245,9 +254,21 @@ static tmlp_status gather_merge(void *user, tmlp_bench_result **res, tmlp_error 
     return TMLP_OK;
 }
 
-void tmlp_mpi_settings(tmlp_mpi *m, tmlp_bench_settings *s)
+void tmlp_mpi_settings(tmlp_mpi *m, tmlp_bench_settings *s, int64_t sample_count)
 {
     if (!m || m->size < 2) return;
+    if (s->scenario == TMLP_SCENARIO_OFFLINE) { /* every offline row has the same sizing options */
+        m->offline_sample_count = s->offline_sample_count;
+        m->offline_expected_qps = s->offline_expected_qps;
+    }
+    if (s->scenario == TMLP_SCENARIO_OFFLINE && s->mode != TMLP_MODE_ACCURACY) {
+        /* The offline query is the whole run's, sized as one process would size it from the
+         * full sample set (LoadGen's rule, a setting); each rank issues its share of it on
+         * its own shard. Accuracy needs nothing: one pass over each shard is one pass. */
+        int64_t total = tmlp_workload_offline_samples(s, sample_count), first, count;
+        tmlp_bench_shard(total, m->rank, m->size, &first, &count);
+        s->offline_sample_count = count > 0 ? count : 1;
+    }
     s->on_start = barrier;
     s->on_result = gather_merge;
     s->hook_user = m;
@@ -298,7 +319,12 @@ int tmlp_mpi_rank(const tmlp_mpi *m) { (void)m; return 0; }
 int tmlp_mpi_size(const tmlp_mpi *m) { (void)m; return 1; }
 const char *tmlp_mpi_host(const tmlp_mpi *m, int rank) { (void)m; (void)rank; return ""; }
 int tmlp_mpi_agree(tmlp_mpi *m, int rc) { (void)m; return rc; }
-void tmlp_mpi_settings(tmlp_mpi *m, tmlp_bench_settings *s) { (void)m; (void)s; }
+void tmlp_mpi_settings(tmlp_mpi *m, tmlp_bench_settings *s, int64_t sample_count)
+{
+    (void)m;
+    (void)s;
+    (void)sample_count;
+}
 void tmlp_mpi_finish(tmlp_mpi *m) { (void)m; }
 
 #endif

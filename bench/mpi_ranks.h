@@ -34,9 +34,11 @@ int tmlp_mpi_agree(tmlp_mpi *m, int rc);
  * gathered and merged on rank 0 after every run (on_result: rank 0 gets the merged result
  * with per-rank figures and hosts; the others get their own with the merged verdict), the
  * server's every size-th arrival from rank (schedule_stride/offset), and for the closed
- * loops and the server a per-rank sample seed (rank 0 keeps the seed: 1 rank = 1 process).
+ * loops and the server a per-rank sample seed (rank 0 keeps the seed: 1 rank = 1 process),
+ * and for offline performance this rank's share of the one offline query that one process
+ * would issue over `sample_count` samples (the full data set; each rank runs on its shard).
  * No-op without MPI or with one rank. */
-void tmlp_mpi_settings(tmlp_mpi *m, tmlp_bench_settings *s);
+void tmlp_mpi_settings(tmlp_mpi *m, tmlp_bench_settings *s, int64_t sample_count);
 /* MPI_Finalize and free; NULL is fine. */
 void tmlp_mpi_finish(tmlp_mpi *m);
 

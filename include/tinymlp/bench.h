@@ -303,8 +303,10 @@ TMLP_API void tmlp_bench_shard(int64_t n, int part, int parts, int64_t *first, i
  *     so a server run's queries come back in global schedule order;
  *   - counts (queries, samples, errors, correct, labeled, never_completed) summed; flags
  *     (interrupted, overloaded) or-ed; a part's overload or stall reason kept as "part i: ...";
- *   - latency and issue-delay summaries, validity, the latency bound and early stopping
+ *   - latency and issue-delay summaries (offline: over the samples, as a one-process
+ *     offline run reports them), validity, the latency bound and early stopping
  *     recomputed over the union (tmlp_bench_validate on the merged latencies);
+ *     offline_samples_planned summed;
  *   - duration = the longest part's (all parts share the start); throughput = completed
  *     samples / (last completion - common start) (server: completed queries as one process);
  *   - predictions (accuracy) concatenated in part order — with contiguous shards

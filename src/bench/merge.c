@@ -230,6 +230,7 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
         r->correct += p->correct;
         r->labeled += p->labeled;
         r->interrupted |= p->interrupted;
+        r->offline_samples_planned += p->offline_samples_planned;
         r->overloaded |= p->overloaded;
         if (p->duration_ns > r->duration_ns) r->duration_ns = p->duration_ns;
         if (all_pred) {
@@ -247,6 +248,7 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
 
     qsort(sorted, (size_t)n_done, sizeof *sorted, cmp_double);
     r->latency = tmlp_bench_summarize(sorted, n_done, s->percentile_method);
+    r->es_estimate_p99_ns = NAN; /* validate fills it where it applies */
     double span_s = (double)last_done * 1e-9;
     switch (s->scenario) {
     case TMLP_SCENARIO_SINGLE_STREAM:
@@ -270,10 +272,28 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
         free(delays);
         break;
     }
-    case TMLP_SCENARIO_OFFLINE:
+    case TMLP_SCENARIO_OFFLINE: {
         r->throughput_samples_per_s = r->duration_ns > 0
             ? (double)done_samples / ((double)r->duration_ns * 1e-9) : 0.0;
+        /* LoadGen's offline percentiles are over the SAMPLES (completion - query start),
+         * as the harness reports them: the union of all parts' samples */
+        double *per = alloc_n(r->n_sample_done, sizeof *per);
+        if (!per) {
+            tmlp_bench_result_destroy(r);
+            free(order);
+            free(sorted);
+            return tmlp_error_set(err, TMLP_ERR_NOMEM, "merge: cannot allocate %lld sample latencies",
+                                  (long long)r->n_sample_done);
+        }
+        int64_t k = 0, at = 0;
+        for (int64_t j = 0; j < m; j++)
+            for (int64_t q = 0; q < r->query_samples[j] && at < r->n_sample_done; q++, at++)
+                if (r->sample_done_ns[at] >= 0) per[k++] = (double)(r->sample_done_ns[at] - r->start_ns[j]);
+        qsort(per, (size_t)k, sizeof *per, cmp_double);
+        r->latency = tmlp_bench_summarize(per, k, s->percentile_method);
+        free(per);
         break;
+    }
     }
 
     /* The verdict over the union, by the one-process rules. */
