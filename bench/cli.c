@@ -14,24 +14,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "" normally; "rank 1 of 3 on host: " under MPI (mpi.c), so a line names its rank. */
+static const char *g_prefix = "";
+
+void tmlp_cli_set_prefix(const char *prefix) { g_prefix = prefix ? prefix : ""; }
+
+/* One write per line: under mpirun the ranks' stderr streams are merged line by line. */
+static void error_line(const char *suffix, const char *fmt, va_list ap)
+{
+    char line[2048];
+    int k = snprintf(line, sizeof line, "bench_mlp: %s", g_prefix);
+    if (k < 0 || (size_t)k >= sizeof line) k = 0;
+    vsnprintf(line + k, sizeof line - (size_t)k, fmt, ap);
+    fprintf(stderr, "%s%s\n", line, suffix);
+}
+
 void tmlp_cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("bench_mlp: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    error_line("", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int tmlp_cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("bench_mlp: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    error_line(" (see 'bench_mlp --help')", fmt, ap);
     va_end(ap);
-    fputs(" (see 'bench_mlp --help')\n", stderr);
     return TMLP_EXIT_USAGE;
 }
 

@@ -33,6 +33,8 @@
 
 /* Print "bench_mlp: <message>\n" on stderr. */
 void tmlp_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Put `prefix` (kept, not copied; "" = none) after "bench_mlp: " on every error line. */
+void tmlp_cli_set_prefix(const char *prefix);
 /* Print "bench_mlp: <message> (see 'bench_mlp --help')\n"; returns TMLP_EXIT_USAGE. */
 int tmlp_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

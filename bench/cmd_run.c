@@ -23,6 +23,10 @@
  *      this run's JSON document against FILE; exit 3 on a regression.
  * The resource monitor (tinymlp/report.h) samples the process every --monitor-interval-ms
  * (default 10) from before the first run to after the last.
+ * Under mpirun (mpi.c, README "More than one machine") every rank runs steps 2-5 on its
+ * share (offline: a contiguous shard of the samples; server: every N-th arrival; closed
+ * loops: one stream per rank) and rank 0 alone prints the merged results, with per-rank
+ * figures; the others write to /dev/null.
  * Ctrl-C sets a flag the harness polls (settings.stop): the run stops issuing, drains, is
  * printed INVALID (interrupted), later runs are skipped and the exit code is 130.
  */
@@ -40,6 +44,7 @@
 #include "bench_config.h"
 #include "cli.h"
 #include "commands.h"
+#include "mpi_ranks.h"
 #include "reports_util.h"
 #include "run.h"
 #include "tinymlp/blas.h"
@@ -877,6 +882,23 @@ static double default_expected_qps(const workload *w)
     return q;
 }
 
+/* Under MPI the offline runs (and accuracy) see only this rank's contiguous shard of the
+ * samples: every sample is scored exactly once across the ranks. NULL with one rank. */
+static int shard_for_rank(const tmlp_mpi *mpi, const run_opts *o, const workload *w, tmlp_sut_shard **out)
+{
+    int64_t first, count;
+    *out = NULL;
+    if (tmlp_mpi_size(mpi) < 2 || !(o->scenarios & (1u << TMLP_SCENARIO_OFFLINE))) return 0;
+    tmlp_bench_shard(w->sut.sample_count, tmlp_mpi_rank(mpi), tmlp_mpi_size(mpi), &first, &count);
+    tmlp_error err = {0};
+    if (count < 1 || tmlp_sut_shard_create(&w->sut, first, count, max_batch_of(o), out, &err) != TMLP_OK) {
+        tmlp_cli_error("cannot take this rank's shard of %" PRId64 " samples over %d ranks: %s",
+                       w->sut.sample_count, tmlp_mpi_size(mpi), count < 1 ? "fewer samples than ranks" : err.message);
+        return TMLP_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
 /* --- main ----------------------------------------------------------------------------------- */
 
 static void print_header(FILE *f, const run_opts *o, const workload *w)
@@ -899,6 +921,11 @@ static void print_header(FILE *f, const run_opts *o, const workload *w)
             bi.threads == 1 ? "" : "s", bi.coretype_env[0] ? ", OPENBLAS_CORETYPE=" : "",
             bi.coretype_env);
     if (bi.advice[0]) fprintf(f, "warning  : %s\n", bi.advice);
+    if (i->mpi_ranks > 1) {
+        fprintf(f, "mpi      : %d ranks on", i->mpi_ranks);
+        for (int r = 0; r < i->mpi_ranks; r++) fprintf(f, "%s %s", r ? "," : "", i->mpi_hosts[r]);
+        fputs(" (results merged over all ranks)\n", f);
+    }
     if (w->is_null)
         fprintf(f, "model    : null (no-op SUT: measures the harness itself)\n");
     else
@@ -955,6 +982,16 @@ int tmlp_cmd_run(int argc, char **argv)
     run_opts o;
     int done = 0, rc;
     if ((rc = parse_options(argc, argv, &o, &done)) || done) return rc;
+    tmlp_mpi *mpi = NULL;
+    tmlp_sut_shard *shard = NULL;
+    int agreed = 0; /* every rank has said it is ready (tmlp_mpi_agree) */
+    if ((rc = tmlp_mpi_start(&mpi, &g_stop))) return rc;
+    if (tmlp_mpi_rank(mpi) > 0) { /* rank 0 alone writes results, traces and verdicts */
+        o.output = "/dev/null";
+        o.trace = o.baseline = NULL;
+        o.quiet = 1;
+        o.monitor_interval_ms = 0;
+    }
 
     FILE *out = stdout, *trace = NULL;
     cJSON *baseline = NULL;
@@ -972,8 +1009,23 @@ int tmlp_cmd_run(int argc, char **argv)
 
     tmlp_run_row rows[MAX_ROWS];
     int n_rows = 0;
+    const char **hosts = NULL;
     if ((rc = build_workload(&o, &w))) goto done;
     o.default_expected_qps = default_expected_qps(&w);
+    /* N ranks offer N times one process's assumed rate (an explicit rate is the total) */
+    o.default_expected_qps *= (double)tmlp_mpi_size(mpi);
+    if ((rc = shard_for_rank(mpi, &o, &w, &shard))) goto done;
+    if (tmlp_mpi_size(mpi) > 1) {
+        hosts = calloc((size_t)tmlp_mpi_size(mpi), sizeof *hosts);
+        if (!hosts) {
+            tmlp_cli_error("out of memory");
+            rc = TMLP_EXIT_RUNTIME;
+            goto done;
+        }
+        for (int r = 0; r < tmlp_mpi_size(mpi); r++) hosts[r] = tmlp_mpi_host(mpi, r);
+        w.info.mpi_ranks = tmlp_mpi_size(mpi);
+        w.info.mpi_hosts = hosts;
+    }
     /* Open the output files before measuring: an unwritable path fails in a second, not
      * after the whole benchmark. */
     if (o.output && (rc = tmlp_cli_open_output("--output", o.output, &out))) goto done;
@@ -994,6 +1046,9 @@ int tmlp_cmd_run(int argc, char **argv)
         rc = TMLP_EXIT_RUNTIME;
         goto done;
     }
+    /* Under MPI: a rank that failed above makes every rank stop here, not hang later. */
+    agreed = 1;
+    if ((rc = tmlp_mpi_agree(mpi, 0))) goto done;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -1031,11 +1086,15 @@ int tmlp_cmd_run(int argc, char **argv)
             tmlp_run_row *row = &rows[n_rows];
             memset(row, 0, sizeof *row);
             row_settings[n_rows] = settings_for(&o, (tmlp_scenario)sc, o.batches[b]);
+            tmlp_mpi_settings(mpi, &row_settings[n_rows], w.sut.sample_count);
             if (sc == TMLP_SCENARIO_OFFLINE && o.n_batches > 1)
                 snprintf(row->label, sizeof row->label, "offline b=%" PRId64, o.batches[b]);
             else
                 snprintf(row->label, sizeof row->label, "%s", tmlp_scenario_name((tmlp_scenario)sc));
             if (o.mode == TMLP_MODE_FIND_PEAK) snprintf(row->label, sizeof row->label, "server find-peak");
+            if (sc <= TMLP_SCENARIO_MULTI_STREAM && tmlp_mpi_size(mpi) > 1) /* one closed loop per rank */
+                snprintf(row->label, sizeof row->label, "%s (%d streams)", tmlp_scenario_name((tmlp_scenario)sc),
+                         tmlp_mpi_size(mpi));
             if (o.repeat > 1 && !(row->reps = calloc((size_t)o.repeat, sizeof *row->reps))) {
                 tmlp_cli_error("out of memory");
                 rc = TMLP_EXIT_RUNTIME;
@@ -1064,7 +1123,9 @@ int tmlp_cmd_run(int argc, char **argv)
             }
             tmlp_error err = {0};
             tmlp_bench_result *r = NULL;
-            tmlp_status st = tmlp_bench_run_scenario(&s, &w.sut, &r, &err);
+            /* under MPI, offline runs on this rank's shard of the samples */
+            const tmlp_sut *sut = s.scenario == TMLP_SCENARIO_OFFLINE && shard ? tmlp_sut_shard_sut(shard) : &w.sut;
+            tmlp_status st = tmlp_bench_run_scenario(&s, sut, &r, &err);
             if (ps.shown) fputs("\r\033[K", stderr);
             if (st != TMLP_OK) {
                 tmlp_cli_error("%s: %s", row->label, err.message[0] ? err.message : tmlp_status_str(st));
@@ -1113,6 +1174,7 @@ int tmlp_cmd_run(int argc, char **argv)
                 tmlp_out_confusion(out, &rows[i], labels, w.info.data_classes, w.info.fashion_names);
         tmlp_out_table(out, o.format, rows, n_rows);
         tmlp_rep_table(out, o.format, rows, n_rows, o.alpha);
+        tmlp_out_per_rank(out, o.format, rows, n_rows);
         tmlp_out_resources(out, o.format, &res);
     }
     if (trace) {
@@ -1145,6 +1207,11 @@ int tmlp_cmd_run(int argc, char **argv)
     }
 
 done:
+    if (!agreed) {
+        agreed = 1;
+        int any = tmlp_mpi_agree(mpi, rc); /* this rank failed before the meeting point */
+        if (!rc) rc = any;
+    }
     if (trace && trace != stdout) fclose(trace);
     if (out != stdout && fclose(out) != 0 && rc == 0) {
         tmlp_cli_error("--output: cannot write \"%s\": %s", o.output, strerror(errno));
@@ -1156,7 +1223,10 @@ done:
     }
     tmlp_monitor_destroy(mon);
     cJSON_Delete(baseline);
+    tmlp_sut_shard_destroy(shard);
     destroy_workload(&w);
+    free(hosts);
+    tmlp_mpi_finish(mpi);
     if (g_stop && rc == TMLP_EXIT_OK) rc = TMLP_EXIT_INTERRUPTED;
     return rc;
 }

@@ -238,6 +238,13 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
         free(cl);
     }
     cJSON_AddNumberToObject(c, "workers", info->workers);
+    if (info->mpi_ranks > 1) { /* under mpirun: how many ranks and where (mpi.c) */
+        cJSON *mpi = cJSON_AddObjectToObject(c, "mpi");
+        cJSON *hosts = mpi ? cJSON_AddArrayToObject(mpi, "hosts") : NULL;
+        if (mpi) cJSON_AddNumberToObject(mpi, "ranks", info->mpi_ranks);
+        for (int i = 0; hosts && i < info->mpi_ranks; i++)
+            cJSON_AddItemToArray(hosts, cJSON_CreateString(info->mpi_hosts[i]));
+    }
     cJSON_AddNumberToObject(c, "blas_threads", info->blas_threads);
 
     cJSON *m = cJSON_AddObjectToObject(c, "model");

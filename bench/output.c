@@ -581,7 +581,53 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
     cJSON_AddItemToObject(o, "latencies_ns", i64_array(r->latencies_ns, r->n_latencies));
     if (s->scenario == TMLP_SCENARIO_SERVER && r->issue_delay_ns)
         cJSON_AddItemToObject(o, "issue_delays_ns", i64_array(r->issue_delay_ns, r->n_latencies));
+    if (r->n_parts > 0) { /* merged from MPI ranks: each rank's own figures */
+        cJSON *pr = cJSON_AddArrayToObject(o, "per_rank");
+        for (int i = 0; pr && i < r->n_parts; i++) {
+            const tmlp_bench_part_summary *p = &r->parts[i];
+            cJSON *x = cJSON_CreateObject();
+            if (!x) break;
+            cJSON_AddNumberToObject(x, "rank", i);
+            cJSON_AddStringToObject(x, "host", p->host);
+            cJSON_AddNumberToObject(x, "queries", (double)p->queries);
+            cJSON_AddNumberToObject(x, "samples", (double)p->samples);
+            cJSON_AddItemToObject(x, "throughput_samples_per_s", num_or_null(p->throughput_samples_per_s));
+            cJSON_AddItemToObject(x, "p50_ns", num_or_null(p->p50_ns));
+            cJSON_AddItemToObject(x, "p99_ns", num_or_null(p->p99_ns));
+            cJSON_AddNumberToObject(x, "duration_ns", (double)p->duration_ns);
+            cJSON_AddBoolToObject(x, "valid", p->valid);
+            cJSON_AddBoolToObject(x, "straggler", p->straggler);
+            cJSON_AddItemToArray(pr, x);
+        }
+    }
     return o;
+}
+
+void tmlp_out_per_rank(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int n)
+{
+    if (fmt != TMLP_OUT_TABLE && fmt != TMLP_OUT_MARKDOWN) return;
+    int header = 0;
+    for (int i = 0; i < n; i++) {
+        const tmlp_bench_result *r = rows[i].result;
+        if (!r || r->n_parts < 1) continue;
+        if (!header) {
+            fprintf(f, "\nPer rank (each run above is merged over all ranks' queries; a straggler lies > 3 MAD "
+                       "from the ranks' median p99 or throughput):\n");
+            header = 1;
+        }
+        for (int k = 0; k < r->n_parts; k++) {
+            const tmlp_bench_part_summary *p = &r->parts[k];
+            char p50[32], p99[32];
+            fprintf(f, "  %-26s rank %d (%s): %" PRId64 " samples, %.1f samples/s, p50 %s, p99 %s%s\n",
+                    rows[i].label, k, p->host[0] ? p->host : "?", p->samples, p->throughput_samples_per_s,
+                    tmlp_cli_fmt_ns(p->p50_ns, p50, sizeof p50), tmlp_cli_fmt_ns(p->p99_ns, p99, sizeof p99),
+                    p->straggler ? "  <- STRAGGLER" : "");
+        }
+        for (int k = 0; k < r->n_parts; k++)
+            if (r->parts[k].straggler)
+                fprintf(f, "  straggler: %s rank %d on %s is out of line with the other ranks (check its host's "
+                           "load, binding, or network)\n", rows[i].label, k, r->parts[k].host);
+    }
 }
 
 cJSON *tmlp_out_resources_json(const tmlp_monitor_summary *s, uint32_t interval_ms,

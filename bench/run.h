@@ -48,6 +48,8 @@ typedef struct tmlp_run_info {
     uint64_t sample_seed, schedule_seed;
     int workers, blas_threads;
     int fashion_names;          /* labels are Fashion-MNIST classes: print their names */
+    int mpi_ranks;              /* > 1 under mpirun (mpi_ranks.h); 0 otherwise */
+    const char **mpi_hosts;     /* host of each rank, mpi_ranks of them */
 } tmlp_run_info;
 
 /* --- repetitions (repeat.c) -------------------------------------------------------------
@@ -132,6 +134,10 @@ int tmlp_context_cpu_name(char *buf, size_t cap);
 void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *info);
 /* The latency table: one row per run; units in headers; the percentile method below. */
 void tmlp_out_table(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int n);
+/* Runs merged from several ranks (result->parts): one line per rank with its samples,
+ * throughput, p50, p99 and host, and the ranks flagged as stragglers (> 3 MAD from the
+ * median p99 or throughput, tmlp_bench_stragglers). Nothing for one-process runs. */
+void tmlp_out_per_rank(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int n);
 /* Accuracy and a confusion matrix (rows = true class, columns = predicted) from an
  * accuracy-mode run. Prints nothing when the run has no labels/predictions. */
 void tmlp_out_confusion(FILE *f, const tmlp_run_row *row, const int32_t *labels,

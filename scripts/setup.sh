@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 build_dir=${1:-build}
 shift || true
 
-# Build and test dependencies (tools/ needs python3-numpy/python3-torch; not installed here).
+# Build and test dependencies; Open MPI for bench_mlp under mpirun (meson -Dmpi=disabled
+# builds without it). (tools/ needs python3-numpy/python3-torch; not installed here).
 packages=(gcc meson ninja-build pkg-config libopenblas-dev libcmocka-dev libcjson-dev
-          zlib1g-dev dataset-fashion-mnist librsvg2-bin)
+          zlib1g-dev dataset-fashion-mnist librsvg2-bin libopenmpi-dev openmpi-bin)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -66,6 +66,8 @@ typedef struct tmlp_bench_progress {
     double running_p90_ns; /* of completed queries so far; NaN before the first */
 } tmlp_bench_progress;
 
+typedef struct tmlp_bench_result tmlp_bench_result; /* defined below */
+
 /* Settings. Get defaults from tmlp_bench_settings_default(scenario); units are in names.
  * A zero max_* means "no maximum". */
 typedef struct tmlp_bench_settings {
@@ -122,6 +124,24 @@ typedef struct tmlp_bench_settings {
      * spin; > 0 = spin at most this long (<= 1 ms). A spinning waiter is a running thread:
      * on a machine without a spare core it takes the CPU from the SUT it measures. */
     int64_t wait_spin_ns;
+    /* added by the multi-process work (issue 11): a run that is one PART of a larger run,
+     * e.g. one MPI rank of several (README, "More than one machine"). The harness knows
+     * nothing of processes; it only offers these plain hooks. */
+    int64_t schedule_stride;        /* server: issue only the arrivals schedule_offset,
+                                       schedule_offset + stride, ... of the schedule generated
+                                       from schedule_seed/target_qps (the global schedule of
+                                       all parts); default 1 (0 is read as 1) */
+    int64_t schedule_offset;        /* 0 <= offset < stride; default 0 */
+    /* optional: called once per run, after the warm-up, just before the clock starts (also
+     * when the warm-up failed, so peers waiting in it are released) — a barrier across
+     * the parts gives them a common start */
+    void (*on_start)(void *user);
+    /* optional: called once per run (each find-peak trial too) with the run's result, or
+     * with *result == NULL when this part failed (out of memory); it may replace *result,
+     * e.g. with the merged result of all parts, so that validity and the find-peak search
+     * follow the whole run. A non-OK return fails the run with that status. */
+    tmlp_status (*on_result)(void *user, tmlp_bench_result **result, tmlp_error *err);
+    void *hook_user;
 } tmlp_bench_settings;
 
 TMLP_API tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario s);
@@ -248,6 +268,10 @@ typedef struct tmlp_bench_result {
      * elsewhere, 2 threads of ours)" */
     int64_t wait_spin_ns;
     char wait_policy[192];
+    /* added by the multi-process work: a result merged from parts (tmlp_bench_merge) keeps
+     * each part's figures here, in part order; NULL / 0 for a one-process result */
+    int n_parts;
+    struct tmlp_bench_part_summary *parts;
 } tmlp_bench_result;
 
 /* Run one scenario (or a find-peak search) against `sut`. Returns TMLP_OK with a result
@@ -256,6 +280,84 @@ typedef struct tmlp_bench_result {
 TMLP_API tmlp_status tmlp_bench_run_scenario(const tmlp_bench_settings *settings, const tmlp_sut *sut,
                                              tmlp_bench_result **out, tmlp_error *err);
 TMLP_API void tmlp_bench_result_destroy(tmlp_bench_result *r);
+
+/* --- One run in several parts (processes, machines) ------------------------------------
+ *
+ * A run too big for one process is split into k PARTS (MPI ranks, say): each part runs
+ * the harness on its share — a shard of the sample set (tmlp_bench_shard), every k-th
+ * server arrival (settings.schedule_stride/offset), or its own closed loop — against a
+ * common start (settings.on_start), and the k results are merged into one with
+ * tmlp_bench_merge. The merged result is what one process would report from the union of
+ * the per-query records: percentiles, the latency bound and early stopping are computed
+ * over all the latencies, never averaged. The library moves no bytes between processes:
+ * tmlp_bench_result_pack/unpack give a flat buffer any transport can carry (bench_mlp
+ * uses MPI, bench/mpi.c). Nothing here needs MPI. */
+
+/* One part's own figures, kept in a merged result (latencies in ns). */
+typedef struct tmlp_bench_part_summary {
+    int64_t queries, samples;
+    double throughput_samples_per_s;
+    double p50_ns, p99_ns;
+    uint64_t duration_ns;
+    int valid;
+    int straggler;       /* set by tmlp_bench_stragglers: 1 if p99 or throughput is out of line */
+    char host[64];       /* the caller's label for where the part ran ("" if unknown) */
+} tmlp_bench_part_summary;
+
+/* Contiguous split of n items into `parts` shares: part p gets [*first, *first + *count),
+ * the first n % parts parts one item more. Deterministic: the same n and parts give the
+ * same split. 0 <= part < parts. */
+TMLP_API void tmlp_bench_shard(int64_t n, int part, int parts, int64_t *first, int64_t *count);
+
+/* Merge k part results of ONE run (same scenario, mode and settings; parts[i] ran as part
+ * i) into a new result (free with tmlp_bench_result_destroy):
+ *   - per-query arrays: the union, ordered by start time (ties: part, then issue order),
+ *     so a server run's queries come back in global schedule order;
+ *   - counts (queries, samples, errors, correct, labeled, never_completed) summed; flags
+ *     (interrupted, overloaded) or-ed; a part's overload or stall reason kept as "part i: ...";
+ *   - latency and issue-delay summaries (offline: over the samples, as a one-process
+ *     offline run reports them), validity, the latency bound and early stopping
+ *     recomputed over the union (tmlp_bench_validate on the merged latencies);
+ *     offline_samples_planned summed;
+ *   - duration = the longest part's (all parts share the start); throughput = completed
+ *     samples / (last completion - common start) (server: completed queries as one process);
+ *   - predictions (accuracy) concatenated in part order — with contiguous shards
+ *     (tmlp_bench_shard) that is the global sample order;
+ *   - workload_digest = FNV-1a over k and each part's digest in order (the same parts and
+ *     split give the same digest);
+ *   - parts[i] = each part's own summary (host left empty for the caller).
+ * Errors: TMLP_ERR_ARG (k < 1, NULL part, parts of different scenarios or modes),
+ * TMLP_ERR_NOMEM. */
+TMLP_API tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_bench_result **out,
+                                      tmlp_error *err);
+
+/* A part's own figures (host ""). */
+TMLP_API tmlp_bench_part_summary tmlp_bench_part_summarize(const tmlp_bench_result *r);
+
+/* Flag stragglers among k >= 3 parts: a part whose p99 or throughput lies more than 3 MAD
+ * (median absolute deviation) from the parts' median, and more than 5% of the median
+ * (so identical-within-noise parts with a MAD near 0 are not flagged). Sets straggler on
+ * each part; returns how many are flagged (0 when k < 3). */
+TMLP_API int tmlp_bench_stragglers(tmlp_bench_part_summary *parts, int k);
+
+/* A result as one flat buffer (malloc'ed; free()) and back, to carry it between processes
+ * of the SAME build on machines of the same byte order (the fixed part is the struct's
+ * bytes). The per-part summaries of a merged result are not packed. unpack checks the
+ * magic and every length: TMLP_ERR_FORMAT on a truncated or foreign buffer. */
+TMLP_API tmlp_status tmlp_bench_result_pack(const tmlp_bench_result *r, void **buf, size_t *len,
+                                            tmlp_error *err);
+TMLP_API tmlp_status tmlp_bench_result_unpack(const void *buf, size_t len, tmlp_bench_result **out,
+                                              tmlp_error *err);
+
+/* A view of `inner` that holds only its samples [first, first + count) — one part's shard
+ * of the sample set: index i of the view is index first + i of inner (labels too). Issue
+ * calls are forwarded in calls of at most max_issue samples (a translation buffer of that
+ * size, allocated here). `inner` (and what it points to) must outlive the view. */
+typedef struct tmlp_sut_shard tmlp_sut_shard;
+TMLP_API tmlp_status tmlp_sut_shard_create(const tmlp_sut *inner, int64_t first, int64_t count,
+                                           int64_t max_issue, tmlp_sut_shard **out, tmlp_error *err);
+TMLP_API const tmlp_sut *tmlp_sut_shard_sut(tmlp_sut_shard *s);
+TMLP_API void tmlp_sut_shard_destroy(tmlp_sut_shard *s);
 
 /* --- Ready-made SUTs ------------------------------------------------------------------- */
 

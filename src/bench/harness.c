@@ -308,6 +308,7 @@ typedef struct ctx {
     int64_t t0;               /* run start, absolute ns (0 during warm-up) */
     uint64_t next_progress;
     int nomem;
+    int met;                  /* settings.on_start has been called */
     tmlp_bench_outcome out;
     double ring_copy[RING_SIZE];
     int64_t spin_ns;          /* waits spin at most this long, then block (0: block) */
@@ -582,8 +583,18 @@ static int warm_up(ctx *c, int64_t per_query, int64_t chunk)
     return 1;
 }
 
+/* Call settings.on_start once per run: right before the clock starts, or at the end of a
+ * run that never got there (a failed warm-up), so that peers waiting in it are released. */
+static void meet(ctx *c)
+{
+    if (c->met) return;
+    c->met = 1;
+    if (c->s->on_start) c->s->on_start(c->s->hook_user);
+}
+
 static void start_clock(ctx *c)
 {
+    meet(c);
     pthread_mutex_lock(&c->run->mu);
     c->run->n_warm = c->run->q_n;
     pthread_mutex_unlock(&c->run->mu);
@@ -688,6 +699,7 @@ static void run_offline(ctx *c, int64_t n_samples)
     pthread_mutex_unlock(&c->run->mu);
     int64_t q = begin_query(c, &smp, n_samples, 0);
     if (q < 0) return;
+    meet(c);
     pthread_mutex_lock(&c->run->mu);
     c->t0 = (int64_t)tmlp_time_now_ns();
     c->run->q_issue[q] = c->run->q_origin[q] = c->t0;
@@ -728,6 +740,7 @@ void tmlp_bench_result_destroy(tmlp_bench_result *r)
     free(r->query_samples);
     free(r->issue_delay_ns);
     free(r->sample_done_ns);
+    free(r->parts);
     free(r);
 }
 
@@ -756,6 +769,9 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
     r->settings.stop = NULL;
     r->settings.progress = NULL;
     r->settings.progress_user = NULL;
+    r->settings.on_start = NULL;
+    r->settings.on_result = NULL;
+    r->settings.hook_user = NULL;
     r->interrupted = c->out.interrupted;
     r->overloaded = c->out.overloaded;
     r->es_estimate_p99_ns = NAN;
@@ -905,6 +921,9 @@ tmlp_status tmlp_bench_settings_check(const tmlp_bench_settings *s, const tmlp_s
                                   "2^30, ~33 bytes each): lower offline_expected_qps, min_duration_ms or "
                                   "offline_sample_count", (long long)planned);
     }
+    if (s->schedule_stride > 1 && (s->schedule_offset < 0 || s->schedule_offset >= s->schedule_stride))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: schedule_offset must be in [0, schedule_stride) "
+                              "(got %lld of %lld)", (long long)s->schedule_offset, (long long)s->schedule_stride);
     if (s->max_outstanding_queries < 1)
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: max_outstanding_queries must be >= 1");
     if (!(s->early_stopping_confidence > 0.0 && s->early_stopping_confidence < 1.0))
@@ -954,6 +973,14 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
                                     s->min_query_count, s->min_duration_ms * 1000000ULL, s->max_query_count,
                                     s->max_duration_ms * 1000000ULL, &sched, &n_sched, err);
         if (st != TMLP_OK) return st;
+        /* One part of a multi-part run keeps every stride-th arrival of the global schedule
+         * (times unchanged: they are offsets from the common start). */
+        int64_t stride = s->schedule_stride > 1 ? s->schedule_stride : 1;
+        if (stride > 1 && !accuracy) {
+            int64_t k = 0;
+            for (int64_t i = s->schedule_offset; i < n_sched; i += stride) sched[k++] = sched[i];
+            n_sched = k;
+        }
     }
     int64_t chunk = 1;
     if (s->scenario == TMLP_SCENARIO_MULTI_STREAM) chunk = s->samples_per_query;
@@ -1005,6 +1032,7 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
     case TMLP_SCENARIO_SERVER: run_server(c, sched, n_sched); break;
     case TMLP_SCENARIO_OFFLINE: run_offline(c, eff.offline_sample_count); break;
     }
+    meet(c); /* no-op unless the scenario ended before its clock started */
     if (sut->flush) sut->flush(sut->user, run);
 
     /* Drain: as long as the SUT makes progress (stall bound), or until a stop request. */
@@ -1034,6 +1062,16 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
     free(buf);
     free(sched);
     free(c);
+    if (s->on_result) {
+        /* Called on failure too (with NULL): the other parts of the run are waiting. */
+        if (st != TMLP_OK) *out = NULL;
+        tmlp_status hs = s->on_result(s->hook_user, out, st == TMLP_OK ? err : NULL);
+        if (st == TMLP_OK && hs != TMLP_OK) {
+            tmlp_bench_result_destroy(*out);
+            *out = NULL;
+            st = hs;
+        }
+    }
     return st;
 }
 

@@ -117,6 +117,7 @@ tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario sc)
     s.schedule_seed = 14962580496156340209ULL;
     s.max_outstanding_queries = 65536;
     s.drain_timeout_ms = 10000;
+    s.schedule_stride = 1;
     s.early_stopping_confidence = 0.99;
     s.percentile_method = TMLP_PCT_LOADGEN;
     s.find_peak_precision = 0.02;
