@@ -179,6 +179,16 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
     } else {
         cJSON_AddNullToObject(c, "load_average");
     }
+    /* The CPU frequency governor, where the kernel exposes it (not in most VMs): anything
+     * but "performance" lets the clock move between runs; regress warns about it. */
+    FILE *gov = fopen("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "r");
+    if (gov && fgets(buf, sizeof buf, gov)) {
+        buf[strcspn(buf, "\n")] = '\0';
+        cJSON_AddStringToObject(c, "cpu_governor", buf);
+    } else {
+        cJSON_AddNullToObject(c, "cpu_governor");
+    }
+    if (gov) fclose(gov);
     cJSON_AddStringToObject(c, "compiler", compiler_string(buf, sizeof buf));
     cJSON_AddStringToObject(c, "build_type", TMLP_BUILD_TYPE);
     cJSON_AddStringToObject(c, "sanitizers", sanitizers());
