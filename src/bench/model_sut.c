@@ -227,7 +227,8 @@ void tmlp_model_sut_destroy(tmlp_model_sut *m)
     pthread_cond_broadcast(&m->not_full);
     pthread_mutex_unlock(&m->mu);
     for (int i = 0; i < m->started; i++) pthread_join(m->workers[i].thread, NULL);
-    for (int i = 0; i < m->n_workers; i++) {
+    /* workers is NULL when its calloc failed (create calls us on every failure) */
+    for (int i = 0; m->workers && i < m->n_workers; i++) {
         tmlp_session_destroy(m->workers[i].session);
         free(m->workers[i].staging);
         free(m->workers[i].predictions);
