@@ -388,7 +388,6 @@ static void issue_samples(ctx *c, int64_t q, int64_t chunk)
     int64_t n = run->q_nsamp[q];
     int64_t first = run->s_n - n; /* q is the newest query */
     for (int64_t off = 0; off < n; off += chunk) {
-        if (stop_requested(c)) break; /* the rest stays outstanding: abandoned at the drain */
         int64_t k = n - off < chunk ? n - off : chunk;
         for (int64_t i = 0; i < k; i++) {
             c->buf[i].id = (uint64_t)(first + off + i);
