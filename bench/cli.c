@@ -9,10 +9,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* "" normally; "rank 1 of 3 on host: " under MPI (mpi.c), so a line names its rank. */
 static const char *g_prefix = "";
@@ -209,20 +212,160 @@ int tmlp_cli_parse_i64_list(const char *opt, const char *s, int64_t min, int64_t
     return 0;
 }
 
-int tmlp_cli_open_output(const char *opt, const char *path, FILE **out)
+int tmlp_cli_output_open(tmlp_cli_output *o, const char *opt, const char *path)
 {
+    memset(o, 0, sizeof *o);
+    o->opt = opt;
+    o->path = path;
     if (!strcmp(path, "-")) {
-        *out = stdout;
+        o->f = stdout;
         return 0;
     }
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        tmlp_cli_error("%s: cannot write \"%s\": %s", opt, path, strerror(errno));
+    tmlp_error err = {0};
+    if (tmlp_atomic_file_open(path, NULL, &o->af, &err) != TMLP_OK) {
+        char b[96];
+        tmlp_cli_error("%s: cannot write \"%s\": %s", opt, tmlp_cli_short(path, b, sizeof b),
+                       err.message[0] ? err.message : "error");
         return TMLP_EXIT_RUNTIME;
     }
-    *out = f;
+    o->f = tmlp_atomic_file_stream(o->af);
     return 0;
 }
+
+int tmlp_cli_output_commit(tmlp_cli_output *o)
+{
+    if (!o->f) return 0;
+    FILE *f = o->f;
+    o->f = NULL;
+    if (!o->af) { /* stdout: main() checks it again at exit */
+        if (fflush(f) != 0 || ferror(f)) {
+            tmlp_cli_error("%s: cannot write the results to standard output: %s", o->opt,
+                           strerror(errno));
+            return TMLP_EXIT_RUNTIME;
+        }
+        return 0;
+    }
+    tmlp_error err = {0};
+    tmlp_status st = tmlp_atomic_file_commit(o->af, &err);
+    o->af = NULL;
+    if (st != TMLP_OK) {
+        tmlp_cli_error("%s: %s (the previous file, if any, is unchanged)", o->opt, err.message);
+        return TMLP_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+void tmlp_cli_output_abort(tmlp_cli_output *o)
+{
+    if (o->af) tmlp_atomic_file_abort(o->af);
+    o->af = NULL;
+    o->f = NULL;
+}
+
+/* Identity of a path: (dev, ino) if it exists, else "<canonical dir>/<name>". */
+typedef struct path_id {
+    int exists;
+    dev_t dev;
+    ino_t ino;
+    char canon[PATH_MAX + 256];
+} path_id;
+
+static void path_identify(const char *path, path_id *id)
+{
+    struct stat st;
+    memset(id, 0, sizeof *id);
+    if (stat(path, &st) == 0) {
+        id->exists = 1;
+        id->dev = st.st_dev;
+        id->ino = st.st_ino;
+        return;
+    }
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX], real[PATH_MAX];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    const char *base = slash ? slash + 1 : path;
+    snprintf(id->canon, sizeof id->canon, "%s/%s", realpath(dir, real) ? real : dir, base);
+}
+
+static int same_path(const char *a, const char *b)
+{
+    if (!strcmp(a, "-") || !strcmp(b, "-")) return !strcmp(a, b);
+    path_id x, y;
+    path_identify(a, &x);
+    path_identify(b, &y);
+    if (x.exists != y.exists) return 0;
+    if (x.exists) return x.dev == y.dev && x.ino == y.ino;
+    return !strcmp(x.canon, y.canon);
+}
+
+int tmlp_cli_check_outputs(const tmlp_cli_path *outs, int n_outs, const tmlp_cli_path *ins,
+                           int n_ins)
+{
+    char b[96];
+    for (int i = 0; i < n_outs; i++) {
+        if (!outs[i].path) continue;
+        for (int j = 0; j < n_ins; j++)
+            if (ins[j].path && strcmp(outs[i].path, "-") && same_path(outs[i].path, ins[j].path))
+                return tmlp_cli_usage_error("%s \"%s\" names the same file as %s: refusing to "
+                                            "overwrite an input", outs[i].opt,
+                                            tmlp_cli_short(outs[i].path, b, sizeof b), ins[j].opt);
+        for (int j = 0; j < i; j++)
+            if (outs[j].path && same_path(outs[i].path, outs[j].path))
+                return tmlp_cli_usage_error("%s \"%s\" names the same file as %s: two outputs "
+                                            "would overwrite each other", outs[i].opt,
+                                            tmlp_cli_short(outs[i].path, b, sizeof b), outs[j].opt);
+    }
+    return 0;
+}
+
+const char *tmlp_cli_short(const char *s, char *buf, size_t cap)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (!s) s = "";
+    if (n <= 80 || cap < 96) {
+        if (n <= 80) return s;
+        snprintf(buf, cap, "%.*s...", (int)(cap > 4 ? cap - 4 : 0), s);
+        return buf;
+    }
+    /* keep the start (where it is) and the end (the file name) */
+    snprintf(buf, cap, "%.30s...%s", s, s + n - 47);
+    return buf;
+}
+
+volatile sig_atomic_t tmlp_cli_stop;
+volatile sig_atomic_t tmlp_cli_polls;
+
+const char *tmlp_cli_signal_name(int sig)
+{
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+}
+
+static void on_signal(int sig)
+{
+    tmlp_cli_stop = sig;
+    if (tmlp_cli_polls) return;
+    /* A command that does not poll: say so and leave now (async-signal-safe calls only). */
+    static const char msg_int[] = "bench_mlp: interrupted by SIGINT\n";
+    static const char msg_term[] = "bench_mlp: interrupted by SIGTERM\n";
+    if (sig == SIGINT) (void)!write(STDERR_FILENO, msg_int, sizeof msg_int - 1);
+    else (void)!write(STDERR_FILENO, msg_term, sizeof msg_term - 1);
+    _exit(128 + sig);
+}
+
+void tmlp_cli_signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int tmlp_cli_interrupted_exit(void) { return tmlp_cli_stop ? 128 + tmlp_cli_stop : 0; }
 
 char *tmlp_cli_fmt_ns(double ns, char *buf, size_t cap)
 {

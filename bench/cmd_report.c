@@ -731,6 +731,18 @@ static int build(report_ctx *c, const cJSON *doc, const char *source)
         tmlp_cli_error("%s: no \"runs\" in the results: not a bench_mlp --format json file", source);
         return TMLP_EXIT_RUNTIME;
     }
+    /* A run without a scenario is not a run: a report of "0 recommendations" on nonsense
+     * would look like a clean bill of health. */
+    int run_i = 0;
+    const cJSON *chk;
+    cJSON_ArrayForEach(chk, runs) {
+        if (!cJSON_IsObject(chk) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(chk, "scenario"))) {
+            tmlp_cli_error("%s: runs[%d] is not a run (no \"scenario\"): not a bench_mlp --format json "
+                           "file", source, run_i);
+            return TMLP_EXIT_RUNTIME;
+        }
+        run_i++;
+    }
     if (tmlp_report_create("tinymlp benchmark report", &c->r, NULL) != TMLP_OK) {
         tmlp_cli_error("report: out of memory");
         return TMLP_EXIT_RUNTIME;
@@ -905,13 +917,14 @@ static int append_json_output(char **argv, int n, char *path)
 int tmlp_cmd_report(int argc, char **argv)
 {
     const char *dir = NULL, *from = NULL;
-    int profile = -1, find_peak = 1, have_peak = 0, rc = 0;
+    int profile = -1, find_peak = 1, have_peak = 0, rc = 0, made_dir = 0;
     char json_path[4096], peak_path[4096];
     tmlp_monitor *mon = NULL;
     cJSON *doc = NULL;
     report_ctx c;
     memset(&c, 0, sizeof c);
     c.mon_interval_ms = 10;
+    tmlp_cli_polls = 1; /* SIGINT/SIGTERM: stop between phases, write no report (cli.h) */
     /* our options are removed; everything else is a run option */
     char **rest = calloc((size_t)argc + 12, sizeof *rest), **rest2 = calloc((size_t)argc + 12, sizeof *rest2);
     if (!rest || !rest2) {
@@ -953,7 +966,8 @@ int tmlp_cmd_report(int argc, char **argv)
         rc = tmlp_cli_usage_error("report: run options (\"%s\") cannot be combined with --from", rest[1]);
         goto done;
     }
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    made_dir = mkdir(dir, 0777) == 0; /* removed again if the report is not written */
+    if (!made_dir && errno != EEXIST) {
         tmlp_cli_error("--output %s: cannot create the directory: %s", dir, strerror(errno));
         rc = TMLP_EXIT_RUNTIME;
         goto done;
@@ -974,6 +988,7 @@ int tmlp_cmd_report(int argc, char **argv)
         }
         fprintf(stderr, "bench_mlp report: running the benchmark (results in %s)\n", json_path);
         rc = tmlp_cmd_run(nr, rest);
+        if (tmlp_cli_stop) goto done;
         if (mon && tmlp_monitor_stop(mon, NULL) == TMLP_OK && tmlp_monitor_get_summary(mon, &c.mon) == TMLP_OK) {
             c.have_monitor = 1;
             write_resources_json(dir, mon, &c.mon); /* prints its own error; the report still has the summary */
@@ -1016,12 +1031,14 @@ int tmlp_cmd_report(int argc, char **argv)
             np = append_json_output(rest2, np, peak_path);
             fprintf(stderr, "bench_mlp report: server find-peak (results in %s)\n", peak_path);
             if (tmlp_cmd_run(np, rest2) == 0) have_peak = 1;
+            else if (tmlp_cli_stop) goto done;
             else tmlp_cli_error("report: the find-peak run failed; the report goes on without it");
         }
         if (profile != 0) {
             fprintf(stderr, "bench_mlp report: profiling the model layer by layer\n");
             run_profiles(&c, opt_value(nrest, rest, "--model"), opt_value(nrest, rest, "--layers"),
                          opt_value(nrest, rest, "--data"));
+            if (tmlp_cli_stop) goto done;
         }
     }
     doc = ru_read_json(from);
@@ -1059,7 +1076,9 @@ int tmlp_cmd_report(int argc, char **argv)
         if (kind && src && strcmp(kind, "null")) run_profiles(&c, src, NULL, NULL);
     }
     if (!c.have_monitor) monitor_from_json(&c, cJSON_GetObjectItemCaseSensitive(doc, "resources"));
+    if (tmlp_cli_stop) goto done;
     rc = build(&c, doc, from);
+    if (!rc && tmlp_cli_stop) goto done;
     if (!rc) {
         tmlp_error err = {0};
         if (tmlp_report_write_dir(c.r, dir, &err) != TMLP_OK) {
@@ -1071,6 +1090,19 @@ int tmlp_cmd_report(int argc, char **argv)
         }
     }
 done:
+    if (tmlp_cli_stop) rc = tmlp_cli_interrupted_exit();
+    if (rc && made_dir) {
+        /* A directory this invocation created holds nothing a user asked for when no
+         * report was written (interrupted, bad --from): leave no trace of it. */
+        static const char *const ours[] = {"results.json", "find_peak.json", "resources.json",
+                                           "resources.trace.json"};
+        char p[4200];
+        for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
+            snprintf(p, sizeof p, "%s/%s", dir, ours[i]);
+            unlink(p);
+        }
+        rmdir(dir); /* fails, harmlessly, if anything else is in it */
+    }
     tmlp_report_destroy(c.r);
     cJSON_Delete(doc);
     tmlp_monitor_destroy(mon);

@@ -27,8 +27,10 @@
  * share (offline: a contiguous shard of the samples; server: every N-th arrival; closed
  * loops: one stream per rank) and rank 0 alone prints the merged results, with per-rank
  * figures; the others write to /dev/null.
- * Ctrl-C sets a flag the harness polls (settings.stop): the run stops issuing, drains, is
- * printed INVALID (interrupted), later runs are skipped and the exit code is 130.
+ * SIGINT / SIGTERM set a flag the harness polls (settings.stop; handler in cli.c): the run
+ * stops issuing, drains, is printed INVALID (interrupted) on stdout, later runs are skipped,
+ * files named by --output / --trace are left as they were, and the exit code is 130 / 143.
+ * Output files are written atomically (cli.h, tmlp_cli_output): complete or not at all.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -68,14 +70,8 @@
 #define DEFAULT_SYNTHETIC_MODEL "synthetic:784x512x512x10"
 #define DEFAULT_MODEL_FILE "fashion_mlp.safetensors"
 
-/* Set by the SIGINT handler, polled by the harness through settings.stop. */
-static volatile sig_atomic_t g_stop;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
+/* Set by the SIGINT / SIGTERM handler (cli.c), polled by the harness through settings.stop. */
+#define g_stop tmlp_cli_stop
 
 /* Every option; -1 / 0 / NULL mean "not given" so --quick and per-scenario defaults
  * apply only to what the user left out. */
@@ -994,7 +990,9 @@ int tmlp_cmd_run(int argc, char **argv)
     }
 
     FILE *out = stdout, *trace = NULL;
+    tmlp_cli_output out_file = {0}, trace_file = {0};
     cJSON *baseline = NULL;
+    tmlp_cli_polls = 1;
     tmlp_monitor *mon = NULL;
     tmlp_run_resources res;
     memset(&res, 0, sizeof res);
@@ -1010,6 +1008,11 @@ int tmlp_cmd_run(int argc, char **argv)
     tmlp_run_row rows[MAX_ROWS];
     int n_rows = 0;
     const char **hosts = NULL;
+    /* An output must not replace an input or another output (checked before any file is
+     * opened; the temporary files make a clash invisible until the rename). */
+    const tmlp_cli_path outs[] = {{"--output", o.output}, {"--trace", o.trace}};
+    const tmlp_cli_path ins[] = {{"--model", o.model}, {"--data", o.data}, {"--baseline", o.baseline}};
+    if ((rc = tmlp_cli_check_outputs(outs, 2, ins, 3))) goto done;
     if ((rc = build_workload(&o, &w))) goto done;
     o.default_expected_qps = default_expected_qps(&w);
     /* N ranks offer N times one process's assumed rate (an explicit rate is the total) */
@@ -1028,8 +1031,10 @@ int tmlp_cmd_run(int argc, char **argv)
     }
     /* Open the output files before measuring: an unwritable path fails in a second, not
      * after the whole benchmark. */
-    if (o.output && (rc = tmlp_cli_open_output("--output", o.output, &out))) goto done;
-    if (o.trace && (rc = tmlp_cli_open_output("--trace", o.trace, &trace))) goto done;
+    if (o.output && (rc = tmlp_cli_output_open(&out_file, "--output", o.output))) goto done;
+    if (o.output) out = out_file.f;
+    if (o.trace && (rc = tmlp_cli_output_open(&trace_file, "--trace", o.trace))) goto done;
+    if (o.trace) trace = trace_file.f;
     /* the baseline too: a missing or malformed file fails before the benchmark */
     if (o.baseline && access(o.baseline, R_OK) != 0) {
         tmlp_cli_error("--baseline: cannot read \"%s\": %s", o.baseline, strerror(errno));
@@ -1049,13 +1054,6 @@ int tmlp_cmd_run(int argc, char **argv)
     /* Under MPI: a rank that failed above makes every rank stop here, not hang later. */
     agreed = 1;
     if ((rc = tmlp_mpi_agree(mpi, 0))) goto done;
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
 
     int show_progress = !o.quiet && isatty(STDERR_FILENO);
     int text = o.format == TMLP_OUT_TABLE;
@@ -1159,7 +1157,15 @@ int tmlp_cmd_run(int argc, char **argv)
         res.have = 1;
         res.monitor = mon;
     }
-    if (g_stop && !o.quiet) tmlp_cli_error("interrupted: printing what was measured (INVALID)");
+    /* Interrupted: the file outputs are dropped (the targets keep what they held); on
+     * stdout what was measured is still printed, marked INVALID (interrupted). main()
+     * prints the line naming the signal. */
+    if (g_stop) {
+        tmlp_cli_output_abort(&out_file);
+        tmlp_cli_output_abort(&trace_file);
+        if (o.trace && strcmp(o.trace, "-")) trace = NULL;
+        if (o.output && strcmp(o.output, "-")) goto done;
+    }
 
     const int32_t *labels = w.data ? w.data->labels : NULL;
     if (o.format == TMLP_OUT_JSON) {
@@ -1179,13 +1185,13 @@ int tmlp_cmd_run(int argc, char **argv)
     }
     if (trace) {
         int bad = tmlp_out_trace(trace, rows, n_rows, &res);
-        if (trace != stdout && fclose(trace) != 0) bad = 1;
         trace = NULL;
         if (bad) {
-            tmlp_cli_error("--trace: cannot write \"%s\": %s", o.trace, strerror(errno));
+            tmlp_cli_error("--trace: cannot write the trace: %s", strerror(errno));
             rc = TMLP_EXIT_RUNTIME;
             goto done;
         }
+        if ((rc = tmlp_cli_output_commit(&trace_file))) goto done;
     }
     rc = g_stop ? TMLP_EXIT_INTERRUPTED : TMLP_EXIT_OK;
     if (baseline && !g_stop) {
@@ -1212,11 +1218,14 @@ done:
         int any = tmlp_mpi_agree(mpi, rc); /* this rank failed before the meeting point */
         if (!rc) rc = any;
     }
-    if (trace && trace != stdout) fclose(trace);
-    if (out != stdout && fclose(out) != 0 && rc == 0) {
-        tmlp_cli_error("--output: cannot write \"%s\": %s", o.output, strerror(errno));
-        rc = TMLP_EXIT_RUNTIME;
+    /* The results file appears only now, complete, and only if everything before worked:
+     * a failed run, a bad --baseline or a signal leaves the previous file in place. */
+    if (!g_stop && (rc == TMLP_EXIT_OK || rc == TMLP_EXIT_REGRESSION)) {
+        int wrc = tmlp_cli_output_commit(&out_file);
+        if (wrc) rc = wrc;
     }
+    tmlp_cli_output_abort(&out_file);
+    tmlp_cli_output_abort(&trace_file);
     for (int i = 0; i < n_rows; i++) {
         tmlp_bench_result_destroy(rows[i].result);
         tmlp_rep_free(&rows[i]);

@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -249,6 +250,16 @@ static void test_safetensors_errors(void **state)
     const uint8_t xu[4] = {0};
     tmlp_dataset *d = NULL;
     tmlp_error err;
+
+    /* non-finite inputs are refused with the sample and column */
+    const float xnan[6] = {0, 1, 2, NAN, 4, 5};
+    assert_int_equal(write_xy(p, TMLP_ST_F32, 2, 3, 2, xnan, NULL, TMLP_ST_U8, 0, NULL), TMLP_OK);
+    assert_int_equal(tmlp_dataset_load_safetensors(p, NULL, &d, &err), TMLP_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "x[1][1] is NaN"));
+    const float xinf[6] = {0, 1, 2, 3, 4, -INFINITY};
+    assert_int_equal(write_xy(p, TMLP_ST_F32, 2, 3, 2, xinf, NULL, TMLP_ST_U8, 0, NULL), TMLP_OK);
+    assert_int_equal(tmlp_dataset_load_safetensors(p, NULL, &d, &err), TMLP_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "x[2][1] is Inf"));
 
     const int32_t neg[3] = {1, -1, 0};
     assert_int_equal(write_xy(p, TMLP_ST_F32, 2, 3, 2, x, "y", TMLP_ST_I32, 3, neg), TMLP_OK);

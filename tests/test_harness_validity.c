@@ -215,6 +215,7 @@ static void test_outcomes(void **state)
     assert_true(has_reason(r, "3 samples were not completed when the run was interrupted"));
     assert_false(has_reason(r, "never completed"));
     assert_true(has_reason(r, "interrupted"));
+    assert_false(has_reason(r, "lost them")); /* an interrupt is not the SUT's fault */
     assert_false(has_reason(r, "unknown or repeated"));
     free(r);
 

@@ -24,6 +24,7 @@
 #include "tinymlp/model.h"
 #include "tmpdir.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -595,6 +596,36 @@ static void test_io_and_argument_errors(void **state)
     tmlp_model_destroy(m);
 }
 
+/* A NaN or Inf weight is refused at load, naming the tensor and the first bad index;
+ * allow_nonfinite loads it anyway. */
+static void test_nonfinite_weights(void **state)
+{
+    test_tmpdir *t = *state;
+    const char *path = file_in(t, "nan.safetensors");
+    float w[2 * 3] = {1, 2, 3, 4, NAN, 6}, b[2] = {0, INFINITY};
+    tmlp_model *m = NULL, *back = NULL;
+    tmlp_error err = {0};
+    assert_int_equal(tmlp_model_create(3, NULL, &m, &err), TMLP_OK);
+    assert_int_equal(tmlp_model_add_dense(m, 3, 2, w, b, &err), TMLP_OK);
+    assert_int_equal(tmlp_model_save(m, path, &err), TMLP_OK);
+    assert_int_equal(tmlp_model_load(path, NULL, &back, &err), TMLP_ERR_FORMAT);
+    assert_null(back);
+    assert_non_null(strstr(err.message, "tensor `0.weight`: element 4 is NaN"));
+    tmlp_model_options o = tmlp_model_options_default();
+    o.allow_nonfinite = 1;
+    assert_int_equal(tmlp_model_load_ex(path, NULL, &o, &back, &err), TMLP_OK);
+    tmlp_model_destroy(back);
+    back = NULL;
+    tmlp_model_destroy(m);
+    w[4] = 5; /* only the bias is bad now */
+    assert_int_equal(tmlp_model_create(3, NULL, &m, &err), TMLP_OK);
+    assert_int_equal(tmlp_model_add_dense(m, 3, 2, w, b, &err), TMLP_OK);
+    assert_int_equal(tmlp_model_save(m, path, &err), TMLP_OK);
+    assert_int_equal(tmlp_model_load(path, NULL, &back, &err), TMLP_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "tensor `0.bias`: element 1 is +Inf"));
+    tmlp_model_destroy(m);
+}
+
 int main(void)
 {
     fill_params();
@@ -613,6 +644,7 @@ int main(void)
         TEST_IN_TMPDIR(test_unsupported_dtype),
         TEST_IN_TMPDIR(test_bad_preprocess_metadata),
         TEST_IN_TMPDIR(test_io_and_argument_errors),
+        TEST_IN_TMPDIR(test_nonfinite_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

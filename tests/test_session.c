@@ -11,6 +11,7 @@
 #include "check.h"
 #include "layers/model_internal.h"
 
+#include <math.h>
 #include <string.h>
 
 static tmlp_model *small_model(void)
@@ -270,9 +271,36 @@ static void test_output_fed_back(void **state)
     tmlp_model_destroy(m);
 }
 
+/* Rows the softmax formula leaves undefined (softmax.c): NaN in -> NaN out; all -Inf ->
+ * uniform; k entries +Inf -> 1/k on them. */
+static void test_softmax_nonfinite_rows(void **state)
+{
+    (void)state;
+    tmlp_model *m = NULL;
+    tmlp_session *s = NULL;
+    assert_int_equal(tmlp_model_create(4, NULL, &m, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_softmax(m, NULL), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 4, &s), TMLP_OK);
+    float x[4 * 4] = {
+        1, NAN, 2, 3,
+        -INFINITY, -INFINITY, -INFINITY, -INFINITY,
+        INFINITY, 0, INFINITY, -INFINITY,
+        -INFINITY, 0, 0, -INFINITY,
+    };
+    tmlp_tensor in = tmlp_tensor_2d(x, 4, 4), out;
+    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    const float *y = out.data;
+    for (int j = 0; j < 4; j++) assert_true(isnan(y[j]));
+    const float want[12] = {0.25f, 0.25f, 0.25f, 0.25f, 0.5f, 0, 0.5f, 0, 0, 0.5f, 0.5f, 0};
+    assert_int_equal(check_tensor("softmax", y + 4, want, 12, 1e-7f, 0), 0);
+    tmlp_session_destroy(s);
+    tmlp_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_softmax_nonfinite_rows),
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_forward_errors),
         cmocka_unit_test(test_vector_input_and_outputs),

@@ -33,6 +33,10 @@ typedef enum tmlp_layer_kind {
  * tmlp_model_options_default()) and set what you need. */
 typedef struct tmlp_model_options {
     tmlp_allocator allocator; /* all allocations of the model and its sessions */
+    /* Loading refuses a weight or bias that is NaN or +-Inf (TMLP_ERR_FORMAT naming the
+     * tensor and the first bad index): one such value makes every output NaN, and a
+     * benchmark of that model measures nothing useful. 1 = accept them (experiments). */
+    int allow_nonfinite;
 } tmlp_model_options;
 
 TMLP_API tmlp_model_options tmlp_model_options_default(void);

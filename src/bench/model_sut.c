@@ -34,6 +34,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,10 +126,14 @@ static void compute(worker *w, tmlp_bench_run *run, int64_t n)
         tmlp_tensor in = tmlp_tensor_2d(x, n, m->width);
         st = tmlp_session_forward(w->session, &in, &out);
     }
-    for (int64_t i = 0; i < n; i++)
-        w->predictions[i] = st == TMLP_OK ? (int32_t)tmlp_argmax(out.data + (size_t)i * (size_t)m->out_width,
-                                                                 m->out_width)
-                                          : -1;
+    /* -1 = no prediction: a failed forward, or a row with a NaN / Inf output (argmax of
+     * NaN would pick a class by accident); accuracy counts it as wrong. */
+    for (int64_t i = 0; i < n; i++) {
+        const float *row_out = st == TMLP_OK ? out.data + (size_t)i * (size_t)m->out_width : NULL;
+        int finite = row_out != NULL;
+        for (int64_t j = 0; finite && j < m->out_width; j++) finite = isfinite(row_out[j]);
+        w->predictions[i] = finite ? (int32_t)tmlp_argmax(row_out, m->out_width) : -1;
+    }
     tmlp_bench_complete(run, w->mine, n, w->predictions);
 }
 
@@ -227,7 +232,8 @@ void tmlp_model_sut_destroy(tmlp_model_sut *m)
     pthread_cond_broadcast(&m->not_full);
     pthread_mutex_unlock(&m->mu);
     for (int i = 0; i < m->started; i++) pthread_join(m->workers[i].thread, NULL);
-    for (int i = 0; i < m->n_workers; i++) {
+    /* workers is NULL when its calloc failed (create calls us on every failure) */
+    for (int i = 0; m->workers && i < m->n_workers; i++) {
         tmlp_session_destroy(m->workers[i].session);
         free(m->workers[i].staging);
         free(m->workers[i].predictions);

@@ -13,6 +13,7 @@
  */
 #include "tinymlp/report.h"
 
+#include "io/atomic_file.h"
 #include "internal.h"
 #include "report_internal.h"
 
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- string buffer ------------------------------------------------------------------ */
 
@@ -114,14 +116,8 @@ void tmlp_report_string_free(char *s) { tmlp_mem_free(NULL, s); }
 tmlp_status tmlp_report_write_file(const char *path, const char *text, tmlp_error *err)
 {
     if (!path || !text) return tmlp_error_set(err, TMLP_ERR_ARG, "write_file: NULL path or text");
-    FILE *f = fopen(path, "wb");
-    if (!f) return tmlp_error_set(err, TMLP_ERR_IO, "cannot create %s: %s", path, strerror(errno));
-    size_t n = strlen(text);
-    size_t w = fwrite(text, 1, n, f);
-    int e = ferror(f);
-    if (fclose(f) != 0 || w != n || e)
-        return tmlp_error_set(err, TMLP_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    return TMLP_OK;
+    /* atomic: a full disk or a signal leaves the previous file, never a truncated one */
+    return tmlp_atomic_file_write_all(path, text, strlen(text), NULL, err);
 }
 
 /* ---- the block list ------------------------------------------------------------------ */
@@ -416,11 +412,15 @@ tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **htm
 tmlp_status tmlp_report_write_dir(const tmlp_report *r, const char *dir, tmlp_error *err)
 {
     if (!r || !dir) return tmlp_error_set(err, TMLP_ERR_ARG, "report: NULL report or directory");
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    int made = mkdir(dir, 0777) == 0; /* ours to remove again if nothing lands in it */
+    if (!made && errno != EEXIST)
         return tmlp_error_set(err, TMLP_ERR_IO, "cannot create directory %s: %s", dir, strerror(errno));
     char *md = NULL, *html = NULL;
     tmlp_status st = tmlp_report_render(r, &md, &html);
-    if (st) return tmlp_error_set(err, st, "report: out of memory rendering");
+    if (st) {
+        if (made) rmdir(dir);
+        return tmlp_error_set(err, st, "report: out of memory rendering");
+    }
     size_t cap = strlen(dir) + 80;
     char *path = tmlp_mem_alloc(NULL, cap);
     if (!path) {
@@ -446,6 +446,7 @@ tmlp_status tmlp_report_write_dir(const tmlp_report *r, const char *dir, tmlp_er
         if ((st = tmlp_report_write_file(path, r->blocks[i].cells[2], err))) goto done;
     }
 done:
+    if (st && made) rmdir(dir); /* fails, harmlessly, if some file was written */
     tmlp_mem_free(NULL, path);
     tmlp_mem_free(NULL, md);
     tmlp_mem_free(NULL, html);

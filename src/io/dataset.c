@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "io/safetensors.h"
 
+#include <math.h>
 #include <string.h>
 
 static const char *const fashion_names[10] = {
@@ -217,6 +218,15 @@ tmlp_status tmlp_dataset_load_safetensors(const char *path, const tmlp_allocator
         if (!d->f32) goto nomem;
         s = tmlp_st_to_f32(x, d->f32, err);
         if (s != TMLP_OK) goto fail;
+        /* A NaN or Inf input makes that sample's outputs NaN: refuse it here, by index,
+         * rather than report an accuracy computed on garbage. */
+        for (uint64_t k = 0; k < x->numel; k++)
+            if (!isfinite(d->f32[k])) {
+                s = tmlp_error_set(err, TMLP_ERR_FORMAT, "%.120s: x[%llu][%llu] is %s: non-finite "
+                                   "inputs are refused", path, (unsigned long long)(k / width),
+                                   (unsigned long long)(k % width), isnan(d->f32[k]) ? "NaN" : "Inf");
+                goto fail;
+            }
     }
     if (y) {
         d->labels = tmlp_mem_calloc(alloc, (size_t)n, sizeof *d->labels);

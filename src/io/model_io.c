@@ -306,6 +306,21 @@ static void max_param_sizes(const tmlp_st_file *f, const tmlp_layer_kind *kinds,
     }
 }
 
+/* The first non-finite value of p[0..n) as a TMLP_ERR_FORMAT naming the tensor; TMLP_OK
+ * if all are finite. */
+static tmlp_status check_finite(const float *p, uint64_t n, int layer, const char *part,
+                                tmlp_error *err)
+{
+    for (uint64_t k = 0; k < n; k++)
+        if (!isfinite(p[k]))
+            return tmlp_error_set(err, TMLP_ERR_FORMAT,
+                                  "tensor `%d.%s`: element %llu is %s (non-finite weights are "
+                                  "refused; set allow_nonfinite in tmlp_model_options to load anyway)",
+                                  layer, part, (unsigned long long)k, isnan(p[k]) ? "NaN"
+                                  : p[k] > 0 ? "+Inf" : "-Inf");
+    return TMLP_OK;
+}
+
 static tmlp_status build_model(const tmlp_st_file *f, const tmlp_layer_kind *kinds, int n,
                                int64_t input_width, const tmlp_preprocess *pre,
                                const tmlp_model_options *opts, tmlp_model **out, tmlp_error *err)
@@ -337,6 +352,9 @@ static tmlp_status build_model(const tmlp_st_file *f, const tmlp_layer_kind *kin
             int64_t o = (int64_t)tmlp_st_find(f, name)->shape[0];
             st = widen_param(f, i, "weight", wbuf, err);
             if (st == TMLP_OK) st = widen_param(f, i, "bias", bbuf, err);
+            if (st == TMLP_OK && !opts->allow_nonfinite)
+                st = check_finite(wbuf, tmlp_st_find(f, name)->numel, i, "weight", err);
+            if (st == TMLP_OK && !opts->allow_nonfinite) st = check_finite(bbuf, (uint64_t)o, i, "bias", err);
             if (st == TMLP_OK) st = tmlp_model_add_dense(m, width, o, wbuf, bbuf, err);
             width = o;
             break;

@@ -50,6 +50,7 @@
  */
 #include "safetensors.h"
 
+#include "atomic_file.h"
 #include "internal.h"
 
 #include <cjson/cJSON.h>
@@ -1003,27 +1004,26 @@ tmlp_status tmlp_st_write(const char *path, const tmlp_st_write_tensor *tensors,
     unsigned char lenbuf[8];
     for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)((uint64_t)b.len >> (8 * i));
 
-    FILE *fp = fopen(path, "wb");
-    if (!fp) {
-        int e = errno;
+    /* Atomic: a failed save (full disk, signal) leaves the model already at `path`. */
+    tmlp_atomic_file *af = NULL;
+    tmlp_status st = tmlp_atomic_file_open(path, alloc, &af, err);
+    if (st) {
         tmlp_mem_free(alloc, b.p);
         tmlp_mem_free(alloc, sizes);
-        return tmlp_error_set(err, TMLP_ERR_IO, "%s: cannot create: %s", path, strerror(e));
+        return st;
     }
+    FILE *fp = tmlp_atomic_file_stream(af);
     int ok = fwrite(lenbuf, 1, 8, fp) == 8 && fwrite(b.p, 1, b.len, fp) == b.len;
     for (int64_t i = 0; ok && i < n; i++)
         if (sizes[i] && fwrite(tensors[i].data, 1, (size_t)sizes[i], fp) != sizes[i]) ok = 0;
     int e = ok ? 0 : errno;
-    if (fclose(fp) != 0 && ok) {
-        ok = 0;
-        e = errno;
-    }
     tmlp_mem_free(alloc, b.p);
     tmlp_mem_free(alloc, sizes);
     if (!ok) {
-        remove(path); /* do not leave a truncated file that looks like a model */
+        tmlp_atomic_file_abort(af);
         return tmlp_error_set(err, TMLP_ERR_IO, "%s: write failed: %s", path,
                               e ? strerror(e) : "short write");
     }
+    if ((st = tmlp_atomic_file_commit(af, err))) return st;
     return TMLP_OK;
 }

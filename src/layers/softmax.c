@@ -7,12 +7,33 @@
  * numerator and the sum) but keeps every exponent <= 0: exp never overflows, the largest
  * term is exactly exp(0) = 1, so the sum is in [1, n] and the division is safe. Without
  * it, softmax([1000, 0]) computes exp(1000) = inf and returns NaN.
+ *
+ * Rows the formula leaves undefined get the limit of the formula, or NaN (issue 14):
+ *   - a row containing NaN       -> every output NaN (garbage in is not hidden: accuracy
+ *                                   mode counts a NaN output as an error);
+ *   - a row of all -Inf          -> uniform 1/n (the limit of equal logits going to -Inf);
+ *   - a row with k entries +Inf  -> 1/k on those entries, 0 elsewhere (the limit as they grow).
+ * Any other row is finite after the max subtraction and takes the fast path.
  */
 #include "layer.h"
 
 #include "internal.h"
 
 #include <math.h>
+
+/* The rows the formula leaves undefined (see the top of the file). */
+static void softmax_special_row(const float *xr, float *yr, int64_t n, int has_nan, float m)
+{
+    if (has_nan) {
+        for (int64_t j = 0; j < n; j++) yr[j] = NAN;
+    } else if (m < 0) { /* all -Inf */
+        for (int64_t j = 0; j < n; j++) yr[j] = 1.0f / (float)n;
+    } else { /* some +Inf */
+        int64_t k = 0;
+        for (int64_t j = 0; j < n; j++) k += isinf(xr[j]) && xr[j] > 0;
+        for (int64_t j = 0; j < n; j++) yr[j] = isinf(xr[j]) && xr[j] > 0 ? 1.0f / (float)k : 0.0f;
+    }
+}
 
 static void softmax_forward(const tmlp_layer *l, const float *x, float *y, int64_t batch)
 {
@@ -21,7 +42,15 @@ static void softmax_forward(const tmlp_layer *l, const float *x, float *y, int64
         const float *xr = x + r * n; /* row r of the input */
         float *yr = y + r * n;
         float m = xr[0];
-        for (int64_t j = 1; j < n; j++) m = xr[j] > m ? xr[j] : m;
+        int has_nan = isnan(xr[0]);
+        for (int64_t j = 1; j < n; j++) {
+            m = xr[j] > m ? xr[j] : m;
+            has_nan |= isnan(xr[j]);
+        }
+        if (has_nan || isinf(m)) {
+            softmax_special_row(xr, yr, n, has_nan, m);
+            continue;
+        }
         float sum = 0.0f;
         for (int64_t j = 0; j < n; j++) {
             yr[j] = expf(xr[j] - m);

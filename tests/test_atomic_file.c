@@ -1,0 +1,253 @@
+/* test_atomic_file.c — src/io/atomic_file.c: the target holds the old contents or the
+ * complete new contents, never a truncated file, and every write failure is reported.
+ *
+ * Write failures are injected for real, without a hook in the library: RLIMIT_FSIZE makes
+ * write(2) fail with EFBIG past a size (SIGXFSZ ignored), and /dev/full fails every write
+ * with ENOSPC. tmlp_model_save and tmlp_report_write_file are checked the same way, since
+ * they are the library's writers (the issue's "save onto a full disk removed the model").
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/atomic_file.h"
+#include "tinymlp/model.h"
+#include "tinymlp/report.h"
+#include "tmpdir.h"
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(1 << 20);
+    assert_non_null(buf);
+    *n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[*n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static void put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void assert_contents(const char *path, const char *want)
+{
+    size_t n = 0;
+    char *got = slurp(path, &n);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* Number of entries in dir other than . and .. : no temporary may be left behind. */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+/* Run the next writes with files limited to `bytes` (EFBIG beyond). */
+static struct rlimit limit_file_size(rlim_t bytes)
+{
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = bytes;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    return old;
+}
+
+static void test_commit_replaces(void **state)
+{
+    test_tmpdir *t = *state;
+    char p[4096];
+    test_tmpdir_join(t, "out.json", p, sizeof p);
+    put(p, "old");
+    tmlp_error err = {0};
+    assert_int_equal(tmlp_atomic_file_write_all(p, "new contents", 12, NULL, &err), TMLP_OK);
+    assert_contents(p, "new contents");
+    assert_int_equal(count_entries(t->dir), 1);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    /* the permissions fopen("w") would give, not mkstemp's 0600 */
+    mode_t um = umask(0);
+    umask(um);
+    assert_int_equal(st.st_mode & 0777, 0666 & ~um);
+}
+
+static void test_abort_keeps_old(void **state)
+{
+    test_tmpdir *t = *state;
+    char p[4096];
+    test_tmpdir_join(t, "out.json", p, sizeof p);
+    put(p, "old");
+    tmlp_atomic_file *af = NULL;
+    assert_int_equal(tmlp_atomic_file_open(p, NULL, &af, NULL), TMLP_OK);
+    fputs("half a docu", tmlp_atomic_file_stream(af));
+    fflush(tmlp_atomic_file_stream(af));
+    assert_int_equal(count_entries(t->dir), 2); /* the temporary exists while writing */
+    assert_contents(p, "old");
+    tmlp_atomic_file_abort(af);
+    assert_contents(p, "old");
+    assert_int_equal(count_entries(t->dir), 1);
+    tmlp_atomic_file_abort(NULL);
+}
+
+static void test_write_failure_keeps_old(void **state)
+{
+    test_tmpdir *t = *state;
+    char p[4096];
+    test_tmpdir_join(t, "big.json", p, sizeof p);
+    put(p, "old");
+    size_t n = 256 * 1024;
+    char *big = malloc(n);
+    assert_non_null(big);
+    memset(big, 'x', n);
+    struct rlimit old = limit_file_size(64 * 1024);
+    tmlp_error err = {0};
+    tmlp_status st = tmlp_atomic_file_write_all(p, big, n, NULL, &err);
+    /* and through the stream, where the failure surfaces only at commit's flush */
+    tmlp_atomic_file *af = NULL;
+    tmlp_error err2 = {0};
+    assert_int_equal(tmlp_atomic_file_open(p, NULL, &af, NULL), TMLP_OK);
+    for (int i = 0; i < 100; i++) fprintf(tmlp_atomic_file_stream(af), "%.*s\n", 1000, big);
+    tmlp_status st2 = tmlp_atomic_file_commit(af, &err2);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    free(big);
+    assert_int_equal(st, TMLP_ERR_IO);
+    assert_non_null(strstr(err.message, "big.json"));
+    assert_int_equal(st2, TMLP_ERR_IO);
+    assert_non_null(strstr(err2.message, "too large"));
+    assert_contents(p, "old");
+    assert_int_equal(count_entries(t->dir), 1);
+}
+
+static void test_special_file_in_place(void **state)
+{
+    (void)state;
+    tmlp_error err = {0};
+    /* /dev/null stays a device (a rename would replace it with a regular file) */
+    assert_int_equal(tmlp_atomic_file_write_all("/dev/null", "abc", 3, NULL, &err), TMLP_OK);
+    struct stat st;
+    assert_int_equal(stat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+    /* /dev/full: every write fails with ENOSPC, and that must be reported */
+    if (stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode)) { /* containers may lack it */
+        assert_int_equal(tmlp_atomic_file_write_all("/dev/full", "abc", 3, NULL, &err), TMLP_ERR_IO);
+        assert_non_null(strstr(err.message, "No space"));
+    }
+}
+
+static void test_directory_and_missing_dir(void **state)
+{
+    test_tmpdir *t = *state;
+    tmlp_error err = {0};
+    tmlp_atomic_file *af = (tmlp_atomic_file *)1;
+    assert_int_equal(tmlp_atomic_file_open(t->dir, NULL, &af, &err), TMLP_ERR_IO);
+    assert_null(af);
+    assert_non_null(strstr(err.message, "directory"));
+    char p[4096];
+    test_tmpdir_join(t, "no/such/dir/x.json", p, sizeof p);
+    assert_int_equal(tmlp_atomic_file_write_all(p, "x", 1, NULL, &err), TMLP_ERR_IO);
+    assert_non_null(strstr(err.message, "No such file"));
+    assert_int_equal(tmlp_atomic_file_open(NULL, NULL, &af, &err), TMLP_ERR_ARG);
+    assert_int_equal(count_entries(t->dir), 0);
+}
+
+static void test_symlink_kept(void **state)
+{
+    test_tmpdir *t = *state;
+    char real[4096], link[4096];
+    test_tmpdir_join(t, "real.json", real, sizeof real);
+    test_tmpdir_join(t, "link.json", link, sizeof link);
+    put(real, "old");
+    assert_int_equal(symlink(real, link), 0);
+    assert_int_equal(tmlp_atomic_file_write_all(link, "new", 3, NULL, NULL), TMLP_OK);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_contents(real, "new");
+}
+
+/* The library's writers: a save or report that fails leaves the file that was there. */
+static void test_model_save_full_disk_keeps_model(void **state)
+{
+    test_tmpdir *t = *state;
+    char p[4096];
+    test_tmpdir_join(t, "m.safetensors", p, sizeof p);
+    int64_t small[] = {4, 3, 2}, big[] = {256, 256, 256, 10};
+    tmlp_model *m = NULL, *m2 = NULL, *back = NULL;
+    tmlp_error err = {0};
+    assert_int_equal(tmlp_model_random(small, 3, 1, NULL, &m, &err), TMLP_OK);
+    assert_int_equal(tmlp_model_random(big, 4, 2, NULL, &m2, &err), TMLP_OK);
+    assert_int_equal(tmlp_model_save(m, p, &err), TMLP_OK);
+    struct rlimit old = limit_file_size(16 * 1024); /* the big model is ~530 kB */
+    tmlp_status st = tmlp_model_save(m2, p, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(st, TMLP_ERR_IO);
+    assert_int_equal(tmlp_model_load(p, NULL, &back, &err), TMLP_OK); /* still the small one */
+    assert_int_equal(tmlp_model_input_width(back), 4);
+    assert_int_equal(count_entries(t->dir), 1);
+    tmlp_model_destroy(back);
+    tmlp_model_destroy(m);
+    tmlp_model_destroy(m2);
+}
+
+static void test_report_write_file_full(void **state)
+{
+    test_tmpdir *t = *state;
+    char p[4096];
+    test_tmpdir_join(t, "report.md", p, sizeof p);
+    put(p, "old report");
+    size_t n = 100000;
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    memset(text, 'r', n);
+    text[n] = 0;
+    struct rlimit old = limit_file_size(4096);
+    tmlp_error err = {0};
+    tmlp_status st = tmlp_report_write_file(p, text, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    free(text);
+    assert_int_equal(st, TMLP_ERR_IO);
+    assert_contents(p, "old report");
+    assert_int_equal(count_entries(t->dir), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TEST_IN_TMPDIR(test_commit_replaces),
+        TEST_IN_TMPDIR(test_abort_keeps_old),
+        TEST_IN_TMPDIR(test_write_failure_keeps_old),
+        cmocka_unit_test(test_special_file_in_place),
+        TEST_IN_TMPDIR(test_directory_and_missing_dir),
+        TEST_IN_TMPDIR(test_symlink_kept),
+        TEST_IN_TMPDIR(test_model_save_full_disk_keeps_model),
+        TEST_IN_TMPDIR(test_report_write_file_full),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
