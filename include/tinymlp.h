@@ -49,6 +49,7 @@
 #include "tinymlp/common.h"
 #include "tinymlp/model.h"
 #include "tinymlp/blas.h"
+#include "tinymlp/kernels.h"
 #include "tinymlp/rng.h"
 #include "tinymlp/data.h"
 #include "tinymlp/stats.h"

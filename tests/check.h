@@ -15,6 +15,10 @@
  *           assert_int_equal(ta.allocs, ta.frees);         // nothing leaked
  *       Not thread-safe: use it from one thread.
  *
+ *   test_kernel_env_skip()
+ *       1 if TMLP_KERNELS names a kernel this CPU lacks (the test's main then prints why
+ *       and returns 77, which meson reports as SKIP), else 0.
+ *
  *   test_fixture(name)
  *       "$TMLP_FIXTURES/<name>" (meson test sets TMLP_FIXTURES to tests/fixtures; without
  *       it, "tests/fixtures/<name>" relative to the source root). A static buffer: use the
@@ -85,6 +89,15 @@ static inline tmlp_allocator test_alloc_hook(test_alloc *t)
 {
     tmlp_allocator a = {test_alloc_malloc, test_alloc_free, t};
     return a;
+}
+
+static inline int test_kernel_env_skip(void)
+{
+    const char *env = getenv("TMLP_KERNELS");
+    tmlp_kernel k;
+    if (!env || !*env || tmlp_kernel_parse(env, &k) != TMLP_OK || tmlp_kernel_available(k)) return 0;
+    printf("SKIP: TMLP_KERNELS=%s: this CPU lacks that kernel\n", env);
+    return 1;
 }
 
 static inline const char *test_fixture(const char *name)

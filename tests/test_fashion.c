@@ -332,6 +332,13 @@ static void test_accuracy_10000(void **state)
 
 int main(void)
 {
+    /* run again per kernel by meson (TMLP_KERNELS); SKIP (77) if this CPU lacks it */
+    tmlp_kernel k;
+    const char *kenv = getenv("TMLP_KERNELS");
+    if (kenv && tmlp_kernel_parse(kenv, &k) == TMLP_OK && !tmlp_kernel_available(k)) {
+        printf("SKIP: TMLP_KERNELS=%s: this CPU lacks that kernel\n", kenv);
+        return 77;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_model_metadata, release_objects),
         cmocka_unit_test_teardown(test_logits_batch1, release_objects),

@@ -14,6 +14,7 @@
 #define TINYMLP_MODEL_H
 
 #include "common.h"
+#include "kernels.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,6 +38,8 @@ typedef struct tmlp_model_options {
      * tensor and the first bad index): one such value makes every output NaN, and a
      * benchmark of that model measures nothing useful. 1 = accept them (experiments). */
     int allow_nonfinite;
+    tmlp_kernel kernel;       /* Dense kernel; TMLP_KERNEL_AUTO (0) = TMLP_KERNELS, else cpuid
+                               * (tinymlp/kernels.h) */
 } tmlp_model_options;
 
 TMLP_API tmlp_model_options tmlp_model_options_default(void);
@@ -112,6 +115,11 @@ typedef struct tmlp_layer_info {
     int64_t param_count;     /* weights + biases (0 for activations) */
     int64_t flops_per_sample;/* Dense: 2*in*out (multiply-add) + out (bias); ReLU: out; Softmax: ~3*out */
     size_t weight_bytes;     /* bytes of parameters read per forward (F32) */
+    /* Dense only (else TMLP_KERNEL_AUTO, 0, 0): the kernel for batches <= crossover
+     * (OpenBLAS above; INT64_MAX = every batch) and the bytes of its packed weights. */
+    tmlp_kernel kernel;
+    int64_t crossover;
+    size_t packed_bytes;
 } tmlp_layer_info;
 
 /* Fill `info` for layer i (0-based). TMLP_ERR_ARG if i is out of range. */

@@ -6,7 +6,10 @@
  * Row j of W holds the weights of output j, so W^T is never materialised: BLAS reads W
  * "transposed" through its leading dimension.
  *
- * Two BLAS calls, chosen by batch size:
+ * Small batches (B <= the layer's crossover) run a kernel of our own (src/kernels/:
+ * scalar, AVX2, AVX-512, picked from cpuid) over a copy of W packed at build time into
+ * 64-output panels, with the bias and ReLU applied in registers before the one store.
+ * Larger batches go to OpenBLAS, through one of two calls chosen by batch size:
  *   B == 1  cblas_sgemv: y(out) = W(out,in) . x(in). A matrix-vector product streams W
  *           once; OpenBLAS's sgemm with M = 1 is ~6x slower on this shape (99 us vs 16 us
  *           for 784->512) because its packing and blocking are built for big M.
@@ -16,11 +19,14 @@
  * The epilogue is branch-free (SSE maxps): a compare-and-jump per element mispredicts on
  * half-negative data and cost 28% at batch 256 (../shared/reference/PEERS.md).
  *
- * Next: relu.c, softmax.c; session.c decides when to fuse.
+ * W (out, in) stays in the layer as well: tmlp_model_save and the BLAS path read it.
+ *
+ * Next: relu.c, softmax.c; session.c decides when to fuse; src/kernels/kernels.h.
  */
 #include "layer.h"
 
 #include "internal.h"
+#include "kernels/kernels.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -34,6 +40,10 @@ typedef struct dense {
     float *weight;   /* (out, in), 64-byte aligned inside `block` */
     float *bias;     /* (out), right after weight */
     void *block;     /* the one allocation holding weight and bias */
+    tmlp_packed packed;  /* W and b packed for `fn` (empty when the kernel is BLAS) */
+    tmlp_kernel kernel;  /* which kernel `fn` is */
+    tmlp_kernel_fn fn;   /* our kernel for batch <= crossover; NULL = always BLAS */
+    int64_t crossover;
 } dense;
 
 /* y[0..n) += b[0..n) */
@@ -79,6 +89,10 @@ static void dense_matmul(const dense *d, const float *x, float *y, int64_t batch
 static void dense_forward(const tmlp_layer *l, const float *x, float *y, int64_t batch)
 {
     const dense *d = (const dense *)l;
+    if (d->fn && batch <= d->crossover) {
+        d->fn(&d->packed, x, y, batch, 0);
+        return;
+    }
     const int64_t out = l->out_width;
     dense_matmul(d, x, y, batch);
     for (int64_t r = 0; r < batch; r++) bias_add_row(y + r * out, d->bias, out);
@@ -87,6 +101,10 @@ static void dense_forward(const tmlp_layer *l, const float *x, float *y, int64_t
 static void dense_forward_relu(const tmlp_layer *l, const float *x, float *y, int64_t batch)
 {
     const dense *d = (const dense *)l;
+    if (d->fn && batch <= d->crossover) {
+        d->fn(&d->packed, x, y, batch, 1);
+        return;
+    }
     const int64_t out = l->out_width;
     dense_matmul(d, x, y, batch);
     for (int64_t r = 0; r < batch; r++) bias_relu_row(y + r * out, d->bias, out);
@@ -102,10 +120,38 @@ static int64_t dense_flops(const tmlp_layer *l)
     return 2 * l->in_width * l->out_width + l->out_width;
 }
 
+/* Pack W for kernel k (once, when the model is built or loaded: W is final by now). */
+static tmlp_status dense_prepare(tmlp_layer *l, const tmlp_allocator *a, tmlp_kernel k, int forced,
+                                 tmlp_error *err)
+{
+    dense *d = (dense *)l;
+    tmlp_packed_destroy(a, &d->packed);
+    d->kernel = k;
+    d->fn = tmlp_kernel_function(k);
+    d->crossover = d->fn ? tmlp_kernel_crossover(k, forced, l->in_width, l->out_width) : 0;
+    if (!d->fn) return TMLP_OK;
+    if (tmlp_packed_create(a, l->in_width, l->out_width, d->weight, d->bias, &d->packed) != TMLP_OK) {
+        d->fn = NULL;
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "dense %lldx%lld: out of memory packing the weights",
+                              (long long)l->out_width, (long long)l->in_width);
+    }
+    return TMLP_OK;
+}
+
+static void dense_kernel_info(const tmlp_layer *l, tmlp_kernel *k, int64_t *crossover,
+                              size_t *packed_bytes)
+{
+    const dense *d = (const dense *)l;
+    *k = d->fn ? d->kernel : TMLP_KERNEL_BLAS;
+    *crossover = d->fn ? d->crossover : 0;
+    *packed_bytes = d->packed.bytes;
+}
+
 static void dense_destroy(tmlp_layer *l, const tmlp_allocator *a)
 {
     dense *d = (dense *)l;
     if (!d) return;
+    tmlp_packed_destroy(a, &d->packed);
     tmlp_mem_free(a, d->block);
     tmlp_mem_free(a, d);
 }
@@ -118,6 +164,8 @@ static const tmlp_layer_ops dense_ops = {
     .forward_relu = dense_forward_relu,
     .param_count = dense_param_count,
     .flops_per_sample = dense_flops,
+    .prepare = dense_prepare,
+    .kernel_info = dense_kernel_info,
     .destroy = dense_destroy,
 };
 
@@ -135,7 +183,7 @@ tmlp_status tmlp_dense_create(const tmlp_allocator *a, int64_t in, int64_t out,
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "dense %lldx%lld: parameter size overflows",
                               (long long)out, (long long)in);
 
-    dense *d = tmlp_mem_alloc(a, sizeof *d);
+    dense *d = tmlp_mem_calloc(a, 1, sizeof *d);
     if (!d) return tmlp_error_set(err, TMLP_ERR_NOMEM, "dense: out of memory for the layer");
     d->block = tmlp_mem_alloc(a, bytes);
     if (!d->block) {

@@ -17,6 +17,7 @@
 #define TMLP_LAYER_H
 
 #include "tinymlp/model.h"
+#include "tinymlp/kernels.h"
 
 #include <stdbool.h>
 
@@ -36,6 +37,15 @@ typedef struct tmlp_layer_ops {
     /* Parameters held (weights + biases) and FLOPs per sample, for tmlp_layer_info. */
     int64_t (*param_count)(const tmlp_layer *l);
     int64_t (*flops_per_sample)(const tmlp_layer *l);
+    /* Optional (NULL if nothing to do): called once when the layer is appended to a model,
+     * after its parameters are final. Dense packs its weights for kernel k here and sets its
+     * crossover (forced: k was asked for, so it runs at every batch size). */
+    tmlp_status (*prepare)(tmlp_layer *l, const tmlp_allocator *a, tmlp_kernel k, int forced,
+                           tmlp_error *err);
+    /* Optional: the kernel running this layer at small batches, its crossover and the bytes
+     * of packed weights (for tmlp_layer_info / tmlp_model_kernel_info). */
+    void (*kernel_info)(const tmlp_layer *l, tmlp_kernel *k, int64_t *crossover,
+                        size_t *packed_bytes);
     /* Free the layer and everything it owns, through the model's allocator. */
     void (*destroy)(tmlp_layer *l, const tmlp_allocator *a);
 } tmlp_layer_ops;
@@ -83,6 +93,9 @@ struct tmlp_model {
     tmlp_layer **layers;     /* layers[0 .. n_layers) */
     int n_layers, cap_layers;
     tmlp_preprocess pre;     /* how raw uint8 becomes input (forward_u8) */
+    tmlp_kernel kernel;      /* Dense kernel for small batches (resolved at create) */
+    const char *kernel_source; /* "cpuid", "TMLP_KERNELS", "model options" (static) */
+    int kernel_forced;       /* kernel asked for: run it at every batch size */
     atomic_int sessions_created;
 };
 

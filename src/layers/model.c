@@ -18,6 +18,7 @@
 #include "model_internal.h"
 
 #include "internal.h"
+#include "kernels/kernels.h"
 #include "tinymlp/rng.h"
 
 #include <math.h>
@@ -50,6 +51,13 @@ tmlp_status tmlp_model_create(int64_t input_width, const tmlp_model_options *opt
     m->pre.scale = 1.0;
     m->pre.mean = 0.0;
     m->pre.std = 1.0;
+    tmlp_status st = tmlp_kernel_resolve(opts ? opts->kernel : TMLP_KERNEL_AUTO, &m->kernel,
+                                         &m->kernel_source, err);
+    if (st != TMLP_OK) {
+        tmlp_mem_free(&a, m);
+        return st;
+    }
+    m->kernel_forced = strcmp(m->kernel_source, "cpuid") != 0;
     atomic_init(&m->sessions_created, 0);
     *out = m;
     return TMLP_OK;
@@ -77,9 +85,17 @@ static tmlp_status check_building(const tmlp_model *m, const char *fn, tmlp_erro
     return TMLP_OK;
 }
 
-/* Append a built layer; on failure the layer is destroyed (the caller never leaks it). */
+/* Append a built layer whose parameters are final (prepare packs them); on failure the
+ * layer is destroyed (the caller never leaks it). */
 static tmlp_status append(tmlp_model *m, tmlp_layer *l, tmlp_error *err)
 {
+    if (l->ops->prepare) {
+        tmlp_status st = l->ops->prepare(l, &m->alloc, m->kernel, m->kernel_forced, err);
+        if (st != TMLP_OK) {
+            l->ops->destroy(l, &m->alloc);
+            return st;
+        }
+    }
     if (m->n_layers == m->cap_layers) {
         int cap = m->cap_layers ? m->cap_layers * 2 : 8;
         if (cap < m->cap_layers) cap = INT32_MAX; /* doubling past INT32_MAX */
@@ -198,6 +214,31 @@ tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *i
     info->param_count = l->ops->param_count(l);
     info->flops_per_sample = l->ops->flops_per_sample(l);
     info->weight_bytes = (size_t)info->param_count * sizeof(float);
+    info->kernel = TMLP_KERNEL_AUTO;
+    info->crossover = 0;
+    info->packed_bytes = 0;
+    if (l->ops->kernel_info) l->ops->kernel_info(l, &info->kernel, &info->crossover, &info->packed_bytes);
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_model_kernel_info(const tmlp_model *m, tmlp_kernel_info *info)
+{
+    if (!m || !info) return TMLP_ERR_ARG;
+    memset(info, 0, sizeof *info);
+    info->kernel = m->kernel;
+    snprintf(info->name, sizeof info->name, "%s", tmlp_kernel_name(m->kernel));
+    snprintf(info->source, sizeof info->source, "%s", m->kernel_source);
+    tmlp_kernel_available_list(info->available, sizeof info->available);
+    int any = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        tmlp_layer_info li;
+        tmlp_model_layer_info(m, i, &li);
+        if (li.kind != TMLP_LAYER_DENSE) continue;
+        if (!any || li.crossover < info->crossover_min) info->crossover_min = li.crossover;
+        if (!any || li.crossover > info->crossover_max) info->crossover_max = li.crossover;
+        info->packed_bytes += li.packed_bytes;
+        any = 1;
+    }
     return TMLP_OK;
 }
 

@@ -1,0 +1,62 @@
+/* tinymlp/kernels.h — which Dense kernel runs, and how to choose it.
+ *
+ * A Dense layer runs one of our own kernels over weights packed at model build/load time
+ * (src/kernels/: scalar, AVX2+FMA, AVX-512F, picked from cpuid at run time) for batches of
+ * up to its *crossover* rows, and OpenBLAS sgemv/sgemm with the same fused bias + ReLU
+ * epilogue above it. docs/kernels.md explains the layout, the dispatch and the crossover.
+ *
+ * Choosing (first that applies):
+ *   1. tmlp_model_options.kernel, if not TMLP_KERNEL_AUTO;
+ *   2. the environment variable TMLP_KERNELS=scalar|avx2|avx512|blas|auto;
+ *   3. the best kernel the CPU has (avx512 > avx2; without AVX2: blas).
+ * A kernel chosen by 1 or 2 ("forced") runs at every batch size, which is what A/B
+ * comparisons and teaching want; one chosen by 3 runs up to the measured crossover.
+ * Asking for a kernel the CPU lacks is an error (TMLP_ERR_ARG with a message) when the
+ * model is created or loaded, never a silent fallback.
+ */
+#ifndef TINYMLP_KERNELS_H
+#define TINYMLP_KERNELS_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tmlp_model tmlp_model; /* model.h */
+
+typedef enum tmlp_kernel {
+    TMLP_KERNEL_AUTO = 0,   /* TMLP_KERNELS, else the best the CPU has */
+    TMLP_KERNEL_SCALAR = 1, /* portable C: the reference */
+    TMLP_KERNEL_AVX2 = 2,   /* AVX2 + FMA */
+    TMLP_KERNEL_AVX512 = 3, /* AVX-512F */
+    TMLP_KERNEL_BLAS = 4    /* OpenBLAS sgemv/sgemm at every batch size */
+} tmlp_kernel;
+
+/* "auto", "scalar", "avx2", "avx512", "blas" (static). */
+TMLP_API const char *tmlp_kernel_name(tmlp_kernel k);
+/* Parse one of those names. TMLP_ERR_ARG if unknown. */
+TMLP_API tmlp_status tmlp_kernel_parse(const char *name, tmlp_kernel *out);
+/* 1 if this CPU (and this build) can run kernel k; AUTO, SCALAR and BLAS always can. */
+TMLP_API int tmlp_kernel_available(tmlp_kernel k);
+
+/* What a model runs. Crossover: Dense layers run `kernel` for batches <= crossover rows
+ * and OpenBLAS above; the figures below are the smallest and largest over the model's
+ * Dense layers (tmlp_layer_info has each layer's). INT64_MAX = always our kernel, 0 = always
+ * BLAS. */
+typedef struct tmlp_kernel_info {
+    tmlp_kernel kernel;
+    char name[16];          /* tmlp_kernel_name(kernel) */
+    char source[32];        /* "cpuid", "TMLP_KERNELS" or "model options" */
+    char available[64];     /* kernels this machine can run, e.g. "scalar,avx2,avx512,blas" */
+    int64_t crossover_min, crossover_max;
+    size_t packed_bytes;    /* packed copies of the weights, on top of the (out, in) originals */
+} tmlp_kernel_info;
+
+/* Fill `info` for model m (any time after creation). TMLP_ERR_ARG on NULL. */
+TMLP_API tmlp_status tmlp_model_kernel_info(const tmlp_model *m, tmlp_kernel_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

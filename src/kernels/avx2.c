@@ -1,0 +1,98 @@
+/* avx2.c — the AVX2 + FMA kernel (compiled alone with -mavx2 -mfma; dispatch.c calls it
+ * only when cpuid reports both). Same scheme as avx512.c with 8-float vectors and 16
+ * registers instead of 32:
+ *
+ * - R = 1 (batch 1, remainders): the whole panel, up to 8 ymm accumulators (wp = 64),
+ *   one broadcast, weights as memory operands: 8 independent FMA chains.
+ * - R = 4 for batches, over 16-output column strips of the panel: 4 x 2 accumulators +
+ *   2 weight vectors + broadcasts fit in 16 registers; each weight vector feeds 4 FMAs.
+ * Epilogue: + bias, ReLU (maxps: NaN -> 0), masked store of the real outputs.
+ */
+#include "kernels.h"
+
+#include <immintrin.h>
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Lane mask for the first `left` of 8 lanes (left may exceed 8 or be <= 0). */
+static __m256i lane_mask(int64_t left)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const int n = left > 8 ? 8 : (left < 0 ? 0 : (int)left);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
+}
+
+ALWAYS_INLINE void store_vec(float *y, const float *b, __m256 acc, int64_t left, int relu)
+{
+    __m256 t = _mm256_add_ps(acc, _mm256_load_ps(b));
+    if (relu) t = _mm256_max_ps(t, _mm256_setzero_ps());
+    if (left >= 8) _mm256_storeu_ps(y, t);
+    else if (left > 0) _mm256_maskstore_ps(y, lane_mask(left), t);
+}
+
+/* One row against a panel of n8 vectors of 8 (n8 in 2, 4, 6, 8). */
+ALWAYS_INLINE void row1(const float *w, int64_t in, int n8, const float *x, const float *b,
+                        float *y, int64_t valid, int relu)
+{
+    __m256 acc[8];
+    const int64_t wp = 8 * n8;
+#pragma GCC unroll 8
+    for (int v = 0; v < n8; v++) acc[v] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < in; k++) {
+        const __m256 xk = _mm256_broadcast_ss(x + k);
+        const float *wk = w + k * wp;
+#pragma GCC unroll 8
+        for (int v = 0; v < n8; v++) acc[v] = _mm256_fmadd_ps(xk, _mm256_load_ps(wk + 8 * v), acc[v]);
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < n8; v++) store_vec(y + 8 * v, b + 8 * v, acc[v], valid - 8 * v, relu);
+}
+
+/* Four rows against columns [c, c + 16) of a panel of width wp. */
+ALWAYS_INLINE void rows4_strip(const float *w, int64_t in, int64_t wp, int64_t c, const float *x,
+                               int64_t out, const float *b, float *y, int64_t valid, int relu)
+{
+    __m256 acc[4][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    const float *wc = w + c;
+    for (int64_t k = 0; k < in; k++) {
+        const __m256 w0 = _mm256_load_ps(wc + k * wp), w1 = _mm256_load_ps(wc + k * wp + 8);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const __m256 xr = _mm256_broadcast_ss(x + r * in + k);
+            acc[r][0] = _mm256_fmadd_ps(xr, w0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(xr, w1, acc[r][1]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+        store_vec(y + r * out + c, b + c, acc[r][0], valid - c, relu);
+        store_vec(y + r * out + c + 8, b + c + 8, acc[r][1], valid - c - 8, relu);
+    }
+}
+
+ALWAYS_INLINE void panel_all_rows(const float *w, int64_t in, int n8, const float *x, int64_t out,
+                                  const float *b, float *y, int64_t batch, int64_t valid, int relu)
+{
+    int64_t r = 0;
+    for (; r + 4 <= batch; r += 4)
+        for (int64_t c = 0; c < 8 * n8; c += 16)
+            rows4_strip(w, in, 8 * n8, c, x + r * in, out, b, y + r * out, valid, relu);
+    for (; r < batch; r++) row1(w, in, n8, x + r * in, b, y + r * out, valid, relu);
+}
+
+void tmlp_kernel_avx2(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+{
+    const int64_t in = p->in, out = p->out;
+    for (int64_t panel = 0; panel < p->n_panels; panel++) {
+        const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
+        const float *w = p->w + j0 * in, *b = p->bias + j0;
+        switch (tmlp_panel_width(p, panel) / 8) {
+        case 8: panel_all_rows(w, in, 8, x, out, b, y + j0, batch, valid, relu); break;
+        case 6: panel_all_rows(w, in, 6, x, out, b, y + j0, batch, valid, relu); break;
+        case 4: panel_all_rows(w, in, 4, x, out, b, y + j0, batch, valid, relu); break;
+        default: panel_all_rows(w, in, 2, x, out, b, y + j0, batch, valid, relu); break;
+        }
+    }
+}

