@@ -1,19 +1,24 @@
-/* bench_forward.c — forward-pass micro-benchmark: the engine against a hand-written
- * OpenBLAS forward on the same weights, side by side in one run.
+/* bench_forward.c — forward-pass micro-benchmark: the engine with each of its Dense
+ * kernels against a hand-written OpenBLAS forward on the same weights, in one run.
  *
- * Models (tmlp_model_random, seed 1): small 784-128-10, mnist 784-512-512-10,
- * large 1024-4096-4096-1024; every one is Dense+ReLU ... Dense+Softmax.
- * Metrics, 1 BLAS thread: batch-1 latency (median and p99 of per-call times) and
- * batch-32 / batch-256 throughput (samples/s, median over rounds).
+ * Models (tmlp_model_random, seed 1): 784-128-10, 784-256-128-10 (the shipped model's
+ * shape), 784-512-512-10, and with --large 1024-4096-4096-1024; every one is
+ * Dense+ReLU ... Dense+Softmax. 1 BLAS thread.
  *
- * "hand" is what one would write with no framework: plain arrays (weights copied out of
- * the model), sgemv at batch 1, sgemm above, a branch-free bias+ReLU loop, softmax at the
- * end. The engine differs only by its API: input checks, the layer table, the session.
+ * Columns ("sides"), all on the same weights and input:
+ *   hand    what one would write with no framework: plain arrays, sgemv at batch 1, sgemm
+ *           above, a branch-free bias+ReLU loop, softmax at the end;
+ *   engine  the engine as shipped (kernel from cpuid up to the crossover, BLAS above);
+ *   scalar, avx2, avx512, blas   the engine with that kernel forced at every batch size
+ *           (tmlp_model_options.kernel); a kernel this CPU lacks prints "n/a".
  * Drift (turbo, neighbours on a shared machine) is cancelled by interleaving: each round
- * runs an engine block and a hand block, alternating which goes first, and the ratio
- * engine/hand is computed from the same rounds.
+ * runs one block of calls per side, in an order rotated every round, and each ratio
+ * hand/side is taken per round (same seconds of the machine) and then the median.
+ * Time is this thread's CPU time, which does not count time spent descheduled.
  *
- * Usage: bench_forward [--quick]     (~60 s; --quick ~5 s with fewer, shorter rounds)
+ * Usage: bench_forward [--quick] [--large] [--sweep[=avx2|scalar]]
+ *   --sweep   instead of the table, the crossover: the best own kernel (or the one named)
+ *             vs blas per batch size, per model (docs/kernels.md: how the rule was chosen).
  * Not a test: numbers depend on the machine; nothing here is asserted.
  */
 #include "tinymlp.h"
@@ -140,15 +145,23 @@ static void hand_free(hand_mlp *h)
 
 /* --- Measurement ---------------------------------------------------------------------- */
 
-typedef struct subject {
-    tmlp_session *s;
-    const hand_mlp *h;
-    const float *x;
+enum { SIDE_HAND, SIDE_ENGINE, SIDE_SCALAR, SIDE_AVX2, SIDE_AVX512, SIDE_BLAS, N_SIDES };
+static const char *const side_names[N_SIDES] = {"hand", "engine", "scalar", "avx2", "avx512", "blas"};
+static const tmlp_kernel side_kernel[N_SIDES] = {TMLP_KERNEL_BLAS, TMLP_KERNEL_AUTO,
+                                                 TMLP_KERNEL_SCALAR, TMLP_KERNEL_AVX2,
+                                                 TMLP_KERNEL_AVX512, TMLP_KERNEL_BLAS};
+
+typedef struct bench_model {
+    tmlp_model *m[N_SIDES];   /* NULL for hand, or for a kernel the CPU lacks */
+    tmlp_session *s[N_SIDES];
+    hand_mlp h;
+    float *x;
     int64_t in;
-} subject;
+    double flops_per_sample;
+} bench_model;
 
 /* This thread's CPU time: unlike wall time it does not count the time the thread sat
- * descheduled on a busy machine, so its engine/hand ratio survives neighbours' load. */
+ * descheduled on a busy machine, so ratios survive neighbours' load. */
 static uint64_t cpu_now_ns(void)
 {
     struct timespec ts;
@@ -158,25 +171,18 @@ static uint64_t cpu_now_ns(void)
 
 static volatile float sink; /* keeps the compiler from discarding results */
 
-/* One forward of side `hand` (0 = engine, 1 = hand) at `batch`. */
-static void one(const subject *sub, int hand, int batch)
+static void one(const bench_model *b, int side, int batch)
 {
-    if (hand) {
-        sink = hand_forward(sub->h, sub->x, batch)[0];
-    } else {
-        tmlp_tensor in = tmlp_tensor_2d((float *)sub->x, batch, sub->in), out;
-        if (tmlp_session_forward(sub->s, &in, &out) != TMLP_OK) {
-            fprintf(stderr, "bench_forward: forward failed\n");
-            exit(1);
-        }
-        sink = out.data[0];
+    if (side == SIDE_HAND) {
+        sink = hand_forward(&b->h, b->x, batch)[0];
+        return;
     }
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    tmlp_tensor in = tmlp_tensor_2d(b->x, batch, b->in), out;
+    if (tmlp_session_forward(b->s[side], &in, &out) != TMLP_OK) {
+        fprintf(stderr, "bench_forward: forward failed\n");
+        exit(1);
+    }
+    sink = out.data[0];
 }
 
 static int cmp_dbl(const void *a, const void *b)
@@ -185,209 +191,219 @@ static int cmp_dbl(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Nearest-rank percentile of sorted v[0..n). */
-static uint64_t pct(const uint64_t *v, size_t n, double p)
+static double median(double *v, int n)
 {
-    size_t k = (size_t)ceil(p / 100.0 * (double)n);
-    if (k < 1) k = 1;
-    return v[k - 1];
+    qsort(v, (size_t)n, sizeof *v, cmp_dbl);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Mean seconds per call, from a warm-up of at least 3 calls and ~min_s seconds. */
-static double warmup(const subject *sub, int batch, double min_s)
-{
-    for (int side = 0; side < 2; side++) one(sub, side, batch);
-    uint64_t t0 = tmlp_time_now_ns();
-    long n = 0;
-    do {
-        one(sub, n & 1, batch);
-        n++;
-    } while (n < 3 || (double)(tmlp_time_now_ns() - t0) * 1e-9 < min_s);
-    return (double)(tmlp_time_now_ns() - t0) * 1e-9 / (double)n;
-}
+typedef struct cell {
+    double us[N_SIDES];     /* median over rounds of CPU us per call; 0 = not run */
+    double ratio[N_SIDES];  /* median over rounds of hand/side (> 1: side faster than hand) */
+} cell;
 
-typedef struct lat_result {
-    double p50_us[2], p99_us[2];
-    double cpu_ratio; /* median over rounds of engine/hand CPU time per call */
-    long calls;
-} lat_result;
-
-static lat_result measure_latency(const subject *sub, int rounds, double budget_s)
+/* Interleaved rounds over the sides in `use`, each block ~budget_s / (rounds * sides). */
+static cell measure(const bench_model *b, const int *use, int batch, int rounds, double budget_s)
 {
-    const double per_call = warmup(sub, 1, budget_s * 0.05);
-    long per_block = (long)(budget_s / (2.0 * rounds) / per_call);
-    if (per_block < 5) per_block = 5;
-    const size_t total = (size_t)per_block * (size_t)rounds;
-    uint64_t *t[2] = {xalloc(total * sizeof(uint64_t)), xalloc(total * sizeof(uint64_t))};
-    size_t k[2] = {0, 0};
-    double *cpu_ratio = xalloc((size_t)rounds * sizeof(double));
+    int n_use = 0;
+    double per_call[N_SIDES] = {0};
+    for (int sd = 0; sd < N_SIDES; sd++) {
+        if (!use[sd]) continue;
+        n_use++;
+        const uint64_t c0 = cpu_now_ns();
+        long n = 0;
+        do { /* warm-up: caches, page faults, turbo */
+            one(b, sd, batch);
+            n++;
+        } while (n < 3 || (double)(cpu_now_ns() - c0) * 1e-9 < budget_s * 0.02);
+        per_call[sd] = (double)(cpu_now_ns() - c0) * 1e-9 / (double)n;
+    }
+    double us[N_SIDES][64], ratio[N_SIDES][64];
+    if (rounds > 64) rounds = 64;
     for (int r = 0; r < rounds; r++) {
-        uint64_t cpu[2];
-        for (int o = 0; o < 2; o++) {
-            const int side = (r + o) & 1; /* alternate who goes first */
+        for (int o = 0; o < N_SIDES; o++) {
+            const int sd = (o + r) % N_SIDES; /* rotate who goes first */
+            if (!use[sd]) continue;
+            long calls = (long)(budget_s / rounds / n_use / per_call[sd]);
+            if (calls < 2) calls = 2;
             const uint64_t c0 = cpu_now_ns();
-            for (long i = 0; i < per_block; i++) {
-                const uint64_t a = tmlp_time_now_ns();
-                one(sub, side, 1);
-                t[side][k[side]++] = tmlp_time_now_ns() - a;
+            for (long i = 0; i < calls; i++) one(b, sd, batch);
+            us[sd][r] = (double)(cpu_now_ns() - c0) * 1e-3 / (double)calls;
+        }
+        for (int sd = 0; sd < N_SIDES; sd++)
+            if (use[sd]) ratio[sd][r] = us[SIDE_HAND][r] / us[sd][r];
+    }
+    cell c;
+    memset(&c, 0, sizeof c);
+    for (int sd = 0; sd < N_SIDES; sd++)
+        if (use[sd]) {
+            c.us[sd] = median(us[sd], rounds);
+            c.ratio[sd] = median(ratio[sd], rounds);
+        }
+    return c;
+}
+
+static int bench_model_init(bench_model *b, const int64_t *widths, int n, int max_batch)
+{
+    memset(b, 0, sizeof *b);
+    for (int sd = SIDE_ENGINE; sd < N_SIDES; sd++) {
+        if (!tmlp_kernel_available(side_kernel[sd])) continue;
+        tmlp_model_options o = tmlp_model_options_default();
+        o.kernel = side_kernel[sd];
+        tmlp_error err;
+        if (tmlp_model_random(widths, n, 1, &o, &b->m[sd], &err) != TMLP_OK) {
+            fprintf(stderr, "bench_forward: %s\n", err.message);
+            return -1;
+        }
+        if (tmlp_session_create(b->m[sd], max_batch, &b->s[sd]) != TMLP_OK) {
+            fprintf(stderr, "bench_forward: cannot create a session\n");
+            return -1;
+        }
+    }
+    b->h = hand_from_model(b->m[SIDE_BLAS], max_batch);
+    b->in = widths[0];
+    b->x = xalloc((size_t)max_batch * (size_t)b->in * sizeof(float));
+    tmlp_rng r;
+    tmlp_rng_seed(&r, 7);
+    for (int64_t i = 0; i < max_batch * b->in; i++) b->x[i] = (float)tmlp_rng_normal(&r);
+    for (int i = 0; i + 1 < n; i++) b->flops_per_sample += 2.0 * (double)widths[i] * (double)widths[i + 1];
+    return 0;
+}
+
+static void bench_model_free(bench_model *b)
+{
+    for (int sd = 0; sd < N_SIDES; sd++) {
+        tmlp_session_destroy(b->s[sd]);
+        tmlp_model_destroy(b->m[sd]);
+    }
+    hand_free(&b->h);
+    free(b->x);
+}
+
+/* Largest |side - hand| over a batch of 5 rows (4-row group + remainder), every side. */
+static double max_diff(const bench_model *b)
+{
+    const float *hy = hand_forward(&b->h, b->x, 5);
+    double d = 0;
+    const int64_t outw = tmlp_model_output_width(b->m[SIDE_BLAS]);
+    for (int sd = SIDE_ENGINE; sd < N_SIDES; sd++) {
+        if (!b->s[sd]) continue;
+        tmlp_tensor in = tmlp_tensor_2d(b->x, 5, b->in), out;
+        tmlp_session_forward(b->s[sd], &in, &out);
+        for (int64_t i = 0; i < 5 * outw; i++) d = fmax(d, fabs((double)out.data[i] - (double)hy[i]));
+    }
+    return d;
+}
+
+typedef struct model_def {
+    const char *name;
+    const int64_t *w;
+    int n;
+} model_def;
+
+static void run_table(const model_def *models, size_t n_models, int rounds, double cell_s)
+{
+    static const int batches[] = {1, 8, 32, 256};
+    printf("\nCPU us per forward call (median of %d interleaved rounds); in brackets hand/column, "
+           ">1 = faster than hand\n", rounds);
+    printf("%-22s %5s", "model", "batch");
+    for (int sd = 0; sd < N_SIDES; sd++) printf(" %17s", side_names[sd]);
+    printf("\n");
+    for (size_t mi = 0; mi < n_models; mi++) {
+        bench_model b;
+        if (bench_model_init(&b, models[mi].w, models[mi].n, 256) != 0) exit(1);
+        for (size_t bi = 0; bi < sizeof batches / sizeof *batches; bi++) {
+            const int batch = batches[bi];
+            int use[N_SIDES];
+            for (int sd = 0; sd < N_SIDES; sd++) use[sd] = sd == SIDE_HAND || b.s[sd] != NULL;
+            /* the scalar kernel at large batches of large models would take minutes */
+            if (b.flops_per_sample * batch > 2e8) use[SIDE_SCALAR] = 0;
+            cell c = measure(&b, use, batch, rounds, cell_s);
+            printf("%-22s %5d", bi ? "" : models[mi].name, batch);
+            for (int sd = 0; sd < N_SIDES; sd++) {
+                if (!use[sd]) printf(" %17s", "n/a");
+                else if (sd == SIDE_HAND) printf(" %17.2f", c.us[sd]);
+                else printf(" %9.2f (%5.2fx)", c.us[sd], c.ratio[sd]);
             }
-            cpu[side] = cpu_now_ns() - c0;
+            printf("\n");
+            fflush(stdout);
         }
-        cpu_ratio[r] = (double)cpu[0] / (double)cpu[1];
+        printf("%-22s max |column - hand| at batch 5: %.1e\n", "", max_diff(&b));
+        bench_model_free(&b);
     }
-    lat_result res;
-    res.calls = (long)total;
-    qsort(cpu_ratio, (size_t)rounds, sizeof(double), cmp_dbl);
-    res.cpu_ratio = cpu_ratio[rounds / 2];
-    free(cpu_ratio);
-    for (int side = 0; side < 2; side++) {
-        qsort(t[side], total, sizeof(uint64_t), cmp_u64);
-        res.p50_us[side] = (double)pct(t[side], total, 50) * 1e-3;
-        res.p99_us[side] = (double)pct(t[side], total, 99) * 1e-3;
-        free(t[side]);
-    }
-    return res;
 }
 
-typedef struct tput_result {
-    double sps[2];   /* median over rounds of samples/s */
-    double ratio;    /* median over rounds of engine/hand samples/s, paired per round */
-    double cpu_ratio;/* same, from CPU time (engine/hand samples per CPU second) */
-    long calls;
-} tput_result;
-
-static tput_result measure_throughput(const subject *sub, int batch, int rounds, double budget_s)
+/* The best own kernel against blas, batch by batch: where does BLAS start to win? */
+static void run_sweep(const model_def *models, size_t n_models, int rounds, double cell_s, int own)
 {
-    const double per_call = warmup(sub, batch, budget_s * 0.05);
-    long per_block = (long)(budget_s / (2.0 * rounds) / per_call);
-    if (per_block < 1) per_block = 1;
-    double *sps[2] = {xalloc((size_t)rounds * sizeof(double)), xalloc((size_t)rounds * sizeof(double))};
-    double *ratio = xalloc((size_t)rounds * sizeof(double));
-    double *cpu_ratio = xalloc((size_t)rounds * sizeof(double));
-    for (int r = 0; r < rounds; r++) {
-        uint64_t cpu[2];
-        for (int o = 0; o < 2; o++) {
-            const int side = (r + o) & 1;
-            const uint64_t a = tmlp_time_now_ns(), c0 = cpu_now_ns();
-            for (long i = 0; i < per_block; i++) one(sub, side, batch);
-            cpu[side] = cpu_now_ns() - c0;
-            const double s = (double)(tmlp_time_now_ns() - a) * 1e-9;
-            sps[side][r] = (double)batch * (double)per_block / s;
+    static const int batches[] = {1, 2, 3, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256};
+    printf("\ncrossover sweep: %s vs blas (engine, forced), CPU us per call, median of %d rounds\n",
+           side_names[own], rounds);
+    for (size_t mi = 0; mi < n_models; mi++) {
+        bench_model b;
+        if (bench_model_init(&b, models[mi].w, models[mi].n, 256) != 0) exit(1);
+        printf("%s\n%6s %12s %12s %8s\n", models[mi].name, "batch", side_names[own], "blas", "blas/own");
+        for (size_t bi = 0; bi < sizeof batches / sizeof *batches; bi++) {
+            int use[N_SIDES] = {0};
+            use[SIDE_HAND] = use[own] = use[SIDE_BLAS] = 1;
+            cell c = measure(&b, use, batches[bi], rounds, cell_s);
+            printf("%6d %12.2f %12.2f %8.3f\n", batches[bi], c.us[own], c.us[SIDE_BLAS],
+                   c.ratio[own] / c.ratio[SIDE_BLAS]);
+            fflush(stdout);
         }
-        ratio[r] = sps[0][r] / sps[1][r];
-        cpu_ratio[r] = (double)cpu[1] / (double)cpu[0]; /* samples per CPU-second, engine/hand */
+        bench_model_free(&b);
     }
-    tput_result res;
-    res.calls = per_block * rounds;
-    for (int side = 0; side < 2; side++) {
-        qsort(sps[side], (size_t)rounds, sizeof(double), cmp_dbl);
-        res.sps[side] = sps[side][rounds / 2];
-        free(sps[side]);
-    }
-    qsort(ratio, (size_t)rounds, sizeof(double), cmp_dbl);
-    res.ratio = ratio[rounds / 2];
-    free(ratio);
-    qsort(cpu_ratio, (size_t)rounds, sizeof(double), cmp_dbl);
-    res.cpu_ratio = cpu_ratio[rounds / 2];
-    free(cpu_ratio);
-    return res;
-}
-
-static void fmt_sps(char *buf, size_t cap, double v)
-{
-    if (v >= 1e6) snprintf(buf, cap, "%.2fM", v / 1e6);
-    else if (v >= 1e3) snprintf(buf, cap, "%.1fk", v / 1e3);
-    else snprintf(buf, cap, "%.0f", v);
 }
 
 int main(int argc, char **argv)
 {
-    int quick = 0;
+    int quick = 0, large = 0, sweep = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
-            quick = 1;
-        } else {
-            fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+        if (strcmp(argv[i], "--quick") == 0) quick = 1;
+        else if (strcmp(argv[i], "--large") == 0) large = 1;
+        else if (strcmp(argv[i], "--sweep") == 0) sweep = tmlp_kernel_available(TMLP_KERNEL_AVX512) ? SIDE_AVX512
+                                                        : tmlp_kernel_available(TMLP_KERNEL_AVX2) ? SIDE_AVX2 : SIDE_SCALAR;
+        else if (strcmp(argv[i], "--sweep=avx2") == 0) sweep = SIDE_AVX2;
+        else if (strcmp(argv[i], "--sweep=scalar") == 0) sweep = SIDE_SCALAR;
+        else {
+            fprintf(stderr, "usage: %s [--quick] [--large] [--sweep[=avx2|scalar]]\n", argv[0]);
             return 2;
         }
+    }
+    if (sweep && !tmlp_kernel_available(side_kernel[sweep])) {
+        fprintf(stderr, "bench_forward: kernel %s is not available on this CPU\n", side_names[sweep]);
+        return 1;
     }
     tmlp_blas_set_threads(1);
     tmlp_blas_info bi;
     tmlp_blas_get_info(&bi);
-    printf("bench_forward: engine vs hand-written OpenBLAS forward, same weights, 1 BLAS thread%s\n",
+    printf("bench_forward: engine kernels vs hand-written OpenBLAS forward, same weights, 1 BLAS thread%s\n",
            quick ? " (--quick)" : "");
     printf("BLAS: %s | core %s | OPENBLAS_CORETYPE=%s | threads %d\n", bi.version, bi.core,
            bi.coretype_env[0] ? bi.coretype_env : "(unset)", bi.threads);
     if (bi.advice[0]) printf("WARNING: %s\n", bi.advice);
-
-    static const int64_t small[] = {784, 128, 10}, mnist[] = {784, 512, 512, 10},
-                         large[] = {1024, 4096, 4096, 1024};
-    const struct {
-        const char *name;
-        const int64_t *w;
-        int n;
-        double weight; /* share of the time budget */
-    } models[] = {{"small 784-128-10", small, 3, 1.0},
-                  {"mnist 784-512-512-10", mnist, 4, 1.0},
-                  {"large 1024-4096-4096-1024", large, 4, 1.6}};
-    const int rounds = quick ? 3 : 10;
-    const double cell_s = quick ? 0.3 : 4.5; /* per (model, metric), both sides together */
-    const int max_batch = 256;
-
-    printf("\n%-26s %-20s %12s %12s %8s %8s\n", "model", "metric", "engine", "hand", "eng/hand",
-           "cpu e/h");
-    for (size_t mi = 0; mi < sizeof models / sizeof models[0]; mi++) {
+    {
         tmlp_model *m;
-        tmlp_error err;
-        if (tmlp_model_random(models[mi].w, models[mi].n, 1, NULL, &m, &err) != TMLP_OK) {
-            fprintf(stderr, "bench_forward: %s\n", err.message);
-            return 1;
+        static const int64_t w[] = {784, 128, 10};
+        if (tmlp_model_random(w, 3, 1, NULL, &m, NULL) == TMLP_OK) {
+            tmlp_kernel_info ki;
+            tmlp_model_kernel_info(m, &ki);
+            printf("kernels: engine runs %s (%s) up to batch %lld..%lld, available %s\n", ki.name,
+                   ki.source, (long long)ki.crossover_min, (long long)ki.crossover_max, ki.available);
+            tmlp_model_destroy(m);
         }
-        tmlp_session *s;
-        if (tmlp_session_create(m, max_batch, &s) != TMLP_OK) {
-            fprintf(stderr, "bench_forward: cannot create a session\n");
-            return 1;
-        }
-        hand_mlp h = hand_from_model(m, max_batch);
-        const int64_t in = tmlp_model_input_width(m);
-        float *x = xalloc((size_t)max_batch * (size_t)in * sizeof(float));
-        tmlp_rng r;
-        tmlp_rng_seed(&r, 7);
-        for (int64_t i = 0; i < max_batch * in; i++) x[i] = (float)tmlp_rng_normal(&r);
-        subject sub = {s, &h, x, in};
-
-        /* The two sides must compute the same thing (same BLAS calls, same epilogue). */
-        tmlp_tensor tin = tmlp_tensor_2d(x, 4, in), tout;
-        tmlp_session_forward(s, &tin, &tout);
-        const float *hy = hand_forward(&h, x, 4);
-        double maxdiff = 0;
-        for (int64_t i = 0; i < 4 * tmlp_model_output_width(m); i++)
-            maxdiff = fmax(maxdiff, fabs((double)tout.data[i] - (double)hy[i]));
-
-        const double budget = cell_s * models[mi].weight;
-        lat_result lr = measure_latency(&sub, rounds, budget);
-        printf("%-26s %-20s %10.2fus %10.2fus %8.3f %8.3f\n", models[mi].name, "batch-1 p50",
-               lr.p50_us[0], lr.p50_us[1], lr.p50_us[0] / lr.p50_us[1], lr.cpu_ratio);
-        printf("%-26s %-20s %10.2fus %10.2fus %8.3f\n", "", "batch-1 p99", lr.p99_us[0], lr.p99_us[1],
-               lr.p99_us[0] / lr.p99_us[1]);
-        const int batches[2] = {32, 256};
-        for (int bi2 = 0; bi2 < 2; bi2++) {
-            tput_result tr = measure_throughput(&sub, batches[bi2], rounds, budget);
-            char e[32], hs[32], label[32];
-            fmt_sps(e, sizeof e, tr.sps[0]);
-            fmt_sps(hs, sizeof hs, tr.sps[1]);
-            snprintf(label, sizeof label, "batch-%d samples/s", batches[bi2]);
-            printf("%-26s %-20s %12s %12s %8.3f %8.3f\n", "", label, e, hs, tr.ratio, tr.cpu_ratio);
-        }
-        printf("%-26s %-20s %12.1e\n", "", "max |engine-hand|", maxdiff);
-        fflush(stdout);
-        free(x);
-        hand_free(&h);
-        tmlp_session_destroy(s);
-        tmlp_model_destroy(m);
     }
-    printf("\neng/hand: latency ratio (>1 = engine slower); throughput ratio = paired per-round "
-           "median (<1 = engine slower).\ncpu e/h: the same ratios from this thread's CPU time "
-           "(mean per call for batch 1), which\nignores time spent descheduled on a loaded machine.\n");
+
+    static const int64_t small[] = {784, 128, 10}, shipped[] = {784, 256, 128, 10},
+                         mnist[] = {784, 512, 512, 10}, big[] = {1024, 4096, 4096, 1024};
+    const model_def models[] = {{"784-128-10", small, 3},
+                                {"784-256-128-10", shipped, 4},
+                                {"784-512-512-10", mnist, 4},
+                                {"1024-4096-4096-1024", big, 4}};
+    const size_t n_models = large ? 4 : 3;
+    const int rounds = quick ? 5 : 15;
+    const double cell_s = quick ? 0.3 : 3.0;
+    if (sweep) run_sweep(models, n_models, rounds, cell_s / 2, sweep);
+    else run_table(models, n_models, rounds, cell_s);
     return 0;
 }

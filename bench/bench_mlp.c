@@ -5,20 +5,96 @@
  * as the default run. Exit codes are in cli.h (0 ok, 1 runtime, 2 usage, 3 regression,
  * 130 / 143 interrupted by SIGINT / SIGTERM).
  *
- * Two things every command gets here rather than in each command:
+ * What every command gets here rather than in each command:
+ *   - OpenBLAS at its best core. OpenBLAS fixes its kernels when it loads, from cpuid,
+ *     and 0.3.21 runs its generic ones on CPUs it does not know. If OPENBLAS_CORETYPE is
+ *     unset and tmlp_blas_info.advice says the running core is older than the CPU,
+ *     bench_mlp re-executes itself (/proc/self/exe, same argv, same pid) with
+ *     OPENBLAS_CORETYPE set to tmlp_blas_best_core() and TMLP_BLAS_CORE_SOURCE=bench_mlp,
+ *     so that the JSON context says who chose. A value the user set is never touched. The
+ *     chosen core is then checked once (tmlp_blas_check_core: a small sgemm against the
+ *     scalar kernel); if it fails, bench_mlp restarts once more without it and says so.
+ *   - --kernels K (or --kernels=K) anywhere on the command line is taken out and becomes
+ *     TMLP_KERNELS=K for the whole process, so every command (and every model it loads)
+ *     honours it; an unknown or unavailable kernel is a usage error (exit 2).
  *   - SIGINT and SIGTERM handlers (cli.c), and one line naming the signal at the end;
  *   - a checked standard output: results written to a full disk or a closed pipe must not
  *     exit 0. stdout is flushed and closed here and any error is exit 1 with a message.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "tinymlp/blas.h"
+#include "tinymlp/kernels.h"
+
+static void blas_best_core(char **argv)
+{
+    const char *src = getenv("TMLP_BLAS_CORE_SOURCE");
+    if (getenv("OPENBLAS_CORETYPE")) {
+        if (!src || strcmp(src, "bench_mlp")) return; /* the user's choice */
+        double e = 0;
+        if (tmlp_blas_check_core(&e) == TMLP_OK) return;
+        fprintf(stderr, "bench_mlp: OpenBLAS core %s failed its check (error %.2g vs the scalar "
+                        "kernel); restarting with OpenBLAS's own choice\n", getenv("OPENBLAS_CORETYPE"), e);
+        unsetenv("OPENBLAS_CORETYPE");
+        setenv("TMLP_BLAS_CORE_SOURCE", "rejected", 1);
+        execv("/proc/self/exe", argv);
+        return; /* exec failed: run on with the core we have */
+    }
+    if (src) return; /* already restarted once (rejected): do not loop */
+    tmlp_blas_info bi;
+    tmlp_blas_get_info(&bi);
+    if (!bi.advice[0] || !bi.best_core[0]) return;
+    setenv("OPENBLAS_CORETYPE", bi.best_core, 1);
+    setenv("TMLP_BLAS_CORE_SOURCE", "bench_mlp", 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed: keep the generic kernels; every report prints the advice */
+    unsetenv("OPENBLAS_CORETYPE");
+    unsetenv("TMLP_BLAS_CORE_SOURCE");
+}
+
+/* Take --kernels K / --kernels=K out of argv (every occurrence; the last wins) and check
+ * it, and TMLP_KERNELS, against this CPU. 0 or TMLP_EXIT_USAGE. */
+static int take_kernels(int *argc, char **argv)
+{
+    int w = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *v = NULL;
+        if (!strcmp(argv[i], "--kernels")) {
+            if (i + 1 >= *argc) return tmlp_cli_usage_error("--kernels: needs a value (scalar, avx2, avx512, blas, auto)");
+            v = argv[++i];
+        } else if (!strncmp(argv[i], "--kernels=", 10)) {
+            v = argv[i] + 10;
+        } else {
+            argv[w++] = argv[i];
+            continue;
+        }
+        setenv("TMLP_KERNELS", v, 1);
+    }
+    argv[w] = NULL;
+    *argc = w;
+    const char *env = getenv("TMLP_KERNELS");
+    tmlp_kernel k;
+    if (!env || !*env) return 0;
+    if (tmlp_kernel_parse(env, &k) != TMLP_OK)
+        return tmlp_cli_usage_error("--kernels / TMLP_KERNELS: '%s' is not one of scalar, avx2, avx512, blas, auto", env);
+    if (!tmlp_kernel_available(k)) {
+        tmlp_cli_error("--kernels / TMLP_KERNELS: kernel '%s' is not available on this CPU (it lacks %s)",
+                       env, k == TMLP_KERNEL_AVX512 ? "AVX-512F" : "AVX2 and FMA");
+        return TMLP_EXIT_USAGE;
+    }
+    return 0;
+}
 
 static int dispatch(int argc, char **argv)
 {
+    int rc = take_kernels(&argc, argv);
+    if (rc) return rc;
     if (argc > 1) {
         const char *c = argv[1];
         if (!strcmp(c, "compare")) return tmlp_cmd_compare(argc - 1, argv + 1);
@@ -34,6 +110,7 @@ static int dispatch(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    blas_best_core(argv);
     tmlp_cli_signals_install();
     int rc = dispatch(argc, argv);
     /* fclose, not only fflush: on NFS and some FUSE file systems the error comes at close */

@@ -230,6 +230,9 @@ static void print_help(FILE *f)
 "                         regression gating (README \"Is B faster than A?\")\n"
 "  --workers N            worker threads, each with its own session (default 1)\n"
 "  --blas-threads N       OpenBLAS threads (default 1)\n"
+"  --kernels K            Dense kernel at every batch size: scalar | avx2 | avx512 | blas |\n"
+"                         auto (default auto: the best the CPU has up to the crossover,\n"
+"                         OpenBLAS above). Same as TMLP_KERNELS=K; every command takes it\n"
 "  --sample-seed N        seed of the sample choice (default: the harness default)\n"
 "  --schedule-seed N      seed of the server arrival schedule (default: harness default)\n"
 "\n", f);
@@ -657,6 +660,7 @@ static int load_model(const run_opts *o, workload *w)
         w->info.model_kind = "file";
         if (hash_file(spec, &w->info.model_file_hash) == 0) w->info.model_has_file_hash = 1;
     }
+    w->info.model = w->model;
     w->info.model_input_width = tmlp_model_input_width(w->model);
     w->info.model_output_width = tmlp_model_output_width(w->model);
     tmlp_model_layers_string(w->model, w->info.model_layers, sizeof w->info.model_layers);

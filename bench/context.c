@@ -21,6 +21,8 @@
 #include "bench_config.h"
 #include "bench_git.h"
 #include "tinymlp/blas.h"
+#include "tinymlp/kernels.h"
+#include "tinymlp/model.h"
 
 #define OVERHEAD_SAMPLES 2001
 
@@ -210,7 +212,42 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
         cJSON_AddStringToObject(blas, "coretype_env", bi.coretype_env);
         cJSON_AddNumberToObject(blas, "threads", bi.threads);
         cJSON_AddNumberToObject(blas, "parallel", bi.parallel);
+        cJSON_AddStringToObject(blas, "best_core", bi.best_core);
+        cJSON_AddStringToObject(blas, "core_source", bi.core_source);
+        double err = 0;
+        const tmlp_status chk = tmlp_blas_check_core(&err);
+        cJSON *check = cJSON_AddObjectToObject(blas, "core_check");
+        if (check) {
+            cJSON_AddBoolToObject(check, "ok", chk == TMLP_OK);
+            cJSON_AddNumberToObject(check, "max_error", err);
+            cJSON_AddStringToObject(check, "method", "sgemm 7x37x29 vs the scalar kernel, error / sum |terms|");
+        }
         if (bi.advice[0]) cJSON_AddStringToObject(blas, "advice", bi.advice);
+    }
+
+    /* Dense kernels: what the model runs (tinymlp/kernels.h), or what a model would. */
+    cJSON *kern = cJSON_AddObjectToObject(c, "kernels");
+    if (kern) {
+        tmlp_kernel_info ki;
+        const char *env = getenv("TMLP_KERNELS");
+        cJSON_AddStringToObject(kern, "env", env ? env : "");
+        if (info && info->model && tmlp_model_kernel_info(info->model, &ki) == TMLP_OK) {
+            cJSON_AddStringToObject(kern, "kernel", ki.name);
+            cJSON_AddStringToObject(kern, "source", ki.source);
+            cJSON_AddStringToObject(kern, "available", ki.available);
+            /* INT64_MAX (forced: every batch) is written as -1 */
+            cJSON_AddNumberToObject(kern, "crossover_min", ki.crossover_min == INT64_MAX ? -1.0 : (double)ki.crossover_min);
+            cJSON_AddNumberToObject(kern, "crossover_max", ki.crossover_max == INT64_MAX ? -1.0 : (double)ki.crossover_max);
+            cJSON_AddNumberToObject(kern, "packed_bytes", (double)ki.packed_bytes);
+            cJSON_AddNumberToObject(kern, "weight_bytes", (double)tmlp_model_param_bytes(info->model));
+        } else {
+            char av[64] = "";
+            for (int k = TMLP_KERNEL_SCALAR; k <= TMLP_KERNEL_BLAS; k++)
+                if (tmlp_kernel_available((tmlp_kernel)k))
+                    snprintf(av + strlen(av), sizeof av - strlen(av), "%s%s", av[0] ? "," : "",
+                             tmlp_kernel_name((tmlp_kernel)k));
+            cJSON_AddStringToObject(kern, "available", av);
+        }
     }
 
     cJSON *timer = cJSON_AddObjectToObject(c, "timer");

@@ -50,6 +50,7 @@ typedef struct tmlp_run_info {
     int fashion_names;          /* labels are Fashion-MNIST classes: print their names */
     int mpi_ranks;              /* > 1 under mpirun (mpi_ranks.h); 0 otherwise */
     const char **mpi_hosts;     /* host of each rank, mpi_ranks of them */
+    const tmlp_model *model;    /* the model run (for the "kernels" context), NULL for null */
 } tmlp_run_info;
 
 /* --- repetitions (repeat.c) -------------------------------------------------------------

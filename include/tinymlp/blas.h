@@ -17,19 +17,35 @@ typedef struct tmlp_blas_info {
     char version[128];  /* openblas_get_config(), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64" */
     char core[64];      /* openblas_get_corename(), e.g. "Haswell" */
     char coretype_env[64]; /* value of OPENBLAS_CORETYPE, "" if unset */
+    char best_core[32]; /* tmlp_blas_best_core(): the core this CPU should run, "" if none */
+    /* Who chose `core`: "OpenBLAS (its own cpuid)", "user (OPENBLAS_CORETYPE)" or
+     * "bench_mlp (cpuid, re-executed)" (bench_mlp set the variable and restarted itself). */
+    char core_source[48];
     int threads;        /* openblas_get_num_threads() */
     int parallel;       /* openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP */
-    /* Non-empty when OpenBLAS runs its generic x86-64 kernels ("Prescott": what 0.3.21
-     * picks for a CPU it does not recognise) although the CPU has AVX2 and FMA: one
-     * sentence saying so and how to fix it (OPENBLAS_CORETYPE=Haswell). Benchmarks print it:
-     * the generic kernels are several times slower and the figures would mislead. */
-    char advice[192];
+    /* Non-empty when OpenBLAS runs kernels older than the CPU (e.g. the generic "Prescott"
+     * that 0.3.21 picks for a CPU it does not recognise) although the CPU has AVX2+FMA or
+     * AVX-512: one sentence saying so and how to fix it (OPENBLAS_CORETYPE=<best_core>).
+     * Benchmarks print it: those kernels are several times slower. */
+    char advice[224];
 } tmlp_blas_info;
 
 /* Set the BLAS thread count for the whole process (n >= 1). Not thread-safe with
  * concurrent forwards: call it before starting workers. */
 TMLP_API tmlp_status tmlp_blas_set_threads(int n);
 TMLP_API void tmlp_blas_get_info(tmlp_blas_info *out);
+
+/* The OpenBLAS core this CPU should run, from cpuid: "SkylakeX" (AVX-512 F, BW, VL, DQ),
+ * "Haswell" (AVX2 + FMA), or "" (nothing better than OpenBLAS's own choice). Static. The
+ * core is fixed when OpenBLAS loads, so the way to use it is OPENBLAS_CORETYPE=<core> in
+ * the environment of the process (bench_mlp re-executes itself with it). */
+TMLP_API const char *tmlp_blas_best_core(void);
+
+/* Check the running core once: a small odd-sized sgemm (7 x 37 x 29) against the scalar
+ * kernel. TMLP_OK if every output agrees within 1e-5 of the magnitude of its terms,
+ * TMLP_ERR_STATE if not (a core wrong for this CPU), TMLP_ERR_NOMEM. *max_error (may be
+ * NULL) gets the worst error. Thread-safe; allocates a few KB. */
+TMLP_API tmlp_status tmlp_blas_check_core(double *max_error);
 
 #ifdef __cplusplus
 }

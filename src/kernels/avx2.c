@@ -3,8 +3,9 @@
  * registers instead of 32:
  *
  * - R = 1 (batch 1, remainders): the whole panel, up to 8 ymm accumulators (wp = 64),
- *   one broadcast, weights as memory operands: 8 independent FMA chains.
- * - R = 4 for batches, over 16-output column strips of the panel: 4 x 2 accumulators +
+ *   one broadcast, weights as memory operands: 8 independent FMA chains; weights
+ *   prefetched PF_DIST floats ahead.
+ * - R = 4 for batches (R = 2 or 3 for the rows left over), over 16-output column strips: 4 x 2 accumulators +
  *   2 weight vectors + broadcasts fit in 16 registers; each weight vector feeds 4 FMAs.
  * Epilogue: + bias, ReLU (maxps: NaN -> 0), masked store of the real outputs.
  */
@@ -13,6 +14,9 @@
 #include <immintrin.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Prefetch distance for batch 1, in floats: see avx512.c. */
+#define PF_DIST 2048
 
 /* Lane mask for the first `left` of 8 lanes (left may exceed 8 or be <= 0). */
 static __m256i lane_mask(int64_t left)
@@ -41,6 +45,8 @@ ALWAYS_INLINE void row1(const float *w, int64_t in, int n8, const float *x, cons
     for (int64_t k = 0; k < in; k++) {
         const __m256 xk = _mm256_broadcast_ss(x + k);
         const float *wk = w + k * wp;
+#pragma GCC unroll 4
+        for (int v = 0; v < n8 / 2; v++) _mm_prefetch((const char *)(wk + PF_DIST + 16 * v), _MM_HINT_T0);
 #pragma GCC unroll 8
         for (int v = 0; v < n8; v++) acc[v] = _mm256_fmadd_ps(xk, _mm256_load_ps(wk + 8 * v), acc[v]);
     }
@@ -48,38 +54,47 @@ ALWAYS_INLINE void row1(const float *w, int64_t in, int n8, const float *x, cons
     for (int v = 0; v < n8; v++) store_vec(y + 8 * v, b + 8 * v, acc[v], valid - 8 * v, relu);
 }
 
-/* Four rows against columns [c, c + 16) of a panel of width wp. */
-ALWAYS_INLINE void rows4_strip(const float *w, int64_t in, int64_t wp, int64_t c, const float *x,
-                               int64_t out, const float *b, float *y, int64_t valid, int relu)
+/* R rows (2, 3 or 4) against columns [c, c + 16) of a panel of width wp. */
+ALWAYS_INLINE void rows_strip(int R, const float *w, int64_t in, int64_t wp, int64_t c, const float *x,
+                              int64_t out, const float *b, float *y, int64_t valid, int relu)
 {
     __m256 acc[4][2];
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     const float *wc = w + c;
     for (int64_t k = 0; k < in; k++) {
         const __m256 w0 = _mm256_load_ps(wc + k * wp), w1 = _mm256_load_ps(wc + k * wp + 8);
 #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
+        for (int r = 0; r < R; r++) {
             const __m256 xr = _mm256_broadcast_ss(x + r * in + k);
             acc[r][0] = _mm256_fmadd_ps(xr, w0, acc[r][0]);
             acc[r][1] = _mm256_fmadd_ps(xr, w1, acc[r][1]);
         }
     }
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++) {
+    for (int r = 0; r < R; r++) {
         store_vec(y + r * out + c, b + c, acc[r][0], valid - c, relu);
         store_vec(y + r * out + c + 8, b + c + 8, acc[r][1], valid - c - 8, relu);
     }
 }
 
+/* Groups of 4 rows, then the 1..3 left over in one group. */
 ALWAYS_INLINE void panel_all_rows(const float *w, int64_t in, int n8, const float *x, int64_t out,
                                   const float *b, float *y, int64_t batch, int64_t valid, int relu)
 {
     int64_t r = 0;
     for (; r + 4 <= batch; r += 4)
         for (int64_t c = 0; c < 8 * n8; c += 16)
-            rows4_strip(w, in, 8 * n8, c, x + r * in, out, b, y + r * out, valid, relu);
-    for (; r < batch; r++) row1(w, in, n8, x + r * in, b, y + r * out, valid, relu);
+            rows_strip(4, w, in, 8 * n8, c, x + r * in, out, b, y + r * out, valid, relu);
+    const int64_t left = batch - r;
+    if (left == 1) {
+        row1(w, in, n8, x + r * in, b, y + r * out, valid, relu);
+        return;
+    }
+    for (int64_t c = 0; left > 1 && c < 8 * n8; c += 16) {
+        if (left == 3) rows_strip(3, w, in, 8 * n8, c, x + r * in, out, b, y + r * out, valid, relu);
+        else rows_strip(2, w, in, 8 * n8, c, x + r * in, out, b, y + r * out, valid, relu);
+    }
 }
 
 void tmlp_kernel_avx2(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)

@@ -7,8 +7,9 @@
  *
  * Crossover (tmlp_kernel_crossover): a fixed rule, measured with bench_forward and argued
  * in docs/kernels.md, rather than a timing at load time: a timing would make the path a
- * forward takes (and so its last bits) depend on the machine's load at that moment, and
- * every model load would pay for it.
+ * forward takes (and so its last bits) depend on the machine's load at that moment (two
+ * loads of one file could disagree in the last bit, and digests with them), and every
+ * model load would pay for it.
  */
 #include "kernels.h"
 
@@ -92,13 +93,27 @@ tmlp_status tmlp_kernel_resolve(tmlp_kernel requested, tmlp_kernel *chosen, cons
     return TMLP_OK;
 }
 
+/* Measured with `bench_forward --sweep` (own kernel forced vs OpenBLAS forced, interleaved,
+ * CPU time, 1 thread) on an AMD EPYC Zen 5 against OpenBLAS 0.3.21, 784-128-10,
+ * 784-256-128-10, 784-512-512-10 and 1024-4096-4096-1024 (docs/kernels.md has the tables):
+ *   avx512 vs the SkylakeX core: ours ahead at every batch 1..256 on all four shapes
+ *          (1.12-1.18x at 256; 1.03x for 4096 x 4096, where it narrows), so 256;
+ *   avx2   vs the Haswell core: ours ahead up to 64 on every shape (1.03-1.08x), behind
+ *          from 96 (784-512) or 192 (784-128), so 64.
+ * The crossing did not move with the layer shape by more than the measurement noise
+ * between these shapes, so the rule is one number per kernel; rerun the sweep on a new
+ * machine before changing it. */
 int64_t tmlp_kernel_crossover(tmlp_kernel k, int forced, int64_t in, int64_t out)
 {
     (void)in;
     (void)out;
     if (k == TMLP_KERNEL_BLAS || k == TMLP_KERNEL_AUTO) return 0;
     if (forced) return INT64_MAX;
-    return 32; /* placeholder until measured */
+    switch (k) {
+    case TMLP_KERNEL_AVX512: return 256;
+    case TMLP_KERNEL_AVX2: return 64;
+    default: return 0; /* cpuid never picks scalar: OpenBLAS is faster at every batch */
+    }
 }
 
 void tmlp_kernel_available_list(char *buf, size_t cap)
