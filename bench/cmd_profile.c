@@ -9,8 +9,13 @@
  *        achieved  FLOPs / mean time            (GFLOP/s)
  *    against the MEASURED peak of this machine's BLAS: a 512x512x512 sgemm repeated for
  *    ~0.2 s (peak P, GFLOP/s), and a streaming read of 64 MB (DRAM bandwidth W, GB/s).
- *    The ridge point P/W separates memory-bound layers (I < P/W: at most I*W GFLOP/s)
- *    from compute-bound ones. Small layers whose weights sit in cache can beat I*W.
+ *    Each layer also gets its own roof: its weights (packed, if our kernel runs it at this
+ *    batch) fit in some cache level (L1, L2, L3 from sysconf, else DRAM); a streaming read
+ *    over a working set of exactly that size, with the widest loads the CPU has, gives
+ *    that level's bandwidth Wl. The layer cannot run faster than
+ *        max(bytes / Wl, FLOPs / P)
+ *    and is memory-bound at that level when the first term is the larger: so a layer is
+ *    never called "memory-bound" while running above its own roof.
  * 3. The end-to-end pipeline per query: input preparation (gather the batch; for u8
  *    images also the model's preprocessing x = (raw*scale - mean)/std), the forward pass,
  *    and postprocessing (argmax per row), each with its percentiles; the bottleneck is
@@ -24,6 +29,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kernels/kernels.h"
 #include "commands.h"
 #include "reports_util.h"
 
@@ -88,6 +94,48 @@ static double probe_bandwidth(void)
     return best;
 }
 
+/* Streaming read of a working set of `bytes` (at least 16 KB), repeated so that it stays
+ * in the level that holds it, with the widest loads the CPU has: GB/s, best of 3 rounds
+ * of ~20 ms. */
+static double probe_level_bandwidth(double bytes)
+{
+    size_t n = (size_t)(bytes < 16384 ? 16384 : bytes) / sizeof(float);
+    n = (n + 127) & ~(size_t)127;
+    float *x = aligned_alloc(64, n * sizeof *x);
+    if (!x) return NAN;
+    for (size_t i = 0; i < n; i++) x[i] = (float)(i & 7);
+    const tmlp_kernel k = tmlp_kernel_available(TMLP_KERNEL_AVX512) ? TMLP_KERNEL_AVX512
+                          : tmlp_kernel_available(TMLP_KERNEL_AVX2) ? TMLP_KERNEL_AVX2 : TMLP_KERNEL_SCALAR;
+    volatile float sink = tmlp_stream_sum(k, x, n); /* warm: bring it into the level */
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        long reps = 0;
+        uint64_t t0 = tmlp_time_now_ns(), t;
+        do {
+            sink = tmlp_stream_sum(k, x, n);
+            reps++;
+            t = tmlp_time_now_ns() - t0;
+        } while (t < 20000000ULL);
+        double gbs = (double)reps * (double)(n * sizeof *x) / (double)t;
+        if (gbs > best) best = gbs;
+    }
+    (void)sink;
+    free(x);
+    return best;
+}
+
+/* The smallest cache level holding `bytes` (sysconf; a level it does not report is skipped). */
+static const char *level_of(double bytes)
+{
+    static const struct { int name; const char *label; } lv[] = {
+        {_SC_LEVEL1_DCACHE_SIZE, "L1"}, {_SC_LEVEL2_CACHE_SIZE, "L2"}, {_SC_LEVEL3_CACHE_SIZE, "L3"}};
+    for (int i = 0; i < 3; i++) {
+        long sz = sysconf(lv[i].name);
+        if (sz > 0 && bytes <= (double)sz) return lv[i].label;
+    }
+    return "DRAM";
+}
+
 static ru_stage stage_of(uint64_t *v, int64_t n)
 {
     ru_stage s = {0, 0, 0};
@@ -125,7 +173,11 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
         snprintf(out->names[i], sizeof out->names[i], "%d %s %" PRId64 "->%" PRId64, i, li.name, li.in_width,
                  li.out_width);
         out->flops[i] = (double)li.flops_per_sample * (double)batch;
-        out->bytes[i] = (double)li.weight_bytes + 4.0 * (double)batch * (double)(li.in_width + li.out_width);
+        const int own = li.kind == TMLP_LAYER_DENSE && li.kernel != TMLP_KERNEL_BLAS && batch <= li.crossover;
+        snprintf(out->kernel[i], sizeof out->kernel[i], "%s",
+                 li.kind != TMLP_LAYER_DENSE ? "" : own ? tmlp_kernel_name(li.kernel) : "blas");
+        out->weight_bytes[i] = own ? (double)li.packed_bytes : (double)li.weight_bytes;
+        out->bytes[i] = out->weight_bytes[i] + 4.0 * (double)batch * (double)(li.in_width + li.out_width);
     }
     tmlp_session *s = NULL;
     if (tmlp_session_create(m, batch, &s) != TMLP_OK) {
@@ -197,6 +249,25 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
     out->blas_threads = bi.threads;
     out->peak_gflops = probes ? probes->peak_gflops : probe_sgemm();
     out->dram_gbs = probes ? probes->dram_gbs : probe_bandwidth();
+    /* one probe per level that holds some layer, at the size of the largest such layer */
+    for (int l = 0; l < L; l++) {
+        snprintf(out->level[l], sizeof out->level[l], "%s", level_of(out->bytes[l]));
+        out->level_gbs[l] = NAN;
+    }
+    for (int l = 0; l < L; l++) {
+        if (!isnan(out->level_gbs[l])) continue;
+        if (!strcmp(out->level[l], "DRAM")) {
+            for (int j = l; j < L; j++)
+                if (!strcmp(out->level[j], "DRAM")) out->level_gbs[j] = out->dram_gbs;
+            continue;
+        }
+        double biggest = out->bytes[l];
+        for (int j = l + 1; j < L; j++)
+            if (!strcmp(out->level[j], out->level[l]) && out->bytes[j] > biggest) biggest = out->bytes[j];
+        const double gbs = probe_level_bandwidth(biggest);
+        for (int j = l; j < L; j++)
+            if (!strcmp(out->level[j], out->level[l])) out->level_gbs[j] = gbs;
+    }
 done:
     free(x);
     free(lay);
@@ -215,22 +286,33 @@ void ru_profile_print(FILE *f, const ru_profile *p)
     char a[24], b[24], c[24];
     double ridge = p->peak_gflops / p->dram_gbs;
     fprintf(f, "Measured peak: sgemm 512x512x512 %.1f GFLOP/s (%d BLAS thread%s); streaming read "
-               "64 MB %.1f GB/s; ridge point %.2f FLOP/byte\n\n", p->peak_gflops, p->blas_threads, p->blas_threads == 1 ? "" : "s", p->dram_gbs, ridge);
+               "64 MB %.1f GB/s; ridge point %.2f FLOP/byte\n", p->peak_gflops, p->blas_threads, p->blas_threads == 1 ? "" : "s", p->dram_gbs, ridge);
+    fprintf(f, "Roof per layer: max(bytes / bandwidth of the level holding its weights, FLOPs / peak); "
+               "%% of roof = roof / mean (100%% = at the limit)\n\n");
     fprintf(f, "Per layer, batch %" PRId64 ", %" PRId64 " forwards (Dense fused with its ReLU reports both on the Dense)\n",
             p->batch, p->iterations);
-    fprintf(f, "| layer | mean | p50 | p99 | share | MFLOP | KB moved | FLOP/byte | GFLOP/s | %% of peak | bound |\n");
-    fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    fprintf(f, "| layer | kernel | mean | p50 | p99 | share | MFLOP | KB moved | FLOP/byte | GFLOP/s | %% of peak "
+               "| held in | level GB/s | roof | %% of roof | bound |\n");
+    fprintf(f, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n");
     for (int l = 0; l < p->n_layers; l++) {
         const ru_stage *s = &p->layer[l];
         double ai = p->flops[l] / p->bytes[l];
         double gf = s->mean_ns > 0 ? p->flops[l] / s->mean_ns : NAN;
-        fprintf(f, "| %s | %s | %s | %s | %.1f%% | %.3f | %.1f | %.2f | ", p->names[l],
-                tmlp_cli_fmt_ns(s->mean_ns, a, sizeof a), tmlp_cli_fmt_ns(s->p50_ns, b, sizeof b),
+        fprintf(f, "| %s | %s | %s | %s | %s | %.1f%% | %.3f | %.1f | %.2f | ", p->names[l],
+                p->kernel[l][0] ? p->kernel[l] : "-", tmlp_cli_fmt_ns(s->mean_ns, a, sizeof a), tmlp_cli_fmt_ns(s->p50_ns, b, sizeof b),
                 tmlp_cli_fmt_ns(s->p99_ns, c, sizeof c), 100 * p->share[l], p->flops[l] / 1e6, p->bytes[l] / 1024,
                 ai);
         if (s->mean_ns > 0 && isfinite(gf)) fprintf(f, "%.2f | %.1f%% | ", gf, 100 * gf / p->peak_gflops);
         else fprintf(f, "- | - | ");
-        fprintf(f, "%s |\n", s->mean_ns <= 0 ? "fused (time on the Dense)" : ai < ridge ? "memory" : "compute");
+        /* the layer's own roof: bytes at its level's bandwidth, or FLOPs at the peak */
+        const double mem_ns = p->bytes[l] / p->level_gbs[l], cpu_ns = p->flops[l] / p->peak_gflops;
+        const double roof_ns = mem_ns > cpu_ns ? mem_ns : cpu_ns;
+        fprintf(f, "%s | %.1f | %s | ", p->level[l], p->level_gbs[l], tmlp_cli_fmt_ns(roof_ns, a, sizeof a));
+        if (s->mean_ns > 0) fprintf(f, "%.0f%% | ", 100 * roof_ns / s->mean_ns);
+        else fprintf(f, "- | ");
+        char bound[32];
+        snprintf(bound, sizeof bound, mem_ns > cpu_ns ? "memory (%s)" : "compute", p->level[l]);
+        fprintf(f, "%s |\n", s->mean_ns <= 0 ? "fused (time on the Dense)" : bound);
     }
     fprintf(f, "\nPipeline per query of %" PRId64 " sample%s (%s)\n", p->batch, p->batch == 1 ? "" : "s",
             p->input_kind);

@@ -242,6 +242,11 @@ typedef struct ru_profile {
     double peak_gflops;                 /* measured sgemm 512^3 */
     int blas_threads;
     double dram_gbs;                    /* measured streaming read, 64 MB */
+    /* The roof of each layer: where its weights live and how fast that level streams. */
+    char kernel[RU_MAX_LAYERS][16];     /* Dense: the kernel at this batch ("avx512", "blas"); else "" */
+    double weight_bytes[RU_MAX_LAYERS]; /* bytes of weights the layer streams per forward */
+    char level[RU_MAX_LAYERS][8];       /* "L1", "L2", "L3" or "DRAM": the smallest that holds them */
+    double level_gbs[RU_MAX_LAYERS];    /* measured streaming read over a working set of that size */
     const char *input_kind;             /* "u8 -> f32 (model preprocessing)" or "f32 gather" */
 } ru_profile;
 

@@ -111,3 +111,20 @@ void tmlp_kernel_avx2(const tmlp_packed *p, const float *x, float *y, int64_t ba
         }
     }
 }
+
+/* Sum of x[0..n) with 32-byte loads and 8 accumulators (bandwidth probe; see avx512.c). */
+float tmlp_stream_sum_avx2(const float *x, size_t n)
+{
+    __m256 a[8];
+    for (int v = 0; v < 8; v++) a[v] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64)
+#pragma GCC unroll 8
+        for (int v = 0; v < 8; v++) a[v] = _mm256_add_ps(a[v], _mm256_load_ps(x + i + 8 * v));
+    for (int v = 1; v < 8; v++) a[0] = _mm256_add_ps(a[0], a[v]);
+    float t[8], s = 0;
+    _mm256_storeu_ps(t, a[0]);
+    for (int v = 0; v < 8; v++) s += t[v];
+    for (; i < n; i++) s += x[i];
+    return s;
+}

@@ -127,3 +127,19 @@ void tmlp_kernel_available_list(char *buf, size_t cap)
         len += (size_t)n;
     }
 }
+
+float tmlp_stream_sum(tmlp_kernel k, const float *x, size_t n)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (k == TMLP_KERNEL_AVX512 && tmlp_kernel_available(k)) return tmlp_stream_sum_avx512(x, n);
+    if ((k == TMLP_KERNEL_AVX2 || k == TMLP_KERNEL_AVX512) && tmlp_kernel_available(TMLP_KERNEL_AVX2))
+        return tmlp_stream_sum_avx2(x, n);
+#endif
+    (void)k;
+    float s[4] = {0, 0, 0, 0}; /* four chains so the add latency does not set the pace */
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int v = 0; v < 4; v++) s[v] += x[i + v];
+    for (; i < n; i++) s[0] += x[i];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}

@@ -28,6 +28,7 @@
 
 #include "tinymlp/kernels.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TMLP_PANEL 64
@@ -54,6 +55,12 @@ typedef void (*tmlp_kernel_fn)(const tmlp_packed *p, const float *x, float *y, i
 void tmlp_kernel_scalar(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
 void tmlp_kernel_avx2(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
 void tmlp_kernel_avx512(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+
+/* Sum of x[0..n) (x 64-byte aligned) with the widest loads of kernel k: a streaming read as
+ * fast as that kernel could stream weights (bench_mlp profile's bandwidth probe). */
+float tmlp_stream_sum(tmlp_kernel k, const float *x, size_t n);
+float tmlp_stream_sum_avx2(const float *x, size_t n);
+float tmlp_stream_sum_avx512(const float *x, size_t n);
 
 /* pack.c: fill *p from W (out, in) and b (out) through allocator a. TMLP_ERR_NOMEM on
  * failure (size overflow included), *p then owns nothing. */
