@@ -238,11 +238,28 @@ static void test_dispatch(void **s)
     tmlp_model_destroy(m);
 }
 
+/* The OpenBLAS core in use agrees with the scalar kernel; the best core follows cpuid. */
+static void test_blas_core(void **s)
+{
+    (void)s;
+    double e = -1;
+    assert_int_equal(tmlp_blas_check_core(&e), TMLP_OK);
+    assert_true(e >= 0 && e <= 1e-5);
+    tmlp_blas_info bi;
+    tmlp_blas_get_info(&bi);
+    const char *best = tmlp_blas_best_core();
+    assert_string_equal(bi.best_core, best);
+    if (tmlp_kernel_available(TMLP_KERNEL_AVX512)) assert_true(!strcmp(best, "SkylakeX") || !strcmp(best, "Haswell"));
+    else if (tmlp_kernel_available(TMLP_KERNEL_AVX2)) assert_string_equal(best, "Haswell");
+    print_message("  OpenBLAS core %s (%s), best for this CPU %s, check error %.2g\n", bi.core,
+                  bi.core_source, best[0] ? best : "(none)", e);
+}
+
 int main(void)
 {
     unsetenv("TMLP_KERNELS"); /* the model tests pick kernels through options */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dispatch),
+        cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_blas_core),
         cmocka_unit_test(test_scalar_widths),  cmocka_unit_test(test_avx2_widths),
         cmocka_unit_test(test_avx512_widths),  cmocka_unit_test(test_scalar_batches),
         cmocka_unit_test(test_avx2_batches),   cmocka_unit_test(test_avx512_batches),
