@@ -917,14 +917,24 @@ static void print_header(FILE *f, const run_opts *o, const workload *w)
     fputc('\n', f);
     tmlp_blas_info bi;
     tmlp_blas_get_info(&bi);
-    fprintf(f, "blas     : %s, core %s, %d thread%s%s%s\n", bi.name, bi.core, bi.threads,
+    fprintf(f, "blas     : %s, core %s, %d thread%s%s%s; chosen by %s\n", bi.name, bi.core, bi.threads,
             bi.threads == 1 ? "" : "s", bi.coretype_env[0] ? ", OPENBLAS_CORETYPE=" : "",
-            bi.coretype_env);
+            bi.coretype_env, bi.core_source);
     if (bi.advice[0]) fprintf(f, "warning  : %s\n", bi.advice);
     if (i->mpi_ranks > 1) {
         fprintf(f, "mpi      : %d ranks on", i->mpi_ranks);
         for (int r = 0; r < i->mpi_ranks; r++) fprintf(f, "%s %s", r ? "," : "", i->mpi_hosts[r]);
         fputs(" (results merged over all ranks)\n", f);
+    }
+    tmlp_kernel_info ki;
+    if (!w->is_null && tmlp_model_kernel_info(w->model, &ki) == TMLP_OK) {
+        fprintf(f, "kernels  : %s (%s)", ki.name, ki.source);
+        if (ki.kernel != TMLP_KERNEL_BLAS) {
+            if (ki.crossover_max == INT64_MAX) fprintf(f, " at every batch size");
+            else fprintf(f, " up to batch %" PRId64 ", OpenBLAS above", ki.crossover_max);
+            fprintf(f, "; packed weights %zu bytes", ki.packed_bytes);
+        }
+        fprintf(f, "; available %s\n", ki.available);
     }
     if (w->is_null)
         fprintf(f, "model    : null (no-op SUT: measures the harness itself)\n");
