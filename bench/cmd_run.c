@@ -230,6 +230,8 @@ static void print_help(FILE *f)
 "                         regression gating (README \"Is B faster than A?\")\n"
 "  --workers N            worker threads, each with its own session (default 1)\n"
 "  --blas-threads N       OpenBLAS threads (default 1)\n"
+"", f);
+    fputs(
 "  --kernels K            Dense kernel at every batch size: scalar | avx2 | avx512 | blas |\n"
 "                         auto (default auto: the best the CPU has up to the crossover,\n"
 "                         OpenBLAS above). Same as TMLP_KERNELS=K; every command takes it\n"
