@@ -27,7 +27,7 @@ typedef struct tmlp_blas_info {
      * that 0.3.21 picks for a CPU it does not recognise) although the CPU has AVX2+FMA or
      * AVX-512: one sentence saying so and how to fix it (OPENBLAS_CORETYPE=<best_core>).
      * Benchmarks print it: those kernels are several times slower. */
-    char advice[224];
+    char advice[256];
 } tmlp_blas_info;
 
 /* Set the BLAS thread count for the whole process (n >= 1). Not thread-safe with
