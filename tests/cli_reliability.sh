@@ -76,9 +76,10 @@ check "kill -9 mid-run: previous file intact" 'same_prev'
 rm -f "$T"/.prev.json.*.tmp
 
 # an offline run stops within 0.5 s of the signal and blames the interrupt, not the SUT.
-# --offline-expected-qps keeps the query at 1M samples: with main's default sizing (22M
-# samples here) building the result of the abandoned query alone takes ~1 s.
-"$B" --model synthetic:256x256x10 --data synthetic --quiet --monitor-interval-ms 0 --scenario offline --offline-expected-qps 50k \
+# A model big enough that the query (1.1M samples, --offline-expected-qps 50k x 20 s x 1.1)
+# outlives the 1.5 s before the signal with any kernel, small enough that building the
+# result of the abandoned query stays well inside the 0.5 s.
+"$B" --model synthetic:784x512x512x10 --data synthetic --quiet --monitor-interval-ms 0 --scenario offline --offline-expected-qps 50k \
     --min-duration-ms 20s --format json >"$T/off.json" 2>"$T/err" &
 pid=$!
 sleep 1.5
