@@ -13,11 +13,13 @@ block run in order in one scratch directory (so `--output base.json` feeds a lat
 
 Speed: the suite must stay short, so a command gets `--quick` when it supports it and
 lacks it (the default run, report, ab, regress --baseline; not accuracy mode, which is
-one pass), find-peak a 1 s search budget, plan 100 ms trials, and `--repeat N` is capped
-at 3. Nothing else is changed.
+one pass), find-peak a 1 s search budget, and `--repeat N` is capped at 3. Nothing else is
+changed.
 
 What is checked: the exit status is 0 — or 0 or 3 for a regression gate (`regress`,
-`--baseline`), whose verdict depends on the measurements — except for a `$ ` example whose
+`--baseline`), whose verdict depends on the measurements, and 1 with "no plan is possible"
+for `plan` on a machine too busy (or a build too slow, ASan) for the bound — except for a
+`$ ` example whose
 shown output is an error line (`bench_mlp: ...`): then that exact line must appear on
 stderr and the status must be 2 (usage) or 1 (runtime). A shell `; echo $?` keeps its own
 exit 0.
@@ -84,8 +86,6 @@ def speed_up_one(cmd):
         extra.append("--quick")
     if "find-peak" in words:
         extra += ["--find-peak-budget-ms", "1000"]
-    if sub == "plan" and "--trial-ms" not in words:
-        extra += ["--trial-ms", "100"]
     # at most 3 repetitions: the suite checks that the commands work, not their noise
     words = [("3" if i > 0 and words[i - 1] == "--repeat" and w.isdigit() and int(w) > 3 else w)
              for i, w in enumerate(words)]
@@ -132,6 +132,10 @@ def main():
                     elif "--baseline" in cmd or re.search(r"bench_mlp\s+regress\b", cmd):
                         # a gate's verdict depends on the measurements: 0 or 3 (regression)
                         good = p.returncode in (0, 3)
+                    elif re.search(r"bench_mlp\s+plan\b", cmd) and p.returncode == 1:
+                        # plan measures; on a machine too slow or too busy for the bound its
+                        # answer is "no plan is possible" (exit 1), which is still an answer
+                        good = "no plan is possible" in p.stdout
                     else:
                         good = p.returncode == 0
                     if good:
