@@ -46,7 +46,10 @@ static void test_cpu_burn(void **state)
     assert_true(fabs(s.cpu_user_pct + s.cpu_system_pct - thread_pct) < 10.0 + 0.1 * thread_pct);
     if (thread_pct > 70.0) assert_true(s.cpu_user_pct > 50.0);
     else fprintf(stderr, "  (machine busy: the thread got only %.0f%% of a core; > 50%% not asserted)\n", thread_pct);
-    assert_true(s.n_samples >= 5);  /* 250 ms at 10 ms, generously */
+    /* 250 ms at 10 ms, generously; on a saturated machine the sampler thread itself
+     * waits for a core (seen under ASan with the load at 8 on 2 cores) */
+    assert_true(s.n_samples >= 1);
+    if (thread_pct > 70.0) assert_true(s.n_samples >= 5);
     assert_true(s.duration_ns >= 250000000ULL);
     assert_true(s.has_per_core && s.n_cores >= 1);
     assert_true(s.has_ctx && s.voluntary_ctx >= 0);
