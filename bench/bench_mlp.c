@@ -91,10 +91,39 @@ static int take_kernels(int *argc, char **argv)
     return 0;
 }
 
+/* Take --precision P / --precision=P out of argv like --kernels: it becomes TMLP_PRECISION
+ * for the whole process, so every command loads its models at that weight precision
+ * (docs/precision.md). `ab` keeps its own --precision-b. 0 or TMLP_EXIT_USAGE. */
+static int take_precision(int *argc, char **argv)
+{
+    int w = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *v = NULL;
+        if (!strcmp(argv[i], "--precision")) {
+            if (i + 1 >= *argc) return tmlp_cli_usage_error("--precision: needs a value (f32, bf16, int8)");
+            v = argv[++i];
+        } else if (!strncmp(argv[i], "--precision=", 12)) {
+            v = argv[i] + 12;
+        } else {
+            argv[w++] = argv[i];
+            continue;
+        }
+        setenv("TMLP_PRECISION", v, 1);
+    }
+    argv[w] = NULL;
+    *argc = w;
+    const char *env = getenv("TMLP_PRECISION");
+    tmlp_precision p;
+    if (env && *env && tmlp_precision_parse(env, &p) != TMLP_OK)
+        return tmlp_cli_usage_error("--precision / TMLP_PRECISION: '%s' is not one of f32, bf16, int8, auto", env);
+    return 0;
+}
+
 static int dispatch(int argc, char **argv)
 {
     int rc = take_kernels(&argc, argv);
     if (rc) return rc;
+    if ((rc = take_precision(&argc, argv))) return rc;
     if (argc > 1) {
         const char *c = argv[1];
         if (!strcmp(c, "compare")) return tmlp_cmd_compare(argc - 1, argv + 1);

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "precision.h"
 #include "commands.h"
 #include "reports_util.h"
 
@@ -76,7 +77,11 @@ static void print_help(FILE *f)
           "Route one interleaved query stream between models A and B (seeded, identical inputs,\n"
           "both warmed first) and say which is faster, by how much, with what confidence.\n"
           "  --model A          default: models/fashion_mlp.safetensors, else " RU_DEFAULT_SYNTHETIC "\n"
-          "  --model-b B        the challenger (required); same input width as A\n"
+          "  --model-b B        the challenger (required unless --precision-b); same input width as A\n"
+          "  --precision P, --precision-b P   weight precision of A and B (f32 | bf16 | int8;\n"
+          "                     default f32 / A's); B defaults to A's model: `ab --precision-b int8`\n"
+          "                     answers \"is INT8 worth it?\" with the latency verdict and the paired\n"
+          "                     accuracy difference (McNemar) over every labelled sample\n"
           "  --layers L, --layers-b L   layer lists of .safetensors models without metadata\n"
           "  --data D           fashion | synthetic | PATH (default as the default run)\n"
           "  --split S          fraction of queries routed to B, in (0,1) (default 0.5)\n"
@@ -113,6 +118,8 @@ static void print_arm(const char *name, const char *src, const tmlp_ab_arm_resul
 int tmlp_cmd_ab(int argc, char **argv)
 {
     const char *ma = NULL, *mb = NULL, *la = NULL, *lb = NULL, *data = NULL;
+    tmlp_precision pb = TMLP_PRECISION_AUTO;
+    int pb_set = 0;
     tmlp_ab_settings s = tmlp_ab_settings_default();
     s.queries = 4000;
     s.warmup_queries = 200;
@@ -137,6 +144,11 @@ int tmlp_cmd_ab(int argc, char **argv)
         else if (!strcmp(a, "--layers")) la = v;
         else if (!strcmp(a, "--layers-b")) lb = v;
         else if (!strcmp(a, "--data")) data = v;
+        else if (!strcmp(a, "--precision-b")) {
+            if (tmlp_precision_parse(v, &pb) != TMLP_OK)
+                return tmlp_cli_usage_error("--precision-b: '%s' is not one of f32, bf16, int8, auto", v);
+            pb_set = 1;
+        }
         else if (!strcmp(a, "--split")) {
             rc = tmlp_cli_parse_double("--split", v, 0, 1, &s.split_b);
             if (!rc && !(s.split_b > 0 && s.split_b < 1))
@@ -154,7 +166,8 @@ int tmlp_cmd_ab(int argc, char **argv)
         else return tmlp_cli_usage_error("ab: unknown option \"%s\"", a);
         if (rc) return rc;
     }
-    if (!mb) return tmlp_cli_usage_error("ab: --model-b B is required (the model to compare against A)");
+    if (!mb && !pb_set)
+        return tmlp_cli_usage_error("ab: --model-b B or --precision-b P is required (what to compare against A)");
     if (quick && !queries_set) s.queries = 1000;
     if (quick && !warmup_set) s.warmup_queries = 50;
     tmlp_model *A = NULL, *B = NULL;
@@ -164,8 +177,25 @@ int tmlp_cmd_ab(int argc, char **argv)
     double *da = NULL, *db = NULL;
     char srca[4096], srcb[4096], dsrc[4096];
     int rc = ru_load_model(ma, la, &A, srca, sizeof srca);
-    if (!rc) rc = ru_load_model(mb, lb, &B, srcb, sizeof srcb);
+    if (!rc && pb_set) { /* B: its own model or A's, at precision pb */
+        if (!mb) {
+            mb = srca;
+            if (!lb) lb = la;
+        }
+        rc = tmlp_precision_load(mb, lb, RU_MODEL_SEED, pb, &B);
+        snprintf(srcb, sizeof srcb, "%s", mb);
+    } else if (!rc) {
+        rc = ru_load_model(mb, lb, &B, srcb, sizeof srcb);
+    }
     if (rc) goto done;
+    /* name each arm's precision when they differ (or are not F32) */
+    tmlp_kernel_info kia, kib;
+    if (tmlp_model_kernel_info(A, &kia) == TMLP_OK && tmlp_model_kernel_info(B, &kib) == TMLP_OK &&
+        (kia.precision != TMLP_PRECISION_F32 || kib.precision != TMLP_PRECISION_F32)) {
+        size_t la_ = strlen(srca), lb_ = strlen(srcb);
+        snprintf(srca + la_, sizeof srca - la_, " [%s, %s]", tmlp_precision_name(kia.precision), kia.isa);
+        snprintf(srcb + lb_, sizeof srcb - lb_, " [%s, %s]", tmlp_precision_name(kib.precision), kib.isa);
+    }
     if (tmlp_model_input_width(A) != tmlp_model_input_width(B)) {
         tmlp_cli_error("ab: A takes %" PRId64 " inputs but B takes %" PRId64 ": they cannot see identical inputs",
                        tmlp_model_input_width(A), tmlp_model_input_width(B));
@@ -311,6 +341,17 @@ int tmlp_cmd_ab(int argc, char **argv)
         printf("undecided: too few successful queries (A %" PRId64 ", B %" PRId64 ") or zero spread; run more queries.\n",
                r->arm[0].n, r->arm[1].n);
         break;
+    }
+    if (d->labels) {
+        /* the routed queries see each sample in one arm only; the paired test sees every
+         * labelled sample in both, which is what tells a 0.1-point accuracy change apart */
+        tmlp_paired_acc pr;
+        if ((rc = tmlp_paired_run(A, B, d, alpha, &pr))) goto done;
+        printf("\n");
+        tmlp_paired_print(stdout, "A", "B", &pr, alpha);
+        printf("Together: latency %s (mean %+.1f%%); accuracy B - A %+.2f points [%+.2f, %+.2f], McNemar p = %.3g.\n",
+               c.verdict == TMLP_VERDICT_FASTER ? "B faster" : c.verdict == TMLP_VERDICT_SLOWER ? "B slower" : "no significant change",
+               rel, 100 * pr.diff, 100 * pr.ci_low, 100 * pr.ci_high, pr.mcnemar_p);
     }
 done:
     free(da);

@@ -174,9 +174,13 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
                  li.out_width);
         out->flops[i] = (double)li.flops_per_sample * (double)batch;
         const int own = li.kind == TMLP_LAYER_DENSE && li.kernel != TMLP_KERNEL_BLAS && batch <= li.crossover;
-        snprintf(out->kernel[i], sizeof out->kernel[i], "%s",
-                 li.kind != TMLP_LAYER_DENSE ? "" : own ? tmlp_kernel_name(li.kernel) : "blas");
-        out->weight_bytes[i] = own ? (double)li.packed_bytes : (double)li.weight_bytes;
+        snprintf(out->kernel[i], sizeof out->kernel[i], "%s%s%s",
+                 li.kind != TMLP_LAYER_DENSE ? "" : own ? tmlp_kernel_name(li.kernel) : "blas",
+                 li.kind == TMLP_LAYER_DENSE && li.precision > TMLP_PRECISION_F32 ? " " : "",
+                 li.kind == TMLP_LAYER_DENSE && li.precision > TMLP_PRECISION_F32 ? tmlp_precision_name(li.precision) : "");
+        /* the weight bytes one forward streams at the layer's precision (BF16 half, INT8 a
+         * quarter plus its scales), not the F32 parameters */
+        out->weight_bytes[i] = own ? (double)(li.stream_bytes ? li.stream_bytes : li.packed_bytes) : (double)li.weight_bytes;
         out->bytes[i] = out->weight_bytes[i] + 4.0 * (double)batch * (double)(li.in_width + li.out_width);
     }
     tmlp_session *s = NULL;
@@ -292,8 +296,8 @@ void ru_profile_print(FILE *f, const ru_profile *p)
     fprintf(f, "Per layer, batch %" PRId64 ", %" PRId64 " forwards (Dense fused with its ReLU reports both on the Dense)\n",
             p->batch, p->iterations);
     fprintf(f, "| layer | kernel | mean | p50 | p99 | share | MFLOP | KB moved | FLOP/byte | GFLOP/s | %% of peak "
-               "| held in | level GB/s | roof | %% of roof | bound |\n");
-    fprintf(f, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n");
+               "| held in | level GB/s | roof | %% of roof | bound | GB/s at p50 |\n");
+    fprintf(f, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|\n");
     for (int l = 0; l < p->n_layers; l++) {
         const ru_stage *s = &p->layer[l];
         double ai = p->flops[l] / p->bytes[l];
@@ -317,7 +321,11 @@ void ru_profile_print(FILE *f, const ru_profile *p)
             snprintf(bound, sizeof bound, "above its roof: probe disturbed, rerun");
         else
             snprintf(bound, sizeof bound, mem_ns > cpu_ns ? "memory (%s)" : "compute", p->level[l]);
-        fprintf(f, "%s |\n", s->mean_ns <= 0 ? "fused (time on the Dense)" : bound);
+        fprintf(f, "%s | ", s->mean_ns <= 0 ? "fused (time on the Dense)" : bound);
+        /* achieved bandwidth: the bytes the layer moves (weights at its precision + F32
+         * activations) over its p50 */
+        if (s->p50_ns > 0) fprintf(f, "%.1f |\n", p->bytes[l] / s->p50_ns);
+        else fprintf(f, "- |\n");
     }
     fprintf(f, "\nPipeline per query of %" PRId64 " sample%s (%s)\n", p->batch, p->batch == 1 ? "" : "s",
             p->input_kind);

@@ -45,6 +45,7 @@
 #include "bench/harness_internal.h" /* tmlp_workload_offline_samples: the header prints the plan */
 #include "bench_config.h"
 #include "cli.h"
+#include "precision.h"
 #include "commands.h"
 #include "mpi_ranks.h"
 #include "reports_util.h"
@@ -235,6 +236,9 @@ static void print_help(FILE *f)
 "  --kernels K            Dense kernel at every batch size: scalar | avx2 | avx512 | blas |\n"
 "                         auto (default auto: the best the CPU has up to the crossover,\n"
 "                         OpenBLAS above). Same as TMLP_KERNELS=K; every command takes it\n"
+"  --precision P          weight precision f32 | bf16 | int8 (default f32; same as\n"
+"                         TMLP_PRECISION=P; every command). --mode accuracy at bf16/int8\n"
+"                         adds a paired comparison with f32 (agreement, logit error, McNemar)\n"
 "  --sample-seed N        seed of the sample choice (default: the harness default)\n"
 "  --schedule-seed N      seed of the server arrival schedule (default: harness default)\n"
 "\n", f);
@@ -901,6 +905,25 @@ static int shard_for_rank(const tmlp_mpi *mpi, const run_opts *o, const workload
     return 0;
 }
 
+/* --mode accuracy at a reduced precision: the same model at F32 on the same samples, and
+ * the paired comparison (bench/precision.c). Nothing for an F32 model. */
+static int paired_vs_f32(FILE *out, const run_opts *o, const workload *w)
+{
+    tmlp_kernel_info ki;
+    if (w->is_null || tmlp_model_kernel_info(w->model, &ki) != TMLP_OK || ki.precision == TMLP_PRECISION_F32)
+        return 0;
+    tmlp_model *ref = NULL;
+    tmlp_paired_acc pr;
+    int rc = tmlp_precision_load(w->model_source, o->layers, SYNTHETIC_MODEL_SEED, TMLP_PRECISION_F32, &ref);
+    if (!rc) rc = tmlp_paired_run(ref, w->model, w->data, o->alpha, &pr);
+    if (!rc) {
+        fputc('\n', out);
+        tmlp_paired_print(out, "f32", tmlp_precision_name(ki.precision), &pr, o->alpha);
+    }
+    tmlp_model_destroy(ref);
+    return rc;
+}
+
 /* --- main ----------------------------------------------------------------------------------- */
 
 static void print_header(FILE *f, const run_opts *o, const workload *w)
@@ -937,6 +960,9 @@ static void print_header(FILE *f, const run_opts *o, const workload *w)
             fprintf(f, "; packed weights %zu bytes", ki.packed_bytes);
         }
         fprintf(f, "; available %s\n", ki.available);
+        char pd[256];
+        tmlp_precision_describe(w->model, pd, sizeof pd);
+        fprintf(f, "precision: %s\n", pd);
     }
     if (w->is_null)
         fprintf(f, "model    : null (no-op SUT: measures the harness itself)\n");
@@ -1195,6 +1221,8 @@ int tmlp_cmd_run(int argc, char **argv)
             for (int i = 0; i < n_rows; i++)
                 tmlp_out_confusion(out, &rows[i], labels, w.info.data_classes, w.info.fashion_names);
         tmlp_out_table(out, o.format, rows, n_rows);
+        if (o.mode == TMLP_MODE_ACCURACY && o.format != TMLP_OUT_CSV && !g_stop && (rc = paired_vs_f32(out, &o, &w)))
+            goto done;
         tmlp_rep_table(out, o.format, rows, n_rows, o.alpha);
         tmlp_out_per_rank(out, o.format, rows, n_rows);
         tmlp_out_resources(out, o.format, &res);

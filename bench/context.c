@@ -231,6 +231,8 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
         tmlp_kernel_info ki;
         const char *env = getenv("TMLP_KERNELS");
         cJSON_AddStringToObject(kern, "env", env ? env : "");
+        const char *penv = getenv("TMLP_PRECISION");
+        cJSON_AddStringToObject(kern, "env_precision", penv ? penv : "");
         if (info && info->model && tmlp_model_kernel_info(info->model, &ki) == TMLP_OK) {
             cJSON_AddStringToObject(kern, "kernel", ki.name);
             cJSON_AddStringToObject(kern, "source", ki.source);
@@ -240,6 +242,10 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
             cJSON_AddNumberToObject(kern, "crossover_max", ki.crossover_max == INT64_MAX ? -1.0 : (double)ki.crossover_max);
             cJSON_AddNumberToObject(kern, "packed_bytes", (double)ki.packed_bytes);
             cJSON_AddNumberToObject(kern, "weight_bytes", (double)tmlp_model_param_bytes(info->model));
+            /* weight precision (docs/precision.md) and the instruction path running it */
+            cJSON_AddStringToObject(kern, "precision", tmlp_precision_name(ki.precision));
+            cJSON_AddStringToObject(kern, "precision_source", ki.precision_source);
+            cJSON_AddStringToObject(kern, "isa", ki.isa);
         } else {
             char av[64] = "";
             for (int k = TMLP_KERNEL_SCALAR; k <= TMLP_KERNEL_BLAS; k++)

@@ -13,6 +13,12 @@
  * comparisons and teaching want; one chosen by 3 runs up to the measured crossover.
  * Asking for a kernel the CPU lacks is an error (TMLP_ERR_ARG with a message) when the
  * model is created or loaded, never a silent fallback.
+ *
+ * Weight precision (docs/precision.md), chosen the same way: tmlp_model_options.precision,
+ * else TMLP_PRECISION=f32|bf16|int8, else f32. BF16 and INT8 weights are converted and
+ * packed once at load; activations, bias, accumulation and softmax stay F32 (INT8
+ * accumulates in int32). A reduced precision always runs our kernels (OpenBLAS has none),
+ * so asking for it together with the blas kernel is an error.
  */
 #ifndef TINYMLP_KERNELS_H
 #define TINYMLP_KERNELS_H
@@ -44,6 +50,18 @@ TMLP_API int tmlp_kernel_available(tmlp_kernel k);
  * and OpenBLAS above; the figures below are the smallest and largest over the model's
  * Dense layers (tmlp_layer_info has each layer's). INT64_MAX = always our kernel, 0 = always
  * BLAS. */
+typedef enum tmlp_precision {
+    TMLP_PRECISION_AUTO = 0, /* TMLP_PRECISION, else F32 */
+    TMLP_PRECISION_F32 = 1,  /* the file's weights as F32 (default) */
+    TMLP_PRECISION_BF16 = 2, /* weights bfloat16 (round to nearest even from F32) */
+    TMLP_PRECISION_INT8 = 3  /* weights int8, symmetric per output channel */
+} tmlp_precision;
+
+/* "auto", "f32", "bf16", "int8" (static). */
+TMLP_API const char *tmlp_precision_name(tmlp_precision p);
+/* Parse one of those names. TMLP_ERR_ARG if unknown. */
+TMLP_API tmlp_status tmlp_precision_parse(const char *name, tmlp_precision *out);
+
 typedef struct tmlp_kernel_info {
     tmlp_kernel kernel;
     char name[16];          /* tmlp_kernel_name(kernel) */
@@ -51,6 +69,10 @@ typedef struct tmlp_kernel_info {
     char available[64];     /* kernels this machine can run, e.g. "scalar,avx2,avx512,blas" */
     int64_t crossover_min, crossover_max;
     size_t packed_bytes;    /* packed copies of the weights, on top of the (out, in) originals */
+    tmlp_precision precision;   /* weight precision the Dense layers run (never AUTO) */
+    char precision_source[32];  /* "default", "TMLP_PRECISION" or "model options" */
+    char isa[32];           /* instruction path of the kernel at this precision, e.g.
+                             * "avx512_bf16", "avx512_vnni", "avx2 (emulated)", "scalar" */
 } tmlp_kernel_info;
 
 /* Fill `info` for model m (any time after creation). TMLP_ERR_ARG on NULL. */

@@ -40,6 +40,8 @@ typedef struct tmlp_model_options {
     int allow_nonfinite;
     tmlp_kernel kernel;       /* Dense kernel; TMLP_KERNEL_AUTO (0) = TMLP_KERNELS, else cpuid
                                * (tinymlp/kernels.h) */
+    tmlp_precision precision; /* weight precision; TMLP_PRECISION_AUTO (0) = TMLP_PRECISION,
+                               * else F32 (tinymlp/kernels.h, docs/precision.md) */
 } tmlp_model_options;
 
 TMLP_API tmlp_model_options tmlp_model_options_default(void);
@@ -120,6 +122,10 @@ typedef struct tmlp_layer_info {
     tmlp_kernel kernel;
     int64_t crossover;
     size_t packed_bytes;
+    /* Dense only (else AUTO): the weight precision, and the bytes of weights one forward
+     * streams at that precision (packed panels plus scales; the bias is F32). */
+    tmlp_precision precision;
+    size_t stream_bytes;
 } tmlp_layer_info;
 
 /* Fill `info` for layer i (0-based). TMLP_ERR_ARG if i is out of range. */

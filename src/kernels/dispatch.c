@@ -128,6 +128,94 @@ void tmlp_kernel_available_list(char *buf, size_t cap)
     }
 }
 
+/* --- Precisions (docs/precision.md) ------------------------------------------------------ */
+
+static const char *const prec_names[] = {"auto", "f32", "bf16", "int8"};
+
+const char *tmlp_precision_name(tmlp_precision p)
+{
+    return (unsigned)p < sizeof prec_names / sizeof prec_names[0] ? prec_names[p] : "unknown";
+}
+
+tmlp_status tmlp_precision_parse(const char *name, tmlp_precision *out)
+{
+    if (!name || !out) return TMLP_ERR_ARG;
+    for (unsigned i = 0; i < sizeof prec_names / sizeof prec_names[0]; i++)
+        if (!strcmp(name, prec_names[i])) {
+            *out = (tmlp_precision)i;
+            return TMLP_OK;
+        }
+    return TMLP_ERR_ARG;
+}
+
+tmlp_status tmlp_precision_resolve(tmlp_precision requested, tmlp_precision *chosen,
+                                   const char **source, tmlp_error *err)
+{
+    const char *env = getenv("TMLP_PRECISION");
+    *source = "model options";
+    if (requested == TMLP_PRECISION_AUTO && env && *env) {
+        *source = "TMLP_PRECISION";
+        if (tmlp_precision_parse(env, &requested) != TMLP_OK)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "TMLP_PRECISION=%s: not one of f32, bf16, int8, auto", env);
+    }
+    if ((unsigned)requested > TMLP_PRECISION_INT8)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "precision %d: not a tmlp_precision", (int)requested);
+    if (requested == TMLP_PRECISION_AUTO) {
+        *source = "default";
+        requested = TMLP_PRECISION_F32;
+    }
+    *chosen = requested;
+    return TMLP_OK;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* AVX-512 at a reduced precision: native needs BF16 + VNNI (+ BW for the byte work),
+ * the emulation needs BW (byte and word shifts, vpmaddwd on zmm). */
+static int avx512_native(void)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vnni");
+}
+static int avx512_emu(void) { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"); }
+#endif
+
+tmlp_kernel_fn tmlp_kernel_function_prec(tmlp_kernel k, tmlp_precision prec, const char **isa)
+{
+    const char *dummy;
+    if (!isa) isa = &dummy;
+    if (prec != TMLP_PRECISION_BF16 && prec != TMLP_PRECISION_INT8) {
+        *isa = tmlp_kernel_name(k);
+        return tmlp_kernel_function(k);
+    }
+    const int bf = prec == TMLP_PRECISION_BF16;
+    if (!tmlp_kernel_available(k)) return NULL;
+    switch (k) {
+    case TMLP_KERNEL_SCALAR:
+        *isa = "scalar";
+        return bf ? tmlp_kernel_scalar_bf16 : tmlp_kernel_scalar_int8;
+#if defined(__x86_64__) && defined(__GNUC__)
+    case TMLP_KERNEL_AVX2:
+        *isa = "avx2 (emulated)";
+        return bf ? tmlp_kernel_avx2_bf16 : tmlp_kernel_avx2_int8;
+    case TMLP_KERNEL_AVX512:
+        if (getenv("TMLP_LOWP_EMULATE") == NULL && avx512_native()) {
+            *isa = bf ? "avx512_bf16" : "avx512_vnni";
+            return bf ? tmlp_kernel_avx512n_bf16 : tmlp_kernel_avx512n_int8;
+        }
+        if (avx512_emu()) {
+            *isa = "avx512 (emulated)";
+            return bf ? tmlp_kernel_avx512e_bf16 : tmlp_kernel_avx512e_int8;
+        }
+        if (tmlp_kernel_available(TMLP_KERNEL_AVX2)) { /* AVX-512F without BW: rare */
+            *isa = "avx2 (emulated)";
+            return bf ? tmlp_kernel_avx2_bf16 : tmlp_kernel_avx2_int8;
+        }
+        return NULL;
+#endif
+    default: return NULL;
+    }
+}
+
 float tmlp_stream_sum(tmlp_kernel k, const float *x, size_t n)
 {
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -21,7 +21,20 @@
  * and y are contiguous (strides in and out); x need not be aligned. Each kernel streams a
  * panel once per group of rows and keeps its outputs in registers until the epilogue.
  *
- * Next: scalar.c (the reference: read it first), avx2.c, avx512.c, dispatch.c.
+ * Reduced precisions (docs/precision.md) keep the 64-output panels and group k so that one
+ * 32-bit lane holds one output's weights for 2 (BF16) or 4 (INT8) consecutive k, the
+ * operand shape of vdpbf16ps and vpdpbusd:
+ *
+ *     bf16: wb[panel][t][j][2]   = bf16(W[64p + j][2t + i])       t < kp/2, kp = in rounded to 2
+ *     int8: wq[panel][t][j][4]   = q(W[64p + j][4t + i])          t < kp/4, kp = in rounded to 4
+ *
+ * padded with zero weights past `in`. INT8 adds per output j: wscale[j] (W = wscale * q)
+ * and wsum[j] = sum_k q[j][k] (the zero-point correction). Activations are quantized per
+ * row as they enter the kernel (tmlp_q8_params below; asymmetric u8 with a zero point).
+ *
+ * Next: scalar.c (the reference: read it first), avx2.c, avx512.c, dispatch.c; the reduced
+ * precisions: scalar_lowp.c, avx512_lowp.h (compiled twice: native BF16/VNNI and emulated),
+ * avx2_lowp.c.
  */
 #ifndef TMLP_KERNELS_H
 #define TMLP_KERNELS_H
@@ -36,7 +49,13 @@
 typedef struct tmlp_packed {
     int64_t in, out;
     int64_t n_panels;  /* ceil(out / 64) */
-    float *w;          /* packed weights, 64-byte aligned (see above) */
+    tmlp_precision precision; /* F32, BF16 or INT8: which of w / wb / wq is set */
+    int64_t kp;        /* in rounded up to the k group: 1 (F32), 2 (BF16), 4 (INT8) */
+    float *w;          /* F32 packed weights, 64-byte aligned (see above) */
+    uint16_t *wb;      /* BF16 panels; panel p starts at 64p * kp elements */
+    int8_t *wq;        /* INT8 panels; panel p starts at 64p * kp bytes */
+    float *wscale;     /* INT8: (n_panels * 64) per-output scales, 1 in the padding */
+    int32_t *wsum;     /* INT8: (n_panels * 64) sum_k q[j][k] */
     float *bias;       /* (n_panels * 64), zero padded */
     void *block;       /* the one allocation holding w and bias */
     size_t bytes;      /* bytes of `block` */
@@ -62,10 +81,99 @@ float tmlp_stream_sum(tmlp_kernel k, const float *x, size_t n);
 float tmlp_stream_sum_avx2(const float *x, size_t n);
 float tmlp_stream_sum_avx512(const float *x, size_t n);
 
-/* pack.c: fill *p from W (out, in) and b (out) through allocator a. TMLP_ERR_NOMEM on
- * failure (size overflow included), *p then owns nothing. */
+/* pack.c: fill *p from W (out, in) and b (out) through allocator a, at precision prec
+ * (AUTO = F32). TMLP_ERR_NOMEM on failure (size overflow included), *p then owns nothing. */
 tmlp_status tmlp_packed_create(const tmlp_allocator *a, int64_t in, int64_t out,
                                const float *weight, const float *bias, tmlp_packed *p);
+tmlp_status tmlp_packed_create_prec(const tmlp_allocator *a, int64_t in, int64_t out,
+                                    const float *weight, const float *bias, tmlp_precision prec,
+                                    tmlp_packed *p);
+/* Bytes of weights one forward streams through this layer: panels plus, for INT8, scales
+ * and sums (the bias is excluded: it is F32 at every precision). */
+size_t tmlp_packed_stream_bytes(const tmlp_packed *p);
+
+/* --- Reduced precisions ---------------------------------------------------------------- */
+
+/* Widest layer input the BF16 and INT8 kernels take: they convert or quantize rows of x
+ * into a 64 KB stack buffer (the forward allocates nothing), and INT8's int32 sums stay
+ * exact up to 65536 * 255 * 127 < 2^31. */
+#define TMLP_LOWP_MAX_IN 32768
+#define TMLP_LOWP_STACK 65536
+
+/* F32 -> BF16, round to nearest even; NaN stays a (quiet) NaN. */
+static inline uint16_t tmlp_f32_to_bf16(float f)
+{
+    uint32_t u;
+    __builtin_memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+static inline float tmlp_bf16_to_f32(uint16_t h)
+{
+    const uint32_t u = (uint32_t)h << 16;
+    float f;
+    __builtin_memcpy(&f, &u, 4);
+    return f;
+}
+
+/* Per-row activation quantization (INT8): asymmetric u8 over [min(lo, 0), max(hi, 0)],
+ *     scale = range / 255,  inv = 255 / range,  zero = rne(-lo * inv)  in [0, 255],
+ *     q[k] = clamp(rne(x[k] * inv) + zero, 0, 255),  x[k] ~ scale * (q[k] - zero).
+ * 0 is in the range so it is exact (ReLU zeros, padding). A row of zeros: scale 1, zero 0.
+ * Every kernel computes these with exactly these float operations, so the integer sums
+ * agree bit for bit with the scalar reference. */
+static inline void tmlp_q8_params(float lo, float hi, float *scale, float *inv, int32_t *zero)
+{
+    lo = lo < 0.0f ? lo : 0.0f;
+    hi = hi > 0.0f ? hi : 0.0f;
+    const float range = hi - lo;
+    if (!(range > 0.0f) || !(range < 3.0e38f)) {
+        *scale = 1.0f;
+        *inv = 1.0f;
+        *zero = 0;
+        return;
+    }
+    *scale = range / 255.0f;
+    *inv = 255.0f / range;
+    long z = __builtin_lrintf(-lo * *inv);
+    *zero = (int32_t)(z < 0 ? 0 : z > 255 ? 255 : z);
+}
+
+static inline uint8_t tmlp_q8_one(float x, float inv, int32_t zero)
+{
+    long v = __builtin_lrintf(x * inv) + zero;
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* The INT8 epilogue of output j for one row: the same float operations in every kernel
+ * (convert, multiply by sx * wscale[j], add the bias; no FMA), so outputs are bit-exact. */
+static inline float tmlp_q8_out(int32_t acc, int32_t zero, int32_t wsum, float sx, float ws,
+                                float b)
+{
+    const int32_t c = (int32_t)((uint32_t)acc - (uint32_t)zero * (uint32_t)wsum);
+    const float sc = sx * ws;
+    const float prod = (float)c * sc;
+    return prod + b;
+}
+
+void tmlp_kernel_scalar_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+void tmlp_kernel_scalar_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+void tmlp_kernel_avx2_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+void tmlp_kernel_avx2_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+/* avx512_lowp.h compiled natively (-mavx512bf16 -mavx512vnni) and emulated (-mavx512bw) */
+void tmlp_kernel_avx512n_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+void tmlp_kernel_avx512n_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+void tmlp_kernel_avx512e_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+void tmlp_kernel_avx512e_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+
+/* dispatch.c: the function running kernel k at precision prec, and the instruction path's
+ * name ("avx512_vnni", "avx2 (emulated)", ...): NULL if k cannot run prec on this CPU. */
+tmlp_kernel_fn tmlp_kernel_function_prec(tmlp_kernel k, tmlp_precision prec, const char **isa);
+/* Turn a requested precision (AUTO: TMLP_PRECISION, else F32) into one; *source as above. */
+tmlp_status tmlp_precision_resolve(tmlp_precision requested, tmlp_precision *chosen,
+                                   const char **source, tmlp_error *err);
 void tmlp_packed_destroy(const tmlp_allocator *a, tmlp_packed *p);
 
 /* dispatch.c: the function of a kernel (NULL for BLAS, AUTO or one the CPU lacks). */

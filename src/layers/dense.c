@@ -44,6 +44,8 @@ typedef struct dense {
     tmlp_kernel kernel;  /* which kernel `fn` is */
     tmlp_kernel_fn fn;   /* our kernel for batch <= crossover; NULL = always BLAS */
     int64_t crossover;
+    tmlp_precision precision; /* of the packed weights (F32, BF16, INT8) */
+    const char *isa;     /* instruction path of fn at that precision (static) */
 } dense;
 
 /* y[0..n) += b[0..n) */
@@ -122,15 +124,30 @@ static int64_t dense_flops(const tmlp_layer *l)
 
 /* Pack W for kernel k (once, when the model is built or loaded: W is final by now). */
 static tmlp_status dense_prepare(tmlp_layer *l, const tmlp_allocator *a, tmlp_kernel k, int forced,
-                                 tmlp_error *err)
+                                 tmlp_precision prec, tmlp_error *err)
 {
     dense *d = (dense *)l;
     tmlp_packed_destroy(a, &d->packed);
+    d->precision = prec == TMLP_PRECISION_AUTO ? TMLP_PRECISION_F32 : prec;
+    const int lowp = d->precision != TMLP_PRECISION_F32;
+    if (lowp && l->in_width > TMLP_LOWP_MAX_IN)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "dense %lldx%lld: %s weights take inputs of at most %d values",
+                              (long long)l->out_width, (long long)l->in_width,
+                              tmlp_precision_name(d->precision), TMLP_LOWP_MAX_IN);
+    /* BF16 and INT8 have no OpenBLAS path: a CPU without AVX2 (cpuid chose blas) runs them on
+     * the scalar kernel; blas asked for explicitly is refused when the model is created. */
+    if (lowp && k == TMLP_KERNEL_BLAS) k = TMLP_KERNEL_SCALAR;
     d->kernel = k;
-    d->fn = tmlp_kernel_function(k);
-    d->crossover = d->fn ? tmlp_kernel_crossover(k, forced, l->in_width, l->out_width) : 0;
-    if (!d->fn) return TMLP_OK;
-    if (tmlp_packed_create(a, l->in_width, l->out_width, d->weight, d->bias, &d->packed) != TMLP_OK) {
+    d->fn = tmlp_kernel_function_prec(k, d->precision, &d->isa);
+    d->crossover = d->fn ? (lowp ? INT64_MAX : tmlp_kernel_crossover(k, forced, l->in_width, l->out_width)) : 0;
+    if (!d->fn) {
+        d->isa = "blas";
+        if (lowp)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "dense: kernel '%s' cannot run %s weights on this CPU",
+                                  tmlp_kernel_name(k), tmlp_precision_name(d->precision));
+        return TMLP_OK;
+    }
+    if (tmlp_packed_create_prec(a, l->in_width, l->out_width, d->weight, d->bias, d->precision, &d->packed) != TMLP_OK) {
         d->fn = NULL;
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "dense %lldx%lld: out of memory packing the weights",
                               (long long)l->out_width, (long long)l->in_width);
@@ -145,6 +162,16 @@ static void dense_kernel_info(const tmlp_layer *l, tmlp_kernel *k, int64_t *cros
     *k = d->fn ? d->kernel : TMLP_KERNEL_BLAS;
     *crossover = d->fn ? d->crossover : 0;
     *packed_bytes = d->packed.bytes;
+}
+
+static void dense_precision_info(const tmlp_layer *l, tmlp_precision *prec, const char **isa,
+                                 size_t *stream_bytes)
+{
+    const dense *d = (const dense *)l;
+    *prec = d->precision ? d->precision : TMLP_PRECISION_F32;
+    *isa = d->isa ? d->isa : "blas";
+    *stream_bytes = d->fn ? tmlp_packed_stream_bytes(&d->packed)
+                          : (size_t)(l->in_width * l->out_width) * sizeof(float);
 }
 
 static void dense_destroy(tmlp_layer *l, const tmlp_allocator *a)
@@ -166,6 +193,7 @@ static const tmlp_layer_ops dense_ops = {
     .flops_per_sample = dense_flops,
     .prepare = dense_prepare,
     .kernel_info = dense_kernel_info,
+    .precision_info = dense_precision_info,
     .destroy = dense_destroy,
 };
 

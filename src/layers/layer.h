@@ -39,13 +39,18 @@ typedef struct tmlp_layer_ops {
     int64_t (*flops_per_sample)(const tmlp_layer *l);
     /* Optional (NULL if nothing to do): called once when the layer is appended to a model,
      * after its parameters are final. Dense packs its weights for kernel k here and sets its
-     * crossover (forced: k was asked for, so it runs at every batch size). */
+     * crossover (forced: k was asked for, so it runs at every batch size), converting the
+     * weights to precision prec (BF16 / INT8: our kernel at every batch size). */
     tmlp_status (*prepare)(tmlp_layer *l, const tmlp_allocator *a, tmlp_kernel k, int forced,
-                           tmlp_error *err);
+                           tmlp_precision prec, tmlp_error *err);
     /* Optional: the kernel running this layer at small batches, its crossover and the bytes
      * of packed weights (for tmlp_layer_info / tmlp_model_kernel_info). */
     void (*kernel_info)(const tmlp_layer *l, tmlp_kernel *k, int64_t *crossover,
                         size_t *packed_bytes);
+    /* Optional: the weight precision, its instruction path (static) and the bytes of
+     * weights one forward streams. */
+    void (*precision_info)(const tmlp_layer *l, tmlp_precision *prec, const char **isa,
+                           size_t *stream_bytes);
     /* Free the layer and everything it owns, through the model's allocator. */
     void (*destroy)(tmlp_layer *l, const tmlp_allocator *a);
 } tmlp_layer_ops;
@@ -96,6 +101,8 @@ struct tmlp_model {
     tmlp_kernel kernel;      /* Dense kernel for small batches (resolved at create) */
     const char *kernel_source; /* "cpuid", "TMLP_KERNELS", "model options" (static) */
     int kernel_forced;       /* kernel asked for: run it at every batch size */
+    tmlp_precision precision;  /* weight precision of the Dense layers (resolved at create) */
+    const char *precision_source; /* "default", "TMLP_PRECISION", "model options" (static) */
     atomic_int sessions_created;
 };
 

@@ -58,6 +58,18 @@ tmlp_status tmlp_model_create(int64_t input_width, const tmlp_model_options *opt
         return st;
     }
     m->kernel_forced = strcmp(m->kernel_source, "cpuid") != 0;
+    st = tmlp_precision_resolve(opts ? opts->precision : TMLP_PRECISION_AUTO, &m->precision,
+                                &m->precision_source, err);
+    if (st == TMLP_OK && m->precision != TMLP_PRECISION_F32 && m->kernel == TMLP_KERNEL_BLAS &&
+        m->kernel_forced)
+        st = tmlp_error_set(err, TMLP_ERR_ARG,
+                            "precision %s (from %s) needs our kernels; kernel 'blas' (from %s) has "
+                            "no %s path", tmlp_precision_name(m->precision), m->precision_source,
+                            m->kernel_source, tmlp_precision_name(m->precision));
+    if (st != TMLP_OK) {
+        tmlp_mem_free(&a, m);
+        return st;
+    }
     atomic_init(&m->sessions_created, 0);
     *out = m;
     return TMLP_OK;
@@ -90,7 +102,7 @@ static tmlp_status check_building(const tmlp_model *m, const char *fn, tmlp_erro
 static tmlp_status append(tmlp_model *m, tmlp_layer *l, tmlp_error *err)
 {
     if (l->ops->prepare) {
-        tmlp_status st = l->ops->prepare(l, &m->alloc, m->kernel, m->kernel_forced, err);
+        tmlp_status st = l->ops->prepare(l, &m->alloc, m->kernel, m->kernel_forced, m->precision, err);
         if (st != TMLP_OK) {
             l->ops->destroy(l, &m->alloc);
             return st;
@@ -218,6 +230,12 @@ tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *i
     info->crossover = 0;
     info->packed_bytes = 0;
     if (l->ops->kernel_info) l->ops->kernel_info(l, &info->kernel, &info->crossover, &info->packed_bytes);
+    info->precision = TMLP_PRECISION_AUTO;
+    info->stream_bytes = 0;
+    if (l->ops->precision_info) {
+        const char *isa;
+        l->ops->precision_info(l, &info->precision, &isa, &info->stream_bytes);
+    }
     return TMLP_OK;
 }
 
@@ -229,6 +247,9 @@ tmlp_status tmlp_model_kernel_info(const tmlp_model *m, tmlp_kernel_info *info)
     snprintf(info->name, sizeof info->name, "%s", tmlp_kernel_name(m->kernel));
     snprintf(info->source, sizeof info->source, "%s", m->kernel_source);
     tmlp_kernel_available_list(info->available, sizeof info->available);
+    info->precision = m->precision;
+    snprintf(info->precision_source, sizeof info->precision_source, "%s", m->precision_source);
+    snprintf(info->isa, sizeof info->isa, "%s", tmlp_kernel_name(m->kernel));
     int any = 0;
     for (int i = 0; i < m->n_layers; i++) {
         tmlp_layer_info li;
@@ -237,6 +258,13 @@ tmlp_status tmlp_model_kernel_info(const tmlp_model *m, tmlp_kernel_info *info)
         if (!any || li.crossover < info->crossover_min) info->crossover_min = li.crossover;
         if (!any || li.crossover > info->crossover_max) info->crossover_max = li.crossover;
         info->packed_bytes += li.packed_bytes;
+        if (!any && m->layers[i]->ops->precision_info) {
+            tmlp_precision p;
+            const char *isa;
+            size_t sb;
+            m->layers[i]->ops->precision_info(m->layers[i], &p, &isa, &sb);
+            snprintf(info->isa, sizeof info->isa, "%s", isa);
+        }
         any = 1;
     }
     return TMLP_OK;

@@ -1,0 +1,257 @@
+/* avx2_lowp.c — BF16 and INT8 kernels for AVX2 + FMA (compiled with -mavx2 -mfma; the
+ * dot products are emulated exactly, see avx512_lowp.h: BF16 halves shifted into F32 and
+ * FMA'd, odd element first; INT8 bytes widened to 16 bits and vpmaddwd'd, exact int32).
+ *
+ * Same layouts and row handling as avx512_lowp.h with 8-lane vectors and 16 registers:
+ * batch 1 runs a whole panel (up to 8 accumulators); groups of rows run 16-output strips
+ * (R x 2 accumulators, R <= 4), each weight vector feeding R dot products.
+ */
+#include "kernels.h"
+
+#include <immintrin.h>
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define CHUNK_ROWS 64
+#define PF_BYTES 8192
+
+ALWAYS_INLINE __m256 dot_bf16(__m256 acc, __m256 xo, __m256 xe, __m256i w)
+{
+    const __m256i hi = _mm256_set1_epi32((int)0xffff0000u);
+    acc = _mm256_fmadd_ps(xo, _mm256_castsi256_ps(_mm256_and_si256(w, hi)), acc);
+    return _mm256_fmadd_ps(xe, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)), acc);
+}
+
+ALWAYS_INLINE __m256i dot_u8s8(__m256i acc, __m256i xl, __m256i xh, __m256i w)
+{
+    const __m256i wl = _mm256_srai_epi16(_mm256_slli_epi16(w, 8), 8), wh = _mm256_srai_epi16(w, 8);
+    return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(xl, wl), _mm256_madd_epi16(xh, wh)));
+}
+
+static __m256i lane_mask(int64_t left)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const int n = left > 8 ? 8 : (left < 0 ? 0 : (int)left);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
+}
+
+ALWAYS_INLINE void store8(float *y, __m256 t, int64_t left, int relu)
+{
+    if (relu) t = _mm256_max_ps(t, _mm256_setzero_ps());
+    if (left >= 8) _mm256_storeu_ps(y, t);
+    else if (left > 0) _mm256_maskstore_ps(y, lane_mask(left), t);
+}
+
+/* --- BF16 ---------------------------------------------------------------------------- */
+
+/* R rows against columns [c, c + 8 n8) of a panel of width wp (layout [t][wp][2]). */
+ALWAYS_INLINE void strip_bf16(int R, int n8, const uint16_t *w, int64_t np, int64_t wp, int64_t c,
+                              const uint32_t *xb, int64_t out, const float *b, float *y,
+                              int64_t valid, int relu)
+{
+    __m256 acc[4][8];
+    const __m256i hi = _mm256_set1_epi32((int)0xffff0000u);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+        for (int v = 0; v < n8; v++) acc[r][v] = _mm256_setzero_ps();
+    for (int64_t t = 0; t < np; t++) {
+        const uint16_t *wt = w + (t * wp + c) * 2;
+        if (R == 1)
+#pragma GCC unroll 4
+            for (int v = 0; v < n8 / 2; v++) _mm_prefetch((const char *)wt + PF_BYTES + 64 * v, _MM_HINT_T0);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const __m256i xr = _mm256_set1_epi32((int)xb[r * np + t]);
+            const __m256 xo = _mm256_castsi256_ps(_mm256_and_si256(xr, hi));
+            const __m256 xe = _mm256_castsi256_ps(_mm256_slli_epi32(xr, 16));
+#pragma GCC unroll 8
+            for (int v = 0; v < n8; v++)
+                acc[r][v] = dot_bf16(acc[r][v], xo, xe, _mm256_load_si256((const __m256i *)(wt + 16 * v)));
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+        for (int v = 0; v < n8; v++)
+            store8(y + r * out + c + 8 * v, _mm256_add_ps(acc[r][v], _mm256_load_ps(b + c + 8 * v)),
+                   valid - c - 8 * v, relu);
+}
+
+static void bf16_row(const float *x, int64_t in, int64_t kp, uint32_t *dst)
+{
+    uint16_t *d = (uint16_t *)dst;
+    int64_t k = 0;
+    for (; k < in; k++) d[k] = tmlp_f32_to_bf16(x[k]);
+    for (; k < kp; k++) d[k] = 0;
+}
+
+ALWAYS_INLINE void panel_bf16(int n8, const uint16_t *w, int64_t np, const uint32_t *xb, int64_t out,
+                              const float *b, float *y, int64_t rows, int64_t valid, int relu)
+{
+    const int64_t wp = 8 * n8;
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4)
+        for (int64_t c = 0; c < wp; c += 16) strip_bf16(4, 2, w, np, wp, c, xb + r * np, out, b, y + r * out, valid, relu);
+    const int64_t left = rows - r;
+    if (left == 1) {
+        strip_bf16(1, n8, w, np, wp, 0, xb + r * np, out, b, y + r * out, valid, relu);
+        return;
+    }
+    for (int64_t c = 0; left > 1 && c < wp; c += 16) {
+        if (left == 3) strip_bf16(3, 2, w, np, wp, c, xb + r * np, out, b, y + r * out, valid, relu);
+        else strip_bf16(2, 2, w, np, wp, c, xb + r * np, out, b, y + r * out, valid, relu);
+    }
+}
+
+void tmlp_kernel_avx2_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+{
+    const int64_t in = p->in, out = p->out, kp = p->kp, np = kp / 2;
+    uint32_t xb[TMLP_LOWP_STACK / 4] __attribute__((aligned(64)));
+    int64_t per = (TMLP_LOWP_STACK / 4) / np;
+    if (per > CHUNK_ROWS) per = CHUNK_ROWS;
+    for (int64_t r0 = 0; r0 < batch; r0 += per) {
+        const int64_t rows = batch - r0 < per ? batch - r0 : per;
+        for (int64_t r = 0; r < rows; r++) bf16_row(x + (r0 + r) * in, in, kp, xb + r * np);
+        float *yc = y + r0 * out;
+        for (int64_t panel = 0; panel < p->n_panels; panel++) {
+            const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
+            const uint16_t *w = p->wb + j0 * kp;
+            const float *b = p->bias + j0;
+            switch (tmlp_panel_width(p, panel) / 8) {
+            case 8: panel_bf16(8, w, np, xb, out, b, yc + j0, rows, valid, relu); break;
+            case 6: panel_bf16(6, w, np, xb, out, b, yc + j0, rows, valid, relu); break;
+            case 4: panel_bf16(4, w, np, xb, out, b, yc + j0, rows, valid, relu); break;
+            default: panel_bf16(2, w, np, xb, out, b, yc + j0, rows, valid, relu); break;
+            }
+        }
+    }
+}
+
+/* --- INT8 ---------------------------------------------------------------------------- */
+
+ALWAYS_INLINE void strip_int8(int R, int n8, const int8_t *w, int64_t nq, int64_t wp, int64_t c,
+                              const uint32_t *xq, const float *sx, const int32_t *zx, int64_t out,
+                              const float *b, const float *ws, const int32_t *wsum, float *y,
+                              int64_t valid, int relu)
+{
+    __m256i acc[4][8];
+    const __m256i lo8 = _mm256_set1_epi32(0x00ff00ff);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+        for (int v = 0; v < n8; v++) acc[r][v] = _mm256_setzero_si256();
+    for (int64_t t = 0; t < nq; t++) {
+        const int8_t *wt = w + (t * wp + c) * 4;
+        if (R == 1)
+#pragma GCC unroll 4
+            for (int v = 0; v < n8 / 2; v++) _mm_prefetch((const char *)wt + PF_BYTES + 64 * v, _MM_HINT_T0);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const __m256i xr = _mm256_set1_epi32((int)xq[r * nq + t]);
+            const __m256i xl = _mm256_and_si256(xr, lo8), xh = _mm256_srli_epi16(xr, 8);
+#pragma GCC unroll 8
+            for (int v = 0; v < n8; v++)
+                acc[r][v] = dot_u8s8(acc[r][v], xl, xh, _mm256_load_si256((const __m256i *)(wt + 32 * v)));
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        const __m256i z = _mm256_set1_epi32(zx[r]);
+        const __m256 s = _mm256_set1_ps(sx[r]);
+#pragma GCC unroll 8
+        for (int v = 0; v < n8; v++) {
+            const int64_t j = c + 8 * v;
+            const __m256i cc = _mm256_sub_epi32(acc[r][v], _mm256_mullo_epi32(z, _mm256_load_si256((const __m256i *)(wsum + j))));
+            const __m256 sc = _mm256_mul_ps(s, _mm256_load_ps(ws + j));
+            store8(y + r * out + j, _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(cc), sc), _mm256_load_ps(b + j)),
+                   valid - j, relu);
+        }
+    }
+}
+
+static void q8_row(const float *x, int64_t in, int64_t kp, uint8_t *q, float *sx, int32_t *zero)
+{
+    __m256 lo = _mm256_set1_ps(x[0]), hi = lo;
+    int64_t k = 0;
+    for (; k + 8 <= in; k += 8) {
+        const __m256 v = _mm256_loadu_ps(x + k);
+        lo = _mm256_min_ps(lo, v);
+        hi = _mm256_max_ps(hi, v);
+    }
+    float a[8], c[8], inv;
+    _mm256_storeu_ps(a, lo);
+    _mm256_storeu_ps(c, hi);
+    float l = a[0], h = c[0];
+    for (int i = 1; i < 8; i++) {
+        l = a[i] < l ? a[i] : l;
+        h = c[i] > h ? c[i] : h;
+    }
+    for (int64_t i = k; i < in; i++) {
+        l = x[i] < l ? x[i] : l;
+        h = x[i] > h ? x[i] : h;
+    }
+    tmlp_q8_params(l, h, sx, &inv, zero);
+    const __m256 vinv = _mm256_set1_ps(inv);
+    const __m256i vz = _mm256_set1_epi32(*zero);
+    for (k = 0; k + 16 <= in; k += 16) {
+        __m256i i0 = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k), vinv)), vz);
+        __m256i i1 = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k + 8), vinv)), vz);
+        /* saturating packs clamp to [0, 255]; the lane order is fixed by the permute */
+        __m256i w16 = _mm256_packs_epi32(i0, i1);            /* 0-3 8-11 | 4-7 12-15 */
+        __m128i b8 = _mm_packus_epi16(_mm256_castsi256_si128(w16), _mm256_extracti128_si256(w16, 1));
+        b8 = _mm_shuffle_epi32(b8, _MM_SHUFFLE(3, 1, 2, 0)); /* 0-3 4-7 8-11 12-15 */
+        _mm_storeu_si128((__m128i *)(q + k), b8);
+    }
+    for (; k < in; k++) q[k] = tmlp_q8_one(x[k], inv, *zero);
+    for (; k < kp; k++) q[k] = 0;
+}
+
+ALWAYS_INLINE void panel_int8(int n8, const int8_t *w, int64_t nq, const uint32_t *xq, const float *sx,
+                              const int32_t *zx, int64_t out, const float *b, const float *ws,
+                              const int32_t *wsum, float *y, int64_t rows, int64_t valid, int relu)
+{
+    const int64_t wp = 8 * n8;
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4)
+        for (int64_t c = 0; c < wp; c += 16)
+            strip_int8(4, 2, w, nq, wp, c, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu);
+    const int64_t left = rows - r;
+    if (left == 1) {
+        strip_int8(1, n8, w, nq, wp, 0, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu);
+        return;
+    }
+    for (int64_t c = 0; left > 1 && c < wp; c += 16) {
+        if (left == 3)
+            strip_int8(3, 2, w, nq, wp, c, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu);
+        else
+            strip_int8(2, 2, w, nq, wp, c, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu);
+    }
+}
+
+void tmlp_kernel_avx2_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+{
+    const int64_t in = p->in, out = p->out, kp = p->kp, nq = kp / 4;
+    uint32_t xq[TMLP_LOWP_STACK / 4] __attribute__((aligned(64)));
+    float sx[CHUNK_ROWS];
+    int32_t zx[CHUNK_ROWS];
+    int64_t per = TMLP_LOWP_STACK / kp;
+    if (per > CHUNK_ROWS) per = CHUNK_ROWS;
+    for (int64_t r0 = 0; r0 < batch; r0 += per) {
+        const int64_t rows = batch - r0 < per ? batch - r0 : per;
+        for (int64_t r = 0; r < rows; r++)
+            q8_row(x + (r0 + r) * in, in, kp, (uint8_t *)(xq + r * nq), &sx[r], &zx[r]);
+        float *yc = y + r0 * out;
+        for (int64_t panel = 0; panel < p->n_panels; panel++) {
+            const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
+            const int8_t *w = p->wq + j0 * kp;
+            const float *b = p->bias + j0, *ws = p->wscale + j0;
+            const int32_t *wsum = p->wsum + j0;
+            switch (tmlp_panel_width(p, panel) / 8) {
+            case 8: panel_int8(8, w, nq, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
+            case 6: panel_int8(6, w, nq, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
+            case 4: panel_int8(4, w, nq, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
+            default: panel_int8(2, w, nq, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
+            }
+        }
+    }
+}

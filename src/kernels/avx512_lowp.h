@@ -1,0 +1,308 @@
+/* avx512_lowp.h — the AVX-512 BF16 and INT8 kernels, written once and compiled twice:
+ *
+ *   avx512_native.c  LOWP_NATIVE 1, -mavx512bf16 -mavx512vnni: vdpbf16ps and vpdpbusd
+ *   avx512_emu.c     LOWP_NATIVE 0, -mavx512bw: the same operations spelled out (BF16 as
+ *                    F32 FMAs after shifting the halves into place; INT8 as vpmaddwd of
+ *                    bytes widened to 16 bits, exact: no vpmaddubsw, which saturates)
+ *
+ * dispatch.c runs the native file only when cpuid reports AVX512_BF16, AVX512_VNNI and
+ * AVX512BW, and the emulated one with AVX512BW. Layouts: kernels.h. One 32-bit lane holds
+ * one output's weights for 2 (BF16) or 4 (INT8) consecutive k; a 64-output panel's k group
+ * is 4 zmm, so one broadcast of x's matching 2 or 4 values feeds 4 dot instructions.
+ *
+ * Rows of x are first converted (BF16, round to nearest even) or quantized (INT8, per row,
+ * tmlp_q8_params) into a 64 KB stack buffer, up to 64 rows at a time; then each panel is
+ * streamed once per group of 4 rows, as in the F32 kernel (avx512.c). Batch 1 splits the
+ * k groups over two accumulator sets and prefetches ahead (the F32 kernel's reasons).
+ */
+#include "kernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define CHUNK_ROWS 64
+#define PF_BYTES 8192
+
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#define LOWP_FN(name) CAT(CAT(tmlp_kernel_, LOWP_PREFIX), name)
+
+/* --- the two dot products ------------------------------------------------------------ */
+
+/* acc[i] += x.bf16[2i+1] * w.bf16[2i+1] + x.bf16[2i] * w.bf16[2i]   (odd first, as vdpbf16ps) */
+ALWAYS_INLINE __m512 dot_bf16(__m512 acc, __m512i xr, __m512i w)
+{
+#if LOWP_NATIVE
+    return _mm512_dpbf16_ps(acc, (__m512bh)xr, (__m512bh)w);
+#else
+    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
+    const __m512 xo = _mm512_castsi512_ps(_mm512_and_si512(xr, hi));
+    const __m512 xe = _mm512_castsi512_ps(_mm512_slli_epi32(xr, 16));
+    acc = _mm512_fmadd_ps(xo, _mm512_castsi512_ps(_mm512_and_si512(w, hi)), acc);
+    return _mm512_fmadd_ps(xe, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)), acc);
+#endif
+}
+
+/* acc[i] += sum_{t<4} u8(x.byte[4i+t]) * s8(w.byte[4i+t])   exact in int32 */
+ALWAYS_INLINE __m512i dot_u8s8(__m512i acc, __m512i xr, __m512i w)
+{
+#if LOWP_NATIVE
+    return _mm512_dpbusd_epi32(acc, xr, w);
+#else
+    const __m512i xl = _mm512_and_si512(xr, _mm512_set1_epi32(0x00ff00ff)); /* x0, x2 as u16 */
+    const __m512i xh = _mm512_srli_epi16(xr, 8);                              /* x1, x3 */
+    const __m512i wl = _mm512_srai_epi16(_mm512_slli_epi16(w, 8), 8);        /* w0, w2 as s16 */
+    const __m512i wh = _mm512_srai_epi16(w, 8);                              /* w1, w3 */
+    return _mm512_add_epi32(acc, _mm512_add_epi32(_mm512_madd_epi16(xl, wl), _mm512_madd_epi16(xh, wh)));
+#endif
+}
+
+/* Bias (already in t), ReLU, store the real outputs of one row: [0, 16nv) clipped at valid. */
+ALWAYS_INLINE void store_vecs(float *y, __m512 *t, int nv, int64_t valid, int relu)
+{
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) {
+        __m512 u = relu ? _mm512_max_ps(t[v], _mm512_setzero_ps()) : t[v];
+        const int64_t left = valid - 16 * v;
+        if (left >= 16) _mm512_storeu_ps(y + 16 * v, u);
+        else if (left > 0) _mm512_mask_storeu_ps(y + 16 * v, (__mmask16)((1u << left) - 1), u);
+    }
+}
+
+/* --- BF16 ---------------------------------------------------------------------------- */
+
+/* Row x[0..in) as bf16 pairs: dst dword t = bf16(x[2t]) | bf16(x[2t+1]) << 16, 0 past in.
+ * The same integer rounding as tmlp_f32_to_bf16. */
+static void bf16_row(const float *x, int64_t in, int64_t kp, uint32_t *dst)
+{
+    uint16_t *d = (uint16_t *)dst;
+    const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff), quiet = _mm512_set1_epi32(0x40);
+    int64_t k = 0;
+    for (; k + 16 <= in; k += 16) {
+        const __m512 v = _mm512_loadu_ps(x + k);
+        const __m512i u = _mm512_castps_si512(v);
+        const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one))), 16);
+        r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), quiet));
+        _mm256_storeu_si256((__m256i *)(d + k), _mm512_cvtepi32_epi16(r));
+    }
+    for (; k < in; k++) d[k] = tmlp_f32_to_bf16(x[k]);
+    for (; k < kp; k++) d[k] = 0;
+}
+
+/* R rows (1..4) of bf16 pairs (stride np dwords) against one panel of nv vectors. */
+ALWAYS_INLINE void rows_bf16(int R, const uint16_t *w, int64_t np, int nv, const uint32_t *xb,
+                             int64_t out, const float *b, float *y, int64_t valid, int relu)
+{
+    __m512 acc[4][4], acc1[4];
+    const int64_t wp2 = 32 * nv; /* u16 per k pair */
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) {
+        acc1[v] = _mm512_setzero_ps();
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) acc[r][v] = _mm512_setzero_ps();
+    }
+    int64_t t = 0;
+    if (R == 1) {
+        for (; t + 2 <= np; t += 2) {
+            const uint16_t *wt = w + t * wp2;
+            const __m512i x0 = _mm512_set1_epi32((int)xb[t]), x1 = _mm512_set1_epi32((int)xb[t + 1]);
+#pragma GCC unroll 8
+            for (int v = 0; v < 2 * nv; v++) _mm_prefetch((const char *)wt + PF_BYTES + 64 * v, _MM_HINT_T0);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) {
+                acc[0][v] = dot_bf16(acc[0][v], x0, _mm512_load_si512(wt + 32 * v));
+                acc1[v] = dot_bf16(acc1[v], x1, _mm512_load_si512(wt + wp2 + 32 * v));
+            }
+        }
+    }
+    for (; t < np; t++) {
+        const uint16_t *wt = w + t * wp2;
+        __m512i wv[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) wv[v] = _mm512_load_si512(wt + 32 * v);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const __m512i xr = _mm512_set1_epi32((int)xb[r * np + t]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) acc[r][v] = dot_bf16(acc[r][v], xr, wv[v]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        __m512 o[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) {
+            const __m512 s = R == 1 ? _mm512_add_ps(acc[0][v], acc1[v]) : acc[r][v];
+            o[v] = _mm512_add_ps(s, _mm512_load_ps(b + 16 * v));
+        }
+        store_vecs(y + r * out, o, nv, valid, relu);
+    }
+}
+
+ALWAYS_INLINE void panel_bf16(const uint16_t *w, int64_t np, int nv, const uint32_t *xb, int64_t out,
+                              const float *b, float *y, int64_t rows, int64_t valid, int relu)
+{
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) rows_bf16(4, w, np, nv, xb + r * np, out, b, y + r * out, valid, relu);
+    switch (rows - r) {
+    case 3: rows_bf16(3, w, np, nv, xb + r * np, out, b, y + r * out, valid, relu); break;
+    case 2: rows_bf16(2, w, np, nv, xb + r * np, out, b, y + r * out, valid, relu); break;
+    case 1: rows_bf16(1, w, np, nv, xb + r * np, out, b, y + r * out, valid, relu); break;
+    default: break;
+    }
+}
+
+void LOWP_FN(_bf16)(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+{
+    const int64_t in = p->in, out = p->out, kp = p->kp, np = kp / 2;
+    uint32_t xb[TMLP_LOWP_STACK / 4] __attribute__((aligned(64)));
+    int64_t per = (TMLP_LOWP_STACK / 4) / np;
+    if (per > CHUNK_ROWS) per = CHUNK_ROWS;
+    for (int64_t r0 = 0; r0 < batch; r0 += per) {
+        const int64_t rows = batch - r0 < per ? batch - r0 : per;
+        for (int64_t r = 0; r < rows; r++) bf16_row(x + (r0 + r) * in, in, kp, xb + r * np);
+        float *yc = y + r0 * out;
+        for (int64_t panel = 0; panel < p->n_panels; panel++) {
+            const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
+            const uint16_t *w = p->wb + j0 * kp;
+            const float *b = p->bias + j0;
+            switch (tmlp_panel_width(p, panel) / 16) {
+            case 4: panel_bf16(w, np, 4, xb, out, b, yc + j0, rows, valid, relu); break;
+            case 3: panel_bf16(w, np, 3, xb, out, b, yc + j0, rows, valid, relu); break;
+            case 2: panel_bf16(w, np, 2, xb, out, b, yc + j0, rows, valid, relu); break;
+            default: panel_bf16(w, np, 1, xb, out, b, yc + j0, rows, valid, relu); break;
+            }
+        }
+    }
+}
+
+/* --- INT8 ---------------------------------------------------------------------------- */
+
+/* Quantize row x[0..in) into q[0..kp) (0 past in); its scale and zero point. The same
+ * float operations as scalar_lowp.c (min/max are exact in any order). */
+static void q8_row(const float *x, int64_t in, int64_t kp, uint8_t *q, float *sx, int32_t *zero)
+{
+    __m512 lo = _mm512_set1_ps(x[0]), hi = lo;
+    int64_t k = 0;
+    for (; k + 16 <= in; k += 16) {
+        const __m512 v = _mm512_loadu_ps(x + k);
+        lo = _mm512_min_ps(lo, v);
+        hi = _mm512_max_ps(hi, v);
+    }
+    float l = _mm512_reduce_min_ps(lo), h = _mm512_reduce_max_ps(hi), inv;
+    for (int64_t i = k; i < in; i++) {
+        l = x[i] < l ? x[i] : l;
+        h = x[i] > h ? x[i] : h;
+    }
+    tmlp_q8_params(l, h, sx, &inv, zero);
+    const __m512 vinv = _mm512_set1_ps(inv);
+    const __m512i vz = _mm512_set1_epi32(*zero), v0 = _mm512_setzero_si512(), v255 = _mm512_set1_epi32(255);
+    for (k = 0; k + 16 <= in; k += 16) {
+        __m512i i = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), vinv)); /* rne */
+        i = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(i, vz), v0), v255);
+        _mm_storeu_si128((__m128i *)(q + k), _mm512_cvtepi32_epi8(i));
+    }
+    for (; k < in; k++) q[k] = tmlp_q8_one(x[k], inv, *zero);
+    for (; k < kp; k++) q[k] = 0;
+}
+
+/* R rows of quantized x (stride nq dwords) against one INT8 panel of nv vectors. */
+ALWAYS_INLINE void rows_int8(int R, const int8_t *w, int64_t nq, int nv, const uint32_t *xq,
+                             const float *sx, const int32_t *zx, int64_t out, const float *b,
+                             const float *ws, const int32_t *wsum, float *y, int64_t valid, int relu)
+{
+    __m512i acc[4][4], acc1[4];
+    const int64_t wp4 = 64 * nv; /* bytes per k quad */
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) {
+        acc1[v] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) acc[r][v] = _mm512_setzero_si512();
+    }
+    int64_t t = 0;
+    if (R == 1) {
+        for (; t + 2 <= nq; t += 2) {
+            const int8_t *wt = w + t * wp4;
+            const __m512i x0 = _mm512_set1_epi32((int)xq[t]), x1 = _mm512_set1_epi32((int)xq[t + 1]);
+#pragma GCC unroll 8
+            for (int v = 0; v < 2 * nv; v++) _mm_prefetch((const char *)wt + PF_BYTES + 64 * v, _MM_HINT_T0);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) {
+                acc[0][v] = dot_u8s8(acc[0][v], x0, _mm512_load_si512(wt + 64 * v));
+                acc1[v] = dot_u8s8(acc1[v], x1, _mm512_load_si512(wt + wp4 + 64 * v));
+            }
+        }
+    }
+    for (; t < nq; t++) {
+        const int8_t *wt = w + t * wp4;
+        __m512i wv[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) wv[v] = _mm512_load_si512(wt + 64 * v);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const __m512i xr = _mm512_set1_epi32((int)xq[r * nq + t]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) acc[r][v] = dot_u8s8(acc[r][v], xr, wv[v]);
+        }
+    }
+    /* epilogue, as tmlp_q8_out: float(acc - z * wsum) * (sx * ws) + b */
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        __m512 o[4];
+        const __m512i z = _mm512_set1_epi32(zx[r]);
+        const __m512 s = _mm512_set1_ps(sx[r]);
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) {
+            const __m512i a = R == 1 ? _mm512_add_epi32(acc[0][v], acc1[v]) : acc[r][v];
+            const __m512i c = _mm512_sub_epi32(a, _mm512_mullo_epi32(z, _mm512_load_si512(wsum + 16 * v)));
+            const __m512 sc = _mm512_mul_ps(s, _mm512_load_ps(ws + 16 * v));
+            o[v] = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(c), sc), _mm512_load_ps(b + 16 * v));
+        }
+        store_vecs(y + r * out, o, nv, valid, relu);
+    }
+}
+
+ALWAYS_INLINE void panel_int8(const int8_t *w, int64_t nq, int nv, const uint32_t *xq, const float *sx,
+                              const int32_t *zx, int64_t out, const float *b, const float *ws,
+                              const int32_t *wsum, float *y, int64_t rows, int64_t valid, int relu)
+{
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4)
+        rows_int8(4, w, nq, nv, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu);
+    switch (rows - r) {
+    case 3: rows_int8(3, w, nq, nv, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu); break;
+    case 2: rows_int8(2, w, nq, nv, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu); break;
+    case 1: rows_int8(1, w, nq, nv, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu); break;
+    default: break;
+    }
+}
+
+void LOWP_FN(_int8)(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+{
+    const int64_t in = p->in, out = p->out, kp = p->kp, nq = kp / 4;
+    uint32_t xq[TMLP_LOWP_STACK / 4] __attribute__((aligned(64)));
+    float sx[CHUNK_ROWS];
+    int32_t zx[CHUNK_ROWS];
+    int64_t per = TMLP_LOWP_STACK / kp;
+    if (per > CHUNK_ROWS) per = CHUNK_ROWS;
+    for (int64_t r0 = 0; r0 < batch; r0 += per) {
+        const int64_t rows = batch - r0 < per ? batch - r0 : per;
+        for (int64_t r = 0; r < rows; r++)
+            q8_row(x + (r0 + r) * in, in, kp, (uint8_t *)(xq + r * nq), &sx[r], &zx[r]);
+        float *yc = y + r0 * out;
+        for (int64_t panel = 0; panel < p->n_panels; panel++) {
+            const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
+            const int8_t *w = p->wq + j0 * kp;
+            const float *b = p->bias + j0, *ws = p->wscale + j0;
+            const int32_t *wsum = p->wsum + j0;
+            switch (tmlp_panel_width(p, panel) / 16) {
+            case 4: panel_int8(w, nq, 4, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
+            case 3: panel_int8(w, nq, 3, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
+            case 2: panel_int8(w, nq, 2, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
+            default: panel_int8(w, nq, 1, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
+            }
+        }
+    }
+}
