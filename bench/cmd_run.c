@@ -342,22 +342,27 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
                 rc = tmlp_cli_usage_error("%s: \"%s\" is not a whole number of milliseconds",
                                           c == OPT_MIN_DURATION ? "--min-duration-ms"
                                                                 : "--max-duration-ms", a);
+            } else if (!rc && ns / 1000000u > (uint64_t)TMLP_BENCH_MAX_DURATION_MS) {
+                rc = tmlp_cli_usage_error("%s: at most 30 days (got \"%s\")",
+                                          c == OPT_MIN_DURATION ? "--min-duration-ms"
+                                                                : "--max-duration-ms", a);
             } else if (!rc) {
                 if (c == OPT_MIN_DURATION) o->min_duration_ms = (int64_t)(ns / 1000000u);
                 else o->max_duration_ms = (int64_t)(ns / 1000000u);
             }
             break;
         case OPT_MIN_QUERIES:
-            rc = tmlp_cli_parse_i64("--min-queries", a, 1, INT64_C(1) << 40, &o->min_queries);
+            rc = tmlp_cli_parse_i64("--min-queries", a, 1, TMLP_BENCH_MAX_QUERY_COUNT, &o->min_queries);
             break;
         case OPT_MAX_QUERIES:
-            rc = tmlp_cli_parse_i64("--max-queries", a, 0, INT64_C(1) << 40, &o->max_queries);
+            rc = tmlp_cli_parse_i64("--max-queries", a, 0, TMLP_BENCH_MAX_QUERY_COUNT, &o->max_queries);
             break;
-        case OPT_WARMUP: rc = tmlp_cli_parse_i64("--warmup", a, 0, 1000000, &o->warmup); break;
+        case OPT_WARMUP: rc = tmlp_cli_parse_i64("--warmup", a, 0, TMLP_BENCH_MAX_WARMUP, &o->warmup); break;
         case OPT_TARGET_QPS:
             rc = tmlp_cli_parse_rate("--target-qps", a, &o->target_qps);
-            if (!rc && o->target_qps > 1e8)
-                rc = tmlp_cli_usage_error("--target-qps: at most 1e8 queries/s (got \"%s\")", a);
+            if (!rc && o->target_qps > TMLP_BENCH_MAX_TARGET_QPS)
+                rc = tmlp_cli_usage_error("--target-qps: at most %g queries/s (got \"%s\")",
+                                          TMLP_BENCH_MAX_TARGET_QPS, a);
             break;
         case OPT_LATENCY_BOUND:
             rc = tmlp_cli_parse_duration_ns("--latency-bound-ms", a, 1000000u, &o->latency_bound_ns);
@@ -372,15 +377,15 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
                                           a);
             break;
         case OPT_SAMPLES_PER_QUERY:
-            rc = tmlp_cli_parse_i64("--samples-per-query", a, 1, 65536, &o->samples_per_query);
+            rc = tmlp_cli_parse_i64("--samples-per-query", a, 1, TMLP_BENCH_MAX_SAMPLES_PER_QUERY, &o->samples_per_query);
             break;
         case OPT_BATCH:
-            rc = tmlp_cli_parse_i64_list("--batch", a, 1, 65536, o->batches, MAX_BATCHES,
+            rc = tmlp_cli_parse_i64_list("--batch", a, 1, TMLP_BENCH_MAX_BATCH, o->batches, MAX_BATCHES,
                                          &o->n_batches);
             break;
-        case OPT_WORKERS: rc = tmlp_cli_parse_i64("--workers", a, 1, 256, &o->workers); break;
+        case OPT_WORKERS: rc = tmlp_cli_parse_i64("--workers", a, 1, TMLP_BENCH_MAX_THREADS, &o->workers); break;
         case OPT_BLAS_THREADS:
-            rc = tmlp_cli_parse_i64("--blas-threads", a, 1, 256, &o->blas_threads);
+            rc = tmlp_cli_parse_i64("--blas-threads", a, 1, TMLP_BENCH_MAX_THREADS, &o->blas_threads);
             break;
         case OPT_SAMPLE_SEED:
             rc = tmlp_cli_parse_u64("--sample-seed", a, &o->sample_seed);
@@ -421,6 +426,8 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
             if (!rc && ns % 1000000u)
                 rc = tmlp_cli_usage_error("--find-peak-budget-ms: \"%s\" is not a whole number of "
                                           "milliseconds", a);
+            else if (!rc && ns / 1000000u > (uint64_t)TMLP_BENCH_MAX_DURATION_MS)
+                rc = tmlp_cli_usage_error("--find-peak-budget-ms: at most 30 days (got \"%s\")", a);
             else if (!rc) o->find_peak_budget_ms = (int64_t)(ns / 1000000u);
             break;
         case OPT_FORCE: o->force = 1; break;
@@ -428,12 +435,13 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
             rc = tmlp_cli_parse_i64("--repeat", a, 1, TMLP_MAX_REPEAT, &o->repeat);
             break;
         case OPT_OFFLINE_SAMPLES:
-            rc = tmlp_cli_parse_i64("--offline-samples", a, 1, INT64_C(1) << 30, &o->offline_samples);
+            rc = tmlp_cli_parse_i64("--offline-samples", a, 1, TMLP_BENCH_MAX_OFFLINE_SAMPLES, &o->offline_samples);
             break;
         case OPT_OFFLINE_EXPECTED_QPS:
             rc = tmlp_cli_parse_rate("--offline-expected-qps", a, &o->offline_expected_qps);
-            if (!rc && o->offline_expected_qps > 1e9)
-                rc = tmlp_cli_usage_error("--offline-expected-qps: at most 1e9 samples/s (got \"%s\")", a);
+            if (!rc && o->offline_expected_qps > TMLP_BENCH_MAX_EXPECTED_QPS)
+                rc = tmlp_cli_usage_error("--offline-expected-qps: at most %g samples/s (got \"%s\")",
+                                          TMLP_BENCH_MAX_EXPECTED_QPS, a);
             break;
         case 'q':
         case OPT_QUIET: o->quiet = 1; break;

@@ -60,7 +60,7 @@ typedef struct tmlp_run_info {
  * aggregate: the median over repetitions of every latency figure, of the throughput and
  * of the early-stopping estimates; queries and samples summed; valid only if every
  * repetition is. The between-repetition CV of each metric is the run's own noise. */
-#define TMLP_MAX_REPEAT 100
+#define TMLP_MAX_REPEAT TMLP_BENCH_MAX_REPEAT /* include/tinymlp/bench_limits.h */
 #define TMLP_REP_ALPHA 0.05 /* the level of the noise floor written with a run */
 
 typedef struct tmlp_rep_summary {

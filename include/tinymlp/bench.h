@@ -27,6 +27,7 @@
 #ifndef TINYMLP_BENCH_H
 #define TINYMLP_BENCH_H
 
+#include "bench_limits.h"
 #include "common.h"
 #include "data.h"
 #include "model.h"

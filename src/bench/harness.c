@@ -58,6 +58,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -885,36 +886,66 @@ tmlp_status tmlp_bench_settings_check(const tmlp_bench_settings *s, const tmlp_s
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: unknown mode %d", (int)s->mode);
     if (s->mode == TMLP_MODE_FIND_PEAK && s->scenario != TMLP_SCENARIO_SERVER)
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: mode find-peak needs the server scenario");
-    if (s->min_duration_ms > UINT64_MAX / 1000000ULL || s->max_duration_ms > UINT64_MAX / 1000000ULL ||
-        s->drain_timeout_ms > UINT64_MAX / 4000000ULL)
-        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: a *_ms setting is too large");
-    if (s->min_query_count < 0 || s->max_query_count < 0)
-        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: min_query_count and max_query_count must be >= 0");
+    if (sut->sample_count > TMLP_BENCH_MAX_SUT_SAMPLES)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: sut.sample_count must be <= %lld (got %lld)",
+                              (long long)TMLP_BENCH_MAX_SUT_SAMPLES, (long long)sut->sample_count);
+    /* The limits are bench_mlp's too (include/tinymlp/bench_limits.h). */
+    static const struct { const char *name; size_t off; } ms_fields[] = {
+        {"min_duration_ms", offsetof(tmlp_bench_settings, min_duration_ms)},
+        {"max_duration_ms", offsetof(tmlp_bench_settings, max_duration_ms)},
+        {"drain_timeout_ms", offsetof(tmlp_bench_settings, drain_timeout_ms)},
+        {"find_peak_budget_ms", offsetof(tmlp_bench_settings, find_peak_budget_ms)},
+    };
+    for (size_t i = 0; i < sizeof ms_fields / sizeof ms_fields[0]; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)s + ms_fields[i].off, sizeof v);
+        if (v > (uint64_t)TMLP_BENCH_MAX_DURATION_MS)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: %s must be <= %lld (30 days; got %llu)",
+                                  ms_fields[i].name, (long long)TMLP_BENCH_MAX_DURATION_MS,
+                                  (unsigned long long)v);
+    }
+    if (s->min_query_count < 0 || s->min_query_count > TMLP_BENCH_MAX_QUERY_COUNT)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: min_query_count must be in [0, 2^40] (got %lld)",
+                              (long long)s->min_query_count);
+    if (s->max_query_count < 0 || s->max_query_count > TMLP_BENCH_MAX_QUERY_COUNT)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: max_query_count must be in [0, 2^40] (got %lld)",
+                              (long long)s->max_query_count);
+    if (s->warmup_queries > TMLP_BENCH_MAX_WARMUP)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: warmup_queries must be <= %d (got %lld)",
+                              TMLP_BENCH_MAX_WARMUP, (long long)s->warmup_queries);
+    if (s->workers < 0 || s->workers > TMLP_BENCH_MAX_THREADS || s->blas_threads < 0 ||
+        s->blas_threads > TMLP_BENCH_MAX_THREADS)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: workers and blas_threads must be in [0, %d] (got %d "
+                              "and %d)", TMLP_BENCH_MAX_THREADS, s->workers, s->blas_threads);
     if (s->warmup_queries < 0)
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: warmup_queries must be >= 0 (got %lld)",
                               (long long)s->warmup_queries);
-    if (s->scenario == TMLP_SCENARIO_SERVER && (!(s->target_qps > 0.0) || !isfinite(s->target_qps)))
-        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: target_qps must be a finite number > 0 (got %g)",
-                              s->target_qps);
+    if (s->scenario == TMLP_SCENARIO_SERVER &&
+        (!(s->target_qps > 0.0) || !(s->target_qps <= TMLP_BENCH_MAX_TARGET_QPS)))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: target_qps must be in (0, %g] queries/s (got %g)",
+                              TMLP_BENCH_MAX_TARGET_QPS, s->target_qps);
     if (!(s->target_latency_percentile > 0.0 && s->target_latency_percentile < 1.0))
         return tmlp_error_set(err, TMLP_ERR_ARG,
                               "bench: target_latency_percentile must be a fraction in (0, 1), e.g. 0.99 "
                               "(got %g)", s->target_latency_percentile);
     if (s->scenario == TMLP_SCENARIO_SERVER && s->target_latency_ns == 0)
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: target_latency_ns must be > 0");
-    if (s->scenario == TMLP_SCENARIO_MULTI_STREAM && (s->samples_per_query < 1 || s->samples_per_query > (1 << 24)))
-        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: samples_per_query must be in [1, 2^24] (got %lld)",
-                              (long long)s->samples_per_query);
+    if (s->scenario == TMLP_SCENARIO_MULTI_STREAM && (s->samples_per_query < 1 || s->samples_per_query > TMLP_BENCH_MAX_SAMPLES_PER_QUERY))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: samples_per_query must be in [1, %d] (got %lld)",
+                              TMLP_BENCH_MAX_SAMPLES_PER_QUERY, (long long)s->samples_per_query);
     if (s->scenario == TMLP_SCENARIO_OFFLINE) {
-        if (s->offline_batch_size < 1 || s->offline_batch_size > (1 << 24))
-            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_batch_size must be in [1, 2^24] (got %lld)",
-                                  (long long)s->offline_batch_size);
+        if (s->offline_batch_size < 1 || s->offline_batch_size > TMLP_BENCH_MAX_BATCH)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_batch_size must be in [1, %d] (got %lld)",
+                                  TMLP_BENCH_MAX_BATCH, (long long)s->offline_batch_size);
         if (s->offline_sample_count < 0)
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_sample_count must be >= 0 (0 = sized from "
                                   "offline_expected_qps)");
-        if (!(s->offline_expected_qps >= 0.0) || !isfinite(s->offline_expected_qps))
-            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_expected_qps must be a finite number >= 0 "
-                                  "(got %g)", s->offline_expected_qps);
+        if (!(s->offline_expected_qps >= 0.0) || !(s->offline_expected_qps <= TMLP_BENCH_MAX_EXPECTED_QPS))
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_expected_qps must be in [0, %g] samples/s "
+                                  "(got %g)", TMLP_BENCH_MAX_EXPECTED_QPS, s->offline_expected_qps);
+        if (s->offline_sample_count > TMLP_BENCH_MAX_OFFLINE_SAMPLES)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_sample_count must be <= 2^30 (got %lld)",
+                                  (long long)s->offline_sample_count);
         int64_t planned = tmlp_workload_offline_samples(s, sut->sample_count);
         if (planned > TMLP_OFFLINE_MAX_PLANNED)
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: the offline query would hold %lld samples (more than "
@@ -924,8 +955,9 @@ tmlp_status tmlp_bench_settings_check(const tmlp_bench_settings *s, const tmlp_s
     if (s->schedule_stride > 1 && (s->schedule_offset < 0 || s->schedule_offset >= s->schedule_stride))
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: schedule_offset must be in [0, schedule_stride) "
                               "(got %lld of %lld)", (long long)s->schedule_offset, (long long)s->schedule_stride);
-    if (s->max_outstanding_queries < 1)
-        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: max_outstanding_queries must be >= 1");
+    if (s->max_outstanding_queries < 1 || s->max_outstanding_queries > TMLP_BENCH_MAX_OUTSTANDING)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: max_outstanding_queries must be in [1, 2^24] (got %lld)",
+                              (long long)s->max_outstanding_queries);
     if (!(s->early_stopping_confidence > 0.0 && s->early_stopping_confidence < 1.0))
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: early_stopping_confidence must be in (0, 1) (got %g)",
                               s->early_stopping_confidence);
@@ -934,16 +966,15 @@ tmlp_status tmlp_bench_settings_check(const tmlp_bench_settings *s, const tmlp_s
     if (s->mode == TMLP_MODE_FIND_PEAK) {
         if (!(s->find_peak_precision > 0.0) || !isfinite(s->find_peak_precision))
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_precision must be > 0");
-        if (s->find_peak_max_runs < 1)
-            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_max_runs must be >= 1");
+        if (s->find_peak_max_runs < 1 || s->find_peak_max_runs > TMLP_BENCH_MAX_PEAK_RUNS)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_max_runs must be in [1, %d] (got %lld)",
+                                  TMLP_BENCH_MAX_PEAK_RUNS, (long long)s->find_peak_max_runs);
         if (!(s->find_peak_min_qps >= 0.0) || !isfinite(s->find_peak_min_qps))
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_min_qps must be a finite number >= 0 "
                                   "(0 = target_qps / 64)");
         if (s->find_peak_min_qps > s->target_qps)
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_min_qps (%g) exceeds target_qps (%g)",
                                   s->find_peak_min_qps, s->target_qps);
-        if (s->find_peak_budget_ms > UINT64_MAX / 1000000ULL)
-            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_budget_ms is too large");
     }
     if (s->wait_spin_ns < -1 || s->wait_spin_ns > SPIN_MAX_NS)
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: wait_spin_ns must be -1 (auto), 0 (never spin) or a "
