@@ -725,24 +725,11 @@ static void recommend_resources(report_ctx *c)
 
 static int build(report_ctx *c, const cJSON *doc, const char *source)
 {
-    const cJSON *runs = cJSON_GetObjectItemCaseSensitive(doc, "runs");
-    const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(doc, "context");
-    if (!cJSON_IsArray(runs) || cJSON_GetArraySize(runs) < 1) {
-        tmlp_cli_error("%s: no \"runs\" in the results: not a bench_mlp --format json file", source);
-        return TMLP_EXIT_RUNTIME;
-    }
     /* A run without a scenario is not a run: a report of "0 recommendations" on nonsense
      * would look like a clean bill of health. */
-    int run_i = 0;
-    const cJSON *chk;
-    cJSON_ArrayForEach(chk, runs) {
-        if (!cJSON_IsObject(chk) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(chk, "scenario"))) {
-            tmlp_cli_error("%s: runs[%d] is not a run (no \"scenario\"): not a bench_mlp --format json "
-                           "file", source, run_i);
-            return TMLP_EXIT_RUNTIME;
-        }
-        run_i++;
-    }
+    const cJSON *runs = tmlp_results_runs(doc, source);
+    const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(doc, "context");
+    if (!runs) return TMLP_EXIT_RUNTIME;
     if (tmlp_report_create("tinymlp benchmark report", &c->r, NULL) != TMLP_OK) {
         tmlp_cli_error("report: out of memory");
         return TMLP_EXIT_RUNTIME;

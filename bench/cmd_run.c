@@ -1069,9 +1069,7 @@ int tmlp_cmd_run(int argc, char **argv)
         rc = TMLP_EXIT_RUNTIME;
         goto done;
     }
-    if (baseline && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(baseline, "runs"))) {
-        tmlp_cli_error("--baseline %s: no \"runs\" array: not a bench_mlp --format json results file",
-                       o.baseline);
+    if (baseline && !tmlp_results_runs(baseline, o.baseline)) {
         rc = TMLP_EXIT_RUNTIME;
         goto done;
     }

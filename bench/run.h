@@ -195,6 +195,11 @@ int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thres
  * or, with force, the differences printed to f under a WARNING and 0. */
 int tmlp_comparable_check(FILE *f, const cJSON *a, const cJSON *b, const char *a_name, const char *b_name,
                           int force);
+/* The "runs" of a results document, or NULL after one message naming `source` when there
+ * are none: no "runs" array, an empty one, or an entry that is not a run (no "scenario").
+ * A results file without runs is an error everywhere it is read (regress, compare,
+ * report --from, --baseline): "0 differences" over nothing would look like a pass. */
+const cJSON *tmlp_results_runs(const cJSON *doc, const char *source);
 /* --threshold: a fraction ("0.05") or a percent ("5%"); 0 or TMLP_EXIT_USAGE. */
 int tmlp_regress_parse_threshold(const char *s, double *out);
 

@@ -178,6 +178,11 @@ typedef struct tmlp_sut {
     void (*drain)(void *user, tmlp_bench_run *run);
 } tmlp_sut;
 
+/* Prediction codes a SUT may pass to tmlp_bench_complete besides a class index: */
+#define TMLP_PRED_NONE (-1)      /* no prediction (counted wrong in accuracy mode) */
+#define TMLP_PRED_NONFINITE (-2) /* the outputs were NaN or Inf: counted in result.nonfinite,
+                                    and an accuracy run with any is INVALID */
+
 /* Report n finished samples. Takes the completion timestamp first, then records.
  * `predictions` (optional, n values) are class indices scored against sut->labels.
  * Safe to call from any thread. Unknown or repeated ids are counted as errors. */
@@ -273,6 +278,9 @@ typedef struct tmlp_bench_result {
      * each part's figures here, in part order; NULL / 0 for a one-process result */
     int n_parts;
     struct tmlp_bench_part_summary *parts;
+    /* added by the reliability work (issue 14): measured samples the SUT reported with
+     * TMLP_PRED_NONFINITE (NaN/Inf outputs); an accuracy run with any is INVALID */
+    int64_t nonfinite;
 } tmlp_bench_result;
 
 /* Run one scenario (or a find-peak search) against `sut`. Returns TMLP_OK with a result

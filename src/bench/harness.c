@@ -119,6 +119,7 @@ struct tmlp_bench_run {
     int64_t s_completed_meas;
     int64_t errors;                /* unknown or repeated ids */
     int64_t correct, labeled;
+    int64_t nonfinite;             /* measured samples predicted TMLP_PRED_NONFINITE */
     int64_t last_query_done;       /* absolute ns, measured queries */
     int64_t last_sample_done;      /* absolute ns, measured samples */
     int64_t calls;                 /* tmlp_bench_complete calls with a known id (progress) */
@@ -276,6 +277,7 @@ void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, 
             if (predictions) {
                 int64_t idx = run->s_index[id];
                 if (run->pred) run->pred[idx] = predictions[i];
+                if (predictions[i] == TMLP_PRED_NONFINITE) run->nonfinite++;
                 if (run->labels) {
                     run->labeled++;
                     if (predictions[i] == run->labels[idx]) run->correct++;
@@ -854,10 +856,12 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
     }
     }
 
-    r->errors = run->errors + c->out.never_completed;
+    /* accuracy: a non-finite output is an error of the run (validity.c marks it INVALID) */
+    r->errors = run->errors + c->out.never_completed + (s->mode == TMLP_MODE_ACCURACY ? run->nonfinite : 0);
     r->never_completed = c->out.never_completed;
     r->correct = run->correct;
     r->labeled = run->labeled;
+    r->nonfinite = run->nonfinite;
     if (run->pred) {
         r->predictions = run->pred;
         r->n_predictions = run->sample_count;

@@ -229,6 +229,7 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
         r->never_completed += p->never_completed;
         r->correct += p->correct;
         r->labeled += p->labeled;
+        r->nonfinite += p->nonfinite;
         r->interrupted |= p->interrupted;
         r->offline_samples_planned += p->offline_samples_planned;
         r->overloaded |= p->overloaded;
