@@ -799,9 +799,14 @@ static int write_resources_json(const char *dir, const tmlp_monitor *mon, const 
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/resources.json", dir);
+    unsigned long failed = tmlp_json_failures();
     cJSON *o = tmlp_out_resources_json(s, 10, mon);
     char *text = o ? cJSON_Print(o) : NULL;
     cJSON_Delete(o);
+    if (text && tmlp_json_failures() != failed) { /* a key went missing: write nothing */
+        cJSON_free(text);
+        text = NULL;
+    }
     tmlp_error err = {0};
     int rc = 0;
     if (!text) {
@@ -1036,9 +1041,14 @@ int tmlp_cmd_report(int argc, char **argv)
     if (c.have_monitor && from == json_path && !cJSON_HasObjectItem(doc, "resources")) {
         /* live mode: results.json gets the "resources" block a plain run writes, so a later
          * `report --from` on it has the figures too */
+        unsigned long failed = tmlp_json_failures();
         cJSON *blk = tmlp_out_resources_json(&c.mon, 10, NULL);
         if (blk) cJSON_AddItemToObject(doc, "resources", blk);
         char *text = cJSON_Print(doc);
+        if (text && tmlp_json_failures() != failed) {
+            cJSON_free(text);
+            text = NULL;
+        }
         tmlp_error err = {0};
         if (!text || tmlp_report_write_file(json_path, text, &err) != TMLP_OK)
             tmlp_cli_error("report: cannot add the resource figures to %s: %s", json_path,

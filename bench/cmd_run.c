@@ -104,6 +104,8 @@ typedef struct run_opts {
     int64_t offline_samples;      /* 0 = sized from the expected QPS */
     double offline_expected_qps;  /* 0 = the default (OFFLINE_ASSUMED_FLOPS / model FLOPs) */
     double default_expected_qps;  /* filled once the model is known */
+    int no_raw_latencies;         /* --no-raw-latencies */
+    int keep_records;             /* per-query records in the result: --trace or MPI ranks */
 } run_opts;
 
 enum {
@@ -111,7 +113,7 @@ enum {
     OPT_MAX_DURATION, OPT_MIN_QUERIES, OPT_MAX_QUERIES, OPT_WARMUP, OPT_TARGET_QPS,
     OPT_LATENCY_BOUND, OPT_PERCENTILE, OPT_PERCENTILE_METHOD, OPT_SAMPLES_PER_QUERY, OPT_BATCH,
     OPT_WORKERS, OPT_BLAS_THREADS, OPT_SAMPLE_SEED, OPT_SCHEDULE_SEED, OPT_FORMAT, OPT_OUTPUT,
-    OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
+    OPT_NO_RAW_LATENCIES, OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
     OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET, OPT_REPEAT,
     OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE
 };
@@ -142,6 +144,7 @@ static const struct option long_options[] = {
     {"trace", required_argument, NULL, OPT_TRACE},
     {"quick", no_argument, NULL, OPT_QUICK},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"no-raw-latencies", no_argument, NULL, OPT_NO_RAW_LATENCIES},
     {"monitor-interval-ms", required_argument, NULL, OPT_MONITOR_INTERVAL},
     {"baseline", required_argument, NULL, OPT_BASELINE},
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
@@ -255,6 +258,8 @@ static void print_help(FILE *f)
 
 "  --quick                short runs for tests and CI (explicit options still win)\n"
 "  --quiet                no progress, notes or per-run summaries; only the results\n"
+"  --no-raw-latencies     leave the per-query \"latencies_ns\" out of the JSON (long runs;\n"
+"                         report --from, compare --per-query and regress's tests need them)\n"
 "  --version              library version and git revision\n"
 "  --help                 this text\n""\n"
 "Regression gate\n"
@@ -445,6 +450,7 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
             break;
         case 'q':
         case OPT_QUIET: o->quiet = 1; break;
+        case OPT_NO_RAW_LATENCIES: o->no_raw_latencies = 1; break;
         case OPT_VERSION:
             printf("bench_mlp (tinymlp) %s, git %s, %s build\n", tmlp_version(), tmlp_context_git(),
                    TMLP_BUILD_TYPE);
@@ -873,6 +879,7 @@ static tmlp_bench_settings settings_for(const run_opts *o, tmlp_scenario sc, int
                                  : o->offline_expected_qps > 0 ? o->offline_expected_qps : o->default_expected_qps;
     }
     s.stop = (const volatile int *)&g_stop;
+    s.keep_records = o->keep_records; /* else the run keeps ~17 bytes per query (docs/reliability.md) */
     return s;
 }
 
@@ -1099,12 +1106,15 @@ int tmlp_cmd_run(int argc, char **argv)
 
     /* The rows: one per scenario, offline one per batch size, in this order. */
     tmlp_bench_settings row_settings[MAX_ROWS];
+    /* a trace draws every query and sample; MPI merges the ranks' records by start time */
+    o.keep_records = o.trace != NULL || tmlp_mpi_size(mpi) > 1;
     for (int sc = 0; sc < 4; sc++) {
         if (!(o.scenarios & (1u << sc))) continue;
         int n_runs = sc == TMLP_SCENARIO_OFFLINE ? o.n_batches : 1;
         for (int b = 0; b < n_runs && n_rows < MAX_ROWS; b++) {
             tmlp_run_row *row = &rows[n_rows];
             memset(row, 0, sizeof *row);
+            row->no_raw_latencies = o.no_raw_latencies;
             row_settings[n_rows] = settings_for(&o, (tmlp_scenario)sc, o.batches[b]);
             tmlp_mpi_settings(mpi, &row_settings[n_rows], w.sut.sample_count);
             if (sc == TMLP_SCENARIO_OFFLINE && o.n_batches > 1)

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -395,6 +396,27 @@ void tmlp_out_confusion(FILE *f, const tmlp_run_row *row, const int32_t *labels,
 
 /* --- JSON ------------------------------------------------------------------------------- */
 
+/* --- checked cJSON (run.h) --------------------------------------------------------------- */
+
+static _Atomic unsigned long g_json_failures; /* failed cJSON allocations, ever */
+
+static void *json_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) atomic_fetch_add(&g_json_failures, 1);
+    return p;
+}
+
+unsigned long tmlp_json_failures(void)
+{
+    static atomic_flag installed = ATOMIC_FLAG_INIT;
+    if (!atomic_flag_test_and_set(&installed)) {
+        cJSON_Hooks h = {json_malloc, free};
+        cJSON_InitHooks(&h);
+    }
+    return atomic_load(&g_json_failures);
+}
+
 static cJSON *check_json(int c)
 {
     if (c == TMLP_CHECK_NA) return cJSON_CreateNull();
@@ -506,6 +528,7 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
     cJSON_AddNumberToObject(o, "queries", (double)r->queries);
     cJSON_AddNumberToObject(o, "samples", (double)r->samples);
     cJSON_AddNumberToObject(o, "errors", (double)r->errors);
+    cJSON_AddNumberToObject(o, "nonfinite", (double)r->nonfinite);
     cJSON_AddNumberToObject(o, "completed_queries", (double)r->completed_queries);
     cJSON_AddNumberToObject(o, "never_completed", (double)r->never_completed);
     cJSON_AddBoolToObject(o, "overloaded", r->overloaded);
@@ -578,8 +601,9 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
         cJSON_Delete(o);
         return NULL;
     }
-    cJSON_AddItemToObject(o, "latencies_ns", i64_array(r->latencies_ns, r->n_latencies));
-    if (s->scenario == TMLP_SCENARIO_SERVER && r->issue_delay_ns)
+    if (!row->no_raw_latencies) /* bench_mlp --no-raw-latencies leaves them out */
+        cJSON_AddItemToObject(o, "latencies_ns", i64_array(r->latencies_ns, r->n_latencies));
+    if (!row->no_raw_latencies && s->scenario == TMLP_SCENARIO_SERVER && r->issue_delay_ns)
         cJSON_AddItemToObject(o, "issue_delays_ns", i64_array(r->issue_delay_ns, r->n_latencies));
     if (r->n_parts > 0) { /* merged from MPI ranks: each rank's own figures */
         cJSON *pr = cJSON_AddArrayToObject(o, "per_rank");
@@ -719,6 +743,7 @@ void tmlp_out_resources(FILE *f, tmlp_out_format fmt, const tmlp_run_resources *
 cJSON *tmlp_out_json_doc(const tmlp_run_info *info, const tmlp_run_row *rows, int n,
                          const int32_t *labels, const tmlp_run_resources *res)
 {
+    unsigned long failed = tmlp_json_failures();
     cJSON *doc = cJSON_CreateObject();
     if (!doc) return NULL;
     cJSON_AddItemToObject(doc, "context", tmlp_context_json(info));
@@ -728,6 +753,11 @@ cJSON *tmlp_out_json_doc(const tmlp_run_info *info, const tmlp_run_row *rows, in
                                                      info->fashion_names));
     if (res && res->have)
         cJSON_AddItemToObject(doc, "resources", tmlp_out_resources_json(&res->summary, res->interval_ms, NULL));
+    if (tmlp_json_failures() != failed) { /* some key is missing: no document rather than a partial one */
+        cJSON_Delete(doc);
+        errno = ENOMEM;
+        return NULL;
+    }
     return doc;
 }
 
@@ -738,7 +768,10 @@ int tmlp_out_json(FILE *f, const tmlp_run_info *info, const tmlp_run_row *rows, 
     if (!doc) return -1;
     char *text = cJSON_Print(doc);
     cJSON_Delete(doc);
-    if (!text) return -1;
+    if (!text) {
+        errno = ENOMEM;
+        return -1;
+    }
     int rc = fputs(text, f) < 0 || fputc('\n', f) == EOF ? -1 : 0;
     cJSON_free(text);
     return rc;

@@ -85,6 +85,7 @@ typedef struct tmlp_run_row {
     char label[48];
     int n_reps;                     /* 0 or 1: a single run (no "repetitions" in the JSON) */
     tmlp_rep_summary *reps;         /* n_reps entries, malloc'ed; NULL when n_reps <= 1 */
+    int no_raw_latencies;           /* bench_mlp --no-raw-latencies: no "latencies_ns" in the JSON */
 } tmlp_run_row;
 
 const char *tmlp_rep_metric_name(tmlp_rep_metric m);      /* "mean", "p50", ... "throughput" */
@@ -144,6 +145,15 @@ void tmlp_out_per_rank(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, i
 void tmlp_out_confusion(FILE *f, const tmlp_run_row *row, const int32_t *labels,
                         int n_classes, int fashion_names);
 /* One element of "runs". `labels`/`n_classes` add a confusion matrix in accuracy mode. */
+/* Checked JSON building (issue 14: a failed allocation inside cJSON used to leave a
+ * valid-looking document missing keys, written with exit 0). cJSON allocates through
+ * hooks that count every failed allocation; a builder takes the count before it starts
+ * and, if it changed, discards its document and reports out of memory — so a document is
+ * complete or absent, whichever Add* call's result was not checked. The first call
+ * installs the hooks (cJSON's hooks are process-wide by cJSON's design; the count is the
+ * one piece of global state, atomic). */
+unsigned long tmlp_json_failures(void);
+
 cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_classes,
                          int fashion_names);
 /* The whole document {"context", "runs", "resources"} ("resources" only when res->have);

@@ -143,6 +143,11 @@ typedef struct tmlp_bench_settings {
      * follow the whole run. A non-OK return fails the run with that status. */
     tmlp_status (*on_result)(void *user, tmlp_bench_result **result, tmlp_error *err);
     void *hook_user;
+    /* added by the reliability work (issue 14): 1 (default) = the result keeps every
+     * per-query and per-sample record (start_ns, query_samples, sample_done_ns,
+     * issue_delay_ns), as traces and tmlp_bench_merge need; 0 = only latencies_ns, the
+     * run keeping ~17 bytes per single-sample query (docs/reliability.md) */
+    int keep_records;
 } tmlp_bench_settings;
 
 TMLP_API tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario s);
