@@ -280,6 +280,7 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
             cJSON_AddNullToObject(seeds, "data");
     }
     char *cl = join_command_line(info->argc, info->argv);
+    if (!cl) tmlp_json_fail(); /* no document rather than one without its command line */
     if (cl) {
         cJSON_AddStringToObject(c, "command_line", cl);
         free(cl);

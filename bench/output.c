@@ -407,6 +407,8 @@ static void *json_malloc(size_t n)
     return p;
 }
 
+void tmlp_json_fail(void) { atomic_fetch_add(&g_json_failures, 1); }
+
 unsigned long tmlp_json_failures(void)
 {
     static atomic_flag installed = ATOMIC_FLAG_INIT;

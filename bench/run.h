@@ -153,6 +153,8 @@ void tmlp_out_confusion(FILE *f, const tmlp_run_row *row, const int32_t *labels,
  * installs the hooks (cJSON's hooks are process-wide by cJSON's design; the count is the
  * one piece of global state, atomic). */
 unsigned long tmlp_json_failures(void);
+/* A builder's own allocation (outside cJSON) failed: counted like cJSON's. */
+void tmlp_json_fail(void);
 
 cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_classes,
                          int fashion_names);
