@@ -155,6 +155,10 @@ void tmlp_out_confusion(FILE *f, const tmlp_run_row *row, const int32_t *labels,
 unsigned long tmlp_json_failures(void);
 /* A builder's own allocation (outside cJSON) failed: counted like cJSON's. */
 void tmlp_json_fail(void);
+/* cJSON_AddItemToObject / ToArray that never leak: an item that cannot be attached (no
+ * parent, the key's copy failed) is deleted and counted as a failure; a NULL item is one. */
+void tmlp_json_add(cJSON *parent, const char *key, cJSON *item);
+void tmlp_json_append(cJSON *array, cJSON *item);
 
 cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_classes,
                          int fashion_names);
