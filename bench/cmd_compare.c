@@ -259,7 +259,7 @@ static int open_source(source *s)
         s->json = cJSON_Parse(s->text);
         if (!s->json) return fail("%s: malformed JSON near byte %ld", s->path,
                                   (long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - s->text : 0));
-        if (!runs_of(s)) return fail("%s: JSON without a \"runs\" array (not a bench_mlp result)", s->path);
+        if (!tmlp_results_runs(s->json, s->path)) return EXIT_RUNTIME; /* message printed */
         return 0;
     }
     return parse_text(s);

@@ -197,13 +197,9 @@ static int file_warnings(FILE *f, const cJSON *doc, const char *name)
 int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thr, double alpha, const char *bname,
                       const char *cname, int force)
 {
-    const cJSON *bruns = cJSON_GetObjectItemCaseSensitive(base, "runs");
-    const cJSON *cruns = cJSON_GetObjectItemCaseSensitive(cur, "runs");
-    if (!cJSON_IsArray(bruns) || !cJSON_IsArray(cruns)) {
-        tmlp_cli_error("%s: no \"runs\" array: not a bench_mlp --format json results file",
-                       !cJSON_IsArray(bruns) ? bname : cname);
-        return TMLP_EXIT_RUNTIME;
-    }
+    const cJSON *bruns = tmlp_results_runs(base, bname);
+    const cJSON *cruns = bruns ? tmlp_results_runs(cur, cname) : NULL;
+    if (!bruns || !cruns) return TMLP_EXIT_RUNTIME;
     fprintf(f, "Regression check: baseline %s vs current %s (threshold %.1f%%, alpha %g)\n", bname, cname, 100 * thr,
             alpha);
     int rc = tmlp_comparable_check(f, base, cur, bname, cname, force);

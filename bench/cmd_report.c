@@ -725,24 +725,11 @@ static void recommend_resources(report_ctx *c)
 
 static int build(report_ctx *c, const cJSON *doc, const char *source)
 {
-    const cJSON *runs = cJSON_GetObjectItemCaseSensitive(doc, "runs");
-    const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(doc, "context");
-    if (!cJSON_IsArray(runs) || cJSON_GetArraySize(runs) < 1) {
-        tmlp_cli_error("%s: no \"runs\" in the results: not a bench_mlp --format json file", source);
-        return TMLP_EXIT_RUNTIME;
-    }
     /* A run without a scenario is not a run: a report of "0 recommendations" on nonsense
      * would look like a clean bill of health. */
-    int run_i = 0;
-    const cJSON *chk;
-    cJSON_ArrayForEach(chk, runs) {
-        if (!cJSON_IsObject(chk) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(chk, "scenario"))) {
-            tmlp_cli_error("%s: runs[%d] is not a run (no \"scenario\"): not a bench_mlp --format json "
-                           "file", source, run_i);
-            return TMLP_EXIT_RUNTIME;
-        }
-        run_i++;
-    }
+    const cJSON *runs = tmlp_results_runs(doc, source);
+    const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(doc, "context");
+    if (!runs) return TMLP_EXIT_RUNTIME;
     if (tmlp_report_create("tinymlp benchmark report", &c->r, NULL) != TMLP_OK) {
         tmlp_cli_error("report: out of memory");
         return TMLP_EXIT_RUNTIME;
@@ -812,9 +799,14 @@ static int write_resources_json(const char *dir, const tmlp_monitor *mon, const 
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/resources.json", dir);
+    unsigned long failed = tmlp_json_failures();
     cJSON *o = tmlp_out_resources_json(s, 10, mon);
     char *text = o ? cJSON_Print(o) : NULL;
     cJSON_Delete(o);
+    if (text && tmlp_json_failures() != failed) { /* a key went missing: write nothing */
+        cJSON_free(text);
+        text = NULL;
+    }
     tmlp_error err = {0};
     int rc = 0;
     if (!text) {
@@ -1049,9 +1041,14 @@ int tmlp_cmd_report(int argc, char **argv)
     if (c.have_monitor && from == json_path && !cJSON_HasObjectItem(doc, "resources")) {
         /* live mode: results.json gets the "resources" block a plain run writes, so a later
          * `report --from` on it has the figures too */
+        unsigned long failed = tmlp_json_failures();
         cJSON *blk = tmlp_out_resources_json(&c.mon, 10, NULL);
         if (blk) cJSON_AddItemToObject(doc, "resources", blk);
         char *text = cJSON_Print(doc);
+        if (text && tmlp_json_failures() != failed) {
+            cJSON_free(text);
+            text = NULL;
+        }
         tmlp_error err = {0};
         if (!text || tmlp_report_write_file(json_path, text, &err) != TMLP_OK)
             tmlp_cli_error("report: cannot add the resource figures to %s: %s", json_path,

@@ -105,6 +105,8 @@ typedef struct run_opts {
     int64_t offline_samples;      /* 0 = sized from the expected QPS */
     double offline_expected_qps;  /* 0 = the default (OFFLINE_ASSUMED_FLOPS / model FLOPs) */
     double default_expected_qps;  /* filled once the model is known */
+    int no_raw_latencies;         /* --no-raw-latencies */
+    int keep_records;             /* per-query records in the result: --trace or MPI ranks */
 } run_opts;
 
 enum {
@@ -112,7 +114,7 @@ enum {
     OPT_MAX_DURATION, OPT_MIN_QUERIES, OPT_MAX_QUERIES, OPT_WARMUP, OPT_TARGET_QPS,
     OPT_LATENCY_BOUND, OPT_PERCENTILE, OPT_PERCENTILE_METHOD, OPT_SAMPLES_PER_QUERY, OPT_BATCH,
     OPT_WORKERS, OPT_BLAS_THREADS, OPT_SAMPLE_SEED, OPT_SCHEDULE_SEED, OPT_FORMAT, OPT_OUTPUT,
-    OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
+    OPT_NO_RAW_LATENCIES, OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
     OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET, OPT_REPEAT,
     OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE
 };
@@ -143,6 +145,7 @@ static const struct option long_options[] = {
     {"trace", required_argument, NULL, OPT_TRACE},
     {"quick", no_argument, NULL, OPT_QUICK},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"no-raw-latencies", no_argument, NULL, OPT_NO_RAW_LATENCIES},
     {"monitor-interval-ms", required_argument, NULL, OPT_MONITOR_INTERVAL},
     {"baseline", required_argument, NULL, OPT_BASELINE},
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
@@ -259,6 +262,8 @@ static void print_help(FILE *f)
 
 "  --quick                short runs for tests and CI (explicit options still win)\n"
 "  --quiet                no progress, notes or per-run summaries; only the results\n"
+"  --no-raw-latencies     leave the per-query \"latencies_ns\" out of the JSON (long runs;\n"
+"                         report --from, compare --per-query and regress's tests need them)\n"
 "  --version              library version and git revision\n"
 "  --help                 this text\n""\n"
 "Regression gate\n"
@@ -346,22 +351,27 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
                 rc = tmlp_cli_usage_error("%s: \"%s\" is not a whole number of milliseconds",
                                           c == OPT_MIN_DURATION ? "--min-duration-ms"
                                                                 : "--max-duration-ms", a);
+            } else if (!rc && ns / 1000000u > (uint64_t)TMLP_BENCH_MAX_DURATION_MS) {
+                rc = tmlp_cli_usage_error("%s: at most 30 days (got \"%s\")",
+                                          c == OPT_MIN_DURATION ? "--min-duration-ms"
+                                                                : "--max-duration-ms", a);
             } else if (!rc) {
                 if (c == OPT_MIN_DURATION) o->min_duration_ms = (int64_t)(ns / 1000000u);
                 else o->max_duration_ms = (int64_t)(ns / 1000000u);
             }
             break;
         case OPT_MIN_QUERIES:
-            rc = tmlp_cli_parse_i64("--min-queries", a, 1, INT64_C(1) << 40, &o->min_queries);
+            rc = tmlp_cli_parse_i64("--min-queries", a, 1, TMLP_BENCH_MAX_QUERY_COUNT, &o->min_queries);
             break;
         case OPT_MAX_QUERIES:
-            rc = tmlp_cli_parse_i64("--max-queries", a, 0, INT64_C(1) << 40, &o->max_queries);
+            rc = tmlp_cli_parse_i64("--max-queries", a, 0, TMLP_BENCH_MAX_QUERY_COUNT, &o->max_queries);
             break;
-        case OPT_WARMUP: rc = tmlp_cli_parse_i64("--warmup", a, 0, 1000000, &o->warmup); break;
+        case OPT_WARMUP: rc = tmlp_cli_parse_i64("--warmup", a, 0, TMLP_BENCH_MAX_WARMUP, &o->warmup); break;
         case OPT_TARGET_QPS:
             rc = tmlp_cli_parse_rate("--target-qps", a, &o->target_qps);
-            if (!rc && o->target_qps > 1e8)
-                rc = tmlp_cli_usage_error("--target-qps: at most 1e8 queries/s (got \"%s\")", a);
+            if (!rc && o->target_qps > TMLP_BENCH_MAX_TARGET_QPS)
+                rc = tmlp_cli_usage_error("--target-qps: at most %g queries/s (got \"%s\")",
+                                          TMLP_BENCH_MAX_TARGET_QPS, a);
             break;
         case OPT_LATENCY_BOUND:
             rc = tmlp_cli_parse_duration_ns("--latency-bound-ms", a, 1000000u, &o->latency_bound_ns);
@@ -376,15 +386,15 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
                                           a);
             break;
         case OPT_SAMPLES_PER_QUERY:
-            rc = tmlp_cli_parse_i64("--samples-per-query", a, 1, 65536, &o->samples_per_query);
+            rc = tmlp_cli_parse_i64("--samples-per-query", a, 1, TMLP_BENCH_MAX_SAMPLES_PER_QUERY, &o->samples_per_query);
             break;
         case OPT_BATCH:
-            rc = tmlp_cli_parse_i64_list("--batch", a, 1, 65536, o->batches, MAX_BATCHES,
+            rc = tmlp_cli_parse_i64_list("--batch", a, 1, TMLP_BENCH_MAX_BATCH, o->batches, MAX_BATCHES,
                                          &o->n_batches);
             break;
-        case OPT_WORKERS: rc = tmlp_cli_parse_i64("--workers", a, 1, 256, &o->workers); break;
+        case OPT_WORKERS: rc = tmlp_cli_parse_i64("--workers", a, 1, TMLP_BENCH_MAX_THREADS, &o->workers); break;
         case OPT_BLAS_THREADS:
-            rc = tmlp_cli_parse_i64("--blas-threads", a, 1, 256, &o->blas_threads);
+            rc = tmlp_cli_parse_i64("--blas-threads", a, 1, TMLP_BENCH_MAX_THREADS, &o->blas_threads);
             break;
         case OPT_SAMPLE_SEED:
             rc = tmlp_cli_parse_u64("--sample-seed", a, &o->sample_seed);
@@ -425,6 +435,8 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
             if (!rc && ns % 1000000u)
                 rc = tmlp_cli_usage_error("--find-peak-budget-ms: \"%s\" is not a whole number of "
                                           "milliseconds", a);
+            else if (!rc && ns / 1000000u > (uint64_t)TMLP_BENCH_MAX_DURATION_MS)
+                rc = tmlp_cli_usage_error("--find-peak-budget-ms: at most 30 days (got \"%s\")", a);
             else if (!rc) o->find_peak_budget_ms = (int64_t)(ns / 1000000u);
             break;
         case OPT_FORCE: o->force = 1; break;
@@ -432,15 +444,17 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
             rc = tmlp_cli_parse_i64("--repeat", a, 1, TMLP_MAX_REPEAT, &o->repeat);
             break;
         case OPT_OFFLINE_SAMPLES:
-            rc = tmlp_cli_parse_i64("--offline-samples", a, 1, INT64_C(1) << 30, &o->offline_samples);
+            rc = tmlp_cli_parse_i64("--offline-samples", a, 1, TMLP_BENCH_MAX_OFFLINE_SAMPLES, &o->offline_samples);
             break;
         case OPT_OFFLINE_EXPECTED_QPS:
             rc = tmlp_cli_parse_rate("--offline-expected-qps", a, &o->offline_expected_qps);
-            if (!rc && o->offline_expected_qps > 1e9)
-                rc = tmlp_cli_usage_error("--offline-expected-qps: at most 1e9 samples/s (got \"%s\")", a);
+            if (!rc && o->offline_expected_qps > TMLP_BENCH_MAX_EXPECTED_QPS)
+                rc = tmlp_cli_usage_error("--offline-expected-qps: at most %g samples/s (got \"%s\")",
+                                          TMLP_BENCH_MAX_EXPECTED_QPS, a);
             break;
         case 'q':
         case OPT_QUIET: o->quiet = 1; break;
+        case OPT_NO_RAW_LATENCIES: o->no_raw_latencies = 1; break;
         case OPT_VERSION:
             printf("bench_mlp (tinymlp) %s, git %s, %s build\n", tmlp_version(), tmlp_context_git(),
                    TMLP_BUILD_TYPE);
@@ -869,6 +883,7 @@ static tmlp_bench_settings settings_for(const run_opts *o, tmlp_scenario sc, int
                                  : o->offline_expected_qps > 0 ? o->offline_expected_qps : o->default_expected_qps;
     }
     s.stop = (const volatile int *)&g_stop;
+    s.keep_records = o->keep_records; /* else the run keeps ~17 bytes per query (docs/reliability.md) */
     return s;
 }
 
@@ -1087,9 +1102,7 @@ int tmlp_cmd_run(int argc, char **argv)
         rc = TMLP_EXIT_RUNTIME;
         goto done;
     }
-    if (baseline && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(baseline, "runs"))) {
-        tmlp_cli_error("--baseline %s: no \"runs\" array: not a bench_mlp --format json results file",
-                       o.baseline);
+    if (baseline && !tmlp_results_runs(baseline, o.baseline)) {
         rc = TMLP_EXIT_RUNTIME;
         goto done;
     }
@@ -1119,12 +1132,15 @@ int tmlp_cmd_run(int argc, char **argv)
 
     /* The rows: one per scenario, offline one per batch size, in this order. */
     tmlp_bench_settings row_settings[MAX_ROWS];
+    /* a trace draws every query and sample; MPI merges the ranks' records by start time */
+    o.keep_records = o.trace != NULL || tmlp_mpi_size(mpi) > 1;
     for (int sc = 0; sc < 4; sc++) {
         if (!(o.scenarios & (1u << sc))) continue;
         int n_runs = sc == TMLP_SCENARIO_OFFLINE ? o.n_batches : 1;
         for (int b = 0; b < n_runs && n_rows < MAX_ROWS; b++) {
             tmlp_run_row *row = &rows[n_rows];
             memset(row, 0, sizeof *row);
+            row->no_raw_latencies = o.no_raw_latencies;
             row_settings[n_rows] = settings_for(&o, (tmlp_scenario)sc, o.batches[b]);
             tmlp_mpi_settings(mpi, &row_settings[n_rows], w.sut.sample_count);
             if (sc == TMLP_SCENARIO_OFFLINE && o.n_batches > 1)

@@ -176,3 +176,29 @@ int tmlp_comparable_check(FILE *f, const cJSON *a, const cJSON *b, const char *a
     for (int i = 0; i < d.n; i++) fprintf(f, "  %s\n", d.line[i]);
     return 0;
 }
+
+const cJSON *tmlp_results_runs(const cJSON *doc, const char *source)
+{
+    char b[96];
+    source = tmlp_cli_short(source ? source : "results", b, sizeof b);
+    const cJSON *runs = cJSON_GetObjectItemCaseSensitive(doc, "runs");
+    if (!cJSON_IsArray(runs)) {
+        tmlp_cli_error("%s: no \"runs\" array: not a bench_mlp --format json results file", source);
+        return NULL;
+    }
+    if (cJSON_GetArraySize(runs) < 1) {
+        tmlp_cli_error("%s: \"runs\" is empty: the results file holds no run", source);
+        return NULL;
+    }
+    int i = 0;
+    const cJSON *run;
+    cJSON_ArrayForEach(run, runs) {
+        if (!cJSON_IsObject(run) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(run, "scenario"))) {
+            tmlp_cli_error("%s: runs[%d] is not a run (no \"scenario\"): not a bench_mlp --format json "
+                           "results file", source, i);
+            return NULL;
+        }
+        i++;
+    }
+    return runs;
+}

@@ -165,7 +165,7 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
     } else {
         cJSON_AddNullToObject(c, "host");
     }
-    cJSON_AddItemToObject(c, "cpu", cpu_name());
+    tmlp_json_add(c, "cpu", cpu_name());
     cJSON_AddNumberToObject(c, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
     struct utsname u;
     if (uname(&u) == 0) {
@@ -177,7 +177,7 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
     double load[3];
     if (tmlp_context_load_average(load)) {
         cJSON *la = cJSON_AddArrayToObject(c, "load_average");
-        for (int i = 0; la && i < 3; i++) cJSON_AddItemToArray(la, cJSON_CreateNumber(load[i]));
+        for (int i = 0; la && i < 3; i++) tmlp_json_append(la, cJSON_CreateNumber(load[i]));
     } else {
         cJSON_AddNullToObject(c, "load_average");
     }
@@ -274,18 +274,19 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
 
     cJSON *seeds = cJSON_AddObjectToObject(c, "seeds");
     if (seeds) {
-        cJSON_AddItemToObject(seeds, "sample", u64_json(info->sample_seed));
-        cJSON_AddItemToObject(seeds, "schedule", u64_json(info->schedule_seed));
+        tmlp_json_add(seeds, "sample", u64_json(info->sample_seed));
+        tmlp_json_add(seeds, "schedule", u64_json(info->schedule_seed));
         if (!strcmp(info->model_kind, "synthetic"))
-            cJSON_AddItemToObject(seeds, "model", u64_json(info->model_seed));
+            tmlp_json_add(seeds, "model", u64_json(info->model_seed));
         else
             cJSON_AddNullToObject(seeds, "model");
         if (!strcmp(info->data_kind, "synthetic"))
-            cJSON_AddItemToObject(seeds, "data", u64_json(info->data_seed));
+            tmlp_json_add(seeds, "data", u64_json(info->data_seed));
         else
             cJSON_AddNullToObject(seeds, "data");
     }
     char *cl = join_command_line(info->argc, info->argv);
+    if (!cl) tmlp_json_fail(); /* no document rather than one without its command line */
     if (cl) {
         cJSON_AddStringToObject(c, "command_line", cl);
         free(cl);
@@ -296,7 +297,7 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
         cJSON *hosts = mpi ? cJSON_AddArrayToObject(mpi, "hosts") : NULL;
         if (mpi) cJSON_AddNumberToObject(mpi, "ranks", info->mpi_ranks);
         for (int i = 0; hosts && i < info->mpi_ranks; i++)
-            cJSON_AddItemToArray(hosts, cJSON_CreateString(info->mpi_hosts[i]));
+            tmlp_json_append(hosts, cJSON_CreateString(info->mpi_hosts[i]));
     }
     cJSON_AddNumberToObject(c, "blas_threads", info->blas_threads);
 

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -395,6 +396,43 @@ void tmlp_out_confusion(FILE *f, const tmlp_run_row *row, const int32_t *labels,
 
 /* --- JSON ------------------------------------------------------------------------------- */
 
+/* --- checked cJSON (run.h) --------------------------------------------------------------- */
+
+static _Atomic unsigned long g_json_failures; /* failed cJSON allocations, ever */
+
+static void *json_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) atomic_fetch_add(&g_json_failures, 1);
+    return p;
+}
+
+void tmlp_json_fail(void) { atomic_fetch_add(&g_json_failures, 1); }
+
+void tmlp_json_add(cJSON *parent, const char *key, cJSON *item)
+{
+    if (item && parent && cJSON_AddItemToObject(parent, key, item)) return;
+    cJSON_Delete(item);
+    tmlp_json_fail();
+}
+
+void tmlp_json_append(cJSON *array, cJSON *item)
+{
+    if (item && array && cJSON_AddItemToArray(array, item)) return;
+    cJSON_Delete(item);
+    tmlp_json_fail();
+}
+
+unsigned long tmlp_json_failures(void)
+{
+    static atomic_flag installed = ATOMIC_FLAG_INIT;
+    if (!atomic_flag_test_and_set(&installed)) {
+        cJSON_Hooks h = {json_malloc, free};
+        cJSON_InitHooks(&h);
+    }
+    return atomic_load(&g_json_failures);
+}
+
 static cJSON *check_json(int c)
 {
     if (c == TMLP_CHECK_NA) return cJSON_CreateNull();
@@ -420,15 +458,15 @@ static cJSON *latency_json(const tmlp_latency_summary *l, tmlp_percentile_method
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     cJSON_AddNumberToObject(o, "count", (double)l->count);
-    cJSON_AddItemToObject(o, "min", num_or_null(l->min));
-    cJSON_AddItemToObject(o, "max", num_or_null(l->max));
-    cJSON_AddItemToObject(o, "mean", num_or_null(l->mean));
-    cJSON_AddItemToObject(o, "p50", num_or_null(l->p50));
-    cJSON_AddItemToObject(o, "p90", num_or_null(l->p90));
-    cJSON_AddItemToObject(o, "p95", num_or_null(l->p95));
-    cJSON_AddItemToObject(o, "p97", num_or_null(l->p97));
-    cJSON_AddItemToObject(o, "p99", num_or_null(l->p99));
-    cJSON_AddItemToObject(o, "p999", num_or_null(l->p999));
+    tmlp_json_add(o, "min", num_or_null(l->min));
+    tmlp_json_add(o, "max", num_or_null(l->max));
+    tmlp_json_add(o, "mean", num_or_null(l->mean));
+    tmlp_json_add(o, "p50", num_or_null(l->p50));
+    tmlp_json_add(o, "p90", num_or_null(l->p90));
+    tmlp_json_add(o, "p95", num_or_null(l->p95));
+    tmlp_json_add(o, "p97", num_or_null(l->p97));
+    tmlp_json_add(o, "p99", num_or_null(l->p99));
+    tmlp_json_add(o, "p999", num_or_null(l->p999));
     cJSON_AddStringToObject(o, "method", tmlp_percentile_method_name(m));
     return o;
 }
@@ -453,8 +491,8 @@ static cJSON *settings_json(const tmlp_bench_settings *s)
     cJSON_AddNumberToObject(o, "offline_expected_qps", s->offline_expected_qps);
     cJSON_AddNumberToObject(o, "workers", s->workers);
     cJSON_AddNumberToObject(o, "blas_threads", s->blas_threads);
-    cJSON_AddItemToObject(o, "sample_seed", u64_json(s->sample_seed));
-    cJSON_AddItemToObject(o, "schedule_seed", u64_json(s->schedule_seed));
+    tmlp_json_add(o, "sample_seed", u64_json(s->sample_seed));
+    tmlp_json_add(o, "schedule_seed", u64_json(s->schedule_seed));
     cJSON_AddNumberToObject(o, "max_outstanding_queries", (double)s->max_outstanding_queries);
     cJSON_AddNumberToObject(o, "drain_timeout_ms", (double)s->drain_timeout_ms);
     cJSON_AddNumberToObject(o, "early_stopping_confidence", s->early_stopping_confidence);
@@ -474,7 +512,7 @@ static cJSON *i64_array(const int64_t *v, int64_t n)
     for (int64_t i = 0; i < n; i++) {
         cJSON *x = cJSON_CreateNumber((double)v[i]);
         if (!x) break;
-        cJSON_AddItemToArray(a, x);
+        tmlp_json_append(a, x);
     }
     return a;
 }
@@ -494,24 +532,25 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
     cJSON_AddBoolToObject(o, "interrupted", r->interrupted);
     cJSON *checks = cJSON_AddObjectToObject(o, "checks");
     if (checks) {
-        cJSON_AddItemToObject(checks, "min_duration", check_json(r->check_min_duration));
-        cJSON_AddItemToObject(checks, "min_queries", check_json(r->check_min_queries));
-        cJSON_AddItemToObject(checks, "latency_bound", check_json(r->check_latency_bound));
-        cJSON_AddItemToObject(checks, "early_stopping", check_json(r->check_early_stopping));
+        tmlp_json_add(checks, "min_duration", check_json(r->check_min_duration));
+        tmlp_json_add(checks, "min_queries", check_json(r->check_min_queries));
+        tmlp_json_add(checks, "latency_bound", check_json(r->check_latency_bound));
+        tmlp_json_add(checks, "early_stopping", check_json(r->check_early_stopping));
     }
     cJSON *reasons = cJSON_AddArrayToObject(o, "invalid_reasons");
     for (int i = 0; reasons && i < r->n_reasons && i < TMLP_MAX_REASONS; i++)
-        cJSON_AddItemToArray(reasons, cJSON_CreateString(r->reasons[i]));
-    cJSON_AddItemToObject(o, "settings", settings_json(s));
+        tmlp_json_append(reasons, cJSON_CreateString(r->reasons[i]));
+    tmlp_json_add(o, "settings", settings_json(s));
     cJSON_AddNumberToObject(o, "queries", (double)r->queries);
     cJSON_AddNumberToObject(o, "samples", (double)r->samples);
     cJSON_AddNumberToObject(o, "errors", (double)r->errors);
+    cJSON_AddNumberToObject(o, "nonfinite", (double)r->nonfinite);
     cJSON_AddNumberToObject(o, "completed_queries", (double)r->completed_queries);
     cJSON_AddNumberToObject(o, "never_completed", (double)r->never_completed);
     cJSON_AddBoolToObject(o, "overloaded", r->overloaded);
     cJSON_AddNumberToObject(o, "duration_ns", (double)r->duration_ns);
-    cJSON_AddItemToObject(o, "throughput_samples_per_s", num_or_null(r->throughput_samples_per_s));
-    cJSON_AddItemToObject(o, "latency_ns", latency_json(&r->latency, s->percentile_method));
+    tmlp_json_add(o, "throughput_samples_per_s", num_or_null(r->throughput_samples_per_s));
+    tmlp_json_add(o, "latency_ns", latency_json(&r->latency, s->percentile_method));
     cJSON *es = cJSON_AddObjectToObject(o, "early_stopping");
     if (es) {
         cJSON_AddNumberToObject(es, "percentile", r->es_percentile);
@@ -521,9 +560,9 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
         if (s->scenario == TMLP_SCENARIO_SERVER || !(r->es_estimate_ns > 0))
             cJSON_AddNullToObject(es, "estimate_ns");
         else
-            cJSON_AddItemToObject(es, "estimate_ns", num_or_null(r->es_estimate_ns));
+            tmlp_json_add(es, "estimate_ns", num_or_null(r->es_estimate_ns));
         if (s->scenario == TMLP_SCENARIO_SINGLE_STREAM)
-            cJSON_AddItemToObject(es, "estimate_p99_ns", num_or_null(r->es_estimate_p99_ns));
+            tmlp_json_add(es, "estimate_p99_ns", num_or_null(r->es_estimate_p99_ns));
         cJSON_AddStringToObject(es, "text", r->es_text);
     }
     snprintf(buf, sizeof buf, "%016" PRIx64, r->workload_digest);
@@ -545,19 +584,19 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
             cJSON *names = cJSON_AddArrayToObject(o, "class_names");
             for (int c = 0; names && c < n_classes; c++) {
                 class_label(buf, sizeof buf, c, fashion_names);
-                cJSON_AddItemToArray(names, cJSON_CreateString(buf));
+                tmlp_json_append(names, cJSON_CreateString(buf));
             }
             cJSON *cm = cJSON_AddArrayToObject(o, "confusion_matrix");
             for (int t = 0; cm && t < n_classes; t++)
-                cJSON_AddItemToArray(cm, i64_array(m + (size_t)t * (size_t)n_classes, n_classes));
+                tmlp_json_append(cm, i64_array(m + (size_t)t * (size_t)n_classes, n_classes));
             free(m);
         }
     }
     if (s->scenario == TMLP_SCENARIO_SERVER) {
         cJSON_AddNumberToObject(o, "target_qps", s->target_qps);
-        cJSON_AddItemToObject(o, "scheduled_qps", num_or_null(r->scheduled_qps));
-        cJSON_AddItemToObject(o, "completed_qps", num_or_null(r->completed_qps));
-        cJSON_AddItemToObject(o, "issue_delay_ns", latency_json(&r->issue_delay, s->percentile_method));
+        tmlp_json_add(o, "scheduled_qps", num_or_null(r->scheduled_qps));
+        tmlp_json_add(o, "completed_qps", num_or_null(r->completed_qps));
+        tmlp_json_add(o, "issue_delay_ns", latency_json(&r->issue_delay, s->percentile_method));
     }
     if (s->mode == TMLP_MODE_FIND_PEAK) {
         cJSON *fp = cJSON_AddObjectToObject(o, "find_peak");
@@ -570,7 +609,7 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
                 if (!t) break;
                 cJSON_AddNumberToObject(t, "target_qps", r->peak_trial_qps[i]);
                 cJSON_AddBoolToObject(t, "valid", r->peak_trial_valid[i]);
-                cJSON_AddItemToArray(tr, t);
+                tmlp_json_append(tr, t);
             }
         }
     }
@@ -578,9 +617,10 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
         cJSON_Delete(o);
         return NULL;
     }
-    cJSON_AddItemToObject(o, "latencies_ns", i64_array(r->latencies_ns, r->n_latencies));
-    if (s->scenario == TMLP_SCENARIO_SERVER && r->issue_delay_ns)
-        cJSON_AddItemToObject(o, "issue_delays_ns", i64_array(r->issue_delay_ns, r->n_latencies));
+    if (!row->no_raw_latencies) /* bench_mlp --no-raw-latencies leaves them out */
+        tmlp_json_add(o, "latencies_ns", i64_array(r->latencies_ns, r->n_latencies));
+    if (!row->no_raw_latencies && s->scenario == TMLP_SCENARIO_SERVER && r->issue_delay_ns)
+        tmlp_json_add(o, "issue_delays_ns", i64_array(r->issue_delay_ns, r->n_latencies));
     if (r->n_parts > 0) { /* merged from MPI ranks: each rank's own figures */
         cJSON *pr = cJSON_AddArrayToObject(o, "per_rank");
         for (int i = 0; pr && i < r->n_parts; i++) {
@@ -591,13 +631,13 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
             cJSON_AddStringToObject(x, "host", p->host);
             cJSON_AddNumberToObject(x, "queries", (double)p->queries);
             cJSON_AddNumberToObject(x, "samples", (double)p->samples);
-            cJSON_AddItemToObject(x, "throughput_samples_per_s", num_or_null(p->throughput_samples_per_s));
-            cJSON_AddItemToObject(x, "p50_ns", num_or_null(p->p50_ns));
-            cJSON_AddItemToObject(x, "p99_ns", num_or_null(p->p99_ns));
+            tmlp_json_add(x, "throughput_samples_per_s", num_or_null(p->throughput_samples_per_s));
+            tmlp_json_add(x, "p50_ns", num_or_null(p->p50_ns));
+            tmlp_json_add(x, "p99_ns", num_or_null(p->p99_ns));
             cJSON_AddNumberToObject(x, "duration_ns", (double)p->duration_ns);
             cJSON_AddBoolToObject(x, "valid", p->valid);
             cJSON_AddBoolToObject(x, "straggler", p->straggler);
-            cJSON_AddItemToArray(pr, x);
+            tmlp_json_append(pr, x);
         }
     }
     return o;
@@ -645,7 +685,7 @@ cJSON *tmlp_out_resources_json(const tmlp_monitor_summary *s, uint32_t interval_
     if (s->has_per_core && s->n_cores > 0) {
         cJSON *c = cJSON_AddArrayToObject(o, "core_busy_pct");
         for (int i = 0; c && i < s->n_cores && i < TMLP_MONITOR_MAX_CORES; i++)
-            cJSON_AddItemToArray(c, cJSON_CreateNumber(s->core_busy_pct[i]));
+            tmlp_json_append(c, cJSON_CreateNumber(s->core_busy_pct[i]));
     }
     if (s->has_rss) {
         cJSON_AddNumberToObject(o, "rss_peak_bytes", (double)s->rss_peak_bytes);
@@ -677,7 +717,7 @@ cJSON *tmlp_out_resources_json(const tmlp_monitor_summary *s, uint32_t interval_
             }
             if (sm[i].rss_bytes >= 0) cJSON_AddNumberToObject(x, "rss_bytes", (double)sm[i].rss_bytes);
             if (sm[i].threads >= 0) cJSON_AddNumberToObject(x, "threads", sm[i].threads);
-            cJSON_AddItemToArray(a, x);
+            tmlp_json_append(a, x);
         }
     }
     return o;
@@ -719,15 +759,21 @@ void tmlp_out_resources(FILE *f, tmlp_out_format fmt, const tmlp_run_resources *
 cJSON *tmlp_out_json_doc(const tmlp_run_info *info, const tmlp_run_row *rows, int n,
                          const int32_t *labels, const tmlp_run_resources *res)
 {
+    unsigned long failed = tmlp_json_failures();
     cJSON *doc = cJSON_CreateObject();
     if (!doc) return NULL;
-    cJSON_AddItemToObject(doc, "context", tmlp_context_json(info));
+    tmlp_json_add(doc, "context", tmlp_context_json(info));
     cJSON *runs = cJSON_AddArrayToObject(doc, "runs");
     for (int i = 0; runs && i < n; i++)
-        cJSON_AddItemToArray(runs, tmlp_out_run_json(&rows[i], labels, info->data_classes,
+        tmlp_json_append(runs, tmlp_out_run_json(&rows[i], labels, info->data_classes,
                                                      info->fashion_names));
     if (res && res->have)
-        cJSON_AddItemToObject(doc, "resources", tmlp_out_resources_json(&res->summary, res->interval_ms, NULL));
+        tmlp_json_add(doc, "resources", tmlp_out_resources_json(&res->summary, res->interval_ms, NULL));
+    if (tmlp_json_failures() != failed) { /* some key is missing: no document rather than a partial one */
+        cJSON_Delete(doc);
+        errno = ENOMEM;
+        return NULL;
+    }
     return doc;
 }
 
@@ -738,7 +784,10 @@ int tmlp_out_json(FILE *f, const tmlp_run_info *info, const tmlp_run_row *rows, 
     if (!doc) return -1;
     char *text = cJSON_Print(doc);
     cJSON_Delete(doc);
-    if (!text) return -1;
+    if (!text) {
+        errno = ENOMEM;
+        return -1;
+    }
     int rc = fputs(text, f) < 0 || fputc('\n', f) == EOF ? -1 : 0;
     cJSON_free(text);
     return rc;

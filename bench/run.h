@@ -60,7 +60,7 @@ typedef struct tmlp_run_info {
  * aggregate: the median over repetitions of every latency figure, of the throughput and
  * of the early-stopping estimates; queries and samples summed; valid only if every
  * repetition is. The between-repetition CV of each metric is the run's own noise. */
-#define TMLP_MAX_REPEAT 100
+#define TMLP_MAX_REPEAT TMLP_BENCH_MAX_REPEAT /* include/tinymlp/bench_limits.h */
 #define TMLP_REP_ALPHA 0.05 /* the level of the noise floor written with a run */
 
 typedef struct tmlp_rep_summary {
@@ -85,6 +85,7 @@ typedef struct tmlp_run_row {
     char label[48];
     int n_reps;                     /* 0 or 1: a single run (no "repetitions" in the JSON) */
     tmlp_rep_summary *reps;         /* n_reps entries, malloc'ed; NULL when n_reps <= 1 */
+    int no_raw_latencies;           /* bench_mlp --no-raw-latencies: no "latencies_ns" in the JSON */
 } tmlp_run_row;
 
 const char *tmlp_rep_metric_name(tmlp_rep_metric m);      /* "mean", "p50", ... "throughput" */
@@ -144,6 +145,21 @@ void tmlp_out_per_rank(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, i
 void tmlp_out_confusion(FILE *f, const tmlp_run_row *row, const int32_t *labels,
                         int n_classes, int fashion_names);
 /* One element of "runs". `labels`/`n_classes` add a confusion matrix in accuracy mode. */
+/* Checked JSON building (issue 14: a failed allocation inside cJSON used to leave a
+ * valid-looking document missing keys, written with exit 0). cJSON allocates through
+ * hooks that count every failed allocation; a builder takes the count before it starts
+ * and, if it changed, discards its document and reports out of memory — so a document is
+ * complete or absent, whichever Add* call's result was not checked. The first call
+ * installs the hooks (cJSON's hooks are process-wide by cJSON's design; the count is the
+ * one piece of global state, atomic). */
+unsigned long tmlp_json_failures(void);
+/* A builder's own allocation (outside cJSON) failed: counted like cJSON's. */
+void tmlp_json_fail(void);
+/* cJSON_AddItemToObject / ToArray that never leak: an item that cannot be attached (no
+ * parent, the key's copy failed) is deleted and counted as a failure; a NULL item is one. */
+void tmlp_json_add(cJSON *parent, const char *key, cJSON *item);
+void tmlp_json_append(cJSON *array, cJSON *item);
+
 cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_classes,
                          int fashion_names);
 /* The whole document {"context", "runs", "resources"} ("resources" only when res->have);
@@ -195,6 +211,11 @@ int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thres
  * or, with force, the differences printed to f under a WARNING and 0. */
 int tmlp_comparable_check(FILE *f, const cJSON *a, const cJSON *b, const char *a_name, const char *b_name,
                           int force);
+/* The "runs" of a results document, or NULL after one message naming `source` when there
+ * are none: no "runs" array, an empty one, or an entry that is not a run (no "scenario").
+ * A results file without runs is an error everywhere it is read (regress, compare,
+ * report --from, --baseline): "0 differences" over nothing would look like a pass. */
+const cJSON *tmlp_results_runs(const cJSON *doc, const char *source);
 /* --threshold: a fraction ("0.05") or a percent ("5%"); 0 or TMLP_EXIT_USAGE. */
 int tmlp_regress_parse_threshold(const char *s, double *out);
 

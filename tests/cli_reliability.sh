@@ -103,6 +103,18 @@ kill -INT $pid
 wait $pid; rc=$?
 check "report SIGINT: exit 130, no report and no directory left" '[ $rc -eq 130 ] && [ ! -e "$T/rep_int" ]'
 
+# --- a results file without runs is an error everywhere it is read (exit 1) -----------------
+echo '{"context": {}, "runs": []}' >"$T/noruns.json"
+for cmd in "compare $T/noruns.json $T/prev.json" "compare $T/prev.json $T/noruns.json" \
+           "regress $T/noruns.json $T/prev.json" "regress $T/prev.json $T/noruns.json" \
+           "report --from $T/noruns.json --output $T/rep_noruns"; do
+    "$B" $cmd >/dev/null 2>"$T/err"; rc=$?
+    check "no runs: '${cmd%% *}' exits 1 naming the file" '[ $rc -eq 1 ] && grep -q "noruns.json.*holds no run" "$T/err"'
+done
+[ ! -e "$T/rep_noruns" ] || bad "report --from without runs left a directory"
+"$B" $NULLQ --baseline "$T/noruns.json" >/dev/null 2>"$T/err"; rc=$?
+check "--baseline without runs: exit 1" '[ $rc -eq 1 ] && grep -q "holds no run" "$T/err"'
+
 # --- long paths are shortened in messages ----------------------------------------------------
 long=$(printf 'x%.0s' $(seq 1 5000))
 "$B" $NULLQ --output "$T/$long/out.json" >/dev/null 2>"$T/err"; rc=$?

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,12 +232,77 @@ static void test_create_errors(void **state)
     assert_null(tmlp_model_sut_sut(NULL));
 }
 
+/* Issue 14, item 5: a model whose outputs are NaN (loadable only with allow_nonfinite)
+ * gives no predictions: accuracy mode counts every sample as an error and marks the run
+ * INVALID with a reason naming how many samples; it used to report "VALID". */
+static void test_nonfinite_accuracy_invalid(void **state)
+{
+    fixture *fx = *state;
+    tmlp_model *m = NULL;
+    assert_int_equal(tmlp_model_create(IN, NULL, &m, NULL), TMLP_OK);
+    float w[OUT * IN];
+    for (int i = 0; i < OUT * IN; i++) w[i] = 0.01f * (float)(i % 7);
+    w[3] = NAN; /* output 0 is NaN for every input */
+    assert_int_equal(tmlp_model_add_dense(m, IN, OUT, w, NULL, NULL), TMLP_OK);
+    int32_t *labels = calloc(N, sizeof *labels);
+    tmlp_dataset d = *fx->f32;
+    d.labels = labels;
+    tmlp_model_sut *ms = NULL;
+    assert_int_equal(tmlp_model_sut_create(m, &d, 1, 8, &ms, NULL), TMLP_OK);
+    tmlp_bench_settings s = tmlp_bench_settings_default(TMLP_SCENARIO_OFFLINE);
+    s.mode = TMLP_MODE_ACCURACY;
+    s.min_duration_ms = 0;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, NULL), TMLP_OK);
+    assert_int_equal(r->nonfinite, N);
+    assert_int_equal(r->correct, 0);
+    assert_int_equal(r->errors, N);
+    assert_false(r->valid);
+    int found = 0;
+    for (int i = 0; i < r->n_reasons; i++) found |= strstr(r->reasons[i], "300 of 300 samples gave non-finite") != NULL;
+    assert_true(found);
+    for (int i = 0; i < N; i++) assert_int_equal(r->predictions[i], TMLP_PRED_NONFINITE);
+    tmlp_bench_result_destroy(r);
+    tmlp_model_sut_destroy(ms);
+    /* the finite model over the same labels is VALID: the reason is the NaN, nothing else */
+    assert_int_equal(tmlp_model_sut_create(fx->model, &d, 1, 8, &ms, NULL), TMLP_OK);
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, NULL), TMLP_OK);
+    assert_int_equal(r->nonfinite, 0);
+    assert_true(r->valid);
+    tmlp_bench_result_destroy(r);
+    tmlp_model_sut_destroy(ms);
+    free(labels);
+    tmlp_model_destroy(m);
+}
+
+/* Issue 14, item 7: a label the model cannot predict is an error naming the label and the
+ * class count (it used to draw a 256 x 256 confusion matrix without a word). */
+static void test_label_beyond_classes(void **state)
+{
+    fixture *fx = *state;
+    int32_t *labels = calloc(N, sizeof *labels);
+    labels[17] = OUT;
+    tmlp_dataset d = *fx->f32;
+    d.labels = labels;
+    tmlp_model_sut *ms = NULL;
+    tmlp_error e = {0};
+    assert_int_equal(tmlp_model_sut_create(fx->model, &d, 1, 8, &ms, &e), TMLP_ERR_ARG);
+    assert_null(ms);
+    assert_non_null(strstr(e.message, "label 5 of sample 17"));
+    assert_non_null(strstr(e.message, "5 classes"));
+    labels[17] = OUT - 1;
+    assert_int_equal(tmlp_model_sut_create(fx->model, &d, 1, 8, &ms, &e), TMLP_OK);
+    tmlp_model_sut_destroy(ms);
+    free(labels);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_predictions_f32), cmocka_unit_test(test_predictions_u8),
         cmocka_unit_test(test_performance_run), cmocka_unit_test(test_overload_drains),
         cmocka_unit_test(test_create_errors), cmocka_unit_test(test_wait_policies),
+        cmocka_unit_test(test_nonfinite_accuracy_invalid), cmocka_unit_test(test_label_beyond_classes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -245,6 +245,77 @@ static void test_settings_check(void **state)
     tmlp_bench_result_destroy(NULL);
 }
 
+/* Issue 14, item 6: the library refuses what bench_mlp refuses, with the same limits
+ * (tinymlp/bench_limits.h), naming the field. 1e300 QPS used to be accepted and grew
+ * the schedule without bound. */
+static void expect_arg(const tmlp_bench_settings *s, const tmlp_sut *sut, const char *field)
+{
+    tmlp_bench_result *r = NULL;
+    tmlp_error e = {0};
+    assert_int_equal(tmlp_bench_run_scenario(s, sut, &r, &e), TMLP_ERR_ARG);
+    assert_null(r);
+    if (!strstr(e.message, field)) fail_msg("message \"%s\" does not name %s", e.message, field);
+}
+
+static void test_settings_limits(void **state)
+{
+    (void)state;
+    tmlp_sut sut = tmlp_null_sut(16);
+    tmlp_bench_settings s = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER);
+    s.target_qps = 1e300;
+    expect_arg(&s, &sut, "target_qps");
+    s.target_qps = TMLP_BENCH_MAX_TARGET_QPS * 1.0001;
+    expect_arg(&s, &sut, "target_qps");
+    s.target_qps = NAN;
+    expect_arg(&s, &sut, "target_qps");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.min_duration_ms = (uint64_t)TMLP_BENCH_MAX_DURATION_MS + 1;
+    expect_arg(&s, &sut, "min_duration_ms");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.max_duration_ms = UINT64_MAX;
+    expect_arg(&s, &sut, "max_duration_ms");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.drain_timeout_ms = (uint64_t)TMLP_BENCH_MAX_DURATION_MS + 1;
+    expect_arg(&s, &sut, "drain_timeout_ms");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.min_query_count = TMLP_BENCH_MAX_QUERY_COUNT + 1;
+    expect_arg(&s, &sut, "min_query_count");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.max_query_count = -1;
+    expect_arg(&s, &sut, "max_query_count");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.warmup_queries = TMLP_BENCH_MAX_WARMUP + 1;
+    expect_arg(&s, &sut, "warmup_queries");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_MULTI_STREAM);
+    s.samples_per_query = TMLP_BENCH_MAX_SAMPLES_PER_QUERY + 1;
+    expect_arg(&s, &sut, "samples_per_query");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_OFFLINE);
+    s.offline_batch_size = TMLP_BENCH_MAX_BATCH + 1;
+    expect_arg(&s, &sut, "offline_batch_size");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_OFFLINE);
+    s.offline_expected_qps = TMLP_BENCH_MAX_EXPECTED_QPS * 2;
+    expect_arg(&s, &sut, "offline_expected_qps");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_OFFLINE);
+    s.offline_sample_count = TMLP_BENCH_MAX_OFFLINE_SAMPLES + 1;
+    expect_arg(&s, &sut, "offline_sample_count");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER);
+    s.max_outstanding_queries = TMLP_BENCH_MAX_OUTSTANDING + 1;
+    expect_arg(&s, &sut, "max_outstanding_queries");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER);
+    s.mode = TMLP_MODE_FIND_PEAK;
+    s.find_peak_max_runs = TMLP_BENCH_MAX_PEAK_RUNS + 1;
+    expect_arg(&s, &sut, "find_peak_max_runs");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.workers = TMLP_BENCH_MAX_THREADS + 1;
+    expect_arg(&s, &sut, "workers");
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.target_latency_percentile = 1.0;
+    expect_arg(&s, &sut, "target_latency_percentile");
+    tmlp_sut big = tmlp_null_sut((int64_t)TMLP_BENCH_MAX_SUT_SAMPLES + 1);
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    expect_arg(&s, &big, "sample_count");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,7 +323,7 @@ int main(void)
         cmocka_unit_test(test_schedule_deterministic), cmocka_unit_test(test_schedule_length),
         cmocka_unit_test(test_sampler),          cmocka_unit_test(test_digest),
         cmocka_unit_test(test_names),            cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_settings_check),
+        cmocka_unit_test(test_settings_check),   cmocka_unit_test(test_settings_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@
 #ifndef TINYMLP_BENCH_H
 #define TINYMLP_BENCH_H
 
+#include "bench_limits.h"
 #include "common.h"
 #include "data.h"
 #include "model.h"
@@ -142,6 +143,11 @@ typedef struct tmlp_bench_settings {
      * follow the whole run. A non-OK return fails the run with that status. */
     tmlp_status (*on_result)(void *user, tmlp_bench_result **result, tmlp_error *err);
     void *hook_user;
+    /* added by the reliability work (issue 14): 1 (default) = the result keeps every
+     * per-query and per-sample record (start_ns, query_samples, sample_done_ns,
+     * issue_delay_ns), as traces and tmlp_bench_merge need; 0 = only latencies_ns, the
+     * run keeping ~17 bytes per single-sample query (docs/reliability.md) */
+    int keep_records;
 } tmlp_bench_settings;
 
 TMLP_API tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario s);
@@ -176,6 +182,11 @@ typedef struct tmlp_sut {
      * a use-after-free); a sample that never completes leaks that one run object. */
     void (*drain)(void *user, tmlp_bench_run *run);
 } tmlp_sut;
+
+/* Prediction codes a SUT may pass to tmlp_bench_complete besides a class index: */
+#define TMLP_PRED_NONE (-1)      /* no prediction (counted wrong in accuracy mode) */
+#define TMLP_PRED_NONFINITE (-2) /* the outputs were NaN or Inf: counted in result.nonfinite,
+                                    and an accuracy run with any is INVALID */
 
 /* Report n finished samples. Takes the completion timestamp first, then records.
  * `predictions` (optional, n values) are class indices scored against sut->labels.
@@ -272,6 +283,9 @@ typedef struct tmlp_bench_result {
      * each part's figures here, in part order; NULL / 0 for a one-process result */
     int n_parts;
     struct tmlp_bench_part_summary *parts;
+    /* added by the reliability work (issue 14): measured samples the SUT reported with
+     * TMLP_PRED_NONFINITE (NaN/Inf outputs); an accuracy run with any is INVALID */
+    int64_t nonfinite;
 } tmlp_bench_result;
 
 /* Run one scenario (or a find-peak search) against `sut`. Returns TMLP_OK with a result

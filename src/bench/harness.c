@@ -58,6 +58,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -66,6 +67,7 @@
 #include <string.h>
 #include <time.h>
 #ifdef __linux__
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #endif
 
@@ -97,20 +99,36 @@ struct tmlp_bench_run {
 
     int64_t n_warm;      /* queries [0, n_warm) are warm-up (INT64_MAX while warming up) */
 
-    /* per query (issue order, warm-up first) */
+    /* Per query (issue order, warm-up first) — what the statistics need, compactly
+     * (issue 14: ~156 bytes per query were kept; a null single-stream run now keeps 17
+     * while it runs and 16 while the result is built, docs/reliability.md):
+     *   q_lat     while in flight the latency origin (absolute ns: issue or scheduled
+     *             time); once its last sample completed, the latency (ns). At the end the
+     *             array becomes the result's latencies_ns, without a copy.
+     *   q_left    samples not yet complete.
+     *   q_first   first sample id of each query; NULL while every query has `uniform`
+     *             samples (then query = id / uniform).
+     *   q_issue   server only: actual issue time (absolute ns), for the issue delay.
+     *   q_origin  with settings.keep_records only: the origin again, for start_ns.
+     * A query of more than one sample is only ever in flight as the newest query (closed
+     * loops issue one at a time; the offline query is the last), so the latest completion
+     * of its samples is tracked in one variable, open_max, not per query. */
     int64_t q_n, q_cap;
-    int64_t *q_origin;   /* latency origin, absolute ns: issue or scheduled time */
-    int64_t *q_issue;    /* actual issue time, absolute ns */
-    int64_t *q_done;     /* last sample completion, absolute ns; 0 = not yet */
-    int64_t *q_left;     /* samples not yet complete */
-    int64_t *q_nsamp;
+    int64_t *q_lat;
+    int32_t *q_left;
+    int64_t *q_first;
+    int64_t *q_issue;
+    int64_t *q_origin;
+    int64_t uniform;     /* samples per query while all agree (-1: no query yet; 0: they differ) */
+    int64_t open_max;    /* latest completion of a sample of the newest query */
 
-    /* per sample (id = position) */
+    /* per sample (id = position): the data set index, whether done, and (keep_records or
+     * offline, whose percentiles are over samples) the completion time */
     int64_t s_n, s_cap;
-    int64_t *s_query;
-    int64_t *s_index;
-    int64_t *s_tdone;    /* completion time, absolute ns; 0 = not yet */
+    int32_t *s_index;    /* < TMLP_BENCH_MAX_SUT_SAMPLES */
     uint8_t *s_done;
+    int64_t *s_tdone;    /* absolute ns, 0 = not yet; NULL when not kept */
+    int server, sample_times, records;
 
     _Atomic int64_t q_completed;   /* all completed queries, warm-up included */
     int64_t q_completed_meas;
@@ -118,6 +136,7 @@ struct tmlp_bench_run {
     int64_t s_completed_meas;
     int64_t errors;                /* unknown or repeated ids */
     int64_t correct, labeled;
+    int64_t nonfinite;             /* measured samples predicted TMLP_PRED_NONFINITE */
     int64_t last_query_done;       /* absolute ns, measured queries */
     int64_t last_sample_done;      /* absolute ns, measured samples */
     int64_t calls;                 /* tmlp_bench_complete calls with a known id (progress) */
@@ -129,90 +148,135 @@ struct tmlp_bench_run {
 
 /* --- the run object ------------------------------------------------------------------ */
 
+static void rec_free(void *p, size_t elem, int64_t cap);
+
 static void run_free(tmlp_bench_run *run)
 {
     if (!run) return;
     pthread_cond_destroy(&run->cv);
     pthread_mutex_destroy(&run->mu);
-    free(run->q_origin);
-    free(run->q_issue);
-    free(run->q_done);
-    free(run->q_left);
-    free(run->q_nsamp);
-    free(run->s_query);
-    free(run->s_index);
-    free(run->s_tdone);
-    free(run->s_done);
+    rec_free(run->q_lat, sizeof(int64_t), run->q_cap);
+    rec_free(run->q_left, sizeof(int32_t), run->q_cap);
+    rec_free(run->q_first, sizeof(int64_t), run->q_cap);
+    rec_free(run->q_issue, sizeof(int64_t), run->q_cap);
+    rec_free(run->q_origin, sizeof(int64_t), run->q_cap);
+    rec_free(run->s_index, sizeof(int32_t), run->s_cap);
+    rec_free(run->s_done, 1, run->s_cap);
+    rec_free(run->s_tdone, sizeof(int64_t), run->s_cap);
     free(run->pred);
     free(run);
 }
 
-static int grow_i64(int64_t **p, int64_t old_n, int64_t new_n)
+/* Record arrays live in their own pages (mmap/mremap on Linux): growing one moves its
+ * pages instead of copying them, the new part stays untouched until a query is recorded
+ * there (an untouched page costs no memory), and freeing one gives its pages back at once.
+ * Through malloc/realloc the doubled copies of arrays that stay below glibc's mmap
+ * threshold (up to 32 MB) remain resident in the heap: measured ~8 bytes per query more
+ * (bench/bench_memory.sh). `cap` is the capacity in elements. */
+static void rec_free(void *p, size_t elem, int64_t cap)
+{
+    if (!p) return;
+#ifdef __linux__
+    munmap(p, (size_t)cap * elem);
+#else
+    (void)elem;
+    (void)cap;
+    free(p);
+#endif
+}
+
+static int grow(void *p, size_t elem, int64_t old_n, int64_t n)
 {
     size_t bytes;
-    if (!tmlp_size_mul((size_t)new_n, sizeof(int64_t), &bytes)) return 0;
-    int64_t *q = realloc(*p, bytes);
+    if (n < 1 || !tmlp_size_mul((size_t)n, elem, &bytes)) return 0;
+    void *old = *(void **)p, *q;
+#ifdef __linux__
+    q = old ? mremap(old, (size_t)old_n * elem, bytes, MREMAP_MAYMOVE)
+            : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q == MAP_FAILED) return 0;
+#else
+    (void)old_n;
+    q = realloc(old, bytes);
     if (!q) return 0;
-    memset(q + old_n, 0, (size_t)(new_n - old_n) * sizeof(int64_t));
-    *p = q;
+#endif
+    *(void **)p = q;
     return 1;
 }
 
-/* Make room for one more query and n more samples. Caller holds the lock. */
-static int reserve(tmlp_bench_run *run, int64_t n)
-{
-    if (run->q_n + 1 > run->q_cap) {
-        int64_t c = run->q_cap ? run->q_cap * 2 : 1024;
-        if (!grow_i64(&run->q_origin, run->q_cap, c) || !grow_i64(&run->q_issue, run->q_cap, c) ||
-            !grow_i64(&run->q_done, run->q_cap, c) || !grow_i64(&run->q_left, run->q_cap, c) ||
-            !grow_i64(&run->q_nsamp, run->q_cap, c))
-            return 0; /* arrays that did grow keep their new size; q_cap stays consistent (min) */
-        run->q_cap = c;
-    }
-    if (run->s_n + n > run->s_cap) {
-        int64_t c = run->s_cap ? run->s_cap : 1024;
-        while (c < run->s_n + n) {
-            if (c > INT64_MAX / 2) return 0;
-            c *= 2;
-        }
-        if (!grow_i64(&run->s_query, run->s_cap, c) || !grow_i64(&run->s_index, run->s_cap, c) ||
-            !grow_i64(&run->s_tdone, run->s_cap, c))
-            return 0;
-        uint8_t *d = realloc(run->s_done, (size_t)c);
-        if (!d) return 0;
-        memset(d + run->s_cap, 0, (size_t)(c - run->s_cap));
-        run->s_done = d;
-        run->s_cap = c;
-    }
-    return 1;
-}
-
-/* Size the arrays for nq queries and ns samples before the clock starts, so a planned
- * run never reallocates while it measures. Caller holds the lock (or owns the run). */
-static int reserve_initial(tmlp_bench_run *run, int64_t nq, int64_t ns)
+/* Capacity for `nq` queries and `ns` samples. Caller holds the lock (or owns the run).
+ * On failure the arrays that did grow keep their size; the capacities stay the minimum. */
+static int reserve_exact(tmlp_bench_run *run, int64_t nq, int64_t ns)
 {
     if (nq > run->q_cap) {
-        if (!grow_i64(&run->q_origin, run->q_cap, nq) || !grow_i64(&run->q_issue, run->q_cap, nq) ||
-            !grow_i64(&run->q_done, run->q_cap, nq) || !grow_i64(&run->q_left, run->q_cap, nq) ||
-            !grow_i64(&run->q_nsamp, run->q_cap, nq))
-            return 0;
+        /* A failure ends the run (out of memory). Arrays grown before it keep their larger
+         * mapping while q_cap stays the old size: freeing then unmaps only the first q_cap
+         * elements, so the tail stays mapped until exit — a leak of address space on a
+         * path that already failed, never an access out of bounds. */
+        int64_t c = run->q_cap;
+        int ok = grow(&run->q_lat, sizeof(int64_t), c, nq) && grow(&run->q_left, sizeof(int32_t), c, nq) &&
+                 (!run->q_first || grow(&run->q_first, sizeof(int64_t), c, nq)) &&
+                 (!run->server || grow(&run->q_issue, sizeof(int64_t), c, nq)) &&
+                 (!run->records || grow(&run->q_origin, sizeof(int64_t), c, nq));
+        if (!ok) return 0;
         run->q_cap = nq;
     }
     if (ns > run->s_cap) {
-        if (!grow_i64(&run->s_query, run->s_cap, ns) || !grow_i64(&run->s_index, run->s_cap, ns) ||
-            !grow_i64(&run->s_tdone, run->s_cap, ns))
+        int64_t c = run->s_cap;
+        if (!grow(&run->s_index, sizeof(int32_t), c, ns) || !grow(&run->s_done, 1, c, ns) ||
+            (run->sample_times && !grow(&run->s_tdone, sizeof(int64_t), c, ns)))
             return 0;
-        uint8_t *d = realloc(run->s_done, (size_t)ns);
-        if (!d) return 0;
-        memset(d + run->s_cap, 0, (size_t)(ns - run->s_cap));
-        run->s_done = d;
         run->s_cap = ns;
     }
     return 1;
 }
 
-static tmlp_bench_run *run_create(const tmlp_sut *sut, int accuracy)
+/* Make room for one more query of n samples, by doubling. Caller holds the lock. */
+static int reserve(tmlp_bench_run *run, int64_t n)
 {
+    int64_t qc = run->q_cap, sc = run->s_cap ? run->s_cap : 1024;
+    if (run->q_n + 1 > qc) qc = qc ? qc * 2 : 1024;
+    while (sc < run->s_n + n) {
+        if (sc > INT64_MAX / 2) return 0;
+        sc *= 2;
+    }
+    if (!reserve_exact(run, qc, sc)) return 0;
+    /* the first query of another size ends the uniform layout: record where each starts */
+    if (run->uniform < 0) run->uniform = n;
+    if (run->uniform != n && run->uniform > 0) {
+        if (!grow(&run->q_first, sizeof(int64_t), 0, run->q_cap)) return 0;
+        for (int64_t q = 0; q < run->q_n; q++) run->q_first[q] = q * run->uniform;
+        run->uniform = 0;
+    }
+    return 1;
+}
+
+/* The query that sample `id` belongs to (caller holds the lock). */
+static int64_t query_of(const tmlp_bench_run *run, int64_t id)
+{
+    if (run->uniform > 0) return id / run->uniform;
+    int64_t lo = 0, hi = run->q_n - 1; /* last q with q_first[q] <= id */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo + 1) / 2;
+        if (run->q_first[mid] <= id) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+static int64_t query_first(const tmlp_bench_run *run, int64_t q)
+{
+    return run->uniform > 0 ? q * run->uniform : run->q_first[q];
+}
+
+static int64_t query_nsamp(const tmlp_bench_run *run, int64_t q)
+{
+    if (run->uniform > 0) return run->uniform;
+    return (q + 1 < run->q_n ? run->q_first[q + 1] : run->s_n) - run->q_first[q];
+}
+
+static tmlp_bench_run *run_create(const tmlp_sut *sut, const tmlp_bench_settings *s)
+{
+    int accuracy = s->mode == TMLP_MODE_ACCURACY;
     tmlp_bench_run *run = calloc(1, sizeof *run);
     if (!run) return NULL;
     pthread_condattr_t ca;
@@ -232,6 +296,10 @@ static tmlp_bench_run *run_create(const tmlp_sut *sut, int accuracy)
     run->labels = sut->labels;
     run->sample_count = sut->sample_count;
     run->n_warm = INT64_MAX;
+    run->uniform = -1;
+    run->server = s->scenario == TMLP_SCENARIO_SERVER;
+    run->records = s->keep_records != 0;
+    run->sample_times = run->records || s->scenario == TMLP_SCENARIO_OFFLINE;
     atomic_init(&run->q_completed, 0);
     if (accuracy) {
         run->pred = malloc((size_t)sut->sample_count * sizeof(int32_t));
@@ -266,8 +334,8 @@ void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, 
         run->s_done[id] = 1;
         run->s_outstanding--;
         if (run->finished) continue;
-        run->s_tdone[id] = now;
-        int64_t q = run->s_query[id];
+        if (run->s_tdone) run->s_tdone[id] = now;
+        int64_t q = query_of(run, (int64_t)id);
         int measured = q >= run->n_warm;
         if (measured) {
             run->s_completed_meas++;
@@ -275,19 +343,23 @@ void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, 
             if (predictions) {
                 int64_t idx = run->s_index[id];
                 if (run->pred) run->pred[idx] = predictions[i];
+                if (predictions[i] == TMLP_PRED_NONFINITE) run->nonfinite++;
                 if (run->labels) {
                     run->labeled++;
                     if (predictions[i] == run->labels[idx]) run->correct++;
                 }
             }
         }
-        if (now > run->q_done[q]) run->q_done[q] = now;
+        int newest = q == run->q_n - 1;
+        if (newest && now > run->open_max) run->open_max = now;
         if (--run->q_left[q] == 0) {
+            int64_t done = newest ? run->open_max : now; /* older queries have one sample */
+            run->q_lat[q] = done - run->q_lat[q];    /* origin -> latency */
             atomic_fetch_add_explicit(&run->q_completed, 1, memory_order_release);
             if (measured) {
                 run->q_completed_meas++;
-                if (now > run->last_query_done) run->last_query_done = now;
-                run->ring[run->ring_n % RING_SIZE] = (double)(now - run->q_origin[q]);
+                if (done > run->last_query_done) run->last_query_done = done;
+                run->ring[run->ring_n % RING_SIZE] = (double)run->q_lat[q];
                 run->ring_n++;
             }
         }
@@ -306,6 +378,7 @@ typedef struct ctx {
     tmlp_bench_run *run;
     tmlp_query_sample *buf;   /* one issue call's samples */
     int64_t t0;               /* run start, absolute ns (0 during warm-up) */
+    int64_t last_issue;       /* closed loops: the last measured issue, absolute ns */
     uint64_t next_progress;
     int nomem;
     int met;                  /* settings.on_start has been called */
@@ -352,32 +425,33 @@ static void maybe_progress(ctx *c)
 /* Register a query of n samples drawn from smp; the latency origin is `origin` (absolute
  * ns) or, when origin == 0, the issue time taken here. Returns the query number or -1
  * (out of memory). */
-static int64_t begin_query(ctx *c, tmlp_sampler *smp, int64_t n, int64_t origin)
+static int64_t begin_query(ctx *c, tmlp_sampler *smp, int64_t n, int64_t origin, int64_t *issued)
 {
     tmlp_bench_run *run = c->run;
     pthread_mutex_lock(&run->mu);
-    if (!reserve(run, n)) {
+    if (n > INT32_MAX || !reserve(run, n)) {
         pthread_mutex_unlock(&run->mu);
         c->nomem = 1;
         return -1;
     }
     int64_t q = run->q_n++;
     int64_t first = run->s_n;
+    if (run->q_first) run->q_first[q] = first;
     for (int64_t i = 0; i < n; i++) {
-        run->s_query[first + i] = q;
-        run->s_index[first + i] = tmlp_sampler_next(smp);
-        run->s_tdone[first + i] = 0;
+        run->s_index[first + i] = (int32_t)tmlp_sampler_next(smp);
         run->s_done[first + i] = 0;
+        if (run->s_tdone) run->s_tdone[first + i] = 0;
     }
     run->s_n += n;
     run->s_outstanding += n;
-    run->q_left[q] = n;
-    run->q_nsamp[q] = n;
-    run->q_done[q] = 0;
+    run->q_left[q] = (int32_t)n;
+    run->open_max = 0;
     int64_t now = (int64_t)tmlp_time_now_ns();
-    run->q_issue[q] = now;
-    run->q_origin[q] = origin ? origin : now;
+    run->q_lat[q] = origin ? origin : now;
+    if (run->q_issue) run->q_issue[q] = now;
+    if (run->q_origin) run->q_origin[q] = run->q_lat[q];
     pthread_mutex_unlock(&run->mu);
+    if (issued) *issued = now;
     return q;
 }
 
@@ -386,8 +460,8 @@ static int64_t begin_query(ctx *c, tmlp_sampler *smp, int64_t n, int64_t origin)
 static void issue_samples(ctx *c, int64_t q, int64_t chunk)
 {
     tmlp_bench_run *run = c->run;
-    int64_t n = run->q_nsamp[q];
-    int64_t first = run->s_n - n; /* q is the newest query */
+    int64_t first = query_first(run, q); /* only the issuing thread adds queries */
+    int64_t n = run->s_n - first;         /* q is the newest query */
     for (int64_t off = 0; off < n; off += chunk) {
         int64_t k = n - off < chunk ? n - off : chunk;
         for (int64_t i = 0; i < k; i++) {
@@ -503,7 +577,7 @@ static void drain_run(ctx *c)
  * -1 stopped, -2 out of memory. */
 static int closed_query(ctx *c, tmlp_sampler *smp, int64_t n, int64_t chunk)
 {
-    int64_t q = begin_query(c, smp, n, 0);
+    int64_t q = begin_query(c, smp, n, 0, NULL);
     if (q < 0) return -2;
     issue_samples(c, q, chunk);
     return wait_query(c, q);
@@ -630,9 +704,11 @@ static void run_closed_loop(ctx *c)
             break;
         }
         int64_t k = accuracy && N - smp.next < per_query ? N - smp.next : per_query;
-        int64_t q = begin_query(c, &smp, k, 0);
+        int64_t issued;
+        int64_t q = begin_query(c, &smp, k, 0, &issued);
         if (q < 0) break;
-        last_issue = (uint64_t)(c->run->q_issue[q] - c->t0);
+        last_issue = (uint64_t)(issued - c->t0);
+        c->last_issue = issued;
         measured++;
         issue_samples(c, q, k);
         int r = wait_query(c, q);
@@ -676,7 +752,7 @@ static void run_server(ctx *c, const int64_t *sched, int64_t n_sched)
             c->out.overload_at_s = (double)(now - (uint64_t)c->t0) * 1e-9;
             break;
         }
-        int64_t q = begin_query(c, &smp, 1, (int64_t)target);
+        int64_t q = begin_query(c, &smp, 1, (int64_t)target, NULL);
         if (q < 0) break;
         issue_samples(c, q, 1);
         maybe_progress(c);
@@ -697,39 +773,19 @@ static void run_offline(ctx *c, int64_t n_samples)
     pthread_mutex_lock(&c->run->mu);
     c->run->n_warm = c->run->q_n;
     pthread_mutex_unlock(&c->run->mu);
-    int64_t q = begin_query(c, &smp, n_samples, 0);
+    int64_t q = begin_query(c, &smp, n_samples, 0, NULL);
     if (q < 0) return;
     meet(c);
     pthread_mutex_lock(&c->run->mu);
     c->t0 = (int64_t)tmlp_time_now_ns();
-    c->run->q_issue[q] = c->run->q_origin[q] = c->t0;
+    c->run->q_lat[q] = c->t0;
+    if (c->run->q_issue) c->run->q_issue[q] = c->t0;
+    if (c->run->q_origin) c->run->q_origin[q] = c->t0;
     pthread_mutex_unlock(&c->run->mu);
     issue_samples(c, q, B);
 }
 
 /* --- result ------------------------------------------------------------------------------ */
-
-static tmlp_bench_result *result_alloc(int64_t m, int64_t n_samples, int server)
-{
-    tmlp_bench_result *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
-    size_t bytes = (size_t)(m > 0 ? m : 1) * sizeof(int64_t), sbytes;
-    if (!tmlp_size_mul((size_t)(n_samples > 0 ? n_samples : 1), sizeof(int64_t), &sbytes)) {
-        free(r);
-        return NULL;
-    }
-    r->latencies_ns = malloc(bytes);
-    r->start_ns = malloc(bytes);
-    r->query_samples = malloc(bytes);
-    r->sample_done_ns = malloc(sbytes);
-    if (server) r->issue_delay_ns = malloc(bytes);
-    if (!r->latencies_ns || !r->start_ns || !r->query_samples || !r->sample_done_ns ||
-        (server && !r->issue_delay_ns)) {
-        tmlp_bench_result_destroy(r);
-        return NULL;
-    }
-    return r;
-}
 
 void tmlp_bench_result_destroy(tmlp_bench_result *r)
 {
@@ -744,8 +800,18 @@ void tmlp_bench_result_destroy(tmlp_bench_result *r)
     free(r);
 }
 
+static int64_t *alloc_i64(int64_t n)
+{
+    size_t bytes;
+    if (!tmlp_size_mul((size_t)(n > 0 ? n : 1), sizeof(int64_t), &bytes)) return NULL;
+    return malloc(bytes);
+}
+
 /* Fill the result from the finished run. Completions after `finished` only touch
- * s_done / s_outstanding, so the query arrays are stable here. */
+ * s_done / s_outstanding, so the records read here are stable. The measured part of
+ * q_lat becomes r->latencies_ns in place (moved to the front, shrunk), and the records
+ * the statistics no longer need are freed before the sorted copy is made: the peak is
+ * 8 bytes of latency + 8 of sorted copy per query (plus keep_records' arrays). */
 static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, tmlp_bench_result **out,
                                 tmlp_error *err)
 {
@@ -754,14 +820,20 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
     int server = s->scenario == TMLP_SCENARIO_SERVER;
     int64_t w = run->n_warm == INT64_MAX ? run->q_n : run->n_warm;
     int64_t m = run->q_n - w;
-    /* measured samples follow the warm-up ones in id order */
-    int64_t s_first = run->s_n;
-    for (int64_t q = w; q < run->q_n; q++) s_first -= run->q_nsamp[q];
-    tmlp_bench_result *r = result_alloc(m, run->s_n - s_first, server);
-    double *sorted = malloc((size_t)(m > 0 ? m : 1) * sizeof(double));
-    if (!r || !sorted) {
+    int64_t s_first = w < run->q_n ? query_first(run, w) : run->s_n; /* measured samples follow */
+    int64_t n_meas = run->s_n - s_first;
+    int64_t t0 = c->t0;
+    tmlp_bench_result *r = calloc(1, sizeof *r);
+    int ok = r != NULL;
+    if (ok && s->keep_records) {
+        r->start_ns = alloc_i64(m);
+        r->query_samples = alloc_i64(m);
+        r->sample_done_ns = alloc_i64(n_meas);
+        if (server) r->issue_delay_ns = alloc_i64(m);
+        ok = r->start_ns && r->query_samples && r->sample_done_ns && (!server || r->issue_delay_ns);
+    }
+    if (!ok) {
         tmlp_bench_result_destroy(r);
-        free(sorted);
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "bench: cannot allocate the result of %lld queries",
                               (long long)m);
     }
@@ -775,60 +847,79 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
     r->interrupted = c->out.interrupted;
     r->overloaded = c->out.overloaded;
     r->es_estimate_p99_ns = NAN;
-    r->run_start_ns = (uint64_t)c->t0;
+    r->run_start_ns = (uint64_t)t0;
 
-    int64_t t0 = c->t0, n_done = 0, samples = 0, incomplete = 0;
+    /* per measured query: counts and records; q_lat turns into the latencies (in place) */
+    int64_t n_done = 0, samples = 0, incomplete = 0;
     for (int64_t i = 0; i < m; i++) {
-        int64_t q = w + i;
-        samples += run->q_nsamp[q];
-        r->query_samples[i] = run->q_nsamp[q];
-        r->start_ns[i] = run->q_origin[q] - t0;
+        int64_t q = w + i, ns = query_nsamp(run, q);
+        samples += ns;
+        if (r->query_samples) r->query_samples[i] = ns;
+        if (r->start_ns) r->start_ns[i] = run->q_origin[q] - t0;
+        if (r->issue_delay_ns) r->issue_delay_ns[i] = run->q_issue[q] - run->q_origin[q];
         if (run->q_left[q] == 0) {
-            r->latencies_ns[i] = run->q_done[q] - run->q_origin[q];
-            sorted[n_done++] = (double)r->latencies_ns[i];
+            n_done++;
         } else {
-            r->latencies_ns[i] = -1;
+            run->q_lat[q] = -1;
             incomplete++;
         }
-        if (server) r->issue_delay_ns[i] = run->q_issue[q] - run->q_origin[q];
     }
-    qsort(sorted, (size_t)n_done, sizeof(double), cmp_double);
-    r->n_sample_done = run->s_n - s_first;
-    for (int64_t i = 0; i < r->n_sample_done; i++) {
-        int64_t done = run->s_tdone[s_first + i];
-        r->sample_done_ns[i] = done ? done - t0 : -1;
-    }
+    /* the records the statistics no longer need go first, then q_lat's measured part
+     * moves into the result (completions after `finished` touch only s_done) */
+    rec_free(run->q_left, sizeof(int32_t), run->q_cap);
+    run->q_left = NULL;
+    rec_free(run->s_index, sizeof(int32_t), run->s_cap);
+    run->s_index = NULL;
+    r->latencies_ns = alloc_i64(m);
+    if (r->latencies_ns && m > 0) memcpy(r->latencies_ns, run->q_lat + w, (size_t)m * sizeof(int64_t));
+    rec_free(run->q_lat, sizeof(int64_t), run->q_cap);
+    run->q_lat = NULL;
+    if (r->sample_done_ns)
+        for (int64_t i = 0; i < n_meas; i++) {
+            int64_t done = run->s_tdone[s_first + i];
+            r->sample_done_ns[i] = done ? done - t0 : -1;
+        }
+    r->n_sample_done = r->sample_done_ns ? n_meas : 0;
     r->n_latencies = m;
     r->queries = m;
     r->samples = samples;
     r->completed_queries = n_done;
-    r->latency = tmlp_bench_summarize(sorted, n_done, s->percentile_method);
     c->out.incomplete_queries = incomplete;
+
+    /* server issue delays (before the per-query records go) */
+    double *sorted = NULL;
+    if (server) {
+        sorted = malloc((size_t)(m > 0 ? m : 1) * sizeof(double));
+        if (!sorted) goto nomem;
+        /* origin of measured query i = t0 + sched[i]: the server issues the schedule in order */
+        for (int64_t i = 0; i < m; i++) sorted[i] = (double)(run->q_issue[w + i] - (t0 + sched[i]));
+        qsort(sorted, (size_t)m, sizeof(double), cmp_double);
+        r->issue_delay = tmlp_bench_summarize(sorted, m, s->percentile_method);
+    }
+    rec_free(run->q_issue, sizeof(int64_t), run->q_cap);
+    run->q_issue = NULL;
+    if (!sorted) sorted = malloc((size_t)(m > 0 ? m : 1) * sizeof(double));
+    if (!r->latencies_ns || !sorted) goto nomem;
+    n_done = 0;
+    for (int64_t i = 0; i < m; i++)
+        if (r->latencies_ns[i] >= 0) sorted[n_done++] = (double)r->latencies_ns[i];
+    qsort(sorted, (size_t)n_done, sizeof(double), cmp_double);
+    r->latency = tmlp_bench_summarize(sorted, n_done, s->percentile_method);
 
     switch (s->scenario) {
     case TMLP_SCENARIO_SINGLE_STREAM:
     case TMLP_SCENARIO_MULTI_STREAM:
-        r->duration_ns = m > 0 ? (uint64_t)(run->q_issue[w + m - 1] - t0) : 0;
+        r->duration_ns = m > 0 ? (uint64_t)(c->last_issue - t0) : 0;
         r->throughput_samples_per_s = run->last_query_done > t0
             ? (double)run->s_completed_meas / ((double)(run->last_query_done - t0) * 1e-9) : 0.0;
         break;
-    case TMLP_SCENARIO_SERVER: {
-        r->duration_ns = m > 0 ? (uint64_t)(run->q_origin[w + m - 1] - t0) : 0;
+    case TMLP_SCENARIO_SERVER:
+        r->duration_ns = m > 0 ? (uint64_t)sched[m - 1] : 0;
         r->scheduled_qps = m > 1 && r->duration_ns > 0 ? (double)(m - 1) / ((double)r->duration_ns * 1e-9) : NAN;
         r->completed_qps = n_done > 1 && run->last_query_done > t0
             ? (double)(n_done - 1) / ((double)(run->last_query_done - t0) * 1e-9) : NAN;
         r->throughput_samples_per_s = isfinite(r->completed_qps) ? r->completed_qps : 0.0;
-        /* issue delays: a sorted copy in `sorted` (latencies are summarized already) */
-        for (int64_t i = 0; i < m; i++) sorted[i] = (double)r->issue_delay_ns[i];
-        qsort(sorted, (size_t)m, sizeof(double), cmp_double);
-        r->issue_delay = tmlp_bench_summarize(sorted, m, s->percentile_method);
-        /* the validity checks need the latencies again */
-        n_done = 0;
-        for (int64_t i = 0; i < m; i++)
-            if (r->latencies_ns[i] >= 0) sorted[n_done++] = (double)r->latencies_ns[i];
-        qsort(sorted, (size_t)n_done, sizeof(double), cmp_double);
         break;
-    }
     case TMLP_SCENARIO_OFFLINE: {
         r->duration_ns = run->last_sample_done > t0 ? (uint64_t)(run->last_sample_done - t0) : 0;
         r->throughput_samples_per_s = r->duration_ns > 0
@@ -836,16 +927,13 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
         r->offline_samples_planned = s->offline_sample_count;
         /* LoadGen's offline percentiles: over the SAMPLES, each from the query's start
          * (t = 0) to its completion; one query's latency would be the whole run. */
-        double *per = malloc((size_t)(r->n_sample_done > 0 ? r->n_sample_done : 1) * sizeof(double));
-        if (!per) {
-            tmlp_bench_result_destroy(r);
-            free(sorted);
-            return tmlp_error_set(err, TMLP_ERR_NOMEM, "bench: cannot allocate %lld sample latencies",
-                                  (long long)r->n_sample_done);
-        }
+        double *per = malloc((size_t)(n_meas > 0 ? n_meas : 1) * sizeof(double));
+        if (!per) goto nomem;
         int64_t k = 0;
-        for (int64_t i = 0; i < r->n_sample_done; i++)
-            if (r->sample_done_ns[i] >= 0) per[k++] = (double)(r->sample_done_ns[i] - r->start_ns[0]);
+        for (int64_t i = 0; i < n_meas; i++) {
+            int64_t done = run->s_tdone[s_first + i];
+            if (done) per[k++] = (double)(done - t0);
+        }
         qsort(per, (size_t)k, sizeof(double), cmp_double);
         r->latency = tmlp_bench_summarize(per, k, s->percentile_method);
         free(per);
@@ -853,10 +941,11 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
     }
     }
 
-    r->errors = run->errors + c->out.never_completed;
+    r->errors = run->errors + c->out.never_completed + (s->mode == TMLP_MODE_ACCURACY ? run->nonfinite : 0);
     r->never_completed = c->out.never_completed;
     r->correct = run->correct;
     r->labeled = run->labeled;
+    r->nonfinite = run->nonfinite;
     if (run->pred) {
         r->predictions = run->pred;
         r->n_predictions = run->sample_count;
@@ -867,6 +956,11 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
     free(sorted);
     *out = r;
     return TMLP_OK;
+nomem:
+    free(sorted);
+    tmlp_bench_result_destroy(r);
+    return tmlp_error_set(err, TMLP_ERR_NOMEM, "bench: cannot allocate the statistics of %lld queries",
+                          (long long)m);
 }
 
 /* --- settings ---------------------------------------------------------------------------- */
@@ -885,36 +979,66 @@ tmlp_status tmlp_bench_settings_check(const tmlp_bench_settings *s, const tmlp_s
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: unknown mode %d", (int)s->mode);
     if (s->mode == TMLP_MODE_FIND_PEAK && s->scenario != TMLP_SCENARIO_SERVER)
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: mode find-peak needs the server scenario");
-    if (s->min_duration_ms > UINT64_MAX / 1000000ULL || s->max_duration_ms > UINT64_MAX / 1000000ULL ||
-        s->drain_timeout_ms > UINT64_MAX / 4000000ULL)
-        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: a *_ms setting is too large");
-    if (s->min_query_count < 0 || s->max_query_count < 0)
-        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: min_query_count and max_query_count must be >= 0");
+    if (sut->sample_count > TMLP_BENCH_MAX_SUT_SAMPLES)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: sut.sample_count must be <= %lld (got %lld)",
+                              (long long)TMLP_BENCH_MAX_SUT_SAMPLES, (long long)sut->sample_count);
+    /* The limits are bench_mlp's too (include/tinymlp/bench_limits.h). */
+    static const struct { const char *name; size_t off; } ms_fields[] = {
+        {"min_duration_ms", offsetof(tmlp_bench_settings, min_duration_ms)},
+        {"max_duration_ms", offsetof(tmlp_bench_settings, max_duration_ms)},
+        {"drain_timeout_ms", offsetof(tmlp_bench_settings, drain_timeout_ms)},
+        {"find_peak_budget_ms", offsetof(tmlp_bench_settings, find_peak_budget_ms)},
+    };
+    for (size_t i = 0; i < sizeof ms_fields / sizeof ms_fields[0]; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)s + ms_fields[i].off, sizeof v);
+        if (v > (uint64_t)TMLP_BENCH_MAX_DURATION_MS)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: %s must be <= %lld (30 days; got %llu)",
+                                  ms_fields[i].name, (long long)TMLP_BENCH_MAX_DURATION_MS,
+                                  (unsigned long long)v);
+    }
+    if (s->min_query_count < 0 || s->min_query_count > TMLP_BENCH_MAX_QUERY_COUNT)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: min_query_count must be in [0, 2^40] (got %lld)",
+                              (long long)s->min_query_count);
+    if (s->max_query_count < 0 || s->max_query_count > TMLP_BENCH_MAX_QUERY_COUNT)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: max_query_count must be in [0, 2^40] (got %lld)",
+                              (long long)s->max_query_count);
+    if (s->warmup_queries > TMLP_BENCH_MAX_WARMUP)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: warmup_queries must be <= %d (got %lld)",
+                              TMLP_BENCH_MAX_WARMUP, (long long)s->warmup_queries);
+    if (s->workers < 0 || s->workers > TMLP_BENCH_MAX_THREADS || s->blas_threads < 0 ||
+        s->blas_threads > TMLP_BENCH_MAX_THREADS)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: workers and blas_threads must be in [0, %d] (got %d "
+                              "and %d)", TMLP_BENCH_MAX_THREADS, s->workers, s->blas_threads);
     if (s->warmup_queries < 0)
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: warmup_queries must be >= 0 (got %lld)",
                               (long long)s->warmup_queries);
-    if (s->scenario == TMLP_SCENARIO_SERVER && (!(s->target_qps > 0.0) || !isfinite(s->target_qps)))
-        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: target_qps must be a finite number > 0 (got %g)",
-                              s->target_qps);
+    if (s->scenario == TMLP_SCENARIO_SERVER &&
+        (!(s->target_qps > 0.0) || !(s->target_qps <= TMLP_BENCH_MAX_TARGET_QPS)))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: target_qps must be in (0, %g] queries/s (got %g)",
+                              TMLP_BENCH_MAX_TARGET_QPS, s->target_qps);
     if (!(s->target_latency_percentile > 0.0 && s->target_latency_percentile < 1.0))
         return tmlp_error_set(err, TMLP_ERR_ARG,
                               "bench: target_latency_percentile must be a fraction in (0, 1), e.g. 0.99 "
                               "(got %g)", s->target_latency_percentile);
     if (s->scenario == TMLP_SCENARIO_SERVER && s->target_latency_ns == 0)
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: target_latency_ns must be > 0");
-    if (s->scenario == TMLP_SCENARIO_MULTI_STREAM && (s->samples_per_query < 1 || s->samples_per_query > (1 << 24)))
-        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: samples_per_query must be in [1, 2^24] (got %lld)",
-                              (long long)s->samples_per_query);
+    if (s->scenario == TMLP_SCENARIO_MULTI_STREAM && (s->samples_per_query < 1 || s->samples_per_query > TMLP_BENCH_MAX_SAMPLES_PER_QUERY))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: samples_per_query must be in [1, %d] (got %lld)",
+                              TMLP_BENCH_MAX_SAMPLES_PER_QUERY, (long long)s->samples_per_query);
     if (s->scenario == TMLP_SCENARIO_OFFLINE) {
-        if (s->offline_batch_size < 1 || s->offline_batch_size > (1 << 24))
-            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_batch_size must be in [1, 2^24] (got %lld)",
-                                  (long long)s->offline_batch_size);
+        if (s->offline_batch_size < 1 || s->offline_batch_size > TMLP_BENCH_MAX_BATCH)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_batch_size must be in [1, %d] (got %lld)",
+                                  TMLP_BENCH_MAX_BATCH, (long long)s->offline_batch_size);
         if (s->offline_sample_count < 0)
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_sample_count must be >= 0 (0 = sized from "
                                   "offline_expected_qps)");
-        if (!(s->offline_expected_qps >= 0.0) || !isfinite(s->offline_expected_qps))
-            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_expected_qps must be a finite number >= 0 "
-                                  "(got %g)", s->offline_expected_qps);
+        if (!(s->offline_expected_qps >= 0.0) || !(s->offline_expected_qps <= TMLP_BENCH_MAX_EXPECTED_QPS))
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_expected_qps must be in [0, %g] samples/s "
+                                  "(got %g)", TMLP_BENCH_MAX_EXPECTED_QPS, s->offline_expected_qps);
+        if (s->offline_sample_count > TMLP_BENCH_MAX_OFFLINE_SAMPLES)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: offline_sample_count must be <= 2^30 (got %lld)",
+                                  (long long)s->offline_sample_count);
         int64_t planned = tmlp_workload_offline_samples(s, sut->sample_count);
         if (planned > TMLP_OFFLINE_MAX_PLANNED)
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: the offline query would hold %lld samples (more than "
@@ -924,8 +1048,9 @@ tmlp_status tmlp_bench_settings_check(const tmlp_bench_settings *s, const tmlp_s
     if (s->schedule_stride > 1 && (s->schedule_offset < 0 || s->schedule_offset >= s->schedule_stride))
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: schedule_offset must be in [0, schedule_stride) "
                               "(got %lld of %lld)", (long long)s->schedule_offset, (long long)s->schedule_stride);
-    if (s->max_outstanding_queries < 1)
-        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: max_outstanding_queries must be >= 1");
+    if (s->max_outstanding_queries < 1 || s->max_outstanding_queries > TMLP_BENCH_MAX_OUTSTANDING)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "bench: max_outstanding_queries must be in [1, 2^24] (got %lld)",
+                              (long long)s->max_outstanding_queries);
     if (!(s->early_stopping_confidence > 0.0 && s->early_stopping_confidence < 1.0))
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: early_stopping_confidence must be in (0, 1) (got %g)",
                               s->early_stopping_confidence);
@@ -934,16 +1059,15 @@ tmlp_status tmlp_bench_settings_check(const tmlp_bench_settings *s, const tmlp_s
     if (s->mode == TMLP_MODE_FIND_PEAK) {
         if (!(s->find_peak_precision > 0.0) || !isfinite(s->find_peak_precision))
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_precision must be > 0");
-        if (s->find_peak_max_runs < 1)
-            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_max_runs must be >= 1");
+        if (s->find_peak_max_runs < 1 || s->find_peak_max_runs > TMLP_BENCH_MAX_PEAK_RUNS)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_max_runs must be in [1, %d] (got %lld)",
+                                  TMLP_BENCH_MAX_PEAK_RUNS, (long long)s->find_peak_max_runs);
         if (!(s->find_peak_min_qps >= 0.0) || !isfinite(s->find_peak_min_qps))
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_min_qps must be a finite number >= 0 "
                                   "(0 = target_qps / 64)");
         if (s->find_peak_min_qps > s->target_qps)
             return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_min_qps (%g) exceeds target_qps (%g)",
                                   s->find_peak_min_qps, s->target_qps);
-        if (s->find_peak_budget_ms > UINT64_MAX / 1000000ULL)
-            return tmlp_error_set(err, TMLP_ERR_ARG, "bench: find_peak_budget_ms is too large");
     }
     if (s->wait_spin_ns < -1 || s->wait_spin_ns > SPIN_MAX_NS)
         return tmlp_error_set(err, TMLP_ERR_ARG, "bench: wait_spin_ns must be -1 (auto), 0 (never spin) or a "
@@ -987,7 +1111,7 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
     if (s->scenario == TMLP_SCENARIO_OFFLINE) chunk = s->offline_batch_size;
 
     ctx *c = calloc(1, sizeof *c);
-    tmlp_bench_run *run = run_create(sut, accuracy);
+    tmlp_bench_run *run = run_create(sut, &eff);
     tmlp_query_sample *buf = malloc((size_t)chunk * sizeof *buf);
     if (!c || !run || !buf) {
         free(c);
@@ -1017,7 +1141,7 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
                             : tmlp_workload_planned_queries(s);
     if (nq > (1 << 22)) nq = 1 << 22;
     nq += s->warmup_queries < (1 << 20) ? s->warmup_queries : (1 << 20);
-    if (!reserve_initial(run, nq + 1, (nq + 1) * per_query)) {
+    if (!reserve_exact(run, nq + 1, (nq + 1) * per_query)) {
         free(c);
         run_free(run);
         free(buf);

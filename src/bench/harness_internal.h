@@ -46,7 +46,7 @@ int64_t tmlp_workload_planned_queries(const tmlp_bench_settings *s);
  * max(min_query_count, ceil(offline_expected_qps x min_duration_s x 1.1)), or
  * max(min_query_count, sample_count) without an expected QPS. A plan above
  * TMLP_OFFLINE_MAX_PLANNED is refused by the settings check (memory: ~33 bytes/sample). */
-#define TMLP_OFFLINE_MAX_PLANNED (INT64_C(1) << 30)
+#define TMLP_OFFLINE_MAX_PLANNED TMLP_BENCH_MAX_OFFLINE_SAMPLES
 int64_t tmlp_workload_offline_samples(const tmlp_bench_settings *s, int64_t sample_count);
 
 /* FNV-1a over the scenario, the mode, the query shape, the SUT's sample count, the sample

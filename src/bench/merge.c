@@ -142,6 +142,9 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
     for (int i = 0; i < k; i++) {
         const tmlp_bench_result *p = parts[i];
         if (!p) return tmlp_error_set(err, TMLP_ERR_ARG, "merge: part %d is NULL", i);
+        if (p->n_latencies > 0 && (!p->start_ns || !p->query_samples || !p->sample_done_ns))
+            return tmlp_error_set(err, TMLP_ERR_ARG, "merge: part %d has no per-query records (run it with "
+                                  "settings.keep_records = 1)", i);
         if (p->settings.scenario != parts[0]->settings.scenario || p->settings.mode != parts[0]->settings.mode)
             return tmlp_error_set(err, TMLP_ERR_ARG, "merge: part %d ran %s/%s, part 0 %s/%s", i,
                                   tmlp_scenario_name(p->settings.scenario), tmlp_mode_name(p->settings.mode),
@@ -229,6 +232,7 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
         r->never_completed += p->never_completed;
         r->correct += p->correct;
         r->labeled += p->labeled;
+        r->nonfinite += p->nonfinite;
         r->interrupted |= p->interrupted;
         r->offline_samples_planned += p->offline_samples_planned;
         r->overloaded |= p->overloaded;
@@ -338,6 +342,9 @@ static int add_size(size_t *total, int64_t n, size_t size)
 tmlp_status tmlp_bench_result_pack(const tmlp_bench_result *r, void **buf, size_t *len, tmlp_error *err)
 {
     if (!r || !buf || !len) return tmlp_error_set(err, TMLP_ERR_ARG, "pack: NULL argument");
+    if (r->n_latencies > 0 && (!r->start_ns || !r->query_samples || !r->sample_done_ns))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "pack: the result has no per-query records (run it with "
+                              "settings.keep_records = 1)");
     *buf = NULL;
     *len = 0;
     tmlp_bench_result fixed = *r;

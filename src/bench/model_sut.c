@@ -126,13 +126,15 @@ static void compute(worker *w, tmlp_bench_run *run, int64_t n)
         tmlp_tensor in = tmlp_tensor_2d(x, n, m->width);
         st = tmlp_session_forward(w->session, &in, &out);
     }
-    /* -1 = no prediction: a failed forward, or a row with a NaN / Inf output (argmax of
-     * NaN would pick a class by accident); accuracy counts it as wrong. */
+    /* No prediction for a failed forward (TMLP_PRED_NONE) or a row with a NaN / Inf output
+     * (TMLP_PRED_NONFINITE: argmax of NaN would pick a class by accident); accuracy counts
+     * both wrong, and the harness marks an accuracy run with a non-finite row INVALID. */
     for (int64_t i = 0; i < n; i++) {
         const float *row_out = st == TMLP_OK ? out.data + (size_t)i * (size_t)m->out_width : NULL;
         int finite = row_out != NULL;
         for (int64_t j = 0; finite && j < m->out_width; j++) finite = isfinite(row_out[j]);
-        w->predictions[i] = finite ? (int32_t)tmlp_argmax(row_out, m->out_width) : -1;
+        w->predictions[i] = finite ? (int32_t)tmlp_argmax(row_out, m->out_width)
+                                   : row_out ? TMLP_PRED_NONFINITE : TMLP_PRED_NONE;
     }
     tmlp_bench_complete(run, w->mine, n, w->predictions);
 }
@@ -269,6 +271,15 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
     if (data->width != in_w)
         return tmlp_error_set(err, TMLP_ERR_SHAPE, "model_sut: data width %lld does not match the model input %lld",
                               (long long)data->width, (long long)in_w);
+
+    /* A label the model cannot predict is a mismatched data set, not an accuracy of 0 for
+     * that class (issue 14: labels up to 255 against 3 outputs drew a 256 x 256 matrix). */
+    int64_t classes = tmlp_model_output_width(model);
+    for (int64_t i = 0; data->labels && i < data->count; i++)
+        if (data->labels[i] < 0 || data->labels[i] >= classes)
+            return tmlp_error_set(err, TMLP_ERR_ARG, "model_sut: label %d of sample %lld is outside the model's "
+                                  "%lld classes (0..%lld): wrong data set for this model?", (int)data->labels[i],
+                                  (long long)i, (long long)classes, (long long)(classes - 1));
 
     tmlp_model_sut *m = calloc(1, sizeof *m);
     if (!m) return tmlp_error_set(err, TMLP_ERR_NOMEM, "model_sut: out of memory");

@@ -126,6 +126,7 @@ tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario sc)
     s.find_peak_budget_ms = 0;
     s.offline_expected_qps = 0.0;
     s.wait_spin_ns = -1; /* our choice: spin only with a core to spare (wait.c) */
+    s.keep_records = 1;  /* traces and merges need them; bench_mlp clears it when neither is asked */
     s.stop = NULL;
     s.progress = NULL;
     s.progress_user = NULL;

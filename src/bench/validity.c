@@ -215,7 +215,11 @@ void tmlp_bench_validate(tmlp_bench_result *r, const double *sorted, int64_t n, 
         tmlp_bench_add_reason(r, "%lld samples never completed: the SUT completed nothing for %s after the "
                               "last issue (the stall bound): the SUT lost them or is stuck",
                               (long long)o->never_completed, stall);
-    int64_t bad = r->errors - o->never_completed;
+    if (accuracy && r->nonfinite > 0)
+        tmlp_bench_add_reason(r, "%lld of %lld samples gave non-finite outputs (NaN or Inf), counted as errors: "
+                              "the model or its inputs are broken", (long long)r->nonfinite,
+                              (long long)r->samples);
+    int64_t bad = r->errors - o->never_completed - (accuracy ? r->nonfinite : 0);
     if (bad > 0)
         tmlp_bench_add_reason(r, "%lld completions with an unknown or repeated id: fix the SUT", (long long)bad);
 
