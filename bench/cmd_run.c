@@ -57,8 +57,9 @@
 #define MAX_ROWS 32
 #define SYNTHETIC_DATA_COUNT 4096
 /* The default offline expected QPS (LoadGen's Offline.target_qps, which its user.conf
- * must set): an assumed 150 GFLOP/s divided by the model's FLOPs per sample, whatever
- * the number of workers (more workers finish sooner: set --offline-expected-qps).
+ * must set): an assumed 150 GFLOP/s (x2 for bf16 weights, x4 for int8) divided by the
+ * model's FLOPs per sample, whatever the number of workers (more workers finish sooner:
+ * set --offline-expected-qps).
  * A fixed, printed assumption — not a measurement — chosen so that on the machines this
  * project runs on a default run lasts about 1.5-3x --min-duration-ms; a SUT faster than
  * it finishes early and is INVALID with the measured rate to use instead. At most 1M
@@ -225,7 +226,8 @@ static void print_help(FILE *f)
 "                         max(--min-queries, expected QPS x min duration x 1.1))\n"
 "  --offline-expected-qps RATE\n"
 "                         offline: the expected samples/s that sizes the query (default: an\n"
-"                         assumed 150 GFLOP/s / the model's FLOPs per sample, at most 1M/s,\n"
+"                         assumed 150 GFLOP/s (x2 bf16, x4 int8) / the model's FLOPs per\n"
+"                         sample, at most 1M/s,\n"
 "                         whatever --workers; the header prints it). A faster SUT ends\n"
 "                         early: INVALID, with the rate to use\n"
 "  --repeat N             run every scenario N times, round-robin (default 1): each repetition\n"
@@ -898,7 +900,13 @@ static double default_expected_qps(const workload *w)
         tmlp_layer_info li;
         if (tmlp_model_layer_info(w->model, i, &li) == TMLP_OK) flops += (double)li.flops_per_sample;
     }
-    double q = flops > 0 ? floor(OFFLINE_ASSUMED_FLOPS / flops) : OFFLINE_NULL_QPS;
+    /* reduced precision streams 2x (bf16) or 4x (int8) fewer weight bytes: assume that much
+     * more arithmetic per second (docs/precision.md measures 1.6-1.7x and 3.8x at batch 1) */
+    double ops = OFFLINE_ASSUMED_FLOPS;
+    tmlp_kernel_info ki;
+    if (tmlp_model_kernel_info(w->model, &ki) == TMLP_OK)
+        ops *= ki.precision == TMLP_PRECISION_INT8 ? 4.0 : ki.precision == TMLP_PRECISION_BF16 ? 2.0 : 1.0;
+    double q = flops > 0 ? floor(ops / flops) : OFFLINE_NULL_QPS;
     if (q > OFFLINE_NULL_QPS) q = OFFLINE_NULL_QPS;
     return q;
 }
@@ -1024,7 +1032,7 @@ static void print_header(FILE *f, const run_opts *o, const workload *w)
                     tmlp_workload_offline_samples(&so, w->sut.sample_count),
                     o->offline_expected_qps > 0 ? "from --offline-expected-qps"
                     : w->is_null ? "assumed 1M samples/s for the null SUT (set --offline-expected-qps)"
-                                 : "assumed: 150 GFLOP/s / the model's FLOPs per sample, at most 1M/s, "
+                                 : "assumed: 150 GFLOP/s (x2 bf16, x4 int8) / the model's FLOPs per sample, at most 1M/s, "
                                    "whatever --workers (set --offline-expected-qps)");
     }
     fputc('\n', f);
