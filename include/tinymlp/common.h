@@ -32,7 +32,7 @@ extern "C" {
 #define TMLP_VERSION_STRING "0.1.0"
 
 /* Status codes. Generic codes first; the loader's codes name one validation rule each
- * (../shared/reference/SAFETENSORS.md, in the reference reader's order). */
+ * (docs/formats.md, in the reference reader's order). */
 typedef enum tmlp_status {
     TMLP_OK = 0,
     TMLP_ERR_ARG = -1,          /* a NULL pointer, a negative size, an unknown enum value */
