@@ -9,6 +9,7 @@
  *   blas.h    BLAS thread count and configuration     rng.h   seeded PRNG and hashes
  *   data.h    data sets (IDX, safetensors, synthetic)   stats.h statistics
  *   bench.h   the benchmark harness                     report.h plots and reports
+ *   safetensors.h  read your own tensors from .safetensors files
  *
  * Ownership:
  *   - tmlp_tensor and the settings/result structs are transparent VALUES: put them on
@@ -55,4 +56,5 @@
 #include "tinymlp/stats.h"
 #include "tinymlp/bench.h"
 #include "tinymlp/report.h"
+#include "tinymlp/safetensors.h"
 #endif

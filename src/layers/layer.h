@@ -96,6 +96,7 @@ struct tmlp_model {
     tmlp_kernel kernel;      /* Dense kernel for small batches (resolved at create) */
     const char *kernel_source; /* "cpuid", "TMLP_KERNELS", "model options" (static) */
     int kernel_forced;       /* kernel asked for: run it at every batch size */
+    int allow_nonfinite;     /* from tmlp_model_options (tmlp_model_load_weights checks it) */
     atomic_int sessions_created;
 };
 
