@@ -553,6 +553,7 @@ tmlp_status tmlp_model_load_weights(tmlp_model *m, const char *path, tmlp_error 
                 if (st == TMLP_OK && pass == 1) memcpy(part ? b : w, tmp, bytes);
                 tmlp_mem_free(alloc, tmp);
             }
+            if (st == TMLP_OK && pass == 1) tmlp_model_dense_repack(m, i);
         }
     }
     tmlp_st_free(f);

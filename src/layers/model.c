@@ -323,6 +323,14 @@ tmlp_status tmlp_model_dense_params_mut(tmlp_model *m, int i, float **weight, fl
     return TMLP_OK;
 }
 
+void tmlp_model_dense_repack(tmlp_model *m, int i)
+{
+    tmlp_layer *l = m->layers[i];
+    /* A failure (out of memory) leaves the layer on the BLAS path, which reads W itself:
+     * still correct, only slower for small batches. */
+    if (l->ops->prepare) (void)l->ops->prepare(l, &m->alloc, m->kernel, m->kernel_forced, NULL);
+}
+
 int tmlp_model_frozen(const tmlp_model *m)
 {
     return atomic_load_explicit(&((tmlp_model *)m)->sessions_created, memory_order_relaxed) != 0;

@@ -17,6 +17,10 @@ tmlp_status tmlp_model_dense_params(const tmlp_model *m, int i, const float **we
  * (tmlp_model_load_weights). */
 tmlp_status tmlp_model_dense_params_mut(tmlp_model *m, int i, float **weight, float **bias);
 
+/* Re-pack dense layer i's weights for its kernel after they were written through
+ * tmlp_model_dense_params_mut (the small-batch kernels read a packed copy). */
+void tmlp_model_dense_repack(tmlp_model *m, int i);
+
 /* 1 once a session exists (the model is frozen), else 0. */
 int tmlp_model_frozen(const tmlp_model *m);
 /* The model's options.allow_nonfinite. */
