@@ -185,7 +185,7 @@ static void test_load_weights(void **state)
     tmlp_model_destroy(m);
 
     /* Missing tensor: a model with one more dense layer. */
-    float w[3 * 3] = {0};
+    float w[4 * 3] = {0}; /* the largest weight below is 3x4 */
     assert_int_equal(tmlp_model_create(4, NULL, &m, NULL), TMLP_OK);
     assert_int_equal(tmlp_model_add_dense(m, 4, 3, w, NULL, NULL), TMLP_OK);
     assert_int_equal(tmlp_model_add_relu(m, NULL), TMLP_OK);
