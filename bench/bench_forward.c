@@ -365,8 +365,17 @@ int main(int argc, char **argv)
                                                         : tmlp_kernel_available(TMLP_KERNEL_AVX2) ? SIDE_AVX2 : SIDE_SCALAR;
         else if (strcmp(argv[i], "--sweep=avx2") == 0) sweep = SIDE_AVX2;
         else if (strcmp(argv[i], "--sweep=scalar") == 0) sweep = SIDE_SCALAR;
-        else {
-            fprintf(stderr, "usage: %s [--quick] [--large] [--sweep[=avx2|scalar]]\n", argv[0]);
+        else if (strcmp(argv[i], "--version") == 0) {
+            printf("bench_forward (tinymlp) %s\n", tmlp_version());
+            return 0;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: %s [--quick] [--large] [--sweep[=avx2|scalar]] [--version] [--help]\n"
+                   "Forward latency and throughput: the engine against hand-written OpenBLAS calls\n"
+                   "on the same weights, 1 BLAS thread. --quick: a few seconds instead of a minute.\n",
+                   argv[0]);
+            return 0;
+        } else {
+            fprintf(stderr, "usage: %s [--quick] [--large] [--sweep[=avx2|scalar]] [--version] [--help]\n", argv[0]);
             return 2;
         }
     }

@@ -17,6 +17,8 @@
  *   - --kernels K (or --kernels=K) anywhere on the command line is taken out and becomes
  *     TMLP_KERNELS=K for the whole process, so every command (and every model it loads)
  *     honours it; an unknown or unavailable kernel is a usage error (exit 2).
+ *   - --version on every subcommand (`bench_mlp CMD --version` prints what
+ *     `bench_mlp --version` prints);
  *   - SIGINT and SIGTERM handlers (cli.c), and one line naming the signal at the end;
  *   - a checked standard output: results written to a full disk or a closed pipe must not
  *     exit 0. stdout is flushed and closed here and any error is exit 1 with a message.
@@ -27,10 +29,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_config.h"
 #include "cli.h"
 #include "commands.h"
 #include "tinymlp/blas.h"
 #include "tinymlp/kernels.h"
+#include "run.h"
 
 static void blas_best_core(char **argv)
 {
@@ -119,11 +123,24 @@ static int take_precision(int *argc, char **argv)
     return 0;
 }
 
+/* Every subcommand takes --version (before a "--"): the same line as `bench_mlp --version`. */
+static int asks_version(int argc, char **argv)
+{
+    for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--version")) return 1;
+    return 0;
+}
+
 static int dispatch(int argc, char **argv)
 {
     int rc = take_kernels(&argc, argv);
     if (rc) return rc;
     if ((rc = take_precision(&argc, argv))) return rc;
+    if (argc > 1 && strncmp(argv[1], "-", 1) && asks_version(argc, argv)) {
+        printf("bench_mlp (tinymlp) %s, git %s, %s build\n", tmlp_version(), tmlp_context_git(),
+               TMLP_BUILD_TYPE);
+        return TMLP_EXIT_OK;
+    }
     if (argc > 1) {
         const char *c = argv[1];
         if (!strcmp(c, "compare")) return tmlp_cmd_compare(argc - 1, argv + 1);

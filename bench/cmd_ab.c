@@ -92,6 +92,8 @@ static void print_help(FILE *f)
           "  --repeat N         run the interleaved stream N times (default 1); with N >= 3 the\n"
           "                     latency verdict is across repetitions (recommended: 5)\n"
           "  --quick            1000 queries, 50 warm-up (explicit options still win)\n"
+          "  --version          library version and git revision\n"
+          "  -h, --help         this help\n"
           "Exit status: 0 done (whatever the verdict), 1 runtime error, 2 usage error.\n",
           f);
 }

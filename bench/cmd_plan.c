@@ -42,7 +42,10 @@ static void print_help(FILE *f)
           "  --headroom H          capacity factor over Q, >= 1 (default 1.3)\n"
           "  --cores N             cores per replica machine (default: this machine's online cores)\n"
           "  --model M, --layers L, --data D   as for the default run\n"
-          "  --trial-ms T          length of each find-peak trial (default 500 ms)\n",
+          "  --trial-ms T          length of each find-peak trial (default 500 ms)\n"
+          "  --quick               trials of 100 ms (explicit --trial-ms wins)\n"
+          "  --version             library version and git revision\n"
+          "  -h, --help            this help\n",
           f);
 }
 
@@ -83,11 +86,16 @@ int tmlp_cmd_plan(int argc, char **argv)
     uint64_t bound_ns = 10000000ULL, trial_ns = 500000000ULL;
     int64_t cores = sysconf(_SC_NPROCESSORS_ONLN);
     const char *model = NULL, *layers = NULL, *data = NULL;
+    int quick = 0, trial_set = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             print_help(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--quick")) {
+            quick = 1;
+            continue;
         }
         if (i + 1 >= argc) return tmlp_cli_usage_error("plan: unknown option or missing value \"%s\"", a);
         const char *v = argv[++i];
@@ -96,7 +104,10 @@ int tmlp_cmd_plan(int argc, char **argv)
         else if (!strcmp(a, "--latency-bound-ms")) rc = tmlp_cli_parse_duration_ns("--latency-bound-ms", v, 1000000, &bound_ns);
         else if (!strcmp(a, "--headroom")) rc = tmlp_cli_parse_double("--headroom", v, 1, 100, &headroom);
         else if (!strcmp(a, "--cores")) rc = tmlp_cli_parse_i64("--cores", v, 1, 4096, &cores);
-        else if (!strcmp(a, "--trial-ms")) rc = tmlp_cli_parse_duration_ns("--trial-ms", v, 1000000, &trial_ns);
+        else if (!strcmp(a, "--trial-ms")) {
+            rc = tmlp_cli_parse_duration_ns("--trial-ms", v, 1000000, &trial_ns);
+            trial_set = 1;
+        }
         else if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--layers")) layers = v;
         else if (!strcmp(a, "--data")) data = v;
@@ -104,6 +115,7 @@ int tmlp_cmd_plan(int argc, char **argv)
         if (rc) return rc;
     }
     if (isnan(q)) return tmlp_cli_usage_error("plan: --target-qps Q is required");
+    if (quick && !trial_set) trial_ns = 100000000ULL; /* the shortest trial allowed */
     if (bound_ns == 0) return tmlp_cli_usage_error("--latency-bound-ms: must be > 0");
     if (trial_ns < 100000000ULL) return tmlp_cli_usage_error("--trial-ms: at least 100 ms");
     if (cores < 1) cores = 1;

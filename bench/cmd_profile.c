@@ -367,19 +367,27 @@ static void print_help(FILE *f)
           "  --warmup N                     unmeasured forwards first (default 100)\n"
           "  --blas-threads N               OpenBLAS threads (default 1)\n"
           "  --kernels K                    Dense kernel (scalar|avx2|avx512|blas|auto; every command)\n"
-          "  --svg FILE                     also write the per-layer breakdown plot\n",
+          "  --svg FILE                     also write the per-layer breakdown plot\n"
+          "  --quick                        200 iterations, 20 warm-up (explicit options win)\n"
+          "  --version                      library version and git revision\n"
+          "  -h, --help                     this help\n",
           f);
 }
 
 int tmlp_cmd_profile(int argc, char **argv)
 {
     const char *model = NULL, *layers = NULL, *data = NULL, *svg_path = NULL;
-    int64_t batch = 1, iters = 2000, warmup = 100, threads = 1;
+    int64_t batch = 1, iters = -1, warmup = -1, threads = 1;
+    int quick = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             print_help(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--quick")) {
+            quick = 1;
+            continue;
         }
         if (i + 1 >= argc) return tmlp_cli_usage_error("profile: unknown option or missing value \"%s\"", a);
         const char *v = argv[++i];
@@ -395,6 +403,8 @@ int tmlp_cmd_profile(int argc, char **argv)
         else return tmlp_cli_usage_error("profile: unknown option \"%s\"", a);
         if (rc) return rc;
     }
+    if (iters < 0) iters = quick ? 200 : 2000;
+    if (warmup < 0) warmup = quick ? 20 : 100;
     if (tmlp_blas_set_threads((int)threads) != TMLP_OK) {
         tmlp_cli_error("--blas-threads %" PRId64 ": OpenBLAS refused it", threads);
         return TMLP_EXIT_RUNTIME;

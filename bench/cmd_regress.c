@@ -57,6 +57,8 @@ static void print_help(FILE *f)
           "  --force         compare different workloads anyway (the output says so)\n"
           "  --baseline F    run the benchmark now (remaining options are run options) and\n"
           "                  compare it against F\n"
+          "  --quick         with --baseline: a short run (bench_mlp --quick); else nothing\n"
+          "  --version       library version and git revision\n"
           "Exit status: 0 no regression, 3 regression found, 1 runtime error, 2 usage error or\n"
           "different workloads.\n",
           f);
@@ -322,7 +324,7 @@ int tmlp_regress_parse_threshold(const char *s, double *out)
 int tmlp_cmd_regress(int argc, char **argv)
 {
     double thr = 0.05, alpha = 0.05;
-    int force = 0;
+    int force = 0, quick = 0;
     const char *baseline = NULL;
     int i = 1;
     /* own options first; with --baseline everything after our options goes to the run */
@@ -333,6 +335,8 @@ int tmlp_cmd_regress(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--force")) {
             force = 1;
+        } else if (!strcmp(a, "--quick")) {
+            quick = 1; /* passed to the run with --baseline; two files need no shortening */
         } else if (!strcmp(a, "--threshold") || !strcmp(a, "--alpha") || !strcmp(a, "--baseline")) {
             if (i + 1 >= argc) return tmlp_cli_usage_error("%s: needs a value", a);
             const char *v = argv[++i];
@@ -371,6 +375,7 @@ int tmlp_cmd_regress(int argc, char **argv)
     int k = 0;
     rargv[k++] = "bench_mlp";
     for (int j = i; j < argc; j++) rargv[k++] = argv[j];
+    if (quick) rargv[k++] = "--quick";
     rargv[k++] = "--format";
     rargv[k++] = "json";
     rargv[k++] = "--output";

@@ -868,6 +868,7 @@ static void print_help(FILE *f)
           "  --no-profile     skip the per-layer profile\n"
           "  --no-find-peak   live mode: skip the server find-peak search (run unless --scenario\n"
           "                   or --mode is given; trials of 500 ms unless --min-duration-ms/--quick)\n"
+          "  --quick          live mode: short runs (as bench_mlp --quick); --version, -h, --help\n"
           "Run options (live mode) are those of `bench_mlp --help`; without --batch the offline\n"
           "scenario sweeps --batch 1,8,32,256.\n",
           f);

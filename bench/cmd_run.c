@@ -262,7 +262,8 @@ static void print_help(FILE *f)
 "                         below the table, into the JSON (\"resources\") and the trace\n"
 
 "  --quick                short runs for tests and CI (explicit options still win)\n"
-"  --quiet                no progress, notes or per-run summaries; only the results\n"
+"  --quiet                only the results: no progress, notes, per-run summaries or\n"
+"                         resources block\n"
 "  --no-raw-latencies     leave the per-query \"latencies_ns\" out of the JSON (long runs;\n"
 "                         report --from, compare --per-query and regress's tests need them)\n"
 "  --version              library version and git revision\n"
@@ -527,8 +528,9 @@ typedef struct workload {
 static int file_exists(const char *p) { return access(p, R_OK) == 0; }
 
 /* models/fashion_mlp.safetensors: beside the executable's tree (build dir inside the
- * source dir, or an installed prefix), then the source dir recorded at configure time. */
-static int find_default_model(char *out, size_t cap)
+ * source dir, or an installed prefix: bin/../share/tinymlp/models/), then the configured
+ * install location, then the source dir recorded at configure time. */
+int tmlp_find_default_model(char *out, size_t cap)
 {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -549,6 +551,8 @@ static int find_default_model(char *out, size_t cap)
             }
         }
     }
+    snprintf(out, cap, "%s/models/%s", TMLP_DATA_DIR, DEFAULT_MODEL_FILE);
+    if (file_exists(out)) return 1;
     snprintf(out, cap, "%s/models/%s", TMLP_SOURCE_DIR, DEFAULT_MODEL_FILE);
     return file_exists(out);
 }
@@ -636,7 +640,7 @@ static int load_model(const run_opts *o, workload *w)
     tmlp_status st;
     const char *spec = o->model;
     if (!spec) {
-        if (find_default_model(w->model_source, sizeof w->model_source)) {
+        if (tmlp_find_default_model(w->model_source, sizeof w->model_source)) {
             spec = w->model_source;
         } else {
             spec = DEFAULT_SYNTHETIC_MODEL;
@@ -1248,7 +1252,7 @@ int tmlp_cmd_run(int argc, char **argv)
             goto done;
         tmlp_rep_table(out, o.format, rows, n_rows, o.alpha);
         tmlp_out_per_rank(out, o.format, rows, n_rows);
-        tmlp_out_resources(out, o.format, &res);
+        if (!o.quiet) tmlp_out_resources(out, o.format, &res); /* --quiet: results only */
     }
     if (trace) {
         int bad = tmlp_out_trace(trace, rows, n_rows, &res);

@@ -23,6 +23,7 @@
 
 #include "bench_config.h"
 #include "cli.h"
+#include "run.h"
 #include "tinymlp.h"
 #include "tinymlp/report.h"
 
@@ -42,8 +43,7 @@ static inline int ru_load_model(const char *spec, const char *layers, tmlp_model
     tmlp_status st;
     char def[4096];
     if (!spec) {
-        snprintf(def, sizeof def, "%s/models/fashion_mlp.safetensors", TMLP_SOURCE_DIR);
-        spec = ru_file_exists(def) ? def : RU_DEFAULT_SYNTHETIC;
+        spec = tmlp_find_default_model(def, sizeof def) ? def : RU_DEFAULT_SYNTHETIC;
     }
     snprintf(source, cap, "%s", spec);
     if (!strncmp(spec, "synthetic:", 10)) {

@@ -9,6 +9,7 @@
  *   blas.h    BLAS thread count and configuration     rng.h   seeded PRNG and hashes
  *   data.h    data sets (IDX, safetensors, synthetic)   stats.h statistics
  *   bench.h   the benchmark harness                     report.h plots and reports
+ *   safetensors.h  read your own tensors from .safetensors files
  *
  * Ownership:
  *   - tmlp_tensor and the settings/result structs are transparent VALUES: put them on
@@ -19,29 +20,32 @@
  *     copied). An output tensor is a view into the session, valid until its next forward.
  * Errors:
  *   - Every fallible call returns tmlp_status: TMLP_OK (0) or a negative TMLP_ERR_* code
- *     (tmlp_status_str names it). Calls that can say more take an optional tmlp_error*
- *     (NULL is fine) that receives a one-line message naming the tensor, shape or file.
+ *     (tmlp_status_str names it), and takes as its LAST parameter an optional tmlp_error*
+ *     (NULL is fine) that receives a one-line message naming the file, tensor, expected
+ *     and actual value. Calls whose signature predates this rule have an _ex twin that
+ *     adds it (tmlp_session_create_ex, tmlp_session_forward_ex, ...): docs/c-api.md.
  *   - The library never prints, exits or aborts on bad input, bad files or out-of-memory.
  * Threads:
  *   - A finished model is read-only: share it between any number of threads, each with
  *     its own session. Build (tmlp_model_add_*) on one thread, before the first session.
  *   - No mutable global state, except OpenBLAS's process-wide thread count (blas.h).
  *
- * Example — load, run one input, print the class (examples/classify.c is the full one):
+ * Example — load, run one input, print the class (examples/quickstart.c is the full one):
  *
- *     tmlp_model *m;  tmlp_session *s;  tmlp_error err;
- *     if (tmlp_model_load("mnist.safetensors", NULL, &m, &err) != TMLP_OK) {
- *         fprintf(stderr, "%s\n", err.message);  return 1;
- *     }
- *     if (tmlp_session_create(m, 1, &s) != TMLP_OK) { tmlp_model_destroy(m); return 1; }
+ *     tmlp_model *m = NULL;  tmlp_session *s = NULL;  tmlp_error err;
  *     float x[784] = {0};                           // one input row, filled by you
  *     tmlp_tensor in = tmlp_tensor_2d(x, 1, 784), out;
- *     if (tmlp_session_forward(s, &in, &out) == TMLP_OK)  // out: (1, 10) view into s
+ *     if (tmlp_model_load("mnist.safetensors", NULL, &m, &err) != TMLP_OK ||
+ *         tmlp_session_create_ex(m, 1, &s, &err) != TMLP_OK ||
+ *         tmlp_session_forward_ex(s, &in, &out, &err) != TMLP_OK)  // out: (1, 10) view into s
+ *         fprintf(stderr, "%s\n", err.message);
+ *     else
  *         printf("class %lld\n", (long long)tmlp_argmax(out.data, out.shape[1]));
- *     tmlp_session_destroy(s);
+ *     tmlp_session_destroy(s);                      // both accept NULL
  *     tmlp_model_destroy(m);
  *
- * Without a file: tmlp_model_create + tmlp_model_add_dense/relu/softmax, or
+ * Without a file: tmlp_model_create + tmlp_model_add_dense/relu/softmax (then, optionally,
+ * tmlp_model_load_weights to fill it from a .safetensors file), or
  * tmlp_model_random(widths, n, seed, NULL, &m, &err) for a seeded MLP.
  */
 #ifndef TINYMLP_H
@@ -55,4 +59,5 @@
 #include "tinymlp/stats.h"
 #include "tinymlp/bench.h"
 #include "tinymlp/report.h"
+#include "tinymlp/safetensors.h"
 #endif

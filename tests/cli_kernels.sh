@@ -28,10 +28,10 @@ for k in scalar avx2 avx512 blas; do
 done
 TMLP_KERNELS=blas "$B" profile --model "$M" --data synthetic --iterations 10 --warmup 1 > "$T/prof" 2>&1 ||
     fail "profile under TMLP_KERNELS=blas: $(cat "$T/prof")"
-grep -q "| 0 linear 64->20 | blas |" "$T/prof" || fail "profile does not show the kernel per layer"
+grep -q "| 0 dense 64->20 | blas |" "$T/prof" || fail "profile does not show the kernel per layer"
 "$B" profile --kernels scalar --model "$M" --data synthetic --iterations 10 --warmup 1 > "$T/prof" 2>&1 ||
     fail "profile --kernels scalar: $(cat "$T/prof")"
-grep -q "| 0 linear 64->20 | scalar |" "$T/prof" || fail "profile --kernels scalar not honoured"
+grep -q "| 0 dense 64->20 | scalar |" "$T/prof" || fail "profile --kernels scalar not honoured"
 ok "profile: kernel per layer, --kernels and TMLP_KERNELS honoured"
 
 # The OpenBLAS core: never override the user; say who chose; check the core once.

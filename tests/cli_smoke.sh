@@ -40,6 +40,8 @@ IDX=$FIX/cli_tiny-images-idx3-ubyte
 # Fast settings for a real (tiny) model and for the null model.
 FAST="--quiet --min-duration-ms 5 --max-duration-ms 3s --min-queries 64 --warmup 2 --target-qps 5000"
 NULLFAST="--model null $FAST"
+# The same without --quiet, for what --quiet leaves out (the resources block)
+NULLLOUD="--model null ${FAST#--quiet }"
 
 # run DESC ARGS... : run bench_mlp with a 20 s guard; sets $rc, output in $OUT/$ERR
 run() {
@@ -240,7 +242,7 @@ assert r["settings"]["find_peak_min_qps"] == 500 and r["settings"]["find_peak_bu
 '
 
 # --- formats --------------------------------------------------------------------------------
-expect 0 "--format table (default run shape, null model)" $NULLFAST --scenario all
+expect 0 "--format table (default run shape, null model)" $NULLLOUD --scenario all
 if grep -q "^single-stream " "$OUT" && grep -q "^multi-stream " "$OUT" && grep -q "^server " "$OUT" &&
     grep -q "^offline " "$OUT" && grep -q "p99.9 (µs)" "$OUT" && grep -q "VALID" "$OUT" &&
     grep -q 'Percentiles: method "loadgen"' "$OUT"; then
@@ -252,7 +254,7 @@ if grep -q "^single-stream " "$OUT" && grep -q "^multi-stream " "$OUT" && grep -
 else
     bad "table output: $(cat "$OUT")"
 fi
-expect 0 "--format markdown" $NULLFAST --scenario single-stream,offline --format markdown
+expect 0 "--format markdown" $NULLLOUD --scenario single-stream,offline --format markdown
 grep -q "^| scenario | queries | p50 (µs)" "$OUT" && grep -q "^|---|" "$OUT" &&
     grep -q "^| offline |" "$OUT" && ok "markdown table" || bad "markdown: $(cat "$OUT")"
 awk '/^\*\*Resources\*\* \(sampled every 10 ms/{r=NR} /^\| offline \|/{t=NR} /^- process CPU +: user [0-9.]+%, system [0-9.]+%/{c=NR}

@@ -38,7 +38,7 @@ static void test_status_str(void **state)
 static void test_tensor(void **state)
 {
     (void)state;
-    float x[6];
+    float x[6] = {0};
     tmlp_tensor t = tmlp_tensor_2d(x, 2, 3);
     assert_int_equal(t.dtype, TMLP_DTYPE_F32);
     assert_int_equal(t.ndim, 2);

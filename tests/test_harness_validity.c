@@ -1,5 +1,5 @@
 /* test_harness_validity.c — validity and early-stopping verdicts on hand-worked cases
- * (HARNESS.md's pinned values: p = 0.90 needs 64 queries; p = 0.99 needs 662; a server
+ * (docs/harness.md's pinned values: p = 0.90 needs 64 queries; p = 0.99 needs 662; a server
  * run with 1 query over the bound needs 662 queries; q = 100 at p90 allows t = 3).
  */
 #include <setjmp.h>

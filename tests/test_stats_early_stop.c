@@ -1,4 +1,4 @@
-/* test_stats_early_stop.c — LoadGen early stopping pinned to every value in HARNESS.md. */
+/* test_stats_early_stop.c — LoadGen early stopping pinned to every value in docs/harness.md. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -30,9 +30,9 @@ Files (weights use nn.Sequential's own state_dict names, "<i>.weight" [out, in] 
 
 PyTorch computes in float32 (its default), one forward call per batch size, one thread.
 
-The safetensors package is not in Debian, so the file is written by hand here:
-[u64 little-endian N][N bytes of JSON header, padded with spaces to a multiple of 8]
-[tensor bytes back to back, in header order].
+The safetensors package is not in Debian: files are written by export_safetensors.py
+(beside this script), [u64 little-endian N][N bytes of JSON header, padded with spaces to a
+multiple of 8][tensor bytes back to back, in header order].
 """
 import json
 import os
@@ -42,53 +42,13 @@ import sys
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from export_safetensors import write_safetensors  # noqa: E402
+
 SEED = 20261128
 BATCHES = (1, 7, 64)
 # Fashion-MNIST pixel statistics (of raw / 255), the usual Normalize((0.2860,), (0.3530,)).
 SCALE, MEAN, STD = 1.0 / 255.0, 0.2860, 0.3530
-
-DTYPE_NAMES = {
-    torch.float32: "F32",
-    torch.float16: "F16",
-    torch.bfloat16: "BF16",
-    torch.int64: "I64",
-    torch.uint8: "U8",
-}
-
-
-def tensor_bytes(t):
-    """Raw little-endian bytes of a contiguous tensor (NumPy has no bfloat16: reinterpret)."""
-    t = t.detach().contiguous().cpu()
-    if t.dtype == torch.bfloat16:
-        t = t.view(torch.int16)
-    assert sys.byteorder == "little"
-    return t.numpy().tobytes()
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """tensors: list of (name, torch.Tensor) in file order; metadata: dict str -> str."""
-    header = {}
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    blobs = []
-    offset = 0
-    for name, t in tensors:
-        b = tensor_bytes(t)
-        header[name] = {
-            "dtype": DTYPE_NAMES[t.dtype],
-            "shape": list(t.shape),
-            "data_offsets": [offset, offset + len(b)],
-        }
-        blobs.append(b)
-        offset += len(b)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)  # the data block starts 8-aligned
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-
 
 def argmax_rows(y):
     # torch.argmax returns the first maximal index, like tmlp_argmax.

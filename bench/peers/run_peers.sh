@@ -7,7 +7,7 @@
 #
 # Default models: models/fashion_mlp.safetensors (if present) and a seeded random
 # 784-512-512-10 MLP written to a temporary file (the "mnist" shape of
-# ../shared/reference/PEERS.md). Every framework runs on ONE thread
+# docs/performance.md). Every framework runs on ONE thread
 # (OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1, torch.set_num_threads(1), bench_mlp
 # --workers 1 --blas-threads 1) with OPENBLAS_CORETYPE=Haswell unless already set.
 # Metrics, per model:

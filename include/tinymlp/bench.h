@@ -216,7 +216,7 @@ typedef struct tmlp_bench_result {
     int64_t queries;                /* measured queries (warm-up excluded) */
     int64_t samples;                /* measured samples */
     int64_t errors;                 /* unknown/repeated completions, samples never completed */
-    uint64_t duration_ns;           /* as the min-duration check measures it (see HARNESS.md) */
+    uint64_t duration_ns;           /* as the min-duration check measures it (see docs/harness.md) */
     double throughput_samples_per_s;
     tmlp_latency_summary latency;
 

@@ -2,6 +2,16 @@
  *
  * OpenBLAS keeps its thread count in process-wide state; these calls are thin wrappers so
  * benchmark reports can record exactly what ran (name, version, core type, threads).
+ *
+ * Thread defaults — the library and bench_mlp differ:
+ *   - The library never changes the BLAS thread count. A program linking tinymlp runs
+ *     OpenBLAS's default: OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) if set, else one
+ *     thread per core. Each forward with batch > 1 may then spread over every core, and
+ *     its time varies with what else runs (a user's batch-64 forward measured 548 us in one
+ *     run and 1,231 us in the next). For repeatable timings, or when you run
+ *     sessions on several threads of your own, call tmlp_blas_set_threads(1) first.
+ *   - bench_mlp and bench_forward pin 1 BLAS thread (--blas-threads N changes it) and the
+ *     test suite sets OPENBLAS_NUM_THREADS=1.
  */
 #ifndef TINYMLP_BLAS_H
 #define TINYMLP_BLAS_H
@@ -31,8 +41,11 @@ typedef struct tmlp_blas_info {
 } tmlp_blas_info;
 
 /* Set the BLAS thread count for the whole process (n >= 1). Not thread-safe with
- * concurrent forwards: call it before starting workers. */
+ * concurrent forwards: call it before starting workers. Errors: TMLP_ERR_ARG (n < 1). */
 TMLP_API tmlp_status tmlp_blas_set_threads(int n);
+TMLP_API tmlp_status tmlp_blas_set_threads_ex(int n, tmlp_error *err);
+/* The current BLAS thread count (openblas_get_num_threads()). */
+TMLP_API int tmlp_blas_get_threads(void);
 TMLP_API void tmlp_blas_get_info(tmlp_blas_info *out);
 
 /* The OpenBLAS core this CPU should run, from cpuid: "SkylakeX" (AVX-512 F, BW, VL, DQ),

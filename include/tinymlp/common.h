@@ -3,9 +3,12 @@
  * Everything else in the library builds on these few types. Read this file first.
  *
  * Errors: every fallible call returns a tmlp_status (TMLP_OK == 0, errors < 0) and
- * writes its results through out-parameters. Calls that can fail for a reason worth a
- * sentence ("tensor `2.weight`: shape 128x256 does not match layer input 784") also take
- * an optional caller-owned tmlp_error; pass NULL if you only want the code.
+ * writes its results through out-parameters. ONE convention for the message: the call's
+ * last parameter is an optional caller-owned `tmlp_error *err` ("input width 783, the model
+ * takes 784"; pass NULL if you only want the code). The calls whose signatures were fixed
+ * before this rule (tmlp_session_create, tmlp_session_forward, ...) keep them and have an
+ * `_ex` twin that is the same call plus the trailing `err`. docs/c-api.md says why a
+ * caller-owned struct rather than a per-session "last error".
  *
  * The library never prints, exits or aborts on bad input, a bad file or out-of-memory.
  */
@@ -32,7 +35,7 @@ extern "C" {
 #define TMLP_VERSION_STRING "0.1.0"
 
 /* Status codes. Generic codes first; the loader's codes name one validation rule each
- * (../shared/reference/SAFETENSORS.md, in the reference reader's order). */
+ * (docs/formats.md, in the reference reader's order). */
 typedef enum tmlp_status {
     TMLP_OK = 0,
     TMLP_ERR_ARG = -1,          /* a NULL pointer, a negative size, an unknown enum value */
@@ -105,8 +108,10 @@ typedef struct tmlp_tensor {
     float *data;
 } tmlp_tensor;
 
-/* A (rows, cols) F32 view of `data`. */
-TMLP_API tmlp_tensor tmlp_tensor_2d(float *data, int64_t rows, int64_t cols);
+/* A (rows, cols) F32 view of `data`. `data` is const because an input is only read; like
+ * strchr, the view holds a plain pointer: do not write through a view of const memory.
+ * (The library never writes through an input view; an output view points into a session.) */
+TMLP_API tmlp_tensor tmlp_tensor_2d(const float *data, int64_t rows, int64_t cols);
 
 /* Number of elements (product of the shape); -1 if ndim is out of range, a dimension is
  * negative, or the product overflows int64. */

@@ -23,9 +23,13 @@ extern "C" {
 typedef struct tmlp_model tmlp_model;
 typedef struct tmlp_session tmlp_session;
 
-/* Layer kinds, as named in the "tinymlp.layers" metadata string. */
+/* Layer kinds. The library calls the fully connected layer "dense" everywhere (API,
+ * tmlp_layer_info.name, docs); only the FILE FORMAT keeps PyTorch's name "linear" (from
+ * nn.Linear) in the "tinymlp.layers" metadata and tmlp_model_layers_string, so files stay
+ * what PyTorch users expect. Names in the file / in the API:
+ *   "linear" / "dense", "relu" / "relu", "softmax" / "softmax". */
 typedef enum tmlp_layer_kind {
-    TMLP_LAYER_DENSE = 0,   /* "linear":  y = x W^T + b;  x:(B,in) W:(out,in) b:(out) y:(B,out) */
+    TMLP_LAYER_DENSE = 0,   /* dense:   y = x W^T + b;  x:(B,in) W:(out,in) b:(out) y:(B,out) */
     TMLP_LAYER_RELU = 1,    /* "relu":    y = max(x, 0), elementwise */
     TMLP_LAYER_SOFTMAX = 2  /* "softmax": y_ij = exp(x_ij - max_j x_ij) / sum_j exp(...), per row */
 } tmlp_layer_kind;
@@ -61,6 +65,20 @@ TMLP_API tmlp_status tmlp_model_load(const char *path, const char *layers, tmlp_
 TMLP_API tmlp_status tmlp_model_load_ex(const char *path, const char *layers,
                                         const tmlp_model_options *opts, tmlp_model **out,
                                         tmlp_error *err);
+
+/* Fill the weights of a model built in C (tmlp_model_create + tmlp_model_add_*) from a
+ * .safetensors file, as tmlp_model_load would read it: dense layer i (counting every layer,
+ * as nn.Sequential does) takes tensor "<i>.weight" of shape [out, in] and "<i>.bias" of
+ * shape [out]; F16/BF16 are widened. Every tensor is checked (present, float dtype, exact
+ * shape, finite unless the model's options allow non-finite values) and the file must
+ * hold no other tensor, BEFORE any weight is written: on error the model is unchanged.
+ * The file's layer list, if any, is not read (the model's layers are the architecture).
+ * Call it before the first session (TMLP_ERR_STATE after).
+ * Errors: TMLP_ERR_ARG, TMLP_ERR_STATE, TMLP_ERR_IO, the safetensors TMLP_ERR_HEADER_* ..
+ * TMLP_ERR_DUPLICATE, TMLP_ERR_MISSING_TENSOR, TMLP_ERR_EXTRA_TENSOR, TMLP_ERR_SHAPE
+ * ("tensor `2.weight`: shape 10x64, layer 2 (dense 128 -> 10) takes 10x128"),
+ * TMLP_ERR_UNSUPPORTED (dtype), TMLP_ERR_FORMAT (non-finite), TMLP_ERR_NOMEM. */
+TMLP_API tmlp_status tmlp_model_load_weights(tmlp_model *m, const char *path, tmlp_error *err);
 
 /* Write the model as .safetensors (header padded with spaces to a multiple of 8) with its
  * layer list and preprocessing in __metadata__. Loading the file gives bit-identical weights. */
@@ -111,7 +129,7 @@ TMLP_API int tmlp_model_layer_count(const tmlp_model *m);
 
 typedef struct tmlp_layer_info {
     tmlp_layer_kind kind;
-    const char *name;        /* "linear", "relu", "softmax" (static) */
+    const char *name;        /* "dense", "relu", "softmax" (static; the file format says "linear") */
     int64_t in_width;        /* per sample */
     int64_t out_width;
     int64_t param_count;     /* weights + biases (0 for activations) */
@@ -130,7 +148,8 @@ typedef struct tmlp_layer_info {
 
 /* Fill `info` for layer i (0-based). TMLP_ERR_ARG if i is out of range. */
 TMLP_API tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *info);
-/* "linear,relu,linear,softmax" — written into buf (NUL-terminated, truncated to cap). */
+/* The layer list in the FILE FORMAT's names, "linear,relu,linear,softmax" (what
+ * tmlp_model_save writes to "tinymlp.layers") — written into buf (NUL-terminated, truncated to cap). */
 TMLP_API tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, size_t cap);
 /* Bytes held by the model's parameters. */
 TMLP_API size_t tmlp_model_param_bytes(const tmlp_model *m);
@@ -148,6 +167,9 @@ TMLP_API tmlp_preprocess tmlp_model_preprocess(const tmlp_model *m);
 /* Set the preprocessing of a model under construction (before any session). std != 0. */
 TMLP_API tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, double mean,
                                                double std);
+/* Same, with a message: TMLP_ERR_ARG (NULL, non-finite, std == 0), TMLP_ERR_STATE. */
+TMLP_API tmlp_status tmlp_model_set_preprocess_ex(tmlp_model *m, double scale, double mean,
+                                                  double std, tmlp_error *err);
 
 /* --- Sessions ----------------------------------------------------------------------- */
 
@@ -159,6 +181,9 @@ TMLP_API tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, doub
  * TMLP_ERR_NOMEM (also when the buffer size overflows); *out is NULL on error. */
 TMLP_API tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch,
                                          tmlp_session **out);
+/* Same, with a message ("max_batch 0, it must be at least 1"). */
+TMLP_API tmlp_status tmlp_session_create_ex(const tmlp_model *model, int64_t max_batch,
+                                            tmlp_session **out, tmlp_error *err);
 
 /* in: F32 (B, in_width) with 1 <= B <= max_batch (a 1-D tensor of in_width is B = 1).
  * out: set to an F32 (B, out_width) view into the session, valid until the next forward
@@ -170,11 +195,17 @@ TMLP_API tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_ba
  * wrong width, B < 1), TMLP_ERR_BATCH (B > max_batch). */
 TMLP_API tmlp_status tmlp_session_forward(tmlp_session *s, const tmlp_tensor *in,
                                           tmlp_tensor *out);
+/* Same, with a message naming the expected and actual value: "forward: input width 783,
+ * the model takes 784", "forward: batch 65, the session was created for at most 64". */
+TMLP_API tmlp_status tmlp_session_forward_ex(tmlp_session *s, const tmlp_tensor *in,
+                                             tmlp_tensor *out, tmlp_error *err);
 
 /* Raw uint8 rows (B, in_width), preprocessed with the model's tmlp_preprocess into the
  * session's input buffer, then forwarded. Allocates nothing. */
 TMLP_API tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw, int64_t batch,
                                              tmlp_tensor *out);
+TMLP_API tmlp_status tmlp_session_forward_u8_ex(tmlp_session *s, const uint8_t *raw,
+                                                int64_t batch, tmlp_tensor *out, tmlp_error *err);
 
 /* As tmlp_session_forward, and also writes the wall time of each model layer into
  * layer_ns[0 .. tmlp_model_layer_count-1] (a Dense fused with its ReLU reports the whole
@@ -182,6 +213,9 @@ TMLP_API tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw
  * per layer. */
 TMLP_API tmlp_status tmlp_session_forward_profiled(tmlp_session *s, const tmlp_tensor *in,
                                                    tmlp_tensor *out, uint64_t *layer_ns);
+TMLP_API tmlp_status tmlp_session_forward_profiled_ex(tmlp_session *s, const tmlp_tensor *in,
+                                                      tmlp_tensor *out, uint64_t *layer_ns,
+                                                      tmlp_error *err);
 
 TMLP_API int64_t tmlp_session_max_batch(const tmlp_session *s);
 /* Bytes the session allocated (activation buffers and scratch). */

@@ -2,7 +2,7 @@
  * MLPerf LoadGen does, timestamp every completion, and turn the per-query latencies into
  * a result (statistics on sorted copies; the issue-order arrays are kept).
  *
- * Scenarios (HARNESS.md):
+ * Scenarios (docs/harness.md):
  *   single-stream / multi-stream: closed loop. Issue a query (1 or samples_per_query
  *     samples), wait for its last sample on a condition variable, issue the next.
  *     latency = last sample done - issue time. Duration = last issue - start.

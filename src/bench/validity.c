@@ -1,6 +1,6 @@
 /* validity.c — is a run's result VALID, and if not, why and what to change.
  *
- * The four checks (HARNESS.md; each is Yes/No, or TMLP_CHECK_NA where it does not apply):
+ * The four checks (docs/harness.md; each is Yes/No, or TMLP_CHECK_NA where it does not apply):
  *   min_duration   duration_ns >= min_duration_ms, where the duration is what the scenario
  *                  measures: last issue (single/multi), last SCHEDULED arrival (server),
  *                  last completion (offline).

@@ -54,6 +54,12 @@ static const char META_STD[] = "tinymlp.input_std";
 
 /* ---- The layer list ------------------------------------------------------------------ */
 
+/* A layer kind's name in the file format ("linear" for dense, after PyTorch's nn.Linear). */
+static const char *file_layer_name(tmlp_layer_kind k)
+{
+    return k == TMLP_LAYER_DENSE ? "linear" : k == TMLP_LAYER_RELU ? "relu" : "softmax";
+}
+
 /* Next comma-separated token of `s` starting at *pos, with spaces and tabs trimmed; an
  * empty token ("linear,,relu" or a trailing comma) is returned as length 0. *pos becomes
  * SIZE_MAX after the last token. Returns 0 when there are no more tokens. */
@@ -364,10 +370,7 @@ static tmlp_status build_model(const tmlp_st_file *f, const tmlp_layer_kind *kin
         }
     }
     if (st == TMLP_OK && pre->has_preprocess) {
-        st = tmlp_model_set_preprocess(m, pre->scale, pre->mean, pre->std);
-        if (st != TMLP_OK)
-            tmlp_error_set(err, st, "preprocessing (scale %g, mean %g, std %g) rejected: %s",
-                           pre->scale, pre->mean, pre->std, tmlp_status_str(st));
+        st = tmlp_model_set_preprocess_ex(m, pre->scale, pre->mean, pre->std, err);
     }
     tmlp_mem_free(alloc, scratch);
     if (st != TMLP_OK) {
@@ -425,6 +428,138 @@ tmlp_status tmlp_model_load(const char *path, const char *layers, tmlp_model **o
     return tmlp_model_load_ex(path, layers, NULL, out, err);
 }
 
+/* ---- Weights into a model built in C --------------------------------------------------- */
+
+/* Check dense layer i's tensor "<i>.<what>" against the expected shape (rank 1 if cols is
+ * 0, else rows x cols). */
+static tmlp_status check_weight_tensor(const tmlp_st_file *f, const char *path, int i,
+                                       const char *what, const tmlp_layer_info *info,
+                                       tmlp_error *err)
+{
+    char name[MODEL_IO_NAME_MAX], s1[96];
+    snprintf(name, sizeof name, "%d.%s", i, what);
+    const int is_w = what[0] == 'w';
+    const tmlp_st_tensor *t = tmlp_st_find(f, name);
+    if (!t)
+        return tmlp_error_set(err, TMLP_ERR_MISSING_TENSOR,
+                              "%s: tensor `%s` (layer %d, dense %lld -> %lld) not found in the file",
+                              path, name, i, (long long)info->in_width, (long long)info->out_width);
+    if (!dtype_is_float(t->dtype))
+        return tmlp_error_set(err, TMLP_ERR_UNSUPPORTED,
+                              "%s: tensor `%s`: dtype %s is not supported (use F32, F16 or BF16)",
+                              path, name, tmlp_st_dtype_name(t->dtype));
+    const int ok = is_w ? (t->ndim == 2 && t->shape[0] == (uint64_t)info->out_width &&
+                           t->shape[1] == (uint64_t)info->in_width)
+                        : (t->ndim == 1 && t->shape[0] == (uint64_t)info->out_width);
+    if (!ok) {
+        if (is_w)
+            return tmlp_error_set(err, TMLP_ERR_SHAPE,
+                                  "%s: tensor `%s`: shape %s, layer %d (dense %lld -> %lld) takes "
+                                  "%lldx%lld", path, name, shape_str(t, s1, sizeof s1), i,
+                                  (long long)info->in_width, (long long)info->out_width,
+                                  (long long)info->out_width, (long long)info->in_width);
+        return tmlp_error_set(err, TMLP_ERR_SHAPE,
+                              "%s: tensor `%s`: shape %s, layer %d (dense %lld -> %lld) takes %lld",
+                              path, name, shape_str(t, s1, sizeof s1), i, (long long)info->in_width,
+                              (long long)info->out_width, (long long)info->out_width);
+    }
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_model_load_weights(tmlp_model *m, const char *path, tmlp_error *err)
+{
+    if (!m || !path)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_load_weights: %s is NULL",
+                              m ? "path" : "model");
+    if (tmlp_model_frozen(m))
+        return tmlp_error_set(err, TMLP_ERR_STATE,
+                              "tmlp_model_load_weights: a session exists, the model is frozen "
+                              "(load weights before the first tmlp_session_create)");
+    const tmlp_allocator *alloc = tmlp_model_allocator(m);
+    const int allow_nonfinite = tmlp_model_allows_nonfinite(m);
+    tmlp_st_file *f = NULL;
+    tmlp_error inner = {TMLP_OK, ""};
+    tmlp_status st = tmlp_st_read(path, alloc, &f, &inner);
+    if (st != TMLP_OK) {
+        if (strstr(inner.message, path)) return tmlp_error_set(err, st, "%s", inner.message);
+        return tmlp_error_set(err, st, "%s: %s", path,
+                              inner.message[0] ? inner.message : tmlp_status_str(st));
+    }
+
+    /* Pass 1: every dense layer's two tensors are there with the right dtype and shape,
+     * and no tensor is left over; nothing is written yet. */
+    const int n = tmlp_model_layer_count(m);
+    int64_t used = 0;
+    for (int i = 0; i < n && st == TMLP_OK; i++) {
+        tmlp_layer_info info;
+        tmlp_model_layer_info(m, i, &info);
+        if (info.kind != TMLP_LAYER_DENSE) continue;
+        st = check_weight_tensor(f, path, i, "weight", &info, err);
+        if (st == TMLP_OK) st = check_weight_tensor(f, path, i, "bias", &info, err);
+        used += 2;
+    }
+    if (st == TMLP_OK && used == 0)
+        st = tmlp_error_set(err, TMLP_ERR_STATE,
+                            "tmlp_model_load_weights: the model has no dense layer to fill");
+    if (st == TMLP_OK && f->n_tensors != used) {
+        /* Names are unique (the parser rejects duplicates), so some tensor is unused. */
+        for (int64_t t = 0; t < f->n_tensors; t++) {
+            char *end;
+            errno = 0;
+            unsigned long i = strtoul(f->tensors[t].name, &end, 10);
+            tmlp_layer_info info;
+            const int mine = end != f->tensors[t].name && *end == '.' && i < (unsigned long)n &&
+                             tmlp_model_layer_info(m, (int)i, &info) == TMLP_OK &&
+                             info.kind == TMLP_LAYER_DENSE &&
+                             (!strcmp(end + 1, "weight") || !strcmp(end + 1, "bias"));
+            if (!mine) {
+                st = tmlp_error_set(err, TMLP_ERR_EXTRA_TENSOR,
+                                    "%s: tensor `%s` is not used by any layer of the model "
+                                    "(%d layers; dense layer i takes <i>.weight and <i>.bias)",
+                                    path, f->tensors[t].name, n);
+                break;
+            }
+        }
+    }
+
+    /* Pass 2: widen into a scratch copy, check finiteness, then copy into the model. Each
+     * layer is checked before it is written, and all layers before the first is written
+     * (two loops), so a failure leaves the model as it was. */
+    for (int pass = 0; pass < 2 && st == TMLP_OK; pass++) {
+        for (int i = 0; i < n && st == TMLP_OK; i++) {
+            tmlp_layer_info info;
+            tmlp_model_layer_info(m, i, &info);
+            if (info.kind != TMLP_LAYER_DENSE) continue;
+            float *w, *b;
+            tmlp_model_dense_params_mut(m, i, &w, &b);
+            for (int part = 0; part < 2 && st == TMLP_OK; part++) {
+                char name[MODEL_IO_NAME_MAX];
+                snprintf(name, sizeof name, "%d.%s", i, part ? "bias" : "weight");
+                const tmlp_st_tensor *t = tmlp_st_find(f, name);
+                size_t bytes;
+                if (!tmlp_size_mul((size_t)t->numel, sizeof(float), &bytes)) {
+                    st = tmlp_error_set(err, TMLP_ERR_NOMEM, "%s: tensor `%s` too large", path, name);
+                    break;
+                }
+                float *tmp = tmlp_mem_alloc(alloc, bytes ? bytes : 1);
+                if (!tmp) {
+                    st = tmlp_error_set(err, TMLP_ERR_NOMEM,
+                                        "%s: out of memory for %zu bytes of `%s`", path, bytes, name);
+                    break;
+                }
+                st = tmlp_st_to_f32(t, tmp, err);
+                if (st == TMLP_OK && pass == 0 && !allow_nonfinite)
+                    st = check_finite(tmp, t->numel, i, part ? "bias" : "weight", err);
+                if (st == TMLP_OK && pass == 1) memcpy(part ? b : w, tmp, bytes);
+                tmlp_mem_free(alloc, tmp);
+            }
+            if (st == TMLP_OK && pass == 1) tmlp_model_dense_repack(m, i);
+        }
+    }
+    tmlp_st_free(f);
+    return st;
+}
+
 /* ---- Save ----------------------------------------------------------------------------- */
 
 tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp_error *err)
@@ -443,11 +578,11 @@ tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp_error *e
         tmlp_status st = tmlp_model_layer_info(m, i, &info);
         if (st != TMLP_OK) return tmlp_error_set(err, st, "layer %d: cannot read its info", i);
         if (info.kind == TMLP_LAYER_DENSE) n_dense++;
-        layers_cap += strlen(info.name) + 1;
+        layers_cap += strlen(file_layer_name(info.kind)) + 1;
     }
     if (n_dense == 0)
         return tmlp_error_set(err, TMLP_ERR_ARG,
-                              "tmlp_model_save: the model has no linear layer, so a file could not "
+                              "tmlp_model_save: the model has no dense layer, so a file could not "
                               "record its input width");
 
     tmlp_st_write_tensor *tensors = tmlp_mem_calloc(alloc, 2 * n_dense, sizeof *tensors);
@@ -462,9 +597,10 @@ tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp_error *e
     for (int i = 0; i < n && st == TMLP_OK; i++) {
         tmlp_layer_info info;
         tmlp_model_layer_info(m, i, &info);
-        size_t len = strlen(info.name);
+        const char *fname = file_layer_name(info.kind);
+        size_t len = strlen(fname);
         if (i) layer_str[used++] = ',';
-        memcpy(layer_str + used, info.name, len + 1);
+        memcpy(layer_str + used, fname, len + 1);
         used += len;
         if (info.kind != TMLP_LAYER_DENSE) continue;
         const float *w, *b;

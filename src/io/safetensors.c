@@ -9,7 +9,7 @@
  * data is row-major little-endian with no strides. An optional "__metadata__" object maps
  * strings to strings (tinymlp keeps its layer list and preprocessing there).
  *
- * tmlp_st_parse checks the rules of ../shared/reference/SAFETENSORS.md in the reference
+ * tmlp_st_parse checks the rules of docs/formats.md (safetensors) in the reference
  * reader's order, one tmlp_status per rule, so a test can tell which rule fired:
  *
  *   1 size < 8                                   TMLP_ERR_HEADER_TOO_SMALL

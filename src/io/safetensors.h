@@ -1,7 +1,7 @@
 /* safetensors.h (private) — read and write the safetensors container.
  *
  * Format: [u64 little-endian N][N bytes UTF-8 JSON header][data block]. See
- * ../shared/reference/SAFETENSORS.md; tmlp_st_parse enforces every rule there, in order,
+ * docs/formats.md (safetensors); tmlp_st_parse enforces every rule there, in order,
  * each with its own tmlp_status.
  *
  * This layer knows nothing about layers or models: src/io/model_io.c builds a model from

@@ -103,6 +103,7 @@ struct tmlp_model {
     int kernel_forced;       /* kernel asked for: run it at every batch size */
     tmlp_precision precision;  /* weight precision of the Dense layers (resolved at create) */
     const char *precision_source; /* "default", "TMLP_PRECISION", "model options" (static) */
+    int allow_nonfinite;     /* from tmlp_model_options (tmlp_model_load_weights checks it) */
     atomic_int sessions_created;
 };
 

@@ -42,10 +42,12 @@ tmlp_status tmlp_model_create(int64_t input_width, const tmlp_model_options *opt
                               (long long)input_width);
     tmlp_allocator a = {0};
     if (opts) a = opts->allocator;
+    const int allow_nonfinite = opts ? opts->allow_nonfinite : 0;
     tmlp_model *m = tmlp_mem_alloc(&a, sizeof *m);
     if (!m) return tmlp_error_set(err, TMLP_ERR_NOMEM, "tmlp_model_create: out of memory");
     memset(m, 0, sizeof *m);
     m->alloc = a;
+    m->allow_nonfinite = allow_nonfinite;
     m->input_width = m->output_width = m->max_width = input_width;
     m->pre.has_preprocess = 0;
     m->pre.scale = 1.0;
@@ -220,7 +222,9 @@ tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *i
     if (!m || !info || i < 0 || i >= m->n_layers) return TMLP_ERR_ARG;
     const tmlp_layer *l = m->layers[i];
     info->kind = l->ops->kind;
-    info->name = l->ops->name;
+    /* The API's name for the kind; the file format's name ("linear" for a Dense layer,
+     * after PyTorch's nn.Linear) is what tmlp_model_layers_string writes. */
+    info->name = l->ops->kind == TMLP_LAYER_DENSE ? "dense" : l->ops->name;
     info->in_width = l->in_width;
     info->out_width = l->out_width;
     info->param_count = l->ops->param_count(l);
@@ -300,16 +304,28 @@ tmlp_preprocess tmlp_model_preprocess(const tmlp_model *m)
     return m ? m->pre : p;
 }
 
-tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, double mean, double std)
+tmlp_status tmlp_model_set_preprocess_ex(tmlp_model *m, double scale, double mean, double std,
+                                         tmlp_error *err)
 {
-    if (!m) return TMLP_ERR_ARG;
-    if (atomic_load_explicit(&m->sessions_created, memory_order_relaxed)) return TMLP_ERR_STATE;
-    if (!isfinite(scale) || !isfinite(mean) || !isfinite(std) || std == 0.0) return TMLP_ERR_ARG;
+    if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_set_preprocess: model is NULL");
+    if (atomic_load_explicit(&m->sessions_created, memory_order_relaxed))
+        return tmlp_error_set(err, TMLP_ERR_STATE,
+                              "tmlp_model_set_preprocess: a session exists, the model is frozen "
+                              "(set preprocessing before the first tmlp_session_create)");
+    if (!isfinite(scale) || !isfinite(mean) || !isfinite(std) || std == 0.0)
+        return tmlp_error_set(err, TMLP_ERR_ARG,
+                              "tmlp_model_set_preprocess: scale %g, mean %g, std %g: all must be "
+                              "finite and std must not be 0", scale, mean, std);
     m->pre.has_preprocess = 1;
     m->pre.scale = scale;
     m->pre.mean = mean;
     m->pre.std = std;
     return TMLP_OK;
+}
+
+tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, double mean, double std)
+{
+    return tmlp_model_set_preprocess_ex(m, scale, mean, std, NULL);
 }
 
 /* --- model_internal.h ------------------------------------------------------------------ */
@@ -325,6 +341,30 @@ tmlp_status tmlp_model_dense_params(const tmlp_model *m, int i, const float **we
     if (bias) *bias = tmlp_dense_bias(m->layers[i]);
     return TMLP_OK;
 }
+
+tmlp_status tmlp_model_dense_params_mut(tmlp_model *m, int i, float **weight, float **bias)
+{
+    if (!m || i < 0 || i >= m->n_layers || m->layers[i]->ops->kind != TMLP_LAYER_DENSE)
+        return TMLP_ERR_ARG;
+    if (weight) *weight = tmlp_dense_weight(m->layers[i]);
+    if (bias) *bias = tmlp_dense_bias(m->layers[i]);
+    return TMLP_OK;
+}
+
+void tmlp_model_dense_repack(tmlp_model *m, int i)
+{
+    tmlp_layer *l = m->layers[i];
+    /* A failure (out of memory) leaves the layer on the BLAS path, which reads W itself:
+     * still correct, only slower for small batches. */
+    if (l->ops->prepare) (void)l->ops->prepare(l, &m->alloc, m->kernel, m->kernel_forced, m->precision, NULL);
+}
+
+int tmlp_model_frozen(const tmlp_model *m)
+{
+    return atomic_load_explicit(&((tmlp_model *)m)->sessions_created, memory_order_relaxed) != 0;
+}
+
+int tmlp_model_allows_nonfinite(const tmlp_model *m) { return m->allow_nonfinite; }
 
 int64_t tmlp_argmax(const float *x, int64_t n)
 {

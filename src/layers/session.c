@@ -31,12 +31,19 @@ struct tmlp_session {
 
 static size_t round_up64(size_t n) { return (n + 63) & ~(size_t)63; }
 
-tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch, tmlp_session **out)
+tmlp_status tmlp_session_create_ex(const tmlp_model *model, int64_t max_batch,
+                                   tmlp_session **out, tmlp_error *err)
 {
-    if (!out) return TMLP_ERR_ARG;
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_create: out is NULL");
     *out = NULL;
-    if (!model || max_batch < 1) return TMLP_ERR_ARG;
-    if (model->n_layers == 0) return TMLP_ERR_STATE; /* nothing to run */
+    if (!model) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_create: model is NULL");
+    if (max_batch < 1)
+        return tmlp_error_set(err, TMLP_ERR_ARG,
+                              "tmlp_session_create: max_batch %lld, it must be at least 1",
+                              (long long)max_batch);
+    if (model->n_layers == 0) /* nothing to run */
+        return tmlp_error_set(err, TMLP_ERR_STATE,
+                              "tmlp_session_create: the model has no layers yet (add one first)");
 
     /* Sizes table, then one allocation (+63 so the buffers can start on a cache line). */
     size_t act_elems, stage_elems, act_bytes, stage_bytes, total;
@@ -45,15 +52,22 @@ tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch, tmlp
         !tmlp_size_mul(act_elems, sizeof(float), &act_bytes) ||
         !tmlp_size_mul(stage_elems, sizeof(float), &stage_bytes) || act_bytes > SIZE_MAX / 4 ||
         stage_bytes > SIZE_MAX / 4)
-        return TMLP_ERR_NOMEM;
+        return tmlp_error_set(err, TMLP_ERR_NOMEM,
+                              "tmlp_session_create: buffers for max_batch %lld x width %lld "
+                              "overflow the address space", (long long)max_batch,
+                              (long long)model->max_width);
     act_bytes = round_up64(act_bytes);
     stage_bytes = round_up64(stage_bytes);
     const size_t head = round_up64(sizeof(tmlp_session));
     total = head + 2 * act_bytes + stage_bytes + 63;
-    if (total < act_bytes) return TMLP_ERR_NOMEM;
+    if (total < act_bytes)
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "tmlp_session_create: buffer size overflows");
 
     void *block = tmlp_mem_alloc(&model->alloc, total);
-    if (!block) return TMLP_ERR_NOMEM;
+    if (!block)
+        return tmlp_error_set(err, TMLP_ERR_NOMEM,
+                              "tmlp_session_create: out of memory for %zu bytes (max_batch %lld)",
+                              total, (long long)max_batch);
     /* The struct sits at the block's start (so destroy frees the struct pointer); the
      * buffers start at the first cache line after it. */
     tmlp_session *s = block;
@@ -74,6 +88,11 @@ tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch, tmlp
     atomic_store_explicit(&((tmlp_model *)model)->sessions_created, 1, memory_order_relaxed);
     *out = s;
     return TMLP_OK;
+}
+
+tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch, tmlp_session **out)
+{
+    return tmlp_session_create_ex(model, max_batch, out, NULL);
 }
 
 void tmlp_session_destroy(tmlp_session *s)
@@ -121,11 +140,18 @@ static const float *run(tmlp_session *s, const float *x, int64_t batch, uint64_t
     return cur;
 }
 
-/* Check `in` against the session: F32, (B, in_width) or (in_width), 1 <= B <= max_batch. */
-static tmlp_status check_input(const tmlp_session *s, const tmlp_tensor *in, int64_t *batch)
+/* Check `in` against the session: F32, (B, in_width) or (in_width), 1 <= B <= max_batch.
+ * Shape errors name the expected and the actual value. */
+static tmlp_status check_input(const tmlp_session *s, const tmlp_tensor *in, int64_t *batch,
+                               tmlp_error *err)
 {
-    if (!in->data) return TMLP_ERR_ARG;
-    if (in->dtype != TMLP_DTYPE_F32) return TMLP_ERR_SHAPE;
+    if (!in->data) return tmlp_error_set(err, TMLP_ERR_ARG, "forward: input data is NULL");
+    if (in->dtype != TMLP_DTYPE_F32)
+        return tmlp_error_set(err, TMLP_ERR_SHAPE, "forward: input dtype %s, the model takes F32",
+                              in->dtype == TMLP_DTYPE_F16    ? "F16"
+                              : in->dtype == TMLP_DTYPE_BF16 ? "BF16"
+                              : in->dtype == TMLP_DTYPE_U8   ? "U8 (use tmlp_session_forward_u8)"
+                                                             : "unknown");
     int64_t b, w;
     if (in->ndim == 1) {
         b = 1;
@@ -134,50 +160,90 @@ static tmlp_status check_input(const tmlp_session *s, const tmlp_tensor *in, int
         b = in->shape[0];
         w = in->shape[1];
     } else {
-        return TMLP_ERR_SHAPE;
+        return tmlp_error_set(err, TMLP_ERR_SHAPE,
+                              "forward: input has %d dimensions, the model takes 1 (width) or "
+                              "2 (batch, width)", (int)in->ndim);
     }
-    if (w != s->model->input_width || b < 1) return TMLP_ERR_SHAPE;
-    if (b > s->max_batch) return TMLP_ERR_BATCH;
+    if (w != s->model->input_width)
+        return tmlp_error_set(err, TMLP_ERR_SHAPE, "forward: input width %lld, the model takes %lld",
+                              (long long)w, (long long)s->model->input_width);
+    if (b < 1)
+        return tmlp_error_set(err, TMLP_ERR_SHAPE, "forward: batch %lld, it must be at least 1",
+                              (long long)b);
+    if (b > s->max_batch)
+        return tmlp_error_set(err, TMLP_ERR_BATCH,
+                              "forward: batch %lld, the session was created for at most %lld",
+                              (long long)b, (long long)s->max_batch);
     *batch = b;
     return TMLP_OK;
 }
 
 static void set_output(const tmlp_session *s, const float *y, int64_t batch, tmlp_tensor *out)
 {
-    *out = tmlp_tensor_2d((float *)y, batch, s->model->output_width);
+    *out = tmlp_tensor_2d(y, batch, s->model->output_width);
+}
+
+tmlp_status tmlp_session_forward_ex(tmlp_session *s, const tmlp_tensor *in, tmlp_tensor *out,
+                                    tmlp_error *err)
+{
+    if (!s || !in || !out)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward: %s is NULL",
+                              !s ? "session" : !in ? "in" : "out");
+    int64_t batch;
+    tmlp_status st = check_input(s, in, &batch, err);
+    if (st != TMLP_OK) return st;
+    set_output(s, run(s, in->data, batch, NULL), batch, out);
+    return TMLP_OK;
 }
 
 tmlp_status tmlp_session_forward(tmlp_session *s, const tmlp_tensor *in, tmlp_tensor *out)
 {
-    if (!s || !in || !out) return TMLP_ERR_ARG;
+    return tmlp_session_forward_ex(s, in, out, NULL);
+}
+
+tmlp_status tmlp_session_forward_profiled_ex(tmlp_session *s, const tmlp_tensor *in,
+                                             tmlp_tensor *out, uint64_t *layer_ns,
+                                             tmlp_error *err)
+{
+    if (!s || !in || !out || !layer_ns)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_profiled: %s is NULL",
+                              !s ? "session" : !in ? "in" : !out ? "out" : "layer_ns");
     int64_t batch;
-    tmlp_status st = check_input(s, in, &batch);
+    tmlp_status st = check_input(s, in, &batch, err);
     if (st != TMLP_OK) return st;
-    set_output(s, run(s, in->data, batch, NULL), batch, out);
+    set_output(s, run(s, in->data, batch, layer_ns), batch, out);
     return TMLP_OK;
 }
 
 tmlp_status tmlp_session_forward_profiled(tmlp_session *s, const tmlp_tensor *in,
                                           tmlp_tensor *out, uint64_t *layer_ns)
 {
-    if (!s || !in || !out || !layer_ns) return TMLP_ERR_ARG;
-    int64_t batch;
-    tmlp_status st = check_input(s, in, &batch);
-    if (st != TMLP_OK) return st;
-    set_output(s, run(s, in->data, batch, layer_ns), batch, out);
-    return TMLP_OK;
+    return tmlp_session_forward_profiled_ex(s, in, out, layer_ns, NULL);
 }
 
-tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw, int64_t batch,
-                                    tmlp_tensor *out)
+tmlp_status tmlp_session_forward_u8_ex(tmlp_session *s, const uint8_t *raw, int64_t batch,
+                                       tmlp_tensor *out, tmlp_error *err)
 {
-    if (!s || !raw || !out) return TMLP_ERR_ARG;
-    if (batch < 1) return TMLP_ERR_SHAPE;
-    if (batch > s->max_batch) return TMLP_ERR_BATCH;
+    if (!s || !raw || !out)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_u8: %s is NULL",
+                              !s ? "session" : !raw ? "raw" : "out");
+    if (batch < 1)
+        return tmlp_error_set(err, TMLP_ERR_SHAPE, "forward: batch %lld, it must be at least 1",
+                              (long long)batch);
+    if (batch > s->max_batch)
+        return tmlp_error_set(err, TMLP_ERR_BATCH,
+                              "forward: batch %lld, the session was created for at most %lld",
+                              (long long)batch, (long long)s->max_batch);
     /* x = (raw * scale - mean) / std through a 256-entry table: exact (computed in double,
      * rounded once) and one load per pixel. */
     const int64_t n = batch * s->model->input_width;
     for (int64_t i = 0; i < n; i++) s->staging[i] = s->u8_table[raw[i]];
     set_output(s, run(s, s->staging, batch, NULL), batch, out);
     return TMLP_OK;
+}
+
+tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw, int64_t batch,
+                                    tmlp_tensor *out)
+{
+    return tmlp_session_forward_u8_ex(s, raw, batch, out, NULL);
 }

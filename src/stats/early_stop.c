@@ -9,7 +9,7 @@
  *   Single/multi-stream: need q >= h(1) + 1 queries; allowed overlatency t = the largest t
  *     with q >= h(t) + t; the percentile estimate is sorted_ascending[q - t].
  *   Server: t queries over the target pass iff q >= h(t) + t.
- * Pinned (HARNESS.md): p = 0.90: h(0) = 44, h(1) = 63 -> 64 queries; p = 0.99: 662;
+ * Pinned (docs/harness.md): p = 0.90: h(0) = 44, h(1) = 63 -> 64 queries; p = 0.99: 662;
  *   server totals for t = 0, 1, 10, 100, 1000: 459, 662, 2010, 12571, 107569;
  *   p90 estimate t: q = 100 -> 3, 1000 -> 78, 10000 -> 930.
  */

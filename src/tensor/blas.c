@@ -22,6 +22,7 @@
 #include "tinymlp/blas.h"
 
 #include "kernels/kernels.h"
+#include "internal.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -29,12 +30,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-tmlp_status tmlp_blas_set_threads(int n)
+tmlp_status tmlp_blas_set_threads_ex(int n, tmlp_error *err)
 {
-    if (n < 1) return TMLP_ERR_ARG;
+    if (n < 1)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_blas_set_threads: %d threads, need at least 1",
+                              n);
     openblas_set_num_threads(n);
     return TMLP_OK;
 }
+
+tmlp_status tmlp_blas_set_threads(int n) { return tmlp_blas_set_threads_ex(n, NULL); }
+
+int tmlp_blas_get_threads(void) { return openblas_get_num_threads(); }
 
 /* Copy src (may be NULL) into dst[cap], always NUL-terminated, trailing spaces trimmed. */
 static void copy_str(char *dst, size_t cap, const char *src)

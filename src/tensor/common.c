@@ -36,9 +36,11 @@ const char *tmlp_status_str(tmlp_status s)
     return "unknown status";
 }
 
-tmlp_tensor tmlp_tensor_2d(float *data, int64_t rows, int64_t cols)
+/* Takes const data (an input is only read) and returns a view with a plain pointer, as
+ * strchr does: the library never writes through an input view. */
+tmlp_tensor tmlp_tensor_2d(const float *data, int64_t rows, int64_t cols)
 {
-    tmlp_tensor t = {TMLP_DTYPE_F32, 2, {rows, cols, 0, 0}, data};
+    tmlp_tensor t = {TMLP_DTYPE_F32, 2, {rows, cols, 0, 0}, (float *)data};
     return t;
 }
 

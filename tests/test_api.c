@@ -1,0 +1,279 @@
+/* test_api.c — the error convention and the calls added for users of the C API:
+ * every session/model call reports a message (the _ex twins of the fixed calls), shape
+ * errors name the expected and the actual value, tmlp_model_load_weights fills a model
+ * built in C and leaves it unchanged on any error, the public safetensors reader, the
+ * BLAS thread calls and the one layer name.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tinymlp.h"
+#include "tmpdir.h"
+
+/* st is `code` and err.message contains every non-NULL needle. */
+static void expect_msg(tmlp_status st, const tmlp_error *err, tmlp_status code, const char *a,
+                       const char *b)
+{
+    if (st != code || (a && !strstr(err->message, a)) || (b && !strstr(err->message, b)))
+        fprintf(stderr, "status %d (want %d), message \"%s\" (want \"%s\", \"%s\")\n", st, code,
+                err->message, a ? a : "", b ? b : "");
+    assert_int_equal(st, code);
+    assert_int_equal(err->code, code);
+    if (a) assert_non_null(strstr(err->message, a));
+    if (b) assert_non_null(strstr(err->message, b));
+}
+
+/* A seeded 4 -> 3 -> 2 MLP (dense, relu, dense, softmax). */
+static tmlp_model *random_model(uint64_t seed)
+{
+    const int64_t widths[] = {4, 3, 2};
+    tmlp_model *m = NULL;
+    assert_int_equal(tmlp_model_random(widths, 3, seed, NULL, &m, NULL), TMLP_OK);
+    return m;
+}
+
+/* The same architecture built by hand with zero weights. */
+static tmlp_model *built_model(int64_t hidden)
+{
+    float w1[4 * 8] = {0}, w2[8 * 2] = {0};
+    tmlp_model *m = NULL;
+    assert_int_equal(tmlp_model_create(4, NULL, &m, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_dense(m, 4, hidden, w1, NULL, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_relu(m, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_dense(m, hidden, 2, w2, NULL, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_softmax(m, NULL), TMLP_OK);
+    return m;
+}
+
+static void test_session_messages(void **state)
+{
+    (void)state;
+    tmlp_error err;
+    tmlp_session *s = NULL;
+    tmlp_model *m = random_model(1), *empty = NULL;
+    expect_msg(tmlp_session_create_ex(NULL, 1, &s, &err), &err, TMLP_ERR_ARG, "model is NULL", NULL);
+    assert_null(s);
+    expect_msg(tmlp_session_create_ex(m, 0, &s, &err), &err, TMLP_ERR_ARG, "max_batch 0", NULL);
+    assert_int_equal(tmlp_model_create(4, NULL, &empty, NULL), TMLP_OK);
+    expect_msg(tmlp_session_create_ex(empty, 1, &s, &err), &err, TMLP_ERR_STATE, "no layers", NULL);
+    tmlp_model_destroy(empty);
+    /* The fixed signature still works and gives the same code. */
+    assert_int_equal(tmlp_session_create(m, 0, &s), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_create_ex(m, 2, &s, &err), TMLP_OK);
+
+    float x[3 * 5] = {0};
+    tmlp_tensor out, in = tmlp_tensor_2d(x, 1, 3);
+    expect_msg(tmlp_session_forward_ex(s, &in, &out, &err), &err, TMLP_ERR_SHAPE,
+               "input width 3", "the model takes 4");
+    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_ERR_SHAPE);
+    in = tmlp_tensor_2d(x, 3, 4);
+    expect_msg(tmlp_session_forward_ex(s, &in, &out, &err), &err, TMLP_ERR_BATCH, "batch 3",
+               "at most 2");
+    in = tmlp_tensor_2d(x, 0, 4);
+    expect_msg(tmlp_session_forward_ex(s, &in, &out, &err), &err, TMLP_ERR_SHAPE, "batch 0", NULL);
+    in = tmlp_tensor_2d(x, 1, 4);
+    in.ndim = 3;
+    expect_msg(tmlp_session_forward_ex(s, &in, &out, &err), &err, TMLP_ERR_SHAPE, "3 dimensions", NULL);
+    in = tmlp_tensor_2d(x, 1, 4);
+    in.dtype = TMLP_DTYPE_U8;
+    expect_msg(tmlp_session_forward_ex(s, &in, &out, &err), &err, TMLP_ERR_SHAPE, "dtype U8", NULL);
+    in = tmlp_tensor_2d(NULL, 1, 4);
+    expect_msg(tmlp_session_forward_ex(s, &in, &out, &err), &err, TMLP_ERR_ARG, "NULL", NULL);
+    expect_msg(tmlp_session_forward_ex(s, NULL, &out, &err), &err, TMLP_ERR_ARG, "in is NULL", NULL);
+
+    uint64_t ns[4];
+    in = tmlp_tensor_2d(x, 1, 5);
+    in.shape[1] = 5;
+    expect_msg(tmlp_session_forward_profiled_ex(s, &in, &out, ns, &err), &err, TMLP_ERR_SHAPE,
+               "input width 5", "takes 4");
+    uint8_t raw[3 * 4] = {0};
+    expect_msg(tmlp_session_forward_u8_ex(s, raw, 3, &out, &err), &err, TMLP_ERR_BATCH, "batch 3",
+               "at most 2");
+    expect_msg(tmlp_session_forward_u8_ex(s, raw, 0, &out, &err), &err, TMLP_ERR_SHAPE, "batch 0", NULL);
+
+    /* Success leaves err untouched. */
+    err.code = TMLP_ERR_IO;
+    in = tmlp_tensor_2d(x, 2, 4);
+    assert_int_equal(tmlp_session_forward_ex(s, &in, &out, &err), TMLP_OK);
+    assert_int_equal(err.code, TMLP_ERR_IO);
+    assert_int_equal(out.shape[0], 2);
+    assert_int_equal(out.shape[1], 2);
+
+    /* The model is frozen now. */
+    expect_msg(tmlp_model_set_preprocess_ex(m, 1, 0, 1, &err), &err, TMLP_ERR_STATE, "frozen", NULL);
+    tmlp_session_destroy(s);
+    tmlp_model_destroy(m);
+}
+
+static void test_preprocess_and_blas_messages(void **state)
+{
+    (void)state;
+    tmlp_error err;
+    tmlp_model *m = built_model(3);
+    expect_msg(tmlp_model_set_preprocess_ex(m, 1, 0, 0, &err), &err, TMLP_ERR_ARG, "std 0", NULL);
+    expect_msg(tmlp_model_set_preprocess_ex(NULL, 1, 0, 1, &err), &err, TMLP_ERR_ARG, "NULL", NULL);
+    assert_int_equal(tmlp_model_set_preprocess_ex(m, 1.0 / 255, 0.5, 0.25, &err), TMLP_OK);
+    tmlp_model_destroy(m);
+
+    expect_msg(tmlp_blas_set_threads_ex(0, &err), &err, TMLP_ERR_ARG, "0 threads", NULL);
+    const int before = tmlp_blas_get_threads();
+    assert_true(before >= 1);
+    assert_int_equal(tmlp_blas_set_threads(1), TMLP_OK);
+    assert_int_equal(tmlp_blas_get_threads(), 1);
+    tmlp_blas_set_threads(before);
+}
+
+static void test_layer_name(void **state)
+{
+    (void)state;
+    tmlp_model *m = random_model(2);
+    tmlp_layer_info li;
+    assert_int_equal(tmlp_model_layer_info(m, 0, &li), TMLP_OK);
+    assert_int_equal(li.kind, TMLP_LAYER_DENSE);
+    assert_string_equal(li.name, "dense");
+    char buf[64];
+    assert_int_equal(tmlp_model_layers_string(m, buf, sizeof buf), TMLP_OK);
+    assert_string_equal(buf, "linear,relu,linear,softmax"); /* the file format's names */
+    tmlp_model_destroy(m);
+}
+
+/* Forward one fixed batch through m; out2 receives (3, 2). */
+static void forward3(const tmlp_model *m, float out2[6])
+{
+    const float x[12] = {0.1f, -0.2f, 0.3f, 0.4f, 1, 2, 3, 4, -1, 0.5f, 0, 0.25f};
+    tmlp_session *s;
+    assert_int_equal(tmlp_session_create_ex(m, 3, &s, NULL), TMLP_OK);
+    tmlp_tensor in = tmlp_tensor_2d(x, 3, 4), out;
+    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    memcpy(out2, out.data, 6 * sizeof(float));
+    tmlp_session_destroy(s);
+}
+
+static void test_load_weights(void **state)
+{
+    test_tmpdir *t = *state;
+    char path[4096], other[4096];
+    test_tmpdir_join(t, "w.safetensors", path, sizeof path);
+    tmlp_error err;
+    tmlp_model *ref = random_model(7);
+    assert_int_equal(tmlp_model_save(ref, path, &err), TMLP_OK);
+
+    /* A model built in C, filled from the file, computes what the saved model computes. */
+    tmlp_model *m = built_model(3);
+    assert_int_equal(tmlp_model_load_weights(m, path, &err), TMLP_OK);
+    float a[6], b[6];
+    forward3(ref, a);
+    forward3(m, b);
+    assert_memory_equal(a, b, sizeof a);
+    /* Frozen now. */
+    expect_msg(tmlp_model_load_weights(m, path, &err), &err, TMLP_ERR_STATE, "frozen", NULL);
+    tmlp_model_destroy(m);
+
+    /* Wrong hidden width: the message names the tensor, its shape and what the layer takes;
+     * the model is unchanged (still all zeros: uniform softmax). */
+    m = built_model(5);
+    expect_msg(tmlp_model_load_weights(m, path, &err), &err, TMLP_ERR_SHAPE, "`0.weight`: shape 3x4",
+               "takes 5x4");
+    forward3(m, b);
+    for (int i = 0; i < 6; i++) assert_float_equal(b[i], 0.5f, 1e-7);
+    tmlp_model_destroy(m);
+
+    /* Missing tensor: a model with one more dense layer. */
+    float w[4 * 3] = {0}; /* the largest weight below is 3x4 */
+    assert_int_equal(tmlp_model_create(4, NULL, &m, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_dense(m, 4, 3, w, NULL, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_relu(m, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_dense(m, 3, 2, w, NULL, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_dense(m, 2, 3, w, NULL, NULL), TMLP_OK);
+    expect_msg(tmlp_model_load_weights(m, path, &err), &err, TMLP_ERR_MISSING_TENSOR, "`3.weight`",
+               "not found");
+    tmlp_model_destroy(m);
+
+    /* Extra tensor: a model with only the first dense layer and its relu... of the file's
+     * four-layer list, layer 2's tensors are left over. */
+    assert_int_equal(tmlp_model_create(4, NULL, &m, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_dense(m, 4, 3, w, NULL, NULL), TMLP_OK);
+    expect_msg(tmlp_model_load_weights(m, path, &err), &err, TMLP_ERR_EXTRA_TENSOR, "`2.", "not used");
+    tmlp_model_destroy(m);
+
+    /* A file that is not there, or not safetensors: the message names the file. */
+    test_tmpdir_join(t, "missing.safetensors", other, sizeof other);
+    m = built_model(3);
+    expect_msg(tmlp_model_load_weights(m, other, &err), &err, TMLP_ERR_IO, "missing.safetensors", NULL);
+    expect_msg(tmlp_model_load_weights(m, NULL, &err), &err, TMLP_ERR_ARG, "path is NULL", NULL);
+    tmlp_model_destroy(m);
+    tmlp_model_destroy(ref);
+}
+
+static void test_safetensors_reader(void **state)
+{
+    test_tmpdir *t = *state;
+    char path[4096];
+    test_tmpdir_join(t, "r.safetensors", path, sizeof path);
+    tmlp_error err;
+    tmlp_model *ref = random_model(3);
+    assert_int_equal(tmlp_model_save(ref, path, &err), TMLP_OK);
+
+    tmlp_safetensors *f = NULL;
+    assert_int_equal(tmlp_safetensors_open(path, NULL, &f, &err), TMLP_OK);
+    assert_int_equal(tmlp_safetensors_count(f), 4);
+    tmlp_safetensors_info info;
+    assert_int_equal(tmlp_safetensors_info_at(f, 0, &info, &err), TMLP_OK);
+    assert_string_equal(info.name, "0.weight");
+    assert_string_equal(info.dtype, "F32");
+    assert_int_equal(info.ndim, 2);
+    assert_int_equal(info.shape[0], 3);
+    assert_int_equal(info.shape[1], 4);
+    assert_int_equal(info.numel, 12);
+    assert_int_equal(info.nbytes, 48);
+    expect_msg(tmlp_safetensors_info_at(f, 4, &info, &err), &err, TMLP_ERR_ARG, "index 4", "4 tensors");
+    assert_int_equal(tmlp_safetensors_find(f, "2.bias", &info, &err), TMLP_OK);
+    assert_int_equal(info.ndim, 1);
+    assert_int_equal(info.shape[0], 2);
+    expect_msg(tmlp_safetensors_find(f, "nope", &info, &err), &err, TMLP_ERR_MISSING_TENSOR, "`nope`", NULL);
+
+    /* The values are the model's weights, bit for bit. */
+    float w[12], small[4];
+    assert_int_equal(tmlp_safetensors_read_f32(f, "0.weight", w, 12, &err), TMLP_OK);
+    tmlp_model *m = built_model(3);
+    assert_int_equal(tmlp_model_load_weights(m, path, NULL), TMLP_OK);
+    float a[6], b[6];
+    forward3(ref, a);
+    forward3(m, b);
+    assert_memory_equal(a, b, sizeof a);
+    tmlp_model_destroy(m);
+    expect_msg(tmlp_safetensors_read_f32(f, "0.weight", small, 4, &err), &err, TMLP_ERR_SHAPE,
+               "12 elements", "holds 4");
+    assert_string_equal(tmlp_safetensors_metadata(f, "tinymlp.layers"), "linear,relu,linear,softmax");
+    assert_null(tmlp_safetensors_metadata(f, "absent"));
+    tmlp_safetensors_close(f);
+    tmlp_safetensors_close(NULL);
+
+    /* A file that is not safetensors: the rule's status and the path. */
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fputs("abc", fp);
+    fclose(fp);
+    expect_msg(tmlp_safetensors_open(path, NULL, &f, &err), &err, TMLP_ERR_HEADER_TOO_SMALL,
+               "r.safetensors", NULL);
+    assert_null(f);
+    tmlp_model_destroy(ref);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_session_messages),
+        cmocka_unit_test(test_preprocess_and_blas_messages),
+        cmocka_unit_test(test_layer_name),
+        TEST_IN_TMPDIR(test_load_weights),
+        TEST_IN_TMPDIR(test_safetensors_reader),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
