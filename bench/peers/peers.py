@@ -3,6 +3,7 @@
 
     /usr/bin/python3 bench/peers/peers.py measure MODEL.safetensors [--seconds S] [--batch B]
     /usr/bin/python3 bench/peers/peers.py make-model 784x512x512x10 OUT.safetensors [--seed N]
+    /usr/bin/python3 bench/peers/peers.py export-onnx MODEL.safetensors OUT.onnx IDENTITY.onnx
 
 `measure` loads the .safetensors file BY HAND (no safetensors package: an 8-byte
 little-endian header length, a JSON header, raw little-endian tensors), builds the layer
@@ -12,6 +13,7 @@ list from __metadata__["tinymlp.layers"] (PyTorch nn.Sequential naming: module i
   single-stream  batch-1 forward calls back to back for S seconds (after a warm-up);
                  p50/p99 of the per-call latency by LoadGen's rule sorted[floor(N*p)]
   offline        batch-B forwards back to back for S seconds; samples/s
+  offline_small  the same at batch --small-batch (default 8)
 
 Threads: call with OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 (run_peers.sh does) so NumPy's
 OpenBLAS runs on one thread; PyTorch gets torch.set_num_threads(1) as well.
@@ -19,6 +21,11 @@ Inputs are uniform [0,1) float32 rows of the model's width, like bench_mlp --dat
 
 `make-model` writes a seeded random MLP (ReLU between Dense layers, softmax last,
 nn.Linear's U(+-1/sqrt(in)) init) so the peers and bench_mlp read the same file.
+
+`export-onnx` builds the same nn.Sequential from the .safetensors weights (the loader above)
+and writes it with torch.onnx.export (opset 13, batch dimension dynamic, input "x", output
+"y"), plus IDENTITY.onnx: y = x at the model's input width (one Identity node), on which
+ort_peer.js measures what the Node binding itself costs per call.
 """
 import argparse
 import json
@@ -90,9 +97,8 @@ def numpy_forward(layers):
     return fwd
 
 
-def torch_forward(layers):
+def torch_sequential(layers):
     import torch
-    torch.set_num_threads(1)
     mods = []
     for kind, w, b in layers:
         if kind == "linear":
@@ -105,7 +111,13 @@ def torch_forward(layers):
             mods.append(torch.nn.ReLU())
         else:
             mods.append(torch.nn.Softmax(dim=1))
-    net = torch.nn.Sequential(*mods).eval()
+    return torch.nn.Sequential(*mods).eval()
+
+
+def torch_forward(layers):
+    import torch
+    torch.set_num_threads(1)
+    net = torch_sequential(layers)
 
     def fwd(x):
         with torch.inference_mode():
@@ -159,19 +171,42 @@ def cmd_measure(args):
     rng = np.random.default_rng(7)
     x1 = [rng.random((1, width), dtype=np.float32) for _ in range(64)]
     xb = [rng.random((args.batch, width), dtype=np.float32) for _ in range(4)]
+    xs = [rng.random((args.small_batch, width), dtype=np.float32) for _ in range(16)]
 
     results = []
     fwd = numpy_forward(layers)
     import numpy
-    results.append(("numpy", "NumPy %s" % numpy.__version__, fwd, x1, xb))
+    results.append(("numpy", "NumPy %s" % numpy.__version__, fwd, x1, xs, xb))
     tfwd, torch = torch_forward(layers)
     results.append(("torch", "PyTorch %s (%d thread)" % (torch.__version__, torch.get_num_threads()),
-                    tfwd, [torch.from_numpy(a) for a in x1], [torch.from_numpy(a) for a in xb]))
-    for key, name, f, ones, bs in results:
+                    tfwd, [torch.from_numpy(a) for a in x1], [torch.from_numpy(a) for a in xs],
+                    [torch.from_numpy(a) for a in xb]))
+    for key, name, f, ones, smalls, bs in results:
         ss = single_stream(f, ones, args.seconds)
+        small = offline(f, smalls, args.small_batch, args.seconds)
         off = offline(f, bs, args.batch, args.seconds)
-        print(json.dumps({"framework": key, "name": name, "single_stream": ss, "offline": off}))
+        print(json.dumps({"framework": key, "name": name, "single_stream": ss, "offline": off,
+                          "offline_small": small}))
         sys.stdout.flush()
+
+
+def cmd_export_onnx(args):
+    import torch
+    tensors, meta = load_safetensors(args.model)
+    layers = build_layers(tensors, meta, args.layers)
+    width = next(w.shape[1] for k, w, _ in layers if k == "linear")
+    net = torch_sequential(layers)
+
+    class Identity(torch.nn.Module):
+        def forward(self, x):
+            return x.clone()  # exported as one ONNX Identity node
+    for module, out in ((net, args.out), (Identity().eval(), args.identity)):
+        with torch.no_grad():
+            torch.onnx.export(module, torch.zeros(1, width), out, input_names=["x"],
+                              output_names=["y"], opset_version=13,
+                              dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+    print(json.dumps({"model": args.out, "identity": args.identity, "width": width,
+                      "torch": torch.__version__}))
 
 
 def cmd_make_model(args):
@@ -211,7 +246,14 @@ def main():
     m.add_argument("--layers")
     m.add_argument("--seconds", type=float, default=2.0)
     m.add_argument("--batch", type=int, default=256)
+    m.add_argument("--small-batch", type=int, default=8)
     m.set_defaults(fn=cmd_measure)
+    o = sub.add_parser("export-onnx")
+    o.add_argument("model")
+    o.add_argument("out")
+    o.add_argument("identity")
+    o.add_argument("--layers")
+    o.set_defaults(fn=cmd_export_onnx)
     g = sub.add_parser("make-model")
     g.add_argument("widths")
     g.add_argument("out")
