@@ -4,6 +4,7 @@
     /usr/bin/python3 bench/peers/peers.py measure MODEL.safetensors [--seconds S] [--batch B]
     /usr/bin/python3 bench/peers/peers.py make-model 784x512x512x10 OUT.safetensors [--seed N]
     /usr/bin/python3 bench/peers/peers.py export-onnx MODEL.safetensors OUT.onnx IDENTITY.onnx
+    /usr/bin/python3 bench/peers/peers.py dump-raw MODEL.safetensors OUT.raw
 
 `measure` loads the .safetensors file BY HAND (no safetensors package: an 8-byte
 little-endian header length, a JSON header, raw little-endian tensors), builds the layer
@@ -26,6 +27,9 @@ nn.Linear's U(+-1/sqrt(in)) init) so the peers and bench_mlp read the same file.
 and writes it with torch.onnx.export (opset 13, batch dimension dynamic, input "x", output
 "y"), plus IDENTITY.onnx: y = x at the model's input width (one Identity node), on which
 ort_peer.js measures what the Node binding itself costs per call.
+
+`dump-raw` writes the Dense layers as hand_blas.c reads them ("TMHB", int32 n; per layer
+int32 in, out, act (0 none, 1 ReLU, 2 softmax), float32 W (out, in), float32 b).
 """
 import argparse
 import json
@@ -209,6 +213,24 @@ def cmd_export_onnx(args):
                       "torch": torch.__version__}))
 
 
+def cmd_dump_raw(args):
+    tensors, meta = load_safetensors(args.model)
+    layers = build_layers(tensors, meta, args.layers)
+    dense = []
+    for i, (kind, w, b) in enumerate(layers):
+        if kind == "linear":
+            dense.append([w, b, 0])
+        elif dense and dense[-1][2] == 0 and (i == 0 or layers[i - 1][0] == "linear"):
+            dense[-1][2] = 1 if kind == "relu" else 2
+        else:
+            raise SystemExit("peers.py dump-raw: %s not right after a linear layer" % kind)
+    with open(args.out, "wb") as f:
+        f.write(b"TMHB" + struct.pack("<i", len(dense)))
+        for w, b, act in dense:
+            f.write(struct.pack("<3i", w.shape[1], w.shape[0], act))
+            f.write(w.astype("<f4").tobytes() + b.astype("<f4").tobytes())
+
+
 def cmd_make_model(args):
     widths = [int(w) for w in args.widths.split("x")]
     rng = np.random.default_rng(args.seed)
@@ -254,6 +276,11 @@ def main():
     o.add_argument("identity")
     o.add_argument("--layers")
     o.set_defaults(fn=cmd_export_onnx)
+    d = sub.add_parser("dump-raw")
+    d.add_argument("model")
+    d.add_argument("out")
+    d.add_argument("--layers")
+    d.set_defaults(fn=cmd_dump_raw)
     g = sub.add_parser("make-model")
     g.add_argument("widths")
     g.add_argument("out")
