@@ -40,6 +40,8 @@ typedef struct report_ctx {
     int have_profile[2];
     ru_profile prof[2];        /* batch 1, batch N */
     int n_fig;
+    int n_names;
+    char names[MAX_RUNS][48];  /* figure stems used so far (one per run: its scenario) */
 } report_ctx;
 
 static void addf(report_ctx *c, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -259,7 +261,31 @@ static int is_offline(const cJSON *run)
     return sc && !strcmp(sc, "offline");
 }
 
-static void section_run(report_ctx *c, const cJSON *run, int idx, double *cv_out)
+/* The stem of a run's figure files: its label as a file name ("single-stream",
+ * "offline_b256", "server_peak"), so DIR/ reads by scenario; a second run with the same
+ * label gets "_2", a third "_3". */
+static void figure_stem(report_ctx *c, const char *label, char *out, size_t cap)
+{
+    char base[32];
+    size_t k = 0;
+    for (const char *p = label; *p && k + 1 < sizeof base; p++) {
+        char ch = *p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-') base[k++] = ch;
+        else if (ch >= 'A' && ch <= 'Z') base[k++] = (char)(ch - 'A' + 'a');
+        else if ((ch == ' ' || ch == '_' || ch == '(') && k > 0 && base[k - 1] != '_') base[k++] = '_';
+    }
+    while (k > 0 && base[k - 1] == '_') k--;
+    base[k] = '\0';
+    if (!k) snprintf(base, sizeof base, "run");
+    int seen = 0;
+    for (int i = 0; i < c->n_names; i++)
+        if (!strcmp(c->names[i], base)) seen++;
+    if (c->n_names < MAX_RUNS) snprintf(c->names[c->n_names++], sizeof c->names[0], "%s", base);
+    if (seen) snprintf(out, cap, "%.31s_%d", base, seen % 1000 + 1);
+    else snprintf(out, cap, "%s", base);
+}
+
+static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
 {
     char a[24], b[24], name[64], cap[256];
     const char *label = ru_str(run, "label") ? ru_str(run, "label") : "run";
@@ -273,7 +299,23 @@ static void section_run(report_ctx *c, const cJSON *run, int idx, double *cv_out
     addf(c, 'p', "%s. %.0f queries, %.0f samples, %.0f errors over %.3f s; throughput %.1f samples/s.", hl,
          ru_num(run, "queries"), ru_num(run, "samples"), ru_num(run, "errors"), ru_num(run, "duration_ns") / 1e9,
          ru_num(run, "throughput_samples_per_s"));
-    if (cJSON_IsObject(lat)) {
+    if (cJSON_IsObject(lat) && !strcmp(sc, "offline")) {
+        /* Offline's headline is its throughput; its one query's latency is the run. */
+        const char *h[5] = {"samples", "batch size", "duration", "throughput (samples/s)", "per-sample completion p50 / p99"};
+        tmlp_report_table(c->r, 5, h);
+        char f[5][48];
+        snprintf(f[0], sizeof f[0], "%.0f", ru_num(run, "samples"));
+        snprintf(f[1], sizeof f[1], "%.0f", ru_num(set, "offline_batch_size"));
+        ns(ru_num(run, "duration_ns"), f[2]);
+        snprintf(f[3], sizeof f[3], "%.1f", ru_num(run, "throughput_samples_per_s"));
+        char p50[24], p99[24];
+        snprintf(f[4], sizeof f[4], "%s / %s", ns(ru_num(lat, "p50"), p50), ns(ru_num(lat, "p99"), p99));
+        const char *row[5] = {f[0], f[1], f[2], f[3], f[4]};
+        tmlp_report_table_row(c->r, row);
+        addf(c, 'p', "Offline issues all samples as one query at t = 0: its result is the throughput. The "
+                     "per-sample completion times (from the query's start) say when in the run samples finished, "
+                     "not how long one took.");
+    } else if (cJSON_IsObject(lat)) {
         const char *h[10] = {"queries", "min", "mean", "p50", "p90", "p95", "p97", "p99", "p99.9", "max"};
         tmlp_report_table(c->r, 10, h);
         static const char *const keys[9] = {"min", "mean", "p50", "p90", "p95", "p97", "p99", "p999", "max"};
@@ -283,10 +325,7 @@ static void section_run(report_ctx *c, const cJSON *run, int idx, double *cv_out
         const char *row[10];
         for (int i = 0; i < 10; i++) row[i] = f[i];
         tmlp_report_table_row(c->r, row);
-        if (!strcmp(sc, "offline"))
-            addf(c, 'p', "Offline issues all samples as one query: its latency is the run's length, not a per-sample figure.");
-        else
-            addf(c, 'p', "Query latency%s; percentiles by the `%s` method.",
+        addf(c, 'p', "Query latency%s; percentiles by the `%s` method.",
                  !strcmp(sc, "server") ? " from the scheduled arrival time (queueing included)" : " from the issue time",
                  ru_str(lat, "method") ? ru_str(lat, "method") : "unrecorded");
     }
@@ -362,18 +401,20 @@ static void section_run(report_ctx *c, const cJSON *run, int idx, double *cv_out
         tmlp_error err = {0};
         char *svg = NULL;
         tmlp_status st;
-        snprintf(name, sizeof name, "run%d_histogram", idx);
+        char stem[48];
+        figure_stem(c, label, stem, sizeof stem);
+        snprintf(name, sizeof name, "%s_histogram", stem);
         snprintf(cap, sizeof cap, "%s: latency histogram with p50/p90/p99", label);
         st = tmlp_svg_latency_histogram(v, n, cap, &svg, &err);
         figure(c, name, cap, st, svg, &err);
         svg = NULL;
-        snprintf(name, sizeof name, "run%d_cdf", idx);
+        snprintf(name, sizeof name, "%s_cdf", stem);
         snprintf(cap, sizeof cap, "%s: latency CDF, log-scale tail", label);
         st = tmlp_svg_latency_cdf(v, n, cap, &svg, &err);
         figure(c, name, cap, st, svg, &err);
         if (!strcmp(sc, "server")) {
             svg = NULL;
-            snprintf(name, sizeof name, "run%d_timeline", idx);
+            snprintf(name, sizeof name, "%s_timeline", stem);
             snprintf(cap, sizeof cap, "%s: latency of each query in issue order, with the bound", label);
             /* scheduled start times when the results carry them, else the issue order */
             int64_t ns_n = 0;
@@ -767,11 +808,10 @@ static int build(report_ctx *c, const cJSON *doc, const char *source)
     section_methodology(c, runs, ctx);
     section_environment(c, ctx);
     addf(c, '2', "Scenarios");
-    int idx = 0;
     char noisy[400] = "";
     cJSON_ArrayForEach(run, runs) {
         double cv = NAN;
-        section_run(c, run, idx++, &cv);
+        section_run(c, run, &cv);
         if (cv > 0.5 && !is_offline(run) && strlen(noisy) < sizeof noisy - 64)
             snprintf(noisy + strlen(noisy), sizeof noisy - strlen(noisy), "%s%s %.2f", noisy[0] ? ", " : "",
                      ru_str(run, "label") ? ru_str(run, "label") : "run", cv);

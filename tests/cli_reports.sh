@@ -132,13 +132,19 @@ M="synthetic:784x64x10"
 "$B" --quick --quiet --model "$M" --batch 1,16 --format json --output "$T/run.json" > /dev/null 2>&1 \
     || fail "bench_mlp --format json run failed"
 "$B" report --from "$T/run.json" --output "$T/rep" > "$T/out" 2>&1 || { cat "$T/out"; fail "report --from failed"; }
-for f in report.md index.html offline_sweep.svg run0_histogram.svg run0_cdf.svg; do
+for f in report.md index.html offline_sweep.svg single-stream_histogram.svg single-stream_cdf.svg \
+         multi-stream_histogram.svg server_timeline.svg; do
     [ -s "$T/rep/$f" ] || fail "report --from: $f missing"
 done
 grep -q "{{" "$T/rep/report.md" "$T/rep/index.html" && fail "unfilled placeholder in the report"
 grep -qi "TODO" "$T/rep/report.md" && fail "TODO in the report"
 grep -q "<script" "$T/rep/index.html" && fail "script in index.html"
-grep -Eq "(src|href)=" "$T/rep/index.html" && fail "external reference in index.html"
+grep -Eq '(src|href)="[^#]' "$T/rep/index.html" && fail "external reference in index.html"
+grep -q '<nav class="toc">' "$T/rep/index.html" || fail "index.html has no table of contents"
+grep -q 'href="#s[0-9]*">Scenarios' "$T/rep/index.html" || fail "the contents do not link the Scenarios section"
+ls "$T/rep" | grep -q '^run[0-9]' && fail "figure files named run<N>_ instead of by scenario"
+grep -q "| samples | batch size | duration | throughput (samples/s) |" "$T/rep/report.md" \
+    || fail "offline runs must show a throughput table, not latency percentiles"
 grep -q "<svg" "$T/rep/index.html" || fail "SVGs not inline in index.html"
 awk '/^## Recommendations/{on=1; next} /^## /{on=0} on && /^- / {n++; if ($0 !~ /[0-9]/) {print "no digit: " $0; bad=1}}
      END{exit (bad || n < 1)}' "$T/rep/report.md" || fail "a recommendation line has no number (or none at all)"

@@ -1,5 +1,7 @@
 /* test_svg.c — every plot is well-formed SVG: rsvg-convert renders it to a non-trivial
- * PNG. Also: labels are XML-escaped, bad arguments are refused. */
+ * PNG, and its axes cover the data (read from the plot's <desc id="axes">). Also: a long
+ * tail gets log latency axes, the server timeline fits its data and notes a bound far
+ * above it, labels are XML-escaped, bad arguments are refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,6 +50,61 @@ static void assert_renders(test_tmpdir *tmp, const char *svg, const char *name)
     assert_memory_equal(sig, "\x89PNG\r\n\x1a\n", 8);
 }
 
+/* The data range of axis 'x' or 'y' from <desc id="axes" data-x="lo hi linear|log">, and
+ * the axis's latency unit in ns (1, 1e3, 1e6; 0 when it is not a latency axis). */
+static void axis_of(const char *svg, char which, double *lo, double *hi, int *logscale, double *unit_ns)
+{
+    char key[16], scale[16];
+    snprintf(key, sizeof key, "data-%c=\"", which);
+    const char *p = strstr(svg, key);
+    assert_non_null(p);
+    assert_int_equal(sscanf(p + strlen(key), "%lf %lf %15[a-z]", lo, hi, scale), 3);
+    *logscale = !strcmp(scale, "log");
+    /* the axis names follow in the desc text: "axes: x NAME, y NAME" */
+    const char *d = strstr(p, ">axes: x ");
+    assert_non_null(d);
+    const char *name = which == 'x' ? d + 9 : strstr(d, ", y ") + 4;
+    *unit_ns = 0;
+    if (!strncmp(name, "latency (ns", 11)) *unit_ns = 1;
+    else if (!strncmp(name, "latency (\xC2\xB5s", 12)) *unit_ns = 1e3;
+    else if (!strncmp(name, "latency (ms", 11)) *unit_ns = 1e6;
+}
+
+/* The latency axis `which` of svg covers [min, max] of v (the histogram may put values
+ * past its axis into a labelled tail bar instead). */
+static void assert_latency_axis_covers(const char *svg, char which, const int64_t *v, int64_t n, int tail_ok)
+{
+    double lo, hi, u;
+    int lg;
+    axis_of(svg, which, &lo, &hi, &lg, &u);
+    assert_true(u > 0);
+    int64_t mn = v[0], mx = v[0];
+    for (int64_t i = 0; i < n; i++) {
+        if (v[i] < mn) mn = v[i];
+        if (v[i] > mx) mx = v[i];
+    }
+    assert_true(lo * u <= (double)mn * (1 + 1e-12));
+    if (!(hi * u >= (double)mx * (1 - 1e-12))) {
+        if (!tail_ok || !strstr(svg, "tail &gt;")) fail_msg("axis [%g, %g] x %g ns misses max %lld", lo, hi, u, (long long)mx);
+    }
+    if (lg) assert_true(lo > 0);
+}
+
+/* The issue's case: a 13-60 us body with a 30% mode near 15 us, and a 512 us tail. */
+static int64_t *body_and_tail(int64_t n)
+{
+    int64_t *v = malloc((size_t)n * sizeof *v);
+    tmlp_rng r;
+    tmlp_rng_seed(&r, 7);
+    for (int64_t i = 0; i < n; i++) {
+        double u = tmlp_rng_uniform(&r);
+        v[i] = u < 0.3 ? 15000 + (int64_t)(1000 * tmlp_rng_uniform(&r))
+                       : 13000 + (int64_t)(47000 * tmlp_rng_uniform(&r));
+        if (i % 500 == 7) v[i] = 512000;
+    }
+    return v;
+}
+
 /* Lognormal-ish latencies around 40 us with a slow tail. */
 static int64_t *fake_latencies(int64_t n, uint64_t seed)
 {
@@ -66,11 +123,16 @@ static void test_histogram(void **state)
 {
     test_tmpdir *tmp = *state;
     int64_t *v = fake_latencies(5000, 1);
+    /* a body with 4 slow queries (fewer than 0.1%): a linear axis and a tail bar */
+    for (int64_t i = 0; i < 5000; i++)
+        if (v[i] > 120000) v[i] = 120000;
+    for (int64_t i = 0; i < 4; i++) v[i * 1000] = 2000000;
     char *svg = NULL;
     assert_int_equal(tmlp_svg_latency_histogram(v, 5000, "Latency <histogram> & \"tail\"", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "&lt;histogram&gt; &amp; &quot;tail&quot;"));
     assert_non_null(strstr(svg, "p99"));
     assert_non_null(strstr(svg, "latency (\xC2\xB5s)"));
+    assert_latency_axis_covers(svg, 'x', v, 5000, 1);
     assert_renders(tmp, svg, "hist");
     tmlp_report_string_free(svg);
     /* a long tail (p99 > 3 x p50) switches to a log-scale x axis */
@@ -78,6 +140,7 @@ static void test_histogram(void **state)
         if (i % 20 == 0) v[i] *= 10;
     assert_int_equal(tmlp_svg_latency_histogram(v, 5000, "Long tail", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "log scale"));
+    assert_latency_axis_covers(svg, 'x', v, 5000, 0);
     assert_renders(tmp, svg, "hist_log");
     tmlp_report_string_free(svg);
     /* one value: degenerate range still renders */
@@ -94,7 +157,36 @@ static void test_cdf(void **state)
     char *svg = NULL;
     assert_int_equal(tmlp_svg_latency_cdf(v, 20000, "CDF", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, ">99.9<"));
+    assert_latency_axis_covers(svg, 'x', v, 20000, 0);
     assert_renders(tmp, svg, "cdf");
+    tmlp_report_string_free(svg);
+    free(v);
+    /* p99.9 / p50 large (a 512 us tail on a 13-60 us body): log-scale x, covering both */
+    int64_t n = 20000;
+    v = body_and_tail(n);
+    assert_int_equal(tmlp_svg_latency_cdf(v, n, "CDF, long tail", &svg, NULL), TMLP_OK);
+    double lo, hi, u;
+    int lg;
+    axis_of(svg, 'x', &lo, &hi, &lg, &u);
+    assert_true(lg);
+    assert_non_null(strstr(svg, "log scale"));
+    assert_latency_axis_covers(svg, 'x', v, n, 0);
+    assert_renders(tmp, svg, "cdf_log");
+    tmlp_report_string_free(svg);
+    /* and the histogram of the same data */
+    assert_int_equal(tmlp_svg_latency_histogram(v, n, "Histogram, long tail", &svg, NULL), TMLP_OK);
+    axis_of(svg, 'x', &lo, &hi, &lg, &u);
+    assert_true(lg);
+    assert_latency_axis_covers(svg, 'x', v, n, 0);
+    assert_renders(tmp, svg, "hist_long_tail");
+    tmlp_report_string_free(svg);
+    /* a narrow distribution stays linear */
+    for (int64_t i = 0; i < n; i++) v[i] = 40000 + i % 1000;
+    assert_int_equal(tmlp_svg_latency_cdf(v, n, "CDF, narrow", &svg, NULL), TMLP_OK);
+    axis_of(svg, 'x', &lo, &hi, &lg, &u);
+    assert_false(lg);
+    assert_latency_axis_covers(svg, 'x', v, n, 0);
+    assert_renders(tmp, svg, "cdf_linear");
     tmlp_report_string_free(svg);
     free(v);
 }
@@ -108,13 +200,30 @@ static void test_timeline(void **state)
     char *svg = NULL;
     assert_int_equal(tmlp_svg_latency_timeline(t, v, n, 100000, "Server", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "latency bound"));
+    assert_null(strstr(svg, "above this axis"));  /* 100 us is inside the data's range: drawn */
+    assert_latency_axis_covers(svg, 'y', v, n, 0);
+    double lo, hi, u;
+    int lg;
+    axis_of(svg, 'x', &lo, &hi, &lg, &u);
+    assert_true(lo <= 0 && hi >= (double)t[n - 1] / 1e9);
     assert_renders(tmp, svg, "timeline");
+    tmlp_report_string_free(svg);
+    /* the issue's case: p99 ~0.5 ms under a 10 ms bound. The axis fits the data (not the
+     * bound), and the bound is noted in words. */
+    for (int64_t i = 0; i < n; i++) v[i] = 200000 + (i * 7919) % 350000;
+    assert_int_equal(tmlp_svg_latency_timeline(t, v, n, 10000000, "Server, far bound", &svg, NULL), TMLP_OK);
+    assert_non_null(strstr(svg, "latency bound 10.0 ms is above this axis"));
+    axis_of(svg, 'y', &lo, &hi, &lg, &u);
+    assert_true(hi * u < 1e6); /* under 1 ms: the data fill the plot */
+    assert_latency_axis_covers(svg, 'y', v, n, 0);
+    assert_renders(tmp, svg, "timeline_far_bound");
     tmlp_report_string_free(svg);
     free(v);
     /* many queries: drawn as buckets, no start times */
     v = fake_latencies(50000, 4);
     assert_int_equal(tmlp_svg_latency_timeline(NULL, v, 50000, 0, "Buckets", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "query (issue order)"));
+    assert_latency_axis_covers(svg, 'y', v, 50000, 0);
     assert_renders(tmp, svg, "timeline_buckets");
     tmlp_report_string_free(svg);
     free(v);
@@ -129,6 +238,14 @@ static void test_throughput(void **state)
     char *svg = NULL;
     assert_int_equal(tmlp_svg_throughput_batch(b, q, 6, "Offline", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "thousand samples/s"));
+    {
+        double lo, hi, u;
+        int lg;
+        axis_of(svg, 'x', &lo, &hi, &lg, &u);
+        assert_true(lo <= 1 && hi >= 256);
+        axis_of(svg, 'y', &lo, &hi, &lg, &u);
+        assert_true(lo <= 20 && hi >= 540); /* thousand samples/s */
+    }
     assert_renders(tmp, svg, "throughput");
     tmlp_report_string_free(svg);
     q[2] = -1;

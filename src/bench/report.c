@@ -299,7 +299,10 @@ static const char *CSS =
     "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
     "th{background:#eef2f7}tr:nth-child(even) td{background:#fafafa}"
     "code{background:#f3f3f3;padding:0 .2em;border-radius:3px}"
-    "pre{background:#f6f8fa;padding:.8em;overflow:auto;font-size:.85em}"
+    "pre{background:#f6f8fa;padding:.8em;overflow:auto;font-size:.85em;white-space:pre-wrap;"
+    "overflow-wrap:anywhere}"
+    "nav.toc{background:#f6f8fa;border:1px solid #ddd;padding:.4em 1em;margin:1em 0}"
+    "nav.toc ul{margin:.2em 0;padding-left:1.4em}nav.toc>ul>li{margin:.15em 0}"
     "figure{margin:1em 0}figcaption{color:#555;font-size:.9em}"
     "svg{max-width:100%;height:auto;border:1px solid #eee}";
 
@@ -313,6 +316,33 @@ tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **htm
     tmlp_strbuf_printf(&h, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", CSS);
     tmlp_strbuf_xml(&h, r->title);
     tmlp_strbuf_puts(&h, "</h1>\n");
+    /* Contents: every heading, level 3 nested under its level 2, linked to id="s<i>". */
+    int open3 = 0, any = 0;
+    for (int i = 0; i < r->n; i++) {
+        const block *bl = &r->blocks[i];
+        if (bl->kind != B_HEADING) continue;
+        if (!any) {
+            tmlp_strbuf_puts(&h, "<nav class=\"toc\"><strong>Contents</strong>\n<ul>\n");
+            tmlp_strbuf_puts(&md, "Contents:\n\n");
+            any = 1;
+        }
+        if (bl->level == 3 && !open3) {
+            tmlp_strbuf_puts(&h, "<ul>\n");
+            open3 = 1;
+        } else if (bl->level != 3 && open3) {
+            tmlp_strbuf_puts(&h, "</ul>\n");
+            open3 = 0;
+        }
+        tmlp_strbuf_printf(&h, "<li><a href=\"#s%d\">", i);
+        html_text(&h, bl->cells[0]);
+        tmlp_strbuf_puts(&h, "</a></li>\n");
+        tmlp_strbuf_printf(&md, "%s- %s\n", bl->level == 3 ? "  " : "", bl->cells[0]);
+    }
+    if (open3) tmlp_strbuf_puts(&h, "</ul>\n");
+    if (any) {
+        tmlp_strbuf_puts(&h, "</ul></nav>\n");
+        tmlp_strbuf_puts(&md, "\n");
+    }
     for (int i = 0; i < r->n; i++) {
         const block *bl = &r->blocks[i];
         block_kind prev = i > 0 ? r->blocks[i - 1].kind : B_HEADING;
@@ -320,7 +350,7 @@ tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **htm
         switch (bl->kind) {
         case B_HEADING:
             tmlp_strbuf_printf(&md, "%s %s\n\n", bl->level == 2 ? "##" : "###", bl->cells[0]);
-            tmlp_strbuf_printf(&h, "<h%d>", bl->level);
+            tmlp_strbuf_printf(&h, "<h%d id=\"s%d\">", bl->level, i);
             html_text(&h, bl->cells[0]);
             tmlp_strbuf_printf(&h, "</h%d>\n", bl->level);
             break;

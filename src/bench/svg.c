@@ -8,9 +8,15 @@
  * Latency axes pick one unit for the whole axis (ns below 10 us, us below 10 ms, else ms)
  * from the largest value shown. Percentiles use LoadGen's rule sorted[floor(n p)].
  *
- * Log axes: the histogram of a long-tailed sample (p99 > 3 x p50) uses log-spaced bins,
- * edge_k = lo (hi/lo)^(k/40), so a 20 us bulk and a 2 ms tail are both visible; the
- * offline sweep puts batch sizes 1, 8, 32, 256 on a log axis.
+ * Log axes: a long-tailed sample (p99 > 3 x p50, or p99.9 > 10 x p50) gets a log latency
+ * axis in the histogram (log-spaced bins, edge_k = lo (hi/lo)^(k/40)) and the CDF, so a
+ * 20 us bulk and a 2 ms tail are both visible; the offline sweep puts batch sizes 1, 8,
+ * 32, 256 on a log axis. The server timeline's y axis fits the data; the latency bound is
+ * drawn when it is near the data and noted in words when far above it.
+ *
+ * Every plot carries <desc id="axes" data-x="lo hi linear|log" data-y="..."> with the
+ * data range of its axes (in the axis unit), which tests/test_svg.c checks against the
+ * data.
  *
  * The CDF tail axis: y = -log10(1 - F). F = 0.9 is y = 1, F = 0.99 is y = 2 and so on, so
  * the tail, where a server's latency bound lives, gets as much height as the bulk.
@@ -131,6 +137,11 @@ static void svg_axes(tmlp_strbuf *b, const axis *x, double xstep, const double *
                      const char *yname)
 {
     char buf[64];
+    /* The data range of each axis, machine-readable: tests check that it covers the data,
+     * and a reader of the file can tell a log axis without parsing the ticks. */
+    tmlp_strbuf_printf(b, "<desc id=\"axes\" data-x=\"%.17g %.17g %s\" data-y=\"%.17g %.17g %s\">axes: x %s, "
+                          "y %s</desc>\n", x->lo, x->hi, x->log10 ? "log" : "linear", y->lo, y->hi,
+                       y->log10 ? "log" : "linear", xname, yname);
     tmlp_strbuf_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
                           "stroke=\"#444\"/>\n", ML, MT, W - ML - MR, H - MT - MB);
     /* y ticks and horizontal grid */
@@ -167,6 +178,32 @@ static void svg_axes(tmlp_strbuf *b, const axis *x, double xstep, const double *
                        MT + (H - MT - MB) / 2, MT + (H - MT - MB) / 2);
     tmlp_strbuf_xml(b, yname);
     tmlp_strbuf_puts(b, "</text>\n");
+}
+
+/* Ticks of a log axis over [lo, hi]: 1, 2, 5 x 10^k inside it. Returns the count (<= 60). */
+static int log_ticks(double lo, double hi, double *xt, char (*xlab)[24], const char **xlp)
+{
+    int nxt = 0;
+    for (double dec = pow(10, floor(log10(lo) + 1e-9)); dec <= hi * 1.0001 && nxt < 60; dec *= 10) {
+        static const double m125[3] = {1, 2, 5};
+        for (int j = 0; j < 3 && nxt < 60; j++) {
+            double v = dec * m125[j];
+            if (v > hi * 1.0001) break;
+            if (v < lo * 0.9999) continue;
+            xt[nxt] = v;
+            fmt_tick(xlab[nxt], sizeof xlab[nxt], v, v);
+            xlp[nxt] = xlab[nxt];
+            nxt++;
+        }
+    }
+    return nxt;
+}
+
+/* A latency axis goes log when the tail is long: p99 > 3 x p50 or p99.9 > 10 x p50 (a 512 us
+ * tail on a 13-60 us body would squeeze the body into a tenth of a linear axis). */
+static int wants_log(double pmin, double p50, double p99, double p999)
+{
+    return pmin > 0 && (p99 > 3 * p50 || p999 > 10 * p50);
 }
 
 static tmlp_status finish(tmlp_strbuf *b, char **out, tmlp_error *err)
@@ -224,7 +261,7 @@ tmlp_status tmlp_svg_latency_histogram(const int64_t *latencies_ns, int64_t n, c
     /* A long tail (p99 > 3 x p50) gets a log-scale x axis over [min, max] so the bulk and
      * the tail are both readable. Otherwise linear bins over [min, p99.9], but no wider
      * than 2 x p99; what lies beyond goes into a separate tail bar. */
-    int logx = pmin > 0 && marks[2] > 3 * marks[0];
+    int logx = wants_log(pmin, marks[0], marks[2], p999);
     double top = logx ? pmax : (p999 < 2 * marks[2] ? p999 : 2 * marks[2]);
     if (top < marks[2]) top = marks[2];
     unit u = latency_unit(top);
@@ -264,21 +301,7 @@ tmlp_status tmlp_svg_latency_histogram(const int64_t *latencies_ns, int64_t n, c
     double xt[64];
     char xlab[64][24];
     const char *xlp[64];
-    int nxt = 0;
-    if (logx) {
-        for (double dec = pow(10, floor(log10(lo) + 1e-9)); dec <= hi * 1.0001 && nxt < 60; dec *= 10) {
-            static const double m125[3] = {1, 2, 5};
-            for (int j = 0; j < 3 && nxt < 60; j++) {
-                double v = dec * m125[j];
-                if (v > hi * 1.0001) break;
-                if (v < lo * 0.9999) continue;
-                xt[nxt] = v;
-                fmt_tick(xlab[nxt], sizeof xlab[nxt], v, v);
-                xlp[nxt] = xlab[nxt];
-                nxt++;
-            }
-        }
-    }
+    int nxt = logx ? log_ticks(lo, hi, xt, xlab, xlp) : 0;
 
     tmlp_strbuf b = {0};
     svg_begin(&b, title);
@@ -347,14 +370,26 @@ tmlp_status tmlp_svg_latency_cdf(const int64_t *latencies_ns, int64_t n, const c
     int64_t *s = sorted_copy(latencies_ns, n);
     if (!s) return tmlp_error_set(err, TMLP_ERR_NOMEM, "svg: out of memory sorting %lld latencies", (long long)n);
     unit u = latency_unit((double)s[n - 1]);
-    double lo = (double)s[0] / u.div, hi = (double)s[n - 1] / u.div;
-    double xstep = nice_range(&lo, &hi, 6);
-    if (lo < 0) lo = 0;
+    double lo = (double)s[0] / u.div, hi = (double)s[n - 1] / u.div, xstep = 0;
+    int logx = wants_log((double)s[0], pct_loadgen(s, n, 0.5), pct_loadgen(s, n, 0.99), pct_loadgen(s, n, 0.999));
+    double xt[64];
+    char xlab[64][24];
+    const char *xlp[64];
+    int nxt = 0;
+    if (logx) {
+        lo = nice_floor125(lo);
+        hi = nice_step(hi);
+        if (hi <= lo) hi = lo * 2;
+        nxt = log_ticks(lo, hi, xt, xlab, xlp);
+    } else {
+        xstep = nice_range(&lo, &hi, 6);
+        if (lo < 0) lo = 0;
+    }
     /* 1 - F ranges down to 1/n: y up to log10(n), at least "99%" */
     int ytop = (int)ceil(log10((double)n));
     if (ytop < 2) ytop = 2;
     if (ytop > 6) ytop = 6;
-    axis x = {lo, hi, ML, W - MR, 0};
+    axis x = {lo, hi, ML, W - MR, logx};
     axis y = {0, ytop, H - MB, MT, 0};
     static const char *const ylab[7] = {"0", "90", "99", "99.9", "99.99", "99.999", "99.9999"};
     double yt[7];
@@ -363,8 +398,8 @@ tmlp_status tmlp_svg_latency_cdf(const int64_t *latencies_ns, int64_t n, const c
     tmlp_strbuf b = {0};
     svg_begin(&b, title);
     char xname[64];
-    snprintf(xname, sizeof xname, "latency (%s)", u.name);
-    svg_axes(&b, &x, xstep, NULL, NULL, 0, xname, &y, 1, yt, ylab, ytop + 1,
+    snprintf(xname, sizeof xname, logx ? "latency (%s, log scale)" : "latency (%s)", u.name);
+    svg_axes(&b, &x, xstep, logx ? xt : NULL, logx ? xlp : NULL, nxt, xname, &y, 1, yt, ylab, ytop + 1,
              "percentile (log tail: -log10(1-F))");
     /* steps of the empirical CDF; F after the i-th smallest is (i+1)/n, plotted until
      * 1-F = 1/n; points closer than half a pixel to the last one are skipped */
@@ -403,9 +438,15 @@ tmlp_status tmlp_svg_latency_timeline(const int64_t *start_ns, const int64_t *la
 {
     tmlp_status st = check_latencies(latencies_ns, n, out_svg, err);
     if (st) return st;
-    double vmax = (double)bound_ns;
+    /* The y axis fits the data. The bound joins the axis only when it is near the data
+     * (<= 1.5 x the largest latency); above that it would flatten the data to a line at
+     * zero (a p99 of 0.54 ms under a 10 ms bound), so it is noted in words instead. */
+    double dmax = 0;
     for (int64_t i = 0; i < n; i++)
-        if ((double)latencies_ns[i] > vmax) vmax = (double)latencies_ns[i];
+        if ((double)latencies_ns[i] > dmax) dmax = (double)latencies_ns[i];
+    double vmax = dmax > 0 ? dmax : 1;
+    int bound_in = bound_ns > 0 && (double)bound_ns <= 1.5 * vmax;
+    if (bound_in && (double)bound_ns > vmax) vmax = (double)bound_ns;
     unit u = latency_unit(vmax);
     double xlo = 0, xhi = (double)(n - 1);
     if (start_ns) {
@@ -454,7 +495,18 @@ tmlp_status tmlp_svg_latency_timeline(const int64_t *start_ns, const int64_t *la
                                axis_px(&y, (double)mx / u.div) - 0.8);
         }
     }
-    if (bound_ns > 0) {
+    if (bound_ns > 0 && !bound_in) {
+        char lab[64], mx[64];
+        fmt_latency(lab, sizeof lab, (double)bound_ns);
+        fmt_latency(mx, sizeof mx, dmax);
+        tmlp_strbuf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" fill=\"#e45756\">latency bound ",
+                           W - MR - 4, MT + 16);
+        tmlp_strbuf_xml(&b, lab);
+        tmlp_strbuf_puts(&b, " is above this axis (slowest query ");
+        tmlp_strbuf_xml(&b, mx);
+        tmlp_strbuf_puts(&b, ")</text>\n");
+    }
+    if (bound_in) {
         double py = axis_px(&y, (double)bound_ns / u.div);
         char lab[64];
         fmt_latency(lab, sizeof lab, (double)bound_ns);
