@@ -58,7 +58,12 @@ static void test_render(void **state)
     /* self-contained: nothing to fetch, nothing to run */
     assert_null(strstr(html, "<script"));
     assert_null(strstr(html, "src="));
-    assert_null(strstr(html, "href="));
+    /* links only to anchors of the page itself (the contents) */
+    for (const char *h = strstr(html, "href="); h; h = strstr(h + 5, "href="))
+        assert_true(h[5] == '"' && h[6] == '#');
+    assert_non_null(strstr(html, "<nav class=\"toc\">"));
+    assert_non_null(strstr(html, "<a href=\"#s0\">Summary</a>"));
+    assert_non_null(strstr(html, "<h2 id=\"s0\">Summary</h2>"));
     assert_null(strstr(html, "<link"));
     assert_null(strstr(md, "{{"));
     assert_null(strstr(html, "{{"));
