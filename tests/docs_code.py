@@ -13,7 +13,7 @@ The conventions a writer follows (fenced blocks, language after the three backti
   ```c            a complete program: compiled as C11 with -Wall -Wextra -Werror against the
                   public headers only (include/), linked with LIBRARY, and run with exit
                   status 0 expected, in a scratch directory where tests/ and models/ of the
-                  source tree are linked in (so relative paths like models/... work and files
+                  source tree (and tools/) are linked in (so relative paths like models/... work and files
                   the program writes go nowhere).
   ```c fragment   statements, not a program: compiled (not linked, not run) as the body of a
                   function after #include <tinymlp.h>, <tinymlp/report.h>, <stdio.h>,
@@ -79,13 +79,14 @@ def blocks(path):
         i += 1
 
 
-def python_imports_available(code):
+def python_imports_available(code, root):
     mods = []
     for m in re.finditer(r"^\s*import\s+(.+)$", code, re.M):
         mods += [part.split()[0].split(".")[0] for part in m.group(1).split(",")]
     mods += re.findall(r"^\s*from\s+([A-Za-z_]\w*)", code, re.M)
     for mod in mods:
-        p = subprocess.run(["/usr/bin/python3", "-c", "import " + mod], capture_output=True)
+        env = dict(os.environ, PYTHONPATH=os.path.join(root, "tools"))
+        p = subprocess.run(["/usr/bin/python3", "-c", "import " + mod], capture_output=True, env=env)
         if p.returncode != 0:
             return mod
     return None
@@ -141,7 +142,7 @@ def main():
                        "not in the file: " + "\n".join(missing or ["(no such file)"]))
                 continue
             with tempfile.TemporaryDirectory() as tmp:
-                for d in ("tests", "models"):
+                for d in ("tests", "models", "tools"):
                     os.symlink(os.path.join(root, d), os.path.join(tmp, d))
                 args = shlex.split(marks.get("args", ""))
                 if kind == "python":
@@ -150,7 +151,7 @@ def main():
                     p = subprocess.run(["/usr/bin/python3", "-m", "py_compile", src],
                                        capture_output=True, text=True)
                     report(p.returncode == 0, where, "python compiles", p.stderr)
-                    missing = python_imports_available(code)
+                    missing = python_imports_available(code, root)
                     if missing:
                         print("SKIP - %s: not run, module %s is not installed" % (where, missing))
                         continue
