@@ -232,7 +232,7 @@ static void print_help(FILE *f)
 "  --repeat N             run every scenario N times, round-robin (default 1): each repetition\n"
 "                         is a full run with its own validity; the table shows the medians\n"
 "                         and the spread, the JSON every repetition. Use 5 or more for\n"
-"                         regression gating (README \"Is B faster than A?\")\n"
+"                         regression gating (docs/statistics.md, \"Is B faster than A?\")\n"
 "  --workers N            worker threads, each with its own session (default 1)\n"
 "  --blas-threads N       OpenBLAS threads (default 1)\n"
 "", f);

@@ -1,5 +1,5 @@
 /* mpi_ranks.h — bench_mlp under mpirun (or srun): every rank runs its own model and sessions on
- * its share of the run, rank 0 merges and prints (README, "More than one machine").
+ * its share of the run, rank 0 merges and prints (docs/bench_mlp.md, "More than one machine").
  *
  * All MPI calls of the project are in mpi.c; without MPI (meson -Dmpi=disabled, or Open
  * MPI not found) the same functions exist and describe a one-process run, so cmd_run.c

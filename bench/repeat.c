@@ -270,7 +270,7 @@ void tmlp_rep_table(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int 
     }
     fprintf(f, "Noise floor: the smallest change a comparison of two runs like this one can detect at alpha "
                "%g (Welch on log repetition values, %s). Gate with --repeat 5 or more.\n",
-            alpha, "README \"Is B faster than A?\"");
+            alpha, "docs/statistics.md, \"Is B faster than A?\"");
 }
 
 void tmlp_rep_free(tmlp_run_row *row)

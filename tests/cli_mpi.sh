@@ -1,5 +1,5 @@
 #!/bin/sh
-# cli_mpi.sh — bench_mlp under mpirun on localhost (meson suite 'cli'; README, "More than
+# cli_mpi.sh — bench_mlp under mpirun on localhost (meson suite 'cli'; docs/bench_mlp.md, "More than
 # one machine").
 #
 #     tests/cli_mpi.sh path/to/bench_mlp HAVE_MPI(1|0)

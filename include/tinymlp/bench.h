@@ -1,7 +1,7 @@
 /* tinymlp/bench.h — the benchmark harness: MLPerf LoadGen scenarios driving any system
  * under test (SUT), validity rules, early stopping, and a result with every latency.
  *
- * Semantics follow MLPerf LoadGen (README, "The harness"):
+ * Semantics follow MLPerf LoadGen (docs/harness.md):
  *   single-stream  closed loop, 1 sample per query, the next query issued when the last
  *                  completes; latency from the actual issue time; headline p90.
  *   multi-stream   closed loop, samples_per_query samples per query; query latency =
@@ -126,7 +126,7 @@ typedef struct tmlp_bench_settings {
      * on a machine without a spare core it takes the CPU from the SUT it measures. */
     int64_t wait_spin_ns;
     /* added by the multi-process work (issue 11): a run that is one PART of a larger run,
-     * e.g. one MPI rank of several (README, "More than one machine"). The harness knows
+     * e.g. one MPI rank of several (docs/bench_mlp.md, "More than one machine"). The harness knows
      * nothing of processes; it only offers these plain hooks. */
     int64_t schedule_stride;        /* server: issue only the arrivals schedule_offset,
                                        schedule_offset + stride, ... of the schedule generated
