@@ -796,8 +796,8 @@ static void section_precisions(report_ctx *c, const cJSON *precs)
         const char *note = ru_str(p, "note");
         if (note && *note) addf(c, 'b', "%s: %s", ru_str(p, "precision") ? ru_str(p, "precision") : "?", note);
     }
-    addf(c, 'p', "Every run of this table is in DIR/precision_<p>.json (latency) and "
-                 "DIR/precision_<p>_accuracy.json (accuracy, with its \"paired_vs_f32\").");
+    addf(c, 'p', "The runs of this table are beside this report: precision_<p>.json (latency) and "
+                 "precision_<p>_accuracy.json (accuracy, with its \"paired_vs_f32\").");
 }
 
 /* One answer per reduced precision: how much faster, at what accuracy cost. */
