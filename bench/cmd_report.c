@@ -749,7 +749,7 @@ static void section_precisions(report_ctx *c, const cJSON *precs)
         int is_ref = ref == p;
         char f[12][80];
         snprintf(f[0], 80, "%s", name);
-        snprintf(f[1], 80, "%s", ru_str(p, "isa") ? ru_str(p, "isa") : "?");
+        snprintf(f[1], 80, "%s", ru_str(p, "isa") ? ru_str(p, "isa") : "-");
         double p50 = ru_num(ss, "p50_ns"), p99 = ru_num(ss, "p99_ns"), tp = ru_num(of, "samples_per_s");
         if (isnan(p50)) snprintf(f[2], 80, "not measured");
         else ns(p50, f[2]);
@@ -786,7 +786,8 @@ static void section_precisions(report_ctx *c, const cJSON *precs)
         }
         int v1 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ss, "valid"));
         int v2 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(of, "valid"));
-        snprintf(f[11], 80, "%s", v1 && v2 ? "VALID" : !v1 && !v2 ? "INVALID" : v1 ? "offline INVALID"
+        if (isnan(p50) && isnan(tp)) snprintf(f[11], 80, "not measured");
+        else snprintf(f[11], 80, "%s", v1 && v2 ? "VALID" : !v1 && !v2 ? "INVALID" : v1 ? "offline INVALID"
                                                                                   : "single-stream INVALID");
         const char *row[12];
         for (int i = 0; i < 12; i++) row[i] = f[i];
@@ -1211,7 +1212,7 @@ static int run_precisions(const char *dir, char **rest, int nrest, char names[MA
             cJSON_Delete(lat);
             break;
         }
-        if (!lat) snprintf(note, sizeof note, "the latency run failed (its error is above the report's line)");
+        if (!lat) snprintf(note, sizeof note, "not measured: its latency run failed (bench_mlp printed why on stderr)");
         const cJSON *data = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(lat, "context"), "data");
         if (lat && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "labeled"))) {
             snprintf(note, sizeof note, "accuracy not measured: the data set has no labels (use --data fashion or a "
@@ -1223,7 +1224,9 @@ static int run_precisions(const char *dir, char **rest, int nrest, char names[MA
             n = append_json_output(av, n, acc_path);
             fprintf(stderr, "bench_mlp report: precision %s, accuracy (results in %s)\n", names[k], acc_path);
             acc = tmlp_cmd_run(n, av) == 0 ? ru_read_json(acc_path) : NULL;
-            if (!acc && !tmlp_cli_stop) snprintf(note, sizeof note, "the accuracy run failed (its error is above)");
+            if (!acc && !tmlp_cli_stop)
+                snprintf(note, sizeof note,
+                         "accuracy not measured: its accuracy run failed (bench_mlp printed why on stderr)");
         }
         tmlp_json_append(*out, precision_json(names[k], lat, acc, note));
         cJSON_Delete(lat);

@@ -252,6 +252,12 @@ PY
 [ "$(grep '^| int8 |' "$T/prec2/report.md")" = "$(grep '^| int8 |' "$T/prec/report.md")" ] \
     || fail "report --from does not reproduce the precision table"
 ok "report --precisions f32,int8: the table in Markdown and HTML, kept in results.json, reproduced by --from"
+# a precision that cannot run (blas has no int8 path) costs its row, not the report
+"$B" report --precisions f32,int8 --kernels blas --output "$T/precb" --quick --no-find-peak --no-profile \
+    --scenario single-stream --model "$M" > "$T/out" 2>&1 || { cat "$T/out"; fail "report with a failing precision"; }
+grep -q "^| int8 | - | not measured | .* | not measured |$" "$T/precb/report.md" && \
+    grep -q "^- int8: not measured: its latency run failed" "$T/precb/report.md" || fail "the failed int8 row is not said"
+ok "report --precisions: a precision whose runs fail is a row marked not measured, with the reason"
 "$B" report --precisions f32 --output "$T/x" --quick > /dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || fail "--precisions with one precision is a usage error, got $rc"
 "$B" report --precisions f32,fp7 --output "$T/x" --quick > /dev/null 2>&1; rc=$?
