@@ -119,7 +119,9 @@ static int take_precision(int *argc, char **argv)
     const char *env = getenv("TMLP_PRECISION");
     tmlp_precision p;
     if (env && *env && tmlp_precision_parse(env, &p) != TMLP_OK)
-        return tmlp_cli_usage_error("--precision / TMLP_PRECISION: '%s' is not one of f32, bf16, int8, auto", env);
+        return tmlp_cli_usage_error("--precision / TMLP_PRECISION: '%s' is not one of f32, bf16, int8, auto%s", env,
+                                    strchr(env, ',') ? " (one per run; `bench_mlp report --precisions "
+                                                       "f32,bf16,int8` compares several)" : "");
     return 0;
 }
 

@@ -700,6 +700,132 @@ static void section_accuracy(report_ctx *c, const cJSON *runs)
                      "`--data fashion` or a labelled file to measure it.");
 }
 
+/* ---- weight precisions: latency versus accuracy ------------------------------------------- */
+
+/* The entry of precision `name` in a document's "precisions" array, or NULL. */
+static const cJSON *precision_entry(const cJSON *precs, const char *name)
+{
+    const cJSON *p;
+    cJSON_ArrayForEach(p, precs) {
+        const char *n = ru_str(p, "precision");
+        if (n && !strcmp(n, name)) return p;
+    }
+    return NULL;
+}
+
+/* "precisions" (live mode with --precisions, kept in results.json): one entry per weight
+ * precision with its single-stream and offline figures, its accuracy and the paired
+ * comparison with f32 on the same samples (the accuracy run's "paired_vs_f32"). */
+static void section_precisions(report_ctx *c, const cJSON *precs)
+{
+    if (cJSON_GetArraySize(precs) < 1) return;
+    addf(c, '2', "Weight precision: latency versus accuracy");
+    const cJSON *ref = precision_entry(precs, "f32");
+    const cJSON *rss = ref ? cJSON_GetObjectItemCaseSensitive(ref, "single_stream") : NULL;
+    const cJSON *rof = ref ? cJSON_GetObjectItemCaseSensitive(ref, "offline") : NULL;
+    const cJSON *p;
+    double batch = NAN;
+    cJSON_ArrayForEach(p, precs) {
+        double b = ru_num(cJSON_GetObjectItemCaseSensitive(p, "offline"), "batch");
+        if (!isnan(b)) batch = b;
+    }
+    addf(c, 'p', "Each precision ran in turn in this process with the same settings: single-stream and offline "
+                 "(batch %.0f) for the latency, then `--mode accuracy` over the whole data set, whose paired "
+                 "comparison puts the same model at f32 beside it on the same samples (McNemar on the discordant "
+                 "samples; the difference with its paired %s interval; docs/precision.md). Each latency figure is "
+                 "one run (with --repeat, the median of its repetitions): differences of a few percent may be "
+                 "noise.",
+         batch, "95%");
+    const char *h[12] = {"precision", "instructions", "single-stream p50", "p99", "p50 vs f32",
+                         "offline samples/s", "vs f32", "accuracy", "accuracy vs f32 (paired, 95% CI)",
+                         "McNemar p", "top-1 agreement with f32", "VALID"};
+    tmlp_report_table(c->r, 12, h);
+    cJSON_ArrayForEach(p, precs) {
+        const cJSON *ss = cJSON_GetObjectItemCaseSensitive(p, "single_stream");
+        const cJSON *of = cJSON_GetObjectItemCaseSensitive(p, "offline");
+        const cJSON *pr = cJSON_GetObjectItemCaseSensitive(p, "paired_vs_f32");
+        const cJSON *mc = cJSON_GetObjectItemCaseSensitive(pr, "mcnemar");
+        const char *name = ru_str(p, "precision") ? ru_str(p, "precision") : "?";
+        int is_ref = ref == p;
+        char f[12][80];
+        snprintf(f[0], 80, "%s", name);
+        snprintf(f[1], 80, "%s", ru_str(p, "isa") ? ru_str(p, "isa") : "-");
+        double p50 = ru_num(ss, "p50_ns"), p99 = ru_num(ss, "p99_ns"), tp = ru_num(of, "samples_per_s");
+        if (isnan(p50)) snprintf(f[2], 80, "not measured");
+        else ns(p50, f[2]);
+        if (isnan(p99)) snprintf(f[3], 80, "-");
+        else ns(p99, f[3]);
+        double r50 = ru_num(rss, "p50_ns"), rtp = ru_num(rof, "samples_per_s");
+        if (is_ref) snprintf(f[4], 80, "1.00x");
+        else if (p50 > 0 && r50 > 0) snprintf(f[4], 80, "%.2fx faster", r50 / p50);
+        else snprintf(f[4], 80, "n/a");
+        if (isnan(tp)) snprintf(f[5], 80, "not measured");
+        else snprintf(f[5], 80, "%.0f", tp);
+        if (is_ref) snprintf(f[6], 80, "1.00x");
+        else if (tp > 0 && rtp > 0) snprintf(f[6], 80, "%.2fx", tp / rtp);
+        else snprintf(f[6], 80, "n/a");
+        double acc = ru_num(p, "accuracy");
+        if (isnan(acc)) snprintf(f[7], 80, "n/a");
+        else snprintf(f[7], 80, "%.4f", acc);
+        if (is_ref) {
+            snprintf(f[8], 80, "reference");
+            snprintf(f[9], 80, "-");
+            snprintf(f[10], 80, "-");
+        } else if (cJSON_IsObject(pr) && cJSON_IsObject(mc)) {
+            snprintf(f[8], 80, "%+.2f points [%+.2f, %+.2f]", 100 * ru_num(pr, "difference"),
+                     100 * ru_num(pr, "ci_low"), 100 * ru_num(pr, "ci_high"));
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(pr, "discordant");
+            snprintf(f[9], 80, "%.3g (%s; %.0f discordant)", ru_num(mc, "p"),
+                     ru_str(mc, "method") && !strcmp(ru_str(mc, "method"), "exact_binomial") ? "exact" : "chi-square",
+                     ru_num(d, "reference_only") + ru_num(d, "precision_only"));
+            snprintf(f[10], 80, "%.4f", ru_num(pr, "top1_agreement"));
+        } else {
+            snprintf(f[8], 80, "n/a");
+            snprintf(f[9], 80, "n/a");
+            snprintf(f[10], 80, "n/a");
+        }
+        int v1 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ss, "valid"));
+        int v2 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(of, "valid"));
+        if (isnan(p50) && isnan(tp)) snprintf(f[11], 80, "not measured");
+        else snprintf(f[11], 80, "%s", v1 && v2 ? "VALID" : !v1 && !v2 ? "INVALID" : v1 ? "offline INVALID"
+                                                                                  : "single-stream INVALID");
+        const char *row[12];
+        for (int i = 0; i < 12; i++) row[i] = f[i];
+        tmlp_report_table_row(c->r, row);
+    }
+    cJSON_ArrayForEach(p, precs) {
+        const char *note = ru_str(p, "note");
+        if (note && *note) addf(c, 'b', "%s: %s", ru_str(p, "precision") ? ru_str(p, "precision") : "?", note);
+    }
+    addf(c, 'p', "The runs of this table are beside this report: precision_<p>.json (latency) and "
+                 "precision_<p>_accuracy.json (accuracy, with its \"paired_vs_f32\").");
+}
+
+/* One answer per reduced precision: how much faster, at what accuracy cost. */
+static void recommend_precisions(report_ctx *c, const cJSON *precs)
+{
+    const cJSON *ref = precision_entry(precs, "f32"), *p;
+    if (!ref) return;
+    const double r50 = ru_num(cJSON_GetObjectItemCaseSensitive(ref, "single_stream"), "p50_ns");
+    cJSON_ArrayForEach(p, precs) {
+        if (p == ref) continue;
+        const cJSON *pr = cJSON_GetObjectItemCaseSensitive(p, "paired_vs_f32");
+        const cJSON *mc = cJSON_GetObjectItemCaseSensitive(pr, "mcnemar");
+        const double p50 = ru_num(cJSON_GetObjectItemCaseSensitive(p, "single_stream"), "p50_ns");
+        const char *name = ru_str(p, "precision") ? ru_str(p, "precision") : "?";
+        if (!(p50 > 0 && r50 > 0) || !cJSON_IsObject(mc)) continue;
+        const double pv = ru_num(mc, "p"), diff = ru_num(pr, "difference");
+        rec(c, "%s: single-stream p50 %.2fx %s than f32, accuracy %+.2f points (95%% CI [%+.2f, %+.2f], McNemar p "
+               "%.3g): %s.",
+            name, r50 >= p50 ? r50 / p50 : p50 / r50, r50 >= p50 ? "faster" : "slower", 100 * diff,
+            100 * ru_num(pr, "ci_low"), 100 * ru_num(pr, "ci_high"), pv,
+            pv >= 0.05 ? (r50 > p50 ? "no significant accuracy cost on this data; worth it where this latency matters"
+                                    : "no significant accuracy difference, and no speed-up here")
+            : diff < 0 ? "a significant accuracy loss; weigh it against the speed-up"
+                       : "significantly more accurate on this data (check it holds on other data)");
+    }
+}
+
 static void section_resources(report_ctx *c)
 {
     addf(c, '2', "Resource usage");
@@ -822,9 +948,12 @@ static int build(report_ctx *c, const cJSON *doc, const char *source)
             noisy);
     section_sweep(c, runs);
     section_accuracy(c, runs);
+    const cJSON *precs = cJSON_GetObjectItemCaseSensitive(doc, "precisions");
+    section_precisions(c, precs);
     section_profile(c);
     section_resources(c);
     recommend_runs(c, runs);
+    recommend_precisions(c, precs);
     recommend_profile(c);
     recommend_resources(c);
     addf(c, '2', "Recommendations");
@@ -906,6 +1035,10 @@ static void print_help(FILE *f)
           "  --from FILE      report on a saved `bench_mlp --format json` results file\n"
           "  --profile        with --from: also profile the model named in the file's context\n"
           "  --no-profile     skip the per-layer profile\n"
+          "  --precisions LIST\n"
+          "                   live mode: also run single-stream, offline and --mode accuracy at each\n"
+          "                   weight precision of LIST (f32,bf16,int8; two or more) and add a\n"
+          "                   latency-vs-accuracy table with the paired comparison against f32\n"
           "  --no-find-peak   live mode: skip the server find-peak search (run unless --scenario\n"
           "                   or --mode is given; trials of 500 ms unless --min-duration-ms/--quick)\n"
           "  --quick          live mode: short runs (as bench_mlp --quick); --version, -h, --help\n"
@@ -947,13 +1080,184 @@ static int append_json_output(char **argv, int n, char *path)
     return n;
 }
 
+/* ---- live mode: one latency run and one accuracy run per weight precision ---------------- */
+
+#define MAX_PRECISIONS 3
+
+/* Copy argv[0..n) to out without the options in drop (each takes a value: "--opt V" or
+ * "--opt=V"); returns the new count. */
+static int without_opts(char **argv, int n, const char *const *drop, char **out)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        int skip = 0;
+        for (const char *const *d = drop; *d && !skip; d++) {
+            size_t l = strlen(*d);
+            if (!strcmp(argv[i], *d)) skip = 2;
+            else if (!strncmp(argv[i], *d, l) && argv[i][l] == '=') skip = 1;
+        }
+        if (skip == 2) i++;
+        else if (!skip) out[k++] = argv[i];
+    }
+    return k;
+}
+
+/* --precisions f32,bf16,int8: parse and check the list into names (at most MAX_PRECISIONS,
+ * distinct, at least two). 0 or TMLP_EXIT_USAGE. */
+static int parse_precisions(const char *list, char names[MAX_PRECISIONS][8], int *n)
+{
+    *n = 0;
+    const char *s = list;
+    while (*s) {
+        size_t l = strcspn(s, ",");
+        char one[16];
+        snprintf(one, sizeof one, "%.*s", (int)(l < 15 ? l : 15), s);
+        tmlp_precision p;
+        if (tmlp_precision_parse(one, &p) != TMLP_OK || p == TMLP_PRECISION_AUTO)
+            return tmlp_cli_usage_error("--precisions: '%s' is not one of f32, bf16, int8", one);
+        for (int i = 0; i < *n; i++)
+            if (!strcmp(names[i], tmlp_precision_name(p)))
+                return tmlp_cli_usage_error("--precisions: %s is listed twice", one);
+        if (*n >= MAX_PRECISIONS) return tmlp_cli_usage_error("--precisions: at most %d precisions", MAX_PRECISIONS);
+        snprintf(names[(*n)++], 8, "%s", tmlp_precision_name(p));
+        s += l;
+        if (*s == ',') s++;
+    }
+    if (*n < 2)
+        return tmlp_cli_usage_error("--precisions: list two or more (f32,bf16,int8); one precision is --precision P");
+    return 0;
+}
+
+/* The table entry of one precision from its two results files (either may be NULL). */
+static cJSON *precision_json(const char *name, const cJSON *lat, const cJSON *acc, const char *note)
+{
+    cJSON *e = cJSON_CreateObject();
+    tmlp_json_add(e, "precision", cJSON_CreateString(name));
+    const cJSON *kern = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(lat, "context"), "kernels");
+    tmlp_json_add(e, "isa", ru_str(kern, "isa") ? cJSON_CreateString(ru_str(kern, "isa")) : cJSON_CreateNull());
+    char file[64];
+    snprintf(file, sizeof file, "precision_%s.json", name);
+    tmlp_json_add(e, "results", lat ? cJSON_CreateString(file) : cJSON_CreateNull());
+    snprintf(file, sizeof file, "precision_%s_accuracy.json", name);
+    tmlp_json_add(e, "accuracy_results", acc ? cJSON_CreateString(file) : cJSON_CreateNull());
+    const cJSON *run, *ss = NULL, *of = NULL;
+    cJSON_ArrayForEach(run, cJSON_GetObjectItemCaseSensitive(lat, "runs")) {
+        const char *sc = ru_str(run, "scenario");
+        double b = ru_num(cJSON_GetObjectItemCaseSensitive(run, "settings"), "offline_batch_size");
+        if (sc && !strcmp(sc, "single-stream") && !ss) ss = run;
+        if (sc && !strcmp(sc, "offline") &&
+            (!of || b > ru_num(cJSON_GetObjectItemCaseSensitive(of, "settings"), "offline_batch_size")))
+            of = run; /* the largest batch */
+    }
+    cJSON *o = cJSON_CreateObject();
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(ss, "latency_ns");
+    tmlp_json_add(o, "p50_ns", ss && !isnan(ru_num(l, "p50")) ? cJSON_CreateNumber(ru_num(l, "p50")) : cJSON_CreateNull());
+    tmlp_json_add(o, "p99_ns", ss && !isnan(ru_num(l, "p99")) ? cJSON_CreateNumber(ru_num(l, "p99")) : cJSON_CreateNull());
+    tmlp_json_add(o, "valid", cJSON_CreateBool(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ss, "valid"))));
+    tmlp_json_add(e, "single_stream", o);
+    o = cJSON_CreateObject();
+    double b = ru_num(cJSON_GetObjectItemCaseSensitive(of, "settings"), "offline_batch_size");
+    double tp = ru_num(of, "throughput_samples_per_s");
+    tmlp_json_add(o, "batch", of && !isnan(b) ? cJSON_CreateNumber(b) : cJSON_CreateNull());
+    tmlp_json_add(o, "samples_per_s", of && !isnan(tp) ? cJSON_CreateNumber(tp) : cJSON_CreateNull());
+    tmlp_json_add(o, "valid", cJSON_CreateBool(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(of, "valid"))));
+    tmlp_json_add(e, "offline", o);
+    const cJSON *a0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(acc, "runs"), 0);
+    double av = ru_num(cJSON_GetObjectItemCaseSensitive(a0, "accuracy"), "value");
+    tmlp_json_add(e, "accuracy", isnan(av) ? cJSON_CreateNull() : cJSON_CreateNumber(av));
+    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(acc, "paired_vs_f32");
+    tmlp_json_add(e, "paired_vs_f32", pr ? cJSON_Duplicate(pr, 1) : cJSON_CreateNull());
+    tmlp_json_add(e, "note", cJSON_CreateString(note ? note : ""));
+    return e;
+}
+
+/* For each precision, with TMLP_PRECISION set for the inner runs only: single-stream and
+ * offline (the user's --batch, else 256) into DIR/precision_<p>.json, then --mode accuracy
+ * into DIR/precision_<p>_accuracy.json when the data is labelled. A run that fails costs
+ * its row's figures (said in the row's note), not the report. *out: the "precisions"
+ * array; NULL on out-of-memory. 0, or TMLP_EXIT_RUNTIME when interrupted or out of memory. */
+static int run_precisions(const char *dir, char **rest, int nrest, char names[MAX_PRECISIONS][8], int n_prec,
+                          cJSON **out)
+{
+    /* the latency runs keep --repeat (their figures become medians); accuracy is exact once */
+    static const char *const drop[] = {"--scenario", "--mode", "--batch", "--baseline", NULL};
+    static const char *const drop_acc[] = {"--scenario", "--mode", "--batch", "--baseline", "--repeat", NULL};
+    const char *user_batch = opt_value(nrest, rest, "--batch");
+    const char *env = getenv("TMLP_PRECISION");
+    char *saved = env ? strdup(env) : NULL;
+    char **av = calloc((size_t)nrest + 16, sizeof *av);
+    int rc = 0;
+    unsigned long failed = tmlp_json_failures();
+    *out = cJSON_CreateArray();
+    if (!av || !*out || (env && !saved)) {
+        tmlp_cli_error("report: out of memory");
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
+    for (int k = 0; k < n_prec && !tmlp_cli_stop; k++) {
+        char lat_path[4200], acc_path[4200], note[256] = "";
+        snprintf(lat_path, sizeof lat_path, "%s/precision_%s.json", dir, names[k]);
+        snprintf(acc_path, sizeof acc_path, "%s/precision_%s_accuracy.json", dir, names[k]);
+        setenv("TMLP_PRECISION", names[k], 1);
+        int n = without_opts(rest, nrest, drop, av);
+        av[n++] = "--scenario";
+        av[n++] = "single-stream,offline";
+        av[n++] = "--batch";
+        av[n++] = (char *)(user_batch ? user_batch : "256");
+        n = append_json_output(av, n, lat_path);
+        fprintf(stderr, "bench_mlp report: precision %s, single-stream and offline (results in %s)\n", names[k],
+                lat_path);
+        cJSON *lat = tmlp_cmd_run(n, av) == 0 ? ru_read_json(lat_path) : NULL, *acc = NULL;
+        if (tmlp_cli_stop) {
+            cJSON_Delete(lat);
+            break;
+        }
+        if (!lat) snprintf(note, sizeof note, "not measured: its latency run failed (bench_mlp printed why on stderr)");
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(lat, "context"), "data");
+        if (lat && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "labeled"))) {
+            snprintf(note, sizeof note, "accuracy not measured: the data set has no labels (use --data fashion or a "
+                                        "labelled file)");
+        } else if (lat) {
+            n = without_opts(rest, nrest, drop_acc, av);
+            av[n++] = "--mode";
+            av[n++] = "accuracy";
+            n = append_json_output(av, n, acc_path);
+            fprintf(stderr, "bench_mlp report: precision %s, accuracy (results in %s)\n", names[k], acc_path);
+            acc = tmlp_cmd_run(n, av) == 0 ? ru_read_json(acc_path) : NULL;
+            if (!acc && !tmlp_cli_stop)
+                snprintf(note, sizeof note,
+                         "accuracy not measured: its accuracy run failed (bench_mlp printed why on stderr)");
+        }
+        tmlp_json_append(*out, precision_json(names[k], lat, acc, note));
+        cJSON_Delete(lat);
+        cJSON_Delete(acc);
+    }
+    if (tmlp_cli_stop) rc = TMLP_EXIT_RUNTIME;
+    else if (tmlp_json_failures() != failed) {
+        tmlp_cli_error("report: out of memory building the precision table");
+        rc = TMLP_EXIT_RUNTIME;
+    }
+done:
+    if (saved) setenv("TMLP_PRECISION", saved, 1);
+    else unsetenv("TMLP_PRECISION");
+    free(saved);
+    free(av);
+    if (rc) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int tmlp_cmd_report(int argc, char **argv)
 {
     const char *dir = NULL, *from = NULL;
     int profile = -1, find_peak = 1, have_peak = 0, rc = 0, made_dir = 0;
     char json_path[4096], peak_path[4096];
+    char prec_names[MAX_PRECISIONS][8];
+    int n_prec = 0;
     tmlp_monitor *mon = NULL;
-    cJSON *doc = NULL;
+    cJSON *doc = NULL, *precs = NULL;
     report_ctx c;
     memset(&c, 0, sizeof c);
     c.mon_interval_ms = 10;
@@ -984,6 +1288,13 @@ int tmlp_cmd_report(int argc, char **argv)
             profile = 0;
         } else if (!strcmp(argv[i], "--no-find-peak")) {
             find_peak = 0;
+        } else if (!strcmp(argv[i], "--precisions") || !strncmp(argv[i], "--precisions=", 13)) {
+            const char *v = argv[i][12] == '=' ? argv[i] + 13 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v) {
+                rc = tmlp_cli_usage_error("--precisions: needs a list such as f32,bf16,int8");
+                goto done;
+            }
+            if ((rc = parse_precisions(v, prec_names, &n_prec))) goto done;
         } else if (!strcmp(argv[i], "--format") || !strcmp(argv[i], "--trace")) {
             rc = tmlp_cli_usage_error("report: %s is not a report option (the report writes its own files)", argv[i]);
             goto done;
@@ -993,6 +1304,11 @@ int tmlp_cmd_report(int argc, char **argv)
     }
     if (!dir) {
         rc = tmlp_cli_usage_error("report: --output DIR is required");
+        goto done;
+    }
+    if (from && n_prec) {
+        rc = tmlp_cli_usage_error("report: --precisions runs the benchmark; it cannot be combined with --from "
+                                  "(a results file of such a report keeps its table)");
         goto done;
     }
     if (from && nrest > 1) {
@@ -1073,18 +1389,24 @@ int tmlp_cmd_report(int argc, char **argv)
                          opt_value(nrest, rest, "--data"));
             if (tmlp_cli_stop) goto done;
         }
+        if (n_prec && (rc = run_precisions(dir, rest, nrest, prec_names, n_prec, &precs))) goto done;
     }
     doc = ru_read_json(from);
     if (!doc) {
         rc = TMLP_EXIT_RUNTIME;
         goto done;
     }
-    if (c.have_monitor && from == json_path && !cJSON_HasObjectItem(doc, "resources")) {
-        /* live mode: results.json gets the "resources" block a plain run writes, so a later
-         * `report --from` on it has the figures too */
+    const int add_resources = c.have_monitor && from == json_path && !cJSON_HasObjectItem(doc, "resources");
+    if (add_resources || precs) {
+        /* live mode: results.json gets the "resources" block a plain run writes, and the
+         * precision table's figures, so a later `report --from` on it has them too */
         unsigned long failed = tmlp_json_failures();
-        cJSON *blk = tmlp_out_resources_json(&c.mon, 10, NULL);
-        if (blk) cJSON_AddItemToObject(doc, "resources", blk);
+        if (add_resources) tmlp_json_add(doc, "resources", tmlp_out_resources_json(&c.mon, 10, NULL));
+        if (precs) {
+            cJSON_DeleteItemFromObjectCaseSensitive(doc, "precisions");
+            tmlp_json_add(doc, "precisions", precs);
+            precs = NULL;
+        }
         char *text = cJSON_Print(doc);
         if (text && tmlp_json_failures() != failed) {
             cJSON_free(text);
@@ -1092,7 +1414,7 @@ int tmlp_cmd_report(int argc, char **argv)
         }
         tmlp_error err = {0};
         if (!text || tmlp_report_write_file(json_path, text, &err) != TMLP_OK)
-            tmlp_cli_error("report: cannot add the resource figures to %s: %s", json_path,
+            tmlp_cli_error("report: cannot add the resource figures and the precision table to %s: %s", json_path,
                            text ? err.message : "out of memory");
         cJSON_free(text);
     }
@@ -1139,10 +1461,17 @@ done:
             snprintf(p, sizeof p, "%s/%s", dir, ours[i]);
             unlink(p);
         }
+        for (int i = 0; i < n_prec; i++) {
+            snprintf(p, sizeof p, "%s/precision_%s.json", dir, prec_names[i]);
+            unlink(p);
+            snprintf(p, sizeof p, "%s/precision_%s_accuracy.json", dir, prec_names[i]);
+            unlink(p);
+        }
         rmdir(dir); /* fails, harmlessly, if anything else is in it */
     }
     tmlp_report_destroy(c.r);
     cJSON_Delete(doc);
+    cJSON_Delete(precs);
     tmlp_monitor_destroy(mon);
     free(rest);
     free(rest2);

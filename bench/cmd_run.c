@@ -933,20 +933,18 @@ static int shard_for_rank(const tmlp_mpi *mpi, const run_opts *o, const workload
 }
 
 /* --mode accuracy at a reduced precision: the same model at F32 on the same samples, and
- * the paired comparison (bench/precision.c). Nothing for an F32 model. */
-static int paired_vs_f32(FILE *out, const run_opts *o, const workload *w)
+ * the paired comparison (bench/precision.c) into pr; *have = 1 when it was made. Nothing
+ * for an F32 model. The text block and the JSON's "paired_vs_f32" both come from pr. */
+static int paired_vs_f32(const run_opts *o, const workload *w, tmlp_paired_acc *pr, int *have)
 {
     tmlp_kernel_info ki;
+    *have = 0;
     if (w->is_null || tmlp_model_kernel_info(w->model, &ki) != TMLP_OK || ki.precision == TMLP_PRECISION_F32)
         return 0;
     tmlp_model *ref = NULL;
-    tmlp_paired_acc pr;
     int rc = tmlp_precision_load(w->model_source, o->layers, SYNTHETIC_MODEL_SEED, TMLP_PRECISION_F32, &ref);
-    if (!rc) rc = tmlp_paired_run(ref, w->model, w->data, o->alpha, &pr);
-    if (!rc) {
-        fputc('\n', out);
-        tmlp_paired_print(out, "f32", tmlp_precision_name(ki.precision), &pr, o->alpha);
-    }
+    if (!rc) rc = tmlp_paired_run(ref, w->model, w->data, o->alpha, pr);
+    *have = !rc;
     tmlp_model_destroy(ref);
     return rc;
 }
@@ -1238,6 +1236,17 @@ int tmlp_cmd_run(int argc, char **argv)
     }
 
     const int32_t *labels = w.data ? w.data->labels : NULL;
+    tmlp_paired_acc paired;
+    int have_paired = 0;
+    if (o.mode == TMLP_MODE_ACCURACY && o.format != TMLP_OUT_CSV && !g_stop &&
+        (rc = paired_vs_f32(&o, &w, &paired, &have_paired)))
+        goto done;
+    if (have_paired) {
+        tmlp_kernel_info ki;
+        w.info.paired = &paired;
+        w.info.paired_name = tmlp_model_kernel_info(w.model, &ki) == TMLP_OK ? tmlp_precision_name(ki.precision) : "?";
+        w.info.paired_alpha = o.alpha;
+    }
     if (o.format == TMLP_OUT_JSON) {
         if (tmlp_out_json(out, &w.info, rows, n_rows, labels, &res)) {
             tmlp_cli_error("--output: cannot write the JSON document: %s", strerror(errno));
@@ -1249,8 +1258,10 @@ int tmlp_cmd_run(int argc, char **argv)
             for (int i = 0; i < n_rows; i++)
                 tmlp_out_confusion(out, &rows[i], labels, w.info.data_classes, w.info.fashion_names);
         tmlp_out_table(out, o.format, rows, n_rows);
-        if (o.mode == TMLP_MODE_ACCURACY && o.format != TMLP_OUT_CSV && !g_stop && (rc = paired_vs_f32(out, &o, &w)))
-            goto done;
+        if (have_paired) {
+            fputc('\n', out);
+            tmlp_paired_print(out, "f32", w.info.paired_name, &paired, o.alpha);
+        }
         tmlp_rep_table(out, o.format, rows, n_rows, o.alpha);
         tmlp_out_per_rank(out, o.format, rows, n_rows);
         if (!o.quiet) tmlp_out_resources(out, o.format, &res); /* --quiet: results only */

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "precision.h"
 
 static const char *yes_no_na(int check)
 {
@@ -769,6 +770,8 @@ cJSON *tmlp_out_json_doc(const tmlp_run_info *info, const tmlp_run_row *rows, in
                                                      info->fashion_names));
     if (res && res->have)
         tmlp_json_add(doc, "resources", tmlp_out_resources_json(&res->summary, res->interval_ms, NULL));
+    if (info->paired)
+        tmlp_json_add(doc, "paired_vs_f32", tmlp_paired_json(info->paired, "f32", info->paired_name, info->paired_alpha));
     if (tmlp_json_failures() != failed) { /* some key is missing: no document rather than a partial one */
         cJSON_Delete(doc);
         errno = ENOMEM;

@@ -16,6 +16,7 @@
 #include "precision.h"
 
 #include "cli.h"
+#include "run.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -184,6 +185,52 @@ void tmlp_paired_print(FILE *f, const char *name_a, const char *name_b, const tm
     } else {
         fputs("  McNemar        n/a (the data has no labels)\n", f);
     }
+}
+
+static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+cJSON *tmlp_paired_json(const tmlp_paired_acc *r, const char *name_a, const char *name_b, double alpha)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        tmlp_json_fail();
+        return NULL;
+    }
+    const int lab = r->labeled > 0;
+    const double n = (double)r->labeled;
+    tmlp_json_add(o, "reference", cJSON_CreateString(name_a));
+    tmlp_json_add(o, "precision", cJSON_CreateString(name_b));
+    tmlp_json_add(o, "samples", cJSON_CreateNumber((double)r->n));
+    tmlp_json_add(o, "labeled", cJSON_CreateNumber((double)r->labeled));
+    tmlp_json_add(o, "accuracy_reference", lab ? cJSON_CreateNumber((double)r->correct_a / n) : cJSON_CreateNull());
+    tmlp_json_add(o, "accuracy", lab ? cJSON_CreateNumber((double)r->correct_b / n) : cJSON_CreateNull());
+    tmlp_json_add(o, "difference", lab ? num_or_null(r->diff) : cJSON_CreateNull());
+    tmlp_json_add(o, "ci_low", lab ? num_or_null(r->ci_low) : cJSON_CreateNull());
+    tmlp_json_add(o, "ci_high", lab ? num_or_null(r->ci_high) : cJSON_CreateNull());
+    tmlp_json_add(o, "confidence", cJSON_CreateNumber(1.0 - alpha));
+    tmlp_json_add(o, "top1_agreement", r->n ? cJSON_CreateNumber((double)r->agree_top1 / (double)r->n) : cJSON_CreateNull());
+    tmlp_json_add(o, "agree_top1", cJSON_CreateNumber((double)r->agree_top1));
+    if (lab) {
+        cJSON *d = cJSON_CreateObject();
+        tmlp_json_add(d, "reference_only", cJSON_CreateNumber((double)r->a_only));
+        tmlp_json_add(d, "precision_only", cJSON_CreateNumber((double)r->b_only));
+        tmlp_json_add(o, "discordant", d);
+        cJSON *m = cJSON_CreateObject();
+        tmlp_json_add(m, "p", num_or_null(r->mcnemar_p));
+        tmlp_json_add(m, "method", cJSON_CreateString(r->mcnemar_exact ? "exact_binomial" : "chi_square_cc"));
+        tmlp_json_add(m, "chi2", r->mcnemar_exact ? cJSON_CreateNull() : num_or_null(r->mcnemar_chi2));
+        tmlp_json_add(o, "mcnemar", m);
+    } else {
+        tmlp_json_add(o, "discordant", cJSON_CreateNull());
+        tmlp_json_add(o, "mcnemar", cJSON_CreateNull());
+    }
+    cJSON *e = cJSON_CreateObject();
+    tmlp_json_add(e, "max", num_or_null(r->max_abs_logit));
+    tmlp_json_add(e, "mean", num_or_null(r->mean_abs_logit));
+    tmlp_json_add(e, "from_softmax", cJSON_CreateBool(r->logits_from_softmax));
+    tmlp_json_add(e, "rows_skipped", cJSON_CreateNumber((double)r->logit_skipped));
+    tmlp_json_add(o, "logit_error", e);
+    return o;
 }
 
 int tmlp_precision_load(const char *spec, const char *layers, uint64_t synthetic_seed, tmlp_precision p,

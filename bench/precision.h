@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 typedef struct tmlp_paired_acc {
     int64_t n;                 /* samples compared (all of the data set) */
     int64_t labeled;           /* of which labelled (accuracy, McNemar); 0 = none */
@@ -30,6 +32,14 @@ int tmlp_paired_run(const tmlp_model *a, const tmlp_model *b, const tmlp_dataset
 /* The block of text: accuracy, agreement, logit errors, McNemar, the CI. */
 void tmlp_paired_print(FILE *f, const char *name_a, const char *name_b, const tmlp_paired_acc *r,
                        double alpha);
+
+/* The same comparison as a JSON object (the run's "paired_vs_f32", docs/bench_mlp.md):
+ * reference, precision, samples, labeled, accuracy_reference, accuracy, difference,
+ * ci_low, ci_high, confidence, top1_agreement, agree_top1, discordant {reference_only,
+ * precision_only}, mcnemar {p, method, chi2}, logit_error {max, mean, from_softmax,
+ * rows_skipped}. Figures without labels are null. Built with the checked helpers of
+ * run.h: a failed allocation is counted by tmlp_json_failures(); NULL on out-of-memory. */
+cJSON *tmlp_paired_json(const tmlp_paired_acc *r, const char *name_a, const char *name_b, double alpha);
 
 /* Load a model spec (path or synthetic:AxBx.., seed as given) at precision p (AUTO:
  * TMLP_PRECISION, else F32). Prints a one-line error; 0 or TMLP_EXIT_RUNTIME / _USAGE. */

@@ -38,6 +38,26 @@ else
     grep -q "McNemar" "$T/acc" && grep -q "top-1 agreement" "$T/acc" && grep -q "logit error" "$T/acc" ||
         fail "paired block incomplete"
     ok "--mode accuracy --precision int8: paired comparison with f32"
+    "$B" --mode accuracy --precision int8 --quick --monitor-interval-ms 0 --format json > "$T/acc.json" 2> "$T/err" ||
+        fail "--mode accuracy --precision int8 --format json: $(cat "$T/err")"
+    /usr/bin/python3 - "$T/acc.json" <<'PY' || fail "paired_vs_f32 missing or incomplete in the JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = d["paired_vs_f32"]
+assert p["reference"] == "f32" and p["precision"] == "int8", p
+assert p["samples"] == p["labeled"] == d["runs"][0]["accuracy"]["total"], p
+assert abs(p["accuracy"] - d["runs"][0]["accuracy"]["value"]) < 1e-12, p
+assert p["ci_low"] <= p["difference"] <= p["ci_high"] and p["confidence"] == 0.95, p
+n = p["discordant"]["reference_only"] + p["discordant"]["precision_only"]
+assert abs(p["difference"] - (p["discordant"]["precision_only"] - p["discordant"]["reference_only"]) / p["labeled"]) < 1e-12
+assert 0 <= p["mcnemar"]["p"] <= 1 and p["mcnemar"]["method"] == ("exact_binomial" if n < 25 else "chi_square_cc"), p
+assert 0 < p["top1_agreement"] <= 1 and p["logit_error"]["max"] >= p["logit_error"]["mean"] >= 0, p
+PY
+    "$B" --mode accuracy --quick --monitor-interval-ms 0 --format json > "$T/acc32.json" 2> "$T/err" ||
+        fail "--mode accuracy --format json: $(cat "$T/err")"
+    /usr/bin/python3 -c "import json,sys; assert 'paired_vs_f32' not in json.load(open(sys.argv[1]))" "$T/acc32.json" ||
+        fail "an f32 accuracy run has no paired comparison"
+    ok "--mode accuracy --precision int8 --format json: paired_vs_f32 complete and consistent with the run"
     "$B" ab --precision-b bf16 --quick > "$T/ab" 2> "$T/err" || fail "ab --precision-b bf16: $(cat "$T/err")"
     grep -q "\[bf16, " "$T/ab" && grep -q "^Together: latency" "$T/ab" || fail "ab: $(tail -12 "$T/ab")"
     ok "ab --precision-b bf16: both arms named, latency and paired accuracy together"

@@ -218,6 +218,57 @@ python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["cpu_user_
 d=json.load(open(sys.argv[2])); assert d["resources"]["duration_ns"] > 0' "$T/live/resources.json" "$T/live/results.json" \
     || fail "live report: resources.json series or the results.json resources block missing"
 ok "live report with profile and resource usage"
+
+# --- report --precisions: the latency-vs-accuracy table (default model and data: Fashion-MNIST
+# when installed, else synthetic data without labels, where the table says accuracy is n/a)
+"$B" report --precisions f32,int8 --output "$T/prec" --quick --no-find-peak --no-profile --scenario single-stream \
+    > "$T/out" 2>&1 || { cat "$T/out"; fail "report --precisions f32,int8 failed"; }
+for f in precision_f32.json precision_int8.json; do [ -s "$T/prec/$f" ] || fail "report --precisions: $f missing"; done
+grep -q "^## Weight precision: latency versus accuracy" "$T/prec/report.md" || fail "no precision section"
+grep -q "^| precision | instructions | single-stream p50 | p99 | p50 vs f32 | offline samples/s | vs f32 | accuracy | accuracy vs f32 (paired, 95% CI) | McNemar p |" \
+    "$T/prec/report.md" || fail "precision table header"
+grep -q "^| f32 | .* | 1.00x | .* | reference |" "$T/prec/report.md" || fail "no f32 reference row"
+grep -q "<h2[^>]*>Weight precision: latency versus accuracy</h2>" "$T/prec/index.html" || fail "no precision section in HTML"
+python3 - "$T/prec/results.json" "$T/prec/report.md" <<'PY' || fail "results.json precisions block or the int8 row"
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+ps = {p["precision"]: p for p in d["precisions"]}
+assert list(ps) == ["f32", "int8"], list(ps)
+for p in ps.values():
+    assert p["single_stream"]["p50_ns"] > 0 and p["offline"]["samples_per_s"] > 0 and p["offline"]["batch"] == 256, p
+md = open(sys.argv[2]).read()
+row = [l for l in md.splitlines() if l.startswith("| int8 |")][0]
+i8 = ps["int8"]
+if i8["accuracy"] is None:  # no labels
+    assert i8["paired_vs_f32"] is None and "no labels" in i8["note"] and "| n/a |" in row, row
+else:
+    pr = i8["paired_vs_f32"]
+    assert pr["precision"] == "int8" and 0 <= pr["mcnemar"]["p"] <= 1 and pr["accuracy"] == i8["accuracy"], pr
+    assert re.search(r"\| [+-]\d+\.\d\d points \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\] \| [0-9.e-]+ \((exact|chi-square); \d+ discordant\) \|", row), row
+    assert "int8: single-stream p50 " in md and "McNemar p" in md, "no precision recommendation"
+    print("ok: labelled data: int8 row with the paired difference, its CI and McNemar p")
+PY
+"$B" report --from "$T/prec/results.json" --output "$T/prec2" --no-profile > /dev/null 2>&1 || fail "report --from precision results"
+[ "$(grep '^| int8 |' "$T/prec2/report.md")" = "$(grep '^| int8 |' "$T/prec/report.md")" ] \
+    || fail "report --from does not reproduce the precision table"
+ok "report --precisions f32,int8: the table in Markdown and HTML, kept in results.json, reproduced by --from"
+# a precision that cannot run (blas has no int8 path) costs its row, not the report
+"$B" report --precisions f32,int8 --kernels blas --output "$T/precb" --quick --no-find-peak --no-profile \
+    --scenario single-stream --model "$M" > "$T/out" 2>&1 || { cat "$T/out"; fail "report with a failing precision"; }
+grep -q "^| int8 | - | not measured | .* | not measured |$" "$T/precb/report.md" && \
+    grep -q "^- int8: not measured: its latency run failed" "$T/precb/report.md" || fail "the failed int8 row is not said"
+ok "report --precisions: a precision whose runs fail is a row marked not measured, with the reason"
+"$B" report --precisions f32 --output "$T/x" --quick > /dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "--precisions with one precision is a usage error, got $rc"
+"$B" report --precisions f32,fp7 --output "$T/x" --quick > /dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "--precisions f32,fp7 is a usage error, got $rc"
+"$B" report --precisions f32,int8 --from "$T/run.json" --output "$T/x" > /dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "--precisions with --from is a usage error, got $rc"
+"$B" report --precision f32,int8 --output "$T/x" --quick > /dev/null 2> "$T/err"; rc=$?
+[ $rc -eq 2 ] && grep -q -- "--precisions" "$T/err" || fail "--precision LIST: exit $rc, $(cat "$T/err")"
+[ -e "$T/x" ] && fail "a refused report left $T/x behind"
+ok "--precisions usage errors (one precision, unknown name, with --from; --precision LIST points to --precisions)"
+
 "$B" report --output "$T/x" --from "$T/run.json" --quick > /dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || fail "--from with run options is a usage error, got $rc"
 "$B" report --quick > /dev/null 2>&1; rc=$?

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "precision.h"
 #include "run.h"
 #include "tinymlp.h"
 
@@ -67,6 +68,13 @@ static void test_json_doc_each_failure(void **state)
     info.model_kind = info.model_source = "null";
     info.data_kind = info.data_source = "synthetic";
     info.data_dtype = "f32";
+    /* an accuracy run at int8: the paired comparison with f32 is part of the document */
+    tmlp_paired_acc paired = {.n = 16, .labeled = 16, .correct_a = 12, .correct_b = 11, .a_only = 2, .b_only = 1,
+                              .agree_top1 = 14, .max_abs_logit = 0.3, .mean_abs_logit = 0.03, .mcnemar_p = 1.0,
+                              .mcnemar_exact = 1, .diff = -1.0 / 16, .ci_low = -0.2, .ci_high = 0.1};
+    info.paired = &paired;
+    info.paired_name = "int8";
+    info.paired_alpha = 0.05;
 
     static char ref[1 << 16], got[1 << 16], prefix[512];
     cJSON *doc = tmlp_out_json_doc(&info, rows, 2, NULL, NULL);
@@ -76,6 +84,8 @@ static void test_json_doc_each_failure(void **state)
     cJSON_Delete(doc);
     assert_non_null(strstr(ref, "/runs/1/mode\n"));
     assert_non_null(strstr(ref, "/runs/0/latencies_ns/19\n"));
+    assert_non_null(strstr(ref, "/paired_vs_f32/mcnemar/p\n"));
+    assert_non_null(strstr(ref, "/paired_vs_f32/logit_error/rows_skipped\n"));
 
     int refused = 0, complete = 0;
     for (long k = 0; k < 100000; k++) {
