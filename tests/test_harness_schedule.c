@@ -316,6 +316,48 @@ static void test_settings_limits(void **state)
     expect_arg(&s, &big, "sample_count");
 }
 
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* tmlp_sort_doubles against qsort: random, few distinct values, sorted, reversed, equal,
+ * and an adversarial "organ pipe" that drives a plain quicksort quadratic (heapsort path). */
+static void test_sort_doubles(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    double *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
+    assert_non_null(a);
+    assert_non_null(b);
+    tmlp_rng rng;
+    tmlp_rng_seed(&rng, 7);
+    for (int kind = 0; kind < 6; kind++) {
+        for (int64_t n = 0; n <= N; n = n < 40 ? n + 1 : n * 3) {
+            for (int64_t i = 0; i < n; i++) {
+                switch (kind) {
+                case 0: a[i] = (double)tmlp_rng_below(&rng, 1000000); break;
+                case 1: a[i] = (double)tmlp_rng_below(&rng, 3); break;
+                case 2: a[i] = (double)i; break;
+                case 3: a[i] = (double)(n - i); break;
+                case 4: a[i] = 42.0; break;
+                default: a[i] = (double)(i < n / 2 ? i : n - i); break;
+                }
+            }
+            memcpy(b, a, (size_t)n * sizeof *a);
+            tmlp_sort_doubles(a, n);
+            if (n > 0) qsort(b, (size_t)n, sizeof *b, cmp_d);
+            for (int64_t i = 0; i < n; i++)
+                if (a[i] != b[i]) fail_msg("kind %d n %lld: [%lld] = %g, expected %g", kind, (long long)n,
+                                           (long long)i, a[i], b[i]);
+        }
+    }
+    tmlp_sort_doubles(NULL, 0);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_sampler),          cmocka_unit_test(test_digest),
         cmocka_unit_test(test_names),            cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_settings_check),   cmocka_unit_test(test_settings_limits),
+        cmocka_unit_test(test_sort_doubles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -893,7 +893,7 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
         if (!sorted) goto nomem;
         /* origin of measured query i = t0 + sched[i]: the server issues the schedule in order */
         for (int64_t i = 0; i < m; i++) sorted[i] = (double)(run->q_issue[w + i] - (t0 + sched[i]));
-        qsort(sorted, (size_t)m, sizeof(double), cmp_double);
+        tmlp_sort_doubles(sorted, m); /* in place: qsort would malloc a copy */
         r->issue_delay = tmlp_bench_summarize(sorted, m, s->percentile_method);
     }
     rec_free(run->q_issue, sizeof(int64_t), run->q_cap);
@@ -903,7 +903,7 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
     n_done = 0;
     for (int64_t i = 0; i < m; i++)
         if (r->latencies_ns[i] >= 0) sorted[n_done++] = (double)r->latencies_ns[i];
-    qsort(sorted, (size_t)n_done, sizeof(double), cmp_double);
+    tmlp_sort_doubles(sorted, n_done);
     r->latency = tmlp_bench_summarize(sorted, n_done, s->percentile_method);
 
     switch (s->scenario) {
@@ -934,7 +934,7 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
             int64_t done = run->s_tdone[s_first + i];
             if (done) per[k++] = (double)(done - t0);
         }
-        qsort(per, (size_t)k, sizeof(double), cmp_double);
+        tmlp_sort_doubles(per, k);
         r->latency = tmlp_bench_summarize(per, k, s->percentile_method);
         free(per);
         break;

@@ -9,6 +9,12 @@
 #include "tinymlp/bench.h"
 #include "tinymlp/rng.h"
 
+/* --- Sorting (sort.c) ----------------------------------------------------------------- */
+
+/* Sort x[0, n) ascending in place with no allocation (introsort; glibc's qsort mallocs a
+ * copy of the array, a third 8-byte array per query at a run's peak). */
+void tmlp_sort_doubles(double *x, int64_t n);
+
 /* --- Workload (schedule.c) ---------------------------------------------------------- */
 
 /* Where the sample indices of a run come from. Performance queries draw uniformly with

@@ -250,7 +250,7 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
     r->workload_digest = h;
     r->completed_queries = n_done;
 
-    qsort(sorted, (size_t)n_done, sizeof *sorted, cmp_double);
+    tmlp_sort_doubles(sorted, n_done);
     r->latency = tmlp_bench_summarize(sorted, n_done, s->percentile_method);
     r->es_estimate_p99_ns = NAN; /* validate fills it where it applies */
     double span_s = (double)last_done * 1e-9;
@@ -271,7 +271,7 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
             return tmlp_error_set(err, TMLP_ERR_NOMEM, "merge: cannot allocate %lld issue delays", (long long)m);
         }
         for (int64_t j = 0; j < m; j++) delays[j] = (double)r->issue_delay_ns[j];
-        qsort(delays, (size_t)m, sizeof *delays, cmp_double);
+        tmlp_sort_doubles(delays, m);
         r->issue_delay = tmlp_bench_summarize(delays, m, s->percentile_method);
         free(delays);
         break;
@@ -293,7 +293,7 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
         for (int64_t j = 0; j < m; j++)
             for (int64_t q = 0; q < r->query_samples[j] && at < r->n_sample_done; q++, at++)
                 if (r->sample_done_ns[at] >= 0) per[k++] = (double)(r->sample_done_ns[at] - r->start_ns[j]);
-        qsort(per, (size_t)k, sizeof *per, cmp_double);
+        tmlp_sort_doubles(per, k);
         r->latency = tmlp_bench_summarize(per, k, s->percentile_method);
         free(per);
         break;
