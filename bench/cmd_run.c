@@ -915,6 +915,84 @@ static double default_expected_qps(const workload *w)
     return q;
 }
 
+/* MemAvailable of /proc/meminfo in bytes; 0 when unknown (not Linux, an old kernel). */
+static uint64_t mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    fclose(f);
+    return kb > UINT64_MAX / 1024 ? UINT64_MAX : (uint64_t)kb * 1024;
+}
+
+static const char *fmt_bytes(uint64_t b, char *buf, size_t n)
+{
+    double v = (double)b;
+    if (v >= 1099511627776.0) snprintf(buf, n, "%.1f TiB", v / 1099511627776.0);
+    else if (v >= 1073741824.0) snprintf(buf, n, "%.1f GiB", v / 1073741824.0);
+    else snprintf(buf, n, "%.1f MiB", v / 1048576.0);
+    return buf;
+}
+
+/* Before any run: what the runs of this invocation will keep (tmlp_bench_estimate_memory
+ * per row; every row's result stays until the output is written, the largest run's working
+ * records come on top, and raw latencies in a JSON document cost ~100 bytes per query
+ * while it is built) against MemAvailable. Refused (exit 1) when even the fewest queries
+ * the settings allow do not fit; a warning when the estimate at an assumed closed-loop
+ * rate (the null SUT: TMLP_BENCH_ESTIMATE_QPS; a model: the offline expected QPS, above
+ * what a closed loop of one query at a time reaches) does not. Per process: MPI ranks
+ * check their own share. */
+static int memory_check(const run_opts *o, const workload *w, tmlp_mpi *mpi)
+{
+    uint64_t avail = mem_available();
+    if (avail == 0) return 0;
+    double rate = w->is_null || !w->model ? 0.0 : o->default_expected_qps;
+    double kept = 0, kept_min = 0, work = 0, work_min = 0;
+    const char *worst = NULL;
+    tmlp_bench_memory_estimate big = {0};
+    for (int sc = 0; sc < 4; sc++) {
+        if (!(o->scenarios & (1u << sc))) continue;
+        int n_runs = sc == TMLP_SCENARIO_OFFLINE ? o->n_batches : 1;
+        for (int b = 0; b < n_runs; b++) {
+            tmlp_bench_settings s = settings_for(o, (tmlp_scenario)sc, o->batches[b]);
+            tmlp_mpi_settings(mpi, &s, w->sut.sample_count);
+            tmlp_bench_memory_estimate e;
+            if (tmlp_bench_estimate_memory(&s, w->sut.sample_count, rate, &e, NULL) != TMLP_OK) continue;
+            double json = o->format == TMLP_OUT_JSON && !o->no_raw_latencies
+                          ? 100.0 * (sc == TMLP_SCENARIO_SERVER && o->keep_records ? 2 : 1) : 0.0;
+            kept += (double)e.result_bytes + json * (double)e.queries;
+            kept_min += (double)e.result_bytes * ((double)e.queries_min / (double)(e.queries > 0 ? e.queries : 1)) +
+                        json * (double)e.queries_min;
+            if ((double)e.peak_bytes > work) work = (double)e.peak_bytes;
+            if ((double)e.peak_bytes_min > work_min) {
+                work_min = (double)e.peak_bytes_min;
+                worst = tmlp_scenario_name((tmlp_scenario)sc);
+                big = e;
+            }
+        }
+    }
+    double need_min = kept_min + work_min, need = kept + work;
+    char b1[32], b2[32];
+    if (need_min > (double)avail) {
+        tmlp_cli_error("the runs need at least %s of memory (%s: %" PRId64 " %s x %.0f bytes), more than "
+                       "MemAvailable %s: shorten --min-duration-ms, lower --min-queries or --target-qps%s",
+                       fmt_bytes(need_min >= 1.8e19 ? UINT64_MAX : (uint64_t)need_min, b1, sizeof b1), worst,
+                       big.queries_min, strcmp(worst, "offline") ? "queries" : "runs of samples",
+                       big.bytes_per_query, fmt_bytes(avail, b2, sizeof b2),
+                       o->format == TMLP_OUT_JSON && !o->no_raw_latencies ? ", or add --no-raw-latencies" : "");
+        return TMLP_EXIT_RUNTIME;
+    }
+    if (need > (double)avail)
+        tmlp_cli_error("warning: the runs may need up to %s of memory (closed loops at %.0f queries/s), more than "
+                       "MemAvailable %s; --max-queries or --max-duration-ms bound them",
+                       fmt_bytes(need >= 1.8e19 ? UINT64_MAX : (uint64_t)need, b1, sizeof b1),
+                       rate > 0 ? rate : TMLP_BENCH_ESTIMATE_QPS, fmt_bytes(avail, b2, sizeof b2));
+    return 0;
+}
+
 /* Under MPI the offline runs (and accuracy) see only this rank's contiguous shard of the
  * samples: every sample is scored exactly once across the ranks. NULL with one rank. */
 static int shard_for_rank(const tmlp_mpi *mpi, const run_opts *o, const workload *w, tmlp_sut_shard **out)
@@ -1116,6 +1194,9 @@ int tmlp_cmd_run(int argc, char **argv)
         rc = TMLP_EXIT_RUNTIME;
         goto done;
     }
+    /* a trace draws every query and sample; MPI merges the ranks' records by start time */
+    o.keep_records = o.trace != NULL || tmlp_mpi_size(mpi) > 1;
+    if ((rc = memory_check(&o, &w, mpi))) goto done;
     /* Under MPI: a rank that failed above makes every rank stop here, not hang later. */
     agreed = 1;
     if ((rc = tmlp_mpi_agree(mpi, 0))) goto done;
@@ -1142,8 +1223,6 @@ int tmlp_cmd_run(int argc, char **argv)
 
     /* The rows: one per scenario, offline one per batch size, in this order. */
     tmlp_bench_settings row_settings[MAX_ROWS];
-    /* a trace draws every query and sample; MPI merges the ranks' records by start time */
-    o.keep_records = o.trace != NULL || tmlp_mpi_size(mpi) > 1;
     for (int sc = 0; sc < 4; sc++) {
         if (!(o.scenarios & (1u << sc))) continue;
         int n_runs = sc == TMLP_SCENARIO_OFFLINE ? o.n_batches : 1;

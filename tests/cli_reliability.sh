@@ -116,6 +116,16 @@ done
 "$B" $NULLQ --baseline "$T/noruns.json" >/dev/null 2>"$T/err"; rc=$?
 check "--baseline without runs: exit 1" '[ $rc -eq 1 ] && grep -q "holds no run" "$T/err"'
 
+# --- a run that cannot fit in memory is refused before it starts (exit 1, one line) ---------
+# 1e8 QPS for a day: ~8.6e12 arrivals x 33 bytes, more than any MemAvailable; refused from the
+# settings, before the schedule is generated (a second, not an out-of-memory crash)
+start=$(date +%s)
+"$B" $NULLQ --scenario server --target-qps 1e8 --min-duration-ms 86400000 --max-duration-ms 86400000 \
+    --format json --output "$T/prev.json" >/dev/null 2>"$T/err"; rc=$?
+took=$(($(date +%s) - start))
+check "a run larger than MemAvailable: exit 1, one line naming the estimate, output untouched" \
+    '[ $rc -eq 1 ] && [ $took -lt 20 ] && [ $(wc -l <"$T/err") -eq 1 ] && grep -q "MemAvailable" "$T/err" && grep -q "queries x 33 bytes" "$T/err" && same_prev && no_tmp'
+
 # --- long paths are shortened in messages ----------------------------------------------------
 long=$(printf 'x%.0s' $(seq 1 5000))
 "$B" $NULLQ --output "$T/$long/out.json" >/dev/null 2>"$T/err"; rc=$?

@@ -358,6 +358,93 @@ static void test_sort_doubles(void **state)
     free(b);
 }
 
+/* tmlp_bench_estimate_memory: hand-counted records (src/bench/memory.c, docs/reliability.md). */
+static void test_estimate_memory(void **state)
+{
+    (void)state;
+    tmlp_bench_memory_estimate e;
+    tmlp_error err = {0};
+    /* single-stream without records: 17 B/query; 1 s at an assumed 1e6 queries/s */
+    tmlp_bench_settings s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
+    s.keep_records = 0;
+    s.min_duration_ms = 1000;
+    s.min_query_count = 1024;
+    s.warmup_queries = 0;
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 100, 1e6, &e, &err), TMLP_OK);
+    assert_int_equal(e.queries, 1000000);
+    assert_int_equal(e.queries_min, 1024);
+    assert_true(e.bytes_per_query == 17.0);
+    assert_int_equal(e.peak_bytes, 17000000);
+    assert_int_equal(e.peak_bytes_min, 17 * 1024);
+    assert_int_equal(e.result_bytes, 8000000);
+    /* the default rate; max_query_count and max_duration_ms cut it */
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 100, 0, &e, &err), TMLP_OK);
+    assert_int_equal(e.queries, (int64_t)TMLP_BENCH_ESTIMATE_QPS);
+    s.max_query_count = 5000;
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 100, 1e6, &e, &err), TMLP_OK);
+    assert_int_equal(e.queries, 5000);
+    s.max_query_count = 0;
+    s.max_duration_ms = 1;
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 100, 1e6, &e, &err), TMLP_OK);
+    assert_int_equal(e.queries, 1001); /* 1 ms at 1e6/s, +1 */
+    assert_int_equal(e.queries_min, 1001);
+    /* keep_records: origin and completion time while running, 4 arrays in the result */
+    s.max_duration_ms = 0;
+    s.keep_records = 1;
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 100, 1e6, &e, &err), TMLP_OK);
+    assert_true(e.bytes_per_query == 49.0);
+    assert_int_equal(e.result_bytes, 32000000);
+
+    /* server: 10 s at 1000 QPS = 10001 arrivals (> min_query_count); 25 B of records + 8 of schedule */
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER);
+    s.keep_records = 0;
+    s.target_qps = 1000;
+    s.min_duration_ms = 10000;
+    s.min_query_count = 100;
+    s.warmup_queries = 0;
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 100, 1e6, &e, &err), TMLP_OK); /* rate ignored */
+    assert_int_equal(e.queries, 10001);
+    assert_int_equal(e.queries_min, 10001);
+    assert_true(e.bytes_per_query == 33.0);
+    assert_int_equal(e.peak_bytes, 10001 * 33);
+    assert_int_equal(e.peak_bytes_min, e.peak_bytes);
+    s.min_query_count = 50000; /* the count wins over the duration */
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 100, 0, &e, &err), TMLP_OK);
+    assert_int_equal(e.queries, 50000);
+    /* 1e8 QPS for 30 days: more than any machine holds, no overflow */
+    s.target_qps = TMLP_BENCH_MAX_TARGET_QPS;
+    s.min_duration_ms = (uint64_t)TMLP_BENCH_MAX_DURATION_MS;
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 100, 0, &e, &err), TMLP_OK);
+    assert_true(e.peak_bytes_min > (uint64_t)8e15 && e.peak_bytes_min < UINT64_MAX);
+    /* accuracy: every sample once, plus 4 B of prediction each */
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER);
+    s.mode = TMLP_MODE_ACCURACY;
+    s.keep_records = 0;
+    s.warmup_queries = 0;
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 300, 0, &e, &err), TMLP_OK);
+    assert_int_equal(e.queries, 300);
+    assert_int_equal(e.peak_bytes, 300 * 33 + 300 * 4);
+
+    /* offline: per sample; warm-up batches count too */
+    s = tmlp_bench_settings_default(TMLP_SCENARIO_OFFLINE);
+    s.keep_records = 0;
+    s.offline_sample_count = 1000;
+    s.offline_batch_size = 32;
+    s.warmup_queries = 2;
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 100, 0, &e, &err), TMLP_OK);
+    assert_int_equal(e.queries, 3);
+    assert_true(e.bytes_per_query == 17.0);
+    assert_int_equal(e.peak_bytes, (1000 + 64) * 17);
+
+    /* bad arguments */
+    assert_int_equal(tmlp_bench_estimate_memory(NULL, 100, 0, &e, &err), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 100, 0, NULL, &err), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 0, 0, &e, &err), TMLP_ERR_ARG);
+    assert_non_null(strstr(err.message, "sample_count"));
+    s.scenario = (tmlp_scenario)9;
+    assert_int_equal(tmlp_bench_estimate_memory(&s, 100, 0, &e, &err), TMLP_ERR_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,7 +453,7 @@ int main(void)
         cmocka_unit_test(test_sampler),          cmocka_unit_test(test_digest),
         cmocka_unit_test(test_names),            cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_settings_check),   cmocka_unit_test(test_settings_limits),
-        cmocka_unit_test(test_sort_doubles),
+        cmocka_unit_test(test_sort_doubles),     cmocka_unit_test(test_estimate_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -295,6 +295,40 @@ TMLP_API tmlp_status tmlp_bench_run_scenario(const tmlp_bench_settings *settings
                                              tmlp_bench_result **out, tmlp_error *err);
 TMLP_API void tmlp_bench_result_destroy(tmlp_bench_result *r);
 
+/* --- Memory a run needs ------------------------------------------------------------------
+ *
+ * What tmlp_bench_run_scenario will keep for the run described by `settings` against a SUT
+ * of sample_count samples, estimated from the settings alone (docs/reliability.md, "Memory
+ * per query"): queries x bytes per query, the bytes per query counted from the records the
+ * harness keeps for that scenario and keep_records (single-stream without records: 17).
+ *
+ * The number of queries is known before the run for the server (the schedule: target_qps x
+ * min_duration, at least min_query_count, cut by the max_* settings), offline (the planned
+ * sample count), accuracy mode (the data set) and warm-up. A closed loop runs until both
+ * minimums are met, so its count depends on the SUT's speed: the estimate assumes
+ * closed_loop_qps queries per second (<= 0: TMLP_BENCH_ESTIMATE_QPS, above what the null
+ * SUT reaches), an upper bound; min_query_count alone (cut by the max_* settings) gives a
+ * lower one. find-peak: the first trial (at target_qps) only.
+ *
+ * Fixed costs (program, BLAS, the data set, the SUT's buffers) are not counted. */
+#define TMLP_BENCH_ESTIMATE_QPS 4e6
+
+typedef struct tmlp_bench_memory_estimate {
+    int64_t queries;          /* queries recorded (warm-up included), at closed_loop_qps */
+    int64_t queries_min;      /* the fewest the settings allow (== queries unless closed loop) */
+    double bytes_per_query;   /* records per query at the peak, the schedule included */
+    uint64_t peak_bytes;      /* at the run's peak (running or building the result) */
+    uint64_t peak_bytes_min;  /* the same for queries_min: the run needs at least this */
+    uint64_t result_bytes;    /* what the result keeps after the run (latencies, records,
+                                 predictions), at `queries` */
+} tmlp_bench_memory_estimate;
+
+/* Fill *out. Errors: TMLP_ERR_ARG (NULL settings or out, sample_count < 1, an unknown
+ * scenario). Pure arithmetic: no allocation, thread-safe. */
+TMLP_API tmlp_status tmlp_bench_estimate_memory(const tmlp_bench_settings *settings, int64_t sample_count,
+                                                double closed_loop_qps, tmlp_bench_memory_estimate *out,
+                                                tmlp_error *err);
+
 /* --- One run in several parts (processes, machines) ------------------------------------
  *
  * A run too big for one process is split into k PARTS (MPI ranks, say): each part runs
