@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "bench/report_internal.h"
 #include "tinymlp/report.h"
 #include "tmpdir.h"
 
@@ -107,12 +108,25 @@ static void test_table_state(void **state)
     tmlp_report_destroy(r);
 }
 
+/* tmlp_strbuf_free accepts NULL like every destroy, and an empty buffer */
+static void test_strbuf_free(void **state)
+{
+    (void)state;
+    tmlp_strbuf_free(NULL);
+    tmlp_strbuf b = {0};
+    tmlp_strbuf_free(&b);
+    tmlp_strbuf_puts(&b, "x");
+    tmlp_strbuf_free(&b);
+    assert_null(b.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render),
         TEST_IN_TMPDIR(test_write_dir),
         cmocka_unit_test(test_table_state),
+        cmocka_unit_test(test_strbuf_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

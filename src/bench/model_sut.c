@@ -291,10 +291,19 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
     m->n_workers = workers;
     atomic_init(&m->pending, 0);
     atomic_init(&m->idle_spin_ns, tmlp_wait_spin_budget(workers + 1, IDLE_SPIN_NS, NULL, 0));
-    pthread_mutex_init(&m->mu, NULL);
-    pthread_cond_init(&m->not_empty, NULL);
-    pthread_cond_init(&m->not_full, NULL);
-    pthread_cond_init(&m->idle, NULL);
+    /* tmlp_model_sut_destroy (called on every later failure) destroys all four: a failed
+     * init is undone here, before destroy can see a half-initialised object */
+    int made = 0;
+    if (pthread_mutex_init(&m->mu, NULL) == 0 && ++made && pthread_cond_init(&m->not_empty, NULL) == 0 &&
+        ++made && pthread_cond_init(&m->not_full, NULL) == 0 && ++made && pthread_cond_init(&m->idle, NULL) == 0)
+        made++;
+    if (made < 4) {
+        if (made > 2) pthread_cond_destroy(&m->not_full);
+        if (made > 1) pthread_cond_destroy(&m->not_empty);
+        if (made > 0) pthread_mutex_destroy(&m->mu);
+        free(m);
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "model_sut: cannot create the queue's mutex");
+    }
 
     /* Queue: starts at 256 items / max(1024, 4 x max_batch) samples and grows on demand. */
     size_t row_bytes, stage_bytes;

@@ -241,7 +241,10 @@ tmlp_status tmlp_monitor_create(uint32_t interval_ms, tmlp_monitor **out, tmlp_e
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    if (pthread_mutex_init(&m->lock, NULL) != 0 || pthread_cond_init(&m->cond, &ca) != 0) {
+    int locked = pthread_mutex_init(&m->lock, NULL) == 0;
+    if (!locked || pthread_cond_init(&m->cond, &ca) != 0) {
+        /* half built: undo the mutex if it exists (destroy would also destroy the cond) */
+        if (locked) pthread_mutex_destroy(&m->lock);
         pthread_condattr_destroy(&ca);
         tmlp_mem_free(NULL, m);
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "monitor: cannot create a mutex");

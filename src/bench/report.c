@@ -106,6 +106,7 @@ char *tmlp_strbuf_take(tmlp_strbuf *b)
 
 void tmlp_strbuf_free(tmlp_strbuf *b)
 {
+    if (!b) return;
     tmlp_mem_free(NULL, b->p);
     b->p = NULL;
     b->len = b->cap = 0;
