@@ -101,10 +101,10 @@ struct tmlp_bench_run {
 
     /* Per query (issue order, warm-up first) — what the statistics need, compactly
      * (issue 14: ~156 bytes per query were kept; a null single-stream run now keeps 17
-     * while it runs and 16 while the result is built, docs/reliability.md):
+     * while it runs and 17 while the result is built, docs/reliability.md):
      *   q_lat     while in flight the latency origin (absolute ns: issue or scheduled
-     *             time); once its last sample completed, the latency (ns). At the end the
-     *             array becomes the result's latencies_ns, without a copy.
+     *             time); once its last sample completed, the latency (ns). At the end its
+     *             measured part is copied into the result's latencies_ns and it is freed.
      *   q_left    samples not yet complete.
      *   q_first   first sample id of each query; NULL while every query has `uniform`
      *             samples (then query = id / uniform).
@@ -809,7 +809,7 @@ static int64_t *alloc_i64(int64_t n)
 
 /* Fill the result from the finished run. Completions after `finished` only touch
  * s_done / s_outstanding, so the records read here are stable. The measured part of
- * q_lat becomes r->latencies_ns in place (moved to the front, shrunk), and the records
+ * q_lat is copied into r->latencies_ns and unmapped, and the records
  * the statistics no longer need are freed before the sorted copy is made: the peak is
  * 8 bytes of latency + 8 of sorted copy per query (plus keep_records' arrays). */
 static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, tmlp_bench_result **out,
