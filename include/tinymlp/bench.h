@@ -53,9 +53,12 @@ typedef enum tmlp_mode {
 /* "single-stream", "multi-stream", "server", "offline" — the exact labels of the output. */
 TMLP_API const char *tmlp_scenario_name(tmlp_scenario s);
 TMLP_API tmlp_status tmlp_scenario_parse(const char *name, tmlp_scenario *out);
+/* The same with a message naming the accepted labels. */
+TMLP_API tmlp_status tmlp_scenario_parse_ex(const char *name, tmlp_scenario *out, tmlp_error *err);
 /* "performance", "accuracy", "find-peak" */
 TMLP_API const char *tmlp_mode_name(tmlp_mode m);
 TMLP_API tmlp_status tmlp_mode_parse(const char *name, tmlp_mode *out);
+TMLP_API tmlp_status tmlp_mode_parse_ex(const char *name, tmlp_mode *out, tmlp_error *err);
 
 /* Progress report, passed to settings.progress about every 250 ms from the issuing thread. */
 typedef struct tmlp_bench_progress {
