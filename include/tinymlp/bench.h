@@ -387,7 +387,14 @@ typedef struct tmlp_model_sut tmlp_model_sut;
 TMLP_API tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *data,
                                            int workers, int64_t max_batch, tmlp_model_sut **out,
                                            tmlp_error *err);
-TMLP_API const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m);
+/* The callbacks and user pointer to hand to the harness, i.e. this SUT as a tmlp_sut:
+ *     tmlp_bench_run_scenario(&settings, tmlp_model_sut_callbacks(m), &result, &err);
+ * Valid until tmlp_model_sut_destroy. NULL for NULL. */
+TMLP_API const tmlp_sut *tmlp_model_sut_callbacks(tmlp_model_sut *m);
+/* Deprecated: the old name of tmlp_model_sut_callbacks, kept so existing code compiles
+ * (with a warning). */
+TMLP_API TMLP_DEPRECATED("use tmlp_model_sut_callbacks")
+const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m);
 /* An idle worker spins at most this long for new work before it sleeps on a condition
  * variable. Decided at creation by the rule of settings.wait_spin_ns (30 us when the
  * usable CPUs leave one free beside the workers and the issuer, else 0). set: -1 decides
