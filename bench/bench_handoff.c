@@ -135,7 +135,7 @@ static double harness_p50(const workload *w, int ms, int64_t spin, int64_t worke
     s.wait_spin_ns = spin;
     tmlp_bench_result *r = NULL;
     double p = -1.0;
-    if (tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(m), &r, &err) == TMLP_OK) {
+    if (tmlp_bench_run_scenario(&s, tmlp_model_sut_callbacks(m), &r, &err) == TMLP_OK) {
         p = r->latency.p50;
         if (policy)
             snprintf(policy, cap, "harness %s; worker idle spin %.0f us", r->wait_policy,

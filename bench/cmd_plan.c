@@ -71,7 +71,7 @@ static int server_run(const tmlp_model *m, const tmlp_dataset *d, int workers, d
     s.drain_timeout_ms = 2000;
     s.find_peak_precision = 0.05;
     s.find_peak_max_runs = 10;
-    tmlp_status st = tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), out, &err);
+    tmlp_status st = tmlp_bench_run_scenario(&s, tmlp_model_sut_callbacks(ms), out, &err);
     tmlp_model_sut_destroy(ms);
     if (st != TMLP_OK) {
         tmlp_cli_error("plan: server run failed: %s", err.message);

@@ -808,7 +808,7 @@ static int build_workload(const run_opts *o, workload *w)
                            err.message[0] ? err.message : tmlp_status_str(st));
             return TMLP_EXIT_RUNTIME;
         }
-        w->sut = *tmlp_model_sut_sut(w->msut);
+        w->sut = *tmlp_model_sut_callbacks(w->msut);
     }
     w->info.workers = (int)o->workers;
     w->info.blas_threads = (int)o->blas_threads;

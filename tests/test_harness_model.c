@@ -78,7 +78,7 @@ static void accuracy_run(fixture *fx, const tmlp_dataset *d, const int32_t *ref,
 {
     tmlp_model_sut *ms = NULL;
     assert_int_equal(tmlp_model_sut_create(fx->model, d, workers, max_batch, &ms, NULL), TMLP_OK);
-    tmlp_sut sut = *tmlp_model_sut_sut(ms);
+    tmlp_sut sut = *tmlp_model_sut_callbacks(ms);
     assert_int_equal(sut.sample_count, N);
     sut.labels = ref;
     tmlp_bench_settings s = tmlp_bench_settings_default(sc);
@@ -124,7 +124,7 @@ static void test_performance_run(void **state)
     s.min_duration_ms = 20;
     s.min_query_count = 100;
     tmlp_bench_result *r = NULL;
-    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, NULL), TMLP_OK);
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_callbacks(ms), &r, NULL), TMLP_OK);
     assert_true(r->valid);
     assert_true(r->queries >= 100);
     assert_int_equal(r->labeled, 0); /* synthetic data has no labels */
@@ -147,7 +147,7 @@ static void test_overload_drains(void **state)
     s.max_outstanding_queries = 4;
     tmlp_bench_result *r = NULL;
     uint64_t t0 = tmlp_time_now_ns();
-    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, NULL), TMLP_OK);
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_callbacks(ms), &r, NULL), TMLP_OK);
     assert_true(tmlp_time_now_ns() - t0 < 1000000000ULL);
     assert_true(r->overloaded);
     assert_false(r->valid);
@@ -168,7 +168,7 @@ static void test_wait_policies(void **state)
             assert_int_equal(tmlp_model_sut_create(fx->model, fx->f32, 1, 1, &ms, NULL), TMLP_OK);
             tmlp_model_sut_set_idle_spin_ns(ms, budgets[b]);
             assert_int_equal(tmlp_model_sut_idle_spin_ns(ms), budgets[b]);
-            tmlp_sut sut = *tmlp_model_sut_sut(ms);
+            tmlp_sut sut = *tmlp_model_sut_callbacks(ms);
             sut.labels = fx->ref_f32;
             tmlp_bench_settings s = tmlp_bench_settings_default(scs[k]);
             assert_int_equal(s.wait_spin_ns, -1); /* default: decided at the run start */
@@ -198,7 +198,7 @@ static void test_wait_policies(void **state)
     s.min_duration_ms = 0;
     s.min_query_count = 10;
     tmlp_bench_result *r = NULL;
-    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, NULL), TMLP_OK);
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_callbacks(ms), &r, NULL), TMLP_OK);
     assert_true(r->wait_spin_ns == 0 || r->wait_spin_ns == 20000);
     assert_non_null(strstr(r->wait_policy, "auto: "));
     assert_non_null(strstr(r->wait_policy, "CPUs"));
@@ -206,10 +206,10 @@ static void test_wait_policies(void **state)
     /* out of range */
     tmlp_error e = {0};
     s.wait_spin_ns = -2;
-    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, &e), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_callbacks(ms), &r, &e), TMLP_ERR_ARG);
     assert_non_null(strstr(e.message, "wait_spin_ns"));
     s.wait_spin_ns = 1000001;
-    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, &e), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_callbacks(ms), &r, &e), TMLP_ERR_ARG);
     assert_int_equal(tmlp_model_sut_idle_spin_ns(NULL), 0);
     tmlp_model_sut_set_idle_spin_ns(NULL, 0);
     tmlp_model_sut_destroy(ms);
@@ -229,7 +229,21 @@ static void test_create_errors(void **state)
     assert_int_equal(tmlp_model_sut_create(fx->model, fx->f32, 1, 0, &ms, &e), TMLP_ERR_ARG);
     assert_int_equal(tmlp_model_sut_create(NULL, fx->f32, 1, 8, &ms, &e), TMLP_ERR_ARG);
     tmlp_model_sut_destroy(NULL);
+    assert_null(tmlp_model_sut_callbacks(NULL));
+}
+
+/* The deprecated old name still links and returns the same SUT. */
+static void test_model_sut_old_name(void **state)
+{
+    fixture *fx = *state;
+    tmlp_model_sut *ms = NULL;
+    assert_int_equal(tmlp_model_sut_create(fx->model, fx->f32, 1, 8, &ms, NULL), TMLP_OK);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    assert_ptr_equal(tmlp_model_sut_sut(ms), tmlp_model_sut_callbacks(ms));
     assert_null(tmlp_model_sut_sut(NULL));
+#pragma GCC diagnostic pop
+    tmlp_model_sut_destroy(ms);
 }
 
 /* Issue 14, item 5: a model whose outputs are NaN (loadable only with allow_nonfinite)
@@ -253,7 +267,7 @@ static void test_nonfinite_accuracy_invalid(void **state)
     s.mode = TMLP_MODE_ACCURACY;
     s.min_duration_ms = 0;
     tmlp_bench_result *r = NULL;
-    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, NULL), TMLP_OK);
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_callbacks(ms), &r, NULL), TMLP_OK);
     assert_int_equal(r->nonfinite, N);
     assert_int_equal(r->correct, 0);
     assert_int_equal(r->errors, N);
@@ -266,7 +280,7 @@ static void test_nonfinite_accuracy_invalid(void **state)
     tmlp_model_sut_destroy(ms);
     /* the finite model over the same labels is VALID: the reason is the NaN, nothing else */
     assert_int_equal(tmlp_model_sut_create(fx->model, &d, 1, 8, &ms, NULL), TMLP_OK);
-    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_sut(ms), &r, NULL), TMLP_OK);
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_callbacks(ms), &r, NULL), TMLP_OK);
     assert_int_equal(r->nonfinite, 0);
     assert_true(r->valid);
     tmlp_bench_result_destroy(r);
@@ -301,7 +315,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_predictions_f32), cmocka_unit_test(test_predictions_u8),
         cmocka_unit_test(test_performance_run), cmocka_unit_test(test_overload_drains),
-        cmocka_unit_test(test_create_errors), cmocka_unit_test(test_wait_policies),
+        cmocka_unit_test(test_create_errors), cmocka_unit_test(test_model_sut_old_name),
+        cmocka_unit_test(test_wait_policies),
         cmocka_unit_test(test_nonfinite_accuracy_invalid), cmocka_unit_test(test_label_beyond_classes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

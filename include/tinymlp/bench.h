@@ -53,9 +53,12 @@ typedef enum tmlp_mode {
 /* "single-stream", "multi-stream", "server", "offline" — the exact labels of the output. */
 TMLP_API const char *tmlp_scenario_name(tmlp_scenario s);
 TMLP_API tmlp_status tmlp_scenario_parse(const char *name, tmlp_scenario *out);
+/* The same with a message naming the accepted labels. */
+TMLP_API tmlp_status tmlp_scenario_parse_ex(const char *name, tmlp_scenario *out, tmlp_error *err);
 /* "performance", "accuracy", "find-peak" */
 TMLP_API const char *tmlp_mode_name(tmlp_mode m);
 TMLP_API tmlp_status tmlp_mode_parse(const char *name, tmlp_mode *out);
+TMLP_API tmlp_status tmlp_mode_parse_ex(const char *name, tmlp_mode *out, tmlp_error *err);
 
 /* Progress report, passed to settings.progress about every 250 ms from the issuing thread. */
 typedef struct tmlp_bench_progress {
@@ -418,7 +421,14 @@ typedef struct tmlp_model_sut tmlp_model_sut;
 TMLP_API tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *data,
                                            int workers, int64_t max_batch, tmlp_model_sut **out,
                                            tmlp_error *err);
-TMLP_API const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m);
+/* The callbacks and user pointer to hand to the harness, i.e. this SUT as a tmlp_sut:
+ *     tmlp_bench_run_scenario(&settings, tmlp_model_sut_callbacks(m), &result, &err);
+ * Valid until tmlp_model_sut_destroy. NULL for NULL. */
+TMLP_API const tmlp_sut *tmlp_model_sut_callbacks(tmlp_model_sut *m);
+/* Deprecated: the old name of tmlp_model_sut_callbacks, kept so existing code compiles
+ * (with a warning). */
+TMLP_API TMLP_DEPRECATED("use tmlp_model_sut_callbacks")
+const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m);
 /* An idle worker spins at most this long for new work before it sleeps on a condition
  * variable. Decided at creation by the rule of settings.wait_spin_ns (30 us when the
  * usable CPUs leave one free beside the workers and the issuer, else 0). set: -1 decides

@@ -59,6 +59,8 @@ TMLP_API const char *tmlp_blas_best_core(void);
  * TMLP_ERR_STATE if not (a core wrong for this CPU), TMLP_ERR_NOMEM. *max_error (may be
  * NULL) gets the worst error. Thread-safe; allocates a few KB. */
 TMLP_API tmlp_status tmlp_blas_check_core(double *max_error);
+/* The same with a message ("blas: check_core: sgemm differs from the scalar kernel by ..."). */
+TMLP_API tmlp_status tmlp_blas_check_core_ex(double *max_error, tmlp_error *err);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,14 @@ extern "C" {
 #define TMLP_API
 #endif
 
+/* TMLP_DEPRECATED("use x") marks a name kept only for existing callers: the compiler
+ * says what to use instead (-Wdeprecated-declarations). */
+#if defined(__GNUC__)
+#define TMLP_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#define TMLP_DEPRECATED(msg)
+#endif
+
 #define TMLP_VERSION_MAJOR 0
 #define TMLP_VERSION_MINOR 1
 #define TMLP_VERSION_PATCH 0

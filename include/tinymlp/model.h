@@ -148,9 +148,14 @@ typedef struct tmlp_layer_info {
 
 /* Fill `info` for layer i (0-based). TMLP_ERR_ARG if i is out of range. */
 TMLP_API tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *info);
+/* The same with a message ("model: layer_info: i 7 is outside [0, 4) (the model has 4 layers)"). */
+TMLP_API tmlp_status tmlp_model_layer_info_ex(const tmlp_model *m, int i, tmlp_layer_info *info,
+                                              tmlp_error *err);
 /* The layer list in the FILE FORMAT's names, "linear,relu,linear,softmax" (what
  * tmlp_model_save writes to "tinymlp.layers") — written into buf (NUL-terminated, truncated to cap). */
 TMLP_API tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, size_t cap);
+TMLP_API tmlp_status tmlp_model_layers_string_ex(const tmlp_model *m, char *buf, size_t cap,
+                                                 tmlp_error *err);
 /* Bytes held by the model's parameters. */
 TMLP_API size_t tmlp_model_param_bytes(const tmlp_model *m);
 

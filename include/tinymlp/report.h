@@ -8,6 +8,9 @@
  * Ownership: strings returned through `char **out` are allocated with malloc; free them
  * with tmlp_report_string_free(). Handles (tmlp_monitor, tmlp_report) have create/destroy
  * pairs and every destroy accepts NULL.
+ * Errors: every call that returns a tmlp_status reports a message through a trailing
+ * optional `tmlp_error *err`; the calls that predate that rule keep their signatures and
+ * have an `_ex` twin, the same call plus `err` ("regress: holm: n -1 is negative").
  * Thread-safety: every function is reentrant; one handle belongs to one thread, except
  * that a running tmlp_monitor samples from its own thread.
  */
@@ -123,6 +126,8 @@ TMLP_API tmlp_status tmlp_monitor_start(tmlp_monitor *m, tmlp_error *err);
 TMLP_API tmlp_status tmlp_monitor_stop(tmlp_monitor *m, tmlp_error *err);
 /* The summary of the last completed window (TMLP_ERR_STATE before the first stop). */
 TMLP_API tmlp_status tmlp_monitor_get_summary(const tmlp_monitor *m, tmlp_monitor_summary *out);
+TMLP_API tmlp_status tmlp_monitor_get_summary_ex(const tmlp_monitor *m, tmlp_monitor_summary *out,
+                                                 tmlp_error *err);
 /* The time series of the last window: *n samples, valid until the next start/destroy. */
 TMLP_API const tmlp_monitor_sample *tmlp_monitor_samples(const tmlp_monitor *m, int64_t *n);
 TMLP_API void tmlp_monitor_destroy(tmlp_monitor *m);
@@ -132,6 +137,8 @@ TMLP_API void tmlp_monitor_destroy(tmlp_monitor *m);
  * Absent figures are omitted. *out is "" when there are no samples. */
 TMLP_API tmlp_status tmlp_monitor_trace_events(const tmlp_monitor *m, long pid, double ts_offset_us,
                                                char **out);
+TMLP_API tmlp_status tmlp_monitor_trace_events_ex(const tmlp_monitor *m, long pid,
+                                                  double ts_offset_us, char **out, tmlp_error *err);
 
 /* ===== Queueing models ====================================================================
  * c identical servers, Poisson arrivals at rate lambda (1/s), service rate mu per server
@@ -181,6 +188,8 @@ typedef struct tmlp_srm_result {
 
 TMLP_API tmlp_status tmlp_srm_check(int64_t n_a, int64_t n_b, double split_b, double alpha,
                                     tmlp_srm_result *out);
+TMLP_API tmlp_status tmlp_srm_check_ex(int64_t n_a, int64_t n_b, double split_b, double alpha,
+                                       tmlp_srm_result *out, tmlp_error *err);
 
 /* ===== A/B router =========================================================================
  * One interleaved stream of queries: query k takes sample index[k] (seeded, uniform with
@@ -296,6 +305,10 @@ TMLP_API tmlp_status tmlp_regress_compare_runs(tmlp_metric_direction dir, const 
                                                int64_t n_base, const double *cur, int64_t n_cur,
                                                double threshold, double alpha,
                                                tmlp_regress_runs *out);
+TMLP_API tmlp_status tmlp_regress_compare_runs_ex(tmlp_metric_direction dir, const double *base,
+                                                  int64_t n_base, const double *cur, int64_t n_cur,
+                                                  double threshold, double alpha,
+                                                  tmlp_regress_runs *out, tmlp_error *err);
 
 /* The noise floor of ONE repeated run: the smallest relative change a comparison of two
  * runs like it (n repetitions each, between-repetition CV `cv`) can detect at alpha:
@@ -309,6 +322,8 @@ TMLP_API double tmlp_regress_noise_floor(double cv, int64_t n, double alpha);
  * adj[i] < alpha keeps the chance of any false alarm across the n metrics <= alpha.
  * p and adj may alias. TMLP_ERR_NOMEM / TMLP_ERR_ARG (n < 0 or NULL). */
 TMLP_API tmlp_status tmlp_regress_holm(const double *p, int64_t n, double *adj);
+TMLP_API tmlp_status tmlp_regress_holm_ex(const double *p, int64_t n, double *adj,
+                                          tmlp_error *err);
 
 /* tmlp_regress_compare_runs's verdict again with p replaced by an adjusted p (Holm): the
  * metric regresses only if adj_p < alpha and the change exceeds r->threshold_used.
@@ -345,6 +360,21 @@ TMLP_API tmlp_status tmlp_report_figure(tmlp_report *r, const char *name, const 
                                         const char *svg);
 /* Render to strings (caller frees with tmlp_report_string_free). */
 TMLP_API tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **html);
+/* The block calls above with a message: "report: heading: level 4 is not 2 or 3",
+ * "report: table_row: no table is open (call tmlp_report_table first)". */
+TMLP_API tmlp_status tmlp_report_heading_ex(tmlp_report *r, int level, const char *text,
+                                            tmlp_error *err);
+TMLP_API tmlp_status tmlp_report_paragraph_ex(tmlp_report *r, const char *text, tmlp_error *err);
+TMLP_API tmlp_status tmlp_report_bullet_ex(tmlp_report *r, const char *text, tmlp_error *err);
+TMLP_API tmlp_status tmlp_report_code_ex(tmlp_report *r, const char *text, tmlp_error *err);
+TMLP_API tmlp_status tmlp_report_table_ex(tmlp_report *r, int ncols, const char *const *header,
+                                          tmlp_error *err);
+TMLP_API tmlp_status tmlp_report_table_row_ex(tmlp_report *r, const char *const *cells,
+                                              tmlp_error *err);
+TMLP_API tmlp_status tmlp_report_figure_ex(tmlp_report *r, const char *name, const char *caption,
+                                           const char *svg, tmlp_error *err);
+TMLP_API tmlp_status tmlp_report_render_ex(const tmlp_report *r, char **markdown, char **html,
+                                           tmlp_error *err);
 /* Write DIR/report.md, DIR/index.html and DIR/<figure>.svg (DIR is created if missing). */
 TMLP_API tmlp_status tmlp_report_write_dir(const tmlp_report *r, const char *dir, tmlp_error *err);
 

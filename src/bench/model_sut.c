@@ -358,7 +358,9 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
     return TMLP_OK;
 }
 
-const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m) { return m ? &m->sut : NULL; }
+const tmlp_sut *tmlp_model_sut_callbacks(tmlp_model_sut *m) { return m ? &m->sut : NULL; }
+
+const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m) { return tmlp_model_sut_callbacks(m); }
 
 int64_t tmlp_model_sut_idle_spin_ns(const tmlp_model_sut *m)
 {

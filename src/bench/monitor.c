@@ -331,10 +331,14 @@ tmlp_status tmlp_monitor_stop(tmlp_monitor *m, tmlp_error *err)
     return TMLP_OK;
 }
 
-tmlp_status tmlp_monitor_get_summary(const tmlp_monitor *m, tmlp_monitor_summary *out)
+tmlp_status tmlp_monitor_get_summary_ex(const tmlp_monitor *m, tmlp_monitor_summary *out,
+                                        tmlp_error *err)
 {
-    if (!m || !out) return TMLP_ERR_ARG;
-    if (!m->has_summary) return TMLP_ERR_STATE;
+    if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "monitor: get_summary: m is NULL");
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "monitor: get_summary: out is NULL");
+    if (!m->has_summary)
+        return tmlp_error_set(err, TMLP_ERR_STATE,
+                              "monitor: get_summary: no window has ended yet (call tmlp_monitor_stop first)");
     *out = m->summary;
     return TMLP_OK;
 }
@@ -359,10 +363,14 @@ void tmlp_monitor_destroy(tmlp_monitor *m)
     tmlp_mem_free(NULL, m);
 }
 
-tmlp_status tmlp_monitor_trace_events(const tmlp_monitor *m, long pid, double ts_offset_us, char **out)
+tmlp_status tmlp_monitor_trace_events_ex(const tmlp_monitor *m, long pid, double ts_offset_us,
+                                         char **out, tmlp_error *err)
 {
-    if (!m || !out) return TMLP_ERR_ARG;
-    if (m->running) return TMLP_ERR_STATE;
+    if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "monitor: trace_events: m is NULL");
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "monitor: trace_events: out is NULL");
+    if (m->running)
+        return tmlp_error_set(err, TMLP_ERR_STATE,
+                              "monitor: trace_events: the monitor is running (call tmlp_monitor_stop first)");
     tmlp_strbuf b = {0};
     tmlp_strbuf_puts(&b, "");
     int first = 1;
@@ -389,7 +397,17 @@ tmlp_status tmlp_monitor_trace_events(const tmlp_monitor *m, long pid, double ts
         }
     }
     char *t = tmlp_strbuf_take(&b);
-    if (!t) return TMLP_ERR_NOMEM;
+    if (!t) return tmlp_error_set(err, TMLP_ERR_NOMEM, "monitor: trace_events: out of memory");
     *out = t;
     return TMLP_OK;
+}
+
+tmlp_status tmlp_monitor_get_summary(const tmlp_monitor *m, tmlp_monitor_summary *out)
+{
+    return tmlp_monitor_get_summary_ex(m, out, NULL);
+}
+
+tmlp_status tmlp_monitor_trace_events(const tmlp_monitor *m, long pid, double ts_offset_us, char **out)
+{
+    return tmlp_monitor_trace_events_ex(m, pid, ts_offset_us, out, NULL);
 }

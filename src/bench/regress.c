@@ -15,6 +15,7 @@
  */
 #include "tinymlp/report.h"
 #include "tinymlp/stats.h"
+#include "internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -69,15 +70,33 @@ double tmlp_regress_noise_floor(double cv, int64_t n, double alpha)
     return expm1(tmlp_stats_t_quantile(1.0 - alpha / 2.0, df) * se);
 }
 
-tmlp_status tmlp_regress_compare_runs(tmlp_metric_direction dir, const double *base, int64_t nb, const double *cur,
-                                      int64_t nc, double threshold, double alpha, tmlp_regress_runs *out)
+/* One side of a comparison: non-NULL, n >= 1, every value finite and > 0. */
+static tmlp_status check_runs(const char *arg, const double *x, int64_t n, tmlp_error *err)
 {
-    if (!base || !cur || !out || nb < 1 || nc < 1 || !(threshold >= 0) || !(alpha > 0 && alpha <= 0.5))
-        return TMLP_ERR_ARG;
-    for (int64_t i = 0; i < nb; i++)
-        if (!(base[i] > 0) || !isfinite(base[i])) return TMLP_ERR_ARG;
-    for (int64_t i = 0; i < nc; i++)
-        if (!(cur[i] > 0) || !isfinite(cur[i])) return TMLP_ERR_ARG;
+    if (!x) return tmlp_error_set(err, TMLP_ERR_ARG, "regress: compare_runs: %s is NULL", arg);
+    if (n < 1)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "regress: compare_runs: %s needs >= 1 value, got %lld", arg,
+                              (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        if (!(x[i] > 0) || !isfinite(x[i]))
+            return tmlp_error_set(err, TMLP_ERR_ARG,
+                                  "regress: compare_runs: %s[%lld] is %g, values must be finite and > 0", arg,
+                                  (long long)i, x[i]);
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_regress_compare_runs_ex(tmlp_metric_direction dir, const double *base, int64_t nb,
+                                         const double *cur, int64_t nc, double threshold, double alpha,
+                                         tmlp_regress_runs *out, tmlp_error *err)
+{
+    tmlp_status st;
+    if ((st = check_runs("base", base, nb, err)) != TMLP_OK) return st;
+    if ((st = check_runs("cur", cur, nc, err)) != TMLP_OK) return st;
+    if (!(threshold >= 0))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "regress: compare_runs: threshold %g must be >= 0", threshold);
+    if (!(alpha > 0 && alpha <= 0.5))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "regress: compare_runs: alpha %g is outside (0, 0.5]", alpha);
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "regress: compare_runs: out is NULL");
     tmlp_regress_runs r;
     r.n_base = nb;
     r.n_cur = nc;
@@ -144,11 +163,14 @@ static int holm_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-tmlp_status tmlp_regress_holm(const double *p, int64_t n, double *adj)
+tmlp_status tmlp_regress_holm_ex(const double *p, int64_t n, double *adj, tmlp_error *err)
 {
-    if (n < 0 || (n > 0 && (!p || !adj))) return TMLP_ERR_ARG;
+    if (n < 0) return tmlp_error_set(err, TMLP_ERR_ARG, "regress: holm: n %lld is negative", (long long)n);
+    if (n > 0 && (!p || !adj))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "regress: holm: %s is NULL with n %lld", !p ? "p" : "adj",
+                              (long long)n);
     holm_item *it = malloc((size_t)(n > 0 ? n : 1) * sizeof *it);
-    if (!it) return TMLP_ERR_NOMEM;
+    if (!it) return tmlp_error_set(err, TMLP_ERR_NOMEM, "regress: holm: out of memory");
     int64_t m = 0;
     for (int64_t i = 0; i < n; i++)
         if (!isnan(p[i])) it[m++] = (holm_item){p[i], i};
@@ -175,4 +197,15 @@ double tmlp_regress_two_proportion_p(int64_t k1, int64_t n1, int64_t k2, int64_t
     double se = sqrt(pool * (1.0 - pool) * (1.0 / (double)n1 + 1.0 / (double)n2));
     if (!(se > 0)) return p1 == p2 ? 1.0 : 0.0;
     return 2.0 * tmlp_stats_normal_sf(fabs(p1 - p2) / se);
+}
+
+tmlp_status tmlp_regress_compare_runs(tmlp_metric_direction dir, const double *base, int64_t nb, const double *cur,
+                                      int64_t nc, double threshold, double alpha, tmlp_regress_runs *out)
+{
+    return tmlp_regress_compare_runs_ex(dir, base, nb, cur, nc, threshold, alpha, out, NULL);
+}
+
+tmlp_status tmlp_regress_holm(const double *p, int64_t n, double *adj)
+{
+    return tmlp_regress_holm_ex(p, n, adj, NULL);
 }

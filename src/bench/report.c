@@ -163,87 +163,142 @@ void tmlp_report_destroy(tmlp_report *r)
     tmlp_mem_free(NULL, r);
 }
 
-/* Append a block with copies of ncells strings (NULL cells become ""). */
-static tmlp_status add_block(tmlp_report *r, block_kind k, int level, const char *const *cells, int ncells)
+/* Append a block with copies of ncells strings (NULL cells become ""). `fn` names the
+ * public call in messages ("report: heading: out of memory"). */
+static tmlp_status add_block(tmlp_report *r, block_kind k, int level, const char *const *cells, int ncells,
+                             const char *fn, tmlp_error *err)
 {
-    if (!r || ncells < 1) return TMLP_ERR_ARG;
+    if (!r) return tmlp_error_set(err, TMLP_ERR_ARG, "report: %s: r is NULL", fn);
+    if (ncells < 1) return tmlp_error_set(err, TMLP_ERR_ARG, "report: %s: no cells", fn);
     if (r->n == r->cap) {
         int cap = r->cap ? r->cap * 2 : 32;
         size_t bytes;
-        if (!tmlp_size_mul((size_t)cap, sizeof(block), &bytes)) return TMLP_ERR_NOMEM;
+        if (!tmlp_size_mul((size_t)cap, sizeof(block), &bytes))
+            return tmlp_error_set(err, TMLP_ERR_NOMEM, "report: %s: out of memory", fn);
         block *nb = tmlp_mem_alloc(NULL, bytes);
-        if (!nb) return TMLP_ERR_NOMEM;
+        if (!nb) return tmlp_error_set(err, TMLP_ERR_NOMEM, "report: %s: out of memory", fn);
         if (r->blocks) memcpy(nb, r->blocks, (size_t)r->n * sizeof(block));
         tmlp_mem_free(NULL, r->blocks);
         r->blocks = nb;
         r->cap = cap;
     }
     char **c = tmlp_mem_calloc(NULL, (size_t)ncells, sizeof *c);
-    if (!c) return TMLP_ERR_NOMEM;
+    if (!c) return tmlp_error_set(err, TMLP_ERR_NOMEM, "report: %s: out of memory", fn);
     for (int i = 0; i < ncells; i++) {
         c[i] = tmlp_mem_strdup(NULL, cells[i] ? cells[i] : "");
         if (!c[i]) {
             for (int j = 0; j < i; j++) tmlp_mem_free(NULL, c[j]);
             tmlp_mem_free(NULL, c);
-            return TMLP_ERR_NOMEM;
+            return tmlp_error_set(err, TMLP_ERR_NOMEM, "report: %s: out of memory", fn);
         }
     }
     r->blocks[r->n++] = (block){k, level, c, ncells};
     return TMLP_OK;
 }
 
-tmlp_status tmlp_report_heading(tmlp_report *r, int level, const char *text)
+/* A text block (heading, paragraph, bullet, code): text must not be NULL. */
+static tmlp_status add_text(tmlp_report *r, block_kind k, int level, const char *text, const char *fn,
+                            tmlp_error *err)
 {
-    if (level < 2 || level > 3 || !text) return TMLP_ERR_ARG;
+    if (!text) return tmlp_error_set(err, TMLP_ERR_ARG, "report: %s: text is NULL", fn);
     if (r) r->cols = 0;
-    return add_block(r, B_HEADING, level, &text, 1);
+    return add_block(r, k, level, &text, 1, fn, err);
 }
 
-tmlp_status tmlp_report_paragraph(tmlp_report *r, const char *text)
+tmlp_status tmlp_report_heading_ex(tmlp_report *r, int level, const char *text, tmlp_error *err)
 {
-    if (!text) return TMLP_ERR_ARG;
-    if (r) r->cols = 0;
-    return add_block(r, B_PARA, 0, &text, 1);
+    if (level < 2 || level > 3)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "report: heading: level %d is not 2 or 3", level);
+    return add_text(r, B_HEADING, level, text, "heading", err);
 }
 
-tmlp_status tmlp_report_bullet(tmlp_report *r, const char *text)
+tmlp_status tmlp_report_paragraph_ex(tmlp_report *r, const char *text, tmlp_error *err)
 {
-    if (!text) return TMLP_ERR_ARG;
-    if (r) r->cols = 0;
-    return add_block(r, B_BULLET, 0, &text, 1);
+    return add_text(r, B_PARA, 0, text, "paragraph", err);
 }
 
-tmlp_status tmlp_report_code(tmlp_report *r, const char *text)
+tmlp_status tmlp_report_bullet_ex(tmlp_report *r, const char *text, tmlp_error *err)
 {
-    if (!text) return TMLP_ERR_ARG;
-    if (r) r->cols = 0;
-    return add_block(r, B_CODE, 0, &text, 1);
+    return add_text(r, B_BULLET, 0, text, "bullet", err);
 }
 
-tmlp_status tmlp_report_table(tmlp_report *r, int ncols, const char *const *header)
+tmlp_status tmlp_report_code_ex(tmlp_report *r, const char *text, tmlp_error *err)
 {
-    if (!r || !header || ncols < 1 || ncols > 32) return TMLP_ERR_ARG;
-    tmlp_status st = add_block(r, B_THEAD, ncols, header, ncols);
+    return add_text(r, B_CODE, 0, text, "code", err);
+}
+
+tmlp_status tmlp_report_table_ex(tmlp_report *r, int ncols, const char *const *header, tmlp_error *err)
+{
+    if (!r) return tmlp_error_set(err, TMLP_ERR_ARG, "report: table: r is NULL");
+    if (!header) return tmlp_error_set(err, TMLP_ERR_ARG, "report: table: header is NULL");
+    if (ncols < 1 || ncols > 32)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "report: table: ncols %d is outside [1, 32]", ncols);
+    tmlp_status st = add_block(r, B_THEAD, ncols, header, ncols, "table", err);
     if (st == TMLP_OK) r->cols = ncols;
     return st;
 }
 
+tmlp_status tmlp_report_table_row_ex(tmlp_report *r, const char *const *cells, tmlp_error *err)
+{
+    /* TMLP_ERR_STATE for all three, as before: a row needs a table to belong to. */
+    if (!r) return tmlp_error_set(err, TMLP_ERR_STATE, "report: table_row: r is NULL");
+    if (!cells) return tmlp_error_set(err, TMLP_ERR_STATE, "report: table_row: cells is NULL");
+    if (r->cols < 1)
+        return tmlp_error_set(err, TMLP_ERR_STATE,
+                              "report: table_row: no table is open (call tmlp_report_table first)");
+    return add_block(r, B_TROW, r->cols, cells, r->cols, "table_row", err);
+}
+
+tmlp_status tmlp_report_figure_ex(tmlp_report *r, const char *name, const char *caption, const char *svg,
+                                  tmlp_error *err)
+{
+    if (!name || !caption || !svg)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "report: figure: %s is NULL",
+                              !name ? "name" : !caption ? "caption" : "svg");
+    if (!*name) return tmlp_error_set(err, TMLP_ERR_ARG, "report: figure: name is empty");
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '-')) /* the name becomes a file name: keep it to [A-Za-z0-9_-] */
+            return tmlp_error_set(err, TMLP_ERR_ARG,
+                                  "report: figure: name \"%.64s\" has a character outside [A-Za-z0-9_-]", name);
+    const char *c[3] = {name, caption, svg};
+    if (r) r->cols = 0;
+    return add_block(r, B_FIGURE, 0, c, 3, "figure", err);
+}
+
+tmlp_status tmlp_report_heading(tmlp_report *r, int level, const char *text)
+{
+    return tmlp_report_heading_ex(r, level, text, NULL);
+}
+
+tmlp_status tmlp_report_paragraph(tmlp_report *r, const char *text)
+{
+    return tmlp_report_paragraph_ex(r, text, NULL);
+}
+
+tmlp_status tmlp_report_bullet(tmlp_report *r, const char *text)
+{
+    return tmlp_report_bullet_ex(r, text, NULL);
+}
+
+tmlp_status tmlp_report_code(tmlp_report *r, const char *text)
+{
+    return tmlp_report_code_ex(r, text, NULL);
+}
+
+tmlp_status tmlp_report_table(tmlp_report *r, int ncols, const char *const *header)
+{
+    return tmlp_report_table_ex(r, ncols, header, NULL);
+}
+
 tmlp_status tmlp_report_table_row(tmlp_report *r, const char *const *cells)
 {
-    if (!r || !cells || r->cols < 1) return TMLP_ERR_STATE;
-    return add_block(r, B_TROW, r->cols, cells, r->cols);
+    return tmlp_report_table_row_ex(r, cells, NULL);
 }
 
 tmlp_status tmlp_report_figure(tmlp_report *r, const char *name, const char *caption, const char *svg)
 {
-    if (!name || !caption || !svg || !*name) return TMLP_ERR_ARG;
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-              *p == '-'))
-            return TMLP_ERR_ARG; /* the name becomes a file name: keep it to [A-Za-z0-9_-] */
-    const char *c[3] = {name, caption, svg};
-    if (r) r->cols = 0;
-    return add_block(r, B_FIGURE, 0, c, 3);
+    return tmlp_report_figure_ex(r, name, caption, svg, NULL);
 }
 
 /* ---- rendering ----------------------------------------------------------------------- */
@@ -307,9 +362,11 @@ static const char *CSS =
     "figure{margin:1em 0}figcaption{color:#555;font-size:.9em}"
     "svg{max-width:100%;height:auto;border:1px solid #eee}";
 
-tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **html)
+tmlp_status tmlp_report_render_ex(const tmlp_report *r, char **markdown, char **html, tmlp_error *err)
 {
-    if (!r || (!markdown && !html)) return TMLP_ERR_ARG;
+    if (!r) return tmlp_error_set(err, TMLP_ERR_ARG, "report: render: r is NULL");
+    if (!markdown && !html)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "report: render: markdown and html are both NULL");
     tmlp_strbuf md = {0}, h = {0};
     tmlp_strbuf_printf(&md, "# %s\n\n", r->title);
     tmlp_strbuf_puts(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
@@ -431,13 +488,18 @@ tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **htm
     if (!m || !x) {
         tmlp_mem_free(NULL, m);
         tmlp_mem_free(NULL, x);
-        return TMLP_ERR_NOMEM;
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "report: render: out of memory");
     }
     if (markdown) *markdown = m;
     else tmlp_mem_free(NULL, m);
     if (html) *html = x;
     else tmlp_mem_free(NULL, x);
     return TMLP_OK;
+}
+
+tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **html)
+{
+    return tmlp_report_render_ex(r, markdown, html, NULL);
 }
 
 tmlp_status tmlp_report_write_dir(const tmlp_report *r, const char *dir, tmlp_error *err)
@@ -447,10 +509,10 @@ tmlp_status tmlp_report_write_dir(const tmlp_report *r, const char *dir, tmlp_er
     if (!made && errno != EEXIST)
         return tmlp_error_set(err, TMLP_ERR_IO, "cannot create directory %s: %s", dir, strerror(errno));
     char *md = NULL, *html = NULL;
-    tmlp_status st = tmlp_report_render(r, &md, &html);
+    tmlp_status st = tmlp_report_render_ex(r, &md, &html, err);
     if (st) {
         if (made) rmdir(dir);
-        return tmlp_error_set(err, st, "report: out of memory rendering");
+        return st;
     }
     size_t cap = strlen(dir) + 80;
     char *path = tmlp_mem_alloc(NULL, cap);

@@ -47,6 +47,11 @@ const char *tmlp_scenario_name(tmlp_scenario s)
 
 tmlp_status tmlp_scenario_parse(const char *name, tmlp_scenario *out)
 {
+    return tmlp_scenario_parse_ex(name, out, NULL);
+}
+
+tmlp_status tmlp_scenario_parse_ex(const char *name, tmlp_scenario *out, tmlp_error *err)
+{
     /* Our labels, LoadGen's spellings (SingleStream, ...) and snake_case. */
     static const struct { const char *name; tmlp_scenario s; } names[] = {
         {"single-stream", TMLP_SCENARIO_SINGLE_STREAM}, {"singlestream", TMLP_SCENARIO_SINGLE_STREAM},
@@ -54,13 +59,17 @@ tmlp_status tmlp_scenario_parse(const char *name, tmlp_scenario *out)
         {"multi-stream", TMLP_SCENARIO_MULTI_STREAM},   {"multistream", TMLP_SCENARIO_MULTI_STREAM},
         {"server", TMLP_SCENARIO_SERVER},               {"offline", TMLP_SCENARIO_OFFLINE},
     };
-    if (!name || !out) return TMLP_ERR_ARG;
+    if (!name) return tmlp_error_set(err, TMLP_ERR_ARG, "bench: scenario_parse: name is NULL");
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "bench: scenario_parse: out is NULL");
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcasecmp(name, names[i].name) == 0) {
             *out = names[i].s;
             return TMLP_OK;
         }
-    return TMLP_ERR_ARG;
+    return tmlp_error_set(err, TMLP_ERR_ARG,
+                          "bench: scenario_parse: name \"%.64s\" is not one of single-stream, multi-stream, "
+                          "server, offline",
+                          name);
 }
 
 const char *tmlp_mode_name(tmlp_mode m)
@@ -75,18 +84,26 @@ const char *tmlp_mode_name(tmlp_mode m)
 
 tmlp_status tmlp_mode_parse(const char *name, tmlp_mode *out)
 {
+    return tmlp_mode_parse_ex(name, out, NULL);
+}
+
+tmlp_status tmlp_mode_parse_ex(const char *name, tmlp_mode *out, tmlp_error *err)
+{
     static const struct { const char *name; tmlp_mode m; } names[] = {
         {"performance", TMLP_MODE_PERFORMANCE}, {"performanceonly", TMLP_MODE_PERFORMANCE},
         {"accuracy", TMLP_MODE_ACCURACY},       {"accuracyonly", TMLP_MODE_ACCURACY},
         {"find-peak", TMLP_MODE_FIND_PEAK},     {"findpeakperformance", TMLP_MODE_FIND_PEAK},
     };
-    if (!name || !out) return TMLP_ERR_ARG;
+    if (!name) return tmlp_error_set(err, TMLP_ERR_ARG, "bench: mode_parse: name is NULL");
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "bench: mode_parse: out is NULL");
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcasecmp(name, names[i].name) == 0) {
             *out = names[i].m;
             return TMLP_OK;
         }
-    return TMLP_ERR_ARG;
+    return tmlp_error_set(err, TMLP_ERR_ARG,
+                          "bench: mode_parse: name \"%.64s\" is not one of performance, accuracy, find-peak",
+                          name);
 }
 
 tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario sc)

@@ -219,7 +219,16 @@ int tmlp_model_layer_count(const tmlp_model *m) { return m ? m->n_layers : 0; }
 
 tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *info)
 {
-    if (!m || !info || i < 0 || i >= m->n_layers) return TMLP_ERR_ARG;
+    return tmlp_model_layer_info_ex(m, i, info, NULL);
+}
+
+tmlp_status tmlp_model_layer_info_ex(const tmlp_model *m, int i, tmlp_layer_info *info, tmlp_error *err)
+{
+    if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "model: layer_info: m is NULL");
+    if (!info) return tmlp_error_set(err, TMLP_ERR_ARG, "model: layer_info: info is NULL");
+    if (i < 0 || i >= m->n_layers)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "model: layer_info: i %d is outside [0, %d) (the model has %d layer%s)",
+                              i, m->n_layers, m->n_layers, m->n_layers == 1 ? "" : "s");
     const tmlp_layer *l = m->layers[i];
     info->kind = l->ops->kind;
     /* The API's name for the kind; the file format's name ("linear" for a Dense layer,
@@ -245,7 +254,13 @@ tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *i
 
 tmlp_status tmlp_model_kernel_info(const tmlp_model *m, tmlp_kernel_info *info)
 {
-    if (!m || !info) return TMLP_ERR_ARG;
+    return tmlp_model_kernel_info_ex(m, info, NULL);
+}
+
+tmlp_status tmlp_model_kernel_info_ex(const tmlp_model *m, tmlp_kernel_info *info, tmlp_error *err)
+{
+    if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "model: kernel_info: m is NULL");
+    if (!info) return tmlp_error_set(err, TMLP_ERR_ARG, "model: kernel_info: info is NULL");
     memset(info, 0, sizeof *info);
     info->kernel = m->kernel;
     snprintf(info->name, sizeof info->name, "%s", tmlp_kernel_name(m->kernel));
@@ -276,7 +291,14 @@ tmlp_status tmlp_model_kernel_info(const tmlp_model *m, tmlp_kernel_info *info)
 
 tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, size_t cap)
 {
-    if (!m || !buf || cap == 0) return TMLP_ERR_ARG;
+    return tmlp_model_layers_string_ex(m, buf, cap, NULL);
+}
+
+tmlp_status tmlp_model_layers_string_ex(const tmlp_model *m, char *buf, size_t cap, tmlp_error *err)
+{
+    if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "model: layers_string: m is NULL");
+    if (!buf) return tmlp_error_set(err, TMLP_ERR_ARG, "model: layers_string: buf is NULL");
+    if (cap == 0) return tmlp_error_set(err, TMLP_ERR_ARG, "model: layers_string: cap is 0, it needs >= 1 for the NUL");
     size_t len = 0;
     buf[0] = '\0';
     for (int i = 0; i < m->n_layers; i++) {
@@ -285,6 +307,34 @@ tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, size_t cap)
         len += (size_t)k;
     }
     return TMLP_OK;
+}
+
+/* The _ex twins of kernels.h's parsers live here rather than in src/kernels/dispatch.c:
+ * the parser's only failures are a NULL and an unknown name, so the message is built
+ * around the plain call from the public name tables. */
+tmlp_status tmlp_kernel_parse_ex(const char *name, tmlp_kernel *out, tmlp_error *err)
+{
+    if (!name) return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: kernel_parse: name is NULL");
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: kernel_parse: out is NULL");
+    if (tmlp_kernel_parse(name, out) == TMLP_OK) return TMLP_OK;
+    char names[96] = "";
+    for (int k = TMLP_KERNEL_AUTO; k <= TMLP_KERNEL_BLAS; k++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "",
+                 tmlp_kernel_name((tmlp_kernel)k));
+    return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: kernel_parse: name \"%.64s\" is not one of %s", name, names);
+}
+
+tmlp_status tmlp_precision_parse_ex(const char *name, tmlp_precision *out, tmlp_error *err)
+{
+    if (!name) return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: precision_parse: name is NULL");
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: precision_parse: out is NULL");
+    if (tmlp_precision_parse(name, out) == TMLP_OK) return TMLP_OK;
+    char names[96] = "";
+    for (int p = TMLP_PRECISION_AUTO; p <= TMLP_PRECISION_INT8; p++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", p ? ", " : "",
+                 tmlp_precision_name((tmlp_precision)p));
+    return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: precision_parse: name \"%.64s\" is not one of %s", name,
+                          names);
 }
 
 size_t tmlp_model_param_bytes(const tmlp_model *m)

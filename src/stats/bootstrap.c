@@ -21,20 +21,25 @@ double tmlp_stats_fn_mean(const double *x, int64_t n, void *user)
     return tmlp_stats_mean(x, n);
 }
 
-tmlp_status tmlp_stats_bootstrap_ci(const double *x, int64_t n, tmlp_stats_fn fn, void *user,
-                                    int64_t resamples, double level, uint64_t seed,
-                                    tmlp_stats_interval *out)
+tmlp_status tmlp_stats_bootstrap_ci_ex(const double *x, int64_t n, tmlp_stats_fn fn, void *user,
+                                       int64_t resamples, double level, uint64_t seed,
+                                       tmlp_stats_interval *out, tmlp_error *err)
 {
-    if (!fn || !out || !tmlp_stats_valid_sample(x, n) || resamples < 2 || !(level > 0 && level < 1))
-        return TMLP_ERR_ARG;
+    TMLP_STATS_TRY(tmlp_stats_check_sample(err, "bootstrap_ci", "x", x, n, 1));
+    if (!fn) return tmlp_error_set(err, TMLP_ERR_ARG, "stats: bootstrap_ci: fn is NULL");
+    if (resamples < 2)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "stats: bootstrap_ci: resamples needs >= 2, got %lld",
+                              (long long)resamples);
+    TMLP_STATS_TRY(tmlp_stats_check_open01(err, "bootstrap_ci", "level", level));
+    TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "bootstrap_ci", "out", out));
     if ((uint64_t)n > SIZE_MAX / sizeof(double) || (uint64_t)resamples > SIZE_MAX / sizeof(double))
-        return TMLP_ERR_NOMEM;
+        return tmlp_stats_nomem(err, "bootstrap_ci");
     double *buf = malloc((size_t)n * sizeof(double));
     double *stat = malloc((size_t)resamples * sizeof(double));
     if (!buf || !stat) {
         free(buf);
         free(stat);
-        return TMLP_ERR_NOMEM;
+        return tmlp_stats_nomem(err, "bootstrap_ci");
     }
     tmlp_rng rng;
     tmlp_rng_seed(&rng, seed);
@@ -45,7 +50,7 @@ tmlp_status tmlp_stats_bootstrap_ci(const double *x, int64_t n, tmlp_stats_fn fn
     free(buf);
     double *sorted = tmlp_stats_sorted_copy(stat, resamples);
     free(stat);
-    if (!sorted) return TMLP_ERR_NOMEM;
+    if (!sorted) return tmlp_stats_nomem(err, "bootstrap_ci");
     tmlp_stats_interval ci;
     ci.level = level;
     ci.df = NAN;
@@ -57,4 +62,11 @@ tmlp_status tmlp_stats_bootstrap_ci(const double *x, int64_t n, tmlp_stats_fn fn
     free(sorted);
     *out = ci;
     return TMLP_OK;
+}
+
+tmlp_status tmlp_stats_bootstrap_ci(const double *x, int64_t n, tmlp_stats_fn fn, void *user,
+                                    int64_t resamples, double level, uint64_t seed,
+                                    tmlp_stats_interval *out)
+{
+    return tmlp_stats_bootstrap_ci_ex(x, n, fn, user, resamples, level, seed, out, NULL);
 }

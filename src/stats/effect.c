@@ -45,10 +45,12 @@ static double ratio(double num, double den)
     return num / den;
 }
 
-tmlp_status tmlp_stats_effect_size(const double *a, int64_t na, const double *b, int64_t nb,
-                                   tmlp_stats_effect *out)
+tmlp_status tmlp_stats_effect_size_ex(const double *a, int64_t na, const double *b, int64_t nb,
+                                      tmlp_stats_effect *out, tmlp_error *err)
 {
-    if (!out || !tmlp_stats_valid_sample(a, na) || !tmlp_stats_valid_sample(b, nb)) return TMLP_ERR_ARG;
+    TMLP_STATS_TRY(tmlp_stats_check_sample(err, "effect_size", "a", a, na, 1));
+    TMLP_STATS_TRY(tmlp_stats_check_sample(err, "effect_size", "b", b, nb, 1));
+    TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "effect_size", "out", out));
     tmlp_stats_effect r;
     double diff = tmlp_stats_mean(a, na) - tmlp_stats_mean(b, nb);
     double sa2 = tmlp_stats_variance(a, na), sb2 = tmlp_stats_variance(b, nb);
@@ -65,4 +67,10 @@ tmlp_status tmlp_stats_effect_size(const double *a, int64_t na, const double *b,
     r.magnitude = tmlp_stats_magnitude_of(r.cohen_d);
     *out = r;
     return TMLP_OK;
+}
+
+tmlp_status tmlp_stats_effect_size(const double *a, int64_t na, const double *b, int64_t nb,
+                                   tmlp_stats_effect *out)
+{
+    return tmlp_stats_effect_size_ex(a, na, b, nb, out, NULL);
 }

@@ -52,14 +52,16 @@ static double mwu_exact_cdf(int64_t m, int64_t n, int64_t u)
     return below / total;
 }
 
-tmlp_status tmlp_stats_mannwhitney(const double *a, int64_t na, const double *b, int64_t nb,
-                                   tmlp_stats_mwu *out)
+tmlp_status tmlp_stats_mannwhitney_ex(const double *a, int64_t na, const double *b, int64_t nb,
+                                      tmlp_stats_mwu *out, tmlp_error *err)
 {
-    if (!out || !tmlp_stats_valid_sample(a, na) || !tmlp_stats_valid_sample(b, nb)) return TMLP_ERR_ARG;
+    TMLP_STATS_TRY(tmlp_stats_check_sample(err, "mannwhitney", "a", a, na, 1));
+    TMLP_STATS_TRY(tmlp_stats_check_sample(err, "mannwhitney", "b", b, nb, 1));
+    TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "mannwhitney", "out", out));
     int64_t N = na + nb;
-    if ((uint64_t)N > SIZE_MAX / sizeof(tagged)) return TMLP_ERR_NOMEM;
+    if ((uint64_t)N > SIZE_MAX / sizeof(tagged)) return tmlp_stats_nomem(err, "mannwhitney");
     tagged *t = malloc((size_t)N * sizeof(tagged));
-    if (!t) return TMLP_ERR_NOMEM;
+    if (!t) return tmlp_stats_nomem(err, "mannwhitney");
     for (int64_t i = 0; i < na; i++) t[i] = (tagged){a[i], 1};
     for (int64_t i = 0; i < nb; i++) t[na + i] = (tagged){b[i], 0};
     qsort(t, (size_t)N, sizeof(tagged), cmp_tagged);
@@ -110,4 +112,10 @@ tmlp_status tmlp_stats_mannwhitney(const double *a, int64_t na, const double *b,
     r.p = r.exact_used ? r.p_exact : r.p_asymptotic;
     *out = r;
     return TMLP_OK;
+}
+
+tmlp_status tmlp_stats_mannwhitney(const double *a, int64_t na, const double *b, int64_t nb,
+                                   tmlp_stats_mwu *out)
+{
+    return tmlp_stats_mannwhitney_ex(a, na, b, nb, out, NULL);
 }

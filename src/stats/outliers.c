@@ -17,13 +17,14 @@
 #include <math.h>
 #include <stdlib.h>
 
-tmlp_status tmlp_stats_outliers_find(const double *x, int64_t n, double mad_threshold,
-                                     tmlp_stats_outliers *out)
+tmlp_status tmlp_stats_outliers_find_ex(const double *x, int64_t n, double mad_threshold,
+                                        tmlp_stats_outliers *out, tmlp_error *err)
 {
-    if (!out || !tmlp_stats_valid_sample(x, n)) return TMLP_ERR_ARG;
+    TMLP_STATS_TRY(tmlp_stats_check_sample(err, "outliers_find", "x", x, n, 1));
+    TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "outliers_find", "out", out));
     if (!(mad_threshold > 0)) mad_threshold = TMLP_STATS_MAD_THRESHOLD;
     double *s = tmlp_stats_sorted_copy(x, n);
-    if (!s) return TMLP_ERR_NOMEM;
+    if (!s) return tmlp_stats_nomem(err, "outliers_find");
     tmlp_stats_outliers r = {0};
     r.q1 = tmlp_stats_percentile_sorted(s, n, 0.25, TMLP_PCT_LINEAR);
     r.q3 = tmlp_stats_percentile_sorted(s, n, 0.75, TMLP_PCT_LINEAR);
@@ -47,7 +48,7 @@ tmlp_status tmlp_stats_outliers_find(const double *x, int64_t n, double mad_thre
     for (int64_t i = 0; i < n; i++) s[i] = fabs(x[i] - r.median);
     double *dev = tmlp_stats_sorted_copy(s, n);
     free(s);
-    if (!dev) return TMLP_ERR_NOMEM;
+    if (!dev) return tmlp_stats_nomem(err, "outliers_find");
     r.mad = n % 2 ? dev[n / 2] : (dev[n / 2 - 1] + dev[n / 2]) / 2.0;
     free(dev);
     double mad = r.mad == 0.0 ? DBL_EPSILON : r.mad;
@@ -59,4 +60,10 @@ tmlp_status tmlp_stats_outliers_find(const double *x, int64_t n, double mad_thre
     r.slow_first = n >= 2 && (x[0] - r.median) / mad > mad_threshold;
     *out = r;
     return TMLP_OK;
+}
+
+tmlp_status tmlp_stats_outliers_find(const double *x, int64_t n, double mad_threshold,
+                                     tmlp_stats_outliers *out)
+{
+    return tmlp_stats_outliers_find_ex(x, n, mad_threshold, out, NULL);
 }

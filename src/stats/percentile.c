@@ -33,9 +33,11 @@ const char *tmlp_percentile_method_name(tmlp_percentile_method m)
     return method_names[m];
 }
 
-tmlp_status tmlp_percentile_method_parse(const char *name, tmlp_percentile_method *out)
+tmlp_status tmlp_percentile_method_parse_ex(const char *name, tmlp_percentile_method *out,
+                                           tmlp_error *err)
 {
-    if (!name || !out) return TMLP_ERR_ARG;
+    TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "percentile_method_parse", "name", name));
+    TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "percentile_method_parse", "out", out));
     for (int i = 0; i < (int)(sizeof method_names / sizeof method_names[0]); i++) {
         if (!strcmp(name, method_names[i])) {
             *out = (tmlp_percentile_method)i;
@@ -47,7 +49,15 @@ tmlp_status tmlp_percentile_method_parse(const char *name, tmlp_percentile_metho
         *out = TMLP_PCT_NEAREST_RANK;
         return TMLP_OK;
     }
-    return TMLP_ERR_ARG;
+    return tmlp_error_set(err, TMLP_ERR_ARG,
+                          "stats: percentile_method_parse: name \"%.64s\" is not one of loadgen, "
+                          "linear, lower, higher, nearest, midpoint, nearest_rank, inverted_cdf",
+                          name);
+}
+
+tmlp_status tmlp_percentile_method_parse(const char *name, tmlp_percentile_method *out)
+{
+    return tmlp_percentile_method_parse_ex(name, out, NULL);
 }
 
 /* NumPy 1.24 _lerp: a + (b-a) t, or b - (b-a)(1-t) when t >= 0.5. */
@@ -98,13 +108,25 @@ double tmlp_stats_percentile_sorted(const double *x, int64_t n, double p,
     return NAN;
 }
 
-tmlp_status tmlp_stats_percentile(const double *x, int64_t n, double p, tmlp_percentile_method m,
-                                  double *out)
+/* "stats: <fn>: p 1.5 is outside [0, 1]" / "m 9 is not a tmlp_percentile_method". */
+static tmlp_status check_p_m(tmlp_error *err, const char *fn, double p, tmlp_percentile_method m)
 {
-    if (!out || !tmlp_stats_valid_sample(x, n) || isnan(p) || p < 0 || p > 1) return TMLP_ERR_ARG;
-    if ((int)m < (int)TMLP_PCT_LOADGEN || (int)m > (int)TMLP_PCT_NEAREST_RANK) return TMLP_ERR_ARG;
+    if (!(p >= 0 && p <= 1))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "stats: %s: p %g is outside [0, 1]", fn, p);
+    if ((int)m < (int)TMLP_PCT_LOADGEN || (int)m > (int)TMLP_PCT_NEAREST_RANK)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "stats: %s: m %d is not a tmlp_percentile_method",
+                              fn, (int)m);
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_stats_percentile_ex(const double *x, int64_t n, double p,
+                                     tmlp_percentile_method m, double *out, tmlp_error *err)
+{
+    TMLP_STATS_TRY(tmlp_stats_check_sample(err, "percentile", "x", x, n, 1));
+    TMLP_STATS_TRY(check_p_m(err, "percentile", p, m));
+    TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "percentile", "out", out));
     double *s = tmlp_stats_sorted_copy(x, n);
-    if (!s) return TMLP_ERR_NOMEM;
+    if (!s) return tmlp_stats_nomem(err, "percentile");
     *out = tmlp_stats_percentile_sorted(s, n, p, m);
     free(s);
     return TMLP_OK;
@@ -118,12 +140,18 @@ static double binom_cdf(int64_t k, int64_t n, double p)
     return tmlp_stats_betainc2((double)(n - k), (double)k + 1.0, 1.0 - p, p);
 }
 
-tmlp_status tmlp_stats_percentile_ci_sorted(const double *sorted, int64_t n, double p,
-                                            double level, tmlp_percentile_method m,
-                                            tmlp_stats_quantile_ci *out)
+tmlp_status tmlp_stats_percentile_ci_sorted_ex(const double *sorted, int64_t n, double p,
+                                               double level, tmlp_percentile_method m,
+                                               tmlp_stats_quantile_ci *out, tmlp_error *err)
 {
-    if (!sorted || !out || n < 1 || !(p >= 0 && p <= 1) || !(level > 0 && level < 1))
-        return TMLP_ERR_ARG;
+    const char *fn = "percentile_ci_sorted";
+    TMLP_STATS_TRY(tmlp_stats_check_ptr(err, fn, "sorted", sorted));
+    if (n < 1)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "stats: %s: sorted needs >= 1 value, got %lld",
+                              fn, (long long)n);
+    TMLP_STATS_TRY(check_p_m(err, fn, p, m));
+    TMLP_STATS_TRY(tmlp_stats_check_open01(err, fn, "level", level));
+    TMLP_STATS_TRY(tmlp_stats_check_ptr(err, fn, "out", out));
     double tail = 0.5 * (1.0 - level);
     /* l: the largest rank in [1, n] with F(l-1) <= tail (F increases with its argument). */
     int64_t lo = 1, hi = n, l = 1;
@@ -154,4 +182,17 @@ tmlp_status tmlp_stats_percentile_ci_sorted(const double *sorted, int64_t n, dou
     r.coverage = binom_cdf(u - 1, n, p) - binom_cdf(l - 1, n, p);
     *out = r;
     return TMLP_OK;
+}
+
+tmlp_status tmlp_stats_percentile(const double *x, int64_t n, double p, tmlp_percentile_method m,
+                                  double *out)
+{
+    return tmlp_stats_percentile_ex(x, n, p, m, out, NULL);
+}
+
+tmlp_status tmlp_stats_percentile_ci_sorted(const double *sorted, int64_t n, double p,
+                                            double level, tmlp_percentile_method m,
+                                            tmlp_stats_quantile_ci *out)
+{
+    return tmlp_stats_percentile_ci_sorted_ex(sorted, n, p, level, m, out, NULL);
 }

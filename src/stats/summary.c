@@ -33,14 +33,6 @@ double *tmlp_stats_sorted_copy(const double *x, int64_t n)
     return s;
 }
 
-int tmlp_stats_valid_sample(const double *x, int64_t n)
-{
-    if (!x || n < 1) return 0;
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return 0;
-    return 1;
-}
-
 double tmlp_stats_mean(const double *x, int64_t n)
 {
     if (!x || n < 1) return NAN;
@@ -71,11 +63,13 @@ static double median_sorted(const double *s, int64_t n)
     return (s[n / 2 - 1] + s[n / 2]) / 2.0;
 }
 
-tmlp_status tmlp_stats_summarize(const double *x, int64_t n, tmlp_stats_summary *out)
+tmlp_status tmlp_stats_summarize_ex(const double *x, int64_t n, tmlp_stats_summary *out,
+                                    tmlp_error *err)
 {
-    if (!out || !tmlp_stats_valid_sample(x, n)) return TMLP_ERR_ARG;
+    TMLP_STATS_TRY(tmlp_stats_check_sample(err, "summarize", "x", x, n, 1));
+    TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "summarize", "out", out));
     double *s = tmlp_stats_sorted_copy(x, n);
-    if (!s) return TMLP_ERR_NOMEM;
+    if (!s) return tmlp_stats_nomem(err, "summarize");
     tmlp_stats_summary r;
     r.n = n;
     r.mean = tmlp_stats_mean(x, n);
@@ -94,4 +88,40 @@ tmlp_status tmlp_stats_summarize(const double *x, int64_t n, tmlp_stats_summary 
     free(s);
     *out = r;
     return TMLP_OK;
+}
+
+tmlp_status tmlp_stats_check_sample(tmlp_error *err, const char *fn, const char *arg,
+                                    const double *x, int64_t n, int64_t min_n)
+{
+    if (!x) return tmlp_error_set(err, TMLP_ERR_ARG, "stats: %s: %s is NULL", fn, arg);
+    if (n < min_n)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "stats: %s: %s needs >= %lld value%s, got %lld",
+                              fn, arg, (long long)min_n, min_n == 1 ? "" : "s", (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return tmlp_error_set(err, TMLP_ERR_ARG,
+                                  "stats: %s: %s[%lld] is %g, samples must be finite", fn, arg,
+                                  (long long)i, x[i]);
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_stats_check_ptr(tmlp_error *err, const char *fn, const char *arg, const void *p)
+{
+    return p ? TMLP_OK : tmlp_error_set(err, TMLP_ERR_ARG, "stats: %s: %s is NULL", fn, arg);
+}
+
+tmlp_status tmlp_stats_check_open01(tmlp_error *err, const char *fn, const char *arg, double v)
+{
+    if (v > 0 && v < 1) return TMLP_OK;
+    return tmlp_error_set(err, TMLP_ERR_ARG, "stats: %s: %s %g is outside (0, 1)", fn, arg, v);
+}
+
+tmlp_status tmlp_stats_nomem(tmlp_error *err, const char *fn)
+{
+    return tmlp_error_set(err, TMLP_ERR_NOMEM, "stats: %s: out of memory", fn);
+}
+
+tmlp_status tmlp_stats_summarize(const double *x, int64_t n, tmlp_stats_summary *out)
+{
+    return tmlp_stats_summarize_ex(x, n, out, NULL);
 }

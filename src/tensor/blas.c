@@ -105,6 +105,11 @@ void tmlp_blas_get_info(tmlp_blas_info *out)
 
 tmlp_status tmlp_blas_check_core(double *max_error)
 {
+    return tmlp_blas_check_core_ex(max_error, NULL);
+}
+
+tmlp_status tmlp_blas_check_core_ex(double *max_error, tmlp_error *err)
+{
     /* y(B,out) = x(B,in) W^T by sgemm and by the scalar kernel, B x in x out = 7 x 37 x 29:
      * odd sizes so that edge code runs. The error is relative to the size of the terms,
      * |y_sgemm - y_scalar| / sum_k |x_k w_k|, as in tests/test_kernels.c. */
@@ -113,7 +118,8 @@ tmlp_status tmlp_blas_check_core(double *max_error)
     for (int i = 0; i < B * IN; i++) x[i] = (float)((i * 37 % 101) - 50) / 50.0f;
     for (int i = 0; i < OUT * IN; i++) w[i] = (float)((i * 53 % 97) - 48) / 48.0f;
     tmlp_packed p;
-    if (tmlp_packed_create(NULL, IN, OUT, w, NULL, &p) != TMLP_OK) return TMLP_ERR_NOMEM;
+    if (tmlp_packed_create(NULL, IN, OUT, w, NULL, &p) != TMLP_OK)
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "blas: check_core: out of memory");
     tmlp_kernel_scalar(&p, x, ref, B, 0);
     tmlp_packed_destroy(NULL, &p);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, OUT, IN, 1.0f, x, IN, w, IN, 0.0f, y, OUT);
@@ -126,5 +132,9 @@ tmlp_status tmlp_blas_check_core(double *max_error)
             if (!(e <= worst)) worst = e; /* NaN propagates as a failure */
         }
     if (max_error) *max_error = worst;
-    return worst <= 1e-5 ? TMLP_OK : TMLP_ERR_STATE;
+    if (worst <= 1e-5) return TMLP_OK;
+    return tmlp_error_set(err, TMLP_ERR_STATE,
+                          "blas: check_core: sgemm differs from the scalar kernel by %.3g (relative; the "
+                          "limit is 1e-5): OpenBLAS's core is wrong for this CPU, set OPENBLAS_CORETYPE",
+                          worst);
 }
