@@ -11,7 +11,8 @@
  * - R = 2 or 3 for the rows left over after the groups of 4 (one more pass, not R).
  * - R = 1 (batch 1, or 1 row left over): only nv <= 4 independent sums, fewer than the 2 FMA
  *   units x 4 cycles of latency need, so even and odd k go to two sets of accumulators
- *   (8 chains when nv = 4), added at the end, and the weights are prefetched ahead.
+ *   (8 chains when nv = 4), added at the end, and the weights are prefetched ahead. On
+ *   layers of 512 KB..1 MB, batch 1 runs two panels side by side instead (row1_pair).
  * Epilogue in registers: + bias, ReLU (max with 0: NaN -> 0 as in dense.c), masked store
  * of the real outputs only. x may be unaligned (broadcasts are scalar loads).
  */
@@ -30,6 +31,14 @@
  * 1.4x faster on an AMD Zen 5 (1.78 vs 2.47 us); 512..8192 measured, 2048 best
  * (docs/kernels.md). A prefetch past the end of the panel is harmless (never faults). */
 #define PF_DIST 2048
+
+/* Batch 1 on a layer whose packed panels take [PAIR_MIN_BYTES, PAIR_MAX_BYTES): full panels
+ * two at a time (row1_pair), without software prefetch. Measured on an AMD Zen 5 (1 MB L2,
+ * docs/kernels.md): 784->256 (802 KB) took ~9% less time this way; 784->128 (401 KB) and
+ * 784->512 (1.6 MB, 2 MB with 512->512) were 10-15% slower, so they keep row1. A fixed rule
+ * like the crossover, tuned on one CPU. */
+#define PAIR_MIN_BYTES (512u * 1024u)
+#define PAIR_MAX_BYTES (1024u * 1024u)
 
 /* Add bias, ReLU, store nv vectors of one row: outputs [j0, j0 + 16nv) of y, clipped at
  * `valid` (the real outputs left in this panel). */
@@ -77,6 +86,29 @@ ALWAYS_INLINE void row1(const float *w, int64_t in, int nv, const float *x, cons
     store_row(y, b, a0, nv, valid, relu);
 }
 
+/* Batch 1, two full panels at once (w = the first, the second 64 * in floats later): 8
+ * independent sums as in row1, but one broadcast per k feeds both panels and the two
+ * panels stream side by side. No software prefetch: see PAIR_MIN_BYTES. */
+ALWAYS_INLINE void row1_pair(const float *w, int64_t in, const float *x, const float *b,
+                             float *y, int64_t valid, int relu)
+{
+    __m512 a0[4], a1[4];
+    const float *w1 = w + TMLP_PANEL * in;
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) a0[v] = a1[v] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < in; k++) {
+        const __m512 xk = _mm512_set1_ps(x[k]);
+        const float *wk = w + k * TMLP_PANEL, *vk = w1 + k * TMLP_PANEL;
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) {
+            a0[v] = _mm512_fmadd_ps(xk, _mm512_load_ps(wk + 16 * v), a0[v]);
+            a1[v] = _mm512_fmadd_ps(xk, _mm512_load_ps(vk + 16 * v), a1[v]);
+        }
+    }
+    store_row(y, b, a0, 4, valid, relu);
+    store_row(y + TMLP_PANEL, b + TMLP_PANEL, a1, 4, valid - TMLP_PANEL, relu);
+}
+
 /* R rows of x (stride in; R = 2, 3 or 4) against one panel; y rows have stride out. */
 ALWAYS_INLINE void rows(int R, const float *w, int64_t in, int nv, const float *x, int64_t out,
                         const float *b, float *y, int64_t valid, int relu)
@@ -122,7 +154,13 @@ ALWAYS_INLINE void panel_all_rows(const float *w, int64_t in, int nv, const floa
 void tmlp_kernel_avx512(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
 {
     const int64_t in = p->in, out = p->out;
-    for (int64_t panel = 0; panel < p->n_panels; panel++) {
+    const size_t panel_bytes = (size_t)p->n_panels * TMLP_PANEL * (size_t)in * sizeof(float);
+    int64_t panel = 0;
+    if (batch == 1 && panel_bytes >= PAIR_MIN_BYTES && panel_bytes < PAIR_MAX_BYTES)
+        for (; panel + 1 < p->n_panels && tmlp_panel_width(p, panel + 1) == TMLP_PANEL; panel += 2)
+            row1_pair(p->w + panel * TMLP_PANEL * in, in, x, p->bias + panel * TMLP_PANEL,
+                      y + panel * TMLP_PANEL, out - panel * TMLP_PANEL, relu);
+    for (; panel < p->n_panels; panel++) {
         const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
         const float *w = p->w + j0 * in, *b = p->bias + j0;
         switch (tmlp_panel_width(p, panel) / 16) {
