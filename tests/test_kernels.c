@@ -4,6 +4,8 @@
  *   - odd widths: in and out in {1, 3, 17, 63, 65, 1000}, batch 1, 6 and 11 (groups of 4
  *     rows and remainders of 1, 2 and 3), ReLU on and off;
  *   - every batch 1..300 on a 17 -> 65 layer (65 = a full panel and a 1-wide tail);
+ *   - batch 1 on layers of 512 KB..1 MB of panels (784 -> 256, 784 -> 200: avx512 runs
+ *     them two panels at a time, then the panels left over one at a time);
  *   - inputs and outputs at addresses that are not 16-byte aligned, and guard values
  *     around y proving that padding outputs are never stored;
  *   - through the model API (tmlp_model_options.kernel): same argmax, the same error
@@ -126,6 +128,15 @@ static void odd_widths(tmlp_kernel k)
             }
 }
 
+static void paired_panels(tmlp_kernel k)
+{
+    need(k);
+    for (int relu = 0; relu < 2; relu++) {
+        run_case(k, 784, 256, 1, relu);
+        run_case(k, 784, 200, 1, relu);
+    }
+}
+
 static void every_batch(tmlp_kernel k)
 {
     need(k);
@@ -183,6 +194,8 @@ static void through_model(tmlp_kernel k)
 static void test_scalar_widths(void **s) { (void)s; odd_widths(TMLP_KERNEL_SCALAR); }
 static void test_avx2_widths(void **s) { (void)s; odd_widths(TMLP_KERNEL_AVX2); }
 static void test_avx512_widths(void **s) { (void)s; odd_widths(TMLP_KERNEL_AVX512); }
+static void test_avx2_paired(void **s) { (void)s; paired_panels(TMLP_KERNEL_AVX2); }
+static void test_avx512_paired(void **s) { (void)s; paired_panels(TMLP_KERNEL_AVX512); }
 static void test_scalar_batches(void **s) { (void)s; every_batch(TMLP_KERNEL_SCALAR); }
 static void test_avx2_batches(void **s) { (void)s; every_batch(TMLP_KERNEL_AVX2); }
 static void test_avx512_batches(void **s) { (void)s; every_batch(TMLP_KERNEL_AVX512); }
@@ -264,7 +277,8 @@ int main(void)
         cmocka_unit_test(test_avx512_widths),  cmocka_unit_test(test_scalar_batches),
         cmocka_unit_test(test_avx2_batches),   cmocka_unit_test(test_avx512_batches),
         cmocka_unit_test(test_scalar_model),   cmocka_unit_test(test_avx2_model),
-        cmocka_unit_test(test_avx512_model),
+        cmocka_unit_test(test_avx512_model),  cmocka_unit_test(test_avx2_paired),
+        cmocka_unit_test(test_avx512_paired),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
 }
