@@ -23,7 +23,9 @@
  *   usable CPUs         the calling thread's affinity mask (taskset, cgroup cpusets),
  *                       else the online count;
  *   busy elsewhere      the most runnable tasks seen in 5 snapshots of /proc/stat's
- *                       procs_running 200 us apart, minus the caller. A snapshot, not the
+ *                       procs_running 200 us apart, minus this process's own running
+ *                       threads (a worker spinning in its idle wait is ours, not a
+ *                       neighbour's). A snapshot, not the
  *                       load average: the 1-minute average lags by a minute and counts
  *                       our own previous run (its worker, a neighbour just stopped);
  *                       taking the maximum of five catches most of a bursty build;
@@ -35,6 +37,7 @@
  */
 #include "harness_internal.h"
 
+#include <dirent.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +62,32 @@ static int procs_running(void)
     return n;
 }
 
+/* Threads of THIS process that are running or runnable (state R in
+ * /proc/self/task/<tid>/stat), the caller included; 0 if unknown. procs_running counts
+ * them too, but they are "threads of ours", not "busy elsewhere": a worker spinning in its
+ * idle wait when the run starts must not make the harness think the machine is busy. */
+static int own_running(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    char path[64], buf[512];
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "/proc/self/task/%.20s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        if (fgets(buf, sizeof buf, f)) {
+            const char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+            if (p && p[1] == ' ' && p[2] == 'R') n++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
 static int usable_cpus(void)
 {
 #ifdef CPU_COUNT
@@ -78,7 +107,8 @@ int64_t tmlp_wait_spin_budget(int ours, int64_t want_ns, char *why, size_t cap)
             struct timespec ts = {0, 200000L};
             nanosleep(&ts, NULL);
         }
-        int n = procs_running() - 1;
+        int total = procs_running(), own = own_running();
+        int n = total - (own > 0 ? own : 1); /* minus our running threads (the caller at least) */
         if (n > busy) busy = n;
     }
     if (ours < 1) ours = 1;
