@@ -394,15 +394,8 @@ tmlp_status tmlp_model_load_ex(const char *path, const char *layers,
     const tmlp_allocator *alloc = &o.allocator;
 
     tmlp_st_file *f = NULL;
-    tmlp_error inner = {TMLP_OK, ""};
-    tmlp_status st = tmlp_st_read(path, alloc, &f, &inner);
-    if (st != TMLP_OK) {
-        /* Whatever the container layer said, the user wants to know which file. */
-        if (strstr(inner.message, path))
-            return tmlp_error_set(err, st, "%s", inner.message);
-        return tmlp_error_set(err, st, "%s: %s", path,
-                              inner.message[0] ? inner.message : tmlp_status_str(st));
-    }
+    tmlp_status st = tmlp_st_read_named(path, alloc, &f, err);
+    if (st != TMLP_OK) return st;
 
     if (!layers) layers = tmlp_st_meta_get(f, META_LAYERS);
     tmlp_layer_kind *kinds = NULL;
@@ -478,13 +471,8 @@ tmlp_status tmlp_model_load_weights(tmlp_model *m, const char *path, tmlp_error 
     const tmlp_allocator *alloc = tmlp_model_allocator(m);
     const int allow_nonfinite = tmlp_model_allows_nonfinite(m);
     tmlp_st_file *f = NULL;
-    tmlp_error inner = {TMLP_OK, ""};
-    tmlp_status st = tmlp_st_read(path, alloc, &f, &inner);
-    if (st != TMLP_OK) {
-        if (strstr(inner.message, path)) return tmlp_error_set(err, st, "%s", inner.message);
-        return tmlp_error_set(err, st, "%s: %s", path,
-                              inner.message[0] ? inner.message : tmlp_status_str(st));
-    }
+    tmlp_status st = tmlp_st_read_named(path, alloc, &f, err);
+    if (st != TMLP_OK) return st;
 
     /* Pass 1: every dense layer's two tensors are there with the right dtype and shape,
      * and no tensor is left over; nothing is written yet. */

@@ -685,6 +685,17 @@ static tmlp_status st_prefix_path(tmlp_status s, const char *path, tmlp_error *e
     return s;
 }
 
+tmlp_status tmlp_st_read_named(const char *path, const tmlp_allocator *alloc, tmlp_st_file **out,
+                               tmlp_error *err)
+{
+    tmlp_error inner = {TMLP_OK, ""};
+    tmlp_status st = tmlp_st_read(path, alloc, out, &inner);
+    if (st == TMLP_OK) return TMLP_OK;
+    if (path && strstr(inner.message, path)) return tmlp_error_set(err, st, "%s", inner.message);
+    return tmlp_error_set(err, st, "%s: %s", path ? path : "(null)",
+                          inner.message[0] ? inner.message : tmlp_status_str(st));
+}
+
 tmlp_status tmlp_st_read(const char *path, const tmlp_allocator *alloc, tmlp_st_file **out,
                          tmlp_error *err)
 {

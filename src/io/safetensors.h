@@ -63,6 +63,10 @@ tmlp_status tmlp_st_parse(const unsigned char *bytes, size_t size, int take,
 /* Read a file from disk (fstat size checked before allocating) and parse it. */
 tmlp_status tmlp_st_read(const char *path, const tmlp_allocator *alloc, tmlp_st_file **out,
                          tmlp_error *err);
+/* tmlp_st_read for the public loaders: whatever rule fired, the message names the file
+ * ("m.safetensors: tensor `0.weight`: ..."), as a user needs to know which file. */
+tmlp_status tmlp_st_read_named(const char *path, const tmlp_allocator *alloc, tmlp_st_file **out,
+                               tmlp_error *err);
 
 /* Look up by name; NULL if absent. */
 const tmlp_st_tensor *tmlp_st_find(const tmlp_st_file *f, const char *name);

@@ -19,14 +19,8 @@ tmlp_status tmlp_safetensors_open(const char *path, const tmlp_allocator *alloc,
     *out = NULL;
     if (!path) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_safetensors_open: path is NULL");
     tmlp_st_file *f = NULL;
-    tmlp_error inner = {TMLP_OK, ""};
-    tmlp_status st = tmlp_st_read(path, alloc, &f, &inner);
-    if (st != TMLP_OK) {
-        /* The user wants to know which file, whatever rule fired. */
-        if (strstr(inner.message, path)) return tmlp_error_set(err, st, "%s", inner.message);
-        return tmlp_error_set(err, st, "%s: %s", path,
-                              inner.message[0] ? inner.message : tmlp_status_str(st));
-    }
+    tmlp_status st = tmlp_st_read_named(path, alloc, &f, err);
+    if (st != TMLP_OK) return st;
     *out = (tmlp_safetensors *)f;
     return TMLP_OK;
 }
