@@ -28,13 +28,10 @@ const char *tmlp_kernel_name(tmlp_kernel k)
 
 tmlp_status tmlp_kernel_parse(const char *name, tmlp_kernel *out)
 {
-    if (!name || !out) return TMLP_ERR_ARG;
-    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(name, names[i])) {
-            *out = (tmlp_kernel)i;
-            return TMLP_OK;
-        }
-    return TMLP_ERR_ARG;
+    int i = tmlp_name_index(names, sizeof names / sizeof names[0], name);
+    if (i < 0 || !out) return TMLP_ERR_ARG;
+    *out = (tmlp_kernel)i;
+    return TMLP_OK;
 }
 
 int tmlp_kernel_available(tmlp_kernel k)
@@ -139,13 +136,10 @@ const char *tmlp_precision_name(tmlp_precision p)
 
 tmlp_status tmlp_precision_parse(const char *name, tmlp_precision *out)
 {
-    if (!name || !out) return TMLP_ERR_ARG;
-    for (unsigned i = 0; i < sizeof prec_names / sizeof prec_names[0]; i++)
-        if (!strcmp(name, prec_names[i])) {
-            *out = (tmlp_precision)i;
-            return TMLP_OK;
-        }
-    return TMLP_ERR_ARG;
+    int i = tmlp_name_index(prec_names, sizeof prec_names / sizeof prec_names[0], name);
+    if (i < 0 || !out) return TMLP_ERR_ARG;
+    *out = (tmlp_precision)i;
+    return TMLP_OK;
 }
 
 tmlp_status tmlp_precision_resolve(tmlp_precision requested, tmlp_precision *chosen,

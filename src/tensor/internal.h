@@ -1,5 +1,5 @@
 /* internal.h (private) — helpers every source file uses: allocation through the
- * caller's allocator, overflow-checked sizes, and filling a tmlp_error.
+ * caller's allocator, overflow-checked sizes, filling a tmlp_error, and name lookup.
  */
 #ifndef TMLP_INTERNAL_H
 #define TMLP_INTERNAL_H
@@ -7,6 +7,7 @@
 #include "tinymlp/common.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 /* Allocate / free through `a` (NULL or NULL fields = libc). tmlp_mem_free accepts NULL. */
 void *tmlp_mem_alloc(const tmlp_allocator *a, size_t size);
@@ -22,5 +23,14 @@ static inline bool tmlp_i64_mul(int64_t x, int64_t y, int64_t *r) { return !__bu
  *     return tmlp_error_set(err, TMLP_ERR_SHAPE, "tensor `%s`: ...", name);         */
 tmlp_status tmlp_error_set(tmlp_error *err, tmlp_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The index of `name` in a table of n names (exact match), or -1: the parsers of name
+ * enums (kernels, precisions) look their names up the same way. */
+static inline int tmlp_name_index(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; name && i < n; i++)
+        if (!strcmp(name, names[i])) return (int)i;
+    return -1;
+}
 
 #endif
