@@ -535,21 +535,33 @@ static int64_t last_progress(ctx *c)
     return t;
 }
 
-/* Wait for the closed-loop query q while the SUT makes progress (same rule as the
- * drain). 1 done, 0 stalled, -1 stopped. */
-static int wait_query(ctx *c, int64_t q)
+/* Wait while the SUT makes progress: until `target` queries completed (target >= 0) or
+ * nothing is outstanding (target < 0). The SUT has stalled when it completed nothing for
+ * the stall bound: now - max(its latest completion, the start of this wait) >= bound.
+ * The first deadline is the bound's floor (drain_timeout_ms, which the bound never
+ * undercuts), so the common case — a query done in microseconds — reads neither the
+ * completion rate nor the latest completion (no extra lock on the closed loop's path).
+ * 1 done, 0 stalled (stall_ns set), -1 stopped. */
+static int wait_progress(ctx *c, int64_t target)
 {
+    uint64_t start = tmlp_time_now_ns();
+    uint64_t deadline = start + c->s->drain_timeout_ms * 1000000ULL;
     for (;;) {
-        int64_t before = last_progress(c);
-        uint64_t bound = stall_bound_ns(c);
-        int r = wait_for(c, q + 1, tmlp_time_now_ns() + bound, 1);
+        int r = wait_for(c, target, deadline, 1);
         if (r != 0) return r;
-        if (last_progress(c) == before) {
+        int64_t last = last_progress(c);
+        uint64_t from = last > (int64_t)start ? (uint64_t)last : start;
+        uint64_t bound = stall_bound_ns(c);
+        deadline = from + bound;
+        if (tmlp_time_now_ns() >= deadline) {
             c->out.stall_ns = bound;
             return 0; /* nothing at all completed for a whole stall bound */
         }
     }
 }
+
+/* Wait for the closed-loop query q (the drain's rule). 1 done, 0 stalled, -1 stopped. */
+static int wait_query(ctx *c, int64_t q) { return wait_progress(c, q + 1); }
 
 /* After the last issue: wait for every outstanding sample as long as the SUT completes
  * something within each stall bound. Honours the stop flag at once (the SUT's drain
@@ -557,20 +569,7 @@ static int wait_query(ctx *c, int64_t q)
 static void drain_run(ctx *c)
 {
     if (c->out.stalled) return; /* a closed-loop query already waited a whole bound */
-    for (;;) {
-        int64_t before = last_progress(c);
-        uint64_t bound = stall_bound_ns(c);
-        int r = wait_for(c, -1, tmlp_time_now_ns() + bound, 1);
-        if (r == 1) return;
-        if (r == -1) {
-            c->out.interrupted = 1;
-            return;
-        }
-        if (last_progress(c) == before) {
-            c->out.stall_ns = bound;
-            return;
-        }
-    }
+    if (wait_progress(c, -1) == -1) c->out.interrupted = 1;
 }
 
 /* One closed-loop query: issue n samples, wait for all of them. 1 done, 0 stalled,
