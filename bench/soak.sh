@@ -4,7 +4,8 @@
 # RSS sampled every second. Passes when each run is VALID and its RSS grows by no more
 # than the stated bytes per query (docs/reliability.md) over the measured part.
 #   usage: bench/soak.sh [--minutes M] [--bench PATH] [--null-qps Q] [--model-qps Q]
-#   default: 10 minutes per run; rates found with a short find-peak (x 0.8) unless given.
+#   default: 10 minutes per run; rates found with a short find-peak (x 0.8) unless given,
+#   lowered to what half of MemAvailable holds for the whole run (see mem_cap below).
 # Prints one Markdown table row per run (the table of docs/reliability.md).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -76,8 +77,22 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-[ -n "$null_qps" ] || null_qps=$(peak null 1000000)
-[ -n "$model_qps" ] || model_qps=$(peak "$MODEL" 100000)
+# A run keeps ~33 bytes per server query until it ends (tmlp_bench_estimate_memory), so over
+# M minutes memory caps the rate as much as the CPU does: the null SUT sustains millions of
+# queries/s, but 10 minutes of 6M QPS would need ~120 GB. Cap each rate so the whole run
+# (with the extra minute --max-duration-ms allows) fits in half of MemAvailable.
+mem_cap() {
+    awk -v s=$((minutes * 60 + 60)) '/MemAvailable/ { printf "%d\n", $2 * 1024 * 0.5 / (40 * s) }' /proc/meminfo
+}
+cap=$(mem_cap)
+capped() { # $1 = rate from find-peak: the lower of it and the memory cap
+    if [ -n "$1" ] && [ -n "$cap" ] && [ "$1" -gt "$cap" ]; then
+        echo "soak: $1 QPS would not fit in memory for $minutes min; capped at $cap QPS" >&2
+        echo "$cap"
+    else echo "$1"; fi
+}
+[ -n "$null_qps" ] || null_qps=$(capped "$(peak null 1000000)")
+[ -n "$model_qps" ] || model_qps=$(capped "$(peak "$MODEL" 100000)")
 echo "soak: $minutes min per run; null at ${null_qps:-?} QPS, model at ${model_qps:-?} QPS" >&2
 echo "| SUT | target QPS | queries | duration | p99 | peak RSS | RSS growth | verdict |"
 echo "|---|---|---|---|---|---|---|---|"
