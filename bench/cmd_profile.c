@@ -201,11 +201,15 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
         rc = TMLP_EXIT_RUNTIME;
         goto done;
     }
-    /* the model's preprocessing as a 256-entry table, exactly as forward_u8 applies it */
+    /* the model's preprocessing as a 256-entry table, applied exactly as forward_u8 does
+     * (the same lookup function, AVX-512 where cpuid has it) */
+    const tmlp_u8_lookup_fn lookup = tmlp_u8_lookup_function();
     tmlp_preprocess pp = tmlp_model_preprocess(m);
     float table[256];
     for (int v = 0; v < 256; v++) table[v] = (float)(((double)v * pp.scale - pp.mean) / pp.std);
-    out->input_kind = d->dtype == TMLP_DTYPE_U8 ? "gather u8 rows + model preprocessing to f32" : "gather f32 rows";
+    out->input_kind = d->dtype == TMLP_DTYPE_U8
+                          ? "gather u8 rows + model preprocessing to f32"
+                          : "gather f32 rows; a bench_mlp run reads them in place";
     tmlp_rng rng;
     tmlp_rng_seed(&rng, 12345);
     uint64_t layer_ns[RU_MAX_LAYERS];
@@ -215,8 +219,7 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
             int64_t idx = (int64_t)tmlp_rng_below(&rng, (uint64_t)d->count);
             float *row = x + r * in_w;
             if (d->dtype == TMLP_DTYPE_U8) {
-                const uint8_t *src = d->u8 + idx * in_w;
-                for (int64_t k = 0; k < in_w; k++) row[k] = table[src[k]];
+                lookup(d->u8 + idx * in_w, table, row, in_w);
             } else {
                 memcpy(row, d->f32 + idx * in_w, sizeof(float) * (size_t)in_w);
             }

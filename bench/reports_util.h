@@ -247,7 +247,7 @@ typedef struct ru_profile {
     double weight_bytes[RU_MAX_LAYERS]; /* bytes of weights the layer streams per forward */
     char level[RU_MAX_LAYERS][8];       /* "L1", "L2", "L3" or "DRAM": the smallest that holds them */
     double level_gbs[RU_MAX_LAYERS];    /* measured streaming read over a working set of that size */
-    const char *input_kind;             /* "u8 -> f32 (model preprocessing)" or "f32 gather" */
+    const char *input_kind;             /* what the input stage does (u8 preprocessing or f32 gather) */
 } ru_profile;
 
 /* Profile `iterations` forwards of `batch` seeded-random samples (after `warmup`).

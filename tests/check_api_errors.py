@@ -18,6 +18,7 @@ import sys
 TESTED_ELSEWHERE = {
     "tmlp_model_load_ex", "tmlp_session_create_ex", "tmlp_session_forward_ex",
     "tmlp_session_forward_u8_ex", "tmlp_session_forward_profiled_ex",
+    "tmlp_session_forward_rows_ex", "tmlp_session_forward_u8_rows_ex",
     "tmlp_model_set_preprocess_ex", "tmlp_blas_set_threads_ex",
 }
 # _ex twins no argument can make fail on a correct machine.

@@ -97,6 +97,20 @@ static void test_session_messages(void **state)
     expect_msg(tmlp_session_forward_u8_ex(s, raw, 3, &out, &err), &err, TMLP_ERR_BATCH, "batch 3",
                "at most 2");
     expect_msg(tmlp_session_forward_u8_ex(s, raw, 0, &out, &err), &err, TMLP_ERR_SHAPE, "batch 0", NULL);
+    /* rows by pointer: NULL rows, rows inside the session (an earlier output), batch */
+    const float *fr[3] = {x, NULL, x};
+    const uint8_t *ur[3] = {raw, raw, NULL};
+    expect_msg(tmlp_session_forward_rows_ex(s, NULL, 1, &out, &err), &err, TMLP_ERR_ARG, "rows is NULL", NULL);
+    expect_msg(tmlp_session_forward_rows_ex(s, fr, 2, &out, &err), &err, TMLP_ERR_ARG, "rows[1] is NULL", NULL);
+    expect_msg(tmlp_session_forward_rows_ex(s, fr, 3, &out, &err), &err, TMLP_ERR_BATCH, "batch 3", "at most 2");
+    expect_msg(tmlp_session_forward_rows_ex(s, fr, 0, &out, &err), &err, TMLP_ERR_SHAPE, "batch 0", NULL);
+    expect_msg(tmlp_session_forward_u8_rows_ex(s, ur + 1, 2, &out, &err), &err, TMLP_ERR_ARG, "rows[1] is NULL", NULL);
+    expect_msg(tmlp_session_forward_u8_rows_ex(s, ur, 3, &out, &err), &err, TMLP_ERR_BATCH, "batch 3", NULL);
+    expect_msg(tmlp_session_forward_u8_rows_ex(NULL, ur, 1, &out, &err), &err, TMLP_ERR_ARG, "session is NULL", NULL);
+    in = tmlp_tensor_2d(x, 1, 4);
+    assert_int_equal(tmlp_session_forward_ex(s, &in, &out, &err), TMLP_OK);
+    const float *own[1] = {out.data};
+    expect_msg(tmlp_session_forward_rows_ex(s, own, 1, &out, &err), &err, TMLP_ERR_ARG, "rows[0] points into the session", NULL);
 
     /* Success leaves err untouched. */
     err.code = TMLP_ERR_IO;

@@ -8,6 +8,9 @@
  *     them two panels at a time, then the panels left over one at a time);
  *   - inputs and outputs at addresses that are not 16-byte aligned, and guard values
  *     around y proving that padding outputs are never stored;
+ *   - the row-pointer twin of each kernel (rows scattered, not contiguous) gives the
+ *     contiguous call's outputs bit for bit, and so does tmlp_session_forward_rows
+ *     (zero copy on our kernels, gathered on BLAS) against tmlp_session_forward;
  *   - through the model API (tmlp_model_options.kernel): same argmax, the same error
  *     bound as below against the engine's BLAS path, at batch 1..300 in one session.
  * Scalar itself is checked against float64 arithmetic. The error bound is the one a float
@@ -94,6 +97,23 @@ static void run_case(tmlp_kernel k, int64_t in, int64_t out, int64_t batch, int 
     assert_int_equal(tmlp_packed_create(NULL, in, out, w, b, &p), TMLP_OK);
     assert_int_equal((uintptr_t)p.w % 64, 0);
     fn(&p, x, y, batch, relu);
+    /* the same rows by pointer, copied last to first into a buffer with a stride of in + 3
+     * (not contiguous, not aligned, not in address order). Same position in the batch, same
+     * bits: a kernel's rounding may depend on a row's position (batch-1 remainders sum even
+     * and odd k apart), never on where the row lies. */
+    tmlp_kernel_rows_fn rfn = tmlp_kernel_rows_function(k);
+    assert_non_null(rfn);
+    const float **xp = malloc((size_t)batch * sizeof *xp);
+    float *xs = malloc((size_t)(batch * (in + 3)) * sizeof *xs);
+    float *yr = malloc((size_t)(batch * out) * sizeof *yr);
+    assert_true(xp && xs && yr);
+    for (int64_t r = 0; r < batch; r++) {
+        xp[r] = xs + (batch - 1 - r) * (in + 3) + 1;
+        memcpy((float *)xp[r], x + r * in, (size_t)in * sizeof *x);
+    }
+    rfn(&p, xp, yr, batch, relu);
+    assert_memory_equal(yr, y, (size_t)(batch * out) * sizeof *y);
+    free(xp), free(xs), free(yr);
     exact(x, w, b, batch, in, out, relu, ye, mag);
     char what[96];
     snprintf(what, sizeof what, "%s %lld->%lld b%lld relu%d", tmlp_kernel_name(k), (long long)in,
@@ -169,10 +189,26 @@ static void through_model(tmlp_kernel k)
     tmlp_session *sk, *sb;
     assert_int_equal(tmlp_session_create(mk, 300, &sk), TMLP_OK);
     assert_int_equal(tmlp_session_create(mb, 300, &sb), TMLP_OK);
-    float *x = malloc(300 * 63 * sizeof *x + sizeof *x);
-    assert_non_null(x);
+    float *x = malloc(300 * 63 * sizeof *x + sizeof *x), *g = malloc(300 * 63 * sizeof *g);
+    const float **xp = malloc(300 * sizeof *xp);
+    assert_true(x && g && xp);
     fill(x + 1, 300 * 63, 99);
     for (int64_t batch = 1; batch <= 300; batch++) {
+        /* rows by pointer (a stride-7 walk over the 300 rows) against the same rows gathered:
+         * bit for bit, on the kernel (read in place) and on BLAS (gathered by the session) */
+        for (int64_t r = 0; r < batch; r++) {
+            xp[r] = x + 1 + (r * 7 % 300) * 63;
+            memcpy(g + r * 63, xp[r], 63 * sizeof *g);
+        }
+        tmlp_tensor gin = tmlp_tensor_2d(g, batch, 63), yg, yp;
+        for (int m = 0; m < 2; m++) {
+            tmlp_session *sm = m ? sb : sk;
+            assert_int_equal(tmlp_session_forward(sm, &gin, &yg), TMLP_OK);
+            float first[300 * 10];
+            memcpy(first, yg.data, (size_t)batch * 10 * sizeof *first);
+            assert_int_equal(tmlp_session_forward_rows(sm, xp, batch, &yp), TMLP_OK);
+            assert_memory_equal(yp.data, first, (size_t)batch * 10 * sizeof *first);
+        }
         tmlp_tensor in = tmlp_tensor_2d(x + 1, batch, 63), yk, yb;
         assert_int_equal(tmlp_session_forward(sk, &in, &yk), TMLP_OK);
         assert_int_equal(tmlp_session_forward(sb, &in, &yb), TMLP_OK);
@@ -184,11 +220,34 @@ static void through_model(tmlp_kernel k)
         for (int64_t r = 0; r < batch; r++)
             assert_int_equal(tmlp_argmax(yk.data + r * 10, 10), tmlp_argmax(yb.data + r * 10, 10));
     }
-    free(x);
+    free(x), free(g), free(xp);
     tmlp_session_destroy(sk);
     tmlp_session_destroy(sb);
     tmlp_model_destroy(mk);
     tmlp_model_destroy(mb);
+}
+
+/* forward_u8's table lookup: the AVX-512 one (if this CPU has it) gives the scalar loop's
+ * bits for every byte value, at every length 0..80 (tails of 0..15) and unaligned ends. */
+static void test_u8_lookup(void **st)
+{
+    (void)st;
+    if (!tmlp_kernel_available(TMLP_KERNEL_AVX512)) {
+        print_message("SKIP: u8 lookup avx512: this CPU lacks it (scalar is the only one)\n");
+        skip();
+    }
+    assert_ptr_equal(tmlp_u8_lookup_function(), tmlp_u8_lookup_avx512);
+    float table[256], want[1 + 600], got[1 + 600 + GUARD];
+    uint8_t src[1 + 600];
+    fill(table, 256, 77);
+    for (int i = 0; i < 601; i++) src[i] = (uint8_t)(i * 37 + (i >> 3)); /* all 256 values */
+    for (int64_t n = 0; n <= 600; n += n < 80 ? 1 : 520) {
+        for (int i = 0; i < 1 + 600 + GUARD; i++) got[i] = GUARD_VALUE;
+        tmlp_u8_lookup_scalar(src + 1, table, want, n);
+        tmlp_u8_lookup_avx512(src + 1, table, got + 1, n);
+        if (n) assert_memory_equal(got + 1, want, (size_t)n * sizeof *want);
+        assert_true(got[0] == GUARD_VALUE && got[1 + n] == GUARD_VALUE);
+    }
 }
 
 static void test_scalar_widths(void **s) { (void)s; odd_widths(TMLP_KERNEL_SCALAR); }
@@ -273,6 +332,7 @@ int main(void)
     unsetenv("TMLP_KERNELS"); /* the model tests pick kernels through options */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_blas_core),
+        cmocka_unit_test(test_u8_lookup),
         cmocka_unit_test(test_scalar_widths),  cmocka_unit_test(test_avx2_widths),
         cmocka_unit_test(test_avx512_widths),  cmocka_unit_test(test_scalar_batches),
         cmocka_unit_test(test_avx2_batches),   cmocka_unit_test(test_avx512_batches),

@@ -189,6 +189,17 @@ static void test_forward_u8_preprocess(void **state)
     assert_int_equal(out.shape[0], 2);
     assert_int_equal(out.shape[1], 3);
     assert_int_equal(check_tensor("u8 vs float", out.data, expect, 6, 0, 0), 0);
+    /* the same rows by pointer from separate arrays, second row first in memory: gather
+     * and preprocessing in one pass, the same bits */
+    uint8_t r1[6], r0[6];
+    float f1[6], f0[6];
+    memcpy(r0, raw, 6), memcpy(r1, raw + 6, 6), memcpy(f0, x, sizeof f0), memcpy(f1, x + 6, sizeof f1);
+    const uint8_t *rows[2] = {r0, r1};
+    assert_int_equal(tmlp_session_forward_u8_rows(s, rows, 2, &out), TMLP_OK);
+    assert_memory_equal(out.data, expect, sizeof expect);
+    const float *frows[2] = {f0, f1};
+    assert_int_equal(tmlp_session_forward_rows(s, frows, 2, &out), TMLP_OK);
+    assert_memory_equal(out.data, expect, sizeof expect);
     tmlp_session_destroy(s);
     tmlp_model_destroy(m);
 }

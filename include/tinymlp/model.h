@@ -212,6 +212,29 @@ TMLP_API tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw
 TMLP_API tmlp_status tmlp_session_forward_u8_ex(tmlp_session *s, const uint8_t *raw,
                                                 int64_t batch, tmlp_tensor *out, tmlp_error *err);
 
+/* A batch whose rows need not be contiguous: rows[i] points at in_width floats (F32, any
+ * alignment), 1 <= batch <= max_batch, e.g. samples picked from a data set. Same output as
+ * copying the rows into one (batch, in_width) tensor and calling tmlp_session_forward, but
+ * without the copy: when the first layer runs one of our F32 kernels at this batch
+ * (tmlp_model_kernel_info) it reads each row where it lies; otherwise (BLAS above the
+ * crossover, BF16 / INT8) the rows are gathered into the session's staging buffer.
+ * Allocates nothing; the rows are only read. Errors: TMLP_ERR_ARG (a NULL, rows[i] NULL,
+ * rows[i] inside this session's buffers, e.g. an earlier output), TMLP_ERR_SHAPE (batch
+ * < 1), TMLP_ERR_BATCH (batch > max_batch). */
+TMLP_API tmlp_status tmlp_session_forward_rows(tmlp_session *s, const float *const *rows,
+                                               int64_t batch, tmlp_tensor *out);
+TMLP_API tmlp_status tmlp_session_forward_rows_ex(tmlp_session *s, const float *const *rows,
+                                                  int64_t batch, tmlp_tensor *out,
+                                                  tmlp_error *err);
+/* Raw uint8 rows by pointer (rows[i]: in_width bytes): each is preprocessed straight into
+ * its row of the staging buffer (gather and preprocessing in one pass), then forwarded.
+ * Errors as tmlp_session_forward_rows. */
+TMLP_API tmlp_status tmlp_session_forward_u8_rows(tmlp_session *s, const uint8_t *const *rows,
+                                                  int64_t batch, tmlp_tensor *out);
+TMLP_API tmlp_status tmlp_session_forward_u8_rows_ex(tmlp_session *s,
+                                                     const uint8_t *const *rows, int64_t batch,
+                                                     tmlp_tensor *out, tmlp_error *err);
+
 /* As tmlp_session_forward, and also writes the wall time of each model layer into
  * layer_ns[0 .. tmlp_model_layer_count-1] (a Dense fused with its ReLU reports the whole
  * time on the Dense and 0 on the ReLU). For profilers; the timing adds two clock reads

@@ -2,14 +2,15 @@
  *
  *   issue(samples[n])  ->  split into work items of <= max_batch samples
  *                      ->  a bounded FIFO queue (mutex + two condition variables)
- *   worker thread w    ->  pop an item, gather its rows of the data set into w's staging
- *                          buffer (max_batch x width), ONE forward on w's own session,
- *                          argmax of each output row, tmlp_bench_complete(predictions)
+ *   worker thread w    ->  pop an item, point at its rows of the data set, ONE forward on
+ *                          w's own session, argmax of each output row,
+ *                          tmlp_bench_complete(predictions)
  *
  * Every worker owns a tmlp_session (sessions are per thread; the model is shared
- * read-only) and a staging buffer, so a forward allocates nothing. U8 data sets go
- * through tmlp_session_forward_u8 (the model's preprocessing); F32 ones through
- * tmlp_session_forward.
+ * read-only) and an array of max_batch row pointers, so a forward allocates nothing and
+ * copies no sample: F32 data sets go through tmlp_session_forward_rows (the first layer
+ * reads each row where it lies), U8 ones through tmlp_session_forward_u8_rows (each row
+ * preprocessed straight into the session's input buffer).
  *
  * Idle workers sleep on a condition variable. Spinning first (30 us) would save the
  * futex wake-up, which costs about as much as a batch-1 forward of a small model — but
@@ -52,7 +53,8 @@ typedef struct worker {
     struct tmlp_model_sut *owner;
     pthread_t thread;
     tmlp_session *session;
-    void *staging;              /* max_batch x width, u8 or f32 like the data set */
+    void *rows;                 /* max_batch row pointers into the data set (const uint8_t *
+                                 * or const float *, like the data set) */
     int32_t *predictions;       /* max_batch */
     tmlp_query_sample *mine;    /* the popped item's samples (max_batch) */
 } worker;
@@ -115,16 +117,13 @@ static void compute(worker *w, tmlp_bench_run *run, int64_t n)
     tmlp_tensor out;
     tmlp_status st;
     if (d->dtype == TMLP_DTYPE_U8) {
-        uint8_t *x = w->staging;
-        for (int64_t i = 0; i < n; i++) /* gather row `index` of the data set into row i */
-            memcpy(x + (size_t)i * row, d->u8 + (size_t)w->mine[i].index * row, row);
-        st = tmlp_session_forward_u8(w->session, x, n, &out);
+        const uint8_t **x = w->rows;
+        for (int64_t i = 0; i < n; i++) x[i] = d->u8 + (size_t)w->mine[i].index * row;
+        st = tmlp_session_forward_u8_rows(w->session, x, n, &out);
     } else {
-        float *x = w->staging;
-        for (int64_t i = 0; i < n; i++)
-            memcpy(x + (size_t)i * row, d->f32 + (size_t)w->mine[i].index * row, row * sizeof(float));
-        tmlp_tensor in = tmlp_tensor_2d(x, n, m->width);
-        st = tmlp_session_forward(w->session, &in, &out);
+        const float **x = w->rows;
+        for (int64_t i = 0; i < n; i++) x[i] = d->f32 + (size_t)w->mine[i].index * row;
+        st = tmlp_session_forward_rows(w->session, x, n, &out);
     }
     /* No prediction for a failed forward (TMLP_PRED_NONE) or a row with a NaN / Inf output
      * (TMLP_PRED_NONFINITE: argmax of NaN would pick a class by accident); accuracy counts
@@ -237,7 +236,7 @@ void tmlp_model_sut_destroy(tmlp_model_sut *m)
     /* workers is NULL when its calloc failed (create calls us on every failure) */
     for (int i = 0; m->workers && i < m->n_workers; i++) {
         tmlp_session_destroy(m->workers[i].session);
-        free(m->workers[i].staging);
+        free(m->workers[i].rows);
         free(m->workers[i].predictions);
         free(m->workers[i].mine);
     }
@@ -306,9 +305,8 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
     }
 
     /* Queue: starts at 256 items / max(1024, 4 x max_batch) samples and grows on demand. */
-    size_t row_bytes, stage_bytes;
-    size_t elem = data->dtype == TMLP_DTYPE_U8 ? 1 : sizeof(float);
-    if (!tmlp_size_mul((size_t)in_w, elem, &row_bytes) || !tmlp_size_mul(row_bytes, (size_t)max_batch, &stage_bytes)) {
+    size_t rows_bytes;
+    if (!tmlp_size_mul((size_t)max_batch, sizeof(const float *), &rows_bytes)) {
         tmlp_model_sut_destroy(m);
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "model_sut: buffer sizes overflow");
     }
@@ -331,10 +329,10 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
             return tmlp_error_set(err, st, "model_sut: cannot create the session of worker %d (max_batch %lld): %s",
                                   i, (long long)max_batch, tmlp_status_str(st));
         }
-        w->staging = malloc(stage_bytes);
+        w->rows = malloc(rows_bytes);
         w->predictions = malloc((size_t)max_batch * sizeof(int32_t));
         w->mine = malloc((size_t)max_batch * sizeof(tmlp_query_sample));
-        if (!w->staging || !w->predictions || !w->mine) {
+        if (!w->rows || !w->predictions || !w->mine) {
             tmlp_model_sut_destroy(m);
             return tmlp_error_set(err, TMLP_ERR_NOMEM, "model_sut: out of memory for worker %d", i);
         }

@@ -54,9 +54,10 @@ ALWAYS_INLINE void row1(const float *w, int64_t in, int n8, const float *x, cons
     for (int v = 0; v < n8; v++) store_vec(y + 8 * v, b + 8 * v, acc[v], valid - 8 * v, relu);
 }
 
-/* R rows (2, 3 or 4) against columns [c, c + 16) of a panel of width wp. */
-ALWAYS_INLINE void rows_strip(int R, const float *w, int64_t in, int64_t wp, int64_t c, const float *x,
-                              int64_t out, const float *b, float *y, int64_t valid, int relu)
+/* R rows (xr[0..R), R = 2, 3 or 4) against columns [c, c + 16) of a panel of width wp. */
+ALWAYS_INLINE void rows_strip(int R, const float *w, int64_t in, int64_t wp, int64_t c,
+                              const float *const *xr, int64_t out, const float *b, float *y,
+                              int64_t valid, int relu)
 {
     __m256 acc[4][2];
 #pragma GCC unroll 4
@@ -66,9 +67,9 @@ ALWAYS_INLINE void rows_strip(int R, const float *w, int64_t in, int64_t wp, int
         const __m256 w0 = _mm256_load_ps(wc + k * wp), w1 = _mm256_load_ps(wc + k * wp + 8);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
-            const __m256 xr = _mm256_broadcast_ss(x + r * in + k);
-            acc[r][0] = _mm256_fmadd_ps(xr, w0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(xr, w1, acc[r][1]);
+            const __m256 xk = _mm256_broadcast_ss(xr[r] + k);
+            acc[r][0] = _mm256_fmadd_ps(xk, w0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(xk, w1, acc[r][1]);
         }
     }
 #pragma GCC unroll 4
@@ -78,38 +79,57 @@ ALWAYS_INLINE void rows_strip(int R, const float *w, int64_t in, int64_t wp, int
     }
 }
 
-/* Groups of 4 rows, then the 1..3 left over in one group. */
-ALWAYS_INLINE void panel_all_rows(const float *w, int64_t in, int n8, const float *x, int64_t out,
-                                  const float *b, float *y, int64_t batch, int64_t valid, int relu)
+/* Groups of 4 rows, then the 1..3 left over in one group. Row r of x is
+ * TMLP_XROW(x, xp, in, r): contiguous or the caller's pointer. */
+ALWAYS_INLINE void panel_all_rows(const float *w, int64_t in, int n8, const float *x,
+                                  const float *const *xp, int64_t out, const float *b, float *y,
+                                  int64_t batch, int64_t valid, int relu)
 {
     int64_t r = 0;
-    for (; r + 4 <= batch; r += 4)
+    const float *xr[4];
+    for (; r + 4 <= batch; r += 4) {
+        for (int i = 0; i < 4; i++) xr[i] = TMLP_XROW(x, xp, in, r + i);
         for (int64_t c = 0; c < 8 * n8; c += 16)
-            rows_strip(4, w, in, 8 * n8, c, x + r * in, out, b, y + r * out, valid, relu);
+            rows_strip(4, w, in, 8 * n8, c, xr, out, b, y + r * out, valid, relu);
+    }
     const int64_t left = batch - r;
+    for (int i = 0; i < left; i++) xr[i] = TMLP_XROW(x, xp, in, r + i);
     if (left == 1) {
-        row1(w, in, n8, x + r * in, b, y + r * out, valid, relu);
+        row1(w, in, n8, xr[0], b, y + r * out, valid, relu);
         return;
     }
     for (int64_t c = 0; left > 1 && c < 8 * n8; c += 16) {
-        if (left == 3) rows_strip(3, w, in, 8 * n8, c, x + r * in, out, b, y + r * out, valid, relu);
-        else rows_strip(2, w, in, 8 * n8, c, x + r * in, out, b, y + r * out, valid, relu);
+        if (left == 3) rows_strip(3, w, in, 8 * n8, c, xr, out, b, y + r * out, valid, relu);
+        else rows_strip(2, w, in, 8 * n8, c, xr, out, b, y + r * out, valid, relu);
     }
 }
 
-void tmlp_kernel_avx2(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+/* Both entry points: x contiguous (xp NULL) or row pointers xp (x NULL). */
+ALWAYS_INLINE void forward(const tmlp_packed *p, const float *x, const float *const *xp, float *y,
+                           int64_t batch, int relu)
 {
     const int64_t in = p->in, out = p->out;
     for (int64_t panel = 0; panel < p->n_panels; panel++) {
         const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
         const float *w = p->w + j0 * in, *b = p->bias + j0;
         switch (tmlp_panel_width(p, panel) / 8) {
-        case 8: panel_all_rows(w, in, 8, x, out, b, y + j0, batch, valid, relu); break;
-        case 6: panel_all_rows(w, in, 6, x, out, b, y + j0, batch, valid, relu); break;
-        case 4: panel_all_rows(w, in, 4, x, out, b, y + j0, batch, valid, relu); break;
-        default: panel_all_rows(w, in, 2, x, out, b, y + j0, batch, valid, relu); break;
+        case 8: panel_all_rows(w, in, 8, x, xp, out, b, y + j0, batch, valid, relu); break;
+        case 6: panel_all_rows(w, in, 6, x, xp, out, b, y + j0, batch, valid, relu); break;
+        case 4: panel_all_rows(w, in, 4, x, xp, out, b, y + j0, batch, valid, relu); break;
+        default: panel_all_rows(w, in, 2, x, xp, out, b, y + j0, batch, valid, relu); break;
         }
     }
+}
+
+void tmlp_kernel_avx2(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+{
+    forward(p, x, NULL, y, batch, relu);
+}
+
+void tmlp_kernel_avx2_rows(const tmlp_packed *p, const float *const *xp, float *y, int64_t batch,
+                           int relu)
+{
+    forward(p, NULL, xp, y, batch, relu);
 }
 
 /* Sum of x[0..n) with 32-byte loads and 8 accumulators (bandwidth probe; see avx512.c). */

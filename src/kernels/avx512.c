@@ -14,15 +14,13 @@
  *   (8 chains when nv = 4), added at the end, and the weights are prefetched ahead. On
  *   layers of 512 KB..1 MB, batch 1 runs two panels side by side instead (row1_pair).
  * Epilogue in registers: + bias, ReLU (max with 0: NaN -> 0 as in dense.c), masked store
- * of the real outputs only. x may be unaligned (broadcasts are scalar loads).
+ * of the real outputs only. x may be unaligned (broadcasts are scalar loads), and its rows
+ * may lie anywhere (tmlp_kernel_avx512_rows): rows picked from a data set come from L3, so
+ * the batch path prefetches them (XPF_DIST, docs/kernels.md).
  */
 #include "kernels.h"
 
 #include <immintrin.h>
-
-
-
-
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -37,6 +35,11 @@
  * docs/kernels.md): 784->256 (802 KB) took ~9% less time this way; 784->128 (401 KB) and
  * 784->512 (1.6 MB, 2 MB with 512->512) were 10-15% slower, so they keep row1. A fixed rule
  * like the crossover, tuned on one CPU. */
+/* Batches: rows of x prefetched this many floats ahead of the k loop (and a group's first
+ * XPF_DIST floats while the group before it runs). Rows gathered from a 12.8 MB data set:
+ * 503 -> ~480 us per 256-row forward of the shipped model on Zen 5; 64..512 all alike. */
+#define XPF_DIST 128
+
 #define PAIR_MIN_BYTES (512u * 1024u)
 #define PAIR_MAX_BYTES (1024u * 1024u)
 
@@ -109,8 +112,8 @@ ALWAYS_INLINE void row1_pair(const float *w, int64_t in, const float *x, const f
     store_row(y + TMLP_PANEL, b + TMLP_PANEL, a1, 4, valid - TMLP_PANEL, relu);
 }
 
-/* R rows of x (stride in; R = 2, 3 or 4) against one panel; y rows have stride out. */
-ALWAYS_INLINE void rows(int R, const float *w, int64_t in, int nv, const float *x, int64_t out,
+/* R rows of x (xr[0..R), R = 2, 3 or 4) against one panel; y rows have stride out. */
+ALWAYS_INLINE void rows(int R, const float *w, int64_t in, int nv, const float *const *xr, int64_t out,
                         const float *b, float *y, int64_t valid, int relu)
 {
     __m512 acc[4][4];
@@ -120,15 +123,18 @@ ALWAYS_INLINE void rows(int R, const float *w, int64_t in, int nv, const float *
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
     for (int64_t k = 0; k < in; k++) {
+        if ((k & 15) == 0) /* one line of each row every 16 k, XPF_DIST floats ahead */
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) _mm_prefetch((const char *)(xr[r] + k + XPF_DIST), _MM_HINT_T0);
         const float *wk = w + k * wp;
         __m512 wv[4];
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) wv[v] = _mm512_load_ps(wk + 16 * v);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
-            const __m512 xr = _mm512_set1_ps(x[r * in + k]);
+            const __m512 xk = _mm512_set1_ps(xr[r][k]);
 #pragma GCC unroll 4
-            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(xr, wv[v], acc[r][v]);
+            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(xk, wv[v], acc[r][v]);
         }
     }
 #pragma GCC unroll 4
@@ -137,39 +143,64 @@ ALWAYS_INLINE void rows(int R, const float *w, int64_t in, int nv, const float *
 
 /* Every row of the batch against one panel of nv vectors (nv a constant after inlining):
  * groups of 4 rows, then the 1..3 left over in one group (a second stream of the panel,
- * not three). */
-ALWAYS_INLINE void panel_all_rows(const float *w, int64_t in, int nv, const float *x, int64_t out,
-                                  const float *b, float *y, int64_t batch, int64_t valid, int relu)
+ * not three). Row r of x is TMLP_XROW(x, xp, in, r): contiguous or the caller's pointer. */
+ALWAYS_INLINE void panel_all_rows(const float *w, int64_t in, int nv, const float *x,
+                                  const float *const *xp, int64_t out, const float *b, float *y,
+                                  int64_t batch, int64_t valid, int relu)
 {
     int64_t r = 0;
-    for (; r + 4 <= batch; r += 4) rows(4, w, in, nv, x + r * in, out, b, y + r * out, valid, relu);
-    switch (batch - r) {
-    case 3: rows(3, w, in, nv, x + r * in, out, b, y + r * out, valid, relu); break;
-    case 2: rows(2, w, in, nv, x + r * in, out, b, y + r * out, valid, relu); break;
-    case 1: row1(w, in, nv, x + r * in, b, y + r * out, valid, relu); break;
+    const float *xr[4];
+    for (; r + 4 <= batch; r += 4) {
+        for (int i = 0; i < 4; i++) xr[i] = TMLP_XROW(x, xp, in, r + i);
+        /* the next group's first XPF_DIST floats: rows' own prefetch starts that far in */
+        for (int64_t i = r + 4; i < r + 8 && i < batch; i++)
+            for (int64_t f = 0; f < XPF_DIST && f < in; f += 16)
+                _mm_prefetch((const char *)(TMLP_XROW(x, xp, in, i) + f), _MM_HINT_T0);
+        rows(4, w, in, nv, xr, out, b, y + r * out, valid, relu);
+    }
+    const int left = (int)(batch - r);
+    for (int i = 0; i < left; i++) xr[i] = TMLP_XROW(x, xp, in, r + i);
+    switch (left) {
+    case 3: rows(3, w, in, nv, xr, out, b, y + r * out, valid, relu); break;
+    case 2: rows(2, w, in, nv, xr, out, b, y + r * out, valid, relu); break;
+    case 1: row1(w, in, nv, xr[0], b, y + r * out, valid, relu); break;
     default: break;
     }
 }
 
-void tmlp_kernel_avx512(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+/* Both entry points: x contiguous (xp NULL) or row pointers xp (x NULL). */
+ALWAYS_INLINE void forward(const tmlp_packed *p, const float *x, const float *const *xp, float *y,
+                           int64_t batch, int relu)
 {
     const int64_t in = p->in, out = p->out;
     const size_t panel_bytes = (size_t)p->n_panels * TMLP_PANEL * (size_t)in * sizeof(float);
     int64_t panel = 0;
     if (batch == 1 && panel_bytes >= PAIR_MIN_BYTES && panel_bytes < PAIR_MAX_BYTES)
         for (; panel + 1 < p->n_panels && tmlp_panel_width(p, panel + 1) == TMLP_PANEL; panel += 2)
-            row1_pair(p->w + panel * TMLP_PANEL * in, in, x, p->bias + panel * TMLP_PANEL,
+            row1_pair(p->w + panel * TMLP_PANEL * in, in, TMLP_XROW(x, xp, in, 0),
+                      p->bias + panel * TMLP_PANEL,
                       y + panel * TMLP_PANEL, out - panel * TMLP_PANEL, relu);
     for (; panel < p->n_panels; panel++) {
         const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
         const float *w = p->w + j0 * in, *b = p->bias + j0;
         switch (tmlp_panel_width(p, panel) / 16) {
-        case 4: panel_all_rows(w, in, 4, x, out, b, y + j0, batch, valid, relu); break;
-        case 3: panel_all_rows(w, in, 3, x, out, b, y + j0, batch, valid, relu); break;
-        case 2: panel_all_rows(w, in, 2, x, out, b, y + j0, batch, valid, relu); break;
-        default: panel_all_rows(w, in, 1, x, out, b, y + j0, batch, valid, relu); break;
+        case 4: panel_all_rows(w, in, 4, x, xp, out, b, y + j0, batch, valid, relu); break;
+        case 3: panel_all_rows(w, in, 3, x, xp, out, b, y + j0, batch, valid, relu); break;
+        case 2: panel_all_rows(w, in, 2, x, xp, out, b, y + j0, batch, valid, relu); break;
+        default: panel_all_rows(w, in, 1, x, xp, out, b, y + j0, batch, valid, relu); break;
         }
     }
+}
+
+void tmlp_kernel_avx512(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+{
+    forward(p, x, NULL, y, batch, relu);
+}
+
+void tmlp_kernel_avx512_rows(const tmlp_packed *p, const float *const *xp, float *y, int64_t batch,
+                             int relu)
+{
+    forward(p, NULL, xp, y, batch, relu);
 }
 
 /* Sum of x[0..n) with 64-byte loads and 8 independent accumulators: a read as fast as
@@ -186,4 +217,31 @@ float tmlp_stream_sum_avx512(const float *x, size_t n)
     float s = _mm512_reduce_add_ps(a[0]);
     for (; i < n; i++) s += x[i];
     return s;
+}
+
+/* dst[i] = table[src[i]], i < n (forward_u8's preprocessing: a 256-entry float table), 16
+ * lookups per step with the table in 16 zmm registers. vpermt2ps looks up 32 entries by the
+ * low 5 bits of each index, so 8 of them cover the table; bits 5, 6 and 7 then pick one of
+ * the 8 results in a 3-level tree of blends. A table lookup, so exactly the scalar loop's
+ * values, at ~20 vector instructions per 16 pixels instead of 16 x (2 loads + 1 store). */
+void tmlp_u8_lookup_avx512(const uint8_t *src, const float *table, float *dst, int64_t n)
+{
+    __m512 t[16];
+    for (int c = 0; c < 16; c++) t[c] = _mm512_loadu_ps(table + 16 * c);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src + i)));
+        __m512 r[8];
+#pragma GCC unroll 8
+        for (int c = 0; c < 8; c++) r[c] = _mm512_permutex2var_ps(t[2 * c], v, t[2 * c + 1]);
+        const __mmask16 b5 = _mm512_test_epi32_mask(v, _mm512_set1_epi32(32));
+        const __mmask16 b6 = _mm512_test_epi32_mask(v, _mm512_set1_epi32(64));
+        const __mmask16 b7 = _mm512_test_epi32_mask(v, _mm512_set1_epi32(128));
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) r[c] = _mm512_mask_blend_ps(b5, r[2 * c], r[2 * c + 1]);
+        r[0] = _mm512_mask_blend_ps(b6, r[0], r[1]);
+        r[1] = _mm512_mask_blend_ps(b6, r[2], r[3]);
+        _mm512_storeu_ps(dst + i, _mm512_mask_blend_ps(b7, r[0], r[1]));
+    }
+    for (; i < n; i++) dst[i] = table[src[i]];
 }

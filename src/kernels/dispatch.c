@@ -61,6 +61,27 @@ tmlp_kernel_fn tmlp_kernel_function(tmlp_kernel k)
     }
 }
 
+tmlp_u8_lookup_fn tmlp_u8_lookup_function(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (tmlp_kernel_available(TMLP_KERNEL_AVX512)) return tmlp_u8_lookup_avx512;
+#endif
+    return tmlp_u8_lookup_scalar;
+}
+
+tmlp_kernel_rows_fn tmlp_kernel_rows_function(tmlp_kernel k)
+{
+    if (!tmlp_kernel_available(k)) return NULL;
+    switch (k) {
+    case TMLP_KERNEL_SCALAR: return tmlp_kernel_scalar_rows;
+#if defined(__x86_64__) && defined(__GNUC__)
+    case TMLP_KERNEL_AVX2: return tmlp_kernel_avx2_rows;
+    case TMLP_KERNEL_AVX512: return tmlp_kernel_avx512_rows;
+#endif
+    default: return NULL;
+    }
+}
+
 tmlp_status tmlp_kernel_resolve(tmlp_kernel requested, tmlp_kernel *chosen, const char **source,
                                 tmlp_error *err)
 {

@@ -70,10 +70,23 @@ static inline int64_t tmlp_panel_width(const tmlp_packed *p, int64_t panel)
 
 typedef void (*tmlp_kernel_fn)(const tmlp_packed *p, const float *x, float *y, int64_t batch,
                                int relu);
+/* The same over rows that need not be contiguous: row r of x is xp[r] (in floats, any
+ * alignment). The session's zero-copy input (tmlp_session_forward_rows): the first layer
+ * reads a data set's rows where they lie instead of a gathered copy. F32 kernels only. */
+typedef void (*tmlp_kernel_rows_fn)(const tmlp_packed *p, const float *const *xp, float *y,
+                                    int64_t batch, int relu);
+/* Row r of the input inside a kernel that serves both: x contiguous (xp NULL) or xp. */
+#define TMLP_XROW(x, xp, in, r) ((xp) ? (xp)[r] : (x) + (r) * (in))
 
 void tmlp_kernel_scalar(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
 void tmlp_kernel_avx2(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
 void tmlp_kernel_avx512(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+void tmlp_kernel_scalar_rows(const tmlp_packed *p, const float *const *xp, float *y,
+                             int64_t batch, int relu);
+void tmlp_kernel_avx2_rows(const tmlp_packed *p, const float *const *xp, float *y, int64_t batch,
+                           int relu);
+void tmlp_kernel_avx512_rows(const tmlp_packed *p, const float *const *xp, float *y,
+                             int64_t batch, int relu);
 
 /* Sum of x[0..n) (x 64-byte aligned) with the widest loads of kernel k: a streaming read as
  * fast as that kernel could stream weights (bench_mlp profile's bandwidth probe). */
@@ -176,8 +189,18 @@ tmlp_status tmlp_precision_resolve(tmlp_precision requested, tmlp_precision *cho
                                    const char **source, tmlp_error *err);
 void tmlp_packed_destroy(const tmlp_allocator *a, tmlp_packed *p);
 
+/* dst[i] = table[src[i]] for i < n: the u8 -> f32 preprocessing of forward_u8 (a 256-entry
+ * table). tmlp_u8_lookup_function: the AVX-512 one when cpuid has AVX-512F, else scalar;
+ * both give the same bits (a lookup). */
+typedef void (*tmlp_u8_lookup_fn)(const uint8_t *src, const float *table, float *dst, int64_t n);
+void tmlp_u8_lookup_scalar(const uint8_t *src, const float *table, float *dst, int64_t n);
+void tmlp_u8_lookup_avx512(const uint8_t *src, const float *table, float *dst, int64_t n);
+tmlp_u8_lookup_fn tmlp_u8_lookup_function(void);
+
 /* dispatch.c: the function of a kernel (NULL for BLAS, AUTO or one the CPU lacks). */
 tmlp_kernel_fn tmlp_kernel_function(tmlp_kernel k);
+/* Its row-pointer twin (F32 only; NULL where tmlp_kernel_function is NULL). */
+tmlp_kernel_rows_fn tmlp_kernel_rows_function(tmlp_kernel k);
 /* Turn a request (model options; AUTO = look at TMLP_KERNELS, then cpuid) into a kernel the
  * CPU has. *source: "model options", "TMLP_KERNELS" or "cpuid" (static). TMLP_ERR_ARG with
  * err filled if the request is unknown or unavailable. */

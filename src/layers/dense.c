@@ -43,6 +43,7 @@ typedef struct dense {
     tmlp_packed packed;  /* W and b packed for `fn` (empty when the kernel is BLAS) */
     tmlp_kernel kernel;  /* which kernel `fn` is */
     tmlp_kernel_fn fn;   /* our kernel for batch <= crossover; NULL = always BLAS */
+    tmlp_kernel_rows_fn rows_fn; /* fn over row pointers (F32 only; NULL otherwise) */
     int64_t crossover;
     tmlp_precision precision; /* of the packed weights (F32, BF16, INT8) */
     const char *isa;     /* instruction path of fn at that precision (static) */
@@ -112,6 +113,17 @@ static void dense_forward_relu(const tmlp_layer *l, const float *x, float *y, in
     for (int64_t r = 0; r < batch; r++) bias_relu_row(y + r * out, d->bias, out);
 }
 
+/* Rows in place (no gathered copy) when our F32 kernel runs this batch; BLAS wants one
+ * contiguous x, so larger batches (and BF16 / INT8, which convert rows anyway) say no. */
+static bool dense_forward_rows(const tmlp_layer *l, const float *const *xp, float *y, int64_t batch,
+                               int relu)
+{
+    const dense *d = (const dense *)l;
+    if (!d->rows_fn || batch > d->crossover) return false;
+    d->rows_fn(&d->packed, xp, y, batch, relu);
+    return true;
+}
+
 static int64_t dense_param_count(const tmlp_layer *l)
 {
     return l->out_width * l->in_width + l->out_width;
@@ -139,6 +151,7 @@ static tmlp_status dense_prepare(tmlp_layer *l, const tmlp_allocator *a, tmlp_ke
     if (lowp && k == TMLP_KERNEL_BLAS) k = TMLP_KERNEL_SCALAR;
     d->kernel = k;
     d->fn = tmlp_kernel_function_prec(k, d->precision, &d->isa);
+    d->rows_fn = lowp ? NULL : tmlp_kernel_rows_function(k);
     d->crossover = d->fn ? (lowp ? INT64_MAX : tmlp_kernel_crossover(k, forced, l->in_width, l->out_width)) : 0;
     if (!d->fn) {
         d->isa = "blas";
@@ -149,6 +162,7 @@ static tmlp_status dense_prepare(tmlp_layer *l, const tmlp_allocator *a, tmlp_ke
     }
     if (tmlp_packed_create_prec(a, l->in_width, l->out_width, d->weight, d->bias, d->precision, &d->packed) != TMLP_OK) {
         d->fn = NULL;
+        d->rows_fn = NULL;
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "dense %lldx%lld: out of memory packing the weights",
                               (long long)l->out_width, (long long)l->in_width);
     }
@@ -189,6 +203,7 @@ static const tmlp_layer_ops dense_ops = {
     .in_place = false,
     .forward = dense_forward,
     .forward_relu = dense_forward_relu,
+    .forward_rows = dense_forward_rows,
     .param_count = dense_param_count,
     .flops_per_sample = dense_flops,
     .prepare = dense_prepare,

@@ -4,8 +4,9 @@
  *     [ struct | act[0]: max_batch x max_width | act[1]: same | staging: max_batch x in ]
  * act[0] and act[1] are ping-pong activation buffers: a Dense layer reads one and writes
  * the other; ReLU/Softmax work in place on whichever holds the current activations.
- * `staging` receives preprocessed uint8 input (forward_u8). The forward pass itself
- * allocates nothing, so its cost is the math alone and it cannot fail for lack of memory.
+ * `staging` receives preprocessed uint8 input (forward_u8) and rows gathered for a layer
+ * that cannot read them in place (forward_rows). The forward pass itself allocates
+ * nothing, so its cost is the math alone and it cannot fail for lack of memory.
  *
  * The pass, for  Dense -> ReLU -> Dense -> Softmax  on input x:
  *     act[0] = max(x W1^T + b1, 0)     Dense fused with the following ReLU (dense.c)
@@ -13,10 +14,17 @@
  *     act[1] = softmax(act[1])         in place
  *     out    = view of act[1], (B, 10): valid until the next forward on this session
  * The caller's input is only read, never written, even by an in-place layer.
+ *
+ * Rows that are not one block (a batch of samples picked from a data set): forward_rows
+ * hands the row pointers to the first Dense layer, whose kernel reads each sample where
+ * it lies, so the batch is never copied (a 256 x 784 batch is 800 KB, read once more and
+ * written once per copy). When that layer cannot (BLAS above the crossover, BF16 / INT8)
+ * the rows are gathered into `staging` and the pass runs as usual.
  */
 #include "layer.h"
 
 #include "internal.h"
+#include "kernels/kernels.h"
 
 #include <string.h>
 
@@ -27,6 +35,7 @@ struct tmlp_session {
     float *act[2];       /* (max_batch, model->max_width) each */
     float *staging;      /* (max_batch, model->input_width) */
     float u8_table[256]; /* u8_table[v] = (float)((v * scale - mean) / std), in double */
+    tmlp_u8_lookup_fn u8_lookup; /* applies it: AVX-512 or scalar, from cpuid (same bits) */
 };
 
 static size_t round_up64(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -81,6 +90,7 @@ tmlp_status tmlp_session_create_ex(const tmlp_model *model, int64_t max_batch,
     s->staging = (float *)(base + 2 * act_bytes);
     const tmlp_preprocess p = model->pre;
     for (int v = 0; v < 256; v++) s->u8_table[v] = (float)(((double)v * p.scale - p.mean) / p.std);
+    s->u8_lookup = tmlp_u8_lookup_function();
 
     /* Freeze the model: its shapes are now baked into this session. The model is never
      * defined const (create/load return a mutable object), so writing through the cast
@@ -104,20 +114,14 @@ void tmlp_session_destroy(tmlp_session *s)
 int64_t tmlp_session_max_batch(const tmlp_session *s) { return s ? s->max_batch : 0; }
 size_t tmlp_session_bytes(const tmlp_session *s) { return s ? s->bytes : 0; }
 
-/* Run every layer on x:(batch, input_width); returns the final activations. If layer_ns
- * is non-NULL, layer i's wall time goes to layer_ns[i]. */
-static const float *run(tmlp_session *s, const float *x, int64_t batch, uint64_t *layer_ns)
+/* Run layers first.. on cur, held by act[cur_buf] (-1: the caller's input or staging);
+ * returns the final activations. If layer_ns is non-NULL, layer i's wall time goes to
+ * layer_ns[i]. */
+static const float *run_layers(tmlp_session *s, const float *cur, int cur_buf, int first,
+                               int64_t batch, uint64_t *layer_ns)
 {
     const tmlp_model *m = s->model;
-    const float *cur = x;
-    /* Which act[] holds cur; -1 = the caller's input or staging. The caller may pass a
-     * previous output of this very session back in (a view into act[k]): then start from
-     * k so that no layer writes the buffer it is reading. */
-    int cur_buf = -1;
-    const uintptr_t px = (uintptr_t)x, act_span = (uintptr_t)s->act[1] - (uintptr_t)s->act[0];
-    for (int k = 0; k < 2; k++)
-        if (px >= (uintptr_t)s->act[k] && px - (uintptr_t)s->act[k] < act_span) cur_buf = k;
-    for (int i = 0; i < m->n_layers; i++) {
+    for (int i = first; i < m->n_layers; i++) {
         const tmlp_layer *l = m->layers[i];
         const uint64_t t0 = layer_ns ? tmlp_time_now_ns() : 0;
         /* In place when allowed and cur is ours; otherwise into the other buffer. */
@@ -138,6 +142,63 @@ static const float *run(tmlp_session *s, const float *x, int64_t batch, uint64_t
         cur_buf = dst;
     }
     return cur;
+}
+
+/* Which act[] holds p (-1: neither). The caller may pass a previous output of this very
+ * session back in (a view into act[k]): the pass then starts from k so that no layer
+ * writes the buffer it is reading. */
+static int act_holding(const tmlp_session *s, const void *p)
+{
+    const uintptr_t px = (uintptr_t)p, act_span = (uintptr_t)s->act[1] - (uintptr_t)s->act[0];
+    for (int k = 0; k < 2; k++)
+        if (px >= (uintptr_t)s->act[k] && px - (uintptr_t)s->act[k] < act_span) return k;
+    return -1;
+}
+
+/* Every layer on x:(batch, input_width). */
+static const float *run(tmlp_session *s, const float *x, int64_t batch, uint64_t *layer_ns)
+{
+    return run_layers(s, x, act_holding(s, x), 0, batch, layer_ns);
+}
+
+/* Every layer on rows xp[0..batch): layer 0 reads them in place if it can (see top), else
+ * they are gathered into staging first. */
+static const float *run_rows(tmlp_session *s, const float *const *xp, int64_t batch)
+{
+    const tmlp_model *m = s->model;
+    const tmlp_layer *l = m->layers[0];
+    const int fuse = l->ops->forward_relu && m->n_layers > 1 &&
+                     m->layers[1]->ops->kind == TMLP_LAYER_RELU;
+    if (l->ops->forward_rows && l->ops->forward_rows(l, xp, s->act[0], batch, fuse))
+        return run_layers(s, s->act[0], 0, fuse ? 2 : 1, batch, NULL);
+    const size_t row = (size_t)m->input_width * sizeof(float);
+    for (int64_t i = 0; i < batch; i++) memcpy((char *)s->staging + (size_t)i * row, xp[i], row);
+    return run(s, s->staging, batch, NULL);
+}
+
+/* Row pointers for forward_rows / forward_u8_rows: none NULL, none inside this session's
+ * block (a layer would overwrite a row it has yet to read), batch in [1, max_batch]. */
+static tmlp_status check_rows(const tmlp_session *s, const float *const *frows,
+                              const uint8_t *const *urows, int64_t batch, const char *fn,
+                              tmlp_error *err)
+{
+    if (batch < 1)
+        return tmlp_error_set(err, TMLP_ERR_SHAPE, "%s: batch %lld, it must be at least 1", fn,
+                              (long long)batch);
+    if (batch > s->max_batch)
+        return tmlp_error_set(err, TMLP_ERR_BATCH,
+                              "%s: batch %lld, the session was created for at most %lld", fn,
+                              (long long)batch, (long long)s->max_batch);
+    const uintptr_t lo = (uintptr_t)s, hi = lo + s->bytes;
+    for (int64_t i = 0; i < batch; i++) {
+        const uintptr_t r = frows ? (uintptr_t)frows[i] : (uintptr_t)urows[i];
+        if (!r) return tmlp_error_set(err, TMLP_ERR_ARG, "%s: rows[%lld] is NULL", fn, (long long)i);
+        if (r >= lo && r < hi)
+            return tmlp_error_set(err, TMLP_ERR_ARG,
+                                  "%s: rows[%lld] points into the session's own buffers (an "
+                                  "earlier output?): copy it out first", fn, (long long)i);
+    }
+    return TMLP_OK;
 }
 
 /* Check `in` against the session: F32, (B, in_width) or (in_width), 1 <= B <= max_batch.
@@ -235,9 +296,8 @@ tmlp_status tmlp_session_forward_u8_ex(tmlp_session *s, const uint8_t *raw, int6
                               "forward: batch %lld, the session was created for at most %lld",
                               (long long)batch, (long long)s->max_batch);
     /* x = (raw * scale - mean) / std through a 256-entry table: exact (computed in double,
-     * rounded once) and one load per pixel. */
-    const int64_t n = batch * s->model->input_width;
-    for (int64_t i = 0; i < n; i++) s->staging[i] = s->u8_table[raw[i]];
+     * rounded once), looked up 16 pixels at a time where AVX-512 exists (avx512.c). */
+    s->u8_lookup(raw, s->u8_table, s->staging, batch * s->model->input_width);
     set_output(s, run(s, s->staging, batch, NULL), batch, out);
     return TMLP_OK;
 }
@@ -246,4 +306,44 @@ tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw, int64_t
                                     tmlp_tensor *out)
 {
     return tmlp_session_forward_u8_ex(s, raw, batch, out, NULL);
+}
+
+tmlp_status tmlp_session_forward_rows_ex(tmlp_session *s, const float *const *rows, int64_t batch,
+                                         tmlp_tensor *out, tmlp_error *err)
+{
+    if (!s || !rows || !out)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_rows: %s is NULL",
+                              !s ? "session" : !rows ? "rows" : "out");
+    tmlp_status st = check_rows(s, rows, NULL, batch, "forward_rows", err);
+    if (st != TMLP_OK) return st;
+    set_output(s, run_rows(s, rows, batch), batch, out);
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_session_forward_rows(tmlp_session *s, const float *const *rows, int64_t batch,
+                                      tmlp_tensor *out)
+{
+    return tmlp_session_forward_rows_ex(s, rows, batch, out, NULL);
+}
+
+tmlp_status tmlp_session_forward_u8_rows_ex(tmlp_session *s, const uint8_t *const *rows,
+                                            int64_t batch, tmlp_tensor *out, tmlp_error *err)
+{
+    if (!s || !rows || !out)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_u8_rows: %s is NULL",
+                              !s ? "session" : !rows ? "rows" : "out");
+    tmlp_status st = check_rows(s, NULL, rows, batch, "forward_u8_rows", err);
+    if (st != TMLP_OK) return st;
+    /* Gather and preprocess in one pass: each raw row goes through the table straight into
+     * its row of staging (forward_u8 would need the rows copied together first). */
+    const int64_t w = s->model->input_width;
+    for (int64_t i = 0; i < batch; i++) s->u8_lookup(rows[i], s->u8_table, s->staging + i * w, w);
+    set_output(s, run(s, s->staging, batch, NULL), batch, out);
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_session_forward_u8_rows(tmlp_session *s, const uint8_t *const *rows,
+                                         int64_t batch, tmlp_tensor *out)
+{
+    return tmlp_session_forward_u8_rows_ex(s, rows, batch, out, NULL);
 }
