@@ -121,16 +121,7 @@ ALWAYS_INLINE void forward(const tmlp_packed *p, const float *x, const float *co
     }
 }
 
-void tmlp_kernel_avx2(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
-{
-    forward(p, x, NULL, y, batch, relu);
-}
-
-void tmlp_kernel_avx2_rows(const tmlp_packed *p, const float *const *xp, float *y, int64_t batch,
-                           int relu)
-{
-    forward(p, NULL, xp, y, batch, relu);
-}
+TMLP_KERNEL_ENTRY_POINTS(avx2)
 
 /* Sum of x[0..n) with 32-byte loads and 8 accumulators (bandwidth probe; see avx512.c). */
 float tmlp_stream_sum_avx2(const float *x, size_t n)

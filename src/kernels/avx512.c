@@ -192,16 +192,7 @@ ALWAYS_INLINE void forward(const tmlp_packed *p, const float *x, const float *co
     }
 }
 
-void tmlp_kernel_avx512(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
-{
-    forward(p, x, NULL, y, batch, relu);
-}
-
-void tmlp_kernel_avx512_rows(const tmlp_packed *p, const float *const *xp, float *y, int64_t batch,
-                             int relu)
-{
-    forward(p, NULL, xp, y, batch, relu);
-}
+TMLP_KERNEL_ENTRY_POINTS(avx512)
 
 /* Sum of x[0..n) with 64-byte loads and 8 independent accumulators: a read as fast as
  * this core can stream (bench_mlp profile's bandwidth probe). x 64-byte aligned. */

@@ -77,6 +77,19 @@ typedef void (*tmlp_kernel_rows_fn)(const tmlp_packed *p, const float *const *xp
                                     int64_t batch, int relu);
 /* Row r of the input inside a kernel that serves both: x contiguous (xp NULL) or xp. */
 #define TMLP_XROW(x, xp, in, r) ((xp) ? (xp)[r] : (x) + (r) * (in))
+/* A kernel file writes one static `forward(p, x, xp, y, batch, relu)` over TMLP_XROW and
+ * gets both entry points, tmlp_kernel_<isa> and tmlp_kernel_<isa>_rows, from this. */
+#define TMLP_KERNEL_ENTRY_POINTS(isa)                                                           \
+    void tmlp_kernel_##isa(const tmlp_packed *p, const float *x, float *y, int64_t batch,      \
+                           int relu)                                                            \
+    {                                                                                           \
+        forward(p, x, NULL, y, batch, relu);                                                    \
+    }                                                                                           \
+    void tmlp_kernel_##isa##_rows(const tmlp_packed *p, const float *const *xp, float *y,      \
+                                  int64_t batch, int relu)                                      \
+    {                                                                                           \
+        forward(p, NULL, xp, y, batch, relu);                                                   \
+    }
 
 void tmlp_kernel_scalar(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
 void tmlp_kernel_avx2(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);

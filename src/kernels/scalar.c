@@ -16,7 +16,7 @@ static void forward(const tmlp_packed *p, const float *x, const float *const *xp
     const int64_t in = p->in, out = p->out;
     for (int64_t r = 0; r < batch; r++) {
         const float *xr = TMLP_XROW(x, xp, in, r); /* row r of x: (in) */
-        float *yr = y + r * out;       /* row r of y: (out) */
+        float *yr = y + r * out;                   /* row r of y: (out) */
         for (int64_t panel = 0; panel < p->n_panels; panel++) {
             const int64_t wp = tmlp_panel_width(p, panel), j0 = panel * TMLP_PANEL;
             const float *w = p->w + j0 * in; /* this panel: (in, wp) */
@@ -32,16 +32,7 @@ static void forward(const tmlp_packed *p, const float *x, const float *const *xp
     }
 }
 
-void tmlp_kernel_scalar(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
-{
-    forward(p, x, NULL, y, batch, relu);
-}
-
-void tmlp_kernel_scalar_rows(const tmlp_packed *p, const float *const *xp, float *y, int64_t batch,
-                             int relu)
-{
-    forward(p, NULL, xp, y, batch, relu);
-}
+TMLP_KERNEL_ENTRY_POINTS(scalar)
 
 /* dst[i] = table[src[i]]: forward_u8's preprocessing (avx512.c has the vector twin). */
 void tmlp_u8_lookup_scalar(const uint8_t *src, const float *table, float *dst, int64_t n)
