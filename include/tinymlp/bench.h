@@ -414,8 +414,9 @@ TMLP_API void tmlp_sut_shard_destroy(tmlp_sut_shard *s);
 
 /* A tmlp_model over a data set: `workers` threads, each with its own session of
  * max_batch rows; queries are computed as one forward per query (or per offline batch),
- * predictions are the argmax of each output row. U8 data goes through
- * tmlp_session_forward_u8 (the model's preprocessing). The model and data set must
+ * predictions are the argmax of each output row. Samples are passed as row pointers into
+ * the data set (tmlp_session_forward_rows; U8 data through tmlp_session_forward_u8_rows,
+ * the model's preprocessing), never copied into a batch. The model and data set must
  * outlive the SUT. */
 typedef struct tmlp_model_sut tmlp_model_sut;
 TMLP_API tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *data,

@@ -115,13 +115,17 @@ static void dense_forward_relu(const tmlp_layer *l, const float *x, float *y, in
 
 /* Rows in place (no gathered copy) when our F32 kernel runs this batch; BLAS wants one
  * contiguous x, so larger batches (and BF16 / INT8, which convert rows anyway) say no. */
-static bool dense_forward_rows(const tmlp_layer *l, const float *const *xp, float *y, int64_t batch,
+static bool dense_rows_ok(const tmlp_layer *l, int64_t batch)
+{
+    const dense *d = (const dense *)l;
+    return d->rows_fn && batch <= d->crossover;
+}
+
+static void dense_forward_rows(const tmlp_layer *l, const float *const *xp, float *y, int64_t batch,
                                int relu)
 {
     const dense *d = (const dense *)l;
-    if (!d->rows_fn || batch > d->crossover) return false;
     d->rows_fn(&d->packed, xp, y, batch, relu);
-    return true;
 }
 
 static int64_t dense_param_count(const tmlp_layer *l)
@@ -203,6 +207,7 @@ static const tmlp_layer_ops dense_ops = {
     .in_place = false,
     .forward = dense_forward,
     .forward_relu = dense_forward_relu,
+    .rows_ok = dense_rows_ok,
     .forward_rows = dense_forward_rows,
     .param_count = dense_param_count,
     .flops_per_sample = dense_flops,

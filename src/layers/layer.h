@@ -35,9 +35,10 @@ typedef struct tmlp_layer_ops {
      * y. The session uses it when a ReLU layer follows this one. */
     void (*forward_relu)(const tmlp_layer *l, const float *x, float *y, int64_t batch);
     /* Optional (NULL if unsupported): forward, then ReLU if relu, over rows that need not be
-     * contiguous (row r of x is xp[r]): the session's zero-copy input. Returns false and
-     * does nothing when this batch cannot take that path (the session then gathers). */
-    bool (*forward_rows)(const tmlp_layer *l, const float *const *xp, float *y, int64_t batch,
+     * contiguous (row r of x is xp[r]): the session's zero-copy input. Only for a batch
+     * rows_ok accepts (else the session gathers the rows and calls forward). */
+    bool (*rows_ok)(const tmlp_layer *l, int64_t batch);
+    void (*forward_rows)(const tmlp_layer *l, const float *const *xp, float *y, int64_t batch,
                          int relu);
     /* Parameters held (weights + biases) and FLOPs per sample, for tmlp_layer_info. */
     int64_t (*param_count)(const tmlp_layer *l);

@@ -169,10 +169,34 @@ static const float *run_rows(tmlp_session *s, const float *const *xp, int64_t ba
     const tmlp_layer *l = m->layers[0];
     const int fuse = l->ops->forward_relu && m->n_layers > 1 &&
                      m->layers[1]->ops->kind == TMLP_LAYER_RELU;
-    if (l->ops->forward_rows && l->ops->forward_rows(l, xp, s->act[0], batch, fuse))
+    if (l->ops->rows_ok && l->ops->rows_ok(l, batch)) {
+        l->ops->forward_rows(l, xp, s->act[0], batch, fuse);
         return run_layers(s, s->act[0], 0, fuse ? 2 : 1, batch, NULL);
+    }
     const size_t row = (size_t)m->input_width * sizeof(float);
     for (int64_t i = 0; i < batch; i++) memcpy((char *)s->staging + (size_t)i * row, xp[i], row);
+    return run(s, s->staging, batch, NULL);
+}
+
+/* Samples picked at random from a data set are in L3 or DRAM, and a 784-byte row is too
+ * short for the hardware prefetcher to catch: asking for row i + U8_AHEAD while row i is
+ * preprocessed took the forward of 256 random rows of a 7.8 MB u8 set from ~575 to
+ * ~512 us on Zen 5 (rows in cache: ~505; 1, 2, 4, 8 ahead: 4 about best). */
+#define U8_AHEAD 4
+static void prefetch_row(const uint8_t *row, int64_t bytes)
+{
+    for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(row + b);
+}
+
+/* Every layer on raw u8 rows: each preprocessed straight into its row of staging (one pass
+ * instead of a gather, then the preprocessing), then the pass. */
+static const float *run_u8_rows(tmlp_session *s, const uint8_t *const *rows, int64_t batch)
+{
+    const int64_t w = s->model->input_width;
+    for (int64_t i = 0; i < batch; i++) {
+        if (i + U8_AHEAD < batch) prefetch_row(rows[i + U8_AHEAD], w);
+        s->u8_lookup(rows[i], s->u8_table, s->staging + i * w, w);
+    }
     return run(s, s->staging, batch, NULL);
 }
 
@@ -334,11 +358,7 @@ tmlp_status tmlp_session_forward_u8_rows_ex(tmlp_session *s, const uint8_t *cons
                               !s ? "session" : !rows ? "rows" : "out");
     tmlp_status st = check_rows(s, NULL, rows, batch, "forward_u8_rows", err);
     if (st != TMLP_OK) return st;
-    /* Gather and preprocess in one pass: each raw row goes through the table straight into
-     * its row of staging (forward_u8 would need the rows copied together first). */
-    const int64_t w = s->model->input_width;
-    for (int64_t i = 0; i < batch; i++) s->u8_lookup(rows[i], s->u8_table, s->staging + i * w, w);
-    set_output(s, run(s, s->staging, batch, NULL), batch, out);
+    set_output(s, run_u8_rows(s, rows, batch), batch, out);
     return TMLP_OK;
 }
 
