@@ -8,14 +8,39 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench/harness_internal.h"
 #include "tinymlp/bench.h"
 
 /* The schedule's mean rate, (N-1)/t[N-1], is within 3% of the target over 10,000
  * arrivals (the relative standard error of the mean gap is 1/sqrt(N) = 1%). */
+/* A run starts when this process's other threads are idle (wait.c): a thread spinning for
+ * 30 ms holds the wait about that long, not the cap; with none running it returns at once. */
+static void *spin_30ms(void *arg)
+{
+    const uint64_t end = tmlp_time_now_ns() + 30000000ULL;
+    while (tmlp_time_now_ns() < end) continue;
+    return arg;
+}
+
+static void test_own_threads_idle(void **state)
+{
+    (void)state;
+    assert_true(tmlp_wait_own_threads_idle(200000000LL) < 5000000LL);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, spin_30ms, NULL), 0);
+    const struct timespec ts = {0, 2000000L}; /* let it start */
+    nanosleep(&ts, NULL);
+    const int64_t waited = tmlp_wait_own_threads_idle(200000000LL);
+    pthread_join(t, NULL);
+    assert_true(waited >= 15000000LL);
+    assert_true(waited < 200000000LL);
+}
+
 static void test_schedule_rate(void **state)
 {
     (void)state;
@@ -454,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_names),            cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_settings_check),   cmocka_unit_test(test_settings_limits),
         cmocka_unit_test(test_sort_doubles),     cmocka_unit_test(test_estimate_memory),
+        cmocka_unit_test(test_own_threads_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,8 +41,8 @@
  * busy elsewhere: single-stream p50 of the shipped model 42.8 us with a 20 us spin here
  * and the worker's own, 17.1 us without; issue 9). So both waits block, and spin first
  * only for the budget decided once at the run start (settings.wait_spin_ns; by default
- * 20 us when the usable CPUs leave a core free beside the issuer and the SUT's workers,
- * else 0 — wait.c says why). The server issuer sleeps to each arrival with the thread's
+ * 100 us when the usable CPUs leave a core free beside the issuer and the SUT's workers,
+ * else 0 — wait.c says why; why 100 and not 20: SPIN_WAIT_NS). The server issuer sleeps to each arrival with the thread's
  * timer slack cut from the default 50 us to 1 ns (restored after), so without a spin its
  * issue delay is the wake-up latency (a few us on an idle core; bench_harness measures
  * it) instead of up to 50 us of slack; with a spin budget it wakes that much early and
@@ -73,8 +73,16 @@
 
 #define RING_SIZE 1024                    /* recent latencies for the running p90 */
 #define PROGRESS_EVERY_NS 250000000ULL
-#define SPIN_WAIT_NS 20000LL              /* auto budget: a fast SUT completes inside it */
+/* The auto budget: a fast SUT completes inside it. It must also outlast a futex wake-up
+ * (~25-30 us on this project's VMs), or the closed loop is metastable: one late hand-off
+ * makes the issuer block, its wake-up outlasts the worker's idle spin, the worker blocks
+ * too, and every later query pays two wake-ups. With 20 us (and the worker's 30) a 500 ms
+ * single-stream run of the shipped model spent its first ~50 ms at ~30 us per query and
+ * slipped back there later (p99 24-29 us, p50 6.3); with 100 us each: p99 7.5-8.5 us.
+ * Spins only when a core is free for each spinning thread (wait.c), so it steals nothing. */
+#define SPIN_WAIT_NS 100000LL
 #define SPIN_MAX_NS 1000000LL             /* the largest settings.wait_spin_ns */
+#define SETTLE_MAX_NS 200000000LL         /* longest wait for our own threads before a run */
 #define WAKE_STEP_NS 2000LL               /* server: step of the wake-up latency estimate */
 #define WAKE_MAX_NS 100000LL              /* server: the estimate's cap (bounds the spin) */
 #define WAIT_SLICE_NS 5000000ULL          /* longest single condvar sleep (stop flag checks) */
@@ -1134,12 +1142,20 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
     c->sut = sut;
     c->run = run;
     c->buf = buf;
+    /* Our own threads first: none may still be busy when the run starts (wait.c) */
+    const int64_t settled_ns = tmlp_wait_own_threads_idle(SETTLE_MAX_NS);
     if (s->wait_spin_ns < 0) {
         c->spin_ns = tmlp_wait_spin_budget(1 + s->workers, SPIN_WAIT_NS, c->wait_policy, sizeof c->wait_policy);
     } else {
         c->spin_ns = s->wait_spin_ns;
         snprintf(c->wait_policy, sizeof c->wait_policy, "set: %s %.0f us (settings.wait_spin_ns)",
                  c->spin_ns > 0 ? "spin" : "block, spin", (double)c->spin_ns * 1e-3);
+    }
+    if (settled_ns >= 1000000) {
+        const size_t used = strlen(c->wait_policy);
+        snprintf(c->wait_policy + used, sizeof c->wait_policy - used,
+                 "; waited %.0f ms for this process's other threads to go idle%s",
+                 (double)settled_ns * 1e-6, settled_ns >= SETTLE_MAX_NS ? " (gave up)" : "");
     }
 
     /* Pre-size the per-query arrays for the planned run (closed loops may run longer and

@@ -106,5 +106,7 @@ tmlp_status tmlp_bench_find_peak(const tmlp_bench_settings *s, const tmlp_sut *s
  * once per run or SUT, not per wait. `why` (optional) gets one line saying what was
  * decided and from which counts. */
 int64_t tmlp_wait_spin_budget(int ours, int64_t want_ns, char *why, size_t cap);
+/* wait.c: sleep until no other thread of this process runs (at most max_ns); ns waited. */
+int64_t tmlp_wait_own_threads_idle(int64_t max_ns);
 
 #endif

@@ -118,3 +118,20 @@ int64_t tmlp_wait_spin_budget(int ours, int64_t want_ns, char *why, size_t cap)
                  spin ? "spin" : "block, spin", spin ? (double)want_ns * 1e-3 : 0.0, cpus, busy, ours);
     return spin ? want_ns : 0;
 }
+
+/* Sleep (0.1 ms at a time, at most max_ns) until no other thread of this process runs,
+ * so that a run does not start beside one of our own threads still busy from before it.
+ * OpenBLAS's pthread workers spin on sched_yield for ~2^28 cycles (~65 ms) after the
+ * library loads, even when we only ever give it one thread: on 2 cores a single-stream run
+ * that started then had its first ~50 ms of queries at ~30 us instead of ~7 (a 500 ms
+ * run's p90: 30 us instead of 9). Returns the ns waited; at once without /proc. */
+int64_t tmlp_wait_own_threads_idle(int64_t max_ns)
+{
+    const uint64_t t0 = tmlp_time_now_ns();
+    for (;;) {
+        const uint64_t waited = tmlp_time_now_ns() - t0;
+        if (own_running() <= 1 || (int64_t)waited >= max_ns) return (int64_t)waited;
+        struct timespec ts = {0, 100000L};
+        nanosleep(&ts, NULL);
+    }
+}
