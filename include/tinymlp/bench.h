@@ -123,8 +123,9 @@ typedef struct tmlp_bench_settings {
     double offline_expected_qps;
     /* added by the wait work: how long the issuing thread may spin before it blocks while
      * it waits for a closed-loop query or (server) for the next arrival. -1 (default) =
-     * decide at the run start: spin 100 us only when the usable CPUs leave a core free
-     * beside the issuer and settings.workers (src/bench/wait.c), else never; 0 = never
+     * decide at the run start: spin 100 us (closed loop; server and offline: 20 us) only
+     * when the usable CPUs leave a core free beside the issuer and settings.workers
+     * (src/bench/wait.c), else never; 0 = never
      * spin; > 0 = spin at most this long (<= 1 ms). A spinning waiter is a running thread:
      * on a machine without a spare core it takes the CPU from the SUT it measures. */
     int64_t wait_spin_ns;
@@ -431,7 +432,7 @@ TMLP_API const tmlp_sut *tmlp_model_sut_callbacks(tmlp_model_sut *m);
 TMLP_API TMLP_DEPRECATED("use tmlp_model_sut_callbacks")
 const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m);
 /* An idle worker spins at most this long for new work before it sleeps on a condition
- * variable. Decided at creation by the rule of settings.wait_spin_ns (100 us when the
+ * variable. Decided at creation by the rule of settings.wait_spin_ns (30 us when the
  * usable CPUs leave one free beside the workers and the issuer, else 0). set: -1 decides
  * again now, 0 never spins, > 0 spins at most that long (capped at 1 ms); call it between
  * runs. get returns the budget in force (0 for NULL). */

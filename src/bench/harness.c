@@ -41,8 +41,9 @@
  * busy elsewhere: single-stream p50 of the shipped model 42.8 us with a 20 us spin here
  * and the worker's own, 17.1 us without; issue 9). So both waits block, and spin first
  * only for the budget decided once at the run start (settings.wait_spin_ns; by default
- * 100 us when the usable CPUs leave a core free beside the issuer and the SUT's workers,
- * else 0 — wait.c says why; why 100 and not 20: SPIN_WAIT_NS). The server issuer sleeps to each arrival with the thread's
+ * 100 us for a closed loop and 20 us for the server's arrivals when the usable CPUs leave a
+ * core free beside the issuer and the SUT's workers, else 0 — wait.c says why; the two
+ * values: SPIN_WAIT_NS, SPIN_ARRIVAL_NS). The server issuer sleeps to each arrival with the thread's
  * timer slack cut from the default 50 us to 1 ns (restored after), so without a spin its
  * issue delay is the wake-up latency (a few us on an idle core; bench_harness measures
  * it) instead of up to 50 us of slack; with a spin budget it wakes that much early and
@@ -73,14 +74,19 @@
 
 #define RING_SIZE 1024                    /* recent latencies for the running p90 */
 #define PROGRESS_EVERY_NS 250000000ULL
-/* The auto budget: a fast SUT completes inside it. It must also outlast a futex wake-up
- * (~25-30 us on this project's VMs), or the closed loop is metastable: one late hand-off
- * makes the issuer block, its wake-up outlasts the worker's idle spin, the worker blocks
- * too, and every later query pays two wake-ups. With 20 us (and the worker's 30) a 500 ms
- * single-stream run of the shipped model spent its first ~50 ms at ~30 us per query and
- * slipped back there later (p99 24-29 us, p50 6.3); with 100 us each: p99 7.5-8.5 us.
- * Spins only when a core is free for each spinning thread (wait.c), so it steals nothing. */
+/* The closed loop's auto budget (single- and multi-stream): a fast SUT completes inside
+ * it, so it costs nothing but the query's own time. 20 us was too short on this project's
+ * VMs, where a futex wake-up takes ~25-30 us: one late hand-off (the cold first queries, a
+ * timer tick) made the issuer block, the next queries paid wake-ups, and runs of the
+ * shipped model spent ~50 ms at ~30 us per query (p99 24-29 us, p50 6.3). With 100 us:
+ * p99 6.7-8.8 us in 6 of 6 runs. Spins only when a core is free for each spinning thread
+ * (wait.c), so it steals nothing. */
 #define SPIN_WAIT_NS 100000LL
+/* The server issuer's (and offline's) auto budget. The server pays it on every arrival:
+ * the issuer wakes this much early and spins up to the arrival time, so at 2000 QPS 100 us
+ * would be 20% of a core; with it (and the worker's idle spin at 100 us) the server's p99
+ * at 2000 QPS was 173-206 us in 3 runs against 68-80 us at 20 us. */
+#define SPIN_ARRIVAL_NS 20000LL
 #define SPIN_MAX_NS 1000000LL             /* the largest settings.wait_spin_ns */
 #define SETTLE_MAX_NS 200000000LL         /* longest wait for our own threads before a run */
 #define WAKE_STEP_NS 2000LL               /* server: step of the wake-up latency estimate */
@@ -1145,7 +1151,9 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
     /* Our own threads first: none may still be busy when the run starts (wait.c) */
     const int64_t settled_ns = tmlp_wait_own_threads_idle(SETTLE_MAX_NS);
     if (s->wait_spin_ns < 0) {
-        c->spin_ns = tmlp_wait_spin_budget(1 + s->workers, SPIN_WAIT_NS, c->wait_policy, sizeof c->wait_policy);
+        const int closed = s->scenario == TMLP_SCENARIO_SINGLE_STREAM || s->scenario == TMLP_SCENARIO_MULTI_STREAM;
+        c->spin_ns = tmlp_wait_spin_budget(1 + s->workers, closed ? SPIN_WAIT_NS : SPIN_ARRIVAL_NS,
+                                           c->wait_policy, sizeof c->wait_policy);
     } else {
         c->spin_ns = s->wait_spin_ns;
         snprintf(c->wait_policy, sizeof c->wait_policy, "set: %s %.0f us (settings.wait_spin_ns)",

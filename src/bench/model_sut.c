@@ -12,10 +12,9 @@
  * reads each row where it lies), U8 ones through tmlp_session_forward_u8_rows (each row
  * preprocessed straight into the session's input buffer).
  *
- * Idle workers sleep on a condition variable. Spinning first (100 us: longer than the
- * issuer's own wake-up, see SPIN_WAIT_NS in harness.c) saves the futex wake-up, which
- * costs about as much as a batch-1 forward of a small model — but only with a core to
- * spare: a spinning worker is a running thread, and with the issuer
+ * Idle workers sleep on a condition variable. Spinning first (30 us) saves the futex
+ * wake-up, which costs about as much as a batch-1 forward of a small model — but only
+ * with a core to spare: a spinning worker is a running thread, and with the issuer
  * and a busy neighbour on a 2-core machine it took the CPU from the forward pass (issue
  * 9: single-stream p50 42.8 us with spins, 17.1 us without). So the spin budget is
  * decided once at creation by the rule in wait.c (workers + the issuer + 1 free CPUs,
@@ -40,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IDLE_SPIN_NS 100000LL         /* the auto budget, when a core is free (> a wake-up) */
+#define IDLE_SPIN_NS 30000LL          /* the auto budget, when a core is free */
 #define IDLE_SPIN_MAX_NS 1000000LL
 #define MAX_QUEUED_ITEMS (1LL << 20)   /* the queue's bound: past it `issue` waits */
 #define MAX_QUEUED_SAMPLES (1LL << 26)

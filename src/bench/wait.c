@@ -22,16 +22,19 @@
  *
  *   usable CPUs         the calling thread's affinity mask (taskset, cgroup cpusets),
  *                       else the online count;
- *   busy elsewhere      the most runnable tasks seen in 5 snapshots of /proc/stat's
- *                       procs_running 200 us apart, minus this process's own running
- *                       threads (a worker spinning in its idle wait is ours, not a
- *                       neighbour's). A snapshot, not the
+ *   busy elsewhere      runnable tasks in 16 snapshots of /proc/stat's procs_running
+ *                       250 us apart, minus this process's own running threads (a
+ *                       worker spinning in its idle wait is ours, not a neighbour's):
+ *                       the most seen in at least a quarter of them. Snapshots, not the
  *                       load average: the 1-minute average lags by a minute and counts
- *                       our own previous run (its worker, a neighbour just stopped);
- *                       taking the maximum of five catches most of a bursty build;
+ *                       our own previous run (its worker, a neighbour just stopped). Not
+ *                       the maximum either, as it was: a kernel thread writing back the
+ *                       previous run's output, or a program started beside bench_mlp in
+ *                       a pipe, showed in one snapshot of five, and the run blocked on
+ *                       an idle machine (single-stream p50 ~33 us instead of ~6.5);
  *   threads of ours     the caller plus the threads it waits for (harness: the issuer and
  *                       settings.workers; model SUT: its workers and the issuer).
- * Decided once (per run, per SUT creation, ~1 ms), never per wait, and recorded; a caller
+ * Decided once (per run, per SUT creation, ~4 ms), never per wait, and recorded; a caller
  * may override it (tmlp_bench_settings.wait_spin_ns, tmlp_model_sut_set_idle_spin_ns).
  * Without /proc (not Linux) nothing is known to be busy and the rule counts CPUs only.
  */
@@ -98,18 +101,30 @@ static int usable_cpus(void)
     return n > 0 ? (int)n : 1;
 }
 
+#define SNAPSHOTS 16
+#define SNAPSHOT_GAP_NS 250000L /* 16 over ~4 ms */
+
 int64_t tmlp_wait_spin_budget(int ours, int64_t want_ns, char *why, size_t cap)
 {
     int cpus = usable_cpus();
-    int busy = 0;
-    for (int i = 0; i < 5; i++) {
+    /* busy = the most tasks runnable elsewhere in at least a quarter of SNAPSHOTS samples:
+     * a neighbour that computes is runnable in nearly all of them; a kernel worker flushing
+     * the file the previous run wrote, or a program starting beside us, in one or two. */
+    int seen[SNAPSHOTS];
+    for (int i = 0; i < SNAPSHOTS; i++) {
         if (i) {
-            struct timespec ts = {0, 200000L};
+            struct timespec ts = {0, SNAPSHOT_GAP_NS};
             nanosleep(&ts, NULL);
         }
         int total = procs_running(), own = own_running();
         int n = total - (own > 0 ? own : 1); /* minus our running threads (the caller at least) */
-        if (n > busy) busy = n;
+        seen[i] = n > 0 ? n : 0;
+    }
+    int busy = 0;
+    for (int b = 1; b <= cpus; b++) {
+        int k = 0;
+        for (int i = 0; i < SNAPSHOTS; i++) k += seen[i] >= b;
+        if (4 * k >= SNAPSHOTS) busy = b;
     }
     if (ours < 1) ours = 1;
     int spin = want_ns > 0 && cpus - busy >= ours;
