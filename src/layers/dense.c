@@ -20,6 +20,8 @@
  * half-negative data and cost 28% at batch 256 when measured against this loop.
  *
  * W (out, in) stays in the layer as well: tmlp_model_save and the BLAS path read it.
+ * forward_rows runs the same kernel over row pointers (each row of x anywhere): the
+ * session's zero-copy input for samples picked from a data set (session.c).
  *
  * Next: relu.c, softmax.c; session.c decides when to fuse; src/kernels/kernels.h.
  */
