@@ -11,7 +11,6 @@
 #include <immintrin.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
-#define CHUNK_ROWS 64
 #define PF_BYTES 8192
 
 ALWAYS_INLINE __m256 dot_bf16(__m256 acc, __m256 xo, __m256 xe, __m256i w)
@@ -103,27 +102,16 @@ ALWAYS_INLINE void panel_bf16(int n8, const uint16_t *w, int64_t np, const uint3
     }
 }
 
-void tmlp_kernel_avx2_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+/* One panel of width wp = 8 * n8 for lowp_driver.h (n8 a constant in each case). */
+ALWAYS_INLINE void panel_bf16_w(int64_t wp, const uint16_t *w, int64_t np, const uint32_t *xb,
+                                int64_t out, const float *b, float *y, int64_t rows, int64_t valid,
+                                int relu)
 {
-    const int64_t in = p->in, out = p->out, kp = p->kp, np = kp / 2;
-    uint32_t xb[TMLP_LOWP_STACK / 4] __attribute__((aligned(64)));
-    int64_t per = (TMLP_LOWP_STACK / 4) / np;
-    if (per > CHUNK_ROWS) per = CHUNK_ROWS;
-    for (int64_t r0 = 0; r0 < batch; r0 += per) {
-        const int64_t rows = batch - r0 < per ? batch - r0 : per;
-        for (int64_t r = 0; r < rows; r++) bf16_row(x + (r0 + r) * in, in, kp, xb + r * np);
-        float *yc = y + r0 * out;
-        for (int64_t panel = 0; panel < p->n_panels; panel++) {
-            const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
-            const uint16_t *w = p->wb + j0 * kp;
-            const float *b = p->bias + j0;
-            switch (tmlp_panel_width(p, panel) / 8) {
-            case 8: panel_bf16(8, w, np, xb, out, b, yc + j0, rows, valid, relu); break;
-            case 6: panel_bf16(6, w, np, xb, out, b, yc + j0, rows, valid, relu); break;
-            case 4: panel_bf16(4, w, np, xb, out, b, yc + j0, rows, valid, relu); break;
-            default: panel_bf16(2, w, np, xb, out, b, yc + j0, rows, valid, relu); break;
-            }
-        }
+    switch (wp / 8) {
+    case 8: panel_bf16(8, w, np, xb, out, b, y, rows, valid, relu); break;
+    case 6: panel_bf16(6, w, np, xb, out, b, y, rows, valid, relu); break;
+    case 4: panel_bf16(4, w, np, xb, out, b, y, rows, valid, relu); break;
+    default: panel_bf16(2, w, np, xb, out, b, y, rows, valid, relu); break;
     }
 }
 
@@ -228,30 +216,19 @@ ALWAYS_INLINE void panel_int8(int n8, const int8_t *w, int64_t nq, const uint32_
     }
 }
 
-void tmlp_kernel_avx2_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+ALWAYS_INLINE void panel_int8_w(int64_t wp, const int8_t *w, int64_t nq, const uint32_t *xq,
+                                const float *sx, const int32_t *zx, int64_t out, const float *b,
+                                const float *ws, const int32_t *wsum, float *y, int64_t rows,
+                                int64_t valid, int relu)
 {
-    const int64_t in = p->in, out = p->out, kp = p->kp, nq = kp / 4;
-    uint32_t xq[TMLP_LOWP_STACK / 4] __attribute__((aligned(64)));
-    float sx[CHUNK_ROWS];
-    int32_t zx[CHUNK_ROWS];
-    int64_t per = TMLP_LOWP_STACK / kp;
-    if (per > CHUNK_ROWS) per = CHUNK_ROWS;
-    for (int64_t r0 = 0; r0 < batch; r0 += per) {
-        const int64_t rows = batch - r0 < per ? batch - r0 : per;
-        for (int64_t r = 0; r < rows; r++)
-            q8_row(x + (r0 + r) * in, in, kp, (uint8_t *)(xq + r * nq), &sx[r], &zx[r]);
-        float *yc = y + r0 * out;
-        for (int64_t panel = 0; panel < p->n_panels; panel++) {
-            const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
-            const int8_t *w = p->wq + j0 * kp;
-            const float *b = p->bias + j0, *ws = p->wscale + j0;
-            const int32_t *wsum = p->wsum + j0;
-            switch (tmlp_panel_width(p, panel) / 8) {
-            case 8: panel_int8(8, w, nq, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
-            case 6: panel_int8(6, w, nq, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
-            case 4: panel_int8(4, w, nq, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
-            default: panel_int8(2, w, nq, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
-            }
-        }
+    switch (wp / 8) {
+    case 8: panel_int8(8, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
+    case 6: panel_int8(6, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
+    case 4: panel_int8(4, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
+    default: panel_int8(2, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
     }
 }
+
+#define LOWP_BF16_NAME tmlp_kernel_avx2_bf16
+#define LOWP_INT8_NAME tmlp_kernel_avx2_int8
+#include "lowp_driver.h"

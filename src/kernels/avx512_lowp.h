@@ -11,8 +11,8 @@
  * is 4 zmm, so one broadcast of x's matching 2 or 4 values feeds 4 dot instructions.
  *
  * Rows of x are first converted (BF16, round to nearest even) or quantized (INT8, per row,
- * tmlp_q8_params) into a 64 KB stack buffer, up to 64 rows at a time; then each panel is
- * streamed once per group of 4 rows, as in the F32 kernel (avx512.c). Batch 1 splits the
+ * tmlp_q8_params) into a 64 KB stack buffer, up to 64 rows at a time (lowp_driver.h); then
+ * each panel is streamed once per group of 4 rows, as in the F32 kernel (avx512.c). Batch 1 splits the
  * k groups over two accumulator sets and prefetches ahead (the F32 kernel's reasons).
  */
 #include "kernels.h"
@@ -21,7 +21,6 @@
 #include <string.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
-#define CHUNK_ROWS 64
 #define PF_BYTES 8192
 
 #define CAT2(a, b) a##b
@@ -154,27 +153,16 @@ ALWAYS_INLINE void panel_bf16(const uint16_t *w, int64_t np, int nv, const uint3
     }
 }
 
-void LOWP_FN(_bf16)(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+/* One panel of width wp = 16 * nv for lowp_driver.h (nv a constant in each case). */
+ALWAYS_INLINE void panel_bf16_w(int64_t wp, const uint16_t *w, int64_t np, const uint32_t *xb,
+                                int64_t out, const float *b, float *y, int64_t rows, int64_t valid,
+                                int relu)
 {
-    const int64_t in = p->in, out = p->out, kp = p->kp, np = kp / 2;
-    uint32_t xb[TMLP_LOWP_STACK / 4] __attribute__((aligned(64)));
-    int64_t per = (TMLP_LOWP_STACK / 4) / np;
-    if (per > CHUNK_ROWS) per = CHUNK_ROWS;
-    for (int64_t r0 = 0; r0 < batch; r0 += per) {
-        const int64_t rows = batch - r0 < per ? batch - r0 : per;
-        for (int64_t r = 0; r < rows; r++) bf16_row(x + (r0 + r) * in, in, kp, xb + r * np);
-        float *yc = y + r0 * out;
-        for (int64_t panel = 0; panel < p->n_panels; panel++) {
-            const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
-            const uint16_t *w = p->wb + j0 * kp;
-            const float *b = p->bias + j0;
-            switch (tmlp_panel_width(p, panel) / 16) {
-            case 4: panel_bf16(w, np, 4, xb, out, b, yc + j0, rows, valid, relu); break;
-            case 3: panel_bf16(w, np, 3, xb, out, b, yc + j0, rows, valid, relu); break;
-            case 2: panel_bf16(w, np, 2, xb, out, b, yc + j0, rows, valid, relu); break;
-            default: panel_bf16(w, np, 1, xb, out, b, yc + j0, rows, valid, relu); break;
-            }
-        }
+    switch (wp / 16) {
+    case 4: panel_bf16(w, np, 4, xb, out, b, y, rows, valid, relu); break;
+    case 3: panel_bf16(w, np, 3, xb, out, b, y, rows, valid, relu); break;
+    case 2: panel_bf16(w, np, 2, xb, out, b, y, rows, valid, relu); break;
+    default: panel_bf16(w, np, 1, xb, out, b, y, rows, valid, relu); break;
     }
 }
 
@@ -279,30 +267,19 @@ ALWAYS_INLINE void panel_int8(const int8_t *w, int64_t nq, int nv, const uint32_
     }
 }
 
-void LOWP_FN(_int8)(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+ALWAYS_INLINE void panel_int8_w(int64_t wp, const int8_t *w, int64_t nq, const uint32_t *xq,
+                                const float *sx, const int32_t *zx, int64_t out, const float *b,
+                                const float *ws, const int32_t *wsum, float *y, int64_t rows,
+                                int64_t valid, int relu)
 {
-    const int64_t in = p->in, out = p->out, kp = p->kp, nq = kp / 4;
-    uint32_t xq[TMLP_LOWP_STACK / 4] __attribute__((aligned(64)));
-    float sx[CHUNK_ROWS];
-    int32_t zx[CHUNK_ROWS];
-    int64_t per = TMLP_LOWP_STACK / kp;
-    if (per > CHUNK_ROWS) per = CHUNK_ROWS;
-    for (int64_t r0 = 0; r0 < batch; r0 += per) {
-        const int64_t rows = batch - r0 < per ? batch - r0 : per;
-        for (int64_t r = 0; r < rows; r++)
-            q8_row(x + (r0 + r) * in, in, kp, (uint8_t *)(xq + r * nq), &sx[r], &zx[r]);
-        float *yc = y + r0 * out;
-        for (int64_t panel = 0; panel < p->n_panels; panel++) {
-            const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
-            const int8_t *w = p->wq + j0 * kp;
-            const float *b = p->bias + j0, *ws = p->wscale + j0;
-            const int32_t *wsum = p->wsum + j0;
-            switch (tmlp_panel_width(p, panel) / 16) {
-            case 4: panel_int8(w, nq, 4, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
-            case 3: panel_int8(w, nq, 3, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
-            case 2: panel_int8(w, nq, 2, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
-            default: panel_int8(w, nq, 1, xq, sx, zx, out, b, ws, wsum, yc + j0, rows, valid, relu); break;
-            }
-        }
+    switch (wp / 16) {
+    case 4: panel_int8(w, nq, 4, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
+    case 3: panel_int8(w, nq, 3, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
+    case 2: panel_int8(w, nq, 2, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
+    default: panel_int8(w, nq, 1, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
     }
 }
+
+#define LOWP_BF16_NAME LOWP_FN(_bf16)
+#define LOWP_INT8_NAME LOWP_FN(_int8)
+#include "lowp_driver.h"
