@@ -33,8 +33,8 @@
  * row as they enter the kernel (tmlp_q8_params below; asymmetric u8 with a zero point).
  *
  * Next: scalar.c (the reference: read it first), avx2.c, avx512.c, dispatch.c; the reduced
- * precisions: scalar_lowp.c, avx512_lowp.h (compiled twice: native BF16/VNNI and emulated),
- * avx2_lowp.c.
+ * precisions: scalar_lowp.c, lowp_driver.h (the outer loop both SIMD files share),
+ * avx512_lowp.h (compiled twice: native BF16/VNNI and emulated), avx2_lowp.c.
  */
 #ifndef TMLP_KERNELS_H
 #define TMLP_KERNELS_H
