@@ -114,6 +114,14 @@ void tmlp_session_destroy(tmlp_session *s)
 int64_t tmlp_session_max_batch(const tmlp_session *s) { return s ? s->max_batch : 0; }
 size_t tmlp_session_bytes(const tmlp_session *s) { return s ? s->bytes : 0; }
 
+/* Layer i is a Dense that can apply the ReLU following it in the same pass. */
+static int fuses_relu(const tmlp_model *m, int i)
+{
+    const tmlp_layer *l = m->layers[i];
+    return l->ops->forward_relu && i + 1 < m->n_layers &&
+           m->layers[i + 1]->ops->kind == TMLP_LAYER_RELU;
+}
+
 /* Run layers first.. on cur, held by act[cur_buf] (-1: the caller's input or staging);
  * returns the final activations. If layer_ns is non-NULL, layer i's wall time goes to
  * layer_ns[i]. */
@@ -127,8 +135,7 @@ static const float *run_layers(tmlp_session *s, const float *cur, int cur_buf, i
         /* In place when allowed and cur is ours; otherwise into the other buffer. */
         const int dst = (l->ops->in_place && cur_buf >= 0) ? cur_buf : (cur_buf == 0 ? 1 : 0);
         float *y = s->act[dst];
-        const int fuse = l->ops->forward_relu && i + 1 < m->n_layers &&
-                         m->layers[i + 1]->ops->kind == TMLP_LAYER_RELU;
+        const int fuse = fuses_relu(m, i);
         if (fuse)
             l->ops->forward_relu(l, cur, y, batch);
         else
@@ -167,9 +174,8 @@ static const float *run_rows(tmlp_session *s, const float *const *xp, int64_t ba
 {
     const tmlp_model *m = s->model;
     const tmlp_layer *l = m->layers[0];
-    const int fuse = l->ops->forward_relu && m->n_layers > 1 &&
-                     m->layers[1]->ops->kind == TMLP_LAYER_RELU;
     if (l->ops->rows_ok && l->ops->rows_ok(l, batch)) {
+        const int fuse = fuses_relu(m, 0);
         l->ops->forward_rows(l, xp, s->act[0], batch, fuse);
         return run_layers(s, s->act[0], 0, fuse ? 2 : 1, batch, NULL);
     }
@@ -200,11 +206,9 @@ static const float *run_u8_rows(tmlp_session *s, const uint8_t *const *rows, int
     return run(s, s->staging, batch, NULL);
 }
 
-/* Row pointers for forward_rows / forward_u8_rows: none NULL, none inside this session's
- * block (a layer would overwrite a row it has yet to read), batch in [1, max_batch]. */
-static tmlp_status check_rows(const tmlp_session *s, const float *const *frows,
-                              const uint8_t *const *urows, int64_t batch, const char *fn,
-                              tmlp_error *err)
+/* 1 <= batch <= max_batch, else an error naming the call (fn) and both numbers. */
+static tmlp_status check_batch(const tmlp_session *s, int64_t batch, const char *fn,
+                               tmlp_error *err)
 {
     if (batch < 1)
         return tmlp_error_set(err, TMLP_ERR_SHAPE, "%s: batch %lld, it must be at least 1", fn,
@@ -213,6 +217,17 @@ static tmlp_status check_rows(const tmlp_session *s, const float *const *frows,
         return tmlp_error_set(err, TMLP_ERR_BATCH,
                               "%s: batch %lld, the session was created for at most %lld", fn,
                               (long long)batch, (long long)s->max_batch);
+    return TMLP_OK;
+}
+
+/* Row pointers for forward_rows / forward_u8_rows: none NULL, none inside this session's
+ * block (a layer would overwrite a row it has yet to read), batch in [1, max_batch]. */
+static tmlp_status check_rows(const tmlp_session *s, const float *const *frows,
+                              const uint8_t *const *urows, int64_t batch, const char *fn,
+                              tmlp_error *err)
+{
+    tmlp_status st = check_batch(s, batch, fn, err);
+    if (st != TMLP_OK) return st;
     const uintptr_t lo = (uintptr_t)s, hi = lo + s->bytes;
     for (int64_t i = 0; i < batch; i++) {
         const uintptr_t r = frows ? (uintptr_t)frows[i] : (uintptr_t)urows[i];
@@ -252,15 +267,9 @@ static tmlp_status check_input(const tmlp_session *s, const tmlp_tensor *in, int
     if (w != s->model->input_width)
         return tmlp_error_set(err, TMLP_ERR_SHAPE, "forward: input width %lld, the model takes %lld",
                               (long long)w, (long long)s->model->input_width);
-    if (b < 1)
-        return tmlp_error_set(err, TMLP_ERR_SHAPE, "forward: batch %lld, it must be at least 1",
-                              (long long)b);
-    if (b > s->max_batch)
-        return tmlp_error_set(err, TMLP_ERR_BATCH,
-                              "forward: batch %lld, the session was created for at most %lld",
-                              (long long)b, (long long)s->max_batch);
-    *batch = b;
-    return TMLP_OK;
+    tmlp_status st = check_batch(s, b, "forward", err);
+    if (st == TMLP_OK) *batch = b;
+    return st;
 }
 
 static void set_output(const tmlp_session *s, const float *y, int64_t batch, tmlp_tensor *out)
@@ -312,13 +321,8 @@ tmlp_status tmlp_session_forward_u8_ex(tmlp_session *s, const uint8_t *raw, int6
     if (!s || !raw || !out)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_u8: %s is NULL",
                               !s ? "session" : !raw ? "raw" : "out");
-    if (batch < 1)
-        return tmlp_error_set(err, TMLP_ERR_SHAPE, "forward: batch %lld, it must be at least 1",
-                              (long long)batch);
-    if (batch > s->max_batch)
-        return tmlp_error_set(err, TMLP_ERR_BATCH,
-                              "forward: batch %lld, the session was created for at most %lld",
-                              (long long)batch, (long long)s->max_batch);
+    tmlp_status st = check_batch(s, batch, "forward", err);
+    if (st != TMLP_OK) return st;
     /* x = (raw * scale - mean) / std through a 256-entry table: exact (computed in double,
      * rounded once), looked up 16 pixels at a time where AVX-512 exists (avx512.c). */
     s->u8_lookup(raw, s->u8_table, s->staging, batch * s->model->input_width);
