@@ -206,7 +206,7 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
     const tmlp_u8_lookup_fn lookup = tmlp_u8_lookup_function();
     tmlp_preprocess pp = tmlp_model_preprocess(m);
     float table[256];
-    for (int v = 0; v < 256; v++) table[v] = (float)(((double)v * pp.scale - pp.mean) / pp.std);
+    tmlp_u8_table(pp.scale, pp.mean, pp.std, table);
     out->input_kind = d->dtype == TMLP_DTYPE_U8
                           ? "gather u8 rows + model preprocessing to f32"
                           : "gather f32 rows; a bench_mlp run reads them in place";

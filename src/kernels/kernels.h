@@ -206,6 +206,12 @@ void tmlp_packed_destroy(const tmlp_allocator *a, tmlp_packed *p);
  * table). tmlp_u8_lookup_function: the AVX-512 one when cpuid has AVX-512F, else scalar;
  * both give the same bits (a lookup). */
 typedef void (*tmlp_u8_lookup_fn)(const uint8_t *src, const float *table, float *dst, int64_t n);
+/* The table: table[v] = (v * scale - mean) / std computed in double, rounded to float once.
+ * Built by every session, and by bench_mlp profile, which must preprocess exactly alike. */
+static inline void tmlp_u8_table(double scale, double mean, double std, float *table)
+{
+    for (int v = 0; v < 256; v++) table[v] = (float)(((double)v * scale - mean) / std);
+}
 void tmlp_u8_lookup_scalar(const uint8_t *src, const float *table, float *dst, int64_t n);
 void tmlp_u8_lookup_avx512(const uint8_t *src, const float *table, float *dst, int64_t n);
 tmlp_u8_lookup_fn tmlp_u8_lookup_function(void);

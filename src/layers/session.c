@@ -89,7 +89,7 @@ tmlp_status tmlp_session_create_ex(const tmlp_model *model, int64_t max_batch,
     s->act[1] = (float *)(base + act_bytes);
     s->staging = (float *)(base + 2 * act_bytes);
     const tmlp_preprocess p = model->pre;
-    for (int v = 0; v < 256; v++) s->u8_table[v] = (float)(((double)v * p.scale - p.mean) / p.std);
+    tmlp_u8_table(p.scale, p.mean, p.std, s->u8_table);
     s->u8_lookup = tmlp_u8_lookup_function();
 
     /* Freeze the model: its shapes are now baked into this session. The model is never
