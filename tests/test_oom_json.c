@@ -21,15 +21,7 @@
 #include "run.h"
 #include "tinymlp.h"
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-
-/* Test-only state: the wrappers have no user pointer. -1 = never fail. */
-static long g_fail_at = -1, g_count;
-
-static int should_fail(void) { return g_fail_at >= 0 && g_count++ == g_fail_at; }
-void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t size) { return should_fail() ? NULL : __real_calloc(n, size); }
+#include "fail_alloc.h"
 
 /* Every key path of a document, one per line ("/runs/0/mode"), into buf. */
 static void key_paths(const cJSON *x, char *prefix, size_t plen, char *buf, size_t cap)
