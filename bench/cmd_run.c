@@ -678,7 +678,9 @@ static int load_model(const run_opts *o, workload *w)
             tmlp_cli_error("--model: cannot read \"%s\": %s", spec, strerror(errno));
             return TMLP_EXIT_RUNTIME;
         }
-        st = tmlp_model_load(spec, o->layers, &w->model, &err);
+        tmlp_model_options mo = tmlp_model_options_default();
+        mo.layers = o->layers;
+        st = tmlp_model_load(spec, &mo, &w->model, &err);
         if (st != TMLP_OK) {
             tmlp_cli_error("--model %s: %s", spec, err.message[0] ? err.message : tmlp_status_str(st));
             return TMLP_EXIT_RUNTIME;

@@ -256,7 +256,8 @@ int tmlp_precision_load(const char *spec, const char *layers, uint64_t synthetic
         }
         st = tmlp_model_random(w, n, synthetic_seed, &o, out, &err);
     } else {
-        st = tmlp_model_load_ex(spec, layers, &o, out, &err);
+        o.layers = layers;
+        st = tmlp_model_load(spec, &o, out, &err);
     }
     if (st != TMLP_OK) {
         tmlp_cli_error("--model %s at precision %s: %s", spec, tmlp_precision_name(p),

@@ -10,7 +10,7 @@
  * An nn.Sequential's state_dict names module i's parameters "<i>.weight" (out, in) and
  * "<i>.bias" (out); the file's "tinymlp.layers" metadata lists the modules in PyTorch's
  * names ("linear" is our dense layer). Two ways to load it:
- *   1. tmlp_model_load: the architecture comes from the file (or from the `layers` string);
+ *   1. tmlp_model_load: the architecture comes from the file (or from opts.layers);
  *   2. tmlp_model_load_weights: you build the architecture in C and the file fills it —
  *      every tensor's name and shape is checked against your layers.
  * Both give the same outputs, which this program checks.

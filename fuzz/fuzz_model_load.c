@@ -28,7 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 4; i++) {
         tmlp_model *m = NULL;
         tmlp_error err;
-        if (tmlp_model_load(path, lists[i], &m, &err) != TMLP_OK) continue;
+        tmlp_model_options o = tmlp_model_options_default();
+        o.layers = lists[i];
+        if (tmlp_model_load(path, &o, &m, &err) != TMLP_OK) continue;
         tmlp_session *s = NULL;
         if (tmlp_session_create(m, 2, &s) == TMLP_OK) {
             int64_t w = tmlp_model_input_width(m);

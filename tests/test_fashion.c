@@ -15,7 +15,7 @@
  *   - the engine, fed RAW uint8 images through tmlp_session_forward_u8 (so the model's own
  *     preprocessing is exercised), reproduces PyTorch's logits to max |d| <= 1e-4 with the
  *     same argmax, at batch 1 and at batch 256. The logits come from loading the file with
- *     the explicit layer list "linear,relu,linear,relu,linear" (the `layers` argument
+ *     the explicit layer list "linear,relu,linear,relu,linear" (`tmlp_model_options.layers`
  *     overrides the metadata), the probabilities from the file's own list;
  *   - over all 10,000 test images from /usr/share/datasets/fashion-mnist the engine's
  *     correct count is within 2 of PyTorch's (summation order may flip a near tie);
@@ -159,9 +159,11 @@ static tmlp_model *load_model(fixture *fx, const char *layers)
 {
     tmlp_model *m = NULL;
     tmlp_error err = {0};
-    tmlp_status s = tmlp_model_load(fx->model_path, layers, &m, &err);
+    tmlp_model_options o = tmlp_model_options_default();
+    o.layers = layers;
+    tmlp_status s = tmlp_model_load(fx->model_path, &o, &m, &err);
     if (s != TMLP_OK) {
-        fail_msg("tmlp_model_load(%s, %s): %s: %s", fx->model_path, layers ? layers : "NULL",
+        fail_msg("tmlp_model_load(%s, layers %s): %s: %s", fx->model_path, layers ? layers : "NULL",
                  tmlp_status_str(s), err.message);
     }
     fx->model = m;

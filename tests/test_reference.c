@@ -120,7 +120,9 @@ static tmlp_model *load(const char *name, const char *layers)
 {
     tmlp_model *m = NULL;
     tmlp_error err = {TMLP_OK, ""};
-    if (tmlp_model_load(test_fixture(name), layers, &m, &err) != TMLP_OK)
+    tmlp_model_options o = tmlp_model_options_default();
+    o.layers = layers;
+    if (tmlp_model_load(test_fixture(name), &o, &m, &err) != TMLP_OK)
         fail_msg("%s: %s", name, err.message);
     return m;
 }

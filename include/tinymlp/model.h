@@ -46,25 +46,29 @@ typedef struct tmlp_model_options {
                                * (tinymlp/kernels.h) */
     tmlp_precision precision; /* weight precision; TMLP_PRECISION_AUTO (0) = TMLP_PRECISION,
                                * else F32 (tinymlp/kernels.h, docs/precision.md) */
+    /* tmlp_model_load only: the architecture as a comma-separated list of module names
+     * ("linear,relu,linear,softmax"), overriding the file's; NULL (the default) reads the
+     * file's __metadata__ key "tinymlp.layers". Read during the call, never kept.
+     * tmlp_model_create and tmlp_model_random ignore it (their layers are given in C). */
+    const char *layers;
 } tmlp_model_options;
 
 TMLP_API tmlp_model_options tmlp_model_options_default(void);
 
 /* --- Loading and saving ------------------------------------------------------------- */
 
-/* Load a .safetensors file. `layers` is the architecture as a comma-separated list of
- * module names ("linear,relu,linear,softmax"), module i owning tensors "<i>.weight"
- * [out,in] and "<i>.bias" [out] as in PyTorch nn.Sequential; NULL reads it from the file's
- * __metadata__ key "tinymlp.layers". F16/BF16 tensors are widened to F32.
- * Errors: TMLP_ERR_IO, any safetensors TMLP_ERR_HEADER_* .. TMLP_ERR_DUPLICATE,
+/* Load a .safetensors file. The architecture is opts->layers or, when `opts` or that field
+ * is NULL, the file's __metadata__ key "tinymlp.layers": a comma-separated list of module
+ * names ("linear,relu,linear,softmax"), module i owning tensors "<i>.weight" [out,in] and
+ * "<i>.bias" [out] as in PyTorch nn.Sequential. F16/BF16 tensors are widened to F32.
+ * `opts` (may be NULL: the defaults) also chooses the allocator, kernel and precision.
+ * Errors: TMLP_ERR_ARG (NULL path or out, a kernel or precision this CPU cannot run),
+ * TMLP_ERR_IO, any safetensors TMLP_ERR_HEADER_* .. TMLP_ERR_DUPLICATE,
  * TMLP_ERR_MISSING_TENSOR, TMLP_ERR_EXTRA_TENSOR, TMLP_ERR_LAYERS, TMLP_ERR_SHAPE,
- * TMLP_ERR_NOMEM; `err` (may be NULL) gets a message naming the tensor and shapes. */
-TMLP_API tmlp_status tmlp_model_load(const char *path, const char *layers, tmlp_model **out,
-                                     tmlp_error *err);
-/* Same, with options (a custom allocator). `opts` may be NULL. */
-TMLP_API tmlp_status tmlp_model_load_ex(const char *path, const char *layers,
-                                        const tmlp_model_options *opts, tmlp_model **out,
-                                        tmlp_error *err);
+ * TMLP_ERR_UNSUPPORTED (dtype), TMLP_ERR_FORMAT (non-finite), TMLP_ERR_NOMEM; `err` (may be
+ * NULL) gets a message naming the tensor and shapes. *out is NULL on error. */
+TMLP_API tmlp_status tmlp_model_load(const char *path, const tmlp_model_options *opts,
+                                     tmlp_model **out, tmlp_error *err);
 
 /* Fill the weights of a model built in C (tmlp_model_create + tmlp_model_add_*) from a
  * .safetensors file, as tmlp_model_load would read it: dense layer i (counting every layer,

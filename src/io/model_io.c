@@ -383,9 +383,8 @@ static tmlp_status build_model(const tmlp_st_file *f, const tmlp_layer_kind *kin
 
 /* ---- Load ----------------------------------------------------------------------------- */
 
-tmlp_status tmlp_model_load_ex(const char *path, const char *layers,
-                               const tmlp_model_options *opts, tmlp_model **out,
-                               tmlp_error *err)
+tmlp_status tmlp_model_load(const char *path, const tmlp_model_options *opts, tmlp_model **out,
+                            tmlp_error *err)
 {
     if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_load: out is NULL");
     *out = NULL;
@@ -397,14 +396,14 @@ tmlp_status tmlp_model_load_ex(const char *path, const char *layers,
     tmlp_status st = tmlp_st_read_named(path, alloc, &f, err);
     if (st != TMLP_OK) return st;
 
-    if (!layers) layers = tmlp_st_meta_get(f, META_LAYERS);
+    const char *layers = o.layers ? o.layers : tmlp_st_meta_get(f, META_LAYERS);
     tmlp_layer_kind *kinds = NULL;
     int n = 0;
     int64_t input_width = 0;
     tmlp_preprocess pre = {0, 1.0, 0.0, 1.0};
     if (!layers)
         st = tmlp_error_set(err, TMLP_ERR_LAYERS,
-                            "no layer list: pass layers or set __metadata__ tinymlp.layers");
+                            "no layer list: set tmlp_model_options.layers or __metadata__ tinymlp.layers");
     if (st == TMLP_OK) st = layers_parse(layers, alloc, &kinds, &n, err);
     if (st == TMLP_OK) st = check_tensors(f, kinds, n, &input_width, err);
     if (st == TMLP_OK) st = read_preprocess(f, &pre, err);
@@ -413,12 +412,6 @@ tmlp_status tmlp_model_load_ex(const char *path, const char *layers,
     tmlp_mem_free(alloc, kinds);
     tmlp_st_free(f);
     return st;
-}
-
-tmlp_status tmlp_model_load(const char *path, const char *layers, tmlp_model **out,
-                            tmlp_error *err)
-{
-    return tmlp_model_load_ex(path, layers, NULL, out, err);
 }
 
 /* ---- Weights into a model built in C --------------------------------------------------- */
