@@ -26,12 +26,26 @@ typedef struct tmlp_session tmlp_session;
 /* Layer kinds. The library calls the fully connected layer "dense" everywhere (API,
  * tmlp_layer_info.name, docs); only the FILE FORMAT keeps PyTorch's name "linear" (from
  * nn.Linear) in the "tinymlp.layers" metadata and tmlp_model_layers_string, so files stay
- * what PyTorch users expect. Names in the file / in the API:
- *   "linear" / "dense", "relu" / "relu", "softmax" / "softmax". */
+ * what PyTorch users expect. Every other kind has one name in both ("relu", "gelu", ...).
+ * All map x:(B,n) -> y:(B,n) except Dense; the math is PyTorch's (eval mode). */
 typedef enum tmlp_layer_kind {
-    TMLP_LAYER_DENSE = 0,   /* dense:   y = x W^T + b;  x:(B,in) W:(out,in) b:(out) y:(B,out) */
-    TMLP_LAYER_RELU = 1,    /* "relu":    y = max(x, 0), elementwise */
-    TMLP_LAYER_SOFTMAX = 2  /* "softmax": y_ij = exp(x_ij - max_j x_ij) / sum_j exp(...), per row */
+    TMLP_LAYER_DENSE = 0,       /* dense:   y = x W^T + b;  x:(B,in) W:(out,in) b:(out) y:(B,out) */
+    TMLP_LAYER_RELU = 1,        /* "relu":    y = max(x, 0), elementwise */
+    TMLP_LAYER_SOFTMAX = 2,     /* "softmax": y_ij = exp(x_ij - max_j x_ij) / sum_j exp(...), per row */
+    TMLP_LAYER_LEAKY_RELU = 3,  /* "leaky_relu": y = x >= 0 ? x : slope * x */
+    TMLP_LAYER_GELU = 4,        /* "gelu":      y = 0.5 x (1 + erf(x / sqrt 2)) */
+    TMLP_LAYER_GELU_TANH = 5,   /* "gelu_tanh": y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    TMLP_LAYER_TANH = 6,        /* "tanh" */
+    TMLP_LAYER_SIGMOID = 7,     /* "sigmoid":   y = 1 / (1 + exp(-x)) */
+    TMLP_LAYER_SILU = 8,        /* "silu":      y = x * sigmoid(x) */
+    TMLP_LAYER_LOG_SOFTMAX = 9, /* "log_softmax": y_ij = x_ij - m_i - log sum_j exp(x_ij - m_i) */
+    TMLP_LAYER_LAYERNORM = 10,  /* "layernorm": per row, y = (x - mean) / sqrt(var + eps) * gamma + beta
+                                 * (mean and biased variance over the n features) */
+    TMLP_LAYER_BATCHNORM = 11,  /* "batchnorm": per feature j, y = (x - mean_j) / sqrt(var_j + eps)
+                                 * * gamma_j + beta_j (running statistics; BatchNorm1d in eval) */
+    TMLP_LAYER_DROPOUT = 12,    /* "dropout":  y = x (inference) */
+    TMLP_LAYER_IDENTITY = 13,   /* "identity": y = x */
+    TMLP_LAYER_GRAPH = 14       /* reserved: a subgraph imported from ONNX */
 } tmlp_layer_kind;
 
 /* Optional settings for building or loading a model. Zero-initialise (or use
@@ -98,13 +112,55 @@ TMLP_API tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp
  * model on one thread, then share it. */
 TMLP_API tmlp_status tmlp_model_create(int64_t input_width, const tmlp_model_options *opts,
                                        tmlp_model **out, tmlp_error *err);
-/* Append Dense(in -> out). `weight` is (out, in) row-major, `bias` is (out) or NULL for
- * zeros; both are copied. `in` must equal the current output width (TMLP_ERR_SHAPE). */
+/* Append Dense(in -> out). `weight` is (out, in) row-major, `bias` is (out) or NULL for a
+ * bias-free layer (nn.Linear(bias=False): runs as zeros, and tmlp_model_save writes no
+ * "<i>.bias"); both are copied. `in` must equal the current output width (TMLP_ERR_SHAPE). */
 TMLP_API tmlp_status tmlp_model_add_dense(tmlp_model *m, int64_t in, int64_t out,
                                           const float *weight, const float *bias,
                                           tmlp_error *err);
 TMLP_API tmlp_status tmlp_model_add_relu(tmlp_model *m, tmlp_error *err);
 TMLP_API tmlp_status tmlp_model_add_softmax(tmlp_model *m, tmlp_error *err);
+
+/* The layers of PyTorch MLPs (eval mode), each of the current width n: x:(B,n) -> y:(B,n).
+ * The math of each is at tmlp_layer_kind. Every call copies what it is given, checks it
+ * and leaves the model unchanged on error: TMLP_ERR_ARG (NULL model, a bad parameter: the
+ * message names it), TMLP_ERR_STATE (a session exists), TMLP_ERR_NOMEM. Parameters must
+ * be finite unless the model's options.allow_nonfinite is set.
+ *
+ * An elementwise activation (relu, leaky_relu, gelu, gelu_tanh, tanh, sigmoid, silu)
+ * directly after a Dense runs inside the Dense's epilogue; a BatchNorm directly after a
+ * Dense is folded into its weights when added (tmlp_layer_info.fused_into says so). */
+/* y = x >= 0 ? x : slope * x; slope finite (PyTorch's default is 0.01). */
+TMLP_API tmlp_status tmlp_model_add_leaky_relu(tmlp_model *m, float slope, tmlp_error *err);
+/* nn.GELU() (the erf form). */
+TMLP_API tmlp_status tmlp_model_add_gelu(tmlp_model *m, tmlp_error *err);
+/* nn.GELU(approximate='tanh'). */
+TMLP_API tmlp_status tmlp_model_add_gelu_tanh(tmlp_model *m, tmlp_error *err);
+TMLP_API tmlp_status tmlp_model_add_tanh(tmlp_model *m, tmlp_error *err);
+TMLP_API tmlp_status tmlp_model_add_sigmoid(tmlp_model *m, tmlp_error *err);
+/* nn.SiLU: x * sigmoid(x). */
+TMLP_API tmlp_status tmlp_model_add_silu(tmlp_model *m, tmlp_error *err);
+/* nn.LogSoftmax(dim=-1): x - max - log(sum exp(x - max)), per row. */
+TMLP_API tmlp_status tmlp_model_add_log_softmax(tmlp_model *m, tmlp_error *err);
+/* nn.LayerNorm(n, eps): per row, mean and biased variance over the n features (computed
+ * in double, two-pass), y = (x - mean) / sqrt(var + eps) * gamma + beta. gamma and beta
+ * are (n) floats, both NULL for elementwise_affine=False (one NULL alone: TMLP_ERR_ARG).
+ * eps finite and > 0 (PyTorch's default 1e-5). */
+TMLP_API tmlp_status tmlp_model_add_layernorm(tmlp_model *m, const float *gamma, const float *beta,
+                                              float eps, tmlp_error *err);
+/* nn.BatchNorm1d(n, eps) in eval mode, from its running statistics: per feature j,
+ * y = (x - mean_j) / sqrt(var_j + eps) * gamma_j + beta_j. mean, var, gamma, beta are (n)
+ * floats; gamma and beta both NULL for affine=False. eps finite and >= 0, and var_j + eps
+ * > 0 for every j. Directly after a Dense it is folded into the weights that Dense runs
+ * (computed in double, rounded once; see docs/internals.md) and runs nothing itself; the
+ * Dense keeps its unfolded weights too, so tmlp_model_save writes both layers as given. */
+TMLP_API tmlp_status tmlp_model_add_batchnorm(tmlp_model *m, const float *mean, const float *var,
+                                              const float *gamma, const float *beta, float eps,
+                                              tmlp_error *err);
+/* nn.Dropout at inference: y = x (the session skips it). */
+TMLP_API tmlp_status tmlp_model_add_dropout(tmlp_model *m, tmlp_error *err);
+/* nn.Identity: y = x (the session skips it). */
+TMLP_API tmlp_status tmlp_model_add_identity(tmlp_model *m, tmlp_error *err);
 
 /* A seeded random MLP: widths[0] -> widths[1] -> ... -> widths[n-1], ReLU between Dense
  * layers and Softmax at the end. Weights and biases uniform in +-1/sqrt(in) (PyTorch's
@@ -133,10 +189,11 @@ TMLP_API int tmlp_model_layer_count(const tmlp_model *m);
 
 typedef struct tmlp_layer_info {
     tmlp_layer_kind kind;
-    const char *name;        /* "dense", "relu", "softmax" (static; the file format says "linear") */
+    const char *name;        /* "dense", "relu", "gelu", "layernorm", ... (static; the file format
+                              * says "linear" for "dense", and the same for every other kind) */
     int64_t in_width;        /* per sample */
     int64_t out_width;
-    int64_t param_count;     /* weights + biases (0 for activations) */
+    int64_t param_count;     /* weights + biases (+ running statistics; 0 for activations) */
     int64_t flops_per_sample;/* Dense: 2*in*out (multiply-add) + out (bias); ReLU: out; Softmax: ~3*out */
     size_t weight_bytes;     /* bytes of parameters read per forward (F32) */
     /* Dense only (else TMLP_KERNEL_AUTO, 0, 0): the kernel for batches <= crossover
@@ -148,6 +205,10 @@ typedef struct tmlp_layer_info {
      * streams at that precision (packed panels plus scales; the bias is F32). */
     tmlp_precision precision;
     size_t stream_bytes;
+    /* -1, or the index of the Dense layer that runs this one: an activation computed in
+     * that Dense's epilogue, or a BatchNorm folded into its weights when the model was
+     * built. Such a layer runs nothing of its own (its time is the Dense's). */
+    int fused_into;
 } tmlp_layer_info;
 
 /* Fill `info` for layer i (0-based). TMLP_ERR_ARG if i is out of range. */

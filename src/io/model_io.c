@@ -1,35 +1,45 @@
 /* model_io.c — a model from a .safetensors file, and back.
  *
- * What a model file holds (see docs/internals.md for the whole tour):
+ * What a model file holds (see docs/formats.md for the format, docs/internals.md for the tour):
  *
  *     [u64 N][JSON header, N bytes][data block]           <- src/io/safetensors.c parses this
  *     header = { "__metadata__": { "tinymlp.layers": "linear,relu,linear,softmax", ... },
  *                "0.weight": {dtype F32, shape [out, in]}, "0.bias": {shape [out]},
  *                "2.weight": ..., "2.bias": ... }
  *
- * The architecture is a comma-separated list of PyTorch nn.Sequential modules; module i
- * owns "<i>.weight" (out, in) and "<i>.bias" (out) when it is a "linear", nothing when it
- * is a "relu" or a "softmax" (i counts every module, activations included, exactly as
- * model.state_dict() names them). Shapes chain: the in-width of each linear must equal the
- * out-width of the previous one; the first linear's in-width is the model's input width.
+ * The architecture is a comma-separated list of PyTorch nn.Sequential modules (the grammar
+ * is in layer_list.h); module i owns the tensors PyTorch's model.state_dict() gives it
+ * (i counts every module, activations included):
+ *     linear      "<i>.weight" (out, in), "<i>.bias" (out) — no bias: nn.Linear(bias=False)
+ *     layernorm   "<i>.weight", "<i>.bias" (n) — both or neither (elementwise_affine)
+ *     batchnorm   "<i>.running_mean", "<i>.running_var" (n); "<i>.weight", "<i>.bias" (n),
+ *                 both or neither (affine); "<i>.num_batches_tracked" (I64) ignored
+ *     the others  nothing
+ * Shapes chain: the in-width of each linear must equal the width before it, and a norm's
+ * tensors have that width. The input width is the in-width of the first module whose
+ * tensors tell it (every module before it keeps the width).
  *
  * Loading happens in two passes so that a bad file is rejected before anything is built:
- *   1. check   — every module name is known, every linear finds its two tensors with a
- *                usable dtype (F32, F16, BF16) and shapes that chain, and no tensor is left
- *                over. Each failure has its own status and a message naming the tensor.
- *   2. build   — tmlp_model_create + tmlp_model_add_dense/relu/softmax through the public
- *                builder, widening each tensor to F32 (tmlp_st_to_f32) into a scratch
- *                buffer that the builder copies. The file buffer (whose data may be
- *                unaligned) is freed before returning: the model keeps no pointer into it.
+ *   1. check   — every entry parses, every module finds its tensors with a usable dtype
+ *                (F32, F16, BF16) and shapes that chain, and no tensor is left over. Each
+ *                failure has its own status and a message naming the tensor.
+ *   2. build   — tmlp_model_create + the public tmlp_model_add_* builders, widening each
+ *                tensor to F32 (tmlp_st_to_f32) into a scratch buffer that the builder
+ *                copies, after checking the values (finite; var + eps > 0). The file
+ *                buffer (whose data may be unaligned) is freed before returning: the model
+ *                keeps no pointer into it.
  * Every allocation goes through the caller's allocator, and every error path frees
  * everything it allocated (tests/test_oom_load.c fails each allocation in turn).
  *
- * Saving writes the same layout: F32 tensors "<i>.weight"/"<i>.bias" in layer order and
- * __metadata__ {"tinymlp.layers", "format": "pt", and the preprocessing keys written with
- * "%.17g" so that strtod gives back the same double}. Floats are stored as their raw bytes,
- * so a save/load round trip is bit-exact. Like the rest of the library this assumes a
- * little-endian host (the format is little-endian).
+ * Saving writes the same layout: each layer's F32 tensors as it holds them (a Dense that a
+ * BatchNorm was folded into writes its unfolded W and b; src/layers/batchnorm.c) in layer
+ * order, and __metadata__ {"tinymlp.layers" (tmlp_model_layers_string), "format": "pt",
+ * and the preprocessing keys written with "%.17g" so that strtod gives back the same
+ * double}. Floats are stored as their raw bytes, so a save/load round trip is bit-exact.
+ * Like the rest of the library this assumes a little-endian host (the format is
+ * little-endian).
  */
+#include "io/layer_list.h"
 #include "io/safetensors.h"
 #include "layers/model_internal.h"
 #include "internal.h"
@@ -40,88 +50,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Upper bound on the number of modules in a layer list: far beyond any real MLP, low
- * enough that module indices and name buffers stay small. */
-#define MODEL_IO_MAX_MODULES 100000
-
-/* Longest name we build: "<i>.weight" with i < MODEL_IO_MAX_MODULES. */
+/* Longest name we build: "<i>.num_batches_tracked" with i < 100000 (layer_list.c). */
 #define MODEL_IO_NAME_MAX 32
 
 static const char META_LAYERS[] = "tinymlp.layers";
 static const char META_SCALE[] = "tinymlp.input_scale";
 static const char META_MEAN[] = "tinymlp.input_mean";
 static const char META_STD[] = "tinymlp.input_std";
-
-/* ---- The layer list ------------------------------------------------------------------ */
-
-/* A layer kind's name in the file format ("linear" for dense, after PyTorch's nn.Linear). */
-static const char *file_layer_name(tmlp_layer_kind k)
-{
-    return k == TMLP_LAYER_DENSE ? "linear" : k == TMLP_LAYER_RELU ? "relu" : "softmax";
-}
-
-/* Next comma-separated token of `s` starting at *pos, with spaces and tabs trimmed; an
- * empty token ("linear,,relu" or a trailing comma) is returned as length 0. *pos becomes
- * SIZE_MAX after the last token. Returns 0 when there are no more tokens. */
-static int layers_next(const char *s, size_t *pos, const char **tok, size_t *len)
-{
-    if (*pos == SIZE_MAX) return 0;
-    size_t p = *pos, start = p;
-    while (s[p] != '\0' && s[p] != ',') p++;
-    size_t end = p;
-    while (start < end && (s[start] == ' ' || s[start] == '\t')) start++;
-    while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t')) end--;
-    *tok = s + start;
-    *len = end - start;
-    *pos = s[p] == ',' ? p + 1 : SIZE_MAX;
-    return 1;
-}
-
-static int token_is(const char *tok, size_t len, const char *word)
-{
-    return strlen(word) == len && memcmp(tok, word, len) == 0;
-}
-
-/* Parse "linear,relu,..." into a freshly allocated array of kinds. */
-static tmlp_status layers_parse(const char *layers, const tmlp_allocator *alloc,
-                                tmlp_layer_kind **kinds_out, int *n_out, tmlp_error *err)
-{
-    size_t n = 0, pos = 0, len;
-    const char *tok;
-    while (layers_next(layers, &pos, &tok, &len)) {
-        if (++n > MODEL_IO_MAX_MODULES)
-            return tmlp_error_set(err, TMLP_ERR_LAYERS, "layer list has more than %d modules",
-                                  MODEL_IO_MAX_MODULES);
-    }
-    if (layers[strspn(layers, " \t")] == '\0')
-        return tmlp_error_set(err, TMLP_ERR_LAYERS, "layer list is empty");
-
-    tmlp_layer_kind *kinds = tmlp_mem_calloc(alloc, n, sizeof *kinds);
-    if (!kinds)
-        return tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory for a layer list of %zu modules",
-                              n);
-    pos = 0;
-    for (size_t i = 0; layers_next(layers, &pos, &tok, &len); i++) {
-        if (token_is(tok, len, "linear")) kinds[i] = TMLP_LAYER_DENSE;
-        else if (token_is(tok, len, "relu")) kinds[i] = TMLP_LAYER_RELU;
-        else if (token_is(tok, len, "softmax")) kinds[i] = TMLP_LAYER_SOFTMAX;
-        else if (len == 0) {
-            tmlp_error_set(err, TMLP_ERR_LAYERS, "layer %zu: empty name in the layer list", i);
-            tmlp_mem_free(alloc, kinds);
-            return TMLP_ERR_LAYERS;
-        } else {
-            int shown = len > 40 ? 40 : (int)len;
-            tmlp_error_set(err, TMLP_ERR_LAYERS,
-                           "layer %zu: unknown layer `%.*s`%s (known: linear, relu, softmax)", i,
-                           shown, tok, len > 40 ? "..." : "");
-            tmlp_mem_free(alloc, kinds);
-            return TMLP_ERR_LAYERS;
-        }
-    }
-    *kinds_out = kinds;
-    *n_out = (int)n;
-    return TMLP_OK;
-}
 
 /* ---- Pass 1: check the tensors against the layer list --------------------------------- */
 
@@ -148,35 +83,42 @@ static int dtype_is_float(tmlp_st_dtype d)
     return d == TMLP_ST_F32 || d == TMLP_ST_F16 || d == TMLP_ST_BF16;
 }
 
-/* Find module i's tensor "<i>.<what>" and check its dtype; rank and shape are checked by
- * the caller, which knows what to compare them with. */
-static tmlp_status find_param(const tmlp_st_file *f, int i, const char *what,
-                              const tmlp_st_tensor **out, tmlp_error *err)
+/* Module i's tensor "<i>.<what>", or NULL. */
+static const tmlp_st_tensor *find_tensor(const tmlp_st_file *f, int i, const char *what)
 {
     char name[MODEL_IO_NAME_MAX];
     snprintf(name, sizeof name, "%d.%s", i, what);
-    const tmlp_st_tensor *t = tmlp_st_find(f, name);
+    return tmlp_st_find(f, name);
+}
+
+/* Module i's tensor "<i>.<what>" with a usable dtype: *out NULL (and TMLP_OK) if it is
+ * absent and optional; rank and shape are checked by the caller. */
+static tmlp_status find_param(const tmlp_st_file *f, int i, const char *kind, const char *what,
+                              int optional, const tmlp_st_tensor **out, tmlp_error *err)
+{
+    const tmlp_st_tensor *t = find_tensor(f, i, what);
+    *out = t;
+    if (!t && optional) return TMLP_OK;
     if (!t)
         return tmlp_error_set(err, TMLP_ERR_MISSING_TENSOR,
-                              "layer %d (linear): tensor `%s` not found in the file", i, name);
+                              "layer %d (%s): tensor `%d.%s` not found in the file", i, kind, i, what);
     if (!dtype_is_float(t->dtype))
         return tmlp_error_set(err, TMLP_ERR_UNSUPPORTED,
-                              "tensor `%s`: dtype %s is not supported (use F32, F16 or BF16)", name,
-                              tmlp_st_dtype_name(t->dtype));
-    *out = t;
+                              "tensor `%d.%s`: dtype %s is not supported (use F32, F16 or BF16)", i,
+                              what, tmlp_st_dtype_name(t->dtype));
     return TMLP_OK;
 }
 
-/* Check linear module i against the running width *width (0 = not known yet: this is the
- * first linear, whose in-width becomes the model's input width). On success *width is the
- * module's out-width and *in its in-width. */
+/* Check linear module i against the running width *width (0 = not known yet: every module
+ * before it keeps the width, so its in-width is the model's input width). On success
+ * *width is the module's out-width and *in its in-width. */
 static tmlp_status check_linear(const tmlp_st_file *f, int i, int64_t *width, int64_t *in_out,
                                 tmlp_error *err)
 {
     const tmlp_st_tensor *w, *b;
     char s1[96];
-    tmlp_status st = find_param(f, i, "weight", &w, err);
-    if (st == TMLP_OK) st = find_param(f, i, "bias", &b, err);
+    tmlp_status st = find_param(f, i, "linear", "weight", 0, &w, err);
+    if (st == TMLP_OK) st = find_param(f, i, "linear", "bias", 1, &b, err);
     if (st != TMLP_OK) return st;
 
     if (w->ndim != 2)
@@ -194,11 +136,11 @@ static tmlp_status check_linear(const tmlp_st_file *f, int i, int64_t *width, in
         return tmlp_error_set(err, TMLP_ERR_SHAPE,
                               "tensor `%d.weight`: shape %s does not match layer input %lld", i,
                               shape_str(w, s1, sizeof s1), (long long)*width);
-    if (b->ndim != 1)
+    if (b && b->ndim != 1)
         return tmlp_error_set(err, TMLP_ERR_SHAPE,
                               "tensor `%d.bias`: rank %d (shape %s), expected rank 1 [out]", i,
                               b->ndim, shape_str(b, s1, sizeof s1));
-    if (b->shape[0] != (uint64_t)out)
+    if (b && b->shape[0] != (uint64_t)out)
         return tmlp_error_set(err, TMLP_ERR_SHAPE,
                               "tensor `%d.bias`: shape %llu does not match layer output %lld "
                               "(`%d.weight` is %lldx%lld)",
@@ -209,8 +151,61 @@ static tmlp_status check_linear(const tmlp_st_file *f, int i, int64_t *width, in
     return TMLP_OK;
 }
 
-/* Is `name` the weight or bias of a linear module of the list? */
-static int name_is_used(const char *name, const tmlp_layer_kind *kinds, int n)
+/* A norm's vector "<i>.<what>" (present, float): rank 1 of the running width, or, while the
+ * width is unknown, of a width it then fixes (*width, and *input_width: see check_linear). */
+static tmlp_status check_vector(const tmlp_st_tensor *t, int i, const char *kind, const char *what,
+                                int64_t *width, int64_t *input_width, tmlp_error *err)
+{
+    char s1[96];
+    if (t->ndim != 1 || t->shape[0] == 0 || t->shape[0] > INT32_MAX)
+        return tmlp_error_set(err, TMLP_ERR_SHAPE,
+                              "tensor `%d.%s`: shape %s, layer %d (%s) takes a vector of its width "
+                              "(rank 1, in [1, 2^31))", i, what, shape_str(t, s1, sizeof s1), i, kind);
+    if (*width == 0) *width = *input_width = (int64_t)t->shape[0];
+    if (t->shape[0] != (uint64_t)*width)
+        return tmlp_error_set(err, TMLP_ERR_SHAPE,
+                              "tensor `%d.%s`: shape %s, layer %d (%s) takes %lld (the width before it)",
+                              i, what, shape_str(t, s1, sizeof s1), i, kind, (long long)*width);
+    return TMLP_OK;
+}
+
+/* PyTorch's BatchNorm counter "<i>.num_batches_tracked": absent, or an I64 scalar. */
+static tmlp_status check_batch_counter(const tmlp_st_file *f, int i, tmlp_error *err)
+{
+    const tmlp_st_tensor *t = find_tensor(f, i, "num_batches_tracked");
+    if (!t) return TMLP_OK;
+    if (t->dtype != TMLP_ST_I64 || t->numel > 1)
+        return tmlp_error_set(err, TMLP_ERR_UNSUPPORTED,
+                              "tensor `%d.num_batches_tracked`: dtype %s, %llu elements; PyTorch's "
+                              "counter is one I64 (its value is not used)", i,
+                              tmlp_st_dtype_name(t->dtype), (unsigned long long)t->numel);
+    return TMLP_OK;
+}
+
+/* Layernorm or batchnorm module i: weight and bias both or neither, batchnorm's running
+ * statistics, all vectors of the running width. */
+static tmlp_status check_norm(const tmlp_st_file *f, int i, tmlp_layer_kind kind, int64_t *width,
+                              int64_t *input_width, tmlp_error *err)
+{
+    const int bn = kind == TMLP_LAYER_BATCHNORM;
+    const char *name = bn ? "batchnorm" : "layernorm";
+    static const char *const what[4] = {"weight", "bias", "running_mean", "running_var"};
+    const tmlp_st_tensor *t[4] = {NULL};
+    tmlp_status st = TMLP_OK;
+    for (int k = 0; k < (bn ? 4 : 2) && st == TMLP_OK; k++) st = find_param(f, i, name, what[k], k < 2, &t[k], err);
+    if (st == TMLP_OK && (t[0] == NULL) != (t[1] == NULL))
+        st = tmlp_error_set(err, TMLP_ERR_MISSING_TENSOR,
+                            "layer %d (%s): tensor `%d.%s` is in the file but `%d.%s` is not: a %s "
+                            "has both (affine) or neither", i, name, i, t[0] ? "weight" : "bias", i,
+                            t[0] ? "bias" : "weight", name);
+    for (int k = 0; k < 4 && st == TMLP_OK; k++)
+        if (t[k]) st = check_vector(t[k], i, name, what[k], width, input_width, err);
+    if (st == TMLP_OK && bn) st = check_batch_counter(f, i, err);
+    return st;
+}
+
+/* Is `name` a tensor that module i = its number owns ("<i>.<suffix>", no leading zero)? */
+static int name_is_used(const char *name, const tmlp_layer_spec *specs, int n)
 {
     char *end;
     if (name[0] < '0' || name[0] > '9') return 0;
@@ -218,33 +213,40 @@ static int name_is_used(const char *name, const tmlp_layer_kind *kinds, int n)
     unsigned long i = strtoul(name, &end, 10);
     if (errno != 0 || i >= (unsigned long)n || *end != '.') return 0;
     if (name[0] == '0' && end != name + 1) return 0; /* "01.weight" is not module 1's */
-    if (strcmp(end + 1, "weight") != 0 && strcmp(end + 1, "bias") != 0) return 0;
-    return kinds[i] == TMLP_LAYER_DENSE;
+    const tmlp_layer_kind_info *k = tmlp_layer_kind_info_of(specs[i].kind);
+    for (const char *const *s = k->tensors; s && *s; s++)
+        if (strcmp(end + 1, *s) == 0) return 1;
+    return 0;
 }
 
-/* Pass 1. On success *input_width is the first linear's in-width. */
-static tmlp_status check_tensors(const tmlp_st_file *f, const tmlp_layer_kind *kinds, int n,
+/* Pass 1. On success *input_width is the model's input width. */
+static tmlp_status check_tensors(const tmlp_st_file *f, const tmlp_layer_spec *specs, int n,
                                  int64_t *input_width, tmlp_error *err)
 {
-    int64_t width = 0, in = 0;
+    int64_t width = 0;
+    *input_width = 0;
     for (int i = 0; i < n; i++) {
-        if (kinds[i] != TMLP_LAYER_DENSE) continue;
-        int first = width == 0;
-        tmlp_status st = check_linear(f, i, &width, &in, err);
+        tmlp_status st = TMLP_OK;
+        const int64_t before = width;
+        int64_t in = 0;
+        if (specs[i].kind == TMLP_LAYER_DENSE) st = check_linear(f, i, &width, &in, err);
+        if (specs[i].kind == TMLP_LAYER_LAYERNORM || specs[i].kind == TMLP_LAYER_BATCHNORM)
+            st = check_norm(f, i, specs[i].kind, &width, input_width, err);
         if (st != TMLP_OK) return st;
-        if (first) *input_width = in;
+        if (before == 0 && in != 0) *input_width = in;
     }
     if (width == 0)
         return tmlp_error_set(err, TMLP_ERR_LAYERS,
-                              "layer list has no linear layer, so the input width is unknown");
-    /* Every linear found its two tensors and names are unique (the parser rejects
-     * duplicates), so anything else in the file is a leftover. */
+                              "layer list has no linear layer (nor a layernorm or batchnorm with "
+                              "tensors), so the input width is unknown");
+    /* Every module found its tensors and names are unique (the parser rejects duplicates),
+     * so anything else in the file is a leftover. */
     for (int64_t t = 0; t < f->n_tensors; t++) {
-        if (!name_is_used(f->tensors[t].name, kinds, n))
+        if (!name_is_used(f->tensors[t].name, specs, n))
             return tmlp_error_set(err, TMLP_ERR_EXTRA_TENSOR,
-                                  "tensor `%s` is not used by any layer (%d modules; only linear "
-                                  "modules own <i>.weight and <i>.bias)",
-                                  f->tensors[t].name, n);
+                                  "tensor `%s` is not used by any layer (%d modules; linear module i "
+                                  "owns <i>.weight and <i>.bias, layernorm and batchnorm their "
+                                  "PyTorch names)", f->tensors[t].name, n);
     }
     return TMLP_OK;
 }
@@ -286,32 +288,6 @@ static tmlp_status read_preprocess(const tmlp_st_file *f, tmlp_preprocess *p, tm
 
 /* ---- Pass 2: build the model ---------------------------------------------------------- */
 
-/* Widen module i's tensor "<i>.<what>" into dst (numel floats). */
-static tmlp_status widen_param(const tmlp_st_file *f, int i, const char *what, float *dst,
-                               tmlp_error *err)
-{
-    char name[MODEL_IO_NAME_MAX];
-    snprintf(name, sizeof name, "%d.%s", i, what);
-    return tmlp_st_to_f32(tmlp_st_find(f, name), dst, err);
-}
-
-/* Largest weight and bias of any linear module (in elements), for the scratch buffer. */
-static void max_param_sizes(const tmlp_st_file *f, const tmlp_layer_kind *kinds, int n,
-                            uint64_t *w_max, uint64_t *b_max)
-{
-    char name[MODEL_IO_NAME_MAX];
-    *w_max = *b_max = 0;
-    for (int i = 0; i < n; i++) {
-        if (kinds[i] != TMLP_LAYER_DENSE) continue;
-        snprintf(name, sizeof name, "%d.weight", i);
-        uint64_t w = tmlp_st_find(f, name)->numel;
-        snprintf(name, sizeof name, "%d.bias", i);
-        uint64_t b = tmlp_st_find(f, name)->numel;
-        if (w > *w_max) *w_max = w;
-        if (b > *b_max) *b_max = b;
-    }
-}
-
 /* The first non-finite value of p[0..n) as a TMLP_ERR_FORMAT naming the tensor; TMLP_OK
  * if all are finite. */
 static tmlp_status check_finite(const float *p, uint64_t n, int layer, const char *part,
@@ -327,48 +303,115 @@ static tmlp_status check_finite(const float *p, uint64_t n, int layer, const cha
     return TMLP_OK;
 }
 
-static tmlp_status build_model(const tmlp_st_file *f, const tmlp_layer_kind *kinds, int n,
+/* running_var + eps > 0 for every feature, as TMLP_ERR_FORMAT naming the tensor (NaN
+ * passes where non-finite values are allowed). */
+static tmlp_status check_bn_var(const float *var, uint64_t n, float eps, int layer, int allow_nonfinite,
+                                tmlp_error *err)
+{
+    for (uint64_t k = 0; k < n; k++) {
+        const double v = (double)var[k] + (double)eps;
+        if (!(v > 0.0) && !(allow_nonfinite && isnan(v)))
+            return tmlp_error_set(err, TMLP_ERR_FORMAT,
+                                  "tensor `%d.running_var`: element %llu is %g, and var + eps = %g must "
+                                  "be > 0", layer, (unsigned long long)k, (double)var[k], v);
+    }
+    return TMLP_OK;
+}
+
+/* The float tensors a module may own, in the order build_module's p[] holds them. */
+static const char *const PARAM_NAMES[4] = {"weight", "bias", "running_mean", "running_var"};
+
+/* Elements of module i's float tensors present in the file, in total. */
+static uint64_t module_floats(const tmlp_st_file *f, int i)
+{
+    uint64_t total = 0;
+    for (int k = 0; k < 4; k++) {
+        const tmlp_st_tensor *t = find_tensor(f, i, PARAM_NAMES[k]);
+        if (t && dtype_is_float(t->dtype)) total += t->numel;
+    }
+    return total;
+}
+
+/* Widen module i's float tensors into scratch, one after the other: p[k] = PARAM_NAMES[k]'s
+ * values, or NULL if absent. Values are checked to be finite unless allowed. */
+static tmlp_status widen_module(const tmlp_st_file *f, int i, float *scratch, int allow_nonfinite,
+                                float *p[4], tmlp_error *err)
+{
+    for (int k = 0; k < 4; k++) {
+        const tmlp_st_tensor *t = find_tensor(f, i, PARAM_NAMES[k]);
+        p[k] = NULL;
+        if (!t || !dtype_is_float(t->dtype)) continue;
+        tmlp_status st = tmlp_st_to_f32(t, scratch, err);
+        if (st == TMLP_OK && !allow_nonfinite) st = check_finite(scratch, t->numel, i, PARAM_NAMES[k], err);
+        if (st != TMLP_OK) return st;
+        p[k] = scratch;
+        scratch += t->numel;
+    }
+    return TMLP_OK;
+}
+
+/* Append a module without tensors. */
+static tmlp_status add_plain(tmlp_model *m, const tmlp_layer_spec *sp, tmlp_error *err)
+{
+    switch (sp->kind) {
+    case TMLP_LAYER_RELU: return tmlp_model_add_relu(m, err);
+    case TMLP_LAYER_LEAKY_RELU: return tmlp_model_add_leaky_relu(m, sp->param, err);
+    case TMLP_LAYER_GELU: return tmlp_model_add_gelu(m, err);
+    case TMLP_LAYER_GELU_TANH: return tmlp_model_add_gelu_tanh(m, err);
+    case TMLP_LAYER_TANH: return tmlp_model_add_tanh(m, err);
+    case TMLP_LAYER_SIGMOID: return tmlp_model_add_sigmoid(m, err);
+    case TMLP_LAYER_SILU: return tmlp_model_add_silu(m, err);
+    case TMLP_LAYER_SOFTMAX: return tmlp_model_add_softmax(m, err);
+    case TMLP_LAYER_LOG_SOFTMAX: return tmlp_model_add_log_softmax(m, err);
+    case TMLP_LAYER_DROPOUT: return tmlp_model_add_dropout(m, err);
+    case TMLP_LAYER_IDENTITY: return tmlp_model_add_identity(m, err);
+    default: return tmlp_error_set(err, TMLP_ERR_LAYERS, "layer kind %d cannot be read from a file", (int)sp->kind);
+    }
+}
+
+/* Append module i, its tensors widened through scratch (module_floats(f, i) floats). */
+static tmlp_status build_module(const tmlp_st_file *f, const tmlp_layer_spec *sp, int i, tmlp_model *m,
+                                float *scratch, int allow_nonfinite, tmlp_error *err)
+{
+    float *p[4];
+    tmlp_status st = widen_module(f, i, scratch, allow_nonfinite, p, err);
+    if (st != TMLP_OK) return st;
+    switch (sp->kind) {
+    case TMLP_LAYER_DENSE: {
+        const int64_t out = (int64_t)find_tensor(f, i, "weight")->shape[0];
+        return tmlp_model_add_dense(m, tmlp_model_output_width(m), out, p[0], p[1], err);
+    }
+    case TMLP_LAYER_LAYERNORM: return tmlp_model_add_layernorm(m, p[0], p[1], sp->param, err);
+    case TMLP_LAYER_BATCHNORM:
+        st = check_bn_var(p[3], find_tensor(f, i, "running_var")->numel, sp->param, i, allow_nonfinite, err);
+        if (st != TMLP_OK) return st;
+        return tmlp_model_add_batchnorm(m, p[2], p[3], p[0], p[1], sp->param, err);
+    default: return add_plain(m, sp, err);
+    }
+}
+
+static tmlp_status build_model(const tmlp_st_file *f, const tmlp_layer_spec *specs, int n,
                                int64_t input_width, const tmlp_preprocess *pre,
                                const tmlp_model_options *opts, tmlp_model **out, tmlp_error *err)
 {
     const tmlp_allocator *alloc = &opts->allocator;
-    uint64_t w_max, b_max;
-    max_param_sizes(f, kinds, n, &w_max, &b_max);
-
-    /* One scratch block for the F32 copy of the largest weight and bias; the builder
-     * copies from it, so it is reused for every layer. */
-    size_t w_bytes, b_bytes;
-    if (w_max > SIZE_MAX || b_max > SIZE_MAX || !tmlp_size_mul((size_t)w_max, sizeof(float), &w_bytes) ||
-        !tmlp_size_mul((size_t)b_max, sizeof(float), &b_bytes) || w_bytes > SIZE_MAX - b_bytes)
+    /* One scratch block for the F32 copy of the largest module's tensors; the builders
+     * copy from it, so it is reused for every module. */
+    uint64_t most = 1;
+    for (int i = 0; i < n; i++) {
+        const uint64_t k = module_floats(f, i);
+        if (k > most) most = k;
+    }
+    size_t bytes;
+    if (most > SIZE_MAX || !tmlp_size_mul((size_t)most, sizeof(float), &bytes))
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "weights too large for this machine");
-    float *scratch = tmlp_mem_alloc(alloc, w_bytes + b_bytes);
-    if (!scratch)
-        return tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory for %zu bytes of weights",
-                              w_bytes + b_bytes);
-    float *wbuf = scratch, *bbuf = scratch + w_max;
+    float *scratch = tmlp_mem_alloc(alloc, bytes);
+    if (!scratch) return tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory for %zu bytes of weights", bytes);
 
     tmlp_model *m = NULL;
     tmlp_status st = tmlp_model_create(input_width, opts, &m, err);
-    int64_t width = input_width;
-    for (int i = 0; i < n && st == TMLP_OK; i++) {
-        switch (kinds[i]) {
-        case TMLP_LAYER_DENSE: {
-            char name[MODEL_IO_NAME_MAX];
-            snprintf(name, sizeof name, "%d.weight", i);
-            int64_t o = (int64_t)tmlp_st_find(f, name)->shape[0];
-            st = widen_param(f, i, "weight", wbuf, err);
-            if (st == TMLP_OK) st = widen_param(f, i, "bias", bbuf, err);
-            if (st == TMLP_OK && !opts->allow_nonfinite)
-                st = check_finite(wbuf, tmlp_st_find(f, name)->numel, i, "weight", err);
-            if (st == TMLP_OK && !opts->allow_nonfinite) st = check_finite(bbuf, (uint64_t)o, i, "bias", err);
-            if (st == TMLP_OK) st = tmlp_model_add_dense(m, width, o, wbuf, bbuf, err);
-            width = o;
-            break;
-        }
-        case TMLP_LAYER_RELU: st = tmlp_model_add_relu(m, err); break;
-        case TMLP_LAYER_SOFTMAX: st = tmlp_model_add_softmax(m, err); break;
-        }
-    }
+    for (int i = 0; i < n && st == TMLP_OK; i++)
+        st = build_module(f, &specs[i], i, m, scratch, opts->allow_nonfinite, err);
     if (st == TMLP_OK && pre->has_preprocess) {
         st = tmlp_model_set_preprocess_ex(m, pre->scale, pre->mean, pre->std, err);
     }
@@ -397,57 +440,183 @@ tmlp_status tmlp_model_load(const char *path, const tmlp_model_options *opts, tm
     if (st != TMLP_OK) return st;
 
     const char *layers = o.layers ? o.layers : tmlp_st_meta_get(f, META_LAYERS);
-    tmlp_layer_kind *kinds = NULL;
+    tmlp_layer_spec *specs = NULL;
     int n = 0;
     int64_t input_width = 0;
     tmlp_preprocess pre = {0, 1.0, 0.0, 1.0};
     if (!layers)
         st = tmlp_error_set(err, TMLP_ERR_LAYERS,
                             "no layer list: set tmlp_model_options.layers or __metadata__ tinymlp.layers");
-    if (st == TMLP_OK) st = layers_parse(layers, alloc, &kinds, &n, err);
-    if (st == TMLP_OK) st = check_tensors(f, kinds, n, &input_width, err);
+    if (st == TMLP_OK) st = tmlp_layer_list_parse(layers, alloc, &specs, &n, err);
+    if (st == TMLP_OK) st = check_tensors(f, specs, n, &input_width, err);
     if (st == TMLP_OK) st = read_preprocess(f, &pre, err);
-    if (st == TMLP_OK) st = build_model(f, kinds, n, input_width, &pre, &o, out, err);
+    if (st == TMLP_OK) st = build_model(f, specs, n, input_width, &pre, &o, out, err);
 
-    tmlp_mem_free(alloc, kinds);
+    tmlp_mem_free(alloc, specs);
     tmlp_st_free(f);
     return st;
 }
 
 /* ---- Weights into a model built in C --------------------------------------------------- */
 
-/* Check dense layer i's tensor "<i>.<what>" against the expected shape (rank 1 if cols is
- * 0, else rows x cols). */
-static tmlp_status check_weight_tensor(const tmlp_st_file *f, const char *path, int i,
-                                       const char *what, const tmlp_layer_info *info,
-                                       tmlp_error *err)
+/* "layer 2 (dense 128 -> 10)" into buf. */
+static const char *layer_label(const tmlp_model *m, int i, char *buf, size_t cap)
 {
-    char name[MODEL_IO_NAME_MAX], s1[96];
-    snprintf(name, sizeof name, "%d.%s", i, what);
-    const int is_w = what[0] == 'w';
-    const tmlp_st_tensor *t = tmlp_st_find(f, name);
-    if (!t)
-        return tmlp_error_set(err, TMLP_ERR_MISSING_TENSOR,
-                              "%s: tensor `%s` (layer %d, dense %lld -> %lld) not found in the file",
-                              path, name, i, (long long)info->in_width, (long long)info->out_width);
-    if (!dtype_is_float(t->dtype))
+    tmlp_layer_info info;
+    tmlp_model_layer_info(m, i, &info);
+    snprintf(buf, cap, "layer %d (%s %lld -> %lld)", i, info.name, (long long)info.in_width,
+             (long long)info.out_width);
+    return buf;
+}
+
+/* The file's tensor for t (layer i): absent and optional, or present, float and of t's
+ * exact shape. *found is the file's tensor or NULL. */
+static tmlp_status check_layer_tensor(const tmlp_st_file *f, const char *path, const tmlp_model *m, int i,
+                                      const tmlp_layer_tensor *t, const tmlp_st_tensor **found,
+                                      tmlp_error *err)
+{
+    char label[96], s1[96];
+    const tmlp_st_tensor *ft = *found = find_tensor(f, i, t->suffix);
+    if (!ft && t->optional) return TMLP_OK;
+    if (!ft)
+        return tmlp_error_set(err, TMLP_ERR_MISSING_TENSOR, "%s: tensor `%d.%s` (%s) not found in the file",
+                              path, i, t->suffix, layer_label(m, i, label, sizeof label));
+    if (!dtype_is_float(ft->dtype))
         return tmlp_error_set(err, TMLP_ERR_UNSUPPORTED,
-                              "%s: tensor `%s`: dtype %s is not supported (use F32, F16 or BF16)",
-                              path, name, tmlp_st_dtype_name(t->dtype));
-    const int ok = is_w ? (t->ndim == 2 && t->shape[0] == (uint64_t)info->out_width &&
-                           t->shape[1] == (uint64_t)info->in_width)
-                        : (t->ndim == 1 && t->shape[0] == (uint64_t)info->out_width);
+                              "%s: tensor `%d.%s`: dtype %s is not supported (use F32, F16 or BF16)",
+                              path, i, t->suffix, tmlp_st_dtype_name(ft->dtype));
+    int ok = ft->ndim == t->ndim;
+    for (int d = 0; d < t->ndim && ok; d++) ok = ft->shape[d] == (uint64_t)t->shape[d];
     if (!ok) {
-        if (is_w)
-            return tmlp_error_set(err, TMLP_ERR_SHAPE,
-                                  "%s: tensor `%s`: shape %s, layer %d (dense %lld -> %lld) takes "
-                                  "%lldx%lld", path, name, shape_str(t, s1, sizeof s1), i,
-                                  (long long)info->in_width, (long long)info->out_width,
-                                  (long long)info->out_width, (long long)info->in_width);
-        return tmlp_error_set(err, TMLP_ERR_SHAPE,
-                              "%s: tensor `%s`: shape %s, layer %d (dense %lld -> %lld) takes %lld",
-                              path, name, shape_str(t, s1, sizeof s1), i, (long long)info->in_width,
-                              (long long)info->out_width, (long long)info->out_width);
+        char want[64];
+        if (t->ndim == 2) snprintf(want, sizeof want, "%lldx%lld", (long long)t->shape[0], (long long)t->shape[1]);
+        else snprintf(want, sizeof want, "%lld", (long long)t->shape[0]);
+        return tmlp_error_set(err, TMLP_ERR_SHAPE, "%s: tensor `%d.%s`: shape %s, %s takes %s", path, i,
+                              t->suffix, shape_str(ft, s1, sizeof s1), layer_label(m, i, label, sizeof label), want);
+    }
+    return TMLP_OK;
+}
+
+/* Layer i's tensors in the file: each present one checked, optional groups complete.
+ * *present gets bit k for t[k]; *used counts the file tensors the layer takes. */
+static tmlp_status check_layer_tensors(const tmlp_st_file *f, const char *path, const tmlp_model *m, int i,
+                                       unsigned *present, int64_t *used, tmlp_error *err)
+{
+    tmlp_layer_tensor t[TMLP_LAYER_MAX_TENSORS];
+    const int nt = tmlp_model_layer_tensors(m, i, t);
+    *present = 0;
+    for (int k = 0; k < nt; k++) {
+        const tmlp_st_tensor *ft;
+        tmlp_status st = check_layer_tensor(f, path, m, i, &t[k], &ft, err);
+        if (st != TMLP_OK) return st;
+        if (ft) *present |= 1u << k, ++*used;
+    }
+    for (int k = 0; k < nt; k++)
+        for (int j = 0; j < nt; j++)
+            if (t[k].group && t[k].group == t[j].group && (*present >> k & 1u) && !(*present >> j & 1u))
+                return tmlp_error_set(err, TMLP_ERR_MISSING_TENSOR,
+                                      "%s: tensor `%d.%s` is in the file but `%d.%s` is not (both or neither)",
+                                      path, i, t[k].suffix, i, t[j].suffix);
+    tmlp_layer_info info;
+    tmlp_model_layer_info(m, i, &info);
+    if (info.kind == TMLP_LAYER_BATCHNORM && find_tensor(f, i, "num_batches_tracked")) {
+        tmlp_status st = check_batch_counter(f, i, err);
+        if (st != TMLP_OK) return st;
+        ++*used;
+    }
+    return TMLP_OK;
+}
+
+/* The first file tensor no layer takes (the file has more than `used`). */
+static tmlp_status find_extra_tensor(const tmlp_st_file *f, const char *path, const tmlp_model *m,
+                                     tmlp_error *err)
+{
+    const int n = tmlp_model_layer_count(m);
+    for (int64_t k = 0; k < f->n_tensors; k++) {
+        const char *name = f->tensors[k].name;
+        char *end;
+        errno = 0;
+        unsigned long i = strtoul(name, &end, 10);
+        int mine = 0;
+        if (end != name && *end == '.' && i < (unsigned long)n && !(name[0] == '0' && end != name + 1)) {
+            tmlp_layer_tensor t[TMLP_LAYER_MAX_TENSORS];
+            const int nt = tmlp_model_layer_tensors(m, (int)i, t);
+            for (int j = 0; j < nt; j++) mine |= !strcmp(end + 1, t[j].suffix);
+            tmlp_layer_info info;
+            tmlp_model_layer_info(m, (int)i, &info);
+            mine |= info.kind == TMLP_LAYER_BATCHNORM && !strcmp(end + 1, "num_batches_tracked");
+        }
+        if (!mine)
+            return tmlp_error_set(err, TMLP_ERR_EXTRA_TENSOR,
+                                  "%s: tensor `%s` is not used by any layer of the model (%d layers; "
+                                  "dense layer i takes <i>.weight and <i>.bias, layernorm and "
+                                  "batchnorm their PyTorch names)", path, name, n);
+    }
+    return TMLP_ERR_EXTRA_TENSOR; /* not reached: the caller knows one is left over */
+}
+
+/* Pass 2 for layer i: every present tensor widened into a scratch copy and its values
+ * checked (finite unless allowed; batchnorm's var + eps > 0), nothing written. */
+static tmlp_status check_layer_values(const tmlp_st_file *f, const char *path, tmlp_model *m, int i,
+                                      unsigned present, tmlp_error *err)
+{
+    const tmlp_allocator *alloc = tmlp_model_allocator(m);
+    const int allow_nonfinite = tmlp_model_allows_nonfinite(m);
+    tmlp_layer_tensor t[TMLP_LAYER_MAX_TENSORS];
+    const int nt = tmlp_model_layer_tensors(m, i, t);
+    tmlp_status st = TMLP_OK;
+    for (int k = 0; k < nt && st == TMLP_OK; k++) {
+        if (!(present >> k & 1u)) continue;
+        const tmlp_st_tensor *ft = find_tensor(f, i, t[k].suffix);
+        size_t bytes;
+        if (!tmlp_size_mul((size_t)ft->numel, sizeof(float), &bytes))
+            return tmlp_error_set(err, TMLP_ERR_NOMEM, "%s: tensor `%d.%s` too large", path, i, t[k].suffix);
+        float *tmp = tmlp_mem_alloc(alloc, bytes ? bytes : 1);
+        if (!tmp)
+            return tmlp_error_set(err, TMLP_ERR_NOMEM, "%s: out of memory for %zu bytes of `%d.%s`", path,
+                                  bytes, i, t[k].suffix);
+        st = tmlp_st_to_f32(ft, tmp, err);
+        if (st == TMLP_OK && !allow_nonfinite) st = check_finite(tmp, ft->numel, i, t[k].suffix, err);
+        float eps;
+        if (st == TMLP_OK && !strcmp(t[k].suffix, "running_var") && tmlp_model_layer_param(m, i, &eps))
+            st = check_bn_var(tmp, ft->numel, eps, i, allow_nonfinite, err);
+        tmlp_mem_free(alloc, tmp);
+    }
+    return st;
+}
+
+/* Pass 3 for layer i: the values into the layer, then the layer re-derives (and re-folds). */
+static void write_layer(const tmlp_st_file *f, tmlp_model *m, int i, unsigned present)
+{
+    tmlp_layer_tensor t[TMLP_LAYER_MAX_TENSORS];
+    const int nt = tmlp_model_layer_tensors(m, i, t);
+    for (int k = 0; k < nt; k++)
+        if (present >> k & 1u) (void)tmlp_st_to_f32(find_tensor(f, i, t[k].suffix), t[k].data, NULL);
+    if (nt) tmlp_model_layer_tensors_written(m, i, present);
+}
+
+/* Which tensors each layer takes (bit masks), or an error naming the first problem. */
+static tmlp_status check_weights_file(const tmlp_st_file *f, const char *path, tmlp_model *m,
+                                      unsigned *present, tmlp_error *err)
+{
+    const int n = tmlp_model_layer_count(m);
+    int64_t used = 0;
+    int with_params = 0;
+    for (int i = 0; i < n; i++) {
+        tmlp_layer_tensor t[TMLP_LAYER_MAX_TENSORS];
+        with_params += tmlp_model_layer_tensors(m, i, t) > 0;
+        tmlp_status st = check_layer_tensors(f, path, m, i, &present[i], &used, err);
+        if (st != TMLP_OK) return st;
+    }
+    if (!with_params)
+        return tmlp_error_set(err, TMLP_ERR_STATE,
+                              "tmlp_model_load_weights: the model has no dense layer (nor any layer "
+                              "with parameters) to fill");
+    /* Names are unique (the parser rejects duplicates), so some tensor is unused. */
+    if (f->n_tensors != used) return find_extra_tensor(f, path, m, err);
+    for (int i = 0; i < n; i++) {
+        tmlp_status st = check_layer_values(f, path, m, i, present[i], err);
+        if (st != TMLP_OK) return st;
     }
     return TMLP_OK;
 }
@@ -462,167 +631,97 @@ tmlp_status tmlp_model_load_weights(tmlp_model *m, const char *path, tmlp_error 
                               "tmlp_model_load_weights: a session exists, the model is frozen "
                               "(load weights before the first tmlp_session_create)");
     const tmlp_allocator *alloc = tmlp_model_allocator(m);
-    const int allow_nonfinite = tmlp_model_allows_nonfinite(m);
+    const int n = tmlp_model_layer_count(m);
+    unsigned *present = tmlp_mem_calloc(alloc, n ? (size_t)n : 1, sizeof *present);
+    if (!present) return tmlp_error_set(err, TMLP_ERR_NOMEM, "tmlp_model_load_weights: out of memory");
     tmlp_st_file *f = NULL;
     tmlp_status st = tmlp_st_read_named(path, alloc, &f, err);
-    if (st != TMLP_OK) return st;
-
-    /* Pass 1: every dense layer's two tensors are there with the right dtype and shape,
-     * and no tensor is left over; nothing is written yet. */
-    const int n = tmlp_model_layer_count(m);
-    int64_t used = 0;
-    for (int i = 0; i < n && st == TMLP_OK; i++) {
-        tmlp_layer_info info;
-        tmlp_model_layer_info(m, i, &info);
-        if (info.kind != TMLP_LAYER_DENSE) continue;
-        st = check_weight_tensor(f, path, i, "weight", &info, err);
-        if (st == TMLP_OK) st = check_weight_tensor(f, path, i, "bias", &info, err);
-        used += 2;
-    }
-    if (st == TMLP_OK && used == 0)
-        st = tmlp_error_set(err, TMLP_ERR_STATE,
-                            "tmlp_model_load_weights: the model has no dense layer to fill");
-    if (st == TMLP_OK && f->n_tensors != used) {
-        /* Names are unique (the parser rejects duplicates), so some tensor is unused. */
-        for (int64_t t = 0; t < f->n_tensors; t++) {
-            char *end;
-            errno = 0;
-            unsigned long i = strtoul(f->tensors[t].name, &end, 10);
-            tmlp_layer_info info;
-            const int mine = end != f->tensors[t].name && *end == '.' && i < (unsigned long)n &&
-                             tmlp_model_layer_info(m, (int)i, &info) == TMLP_OK &&
-                             info.kind == TMLP_LAYER_DENSE &&
-                             (!strcmp(end + 1, "weight") || !strcmp(end + 1, "bias"));
-            if (!mine) {
-                st = tmlp_error_set(err, TMLP_ERR_EXTRA_TENSOR,
-                                    "%s: tensor `%s` is not used by any layer of the model "
-                                    "(%d layers; dense layer i takes <i>.weight and <i>.bias)",
-                                    path, f->tensors[t].name, n);
-                break;
-            }
-        }
-    }
-
-    /* Pass 2: widen into a scratch copy, check finiteness, then copy into the model. Each
-     * layer is checked before it is written, and all layers before the first is written
-     * (two loops), so a failure leaves the model as it was. */
-    for (int pass = 0; pass < 2 && st == TMLP_OK; pass++) {
-        for (int i = 0; i < n && st == TMLP_OK; i++) {
-            tmlp_layer_info info;
-            tmlp_model_layer_info(m, i, &info);
-            if (info.kind != TMLP_LAYER_DENSE) continue;
-            float *w, *b;
-            tmlp_model_dense_params_mut(m, i, &w, &b);
-            for (int part = 0; part < 2 && st == TMLP_OK; part++) {
-                char name[MODEL_IO_NAME_MAX];
-                snprintf(name, sizeof name, "%d.%s", i, part ? "bias" : "weight");
-                const tmlp_st_tensor *t = tmlp_st_find(f, name);
-                size_t bytes;
-                if (!tmlp_size_mul((size_t)t->numel, sizeof(float), &bytes)) {
-                    st = tmlp_error_set(err, TMLP_ERR_NOMEM, "%s: tensor `%s` too large", path, name);
-                    break;
-                }
-                float *tmp = tmlp_mem_alloc(alloc, bytes ? bytes : 1);
-                if (!tmp) {
-                    st = tmlp_error_set(err, TMLP_ERR_NOMEM,
-                                        "%s: out of memory for %zu bytes of `%s`", path, bytes, name);
-                    break;
-                }
-                st = tmlp_st_to_f32(t, tmp, err);
-                if (st == TMLP_OK && pass == 0 && !allow_nonfinite)
-                    st = check_finite(tmp, t->numel, i, part ? "bias" : "weight", err);
-                if (st == TMLP_OK && pass == 1) memcpy(part ? b : w, tmp, bytes);
-                tmlp_mem_free(alloc, tmp);
-            }
-            if (st == TMLP_OK && pass == 1) tmlp_model_dense_repack(m, i);
-        }
-    }
+    /* Passes 1 and 2 check everything before pass 3 writes anything: an error leaves the
+     * model as it was. Layers are written in order, so a Dense is rewritten before the
+     * BatchNorms folded into it fold again. */
+    if (st == TMLP_OK) st = check_weights_file(f, path, m, present, err);
+    for (int i = 0; i < n && st == TMLP_OK; i++) write_layer(f, m, i, present[i]);
     tmlp_st_free(f);
+    tmlp_mem_free(alloc, present);
     return st;
 }
 
 /* ---- Save ----------------------------------------------------------------------------- */
+
+/* Describe layer i's present tensors into tensors[*k ..], their names in names. */
+static void describe_layer(const tmlp_model *m, int i, tmlp_st_write_tensor *tensors, char *names, size_t *k)
+{
+    tmlp_layer_tensor t[TMLP_LAYER_MAX_TENSORS];
+    const int nt = tmlp_model_layer_tensors(m, i, t);
+    for (int j = 0; j < nt; j++) {
+        if (!t[j].present) continue;
+        char *name = names + *k * MODEL_IO_NAME_MAX;
+        snprintf(name, MODEL_IO_NAME_MAX, "%d.%s", i, t[j].suffix);
+        tensors[*k].name = name;
+        tensors[*k].dtype = TMLP_ST_F32;
+        tensors[*k].ndim = t[j].ndim;
+        tensors[*k].shape[0] = (uint64_t)t[j].shape[0];
+        tensors[*k].shape[1] = t[j].ndim == 2 ? (uint64_t)t[j].shape[1] : 0;
+        tensors[*k].data = t[j].data;
+        ++*k;
+    }
+}
+
+/* Write the described tensors with the layer list and preprocessing as metadata. */
+static tmlp_status write_model_file(const tmlp_model *m, const char *path, const tmlp_st_write_tensor *tensors,
+                                    size_t n, char *layer_str, tmlp_error *err)
+{
+    /* %.17g: 17 significant digits identify every double, so strtod reads back the same
+     * bits. */
+    tmlp_preprocess pre = tmlp_model_preprocess(m);
+    char k_layers[sizeof META_LAYERS], k_format[] = "format", v_pt[] = "pt";
+    char k_scale[sizeof META_SCALE], k_mean[sizeof META_MEAN], k_std[sizeof META_STD];
+    char v_scale[32], v_mean[32], v_std[32];
+    memcpy(k_layers, META_LAYERS, sizeof META_LAYERS);
+    memcpy(k_scale, META_SCALE, sizeof META_SCALE);
+    memcpy(k_mean, META_MEAN, sizeof META_MEAN);
+    memcpy(k_std, META_STD, sizeof META_STD);
+    snprintf(v_scale, sizeof v_scale, "%.17g", pre.scale);
+    snprintf(v_mean, sizeof v_mean, "%.17g", pre.mean);
+    snprintf(v_std, sizeof v_std, "%.17g", pre.std);
+    tmlp_st_meta meta[5] = {
+        {k_layers, layer_str}, {k_format, v_pt},
+        {k_scale, v_scale}, {k_mean, v_mean}, {k_std, v_std},
+    };
+    return tmlp_st_write(path, tensors, (int64_t)n, meta, pre.has_preprocess ? 5 : 2,
+                         tmlp_model_allocator(m), err);
+}
+
+/* Longest layer-string entry: the longest name, "(", a "%.9g" float (<= 15), ")", ",". */
+#define LAYER_ENTRY_MAX 32
 
 tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp_error *err)
 {
     if (!m || !path)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_save: %s is NULL", m ? "path" : "model");
     const tmlp_allocator *alloc = tmlp_model_allocator(m);
-    int n = tmlp_model_layer_count(m);
-
-    /* Per layer: its info, and for a Dense two tensor descriptions whose names live in
-     * `names` (MODEL_IO_NAME_MAX bytes each). The layer string needs at most
-     * strlen("softmax") + 1 bytes per layer. */
-    size_t n_dense = 0, layers_cap = 1;
+    const int n = tmlp_model_layer_count(m);
+    size_t n_tensors = 0;
     for (int i = 0; i < n; i++) {
-        tmlp_layer_info info;
-        tmlp_status st = tmlp_model_layer_info(m, i, &info);
-        if (st != TMLP_OK) return tmlp_error_set(err, st, "layer %d: cannot read its info", i);
-        if (info.kind == TMLP_LAYER_DENSE) n_dense++;
-        layers_cap += strlen(file_layer_name(info.kind)) + 1;
+        tmlp_layer_tensor t[TMLP_LAYER_MAX_TENSORS];
+        const int nt = tmlp_model_layer_tensors(m, i, t);
+        for (int j = 0; j < nt; j++) n_tensors += t[j].present;
     }
-    if (n_dense == 0)
+    if (n_tensors == 0)
         return tmlp_error_set(err, TMLP_ERR_ARG,
-                              "tmlp_model_save: the model has no dense layer, so a file could not "
-                              "record its input width");
-
-    tmlp_st_write_tensor *tensors = tmlp_mem_calloc(alloc, 2 * n_dense, sizeof *tensors);
-    char *names = tmlp_mem_calloc(alloc, 2 * n_dense, MODEL_IO_NAME_MAX);
+                              "tmlp_model_save: the model has no dense layer (no layer with "
+                              "parameters), so a file could not record its input width");
+    const size_t layers_cap = (size_t)n * LAYER_ENTRY_MAX + 1;
+    tmlp_st_write_tensor *tensors = tmlp_mem_calloc(alloc, n_tensors, sizeof *tensors);
+    char *names = tmlp_mem_calloc(alloc, n_tensors, MODEL_IO_NAME_MAX);
     char *layer_str = tmlp_mem_alloc(alloc, layers_cap);
     tmlp_status st = TMLP_OK;
     if (!tensors || !names || !layer_str)
         st = tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory saving %s", path);
-
-    size_t k = 0, used = 0;
-    if (layer_str) layer_str[0] = '\0';
-    for (int i = 0; i < n && st == TMLP_OK; i++) {
-        tmlp_layer_info info;
-        tmlp_model_layer_info(m, i, &info);
-        const char *fname = file_layer_name(info.kind);
-        size_t len = strlen(fname);
-        if (i) layer_str[used++] = ',';
-        memcpy(layer_str + used, fname, len + 1);
-        used += len;
-        if (info.kind != TMLP_LAYER_DENSE) continue;
-        const float *w, *b;
-        st = tmlp_model_dense_params(m, i, &w, &b);
-        if (st == TMLP_OK && (!w || !b)) st = TMLP_ERR_STATE;
-        if (st != TMLP_OK) {
-            tmlp_error_set(err, st, "layer %d: cannot read its parameters", i);
-            break;
-        }
-        for (int part = 0; part < 2; part++, k++) {
-            char *name = names + k * MODEL_IO_NAME_MAX;
-            snprintf(name, MODEL_IO_NAME_MAX, "%d.%s", i, part ? "bias" : "weight");
-            tensors[k].name = name;
-            tensors[k].dtype = TMLP_ST_F32;
-            tensors[k].ndim = part ? 1 : 2;
-            tensors[k].shape[0] = (uint64_t)info.out_width;
-            tensors[k].shape[1] = part ? 0 : (uint64_t)info.in_width;
-            tensors[k].data = part ? (const void *)b : (const void *)w;
-        }
-    }
-
-    if (st == TMLP_OK) {
-        /* %.17g: 17 significant digits identify every double, so strtod reads back the
-         * same bits. */
-        tmlp_preprocess pre = tmlp_model_preprocess(m);
-        char k_layers[sizeof META_LAYERS], k_format[] = "format", v_pt[] = "pt";
-        char k_scale[sizeof META_SCALE], k_mean[sizeof META_MEAN], k_std[sizeof META_STD];
-        char v_scale[32], v_mean[32], v_std[32];
-        memcpy(k_layers, META_LAYERS, sizeof META_LAYERS);
-        memcpy(k_scale, META_SCALE, sizeof META_SCALE);
-        memcpy(k_mean, META_MEAN, sizeof META_MEAN);
-        memcpy(k_std, META_STD, sizeof META_STD);
-        snprintf(v_scale, sizeof v_scale, "%.17g", pre.scale);
-        snprintf(v_mean, sizeof v_mean, "%.17g", pre.mean);
-        snprintf(v_std, sizeof v_std, "%.17g", pre.std);
-        tmlp_st_meta meta[5] = {
-            {k_layers, layer_str}, {k_format, v_pt},
-            {k_scale, v_scale}, {k_mean, v_mean}, {k_std, v_std},
-        };
-        st = tmlp_st_write(path, tensors, (int64_t)k, meta, pre.has_preprocess ? 5 : 2, alloc, err);
-    }
+    size_t k = 0;
+    for (int i = 0; i < n && st == TMLP_OK; i++) describe_layer(m, i, tensors, names, &k);
+    if (st == TMLP_OK) st = tmlp_model_layers_string_ex(m, layer_str, layers_cap, err);
+    if (st == TMLP_OK) st = write_model_file(m, path, tensors, k, layer_str, err);
     tmlp_mem_free(alloc, layer_str);
     tmlp_mem_free(alloc, names);
     tmlp_mem_free(alloc, tensors);

@@ -14,16 +14,24 @@
  *           once; OpenBLAS's sgemm with M = 1 is ~6x slower on this shape (99 us vs 16 us
  *           for 784->512) because its packing and blocking are built for big M.
  *   B  > 1  cblas_sgemm(RowMajor, NoTrans, Trans): y(B,out) = x(B,in) . W(out,in)^T.
- * Then one pass over y adds the bias — or, when a ReLU follows, adds the bias AND clamps
- * at zero in the same pass (forward_relu), so y is read and written once, not twice.
- * The epilogue is branch-free (SSE maxps): a compare-and-jump per element mispredicts on
- * half-negative data and cost 28% at batch 256 when measured against this loop.
+ * Then one pass over y adds the bias — and, when an activation was fused in (the header's
+ * .epilogue, set by model.c), applies it to each row while it is still in cache
+ * (forward_act). ReLU is added and clamped in the same pass, branch-free (SSE maxps): a
+ * compare-and-jump per element mispredicts on half-negative data and cost 28% at batch
+ * 256 when measured against this loop; the other activations use tmlp_act_apply.
+ *
+ * A bias-free layer (nn.Linear(bias=False)) holds a bias of zeros and runs exactly as
+ * before; only tensors() (what save writes) knows it has none. A BatchNorm after the layer
+ * is folded into the W and b it runs (tmlp_dense_fold_batchnorm); the file's W and b are
+ * then kept aside (`orig`), so that save writes what PyTorch had and load_weights can
+ * fold new statistics into new weights.
  *
  * W (out, in) stays in the layer as well: tmlp_model_save and the BLAS path read it.
  * forward_rows runs the same kernel over row pointers (each row of x anywhere): the
  * session's zero-copy input for samples picked from a data set (session.c).
  *
- * Next: relu.c, softmax.c; session.c decides when to fuse; src/kernels/kernels.h.
+ * Next: relu.c, activation.c, softmax.c; model.c decides what to fuse; session.c runs it;
+ * src/kernels/kernels.h.
  */
 #include "layer.h"
 
@@ -43,6 +51,10 @@ typedef struct dense {
     float *bias;     /* (out), right after weight */
     void *block;     /* the one allocation holding weight and bias */
     tmlp_packed packed;  /* W and b packed for `fn` (empty when the kernel is BLAS) */
+    int has_bias;        /* 0: nn.Linear(bias=False): the file's bias is zeros */
+    float *w_orig, *b_orig; /* with a BatchNorm folded in: the file's W and b (else NULL) */
+    void *orig_block;       /* their one allocation */
+    int forced;          /* the kernel was asked for (prepare's argument, kept for re-packing) */
     tmlp_kernel kernel;  /* which kernel `fn` is */
     tmlp_kernel_fn fn;   /* our kernel for batch <= crossover; NULL = always BLAS */
     tmlp_kernel_rows_fn rows_fn; /* fn over row pointers (F32 only; NULL otherwise) */
@@ -91,28 +103,45 @@ static void dense_matmul(const dense *d, const float *x, float *y, int64_t batch
                     d->weight, in, 0.0f, y, out);
 }
 
-static void dense_forward(const tmlp_layer *l, const float *x, float *y, int64_t batch)
+/* Our kernel on rows x (contiguous) or xp (row pointers), then the epilogue. Until every
+ * kernel takes an epilogue, ours clamp (ReLU) or not and any other activation runs on the
+ * output rows right after, while they are in cache. */
+static void dense_run_kernel(const dense *d, const float *x, const float *const *xp, float *y,
+                             int64_t batch, tmlp_epilogue ep)
 {
-    const dense *d = (const dense *)l;
-    if (d->fn && batch <= d->crossover) {
-        d->fn(&d->packed, x, y, batch, 0);
-        return;
-    }
-    const int64_t out = l->out_width;
-    dense_matmul(d, x, y, batch);
-    for (int64_t r = 0; r < batch; r++) bias_add_row(y + r * out, d->bias, out);
+    const int relu = ep.act == TMLP_ACT_RELU;
+    if (xp) d->rows_fn(&d->packed, xp, y, batch, relu);
+    else d->fn(&d->packed, x, y, batch, relu);
+    if (ep.act != TMLP_ACT_NONE && !relu) tmlp_act_apply(d->kernel, ep, y, batch * d->base.out_width);
 }
 
-static void dense_forward_relu(const tmlp_layer *l, const float *x, float *y, int64_t batch)
+/* y = act(x W^T + b): our kernel up to the crossover, else BLAS and one pass per row. */
+static void dense_forward_act(const tmlp_layer *l, const float *x, float *y, int64_t batch,
+                              tmlp_epilogue ep)
 {
     const dense *d = (const dense *)l;
     if (d->fn && batch <= d->crossover) {
-        d->fn(&d->packed, x, y, batch, 1);
+        dense_run_kernel(d, x, NULL, y, batch, ep);
         return;
     }
     const int64_t out = l->out_width;
     dense_matmul(d, x, y, batch);
-    for (int64_t r = 0; r < batch; r++) bias_relu_row(y + r * out, d->bias, out);
+    for (int64_t r = 0; r < batch; r++) {
+        float *yr = y + r * out;
+        if (ep.act == TMLP_ACT_RELU) {
+            bias_relu_row(yr, d->bias, out);
+        } else {
+            bias_add_row(yr, d->bias, out);
+            tmlp_act_apply(d->kernel, ep, yr, out);
+        }
+    }
+}
+
+static void dense_forward(const tmlp_layer *l, const float *x, float *y, int64_t batch,
+                          float *scratch)
+{
+    (void)scratch;
+    dense_forward_act(l, x, y, batch, TMLP_EPILOGUE_NONE);
 }
 
 /* Rows in place (no gathered copy) when our F32 kernel runs this batch; BLAS wants one
@@ -124,15 +153,38 @@ static bool dense_rows_ok(const tmlp_layer *l, int64_t batch)
 }
 
 static void dense_forward_rows(const tmlp_layer *l, const float *const *xp, float *y, int64_t batch,
-                               int relu)
+                               tmlp_epilogue ep)
+{
+    dense_run_kernel((const dense *)l, NULL, xp, y, batch, ep);
+}
+
+/* weight (out, in), then bias (out) if the layer has one: PyTorch's "<i>.weight", "<i>.bias"
+ * — the file's values (before any BatchNorm was folded in). */
+static int dense_tensors(const tmlp_layer *l, tmlp_layer_tensor *t)
 {
     const dense *d = (const dense *)l;
-    d->rows_fn(&d->packed, xp, y, batch, relu);
+    float *w = d->orig_block ? d->w_orig : d->weight, *b = d->orig_block ? d->b_orig : d->bias;
+    t[0] = (tmlp_layer_tensor){"weight", w, 2, {l->out_width, l->in_width}, false, true, 0};
+    t[1] = (tmlp_layer_tensor){"bias", b, 1, {l->out_width, 0}, true, d->has_bias != 0, 0};
+    return 2;
+}
+
+/* New file values were written through dense_tensors: run them as they are (the folds are
+ * then applied again, in order, by the BatchNorms after this layer). */
+static void dense_set_present(tmlp_layer *l, unsigned present)
+{
+    dense *d = (dense *)l;
+    const size_t nb = (size_t)l->out_width * sizeof(float);
+    d->has_bias = (present & 2u) != 0;
+    if (!d->has_bias) memset(d->orig_block ? d->b_orig : d->bias, 0, nb);
+    if (!d->orig_block) return;
+    memcpy(d->weight, d->w_orig, (size_t)l->out_width * (size_t)l->in_width * sizeof(float));
+    memcpy(d->bias, d->b_orig, nb);
 }
 
 static int64_t dense_param_count(const tmlp_layer *l)
 {
-    return l->out_width * l->in_width + l->out_width;
+    return l->out_width * l->in_width + (((const dense *)l)->has_bias ? l->out_width : 0);
 }
 
 static int64_t dense_flops(const tmlp_layer *l)
@@ -147,6 +199,7 @@ static tmlp_status dense_prepare(tmlp_layer *l, const tmlp_allocator *a, tmlp_ke
     dense *d = (dense *)l;
     tmlp_packed_destroy(a, &d->packed);
     d->precision = prec == TMLP_PRECISION_AUTO ? TMLP_PRECISION_F32 : prec;
+    d->forced = forced;
     const int lowp = d->precision != TMLP_PRECISION_F32;
     if (lowp && l->in_width > TMLP_LOWP_MAX_IN)
         return tmlp_error_set(err, TMLP_ERR_ARG, "dense %lldx%lld: %s weights take inputs of at most %d values",
@@ -199,6 +252,7 @@ static void dense_destroy(tmlp_layer *l, const tmlp_allocator *a)
     dense *d = (dense *)l;
     if (!d) return;
     tmlp_packed_destroy(a, &d->packed);
+    tmlp_mem_free(a, d->orig_block);
     tmlp_mem_free(a, d->block);
     tmlp_mem_free(a, d);
 }
@@ -208,9 +262,11 @@ static const tmlp_layer_ops dense_ops = {
     .kind = TMLP_LAYER_DENSE,
     .in_place = false,
     .forward = dense_forward,
-    .forward_relu = dense_forward_relu,
+    .forward_act = dense_forward_act,
     .rows_ok = dense_rows_ok,
     .forward_rows = dense_forward_rows,
+    .tensors = dense_tensors,
+    .set_present = dense_set_present,
     .param_count = dense_param_count,
     .flops_per_sample = dense_flops,
     .prepare = dense_prepare,
@@ -252,9 +308,49 @@ tmlp_status tmlp_dense_create(const tmlp_allocator *a, int64_t in, int64_t out,
     else memset(d->weight, 0, nw * sizeof(float));
     if (bias) memcpy(d->bias, bias, (size_t)out * sizeof(float));
     else memset(d->bias, 0, (size_t)out * sizeof(float));
+    d->has_bias = bias != NULL;
     *out_layer = &d->base;
     return TMLP_OK;
 }
 
 float *tmlp_dense_weight(tmlp_layer *l) { return ((dense *)l)->weight; }
 float *tmlp_dense_bias(tmlp_layer *l) { return ((dense *)l)->bias; }
+void tmlp_dense_set_has_bias(tmlp_layer *l) { ((dense *)l)->has_bias = 1; }
+
+
+/* Keep the file's W and b aside before the first fold changes them. */
+static tmlp_status dense_keep_orig(dense *d, const tmlp_allocator *a, tmlp_error *err)
+{
+    if (d->orig_block) return TMLP_OK;
+    const size_t nw = (size_t)d->base.out_width * (size_t)d->base.in_width; /* fits: see create */
+    const size_t bytes = (nw + (size_t)d->base.out_width) * sizeof(float);
+    d->orig_block = tmlp_mem_alloc(a, bytes);
+    if (!d->orig_block)
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "dense %lldx%lld: out of memory for %zu bytes folding a batchnorm",
+                              (long long)d->base.out_width, (long long)d->base.in_width, bytes);
+    d->w_orig = d->orig_block;
+    d->b_orig = d->w_orig + nw;
+    memcpy(d->w_orig, d->weight, nw * sizeof(float));
+    memcpy(d->b_orig, d->bias, (size_t)d->base.out_width * sizeof(float));
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_dense_fold_batchnorm(tmlp_layer *l, const tmlp_allocator *a, const float *mean,
+                                      const float *var, const float *gamma, const float *beta,
+                                      float eps, tmlp_error *err)
+{
+    dense *d = (dense *)l;
+    tmlp_status st = dense_keep_orig(d, a, err);
+    if (st != TMLP_OK) return st;
+    const int64_t in = l->in_width;
+    for (int64_t j = 0; j < l->out_width; j++) {
+        const double s = tmlp_bn_scale(var[j], gamma ? gamma[j] : 1.0f, eps);
+        float *wj = d->weight + j * in; /* row j of W: output j's weights */
+        for (int64_t k = 0; k < in; k++) wj[k] = (float)((double)wj[k] * s);
+        const double shift = beta ? (double)beta[j] : 0.0;
+        d->bias[j] = (float)(((double)d->bias[j] - (double)mean[j]) * s + shift);
+    }
+    /* Out of memory leaves fn NULL: the BLAS path reads W itself (correct, slower). */
+    (void)dense_prepare(l, a, d->kernel, d->forced, d->precision, NULL);
+    return TMLP_OK;
+}

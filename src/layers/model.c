@@ -99,34 +99,77 @@ static tmlp_status check_building(const tmlp_model *m, const char *fn, tmlp_erro
     return TMLP_OK;
 }
 
-/* Append a built layer whose parameters are final (prepare packs them); on failure the
- * layer is destroyed (the caller never leaks it). */
-static tmlp_status append(tmlp_model *m, tmlp_layer *l, tmlp_error *err)
+/* The Dense a layer appended now would fuse into: the last layer, looking through norms
+ * already folded into it; -1 unless that is a Dense whose epilogue is still free. */
+static int fuse_target(const tmlp_model *m)
 {
-    if (l->ops->prepare) {
-        tmlp_status st = l->ops->prepare(l, &m->alloc, m->kernel, m->kernel_forced, m->precision, err);
+    int i = m->n_layers - 1;
+    while (i >= 0 && m->layers[i]->ops->fold && m->layers[i]->fused_into >= 0) i--;
+    if (i < 0 || m->layers[i]->ops->kind != TMLP_LAYER_DENSE || !m->layers[i]->ops->forward_act ||
+        m->layers[i]->epilogue.act != TMLP_ACT_NONE)
+        return -1;
+    return i;
+}
+
+/* Room for one more layer in the list. */
+static tmlp_status reserve_one(tmlp_model *m, tmlp_error *err)
+{
+    if (m->n_layers < m->cap_layers) return TMLP_OK;
+    int cap = m->cap_layers ? m->cap_layers * 2 : 8;
+    if (cap < m->cap_layers) cap = INT32_MAX; /* doubling past INT32_MAX */
+    tmlp_layer **grown = tmlp_mem_calloc(&m->alloc, (size_t)cap, sizeof *grown);
+    if (!grown) return tmlp_error_set(err, TMLP_ERR_NOMEM, "model: out of memory for the layer list");
+    if (m->n_layers) memcpy(grown, m->layers, (size_t)m->n_layers * sizeof *grown);
+    tmlp_mem_free(&m->alloc, m->layers);
+    m->layers = grown;
+    m->cap_layers = cap;
+    return TMLP_OK;
+}
+
+/* Append a built layer whose parameters are final (prepare packs them), fusing it into the
+ * Dense before it where it can (layer.h, "Fusion"). On failure the layer is destroyed (the
+ * caller never leaks it) and the model is as it was: the fold, which rewrites the Dense,
+ * comes after everything that can fail. */
+tmlp_status tmlp_model_add_layer(tmlp_model *m, tmlp_layer *l, tmlp_error *err)
+{
+    if (!l) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_add_layer: layer is NULL");
+    tmlp_status st = check_building(m, "tmlp_model_add_layer", err);
+    if (st == TMLP_OK && l->in_width != m->output_width)
+        st = tmlp_error_set(err, TMLP_ERR_SHAPE,
+                            "layer %d (%s): input width %lld does not match the previous output width %lld",
+                            m->n_layers, l->ops->name, (long long)l->in_width, (long long)m->output_width);
+    const size_t scratch = l->ops->scratch_floats ? l->ops->scratch_floats(l) : 0;
+    if (st == TMLP_OK && l->ops->prepare)
+        st = l->ops->prepare(l, &m->alloc, m->kernel, m->kernel_forced, m->precision, err);
+    if (st == TMLP_OK) st = reserve_one(m, err);
+    if (st != TMLP_OK) {
+        if (m) l->ops->destroy(l, &m->alloc);
+        return st;
+    }
+    l->fused_into = -1;
+    l->epilogue = TMLP_EPILOGUE_NONE;
+    const int target = fuse_target(m);
+    if (target >= 0 && l->ops->fold) {
+        st = l->ops->fold(l, m->layers[target], &m->alloc, err);
         if (st != TMLP_OK) {
             l->ops->destroy(l, &m->alloc);
             return st;
         }
-    }
-    if (m->n_layers == m->cap_layers) {
-        int cap = m->cap_layers ? m->cap_layers * 2 : 8;
-        if (cap < m->cap_layers) cap = INT32_MAX; /* doubling past INT32_MAX */
-        tmlp_layer **grown = tmlp_mem_calloc(&m->alloc, (size_t)cap, sizeof *grown);
-        if (!grown) {
-            l->ops->destroy(l, &m->alloc);
-            return tmlp_error_set(err, TMLP_ERR_NOMEM, "model: out of memory for the layer list");
-        }
-        if (m->n_layers) memcpy(grown, m->layers, (size_t)m->n_layers * sizeof *grown);
-        tmlp_mem_free(&m->alloc, m->layers);
-        m->layers = grown;
-        m->cap_layers = cap;
+        l->fused_into = target;
+    } else if (target >= 0 && l->ops->epilogue) {
+        m->layers[target]->epilogue = l->ops->epilogue(l);
+        l->fused_into = target;
     }
     m->layers[m->n_layers++] = l;
     m->output_width = l->out_width;
     if (l->out_width > m->max_width) m->max_width = l->out_width;
+    if (scratch > m->scratch_floats) m->scratch_floats = scratch;
     return TMLP_OK;
+}
+
+static tmlp_status append(tmlp_model *m, tmlp_layer *l, tmlp_error *err)
+{
+    return tmlp_model_add_layer(m, l, err);
 }
 
 tmlp_status tmlp_model_add_dense(tmlp_model *m, int64_t in, int64_t out, const float *weight,
@@ -167,6 +210,152 @@ tmlp_status tmlp_model_add_softmax(tmlp_model *m, tmlp_error *err)
     return append(m, l, err);
 }
 
+/* --- The layers of PyTorch MLPs (model.h) ---------------------------------------------- */
+
+/* The first non-finite p[0..n) as TMLP_ERR_ARG naming fn and the array, unless the model
+ * accepts non-finite parameters. */
+static tmlp_status check_finite_params(const tmlp_model *m, const char *fn, const char *what,
+                                       const float *p, int64_t n, tmlp_error *err)
+{
+    if (!p || m->allow_nonfinite) return TMLP_OK;
+    for (int64_t j = 0; j < n; j++)
+        if (!isfinite(p[j]))
+            return tmlp_error_set(err, TMLP_ERR_ARG,
+                                  "%s: %s[%lld] is %s (non-finite parameters are refused; set "
+                                  "allow_nonfinite in tmlp_model_options to build anyway)", fn, what,
+                                  (long long)j, isnan(p[j]) ? "NaN" : p[j] > 0 ? "+Inf" : "-Inf");
+    return TMLP_OK;
+}
+
+static tmlp_status add_activation(tmlp_model *m, tmlp_act act, float alpha, const char *fn,
+                                  tmlp_error *err)
+{
+    tmlp_status st = check_building(m, fn, err);
+    if (st != TMLP_OK) return st;
+    if (!isfinite(alpha)) return tmlp_error_set(err, TMLP_ERR_ARG, "%s: slope %g is not finite", fn, (double)alpha);
+    tmlp_layer *l;
+    st = tmlp_activation_create(&m->alloc, m->output_width, (tmlp_epilogue){act, alpha}, &l, err);
+    if (st != TMLP_OK) return st;
+    return append(m, l, err);
+}
+
+tmlp_status tmlp_model_add_leaky_relu(tmlp_model *m, float slope, tmlp_error *err)
+{
+    return add_activation(m, TMLP_ACT_LEAKY_RELU, slope, "tmlp_model_add_leaky_relu", err);
+}
+tmlp_status tmlp_model_add_gelu(tmlp_model *m, tmlp_error *err)
+{
+    return add_activation(m, TMLP_ACT_GELU, 0.0f, "tmlp_model_add_gelu", err);
+}
+tmlp_status tmlp_model_add_gelu_tanh(tmlp_model *m, tmlp_error *err)
+{
+    return add_activation(m, TMLP_ACT_GELU_TANH, 0.0f, "tmlp_model_add_gelu_tanh", err);
+}
+tmlp_status tmlp_model_add_tanh(tmlp_model *m, tmlp_error *err)
+{
+    return add_activation(m, TMLP_ACT_TANH, 0.0f, "tmlp_model_add_tanh", err);
+}
+tmlp_status tmlp_model_add_sigmoid(tmlp_model *m, tmlp_error *err)
+{
+    return add_activation(m, TMLP_ACT_SIGMOID, 0.0f, "tmlp_model_add_sigmoid", err);
+}
+tmlp_status tmlp_model_add_silu(tmlp_model *m, tmlp_error *err)
+{
+    return add_activation(m, TMLP_ACT_SILU, 0.0f, "tmlp_model_add_silu", err);
+}
+
+tmlp_status tmlp_model_add_log_softmax(tmlp_model *m, tmlp_error *err)
+{
+    tmlp_status st = check_building(m, "tmlp_model_add_log_softmax", err);
+    if (st != TMLP_OK) return st;
+    tmlp_layer *l;
+    st = tmlp_log_softmax_create(&m->alloc, m->output_width, &l, err);
+    if (st != TMLP_OK) return st;
+    return append(m, l, err);
+}
+
+/* gamma and beta: both or neither. */
+static tmlp_status check_affine_pair(const float *gamma, const float *beta, const char *fn,
+                                     tmlp_error *err)
+{
+    if ((gamma == NULL) != (beta == NULL))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "%s: gamma is %s but beta is %s: pass both (affine) "
+                              "or neither", fn, gamma ? "set" : "NULL", beta ? "set" : "NULL");
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_model_add_layernorm(tmlp_model *m, const float *gamma, const float *beta,
+                                     float eps, tmlp_error *err)
+{
+    static const char fn[] = "tmlp_model_add_layernorm";
+    tmlp_status st = check_building(m, fn, err);
+    if (st == TMLP_OK) st = check_affine_pair(gamma, beta, fn, err);
+    if (st == TMLP_OK && !(isfinite(eps) && eps > 0.0f))
+        st = tmlp_error_set(err, TMLP_ERR_ARG, "%s: eps %g, it must be finite and > 0", fn, (double)eps);
+    if (st == TMLP_OK) st = check_finite_params(m, fn, "gamma", gamma, m->output_width, err);
+    if (st == TMLP_OK) st = check_finite_params(m, fn, "beta", beta, m->output_width, err);
+    if (st != TMLP_OK) return st;
+    tmlp_layer *l;
+    st = tmlp_layernorm_create(&m->alloc, m->output_width, gamma, beta, eps, &l, err);
+    if (st != TMLP_OK) return st;
+    return append(m, l, err);
+}
+
+/* var[j] + eps > 0 for every j (NaN passes only when non-finite values are allowed). */
+static tmlp_status check_bn_var(const tmlp_model *m, const char *fn, const float *var, float eps,
+                                tmlp_error *err)
+{
+    for (int64_t j = 0; j < m->output_width; j++) {
+        const double v = (double)var[j] + (double)eps;
+        if (!(v > 0.0) && !(m->allow_nonfinite && isnan(v)))
+            return tmlp_error_set(err, TMLP_ERR_ARG, "%s: var[%lld] + eps = %g, it must be > 0", fn,
+                                  (long long)j, v);
+    }
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_model_add_batchnorm(tmlp_model *m, const float *mean, const float *var,
+                                     const float *gamma, const float *beta, float eps,
+                                     tmlp_error *err)
+{
+    static const char fn[] = "tmlp_model_add_batchnorm";
+    tmlp_status st = check_building(m, fn, err);
+    if (st == TMLP_OK && (!mean || !var))
+        st = tmlp_error_set(err, TMLP_ERR_ARG, "%s: %s is NULL", fn, mean ? "var" : "mean");
+    if (st == TMLP_OK) st = check_affine_pair(gamma, beta, fn, err);
+    if (st == TMLP_OK && !(isfinite(eps) && eps >= 0.0f))
+        st = tmlp_error_set(err, TMLP_ERR_ARG, "%s: eps %g, it must be finite and >= 0", fn, (double)eps);
+    if (st == TMLP_OK) st = check_finite_params(m, fn, "mean", mean, m->output_width, err);
+    if (st == TMLP_OK) st = check_finite_params(m, fn, "var", var, m->output_width, err);
+    if (st == TMLP_OK) st = check_finite_params(m, fn, "gamma", gamma, m->output_width, err);
+    if (st == TMLP_OK) st = check_finite_params(m, fn, "beta", beta, m->output_width, err);
+    if (st == TMLP_OK) st = check_bn_var(m, fn, var, eps, err);
+    if (st != TMLP_OK) return st;
+    tmlp_layer *l;
+    st = tmlp_batchnorm_create(&m->alloc, m->output_width, mean, var, gamma, beta, eps, &l, err);
+    if (st != TMLP_OK) return st;
+    return append(m, l, err);
+}
+
+static tmlp_status add_identity(tmlp_model *m, tmlp_layer_kind kind, const char *fn, tmlp_error *err)
+{
+    tmlp_status st = check_building(m, fn, err);
+    if (st != TMLP_OK) return st;
+    tmlp_layer *l;
+    st = tmlp_identity_create(&m->alloc, m->output_width, kind, &l, err);
+    if (st != TMLP_OK) return st;
+    return append(m, l, err);
+}
+
+tmlp_status tmlp_model_add_dropout(tmlp_model *m, tmlp_error *err)
+{
+    return add_identity(m, TMLP_LAYER_DROPOUT, "tmlp_model_add_dropout", err);
+}
+tmlp_status tmlp_model_add_identity(tmlp_model *m, tmlp_error *err)
+{
+    return add_identity(m, TMLP_LAYER_IDENTITY, "tmlp_model_add_identity", err);
+}
+
 /* Dense(widths[i] -> widths[i+1]) with W then b drawn in order from rng. */
 static tmlp_status add_random_dense(tmlp_model *m, int64_t in, int64_t out, tmlp_rng *rng,
                                     tmlp_error *err)
@@ -180,6 +369,7 @@ static tmlp_status add_random_dense(tmlp_model *m, int64_t in, int64_t out, tmlp
     const int64_t nw = in * out;
     for (int64_t i = 0; i < nw; i++) w[i] = (float)((2.0 * tmlp_rng_uniform(rng) - 1.0) * k);
     for (int64_t j = 0; j < out; j++) b[j] = (float)((2.0 * tmlp_rng_uniform(rng) - 1.0) * k);
+    tmlp_dense_set_has_bias(l);
     return append(m, l, err);
 }
 
@@ -245,6 +435,7 @@ tmlp_status tmlp_model_layer_info_ex(const tmlp_model *m, int i, tmlp_layer_info
     if (l->ops->kernel_info) l->ops->kernel_info(l, &info->kernel, &info->crossover, &info->packed_bytes);
     info->precision = TMLP_PRECISION_AUTO;
     info->stream_bytes = 0;
+    info->fused_into = l->fused_into;
     if (l->ops->precision_info) {
         const char *isa;
         l->ops->precision_info(l, &info->precision, &isa, &info->stream_bytes);
@@ -302,8 +493,15 @@ tmlp_status tmlp_model_layers_string_ex(const tmlp_model *m, char *buf, size_t c
     size_t len = 0;
     buf[0] = '\0';
     for (int i = 0; i < m->n_layers; i++) {
-        int k = snprintf(buf + len, cap - len, "%s%s", i ? "," : "", m->layers[i]->ops->name);
-        if (k < 0 || (size_t)k >= cap - len) break; /* truncated, still NUL-terminated */
+        const tmlp_layer *l = m->layers[i];
+        /* %.9g: nine significant digits identify every float, so strtof reads back its bits */
+        int k = l->ops->param ? snprintf(buf + len, cap - len, "%s%s(%.9g)", i ? "," : "", l->ops->name,
+                                         (double)l->ops->param(l))
+                              : snprintf(buf + len, cap - len, "%s%s", i ? "," : "", l->ops->name);
+        if (k < 0 || (size_t)k >= cap - len) {
+            buf[len] = '\0'; /* truncated: whole entries only, still NUL-terminated */
+            break;
+        }
         len += (size_t)k;
     }
     return TMLP_OK;
@@ -392,21 +590,28 @@ tmlp_status tmlp_model_dense_params(const tmlp_model *m, int i, const float **we
     return TMLP_OK;
 }
 
-tmlp_status tmlp_model_dense_params_mut(tmlp_model *m, int i, float **weight, float **bias)
+int tmlp_model_layer_tensors(const tmlp_model *m, int i, tmlp_layer_tensor *t)
 {
-    if (!m || i < 0 || i >= m->n_layers || m->layers[i]->ops->kind != TMLP_LAYER_DENSE)
-        return TMLP_ERR_ARG;
-    if (weight) *weight = tmlp_dense_weight(m->layers[i]);
-    if (bias) *bias = tmlp_dense_bias(m->layers[i]);
-    return TMLP_OK;
+    if (!m || i < 0 || i >= m->n_layers || !m->layers[i]->ops->tensors) return 0;
+    return m->layers[i]->ops->tensors(m->layers[i], t);
 }
 
-void tmlp_model_dense_repack(tmlp_model *m, int i)
+void tmlp_model_layer_tensors_written(tmlp_model *m, int i, unsigned present)
 {
     tmlp_layer *l = m->layers[i];
-    /* A failure (out of memory) leaves the layer on the BLAS path, which reads W itself:
-     * still correct, only slower for small batches. */
+    if (l->ops->set_present) l->ops->set_present(l, present);
+    /* Out of memory re-packing a Dense leaves it on BLAS (correct, slower); nothing else
+     * prepare does can fail. */
     if (l->ops->prepare) (void)l->ops->prepare(l, &m->alloc, m->kernel, m->kernel_forced, m->precision, NULL);
+    /* The Dense kept its file weights when it was first folded: nothing to allocate. */
+    if (l->ops->fold && l->fused_into >= 0) (void)l->ops->fold(l, m->layers[l->fused_into], &m->alloc, NULL);
+}
+
+int tmlp_model_layer_param(const tmlp_model *m, int i, float *value)
+{
+    if (!m || i < 0 || i >= m->n_layers || !m->layers[i]->ops->param) return 0;
+    *value = m->layers[i]->ops->param(m->layers[i]);
+    return 1;
 }
 
 int tmlp_model_frozen(const tmlp_model *m)

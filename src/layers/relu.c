@@ -1,8 +1,8 @@
 /* relu.c — the rectifier: y = max(x, 0), elementwise.  x:(B, n) -> y:(B, n).
  *
  * It works in place (y == x), so the session runs it on the activation buffer the
- * previous layer wrote. After a Dense layer the session does not run it at all: Dense's
- * forward_relu clamps while adding the bias (see dense.c). The loop is branch-free
+ * previous layer wrote. After a Dense layer the session does not run it at all: its
+ * epilogue (TMLP_ACT_RELU) makes the Dense clamp while adding the bias (see dense.c). The loop is branch-free
  * (SSE maxps) for the same reason as there: a data-dependent branch mispredicts.
  * max(NaN, 0) is 0 here and in dense.c's fused path, so both give identical bits.
  */
@@ -14,8 +14,10 @@
 #include <xmmintrin.h>
 #endif
 
-static void relu_forward(const tmlp_layer *l, const float *x, float *y, int64_t batch)
+static void relu_forward(const tmlp_layer *l, const float *x, float *y, int64_t batch,
+                         float *scratch)
 {
+    (void)scratch;
     const int64_t n = batch * l->out_width;
     int64_t i = 0;
 #if defined(__SSE__)
@@ -23,6 +25,12 @@ static void relu_forward(const tmlp_layer *l, const float *x, float *y, int64_t 
     for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, _mm_max_ps(_mm_loadu_ps(x + i), zero));
 #endif
     for (; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static tmlp_epilogue relu_epilogue(const tmlp_layer *l)
+{
+    (void)l;
+    return TMLP_EPILOGUE_RELU;
 }
 
 static int64_t relu_param_count(const tmlp_layer *l) { (void)l; return 0; }
@@ -35,7 +43,7 @@ static const tmlp_layer_ops relu_ops = {
     .kind = TMLP_LAYER_RELU,
     .in_place = true,
     .forward = relu_forward,
-    .forward_relu = NULL,
+    .epilogue = relu_epilogue,
     .param_count = relu_param_count,
     .flops_per_sample = relu_flops,
     .destroy = relu_destroy,

@@ -1,19 +1,26 @@
 /* session.c — tmlp_session: the per-thread working memory of a model, and the forward pass.
  *
  * Memory: ONE allocation at tmlp_session_create, carved into (each 64-byte aligned)
- *     [ struct | act[0]: max_batch x max_width | act[1]: same | staging: max_batch x in ]
+ *     [ struct | act[0]: max_batch x max_width | act[1]: same | staging: max_batch x in
+ *       | scratch: max_batch x (largest scratch_floats of any layer) ]
  * act[0] and act[1] are ping-pong activation buffers: a Dense layer reads one and writes
- * the other; ReLU/Softmax work in place on whichever holds the current activations.
- * `staging` receives preprocessed uint8 input (forward_u8) and rows gathered for a layer
- * that cannot read them in place (forward_rows). The forward pass itself allocates
- * nothing, so its cost is the math alone and it cannot fail for lack of memory.
+ * the other; elementwise and row-wise layers work in place on whichever holds the current
+ * activations. `staging` receives preprocessed uint8 input (forward_u8) and rows gathered
+ * for a layer that cannot read them in place (forward_rows). `scratch` is for layers that
+ * need working memory of their own (none of the built-in kinds does; usually empty). The
+ * forward pass itself allocates nothing, so its cost is the math alone and it cannot fail
+ * for lack of memory.
  *
  * The pass, for  Dense -> ReLU -> Dense -> Softmax  on input x:
- *     act[0] = max(x W1^T + b1, 0)     Dense fused with the following ReLU (dense.c)
+ *     act[0] = max(x W1^T + b1, 0)     the ReLU runs in the Dense's epilogue (model.c fused
+ *                                      it: the Dense's header has .epilogue = RELU)
  *     act[1] = act[0] W2^T + b2
  *     act[1] = softmax(act[1])         in place
  *     out    = view of act[1], (B, 10): valid until the next forward on this session
- * The caller's input is only read, never written, even by an in-place layer.
+ * Layers that run nothing are skipped: one fused into a Dense (an activation in its
+ * epilogue, a BatchNorm folded into its weights: fused_into >= 0) and passthrough ones
+ * (dropout, identity). The caller's input is only read, never written, even by an
+ * in-place layer; a model that runs nothing at all copies it into act[0].
  *
  * Rows that are not one block (a batch of samples picked from a data set): forward_rows
  * hands the row pointers to the first Dense layer, whose kernel reads each sample where
@@ -34,6 +41,7 @@ struct tmlp_session {
     size_t bytes;        /* the whole block, as allocated */
     float *act[2];       /* (max_batch, model->max_width) each */
     float *staging;      /* (max_batch, model->input_width) */
+    float *scratch;      /* (max_batch, model->scratch_floats); NULL if no layer needs any */
     float u8_table[256]; /* u8_table[v] = (float)((v * scale - mean) / std), in double */
     tmlp_u8_lookup_fn u8_lookup; /* applies it: AVX-512 or scalar, from cpuid (same bits) */
 };
@@ -55,22 +63,23 @@ tmlp_status tmlp_session_create_ex(const tmlp_model *model, int64_t max_batch,
                               "tmlp_session_create: the model has no layers yet (add one first)");
 
     /* Sizes table, then one allocation (+63 so the buffers can start on a cache line). */
-    size_t act_elems, stage_elems, act_bytes, stage_bytes, total;
+    size_t act_elems, stage_elems, scratch_elems, act_bytes, stage_bytes, scratch_bytes, total;
     if (!tmlp_size_mul((size_t)max_batch, (size_t)model->max_width, &act_elems) ||
         !tmlp_size_mul((size_t)max_batch, (size_t)model->input_width, &stage_elems) ||
+        !tmlp_size_mul((size_t)max_batch, model->scratch_floats, &scratch_elems) ||
         !tmlp_size_mul(act_elems, sizeof(float), &act_bytes) ||
-        !tmlp_size_mul(stage_elems, sizeof(float), &stage_bytes) || act_bytes > SIZE_MAX / 4 ||
-        stage_bytes > SIZE_MAX / 4)
+        !tmlp_size_mul(stage_elems, sizeof(float), &stage_bytes) ||
+        !tmlp_size_mul(scratch_elems, sizeof(float), &scratch_bytes) || act_bytes > SIZE_MAX / 8 ||
+        stage_bytes > SIZE_MAX / 8 || scratch_bytes > SIZE_MAX / 8)
         return tmlp_error_set(err, TMLP_ERR_NOMEM,
                               "tmlp_session_create: buffers for max_batch %lld x width %lld "
                               "overflow the address space", (long long)max_batch,
                               (long long)model->max_width);
     act_bytes = round_up64(act_bytes);
     stage_bytes = round_up64(stage_bytes);
+    scratch_bytes = round_up64(scratch_bytes);
     const size_t head = round_up64(sizeof(tmlp_session));
-    total = head + 2 * act_bytes + stage_bytes + 63;
-    if (total < act_bytes)
-        return tmlp_error_set(err, TMLP_ERR_NOMEM, "tmlp_session_create: buffer size overflows");
+    total = head + 2 * act_bytes + stage_bytes + scratch_bytes + 63;
 
     void *block = tmlp_mem_alloc(&model->alloc, total);
     if (!block)
@@ -88,6 +97,7 @@ tmlp_status tmlp_session_create_ex(const tmlp_model *model, int64_t max_batch,
     s->act[0] = (float *)base;
     s->act[1] = (float *)(base + act_bytes);
     s->staging = (float *)(base + 2 * act_bytes);
+    s->scratch = scratch_bytes ? (float *)(base + 2 * act_bytes + stage_bytes) : NULL;
     const tmlp_preprocess p = model->pre;
     tmlp_u8_table(p.scale, p.mean, p.std, s->u8_table);
     s->u8_lookup = tmlp_u8_lookup_function();
@@ -114,39 +124,46 @@ void tmlp_session_destroy(tmlp_session *s)
 int64_t tmlp_session_max_batch(const tmlp_session *s) { return s ? s->max_batch : 0; }
 size_t tmlp_session_bytes(const tmlp_session *s) { return s ? s->bytes : 0; }
 
-/* Layer i is a Dense that can apply the ReLU following it in the same pass. */
-static int fuses_relu(const tmlp_model *m, int i)
+/* A layer the session runs: not fused into a Dense, not a passthrough (layer.h). */
+static int layer_runs(const tmlp_layer *l)
 {
-    const tmlp_layer *l = m->layers[i];
-    return l->ops->forward_relu && i + 1 < m->n_layers &&
-           m->layers[i + 1]->ops->kind == TMLP_LAYER_RELU;
+    return l->fused_into < 0 && !l->ops->passthrough;
+}
+
+/* y = layer l (with its fused activation, if any) of x. */
+static void run_layer(tmlp_session *s, const tmlp_layer *l, const float *x, float *y, int64_t batch)
+{
+    if (l->epilogue.act != TMLP_ACT_NONE)
+        l->ops->forward_act(l, x, y, batch, l->epilogue);
+    else
+        l->ops->forward(l, x, y, batch, s->scratch);
 }
 
 /* Run layers first.. on cur, held by act[cur_buf] (-1: the caller's input or staging);
- * returns the final activations. If layer_ns is non-NULL, layer i's wall time goes to
- * layer_ns[i]. */
+ * returns the final activations, always in the session's memory. If layer_ns is non-NULL,
+ * layer i's wall time goes to layer_ns[i] (0 for a layer that runs nothing). */
 static const float *run_layers(tmlp_session *s, const float *cur, int cur_buf, int first,
                                int64_t batch, uint64_t *layer_ns)
 {
     const tmlp_model *m = s->model;
     for (int i = first; i < m->n_layers; i++) {
         const tmlp_layer *l = m->layers[i];
+        if (!layer_runs(l)) {
+            if (layer_ns) layer_ns[i] = 0;
+            continue;
+        }
         const uint64_t t0 = layer_ns ? tmlp_time_now_ns() : 0;
         /* In place when allowed and cur is ours; otherwise into the other buffer. */
         const int dst = (l->ops->in_place && cur_buf >= 0) ? cur_buf : (cur_buf == 0 ? 1 : 0);
         float *y = s->act[dst];
-        const int fuse = fuses_relu(m, i);
-        if (fuse)
-            l->ops->forward_relu(l, cur, y, batch);
-        else
-            l->ops->forward(l, cur, y, batch);
-        if (layer_ns) {
-            layer_ns[i] = tmlp_time_now_ns() - t0;
-            if (fuse) layer_ns[i + 1] = 0;
-        }
-        if (fuse) i++; /* the ReLU is done */
+        run_layer(s, l, cur, y, batch);
+        if (layer_ns) layer_ns[i] = tmlp_time_now_ns() - t0;
         cur = y;
         cur_buf = dst;
+    }
+    if (cur_buf < 0 && cur != s->staging) { /* nothing ran: the output is still the input */
+        memcpy(s->act[0], cur, (size_t)(batch * m->output_width) * sizeof(float));
+        cur = s->act[0];
     }
     return cur;
 }
@@ -173,11 +190,12 @@ static const float *run(tmlp_session *s, const float *x, int64_t batch, uint64_t
 static const float *run_rows(tmlp_session *s, const float *const *xp, int64_t batch)
 {
     const tmlp_model *m = s->model;
-    const tmlp_layer *l = m->layers[0];
-    if (l->ops->rows_ok && l->ops->rows_ok(l, batch)) {
-        const int fuse = fuses_relu(m, 0);
-        l->ops->forward_rows(l, xp, s->act[0], batch, fuse);
-        return run_layers(s, s->act[0], 0, fuse ? 2 : 1, batch, NULL);
+    int f = 0; /* the first layer that runs */
+    while (f + 1 < m->n_layers && !layer_runs(m->layers[f])) f++;
+    const tmlp_layer *l = m->layers[f];
+    if (layer_runs(l) && l->ops->rows_ok && l->ops->rows_ok(l, batch)) {
+        l->ops->forward_rows(l, xp, s->act[0], batch, l->epilogue);
+        return run_layers(s, s->act[0], 0, f + 1, batch, NULL);
     }
     const size_t row = (size_t)m->input_width * sizeof(float);
     for (int64_t i = 0; i < batch; i++) memcpy((char *)s->staging + (size_t)i * row, xp[i], row);

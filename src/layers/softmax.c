@@ -35,8 +35,10 @@ static void softmax_special_row(const float *xr, float *yr, int64_t n, int has_n
     }
 }
 
-static void softmax_forward(const tmlp_layer *l, const float *x, float *y, int64_t batch)
+static void softmax_forward(const tmlp_layer *l, const float *x, float *y, int64_t batch,
+                            float *scratch)
 {
+    (void)scratch;
     const int64_t n = l->out_width;
     for (int64_t r = 0; r < batch; r++) {
         const float *xr = x + r * n; /* row r of the input */
@@ -71,7 +73,6 @@ static const tmlp_layer_ops softmax_ops = {
     .kind = TMLP_LAYER_SOFTMAX,
     .in_place = true,
     .forward = softmax_forward,
-    .forward_relu = NULL,
     .param_count = softmax_param_count,
     .flops_per_sample = softmax_flops,
     .destroy = softmax_destroy,
