@@ -598,7 +598,7 @@ def inputs_include_initializers(seed):
 # ---- malformed but parseable graphs (refuse) -------------------------------------------------
 # Each returns (model, reason, notes[, {extra file name: bytes}]).
 
-def _plain(seed, in_w=6, hid=8, out_w=5):
+def _plain(seed, in_w=6, hid=8):
     net = Net(seed)
     h = net.node("Gemm", ["x", net.init("w1", net.weight(hid, in_w)), net.init("b1", net.vector(hid))], transB=1)
     return net, h
