@@ -12,7 +12,13 @@ then four realistic mixtures) it writes:
                           with the default parameter left out: "leaky_relu", "layernorm").
   M_opset11.onnx, M_opset13.onnx, M_opset17.onnx
                           torch.onnx.export(model.eval(), x, opset_version=OP, input_names=["x"],
-                          output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}).
+                          output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}})
+                          (export_onnx.torch_export; x is a (2, in) batch of zeros: the graph
+                          does not depend on its values). LayerNorm without affine at opset 17:
+                          torch 1.13 writes LayerNormalization with an empty Scale, which
+                          onnx.checker refuses; that file is kept as M_opset17_torch_invalid.onnx
+                          and M_opset17.onnx is the graph repaired (export_onnx.repair_layernorm:
+                          a Scale initializer of ones).
                           mix_ln_gelu also has M_opset17_fixed3.onnx: no dynamic_axes, so the
                           batch dimension is the fixed 3 of the export input.
   M_io.safetensors        x      F32 [3, in]   row 0 ~ N(0,1); row 1 ~ 50 N(0,1) (large
@@ -37,10 +43,8 @@ back (read_safetensors + sequential_from_layers) into a model that gives y_ref a
 Seeded and single-threaded: a second run writes byte-identical files.
 """
 import copy
-import io
 import os
 import sys
-import warnings
 
 import numpy as np
 import onnx
@@ -49,6 +53,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from export_safetensors import (read_safetensors, save_sequential,  # noqa: E402
                                 sequential_from_layers, write_safetensors)
+from export_onnx import repair_layernorm, torch_export  # noqa: E402
 from onnx_ref import run  # noqa: E402
 
 SEED = 20261128
@@ -127,39 +132,6 @@ def make_input(index, width):
     return x
 
 
-def export_onnx(model, x, opset, dynamic=True):
-    """(bytes torch wrote, the checker's complaint or None): torch 1.13 writes the file before
-    it runs onnx.checker, so an invalid export still leaves its bytes."""
-    f = io.BytesIO()
-    complaint = None
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        try:
-            torch.onnx.export(model, x, f, opset_version=opset, input_names=["x"], output_names=["y"],
-                              dynamic_axes={"x": {0: "N"}, "y": {0: "N"}} if dynamic else None)
-        except (onnx.checker.ValidationError, torch.onnx.errors.CheckerError) as e:
-            complaint = str(e).splitlines()[0]
-    return f.getvalue(), complaint
-
-
-def repair_layernorm(model, m):
-    """torch 1.13 exports LayerNorm(elementwise_affine=False) at opset 17 as LayerNormalization
-    with an empty Scale, which ONNX requires: give each such node an initializer of ones (and
-    drop the empty optional B). Returns the node names repaired."""
-    fixed = []
-    for node in m.graph.node:
-        if node.op_type == "LayerNormalization" and len(node.input) > 1 and node.input[1] == "":
-            i = int(node.name.split("/")[1])            # "/<module index>/LayerNormalization"
-            c = model[i].normalized_shape[0]
-            scale = "/%d/LayerNormalization_scale_ones" % i
-            m.graph.initializer.append(onnx.helper.make_tensor(scale, onnx.TensorProto.FLOAT, [c], [1.0] * c))
-            x = node.input[0]
-            del node.input[:]
-            node.input.extend([x, scale])
-            fixed.append(node.name)
-    return fixed
-
-
 def rel_err(a, ref):
     return float(np.max(np.abs(a - ref)) / max(float(np.max(np.abs(ref))), 1e-300))
 
@@ -202,7 +174,7 @@ def make_one(out_dir, index, name, modules, manifest):
     if name == FIXED_BATCH:
         variants.append((17, False, "%s_opset17_fixed3.onnx" % name))
     for opset, dynamic, fname in variants:
-        blob, complaint = export_onnx(model, x, opset, dynamic)
+        blob, complaint = torch_export(model, width, opset, None if dynamic else 3)
         m = onnx.load_from_string(blob)
         extra = ""
         if complaint:

@@ -16,9 +16,12 @@ BatchNormalization (inference) Softmax LogSoftmax (opset < 13: the input seen as
 `axis`, default 1; from 13: along `axis`, default -1) Flatten Reshape Squeeze Unsqueeze (axes
 attribute before 13, input from 13) Transpose Identity Dropout (inference) Cast Constant.
 
-Floating-point values are held in `dtype`; a Cast to FLOAT / FLOAT16 / BFLOAT16 rounds to
-that type (and comes back to `dtype`), so DOUBLE weights cast to FLOAT count as the float32
-numbers the graph computes with. Integer tensors (shapes, axes) stay int64.
+Floating-point values are held in `dtype`; a Cast to FLOAT / FLOAT16 / BFLOAT16 of a value
+of another type rounds to that type (and comes back to `dtype`), so DOUBLE weights cast to
+FLOAT count as the float32 numbers the graph computes with; a Cast to the value's own type
+(FLOAT to FLOAT) is the identity. Element types are followed from the initializers and
+inputs through the nodes (a node's output has its first input's type, except Cast and
+Constant). Integer tensors (shapes, axes) stay int64.
 Raises ValueError on an unknown op, a name used before it is defined, or external data.
 """
 import math
@@ -99,16 +102,16 @@ def _reshape(x, shape, allowzero):
     return x.reshape(out)
 
 
-def _eval(node, inputs, a, opset, dt):
+def _eval(node, inputs, a, opset, dt, src_type):
     op = node.op_type
     x = inputs[0] if inputs else None
     f = dt.type
     if op == "Gemm":
         A = x.T if a.get("transA", 0) else x
         B = inputs[1].T if a.get("transB", 0) else inputs[1]
-        y = f(a.get("alpha", 1.0)) * (A @ B)
+        y = f(np.float32(a.get("alpha", 1.0))) * (A @ B)
         if len(inputs) > 2 and inputs[2] is not None:
-            y = y + f(a.get("beta", 1.0)) * inputs[2]
+            y = y + f(np.float32(a.get("beta", 1.0))) * inputs[2]
         return [y]
     binary = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide,
               "Pow": np.power, "MatMul": np.matmul}
@@ -121,7 +124,7 @@ def _eval(node, inputs, a, opset, dt):
     if op in unary:
         return [unary[op](x)]
     if op == "LeakyRelu":
-        return [np.where(x >= 0, x, f(a.get("alpha", 0.01)) * x)]
+        return [np.where(x >= 0, x, f(np.float32(a.get("alpha", 0.01))) * x)]
     if op == "Gelu":
         approximate = a.get("approximate", b"none")
         return [_gelu(x, approximate.decode() if isinstance(approximate, bytes) else approximate)]
@@ -142,7 +145,7 @@ def _eval(node, inputs, a, opset, dt):
         red = tuple(range(axis, x.ndim))
         mean = np.mean(x, axis=red, keepdims=True)
         var = np.mean((x - mean) ** 2, axis=red, keepdims=True)
-        y = (x - mean) / np.sqrt(var + f(a.get("epsilon", 1e-5))) * inputs[1]
+        y = (x - mean) / np.sqrt(var + f(np.float32(a.get("epsilon", 1e-5)))) * inputs[1]
         if len(inputs) > 2 and inputs[2] is not None:
             y = y + inputs[2]
         return [y]
@@ -151,7 +154,7 @@ def _eval(node, inputs, a, opset, dt):
             raise ValueError("BatchNormalization: training_mode=1")
         scale, bias, mean, var = inputs[1:5]
         shp = (1, -1) + (1,) * (x.ndim - 2)
-        inv = f(1) / np.sqrt(var.reshape(shp) + f(a.get("epsilon", 1e-5)))
+        inv = f(1) / np.sqrt(var.reshape(shp) + f(np.float32(a.get("epsilon", 1e-5))))
         return [(x - mean.reshape(shp)) * inv * scale.reshape(shp) + bias.reshape(shp)]
     if op == "Flatten":
         axis = a.get("axis", 1)
@@ -176,6 +179,8 @@ def _eval(node, inputs, a, opset, dt):
         return [x, np.ones(x.shape, bool)]
     if op == "Cast":
         to = a["to"]
+        if to == src_type:  # a Cast to the value's own type is the identity
+            return [x]
         if to == TensorProto.BFLOAT16:
             return [bf16_round(x).astype(dt)]
         if to in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE):
@@ -209,6 +214,8 @@ def run(model, feeds, dtype=np.float64):
     opset = _opset(model)
     g = model.graph
     env = {init.name: _to_compute(tensor_array(init), dt) for init in g.initializer}
+    types = {init.name: init.data_type for init in g.initializer}  # ONNX element types
+    types.update({i.name: i.type.tensor_type.elem_type for i in g.input})
     for name, v in feeds.items():
         env[name] = _to_compute(v, dt)
     for i, node in enumerate(g.node):
@@ -220,10 +227,20 @@ def run(model, feeds, dtype=np.float64):
                 raise ValueError("node %d (%s): input %r is not defined before it" % (i, node.op_type, name))
             else:
                 ins.append(env[name])
-        outs = _eval(node, ins, _attrs(node), opset, dt)
+        a = _attrs(node)
+        src = types.get(node.input[0]) if node.input else None
+        outs = _eval(node, ins, a, opset, dt, src)
+        if node.op_type == "Cast":
+            out_type = a["to"]
+        elif node.op_type == "Constant":
+            out_type = a["value"].data_type if "value" in a else (
+                TensorProto.FLOAT if "value_float" in a or "value_floats" in a else TensorProto.INT64)
+        else:
+            out_type = src
         for name, v in zip(node.output, outs):
             if name:
                 env[name] = _to_compute(v, dt)
+                types[name] = out_type
     missing = [o.name for o in g.output if o.name not in env]
     if missing:
         raise ValueError("graph output %r is never computed" % missing[0])
