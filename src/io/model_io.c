@@ -370,7 +370,7 @@ static tmlp_status build_model(const tmlp_st_file *f, const tmlp_layer_kind *kin
         }
     }
     if (st == TMLP_OK && pre->has_preprocess) {
-        st = tmlp_model_set_preprocess_ex(m, pre->scale, pre->mean, pre->std, err);
+        st = tmlp_model_set_preprocess(m, pre->scale, pre->mean, pre->std, err);
     }
     tmlp_mem_free(alloc, scratch);
     if (st != TMLP_OK) {
@@ -473,7 +473,7 @@ tmlp_status tmlp_model_load_weights(tmlp_model *m, const char *path, tmlp_error 
     int64_t used = 0;
     for (int i = 0; i < n && st == TMLP_OK; i++) {
         tmlp_layer_info info;
-        tmlp_model_layer_info(m, i, &info);
+        tmlp_model_layer_info(m, i, &info, NULL);
         if (info.kind != TMLP_LAYER_DENSE) continue;
         st = check_weight_tensor(f, path, i, "weight", &info, err);
         if (st == TMLP_OK) st = check_weight_tensor(f, path, i, "bias", &info, err);
@@ -490,7 +490,7 @@ tmlp_status tmlp_model_load_weights(tmlp_model *m, const char *path, tmlp_error 
             unsigned long i = strtoul(f->tensors[t].name, &end, 10);
             tmlp_layer_info info;
             const int mine = end != f->tensors[t].name && *end == '.' && i < (unsigned long)n &&
-                             tmlp_model_layer_info(m, (int)i, &info) == TMLP_OK &&
+                             tmlp_model_layer_info(m, (int)i, &info, NULL) == TMLP_OK &&
                              info.kind == TMLP_LAYER_DENSE &&
                              (!strcmp(end + 1, "weight") || !strcmp(end + 1, "bias"));
             if (!mine) {
@@ -509,7 +509,7 @@ tmlp_status tmlp_model_load_weights(tmlp_model *m, const char *path, tmlp_error 
     for (int pass = 0; pass < 2 && st == TMLP_OK; pass++) {
         for (int i = 0; i < n && st == TMLP_OK; i++) {
             tmlp_layer_info info;
-            tmlp_model_layer_info(m, i, &info);
+            tmlp_model_layer_info(m, i, &info, NULL);
             if (info.kind != TMLP_LAYER_DENSE) continue;
             float *w, *b;
             tmlp_model_dense_params_mut(m, i, &w, &b);
@@ -556,7 +556,7 @@ tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp_error *e
     size_t n_dense = 0, layers_cap = 1;
     for (int i = 0; i < n; i++) {
         tmlp_layer_info info;
-        tmlp_status st = tmlp_model_layer_info(m, i, &info);
+        tmlp_status st = tmlp_model_layer_info(m, i, &info, NULL);
         if (st != TMLP_OK) return tmlp_error_set(err, st, "layer %d: cannot read its info", i);
         if (info.kind == TMLP_LAYER_DENSE) n_dense++;
         layers_cap += strlen(file_layer_name(info.kind)) + 1;
@@ -577,7 +577,7 @@ tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp_error *e
     if (layer_str) layer_str[0] = '\0';
     for (int i = 0; i < n && st == TMLP_OK; i++) {
         tmlp_layer_info info;
-        tmlp_model_layer_info(m, i, &info);
+        tmlp_model_layer_info(m, i, &info, NULL);
         const char *fname = file_layer_name(info.kind);
         size_t len = strlen(fname);
         if (i) layer_str[used++] = ',';
