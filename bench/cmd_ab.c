@@ -255,7 +255,7 @@ int tmlp_cmd_ab(int argc, char **argv)
     tmlp_stats_compare_opts o = tmlp_stats_compare_opts_default();
     o.alpha = alpha;
     tmlp_stats_compare_result c;
-    if (!da || !db || tmlp_stats_compare(da, r->arm[0].n, db, r->arm[1].n, &o, &c) != TMLP_OK) {
+    if (!da || !db || tmlp_stats_compare(da, r->arm[0].n, db, r->arm[1].n, &o, &c, NULL) != TMLP_OK) {
         tmlp_cli_error("ab: the comparison failed (no successful queries in an arm, or out of memory)");
         rc = TMLP_EXIT_RUNTIME;
         goto done;

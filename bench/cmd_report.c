@@ -382,7 +382,7 @@ static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
         double *d = ru_to_double(v, n);
         tmlp_stats_check_settings cs = tmlp_stats_check_settings_default();
         tmlp_stats_sample smp;
-        if (d && tmlp_stats_sample_describe(d, n, &cs, TMLP_PCT_LOADGEN, &smp) == TMLP_OK) {
+        if (d && tmlp_stats_sample_describe(d, n, &cs, TMLP_PCT_LOADGEN, &smp, NULL) == TMLP_OK) {
             const tmlp_stats_outliers *o = &smp.outliers;
             addf(c, 'p', "Outliers (reported, not removed): Tukey fences [%s, %s] mild / [%s, %s] severe: %" PRId64
                          " mild and %" PRId64 " severe of %" PRId64 " queries (%.2f%%), %" PRId64

@@ -383,7 +383,7 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
             break;
         case OPT_PERCENTILE: rc = tmlp_cli_parse_percentile("--percentile", a, &o->percentile); break;
         case OPT_PERCENTILE_METHOD:
-            if (tmlp_percentile_method_parse(a, &o->method) != TMLP_OK)
+            if (tmlp_percentile_method_parse(a, &o->method, NULL) != TMLP_OK)
                 rc = tmlp_cli_usage_error("--percentile-method: unknown method \"%s\" (use loadgen, "
                                           "linear, lower, higher, nearest, midpoint or nearest_rank)",
                                           a);

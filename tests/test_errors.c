@@ -61,54 +61,54 @@ static const char *const g_cells[1] = {"x"};
  * calls call_ex(arguments..., err) and call(arguments...). */
 #define ERROR_CASES(X)                                                                       \
     /* stats.h */                                                                            \
-    X(method_unknown, tmlp_percentile_method_parse_ex, TMLP_ERR_ARG,                            \
+    X(method_unknown, tmlp_percentile_method_parse, TMLP_ERR_ARG,                            \
       "stats: percentile_method_parse: ", "name \"p95\" is not one of loadgen", "p95",         \
       &g_method)                                                                             \
-    X(method_null, tmlp_percentile_method_parse_ex, TMLP_ERR_ARG,                               \
+    X(method_null, tmlp_percentile_method_parse, TMLP_ERR_ARG,                               \
       "stats: percentile_method_parse: ", "name is NULL", NULL, &g_method)                   \
-    X(summarize_empty, tmlp_stats_summarize_ex, TMLP_ERR_ARG, "stats: summarize: ",             \
+    X(summarize_empty, tmlp_stats_summarize, TMLP_ERR_ARG, "stats: summarize: ",             \
       "x needs >= 1 value, got 0", A, 0, &g_summary)                                         \
-    X(summarize_nan, tmlp_stats_summarize_ex, TMLP_ERR_ARG, "stats: summarize: ",               \
+    X(summarize_nan, tmlp_stats_summarize, TMLP_ERR_ARG, "stats: summarize: ",               \
       "x[2] is nan, samples must be finite", X_NAN, 3, &g_summary)                           \
-    X(percentile_p, tmlp_stats_percentile_ex, TMLP_ERR_ARG, "stats: percentile: ",              \
+    X(percentile_p, tmlp_stats_percentile, TMLP_ERR_ARG, "stats: percentile: ",              \
       "p 1.5 is outside [0, 1]", A, 3, 1.5, TMLP_PCT_LOADGEN, &g_value)                       \
-    X(percentile_m, tmlp_stats_percentile_ex, TMLP_ERR_ARG, "stats: percentile: ",              \
+    X(percentile_m, tmlp_stats_percentile, TMLP_ERR_ARG, "stats: percentile: ",              \
       "m 99 is not a tmlp_percentile_method", A, 3, 0.5, (tmlp_percentile_method)99, &g_value) \
-    X(pct_ci_level, tmlp_stats_percentile_ci_sorted_ex, TMLP_ERR_ARG,                            \
+    X(pct_ci_level, tmlp_stats_percentile_ci_sorted, TMLP_ERR_ARG,                            \
       "stats: percentile_ci_sorted: ", "level 1 is outside (0, 1)", A, 3, 0.5, 1.0,            \
       TMLP_PCT_LOADGEN, &g_qci)                                                              \
-    X(pct_ci_empty, tmlp_stats_percentile_ci_sorted_ex, TMLP_ERR_ARG,                            \
+    X(pct_ci_empty, tmlp_stats_percentile_ci_sorted, TMLP_ERR_ARG,                            \
       "stats: percentile_ci_sorted: ", "sorted needs >= 1 value, got 0", A, 0, 0.5, 0.95,      \
       TMLP_PCT_LOADGEN, &g_qci)                                                              \
-    X(welch_b_empty, tmlp_stats_welch_ex, TMLP_ERR_ARG, "stats: welch: ",                       \
+    X(welch_b_empty, tmlp_stats_welch, TMLP_ERR_ARG, "stats: welch: ",                       \
       "b needs >= 1 value, got 0", A, 3, A, 0, &g_ttest)                                     \
-    X(student_a_null, tmlp_stats_student_ex, TMLP_ERR_ARG, "stats: student: ", "a is NULL",     \
+    X(student_a_null, tmlp_stats_student, TMLP_ERR_ARG, "stats: student: ", "a is NULL",     \
       NULL, 3, A, 3, &g_ttest)                                                               \
-    X(mwu_b_inf, tmlp_stats_mannwhitney_ex, TMLP_ERR_ARG, "stats: mannwhitney: ",               \
+    X(mwu_b_inf, tmlp_stats_mannwhitney, TMLP_ERR_ARG, "stats: mannwhitney: ",               \
       "b[1] is inf, samples must be finite", A, 3, B_INF, 2, &g_mwu)                         \
-    X(ci_mean_one, tmlp_stats_ci_mean_ex, TMLP_ERR_ARG, "stats: ci_mean: ",                     \
+    X(ci_mean_one, tmlp_stats_ci_mean, TMLP_ERR_ARG, "stats: ci_mean: ",                     \
       "x needs >= 2 values, got 1", ONE, 1, 0.95, &g_interval)                               \
-    X(ci_diff_level, tmlp_stats_ci_mean_diff_ex, TMLP_ERR_ARG, "stats: ci_mean_diff: ",         \
+    X(ci_diff_level, tmlp_stats_ci_mean_diff, TMLP_ERR_ARG, "stats: ci_mean_diff: ",         \
       "level 0 is outside (0, 1)", A, 3, A, 3, 0.0, &g_interval)                             \
-    X(ci_rel_empty, tmlp_stats_ci_relative_change_ex, TMLP_ERR_ARG,                             \
+    X(ci_rel_empty, tmlp_stats_ci_relative_change, TMLP_ERR_ARG,                             \
       "stats: ci_relative_change: ", "a needs >= 1 value, got 0", A, 0, A, 3, 0.95,          \
       &g_interval)                                                                           \
-    X(effect_out, tmlp_stats_effect_size_ex, TMLP_ERR_ARG, "stats: effect_size: ",              \
+    X(effect_out, tmlp_stats_effect_size, TMLP_ERR_ARG, "stats: effect_size: ",              \
       "out is NULL", A, 3, A, 3, NULL)                                                       \
-    X(outliers_empty, tmlp_stats_outliers_find_ex, TMLP_ERR_ARG, "stats: outliers_find: ",      \
+    X(outliers_empty, tmlp_stats_outliers_find, TMLP_ERR_ARG, "stats: outliers_find: ",      \
       "x needs >= 1 value, got -1", A, -1, 0.0, &g_outliers)                                 \
-    X(boot_resamples, tmlp_stats_bootstrap_ci_ex, TMLP_ERR_ARG, "stats: bootstrap_ci: ",        \
+    X(boot_resamples, tmlp_stats_bootstrap_ci, TMLP_ERR_ARG, "stats: bootstrap_ci: ",        \
       "resamples needs >= 2, got 1", A, 3, tmlp_stats_fn_mean, NULL, 1, 0.95, 1,             \
       &g_interval)                                                                           \
-    X(boot_fn, tmlp_stats_bootstrap_ci_ex, TMLP_ERR_ARG, "stats: bootstrap_ci: ",               \
+    X(boot_fn, tmlp_stats_bootstrap_ci, TMLP_ERR_ARG, "stats: bootstrap_ci: ",               \
       "fn is NULL", A, 3, NULL, NULL, 100, 0.95, 1, &g_interval)                             \
-    X(describe_null, tmlp_stats_sample_describe_ex, TMLP_ERR_ARG, "stats: sample_describe: ",   \
+    X(describe_null, tmlp_stats_sample_describe, TMLP_ERR_ARG, "stats: sample_describe: ",   \
       "x is NULL", NULL, 3, NULL, TMLP_PCT_LOADGEN, &g_sample)                               \
-    X(compare_alpha, tmlp_stats_compare_ex, TMLP_ERR_ARG, "stats: compare: ",                   \
+    X(compare_alpha, tmlp_stats_compare, TMLP_ERR_ARG, "stats: compare: ",                   \
       "opts->alpha 2 is outside (0, 1)", A, 3, A, 3, &g_opts_alpha, &g_compare)             \
-    X(compare_noise, tmlp_stats_compare_ex, TMLP_ERR_ARG, "stats: compare: ",                   \
+    X(compare_noise, tmlp_stats_compare, TMLP_ERR_ARG, "stats: compare: ",                   \
       "opts->noise -1 must be >= 0", A, 3, A, 3, &g_opts_noise, &g_compare)                 \
-    X(compare_b_nan, tmlp_stats_compare_ex, TMLP_ERR_ARG, "stats: compare: ",                   \
+    X(compare_b_nan, tmlp_stats_compare, TMLP_ERR_ARG, "stats: compare: ",                   \
       "b[0] is nan, samples must be finite", A, 3, B_NAN, 2, NULL, &g_compare)              \
     /* report.h */                                                                           \
     X(summary_early, tmlp_monitor_get_summary_ex, TMLP_ERR_STATE, "monitor: get_summary: ",     \
@@ -235,7 +235,7 @@ static void test_success_leaves_err_untouched(void **state)
     (void)state;
     tmlp_error err = {TMLP_OK, "untouched"};
     tmlp_stats_summary s;
-    assert_int_equal(tmlp_stats_summarize_ex(A, 3, &s, &err), TMLP_OK);
+    assert_int_equal(tmlp_stats_summarize(A, 3, &s, &err), TMLP_OK);
     assert_int_equal(tmlp_model_layer_info(g_model, 2, &g_layer, &err), TMLP_OK);
     assert_int_equal(tmlp_scenario_parse_ex("Offline", &g_scenario, &err), TMLP_OK);
     assert_int_equal(tmlp_report_heading_ex(g_report, 2, "ok", &err), TMLP_OK);
@@ -249,7 +249,7 @@ static void test_nested_calls_keep_the_callers_names(void **state)
 {
     (void)state;
     tmlp_error err;
-    assert_int_equal(tmlp_stats_compare_ex(B_NAN, 2, A, 3, NULL, &g_compare, &err), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_stats_compare(B_NAN, 2, A, 3, NULL, &g_compare, &err), TMLP_ERR_ARG);
     assert_string_equal(err.message, "stats: compare: a[0] is nan, samples must be finite");
 }
 

@@ -312,7 +312,7 @@ tmlp_preprocess tmlp_model_preprocess(const tmlp_model *m)
 }
 
 tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, double mean, double std,
-                                         tmlp_error *err)
+                                      tmlp_error *err)
 {
     if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_set_preprocess: model is NULL");
     if (atomic_load_explicit(&m->sessions_created, memory_order_relaxed))

@@ -41,7 +41,7 @@ struct tmlp_session {
 static size_t round_up64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch,
-                                   tmlp_session **out, tmlp_error *err)
+                                tmlp_session **out, tmlp_error *err)
 {
     if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_create: out is NULL");
     *out = NULL;
@@ -273,7 +273,7 @@ static void set_output(const tmlp_session *s, const float *y, int64_t batch, tml
 }
 
 tmlp_status tmlp_session_forward(tmlp_session *s, const tmlp_tensor *in, tmlp_tensor *out,
-                                    tmlp_error *err)
+                                 tmlp_error *err)
 {
     if (!s || !in || !out)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward: %s is NULL",
@@ -286,8 +286,8 @@ tmlp_status tmlp_session_forward(tmlp_session *s, const tmlp_tensor *in, tmlp_te
 }
 
 tmlp_status tmlp_session_forward_profiled(tmlp_session *s, const tmlp_tensor *in,
-                                             tmlp_tensor *out, uint64_t *layer_ns,
-                                             tmlp_error *err)
+                                          tmlp_tensor *out, uint64_t *layer_ns,
+                                          tmlp_error *err)
 {
     if (!s || !in || !out || !layer_ns)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_profiled: %s is NULL",
@@ -300,7 +300,7 @@ tmlp_status tmlp_session_forward_profiled(tmlp_session *s, const tmlp_tensor *in
 }
 
 tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw, int64_t batch,
-                                       tmlp_tensor *out, tmlp_error *err)
+                                    tmlp_tensor *out, tmlp_error *err)
 {
     if (!s || !raw || !out)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_u8: %s is NULL",
@@ -315,7 +315,7 @@ tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw, int64_t
 }
 
 tmlp_status tmlp_session_forward_rows(tmlp_session *s, const float *const *rows, int64_t batch,
-                                         tmlp_tensor *out, tmlp_error *err)
+                                      tmlp_tensor *out, tmlp_error *err)
 {
     if (!s || !rows || !out)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_rows: %s is NULL",
@@ -327,7 +327,7 @@ tmlp_status tmlp_session_forward_rows(tmlp_session *s, const float *const *rows,
 }
 
 tmlp_status tmlp_session_forward_u8_rows(tmlp_session *s, const uint8_t *const *rows,
-                                            int64_t batch, tmlp_tensor *out, tmlp_error *err)
+                                         int64_t batch, tmlp_tensor *out, tmlp_error *err)
 {
     if (!s || !rows || !out)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_u8_rows: %s is NULL",
