@@ -22,8 +22,7 @@
  *   - Every fallible call returns tmlp_status: TMLP_OK (0) or a negative TMLP_ERR_* code
  *     (tmlp_status_str names it), and takes as its LAST parameter an optional tmlp_error*
  *     (NULL is fine) that receives a one-line message naming the file, tensor, expected
- *     and actual value. Calls whose signature predates this rule have an _ex twin that
- *     adds it (tmlp_session_create_ex, tmlp_session_forward_ex, ...): docs/c-api.md.
+ *     and actual value: docs/c-api.md, "Errors".
  *   - The library never prints, exits or aborts on bad input, bad files or out-of-memory.
  * Threads:
  *   - A finished model is read-only: share it between any number of threads, each with
@@ -36,8 +35,8 @@
  *     float x[784] = {0};                           // one input row, filled by you
  *     tmlp_tensor in = tmlp_tensor_2d(x, 1, 784), out;
  *     if (tmlp_model_load("mnist.safetensors", NULL, &m, &err) != TMLP_OK ||
- *         tmlp_session_create_ex(m, 1, &s, &err) != TMLP_OK ||
- *         tmlp_session_forward_ex(s, &in, &out, &err) != TMLP_OK)  // out: (1, 10) view into s
+ *         tmlp_session_create(m, 1, &s, &err) != TMLP_OK ||
+ *         tmlp_session_forward(s, &in, &out, &err) != TMLP_OK)     // out: (1, 10) view into s
  *         fprintf(stderr, "%s\n", err.message);
  *     else
  *         printf("class %lld\n", (long long)tmlp_argmax(out.data, out.shape[1]));

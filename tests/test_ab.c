@@ -92,7 +92,7 @@ static void test_b_ten_percent_slower(void **state)
     double *a = to_d(A), *b = to_d(B);
     tmlp_stats_compare_opts o = tmlp_stats_compare_opts_default();
     tmlp_stats_compare_result c;
-    assert_int_equal(tmlp_stats_compare(a, A->n, b, B->n, &o, &c), TMLP_OK);
+    assert_int_equal(tmlp_stats_compare(a, A->n, b, B->n, &o, &c, NULL), TMLP_OK);
     assert_int_equal(c.verdict, TMLP_VERDICT_SLOWER);
     assert_true(fabs(c.relative_change.estimate - 0.10) < 0.01);
     assert_true(c.relative_change.low > 0.05 && c.relative_change.high < 0.15);
@@ -102,7 +102,7 @@ static void test_b_ten_percent_slower(void **state)
     assert_non_null(strstr(sentence, "B is"));
     assert_non_null(strstr(sentence, "slower"));
     tmlp_srm_result srm;
-    assert_int_equal(tmlp_srm_check(A->attempts, B->attempts, 0.5, 0.001, &srm), TMLP_OK);
+    assert_int_equal(tmlp_srm_check(A->attempts, B->attempts, 0.5, 0.001, &srm, NULL), TMLP_OK);
     assert_false(srm.mismatch);
     free(a);
     free(b);
@@ -117,7 +117,7 @@ static void test_equal_arms_no_change(void **state)
     double *a = to_d(&r->arm[0]), *b = to_d(&r->arm[1]);
     tmlp_stats_compare_opts o = tmlp_stats_compare_opts_default();
     tmlp_stats_compare_result c;
-    assert_int_equal(tmlp_stats_compare(a, r->arm[0].n, b, r->arm[1].n, &o, &c), TMLP_OK);
+    assert_int_equal(tmlp_stats_compare(a, r->arm[0].n, b, r->arm[1].n, &o, &c, NULL), TMLP_OK);
     assert_int_equal(c.verdict, TMLP_VERDICT_NO_CHANGE);
     assert_int_equal(r->arm[0].labeled, 0);
     free(a);
@@ -135,11 +135,11 @@ static void test_srm_trips_on_skewed_routing(void **state)
     fprintf(stderr, "  routed %lld / %lld\n", (long long)na, (long long)nb);
     assert_true(fabs((double)nb / 2000.0 - 0.3) < 0.04);
     tmlp_srm_result srm;
-    assert_int_equal(tmlp_srm_check(na, nb, 0.5, 0.001, &srm), TMLP_OK);
+    assert_int_equal(tmlp_srm_check(na, nb, 0.5, 0.001, &srm, NULL), TMLP_OK);
     assert_true(srm.mismatch);
     assert_true(srm.p_value < 1e-10);
     /* against the split it really used, the same counts are fine */
-    assert_int_equal(tmlp_srm_check(na, nb, 0.3, 0.001, &srm), TMLP_OK);
+    assert_int_equal(tmlp_srm_check(na, nb, 0.3, 0.001, &srm, NULL), TMLP_OK);
     assert_false(srm.mismatch);
     tmlp_ab_result_destroy(r);
 }

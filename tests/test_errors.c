@@ -2,10 +2,9 @@
  *
  * One row per bad call: the call made with a bad argument, the status it must return, the
  * start of its message (module and call) and a phrase naming the argument and the rule.
- * Each row runs twice: through the `_ex` twin with a tmlp_error (status, err.code and
- * message checked) and through the plain name (the same status; the plain names are thin
- * wrappers). tools/check_api_errors.py checks that every `_ex` twin of the public headers
- * has a row here.
+ * Each row runs twice: with a tmlp_error as the trailing `err` (status, err.code and
+ * message checked) and with err == NULL (the same status).
+ * tests/check_api_errors.py checks that every call of its TABLED list has a row here.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,8 +56,8 @@ static tmlp_precision g_precision;
 static const char *const g_cells[1] = {"x"};
 
 /* ---- the table ----------------------------------------------------------------------
- * X(id, call, status, prefix, phrase, arguments...): `call` is the plain name; the row
- * calls call_ex(arguments..., err) and call(arguments...). */
+ * X(id, call, status, prefix, phrase, arguments...): the row calls
+ * call(arguments..., err), once with a tmlp_error and once with NULL. */
 #define ERROR_CASES(X)                                                                       \
     /* stats.h */                                                                            \
     X(method_unknown, tmlp_percentile_method_parse, TMLP_ERR_ARG,                            \
@@ -164,23 +163,20 @@ static const char *const g_cells[1] = {"x"};
     X(precision_unknown, tmlp_precision_parse, TMLP_ERR_ARG, "kernels: precision_parse: ",   \
       "name \"fp8\" is not one of auto, f32, bf16, int8", "fp8", &g_precision)
 
-/* err == NULL: the plain call; else the _ex twin. */
+/* The call with `err` last (NULL or a tmlp_error). */
 #define DEFINE_CALL(id, call, status, prefix, phrase, ...)                                   \
-    static tmlp_status call_##id(tmlp_error *err)                                            \
-    {                                                                                        \
-        return err ? call##_ex(__VA_ARGS__, err) : call(__VA_ARGS__);                        \
-    }
+    static tmlp_status call_##id(tmlp_error *err) { return call(__VA_ARGS__, err); }
 ERROR_CASES(DEFINE_CALL)
 
 typedef struct error_case {
-    const char *call;   /* the _ex twin's name */
+    const char *call;   /* the call's name */
     tmlp_status status;
     const char *prefix; /* the message starts with "<module>: <call>: " */
     const char *phrase; /* ... and names the argument and the rule */
     tmlp_status (*run)(tmlp_error *err);
 } error_case;
 
-#define ROW(id, call, status, prefix, phrase, ...) {#call "_ex", status, prefix, phrase, call_##id},
+#define ROW(id, call, status, prefix, phrase, ...) {#call, status, prefix, phrase, call_##id},
 static const error_case cases[] = {ERROR_CASES(ROW)};
 
 static int setup(void **state)
@@ -238,10 +234,10 @@ static void test_success_leaves_err_untouched(void **state)
     (void)state;
     tmlp_error err = {TMLP_OK, "untouched"};
     tmlp_stats_summary s;
-    assert_int_equal(tmlp_stats_summarize_ex(A, 3, &s, &err), TMLP_OK);
-    assert_int_equal(tmlp_model_layer_info_ex(g_model, 2, &g_layer, &err), TMLP_OK);
-    assert_int_equal(tmlp_scenario_parse_ex("Offline", &g_scenario, &err), TMLP_OK);
-    assert_int_equal(tmlp_report_heading_ex(g_report, 2, "ok", &err), TMLP_OK);
+    assert_int_equal(tmlp_stats_summarize(A, 3, &s, &err), TMLP_OK);
+    assert_int_equal(tmlp_model_layer_info(g_model, 2, &g_layer, &err), TMLP_OK);
+    assert_int_equal(tmlp_scenario_parse("Offline", &g_scenario, &err), TMLP_OK);
+    assert_int_equal(tmlp_report_heading(g_report, 2, "ok", &err), TMLP_OK);
     assert_int_equal(err.code, TMLP_OK);
     assert_string_equal(err.message, "untouched");
 }
@@ -252,7 +248,7 @@ static void test_nested_calls_keep_the_callers_names(void **state)
 {
     (void)state;
     tmlp_error err;
-    assert_int_equal(tmlp_stats_compare_ex(B_NAN, 2, A, 3, NULL, &g_compare, &err), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_stats_compare(B_NAN, 2, A, 3, NULL, &g_compare, &err), TMLP_ERR_ARG);
     assert_string_equal(err.message, "stats: compare: a[0] is nan, samples must be finite");
 }
 

@@ -127,8 +127,8 @@ static void assert_same_model(const tmlp_model *a, const tmlp_model *b)
     assert_int_equal(tmlp_model_output_width(a), tmlp_model_output_width(b));
     for (int i = 0; i < tmlp_model_layer_count(a); i++) {
         tmlp_layer_info ia, ib;
-        assert_int_equal(tmlp_model_layer_info(a, i, &ia), TMLP_OK);
-        assert_int_equal(tmlp_model_layer_info(b, i, &ib), TMLP_OK);
+        assert_int_equal(tmlp_model_layer_info(a, i, &ia, NULL), TMLP_OK);
+        assert_int_equal(tmlp_model_layer_info(b, i, &ib, NULL), TMLP_OK);
         assert_int_equal(ia.kind, ib.kind);
         assert_int_equal(ia.in_width, ib.in_width);
         assert_int_equal(ia.out_width, ib.out_width);
@@ -150,7 +150,7 @@ static void test_roundtrip_bit_exact(void **state)
     tmlp_error err = {TMLP_OK, ""};
     assert_int_equal(tmlp_model_random(widths, 4, 42, NULL, &m, &err), TMLP_OK);
     /* Doubles that do not print exactly with fewer than 17 digits. */
-    assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255.0, 0.1 + 0.2, 0.3530), TMLP_OK);
+    assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255.0, 0.1 + 0.2, 0.3530, NULL), TMLP_OK);
 
     const char *path = file_in(t, "a");
     assert_int_equal(tmlp_model_save(m, path, &err), TMLP_OK);
@@ -158,8 +158,8 @@ static void test_roundtrip_bit_exact(void **state)
     assert_same_model(m, back);
 
     char la[128], lb[128];
-    tmlp_model_layers_string(m, la, sizeof la);
-    tmlp_model_layers_string(back, lb, sizeof lb);
+    tmlp_model_layers_string(m, la, sizeof la, NULL);
+    tmlp_model_layers_string(back, lb, sizeof lb, NULL);
     assert_string_equal(la, "linear,relu,linear,relu,linear,softmax");
     assert_string_equal(la, lb);
 
@@ -292,10 +292,10 @@ static void test_loaded_dense_on_paper(void **state)
     tmlp_session *s = NULL;
     tmlp_error err = {TMLP_OK, ""};
     assert_int_equal(tmlp_model_load(path, &(tmlp_model_options){.layers = "linear"}, &m, &err), TMLP_OK);
-    assert_int_equal(tmlp_session_create(m, 1, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 1, &s, NULL), TMLP_OK);
     float x[3] = {1, -1, 2};
     tmlp_tensor in = tmlp_tensor_2d(x, 1, 3), out;
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
     assert_int_equal(out.shape[0], 1);
     assert_int_equal(out.shape[1], 2);
     assert_true(out.data[0] == 5.5f);

@@ -5,10 +5,9 @@
  * Errors: every fallible call returns a tmlp_status (TMLP_OK == 0, errors < 0) and
  * writes its results through out-parameters. ONE convention for the message: the call's
  * last parameter is an optional caller-owned `tmlp_error *err` ("input width 783, the model
- * takes 784"; pass NULL if you only want the code). The calls whose signatures were fixed
- * before this rule (tmlp_session_create, tmlp_session_forward, ...) keep them and have an
- * `_ex` twin that is the same call plus the trailing `err`. docs/c-api.md says why a
- * caller-owned struct rather than a per-session "last error".
+ * takes 784"; pass NULL if you only want the code). One signature per call: there are no
+ * `_ex` twins (0.1 had them; docs/c-api.md, "Migrating from 0.1"). docs/c-api.md says why
+ * a caller-owned struct rather than a per-session "last error".
  *
  * The library never prints, exits or aborts on bad input, a bad file or out-of-memory.
  */
@@ -27,14 +26,6 @@ extern "C" {
 #define TMLP_API __attribute__((visibility("default")))
 #else
 #define TMLP_API
-#endif
-
-/* TMLP_DEPRECATED("use x") marks a name kept only for existing callers: the compiler
- * says what to use instead (-Wdeprecated-declarations). */
-#if defined(__GNUC__)
-#define TMLP_DEPRECATED(msg) __attribute__((deprecated(msg)))
-#else
-#define TMLP_DEPRECATED(msg)
 #endif
 
 #define TMLP_VERSION_MAJOR 0

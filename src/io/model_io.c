@@ -413,7 +413,7 @@ static tmlp_status build_model(const tmlp_st_file *f, const tmlp_layer_spec *spe
     for (int i = 0; i < n && st == TMLP_OK; i++)
         st = build_module(f, &specs[i], i, m, scratch, opts->allow_nonfinite, err);
     if (st == TMLP_OK && pre->has_preprocess) {
-        st = tmlp_model_set_preprocess_ex(m, pre->scale, pre->mean, pre->std, err);
+        st = tmlp_model_set_preprocess(m, pre->scale, pre->mean, pre->std, err);
     }
     tmlp_mem_free(alloc, scratch);
     if (st != TMLP_OK) {
@@ -463,7 +463,7 @@ tmlp_status tmlp_model_load(const char *path, const tmlp_model_options *opts, tm
 static const char *layer_label(const tmlp_model *m, int i, char *buf, size_t cap)
 {
     tmlp_layer_info info;
-    tmlp_model_layer_info(m, i, &info);
+    tmlp_model_layer_info(m, i, &info, NULL);
     snprintf(buf, cap, "layer %d (%s %lld -> %lld)", i, info.name, (long long)info.in_width,
              (long long)info.out_width);
     return buf;
@@ -518,7 +518,7 @@ static tmlp_status check_layer_tensors(const tmlp_st_file *f, const char *path, 
                                       "%s: tensor `%d.%s` is in the file but `%d.%s` is not (both or neither)",
                                       path, i, t[k].suffix, i, t[j].suffix);
     tmlp_layer_info info;
-    tmlp_model_layer_info(m, i, &info);
+    tmlp_model_layer_info(m, i, &info, NULL);
     if (info.kind == TMLP_LAYER_BATCHNORM && find_tensor(f, i, "num_batches_tracked")) {
         tmlp_status st = check_batch_counter(f, i, err);
         if (st != TMLP_OK) return st;
@@ -543,7 +543,7 @@ static tmlp_status find_extra_tensor(const tmlp_st_file *f, const char *path, co
             const int nt = tmlp_model_layer_tensors(m, (int)i, t);
             for (int j = 0; j < nt; j++) mine |= !strcmp(end + 1, t[j].suffix);
             tmlp_layer_info info;
-            tmlp_model_layer_info(m, (int)i, &info);
+            tmlp_model_layer_info(m, (int)i, &info, NULL);
             mine |= info.kind == TMLP_LAYER_BATCHNORM && !strcmp(end + 1, "num_batches_tracked");
         }
         if (!mine)
@@ -720,7 +720,7 @@ tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp_error *e
         st = tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory saving %s", path);
     size_t k = 0;
     for (int i = 0; i < n && st == TMLP_OK; i++) describe_layer(m, i, tensors, names, &k);
-    if (st == TMLP_OK) st = tmlp_model_layers_string_ex(m, layer_str, layers_cap, err);
+    if (st == TMLP_OK) st = tmlp_model_layers_string(m, layer_str, layers_cap, err);
     if (st == TMLP_OK) st = write_model_file(m, path, tensors, k, layer_str, err);
     tmlp_mem_free(alloc, layer_str);
     tmlp_mem_free(alloc, names);
