@@ -45,7 +45,9 @@ typedef enum tmlp_layer_kind {
                                  * * gamma_j + beta_j (running statistics; BatchNorm1d in eval) */
     TMLP_LAYER_DROPOUT = 12,    /* "dropout":  y = x (inference) */
     TMLP_LAYER_IDENTITY = 13,   /* "identity": y = x */
-    TMLP_LAYER_GRAPH = 14       /* reserved: a subgraph imported from ONNX */
+    TMLP_LAYER_GRAPH = 14       /* "graph": part of an ONNX graph no other kind covers (input
+                                 * preprocessing, a residual block), evaluated op by op in
+                                 * float; ONNX-only: tmlp_model_save refuses it */
 } tmlp_layer_kind;
 
 /* Optional settings for building or loading a model. Zero-initialise (or use
@@ -65,6 +67,11 @@ typedef struct tmlp_model_options {
      * file's __metadata__ key "tinymlp.layers". Read during the call, never kept.
      * tmlp_model_create and tmlp_model_random ignore it (their layers are given in C). */
     const char *layers;
+    /* ONNX files only (tests and debugging): 1 = evaluate the whole graph op by op with the
+     * GRAPH layer (float, in ONNX's order of operations) instead of mapping it onto the
+     * built-in and fused layers; 0 (the default) = map and fuse. A model loaded both ways
+     * must give the same outputs (within float rounding). */
+    int no_fusion;
 } tmlp_model_options;
 
 TMLP_API tmlp_model_options tmlp_model_options_default(void);
@@ -190,7 +197,9 @@ TMLP_API int tmlp_model_layer_count(const tmlp_model *m);
 typedef struct tmlp_layer_info {
     tmlp_layer_kind kind;
     const char *name;        /* "dense", "relu", "gelu", "layernorm", ... (static; the file format
-                              * says "linear" for "dense", and the same for every other kind) */
+                              * says "linear" for "dense", and the same for every other kind);
+                              * an ONNX subgraph says what it runs, "graph (3 ops: Mul,Sub,Div)"
+                              * (valid as long as the model) */
     int64_t in_width;        /* per sample */
     int64_t out_width;
     int64_t param_count;     /* weights + biases (+ running statistics; 0 for activations) */

@@ -10,8 +10,10 @@
 #include "layers/graph.h"
 
 #include "internal.h"
+#include "layers/layer.h"
 
 #include <cblas.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- Building ----------------------------------------------------------------------- */
@@ -222,4 +224,74 @@ void tmlp_gprogram_run(const tmlp_gprogram *p, const float *x, float *y, int64_t
             run_elementwise(in, a, b, d, w, batch);
         }
     }
+}
+
+/* ---- The layer ------------------------------------------------------------------------- */
+
+typedef struct graph_layer {
+    tmlp_layer base;
+    tmlp_gprogram *prog;
+    char *describe;         /* "graph (3 ops: Mul,Sub,Div)" */
+} graph_layer;
+
+static void graph_forward(const tmlp_layer *l, const float *x, float *y, int64_t batch,
+                          float *scratch)
+{
+    tmlp_gprogram_run(((const graph_layer *)l)->prog, x, y, batch, scratch);
+}
+
+static size_t graph_scratch_floats(const tmlp_layer *l)
+{
+    return tmlp_gprogram_scratch_floats(((const graph_layer *)l)->prog);
+}
+
+static int64_t graph_param_count(const tmlp_layer *l)
+{
+    return tmlp_gprogram_params(((const graph_layer *)l)->prog);
+}
+
+static int64_t graph_flops(const tmlp_layer *l) { return tmlp_gprogram_flops(((const graph_layer *)l)->prog); }
+
+static const char *graph_describe(const tmlp_layer *l) { return ((const graph_layer *)l)->describe; }
+
+static void graph_destroy(tmlp_layer *l, const tmlp_allocator *a)
+{
+    graph_layer *g = (graph_layer *)l;
+    tmlp_gprogram_destroy(g->prog);
+    tmlp_mem_free(a, g->describe);
+    tmlp_mem_free(a, g);
+}
+
+static const tmlp_layer_ops graph_ops = {
+    .name = "graph",
+    .kind = TMLP_LAYER_GRAPH,
+    .in_place = false,
+    .forward = graph_forward,
+    .scratch_floats = graph_scratch_floats,
+    .param_count = graph_param_count,
+    .flops_per_sample = graph_flops,
+    .describe = graph_describe,
+    .destroy = graph_destroy,
+};
+
+tmlp_status tmlp_graph_create(const tmlp_allocator *a, tmlp_gprogram *p, tmlp_layer **out_layer,
+                              tmlp_error *err)
+{
+    graph_layer *g = tmlp_mem_calloc(a, 1, sizeof *g);
+    char buf[160];
+    snprintf(buf, sizeof buf, "graph (%d op%s: %s)", (int)p->n_onnx_ops, p->n_onnx_ops == 1 ? "" : "s",
+             p->label ? p->label : "");
+    char *d = g ? tmlp_mem_strdup(a, buf) : NULL;
+    if (!d) {
+        tmlp_mem_free(a, g);
+        tmlp_gprogram_destroy(p);
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "graph: out of memory for the layer");
+    }
+    g->base.ops = &graph_ops;
+    g->base.in_width = p->slots[0].width;
+    g->base.out_width = p->slots[1].width;
+    g->prog = p;
+    g->describe = d;
+    *out_layer = &g->base;
+    return TMLP_OK;
 }

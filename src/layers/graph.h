@@ -136,6 +136,14 @@ size_t tmlp_gprogram_scratch_floats(const tmlp_gprogram *p);
 void tmlp_gprogram_run(const tmlp_gprogram *p, const float *x, float *y, int64_t batch,
                        float *scratch);
 
+/* The GRAPH layer (TMLP_LAYER_GRAPH, "graph") running program p: takes ownership of p (it
+ * is destroyed on failure too). Its widths are p's slots 0 and 1; it allocates nothing
+ * per forward (its slots are the session's scratch). tmlp_layer_info names it
+ * "graph (N ops: Mul,Sub,Div)" from p's label. Errors: TMLP_ERR_NOMEM. */
+typedef struct tmlp_layer tmlp_layer;
+tmlp_status tmlp_graph_create(const tmlp_allocator *a, tmlp_gprogram *p, tmlp_layer **out_layer,
+                              tmlp_error *err);
+
 /* FLOPs per sample, roughly (one per element per op; 2 * in * out per dense). */
 int64_t tmlp_gprogram_flops(const tmlp_gprogram *p);
 /* Floats held by dense weights and constants. */

@@ -75,6 +75,9 @@ typedef struct tmlp_layer_ops {
      * (bias 0, weight 1). Call prepare after writing the data. */
     int (*tensors)(const tmlp_layer *l, tmlp_layer_tensor *t);
     void (*set_present)(tmlp_layer *l, unsigned present);
+    /* Optional: the layer's name in tmlp_layer_info when it says more than `name`
+     * ("graph (3 ops: Mul,Sub,Div)"); owned by the layer. */
+    const char *(*describe)(const tmlp_layer *l);
     /* Parameters held and FLOPs per sample, for tmlp_layer_info. */
     int64_t (*param_count)(const tmlp_layer *l);
     int64_t (*flops_per_sample)(const tmlp_layer *l);

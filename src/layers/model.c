@@ -418,7 +418,7 @@ tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *i
     info->kind = l->ops->kind;
     /* The API's name for the kind; the file format's name ("linear" for a Dense layer,
      * after PyTorch's nn.Linear) is what tmlp_model_layers_string writes. */
-    info->name = l->ops->kind == TMLP_LAYER_DENSE ? "dense" : l->ops->name;
+    info->name = l->ops->kind == TMLP_LAYER_DENSE ? "dense" : l->ops->describe ? l->ops->describe(l) : l->ops->name;
     info->in_width = l->in_width;
     info->out_width = l->out_width;
     info->param_count = l->ops->param_count(l);

@@ -1,0 +1,260 @@
+/* onnx_build.c — a tmlp_model from a parsed ONNX model: normalise the graph
+ * (onnx_graph.h), cut it into segments, and turn each segment into layers (onnx_build.h
+ * says which). The model is built through the same builders a C program calls
+ * (tmlp_model_add_dense, _gelu, ...), so an imported model fuses its activations into the
+ * Dense epilogues and folds its BatchNorms exactly like one built by hand.
+ *
+ * Cutting. Along g->order, a value is live from its producer to its last reader (the
+ * graph output: to the end). After node k, if exactly one value is live, every later node
+ * depends on the earlier ones only through it: a cut. Example, torch's GELU after a Gemm:
+ *     Gemm | Div Erf Add Mul Mul | Gemm        (h stays live until the Mul that reads it)
+ * gives three segments: dense, a 5-node segment (fused into a gelu), dense.
+ */
+#include "io/onnx_build.h"
+
+#include "internal.h"
+#include "layers/layer.h"
+#include "layers/model_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static tmlp_status ob_nomem(tmlp_error *err)
+{
+    return tmlp_error_set(err, TMLP_ERR_NOMEM, "onnx: out of memory building the model");
+}
+
+/* ---- Segments ----------------------------------------------------------------------- */
+
+/* Cut g->order into segments (see the top); *segs holds up to n_order entries. */
+static tmlp_status ob_segments(tmlp_og *g, const tmlp_allocator *a, tmlp_og_segment **segs,
+                               int32_t *n_segs, tmlp_error *err)
+{
+    const int32_t n = g->n_order;
+    int32_t *last = tmlp_mem_alloc(a, (size_t)g->n_values * sizeof *last);
+    int32_t *dies = tmlp_mem_calloc(a, (size_t)n + 1, sizeof *dies);
+    *segs = tmlp_mem_calloc(a, (size_t)n + 1, sizeof **segs);
+    if (!last || !dies || !*segs) {
+        tmlp_mem_free(a, last);
+        tmlp_mem_free(a, dies);
+        tmlp_mem_free(a, *segs);
+        *segs = NULL;
+        return ob_nomem(err);
+    }
+    for (int32_t v = 0; v < g->n_values; v++) last[v] = -1;
+    for (int32_t k = 0; k < n; k++) {
+        const tmlp_og_node *node = &g->nodes[g->order[k]];
+        for (int32_t i = 0; i < node->n_in; i++)
+            if (node->in[i] >= 0 && !g->values[node->in[i]].is_const) last[tmlp_og_root(g, node->in[i])] = k;
+    }
+    last[tmlp_og_root(g, g->output)] = n; /* read after the end */
+    for (int32_t v = 0; v < g->n_values; v++)
+        if (last[v] >= 0 && last[v] < n) dies[last[v]]++;
+    int32_t live = 1, start = 0, in = tmlp_og_root(g, g->input);
+    *n_segs = 0;
+    for (int32_t k = 0; k < n; k++) {
+        live += 1 - dies[k];
+        if (live != 1) continue;
+        tmlp_og_segment *s = &(*segs)[(*n_segs)++];
+        s->first = start;
+        s->last = k;
+        s->in = in;
+        s->out = in = tmlp_og_root(g, g->nodes[g->order[k]].out[0]);
+        start = k + 1;
+    }
+    tmlp_mem_free(a, last);
+    tmlp_mem_free(a, dies);
+    return TMLP_OK;
+}
+
+/* ---- Checks before building ------------------------------------------------------------ */
+
+/* Every float constant a running node reads is finite, unless the options allow others
+ * (the safetensors loader's rule for weights). */
+static tmlp_status ob_check_finite(const tmlp_og *g, const tmlp_model_options *o, tmlp_error *err)
+{
+    if (o->allow_nonfinite) return TMLP_OK;
+    for (int32_t k = 0; k < g->n_order; k++) {
+        const tmlp_og_node *n = &g->nodes[g->order[k]];
+        for (int32_t i = 0; i < n->n_in; i++) {
+            const tmlp_og_value *c = n->in[i] >= 0 ? &g->values[n->in[i]] : NULL;
+            if (!c || !c->is_const || !c->f32) continue;
+            for (int64_t j = 0; j < c->numel; j++)
+                if (!isfinite(c->f32[j]))
+                    return tmlp_error_set(err, TMLP_ERR_FORMAT,
+                                          "tensor `%.60s`: element %lld is %s (non-finite weights "
+                                          "are refused; set allow_nonfinite in tmlp_model_options "
+                                          "to load anyway)", c->name, (long long)j,
+                                          isnan(c->f32[j]) ? "NaN" : c->f32[j] > 0 ? "+Inf" : "-Inf");
+        }
+    }
+    return TMLP_OK;
+}
+
+/* ---- Segments to layers ---------------------------------------------------------------- */
+
+static tmlp_status ob_add_graph(tmlp_og *g, const tmlp_og_segment *s, const tmlp_model_options *o,
+                                tmlp_model *m, tmlp_error *err)
+{
+    tmlp_gprogram *p;
+    tmlp_layer *l;
+    tmlp_status st = tmlp_onnx_compile(g, s, &o->allocator, &p, err);
+    if (st == TMLP_OK) st = tmlp_graph_create(&o->allocator, p, &l, err);
+    return st == TMLP_OK ? tmlp_model_add_layer(m, l, err) : st;
+}
+
+/* The one node of a one-node segment, or NULL. */
+static const tmlp_og_node *ob_single(const tmlp_og *g, const tmlp_og_segment *s)
+{
+    return s && s->first == s->last ? &g->nodes[g->order[s->first]] : NULL;
+}
+
+/* A bias Add / Sub right after a dense: segment `next` is one Add (either operand order)
+ * or Sub (data first) of a constant row over the dense's output; its row into *row with
+ * *sign -1 for Sub. Returns 1 on a match. */
+static int ob_bias_after(tmlp_og *g, const tmlp_og_segment *next, int32_t y, const float **row,
+                         float *sign)
+{
+    const tmlp_og_node *n = ob_single(g, next);
+    if (!n || (n->op != TMLP_OG_ADD && n->op != TMLP_OG_SUB)) return 0;
+    const int32_t a = n->in[0], b = n->in[1];
+    const int c_first = g->values[a].is_const;
+    if (n->op == TMLP_OG_SUB && c_first) return 0;
+    const int32_t data = c_first ? b : a, cst = c_first ? a : b;
+    const tmlp_og_value *yv = &g->values[y];
+    if (!g->values[cst].is_const || tmlp_og_root(g, data) != y ||
+        g->values[tmlp_og_root(g, n->out[0])].width != yv->width)
+        return 0;
+    *row = tmlp_onnx_const_full_row(g, &g->values[cst], yv);
+    *sign = n->op == TMLP_OG_SUB ? -1.0f : 1.0f;
+    return *row != NULL;
+}
+
+/* Gemm / MatMul -> dense, taking in a bias Add in the next segment (*used = 2). */
+static tmlp_status ob_add_dense(tmlp_og *g, const tmlp_og_segment *s, const tmlp_og_segment *next,
+                                tmlp_model *m, int *used, tmlp_error *err)
+{
+    const tmlp_og_node *n = ob_single(g, s);
+    float *w, *b;
+    int64_t out, in;
+    tmlp_status st = tmlp_onnx_dense_params(g, n, &w, &b, &out, &in, err);
+    if (st != TMLP_OK) return st;
+    const float *row;
+    float sign;
+    if (next && ob_bias_after(g, next, s->out, &row, &sign)) {
+        const int fresh = b == NULL;
+        if (fresh && !(b = tmlp_og_alloc(g, (size_t)out * sizeof *b))) return ob_nomem(err);
+        for (int64_t j = 0; j < out; j++) b[j] = (fresh ? 0.0f : b[j]) + sign * row[j];
+        *used = 2;
+    }
+    return tmlp_model_add_dense(m, in, out, w, b, err);
+}
+
+/* The result of a builder that may refuse its parameters (TMLP_ERR_ARG: *done = 0, the
+ * caller falls back to a GRAPH layer that evaluates them as ONNX does). */
+static tmlp_status ob_soft(tmlp_status st, const tmlp_error *e, int *done, tmlp_error *err)
+{
+    *done = st != TMLP_ERR_ARG;
+    if (st == TMLP_OK || st == TMLP_ERR_ARG) return TMLP_OK;
+    return tmlp_error_set(err, st, "%s", e->message);
+}
+
+/* A one-node segment whose op is a built-in layer: that layer (TMLP_ERR_ARG from its
+ * builder, e.g. a LayerNormalization epsilon of 0, leaves *done 0: the caller falls back
+ * to a GRAPH layer). */
+static tmlp_status ob_add_single(tmlp_og *g, const tmlp_og_segment *s, const tmlp_og_segment *next,
+                                 tmlp_model *m, int *used, int *done, tmlp_error *err)
+{
+    const tmlp_og_node *n = ob_single(g, s);
+    const tmlp_og_value *x = &g->values[n->in[0]];
+    tmlp_status st = TMLP_OK;
+    tmlp_error e = {TMLP_OK, ""};
+    *done = 1;
+    switch (n->op) {
+    case TMLP_OG_GEMM: case TMLP_OG_MATMUL: return ob_add_dense(g, s, next, m, used, err);
+    case TMLP_OG_RELU: return tmlp_model_add_relu(m, err);
+    case TMLP_OG_LEAKY_RELU: return tmlp_model_add_leaky_relu(m, n->a.alpha, err);
+    case TMLP_OG_SIGMOID: return tmlp_model_add_sigmoid(m, err);
+    case TMLP_OG_TANH: return tmlp_model_add_tanh(m, err);
+    case TMLP_OG_GELU: return n->a.approx ? tmlp_model_add_gelu_tanh(m, err) : tmlp_model_add_gelu(m, err);
+    case TMLP_OG_SOFTMAX: return tmlp_model_add_softmax(m, err);
+    case TMLP_OG_LOG_SOFTMAX: return tmlp_model_add_log_softmax(m, err);
+    case TMLP_OG_BATCHNORM: {
+        const float *r[4]; /* scale, B, mean, var */
+        if (x->ndim != 2) break;
+        st = tmlp_onnx_bn_rows(g, n, r, err);
+        if (st != TMLP_OK) return st;
+        return ob_soft(tmlp_model_add_batchnorm(m, r[2], r[3], r[0], r[1], n->a.eps, &e), &e, done, err);
+    }
+    case TMLP_OG_LAYERNORM: {
+        const float *gam = tmlp_onnx_const_full_row(g, &g->values[n->in[1]], x);
+        const int has_b = n->n_in > 2 && n->in[2] >= 0;
+        const float *bet = has_b ? tmlp_onnx_const_full_row(g, &g->values[n->in[2]], x) : NULL;
+        float *zeros = has_b ? NULL : tmlp_og_alloc(g, (size_t)x->width * sizeof *zeros);
+        if (!gam || !(bet || zeros)) return ob_nomem(err);
+        if (zeros) memset(zeros, 0, (size_t)x->width * sizeof *zeros);
+        return ob_soft(tmlp_model_add_layernorm(m, gam, bet ? bet : zeros, n->a.eps, &e), &e, done, err);
+    }
+    default: break;
+    }
+    *done = 0;
+    return TMLP_OK;
+}
+
+/* Segment i (and maybe i + 1) onto model m; *used = segments consumed. */
+static tmlp_status ob_add_segment(tmlp_og *g, const tmlp_og_segment *segs, int32_t n_segs,
+                                  int32_t i, const tmlp_model_options *o, tmlp_model *m,
+                                  int *used, tmlp_error *err)
+{
+    const tmlp_og_segment *s = &segs[i], *next = i + 1 < n_segs ? &segs[i + 1] : NULL;
+    int done = 0;
+    tmlp_status st = TMLP_OK;
+    *used = 1;
+    if (s->first == s->last) st = ob_add_single(g, s, next, m, used, &done, err);
+    else st = tmlp_onnx_fuse(g, s, o, m, &done, err);
+    if (st != TMLP_OK || done) return st;
+    return ob_add_graph(g, s, o, m, err);
+}
+
+/* Every layer of the graph into m (the whole graph as one GRAPH layer with no_fusion). */
+static tmlp_status ob_add_layers(tmlp_og *g, const tmlp_model_options *o, tmlp_model *m,
+                                 tmlp_error *err)
+{
+    if (g->n_order == 0) return tmlp_model_add_identity(m, err); /* the output is the input */
+    if (o->no_fusion) {
+        const tmlp_og_segment all = {0, g->n_order - 1, tmlp_og_root(g, g->input),
+                                     tmlp_og_root(g, g->output)};
+        return ob_add_graph(g, &all, o, m, err);
+    }
+    tmlp_og_segment *segs;
+    int32_t n_segs;
+    tmlp_status st = ob_segments(g, &o->allocator, &segs, &n_segs, err);
+    for (int32_t i = 0, used = 1; st == TMLP_OK && i < n_segs; i += used)
+        st = ob_add_segment(g, segs, n_segs, i, o, m, &used, err);
+    tmlp_mem_free(&o->allocator, segs);
+    return st;
+}
+
+tmlp_status tmlp_onnx_build_model(const tmlp_onnx_model *ir, const tmlp_model_options *o,
+                                  tmlp_model **out, tmlp_error *err)
+{
+    tmlp_og *g = NULL;
+    tmlp_model *m = NULL;
+    *out = NULL;
+    tmlp_status st = tmlp_og_build(&o->allocator, ir, &g, err);
+    if (st == TMLP_OK) st = ob_check_finite(g, o, err);
+    if (st == TMLP_OK) st = tmlp_model_create(g->values[g->input].width, o, &m, err);
+    if (st == TMLP_OK) st = ob_add_layers(g, o, m, err);
+    if (st == TMLP_OK && tmlp_model_output_width(m) != g->values[g->output].width)
+        st = tmlp_error_set(err, TMLP_ERR_SHAPE, "onnx: the model gives rows of %lld, the graph "
+                            "output `%.60s` has %lld", (long long)tmlp_model_output_width(m),
+                            g->values[g->output].name, (long long)g->values[g->output].width);
+    tmlp_og_destroy(g);
+    if (st != TMLP_OK) {
+        tmlp_model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return TMLP_OK;
+}
