@@ -129,7 +129,7 @@ check "a run larger than MemAvailable: exit 1, one line naming the estimate, out
 # --- long paths are shortened in messages ----------------------------------------------------
 long=$(printf 'x%.0s' $(seq 1 5000))
 "$B" $NULLQ --output "$T/$long/out.json" >/dev/null 2>"$T/err"; rc=$?
-check "a 5000-character path is shortened in the message" '[ $rc -eq 1 ] && [ $(wc -c <"$T/err") -lt 400 ]'
+check "a 5000-character path is shortened in the message" '[ $rc -eq 1 ] && [ $(wc -c <"$T/err") -lt 800 ]'
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

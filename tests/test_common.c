@@ -77,7 +77,7 @@ static void test_error_set(void **state)
     assert_int_equal(err.code, TMLP_ERR_SHAPE);
     assert_string_equal(err.message, "tensor `0.weight`: 7");
     assert_int_equal(tmlp_error_set(NULL, TMLP_ERR_IO, "x"), TMLP_ERR_IO);
-    char longer[400];
+    char longer[TMLP_ERROR_MAX + 100];
     memset(longer, 'a', sizeof longer - 1);
     longer[sizeof longer - 1] = '\0';
     tmlp_error_set(&err, TMLP_ERR_IO, "%s", longer);

@@ -72,7 +72,7 @@ TMLP_API const char *tmlp_status_str(tmlp_status s);
 
 /* Caller-owned error detail. The library fills it on failure (code + one-line message)
  * and leaves it untouched on success. */
-#define TMLP_ERROR_MAX 256
+#define TMLP_ERROR_MAX 512
 typedef struct tmlp_error {
     tmlp_status code;
     char message[TMLP_ERROR_MAX];

@@ -40,6 +40,9 @@
  * little-endian).
  */
 #include "io/layer_list.h"
+#include "io/file_read.h"
+#include "io/model_io.h"
+#include "io/onnx_ir.h"
 #include "io/safetensors.h"
 #include "layers/model_internal.h"
 #include "internal.h"
@@ -255,35 +258,43 @@ static tmlp_status check_tensors(const tmlp_st_file *f, const tmlp_layer_spec *s
 
 /* A metadata value as a finite double: the whole string must be a number (strtod stops
  * at the first character it cannot use, so "0.5x" would silently read as 0.5). */
-static tmlp_status meta_double(const tmlp_st_file *f, const char *key, double *value,
-                               int *present, tmlp_error *err)
+static tmlp_status meta_double(tmlp_meta_get_fn get, const void *src, const char *where,
+                               const char *key, double *value, int *present, tmlp_error *err)
 {
-    const char *s = tmlp_st_meta_get(f, key);
+    const char *s = get(src, key);
     if (!s) return TMLP_OK;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (end == s || *end != '\0' || !isfinite(v))
         return tmlp_error_set(err, TMLP_ERR_FORMAT,
-                              "__metadata__ `%s`: value \"%.60s\" is not a finite decimal number",
+                              "%s `%s`: value \"%.60s\" is not a finite decimal number", where,
                               key, s);
     *value = v;
     *present = 1;
     return TMLP_OK;
 }
 
+tmlp_status tmlp_model_meta_preprocess(tmlp_meta_get_fn get, const void *src, const char *where,
+                                       tmlp_preprocess *p, tmlp_error *err)
+{
+    tmlp_preprocess r = {0, 1.0, 0.0, 1.0};
+    tmlp_status st = meta_double(get, src, where, META_SCALE, &r.scale, &r.has_preprocess, err);
+    if (st == TMLP_OK) st = meta_double(get, src, where, META_MEAN, &r.mean, &r.has_preprocess, err);
+    if (st == TMLP_OK) st = meta_double(get, src, where, META_STD, &r.std, &r.has_preprocess, err);
+    if (st != TMLP_OK) return st;
+    if (r.std == 0.0)
+        return tmlp_error_set(err, TMLP_ERR_FORMAT, "%s `%s`: must not be 0", where, META_STD);
+    *p = r;
+    return TMLP_OK;
+}
+
+static const char *st_meta_get(const void *f, const char *key) { return tmlp_st_meta_get(f, key); }
+
 /* Read tinymlp.input_scale/mean/std; any key may be absent (scale 1, mean 0, std 1). */
 static tmlp_status read_preprocess(const tmlp_st_file *f, tmlp_preprocess *p, tmlp_error *err)
 {
-    tmlp_preprocess r = {0, 1.0, 0.0, 1.0};
-    tmlp_status st = meta_double(f, META_SCALE, &r.scale, &r.has_preprocess, err);
-    if (st == TMLP_OK) st = meta_double(f, META_MEAN, &r.mean, &r.has_preprocess, err);
-    if (st == TMLP_OK) st = meta_double(f, META_STD, &r.std, &r.has_preprocess, err);
-    if (st != TMLP_OK) return st;
-    if (r.std == 0.0)
-        return tmlp_error_set(err, TMLP_ERR_FORMAT, "__metadata__ `%s`: must not be 0", META_STD);
-    *p = r;
-    return TMLP_OK;
+    return tmlp_model_meta_preprocess(st_meta_get, f, "__metadata__", p, err);
 }
 
 /* ---- Pass 2: build the model ---------------------------------------------------------- */
@@ -426,6 +437,26 @@ static tmlp_status build_model(const tmlp_st_file *f, const tmlp_layer_spec *spe
 
 /* ---- Load ----------------------------------------------------------------------------- */
 
+/* ONNX or safetensors, by content: ONNX when the first bytes read as a ModelProto
+ * (tmlp_onnx_looks_like); safetensors when they read as its prefix (a header length that
+ * fits the file, then '{'). Only bytes that are neither go by the name: "*.onnx" to the
+ * ONNX parser (whose message then says what is wrong), anything else to the safetensors
+ * reader, as before ONNX was read. */
+static tmlp_status model_file_is_onnx(const char *path, int *onnx, tmlp_error *err)
+{
+    unsigned char head[64];
+    size_t n = 0;
+    tmlp_status st = tmlp_file_head(path, head, sizeof head, &n, err);
+    if (st != TMLP_OK) return st;
+    uint64_t hlen = 0;
+    for (int i = 7; n >= 9 && i >= 0; i--) hlen = (hlen << 8) | head[i];
+    const size_t plen = strlen(path);
+    if (tmlp_onnx_looks_like(head, n)) *onnx = 1;
+    else if (n >= 9 && head[8] == '{' && hlen >= 2) *onnx = 0;
+    else *onnx = plen >= 5 && !strcmp(path + plen - 5, ".onnx");
+    return TMLP_OK;
+}
+
 tmlp_status tmlp_model_load(const char *path, const tmlp_model_options *opts, tmlp_model **out,
                             tmlp_error *err)
 {
@@ -435,8 +466,13 @@ tmlp_status tmlp_model_load(const char *path, const tmlp_model_options *opts, tm
     tmlp_model_options o = opts ? *opts : tmlp_model_options_default();
     const tmlp_allocator *alloc = &o.allocator;
 
+    int onnx = 0;
+    tmlp_status st = model_file_is_onnx(path, &onnx, err);
+    if (st != TMLP_OK) return st;
+    if (onnx) return tmlp_onnx_load(path, &o, out, err);
+
     tmlp_st_file *f = NULL;
-    tmlp_status st = tmlp_st_read_named(path, alloc, &f, err);
+    st = tmlp_st_read_named(path, alloc, &f, err);
     if (st != TMLP_OK) return st;
 
     const char *layers = o.layers ? o.layers : tmlp_st_meta_get(f, META_LAYERS);
@@ -702,6 +738,13 @@ tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp_error *e
     const tmlp_allocator *alloc = tmlp_model_allocator(m);
     const int n = tmlp_model_layer_count(m);
     size_t n_tensors = 0;
+    for (int i = 0; i < n; i++) {
+        tmlp_layer_info info;
+        if (tmlp_model_layer_info(m, i, &info, NULL) == TMLP_OK && info.kind == TMLP_LAYER_GRAPH)
+            return tmlp_error_set(err, TMLP_ERR_UNSUPPORTED,
+                                  "tmlp_model_save: layer %d is %s, an ONNX-only layer that "
+                                  ".safetensors cannot express", i, info.name);
+    }
     for (int i = 0; i < n; i++) {
         tmlp_layer_tensor t[TMLP_LAYER_MAX_TENSORS];
         const int nt = tmlp_model_layer_tensors(m, i, t);

@@ -32,6 +32,7 @@ static tmlp_status ob_segments(tmlp_og *g, const tmlp_allocator *a, tmlp_og_segm
                                int32_t *n_segs, tmlp_error *err)
 {
     const int32_t n = g->n_order;
+    *n_segs = 0;
     int32_t *last = tmlp_mem_alloc(a, (size_t)g->n_values * sizeof *last);
     int32_t *dies = tmlp_mem_calloc(a, (size_t)n + 1, sizeof *dies);
     *segs = tmlp_mem_calloc(a, (size_t)n + 1, sizeof **segs);
@@ -202,19 +203,105 @@ static tmlp_status ob_add_single(tmlp_og *g, const tmlp_og_segment *s, const tml
     return TMLP_OK;
 }
 
-/* Segment i (and maybe i + 1) onto model m; *used = segments consumed. */
-static tmlp_status ob_add_segment(tmlp_og *g, const tmlp_og_segment *segs, int32_t n_segs,
-                                  int32_t i, const tmlp_model_options *o, tmlp_model *m,
-                                  int *used, tmlp_error *err)
+/* ---- The plan ---------------------------------------------------------------------------- */
+
+/* What a run of segments first .. last becomes. */
+enum { OB_GRAPH, OB_SINGLE, OB_FUSED };
+typedef struct ob_step {
+    int kind;
+    int32_t first, last;    /* segments */
+    tmlp_onnx_fused fused;
+} ob_step;
+
+/* The most nodes a fused pattern spans (tanh GELU written with Pow: 9). */
+#define OB_FUSE_MAX_NODES 12
+
+/* Segments first .. last as one segment. */
+static tmlp_og_segment ob_merge(const tmlp_og_segment *segs, int32_t first, int32_t last)
 {
-    const tmlp_og_segment *s = &segs[i], *next = i + 1 < n_segs ? &segs[i + 1] : NULL;
-    int done = 0;
-    tmlp_status st = TMLP_OK;
-    *used = 1;
-    if (s->first == s->last) st = ob_add_single(g, s, next, m, used, &done, err);
-    else st = tmlp_onnx_fuse(g, s, o, m, &done, err);
-    if (st != TMLP_OK || done) return st;
-    return ob_add_graph(g, s, o, m, err);
+    tmlp_og_segment m = {segs[first].first, segs[last].last, segs[first].in, segs[last].out};
+    return m;
+}
+
+/* A one-node segment whose op has a built-in layer (onnx_build.c maps it). */
+static int ob_is_single(const tmlp_og *g, const tmlp_og_segment *s)
+{
+    const tmlp_og_node *n = ob_single(g, s);
+    if (!n) return 0;
+    switch (n->op) {
+    case TMLP_OG_GEMM: case TMLP_OG_MATMUL: case TMLP_OG_RELU: case TMLP_OG_LEAKY_RELU:
+    case TMLP_OG_SIGMOID: case TMLP_OG_TANH: case TMLP_OG_GELU: case TMLP_OG_SOFTMAX:
+    case TMLP_OG_LOG_SOFTMAX: case TMLP_OG_LAYERNORM:
+        return 1;
+    case TMLP_OG_BATCHNORM: return g->values[n->in[0]].ndim == 2;
+    default: return 0;
+    }
+}
+
+/* The longest run of segments from i that a fused layer computes (*step filled), or 0. */
+static tmlp_status ob_find_fusion(tmlp_og *g, const tmlp_og_segment *segs, int32_t n_segs,
+                                  int32_t i, const tmlp_model_options *o, ob_step *step,
+                                  tmlp_error *err)
+{
+    int32_t j = i;
+    while (j + 1 < n_segs && segs[j + 1].last - segs[i].first + 1 <= OB_FUSE_MAX_NODES) j++;
+    for (; j >= i; j--) {
+        const tmlp_og_segment run = ob_merge(segs, i, j);
+        tmlp_status st = tmlp_onnx_fuse_find(g, &run, o, &step->fused, err);
+        if (st != TMLP_OK) return st;
+        if (step->fused.kind) {
+            step->kind = OB_FUSED;
+            step->first = i;
+            step->last = j;
+            return TMLP_OK;
+        }
+    }
+    return TMLP_OK;
+}
+
+/* The plan: fused runs, built-in layers, and maximal runs of GRAPH segments. */
+static tmlp_status ob_plan(tmlp_og *g, const tmlp_og_segment *segs, int32_t n_segs,
+                           const tmlp_model_options *o, ob_step *steps, int32_t *n_steps,
+                           tmlp_error *err)
+{
+    *n_steps = 0;
+    for (int32_t i = 0; i < n_segs;) {
+        ob_step st;
+        memset(&st, 0, sizeof st);
+        tmlp_status rc = ob_find_fusion(g, segs, n_segs, i, o, &st, err);
+        if (rc != TMLP_OK) return rc;
+        if (!st.fused.kind) {
+            st.kind = ob_is_single(g, &segs[i]) ? OB_SINGLE : OB_GRAPH;
+            st.first = st.last = i;
+        }
+        ob_step *prev = *n_steps ? &steps[*n_steps - 1] : NULL;
+        if (st.kind == OB_GRAPH && prev && prev->kind == OB_GRAPH) prev->last = i;
+        else steps[(*n_steps)++] = st;
+        i = st.last + 1;
+    }
+    return TMLP_OK;
+}
+
+/* One step of the plan onto m; *skip = 1 when a dense took in the next step's bias Add. */
+static tmlp_status ob_add_step(tmlp_og *g, const tmlp_og_segment *segs, const ob_step *steps,
+                               int32_t n_steps, int32_t k, const tmlp_model_options *o,
+                               tmlp_model *m, int *skip, tmlp_error *err)
+{
+    const ob_step *st = &steps[k];
+    const tmlp_og_segment run = ob_merge(segs, st->first, st->last);
+    *skip = 0;
+    if (st->kind == OB_FUSED)
+        return tmlp_onnx_fuse_add(m, &st->fused, g->values[run.in].width, &o->allocator, err);
+    if (st->kind == OB_SINGLE) {
+        /* a bias Add after a dense: only if the planner left it a one-segment GRAPH step */
+        const ob_step *nx = k + 1 < n_steps ? &steps[k + 1] : NULL;
+        const tmlp_og_segment *next = nx && nx->kind == OB_GRAPH && nx->first == nx->last ? &segs[nx->first] : NULL;
+        int used = 1, done = 0;
+        tmlp_status rc = ob_add_single(g, &run, next, m, &used, &done, err);
+        *skip = used == 2;
+        if (rc != TMLP_OK || done) return rc;
+    }
+    return ob_add_graph(g, &run, o, m, err);
 }
 
 /* Every layer of the graph into m (the whole graph as one GRAPH layer with no_fusion). */
@@ -228,10 +315,15 @@ static tmlp_status ob_add_layers(tmlp_og *g, const tmlp_model_options *o, tmlp_m
         return ob_add_graph(g, &all, o, m, err);
     }
     tmlp_og_segment *segs;
-    int32_t n_segs;
+    int32_t n_segs, n_steps = 0;
     tmlp_status st = ob_segments(g, &o->allocator, &segs, &n_segs, err);
-    for (int32_t i = 0, used = 1; st == TMLP_OK && i < n_segs; i += used)
-        st = ob_add_segment(g, segs, n_segs, i, o, m, &used, err);
+    if (st != TMLP_OK) return st;
+    ob_step *steps = tmlp_mem_calloc(&o->allocator, (size_t)n_segs + 1, sizeof *steps);
+    if (!steps) st = ob_nomem(err);
+    if (st == TMLP_OK) st = ob_plan(g, segs, n_segs, o, steps, &n_steps, err);
+    for (int32_t k = 0, skip = 0; st == TMLP_OK && k < n_steps; k += 1 + skip)
+        st = ob_add_step(g, segs, steps, n_steps, k, o, m, &skip, err);
+    tmlp_mem_free(&o->allocator, steps);
     tmlp_mem_free(&o->allocator, segs);
     return st;
 }

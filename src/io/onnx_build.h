@@ -32,11 +32,24 @@ typedef struct tmlp_og_segment {
 tmlp_status tmlp_onnx_compile(tmlp_og *g, const tmlp_og_segment *s, const tmlp_allocator *a,
                               tmlp_gprogram **out, tmlp_error *err);
 
-/* Try the fusion patterns on segment s of several nodes (onnx_fuse.c). On a match that
- * passes the numeric check, the fused layer is appended to m and *fused = 1; otherwise m
- * is unchanged and *fused = 0. Errors (TMLP_ERR_NOMEM) only for failures to allocate. */
-tmlp_status tmlp_onnx_fuse(tmlp_og *g, const tmlp_og_segment *s, const tmlp_model_options *o,
-                           tmlp_model *m, int *fused, tmlp_error *err);
+/* A fused layer found for a run of segments (onnx_fuse.c). */
+typedef struct tmlp_onnx_fused {
+    int kind;                  /* 0 = none, else a TMLP_ONNX_FUSE_* */
+    float eps;                 /* layernorm */
+    const float *gamma, *beta; /* layernorm: rows of the width (graph-owned), NULL = 1 / 0 */
+} tmlp_onnx_fused;
+
+enum { TMLP_ONNX_FUSE_NONE, TMLP_ONNX_FUSE_SILU, TMLP_ONNX_FUSE_GELU, TMLP_ONNX_FUSE_GELU_TANH,
+       TMLP_ONNX_FUSE_LAYERNORM };
+
+/* Try the fusion patterns on segment s (several nodes: a run of segments merged). f->kind
+ * is the layer that computes s, recognised AND checked on probe rows, or 0. Errors
+ * (TMLP_ERR_NOMEM) only for failures to allocate. */
+tmlp_status tmlp_onnx_fuse_find(tmlp_og *g, const tmlp_og_segment *s, const tmlp_model_options *o,
+                                tmlp_onnx_fused *f, tmlp_error *err);
+/* Append the fused layer f (of rows of `width`) to m. */
+tmlp_status tmlp_onnx_fuse_add(tmlp_model *m, const tmlp_onnx_fused *f, int64_t width,
+                               const tmlp_allocator *a, tmlp_error *err);
 
 /* Parameters for the built-in layers, in graph-owned blocks (onnx_program.c):
  *   dense_params    a Gemm / MatMul node's W (out, in) and b (out, NULL if none):

@@ -30,13 +30,13 @@
 #define FUSE_RTOL 1e-6
 #define FUSE_ATOL 1e-20
 
-enum { FUSE_NONE, FUSE_SILU, FUSE_GELU, FUSE_GELU_TANH, FUSE_LAYERNORM };
+#define FUSE_NONE TMLP_ONNX_FUSE_NONE
+#define FUSE_SILU TMLP_ONNX_FUSE_SILU
+#define FUSE_GELU TMLP_ONNX_FUSE_GELU
+#define FUSE_GELU_TANH TMLP_ONNX_FUSE_GELU_TANH
+#define FUSE_LAYERNORM TMLP_ONNX_FUSE_LAYERNORM
 
-typedef struct og_candidate {
-    int kind;
-    float eps;
-    const float *gamma, *beta; /* layernorm: rows of the width (graph-owned) */
-} og_candidate;
+typedef tmlp_onnx_fused og_candidate;
 
 static const tmlp_og_node *og_seg_node(const tmlp_og *g, int32_t k)
 {
@@ -50,9 +50,11 @@ static int og_producer_op(const tmlp_og *g, int32_t v)
     return p >= 0 ? g->nodes[p].op : -1;
 }
 
-/* The constant input of binary node n, or NULL. */
+/* The constant operand of binary node n, or NULL (also for other ops: ReduceMean's axes
+ * are not an operand). */
 static const tmlp_og_value *og_const_input(const tmlp_og *g, const tmlp_og_node *n)
 {
+    if (n->op < TMLP_OG_ADD || n->op > TMLP_OG_POW) return NULL;
     for (int32_t i = 0; i < n->n_in && i < 2; i++)
         if (n->in[i] >= 0 && g->values[n->in[i]].is_const) return &g->values[n->in[i]];
     return NULL;
@@ -131,9 +133,8 @@ static int og_match_layernorm(tmlp_og *g, const tmlp_og_segment *s, og_candidate
 
 /* ---- Verify ---------------------------------------------------------------------------- */
 
-/* Append candidate c to m (width w). */
-static tmlp_status og_add_candidate(tmlp_model *m, const og_candidate *c, int64_t w,
-                                    tmlp_allocator *a, tmlp_error *err)
+tmlp_status tmlp_onnx_fuse_add(tmlp_model *m, const tmlp_onnx_fused *c, int64_t w,
+                               const tmlp_allocator *a, tmlp_error *err)
 {
     switch (c->kind) {
     case FUSE_SILU: return tmlp_model_add_silu(m, err);
@@ -201,7 +202,7 @@ static tmlp_status og_run_candidate(const og_candidate *c, const tmlp_model_opti
     *built = 0;
     tmlp_status st = tmlp_model_create(w, &mo, &m, err);
     if (st != TMLP_OK) return st;
-    st = og_add_candidate(m, c, w, &mo.allocator, &e);
+    st = tmlp_onnx_fuse_add(m, c, w, &mo.allocator, &e);
     *built = st == TMLP_OK;
     if (st == TMLP_ERR_ARG) st = TMLP_OK; /* parameters the layer refuses: no fusion */
     else if (st != TMLP_OK) tmlp_error_set(err, st, "%s", e.message);
@@ -235,20 +236,16 @@ static tmlp_status og_verify(tmlp_og *g, const tmlp_og_segment *s, const og_cand
     return st;
 }
 
-tmlp_status tmlp_onnx_fuse(tmlp_og *g, const tmlp_og_segment *s, const tmlp_model_options *o,
-                           tmlp_model *m, int *fused, tmlp_error *err)
+tmlp_status tmlp_onnx_fuse_find(tmlp_og *g, const tmlp_og_segment *s, const tmlp_model_options *o,
+                                tmlp_onnx_fused *f, tmlp_error *err)
 {
-    og_candidate c;
-    memset(&c, 0, sizeof c);
-    *fused = 0;
-    c.kind = og_match_activation(g, s);
-    if (c.kind == FUSE_NONE) c.kind = og_match_layernorm(g, s, &c);
-    if (c.kind == FUSE_NONE) return TMLP_OK;
-    int ok;
-    tmlp_status st = og_verify(g, s, &c, o, &ok, err);
-    if (st != TMLP_OK || !ok) return st;
-    tmlp_model_options mo = *o;
-    st = og_add_candidate(m, &c, g->values[s->in].width, &mo.allocator, err);
-    *fused = st == TMLP_OK;
+    memset(f, 0, sizeof *f);
+    if (s->last - s->first + 1 < 2) return TMLP_OK;
+    f->kind = og_match_activation(g, s);
+    if (f->kind == FUSE_NONE) f->kind = og_match_layernorm(g, s, f);
+    if (f->kind == FUSE_NONE) return TMLP_OK;
+    int ok = 0;
+    tmlp_status st = og_verify(g, s, f, o, &ok, err);
+    if (st != TMLP_OK || !ok) f->kind = FUSE_NONE;
     return st;
 }

@@ -72,7 +72,8 @@ typedef struct tmlp_og_value {
     int32_t data_type;      /* tmlp_onnx_dtype; FLOAT-family types are held in f32 */
     int64_t numel;
     const float *f32;       /* numel values (float types), else NULL */
-    const int64_t *i64;     /* numel values (integer and bool types), else NULL */
+    const int64_t *i64;     /* numel values (integer and bool types), else NULL; an integer
+                             * exponent of Pow also gets f32 (its values as floats) */
 
     int32_t producer;       /* node index, or -1 (initializer, graph input) */
     int32_t n_uses;         /* reads by live nodes, + 1 for the graph output */

@@ -170,8 +170,25 @@ static tmlp_status og_prepare_op(tmlp_og *g, tmlp_og_node *n, tmlp_error *err)
     }
 }
 
+/* Pow's exponent may be an integer tensor (T1 from opset 12): give the constant a float
+ * copy of its values (it keeps its integers too). */
+static tmlp_status og_pow_exponent(tmlp_og *g, const tmlp_og_node *n, tmlp_error *err)
+{
+    tmlp_og_value *e = &g->values[n->in[1]];
+    if (!e->is_const || e->f32 || !e->i64) return TMLP_OK;
+    float *f = tmlp_og_alloc(g, (size_t)e->numel * sizeof *f);
+    if (!f) return tmlp_error_set(err, TMLP_ERR_NOMEM, "onnx: out of memory for an exponent");
+    for (int64_t i = 0; i < e->numel; i++) f[i] = (float)e->i64[i];
+    e->f32 = f;
+    return TMLP_OK;
+}
+
 tmlp_status tmlp_og_prepare(tmlp_og *g, tmlp_og_node *n, tmlp_error *err)
 {
+    if (n->op == TMLP_OG_POW) {
+        tmlp_status st = og_pow_exponent(g, n, err);
+        if (st != TMLP_OK) return st;
+    }
     tmlp_og_attrs *a = &n->a;
     memset(a, 0, sizeof *a);
     a->alpha = a->beta = 1.0f;

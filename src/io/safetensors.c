@@ -51,6 +51,7 @@
 #include "safetensors.h"
 
 #include "atomic_file.h"
+#include "file_read.h"
 #include "internal.h"
 
 #include <cjson/cJSON.h>
@@ -658,22 +659,6 @@ tmlp_status tmlp_st_parse(const unsigned char *bytes, size_t size, int take,
 
 /* ---- reading a file ------------------------------------------------------------------ */
 
-/* read() until `n` bytes arrive; 0 on success, else errno (EIO-like 0-length = -1). */
-static int st_read_full(int fd, unsigned char *buf, size_t n, off_t at)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, buf + got, n - got, at + (off_t)got);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return errno;
-        }
-        if (r == 0) return -1;
-        got += (size_t)r;
-    }
-    return 0;
-}
-
 /* Prefix a validation message with the path so the user knows which file broke which rule. */
 static tmlp_status st_prefix_path(tmlp_status s, const char *path, tmlp_error *err)
 {
@@ -702,37 +687,22 @@ tmlp_status tmlp_st_read(const char *path, const tmlp_allocator *alloc, tmlp_st_
     if (out) *out = NULL;
     if (!path || !out) return tmlp_error_set(err, TMLP_ERR_ARG, "safetensors: NULL argument");
 
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return tmlp_error_set(err, TMLP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return tmlp_error_set(err, TMLP_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return tmlp_error_set(err, TMLP_ERR_IO, "%s: not a regular file%s", path,
-                              S_ISDIR(st.st_mode) ? " (a directory)" : "");
-    }
-    if ((uint64_t)st.st_size > SIZE_MAX) {
-        close(fd);
-        return tmlp_error_set(err, TMLP_ERR_IO, "%s: file too large for memory", path);
-    }
-    size_t size = (size_t)st.st_size;
+    int fd;
+    size_t size;
+    tmlp_status s = tmlp_file_open(path, &fd, &size, err);
+    if (s != TMLP_OK) return s;
 
     /* Rules 1-3 from the first 8 bytes, before allocating the whole file. */
     unsigned char prefix[8];
     size_t plen = size < 8 ? size : 8;
-    int e = st_read_full(fd, prefix, plen, 0);
+    int e = tmlp_file_pread(fd, prefix, plen, 0);
     if (e != 0) {
         close(fd);
         return tmlp_error_set(err, TMLP_ERR_IO, "%s: read failed: %s", path,
                               e > 0 ? strerror(e) : "unexpected end of file");
     }
     uint64_t header_n;
-    tmlp_status s = st_check_prefix(prefix, plen < 8 ? plen : size, &header_n, err);
+    s = st_check_prefix(prefix, plen < 8 ? plen : size, &header_n, err);
     if (s != TMLP_OK) {
         close(fd);
         return st_prefix_path(s, path, err);
@@ -743,7 +713,7 @@ tmlp_status tmlp_st_read(const char *path, const tmlp_allocator *alloc, tmlp_st_
         close(fd);
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "%s: out of memory for %zu bytes", path, size);
     }
-    e = st_read_full(fd, buf, size, 0);
+    e = tmlp_file_pread(fd, buf, size, 0);
     close(fd);
     if (e != 0) {
         tmlp_mem_free(alloc, buf);
