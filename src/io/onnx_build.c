@@ -113,7 +113,7 @@ static const tmlp_og_node *ob_single(const tmlp_og *g, const tmlp_og_segment *s)
 
 /* A bias Add / Sub right after a dense: segment `next` is one Add (either operand order)
  * or Sub (data first) of a constant row over the dense's output; its row into *row with
- * *sign -1 for Sub. Returns 1 on a match. */
+ * *sign -1 for Sub. Returns 1 on a match, 0 if none, -1 when out of memory. */
 static int ob_bias_after(tmlp_og *g, const tmlp_og_segment *next, int32_t y, const float **row,
                          float *sign)
 {
@@ -129,7 +129,7 @@ static int ob_bias_after(tmlp_og *g, const tmlp_og_segment *next, int32_t y, con
         return 0;
     *row = tmlp_onnx_const_full_row(g, &g->values[cst], yv);
     *sign = n->op == TMLP_OG_SUB ? -1.0f : 1.0f;
-    return *row != NULL;
+    return *row ? 1 : -1;
 }
 
 /* Gemm / MatMul -> dense, taking in a bias Add in the next segment (*used = 2). */
@@ -143,7 +143,9 @@ static tmlp_status ob_add_dense(tmlp_og *g, const tmlp_og_segment *s, const tmlp
     if (st != TMLP_OK) return st;
     const float *row;
     float sign;
-    if (next && ob_bias_after(g, next, s->out, &row, &sign)) {
+    const int bias = next ? ob_bias_after(g, next, s->out, &row, &sign) : 0;
+    if (bias < 0) return ob_nomem(err);
+    if (bias) {
         const int fresh = b == NULL;
         if (fresh && !(b = tmlp_og_alloc(g, (size_t)out * sizeof *b))) return ob_nomem(err);
         for (int64_t j = 0; j < out; j++) b[j] = (fresh ? 0.0f : b[j]) + sign * row[j];

@@ -88,7 +88,8 @@ static int og_match_activation(const tmlp_og *g, const tmlp_og_segment *s)
     return FUSE_NONE;
 }
 
-/* One node of a decomposed LayerNorm: counts ops, picks eps / gamma / beta. 0 = no match. */
+/* One node of a decomposed LayerNorm: counts ops, picks eps / gamma / beta. 1 = fits,
+ * 0 = no match, -1 = out of memory. */
 static int og_ln_node(tmlp_og *g, const tmlp_og_node *n, const tmlp_og_value *x, int *counts,
                       og_candidate *c)
 {
@@ -102,7 +103,7 @@ static int og_ln_node(tmlp_og *g, const tmlp_og_node *n, const tmlp_og_value *x,
     case TMLP_OG_MUL:
         if (!k) return 1;
         if (c->gamma) return 0;
-        return (c->gamma = tmlp_onnx_const_full_row(g, k, x)) != NULL;
+        return (c->gamma = tmlp_onnx_const_full_row(g, k, x)) != NULL ? 1 : -1;
     case TMLP_OG_ADD: {
         if (!k) return 0;
         const int32_t data = g->values[n->in[0]].is_const ? n->in[1] : n->in[0];
@@ -112,19 +113,22 @@ static int og_ln_node(tmlp_og *g, const tmlp_og_node *n, const tmlp_og_value *x,
             return c->eps > 0.0f;
         }
         if (c->beta) return 0;
-        return (c->beta = tmlp_onnx_const_full_row(g, k, x)) != NULL;
+        return (c->beta = tmlp_onnx_const_full_row(g, k, x)) != NULL ? 1 : -1;
     }
     default: return 0;
     }
 }
 
+/* FUSE_LAYERNORM with c's eps, gamma, beta; FUSE_NONE; or -1 (out of memory). */
 static int og_match_layernorm(tmlp_og *g, const tmlp_og_segment *s, og_candidate *c)
 {
     const tmlp_og_value *x = &g->values[s->in];
     int counts[TMLP_OG_N_OPS] = {0};
     if (g->values[s->out].width != x->width || s->last - s->first + 1 > 11) return FUSE_NONE;
-    for (int32_t k = s->first; k <= s->last; k++)
-        if (!og_ln_node(g, og_seg_node(g, k), x, counts, c)) return FUSE_NONE;
+    for (int32_t k = s->first; k <= s->last; k++) {
+        int fits = og_ln_node(g, og_seg_node(g, k), x, counts, c);
+        if (fits <= 0) return fits < 0 ? -1 : FUSE_NONE;
+    }
     const int ok = counts[TMLP_OG_REDUCE_MEAN] == 2 && counts[TMLP_OG_SUB] == 1 &&
                    counts[TMLP_OG_SQRT] == 1 && c->eps > 0.0f &&
                    counts[TMLP_OG_DIV] + counts[TMLP_OG_RECIPROCAL] == 1;
@@ -243,6 +247,10 @@ tmlp_status tmlp_onnx_fuse_find(tmlp_og *g, const tmlp_og_segment *s, const tmlp
     if (s->last - s->first + 1 < 2) return TMLP_OK;
     f->kind = og_match_activation(g, s);
     if (f->kind == FUSE_NONE) f->kind = og_match_layernorm(g, s, f);
+    if (f->kind < 0) {
+        f->kind = FUSE_NONE;
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "onnx: out of memory matching a layernorm");
+    }
     if (f->kind == FUSE_NONE) return TMLP_OK;
     int ok = 0;
     tmlp_status st = og_verify(g, s, f, o, &ok, err);
