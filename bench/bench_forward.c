@@ -117,7 +117,7 @@ static hand_mlp hand_from_model(const tmlp_model *m, int max_batch)
     for (int i = 0; i < h.n; i++) {
         tmlp_layer_info li;
         const float *w, *b;
-        tmlp_model_layer_info(m, 2 * i, &li);
+        tmlp_model_layer_info(m, 2 * i, &li, NULL);
         tmlp_model_dense_params(m, 2 * i, &w, &b);
         hand_layer *L = &h.l[i];
         L->in = (int)li.in_width;
@@ -178,7 +178,7 @@ static void one(const bench_model *b, int side, int batch)
         return;
     }
     tmlp_tensor in = tmlp_tensor_2d(b->x, batch, b->in), out;
-    if (tmlp_session_forward(b->s[side], &in, &out) != TMLP_OK) {
+    if (tmlp_session_forward(b->s[side], &in, &out, NULL) != TMLP_OK) {
         fprintf(stderr, "bench_forward: forward failed\n");
         exit(1);
     }
@@ -255,7 +255,7 @@ static int bench_model_init(bench_model *b, const int64_t *widths, int n, int ma
             fprintf(stderr, "bench_forward: %s\n", err.message);
             return -1;
         }
-        if (tmlp_session_create(b->m[sd], max_batch, &b->s[sd]) != TMLP_OK) {
+        if (tmlp_session_create(b->m[sd], max_batch, &b->s[sd], NULL) != TMLP_OK) {
             fprintf(stderr, "bench_forward: cannot create a session\n");
             return -1;
         }
@@ -289,7 +289,7 @@ static double max_diff(const bench_model *b)
     for (int sd = SIDE_ENGINE; sd < N_SIDES; sd++) {
         if (!b->s[sd]) continue;
         tmlp_tensor in = tmlp_tensor_2d(b->x, 5, b->in), out;
-        tmlp_session_forward(b->s[sd], &in, &out);
+        tmlp_session_forward(b->s[sd], &in, &out, NULL);
         for (int64_t i = 0; i < 5 * outw; i++) d = fmax(d, fabs((double)out.data[i] - (double)hy[i]));
     }
     return d;
@@ -383,7 +383,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_forward: kernel %s is not available on this CPU\n", side_names[sweep]);
         return 1;
     }
-    tmlp_blas_set_threads(1);
+    tmlp_blas_set_threads(1, NULL);
     tmlp_blas_info bi;
     tmlp_blas_get_info(&bi);
     printf("bench_forward: engine kernels vs hand-written OpenBLAS forward, same weights, 1 BLAS thread%s\n",
@@ -396,7 +396,7 @@ int main(int argc, char **argv)
         static const int64_t w[] = {784, 128, 10};
         if (tmlp_model_random(w, 3, 1, NULL, &m, NULL) == TMLP_OK) {
             tmlp_kernel_info ki;
-            tmlp_model_kernel_info(m, &ki);
+            tmlp_model_kernel_info(m, &ki, NULL);
             printf("kernels: engine runs %s (%s) up to batch %lld..%lld, available %s\n", ki.name,
                    ki.source, (long long)ki.crossover_min, (long long)ki.crossover_max, ki.available);
             tmlp_model_destroy(m);

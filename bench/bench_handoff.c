@@ -76,7 +76,7 @@ static void sleep_ms(int ms)
 static double bare_p50(const workload *w, uint64_t sample_seed, int ms)
 {
     tmlp_session *s = NULL;
-    if (tmlp_session_create(w->model, 1, &s) != TMLP_OK) return -1.0;
+    if (tmlp_session_create(w->model, 1, &s, NULL) != TMLP_OK) return -1.0;
     const tmlp_dataset *d = w->data;
     size_t row = (size_t)d->width;
     size_t cap = 1 << 20, n = 0;
@@ -99,11 +99,11 @@ static double bare_p50(const workload *w, uint64_t sample_seed, int ms)
         tmlp_status st;
         if (d->dtype == TMLP_DTYPE_U8) {
             memcpy(x, d->u8 + (size_t)idx * row, row);
-            st = tmlp_session_forward_u8(s, x, 1, &out);
+            st = tmlp_session_forward_u8(s, x, 1, &out, NULL);
         } else {
             memcpy(x, d->f32 + (size_t)idx * row, row * sizeof(float));
             tmlp_tensor in = tmlp_tensor_2d(x, 1, d->width);
-            st = tmlp_session_forward(s, &in, &out);
+            st = tmlp_session_forward(s, &in, &out, NULL);
         }
         sink += st == TMLP_OK ? tmlp_argmax(out.data, out.shape[1]) : -1;
         uint64_t t1 = tmlp_time_now_ns();
@@ -235,7 +235,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_handoff: need 1 <= --rounds <= %d and --ms >= 10\n", MAX_ROUNDS);
         return 2;
     }
-    tmlp_blas_set_threads(1);
+    tmlp_blas_set_threads(1, NULL);
     workload shipped = {0}, tiny = {0};
     const char *data_name = "";
     if (load_shipped(&shipped, &data_name) || load_tiny(&tiny)) return 1;

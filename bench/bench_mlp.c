@@ -42,7 +42,7 @@ static void blas_best_core(char **argv)
     if (getenv("OPENBLAS_CORETYPE")) {
         if (!src || strcmp(src, "bench_mlp")) return; /* the user's choice */
         double e = 0;
-        if (tmlp_blas_check_core(&e) == TMLP_OK) return;
+        if (tmlp_blas_check_core(&e, NULL) == TMLP_OK) return;
         fprintf(stderr, "bench_mlp: OpenBLAS core %s failed its check (error %.2g vs the scalar "
                         "kernel); restarting with OpenBLAS's own choice\n", getenv("OPENBLAS_CORETYPE"), e);
         unsetenv("OPENBLAS_CORETYPE");
@@ -85,7 +85,7 @@ static int take_kernels(int *argc, char **argv)
     const char *env = getenv("TMLP_KERNELS");
     tmlp_kernel k;
     if (!env || !*env) return 0;
-    if (tmlp_kernel_parse(env, &k) != TMLP_OK)
+    if (tmlp_kernel_parse(env, &k, NULL) != TMLP_OK)
         return tmlp_cli_usage_error("--kernels / TMLP_KERNELS: '%s' is not one of scalar, avx2, avx512, blas, auto", env);
     if (!tmlp_kernel_available(k)) {
         tmlp_cli_error("--kernels / TMLP_KERNELS: kernel '%s' is not available on this CPU (it lacks %s)",
@@ -118,7 +118,7 @@ static int take_precision(int *argc, char **argv)
     *argc = w;
     const char *env = getenv("TMLP_PRECISION");
     tmlp_precision p;
-    if (env && *env && tmlp_precision_parse(env, &p) != TMLP_OK)
+    if (env && *env && tmlp_precision_parse(env, &p, NULL) != TMLP_OK)
         return tmlp_cli_usage_error("--precision / TMLP_PRECISION: '%s' is not one of f32, bf16, int8, auto%s", env,
                                     strchr(env, ',') ? " (one per run; `bench_mlp report --precisions "
                                                        "f32,bf16,int8` compares several)" : "");

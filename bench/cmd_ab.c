@@ -41,10 +41,10 @@ static tmlp_status arm_infer(void *user, int64_t idx, int32_t *pred)
     tmlp_tensor out;
     tmlp_status st;
     if (a->d->dtype == TMLP_DTYPE_U8) {
-        st = tmlp_session_forward_u8(a->s, a->d->u8 + idx * a->d->width, 1, &out);
+        st = tmlp_session_forward_u8(a->s, a->d->u8 + idx * a->d->width, 1, &out, NULL);
     } else {
         tmlp_tensor in = tmlp_tensor_2d(a->d->f32 + idx * a->d->width, 1, a->d->width);
-        st = tmlp_session_forward(a->s, &in, &out);
+        st = tmlp_session_forward(a->s, &in, &out, NULL);
     }
     if (st != TMLP_OK) return st;
     *pred = (int32_t)tmlp_argmax(out.data, a->out_w);
@@ -147,7 +147,7 @@ int tmlp_cmd_ab(int argc, char **argv)
         else if (!strcmp(a, "--layers-b")) lb = v;
         else if (!strcmp(a, "--data")) data = v;
         else if (!strcmp(a, "--precision-b")) {
-            if (tmlp_precision_parse(v, &pb) != TMLP_OK)
+            if (tmlp_precision_parse(v, &pb, NULL) != TMLP_OK)
                 return tmlp_cli_usage_error("--precision-b: '%s' is not one of f32, bf16, int8, auto", v);
             pb_set = 1;
         }
@@ -192,7 +192,7 @@ int tmlp_cmd_ab(int argc, char **argv)
     if (rc) goto done;
     /* name each arm's precision when they differ (or are not F32) */
     tmlp_kernel_info kia, kib;
-    if (tmlp_model_kernel_info(A, &kia) == TMLP_OK && tmlp_model_kernel_info(B, &kib) == TMLP_OK &&
+    if (tmlp_model_kernel_info(A, &kia, NULL) == TMLP_OK && tmlp_model_kernel_info(B, &kib, NULL) == TMLP_OK &&
         (kia.precision != TMLP_PRECISION_F32 || kib.precision != TMLP_PRECISION_F32)) {
         size_t la_ = strlen(srca), lb_ = strlen(srcb);
         snprintf(srca + la_, sizeof srca - la_, " [%s, %s]", tmlp_precision_name(kia.precision), kia.isa);
@@ -205,8 +205,8 @@ int tmlp_cmd_ab(int argc, char **argv)
         goto done;
     }
     if ((rc = ru_load_data(data, A, &d, dsrc, sizeof dsrc))) goto done;
-    tmlp_blas_set_threads(1);
-    if (tmlp_session_create(A, 1, &sa) != TMLP_OK || tmlp_session_create(B, 1, &sb) != TMLP_OK) {
+    tmlp_blas_set_threads(1, NULL);
+    if (tmlp_session_create(A, 1, &sa, NULL) != TMLP_OK || tmlp_session_create(B, 1, &sb, NULL) != TMLP_OK) {
         tmlp_cli_error("ab: cannot create sessions (out of memory)");
         rc = TMLP_EXIT_RUNTIME;
         goto done;
@@ -255,7 +255,7 @@ int tmlp_cmd_ab(int argc, char **argv)
     tmlp_stats_compare_opts o = tmlp_stats_compare_opts_default();
     o.alpha = alpha;
     tmlp_stats_compare_result c;
-    if (!da || !db || tmlp_stats_compare(da, r->arm[0].n, db, r->arm[1].n, &o, &c) != TMLP_OK) {
+    if (!da || !db || tmlp_stats_compare(da, r->arm[0].n, db, r->arm[1].n, &o, &c, NULL) != TMLP_OK) {
         tmlp_cli_error("ab: the comparison failed (no successful queries in an arm, or out of memory)");
         rc = TMLP_EXIT_RUNTIME;
         goto done;

@@ -391,7 +391,7 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(name, "--confidence")) {
             if (parse_number(name, val, 0.5, 0.999999, 1, &o->stats.confidence)) return -1;
         } else if (!strcmp(name, "--percentile-method")) {
-            if (tmlp_percentile_method_parse(val, &o->stats.method) != TMLP_OK) {
+            if (tmlp_percentile_method_parse(val, &o->stats.method, NULL) != TMLP_OK) {
                 fprintf(stderr, "bench_mlp compare: unknown percentile method '%s'\n", val);
                 return -1;
             }
@@ -712,7 +712,7 @@ int tmlp_cmd_compare(int argc, char **argv)
     if (!rc && (a.json || b.json)) rc = select_runs(&a, &b, o.scenario);
     if (!rc) {
         tmlp_stats_compare_result r;
-        tmlp_status st = tmlp_stats_compare(a.x, a.n, b.x, b.n, &o.stats, &r);
+        tmlp_status st = tmlp_stats_compare(a.x, a.n, b.x, b.n, &o.stats, &r, NULL);
         if (st != TMLP_OK) {
             rc = fail("analysis failed: %s", tmlp_status_str(st));
         } else {

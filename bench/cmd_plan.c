@@ -122,7 +122,7 @@ int tmlp_cmd_plan(int argc, char **argv)
     uint64_t trial_ms = trial_ns / 1000000ULL;
     char b1[24], b2[24], b3[24];
 
-    tmlp_blas_set_threads(1);
+    tmlp_blas_set_threads(1, NULL);
     tmlp_model *m = NULL;
     tmlp_dataset *d = NULL;
     tmlp_session *sess = NULL;
@@ -136,7 +136,7 @@ int tmlp_cmd_plan(int argc, char **argv)
     int have_rss = 0;
     int mon_ok = tmlp_monitor_create(5, &mon, NULL) == TMLP_OK && tmlp_monitor_start(mon, NULL) == TMLP_OK;
     if ((rc = ru_load_model(model, layers, &m, msrc, sizeof msrc))) goto done;
-    if (tmlp_session_create(m, 1, &sess) != TMLP_OK) {
+    if (tmlp_session_create(m, 1, &sess, NULL) != TMLP_OK) {
         tmlp_cli_error("plan: cannot create a session (out of memory)");
         if (peak->n_reasons > 0) printf("Last trial: %s\n", peak->reasons[0]);
         rc = TMLP_EXIT_RUNTIME;
@@ -164,10 +164,10 @@ int tmlp_cmd_plan(int argc, char **argv)
         tmlp_tensor out;
         uint64_t t0 = tmlp_time_now_ns();
         if (d->dtype == TMLP_DTYPE_U8) {
-            tmlp_session_forward_u8(sess, d->u8 + idx * d->width, 1, &out);
+            tmlp_session_forward_u8(sess, d->u8 + idx * d->width, 1, &out, NULL);
         } else {
             tmlp_tensor in = tmlp_tensor_2d(d->f32 + idx * d->width, 1, d->width);
-            tmlp_session_forward(sess, &in, &out);
+            tmlp_session_forward(sess, &in, &out, NULL);
         }
         (void)tmlp_argmax(out.data, out.shape[1]);
         uint64_t dt = tmlp_time_now_ns() - t0;

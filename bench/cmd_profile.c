@@ -169,7 +169,7 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
     out->n_layers = L;
     for (int i = 0; i < L; i++) {
         tmlp_layer_info li;
-        if (tmlp_model_layer_info(m, i, &li) != TMLP_OK) return TMLP_EXIT_RUNTIME;
+        if (tmlp_model_layer_info(m, i, &li, NULL) != TMLP_OK) return TMLP_EXIT_RUNTIME;
         snprintf(out->names[i], sizeof out->names[i], "%d %s %" PRId64 "->%" PRId64, i, li.name, li.in_width,
                  li.out_width);
         out->flops[i] = (double)li.flops_per_sample * (double)batch;
@@ -184,7 +184,7 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
         out->bytes[i] = out->weight_bytes[i] + 4.0 * (double)batch * (double)(li.in_width + li.out_width);
     }
     tmlp_session *s = NULL;
-    if (tmlp_session_create(m, batch, &s) != TMLP_OK) {
+    if (tmlp_session_create(m, batch, &s, NULL) != TMLP_OK) {
         tmlp_cli_error("profile: cannot create a session of batch %" PRId64 " (out of memory)", batch);
         return TMLP_EXIT_RUNTIME;
     }
@@ -226,7 +226,7 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
         }
         uint64_t t1 = tmlp_time_now_ns();
         tmlp_tensor in = tmlp_tensor_2d(x, batch, in_w), o;
-        if (tmlp_session_forward_profiled(s, &in, &o, layer_ns) != TMLP_OK) {
+        if (tmlp_session_forward_profiled(s, &in, &o, layer_ns, NULL) != TMLP_OK) {
             tmlp_cli_error("profile: forward failed");
             rc = TMLP_EXIT_RUNTIME;
             goto done;
@@ -408,7 +408,7 @@ int tmlp_cmd_profile(int argc, char **argv)
     }
     if (iters < 0) iters = quick ? 200 : 2000;
     if (warmup < 0) warmup = quick ? 20 : 100;
-    if (tmlp_blas_set_threads((int)threads) != TMLP_OK) {
+    if (tmlp_blas_set_threads((int)threads, NULL) != TMLP_OK) {
         tmlp_cli_error("--blas-threads %" PRId64 ": OpenBLAS refused it", threads);
         return TMLP_EXIT_RUNTIME;
     }
@@ -423,7 +423,7 @@ int tmlp_cmd_profile(int argc, char **argv)
     }
     ru_profile p;
     char lstr[256];
-    tmlp_model_layers_string(m, lstr, sizeof lstr);
+    tmlp_model_layers_string(m, lstr, sizeof lstr, NULL);
     tmlp_blas_info bi;
     tmlp_blas_get_info(&bi);
     printf("Profile of %s (%s), data %s, BLAS %s core %s, %d thread%s\n\n", msrc, lstr, dsrc, bi.name, bi.core,

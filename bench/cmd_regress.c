@@ -178,7 +178,7 @@ static int file_warnings(FILE *f, const cJSON *doc, const char *name)
         double *d = lat && k >= 10 ? ru_to_double(lat, k) : NULL;
         tmlp_stats_check_settings cs = tmlp_stats_check_settings_default();
         tmlp_stats_sample smp;
-        if (d && tmlp_stats_sample_describe(d, k, &cs, TMLP_PCT_LOADGEN, &smp) == TMLP_OK &&
+        if (d && tmlp_stats_sample_describe(d, k, &cs, TMLP_PCT_LOADGEN, &smp, NULL) == TMLP_OK &&
             (smp.warnings & TMLP_WARN_MANY_OUTLIERS) && lt < sizeof tails)
             lt += (size_t)snprintf(tails + lt, sizeof tails - lt, "%s%s", lt ? ", " : "", label ? label : "?");
         free(d);

@@ -382,7 +382,7 @@ static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
         double *d = ru_to_double(v, n);
         tmlp_stats_check_settings cs = tmlp_stats_check_settings_default();
         tmlp_stats_sample smp;
-        if (d && tmlp_stats_sample_describe(d, n, &cs, TMLP_PCT_LOADGEN, &smp) == TMLP_OK) {
+        if (d && tmlp_stats_sample_describe(d, n, &cs, TMLP_PCT_LOADGEN, &smp, NULL) == TMLP_OK) {
             const tmlp_stats_outliers *o = &smp.outliers;
             addf(c, 'p', "Outliers (reported, not removed): Tukey fences [%s, %s] mild / [%s, %s] severe: %" PRId64
                          " mild and %" PRId64 " severe of %" PRId64 " queries (%.2f%%), %" PRId64
@@ -1057,7 +1057,7 @@ static void run_profiles(report_ctx *c, const char *model, const char *layers, c
         tmlp_model_destroy(m);
         return;
     }
-    tmlp_blas_set_threads(1);
+    tmlp_blas_set_threads(1, NULL);
     c->have_profile[0] = ru_profile_run(m, d, 1, 100, 2000, &c->prof[0]) == 0;
     c->have_profile[1] = ru_profile_run_with(m, d, 256, 5, 100, c->have_profile[0] ? &c->prof[0] : NULL,
                                              &c->prof[1]) == 0;
@@ -1113,7 +1113,7 @@ static int parse_precisions(const char *list, char names[MAX_PRECISIONS][8], int
         char one[16];
         snprintf(one, sizeof one, "%.*s", (int)(l < 15 ? l : 15), s);
         tmlp_precision p;
-        if (tmlp_precision_parse(one, &p) != TMLP_OK || p == TMLP_PRECISION_AUTO)
+        if (tmlp_precision_parse(one, &p, NULL) != TMLP_OK || p == TMLP_PRECISION_AUTO)
             return tmlp_cli_usage_error("--precisions: '%s' is not one of f32, bf16, int8", one);
         for (int i = 0; i < *n; i++)
             if (!strcmp(names[i], tmlp_precision_name(p)))

@@ -383,7 +383,7 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
             break;
         case OPT_PERCENTILE: rc = tmlp_cli_parse_percentile("--percentile", a, &o->percentile); break;
         case OPT_PERCENTILE_METHOD:
-            if (tmlp_percentile_method_parse(a, &o->method) != TMLP_OK)
+            if (tmlp_percentile_method_parse(a, &o->method, NULL) != TMLP_OK)
                 rc = tmlp_cli_usage_error("--percentile-method: unknown method \"%s\" (use loadgen, "
                                           "linear, lower, higher, nearest, midpoint or nearest_rank)",
                                           a);
@@ -678,7 +678,9 @@ static int load_model(const run_opts *o, workload *w)
             tmlp_cli_error("--model: cannot read \"%s\": %s", spec, strerror(errno));
             return TMLP_EXIT_RUNTIME;
         }
-        st = tmlp_model_load(spec, o->layers, &w->model, &err);
+        tmlp_model_options mo = tmlp_model_options_default();
+        mo.layers = o->layers;
+        st = tmlp_model_load(spec, &mo, &w->model, &err);
         if (st != TMLP_OK) {
             tmlp_cli_error("--model %s: %s", spec, err.message[0] ? err.message : tmlp_status_str(st));
             return TMLP_EXIT_RUNTIME;
@@ -689,10 +691,10 @@ static int load_model(const run_opts *o, workload *w)
     w->info.model = w->model;
     w->info.model_input_width = tmlp_model_input_width(w->model);
     w->info.model_output_width = tmlp_model_output_width(w->model);
-    tmlp_model_layers_string(w->model, w->info.model_layers, sizeof w->info.model_layers);
+    tmlp_model_layers_string(w->model, w->info.model_layers, sizeof w->info.model_layers, NULL);
     for (int i = 0; i < tmlp_model_layer_count(w->model); i++) {
         tmlp_layer_info li;
-        if (tmlp_model_layer_info(w->model, i, &li) == TMLP_OK) w->info.model_params += li.param_count;
+        if (tmlp_model_layer_info(w->model, i, &li, NULL) == TMLP_OK) w->info.model_params += li.param_count;
     }
     return 0;
 }
@@ -793,7 +795,7 @@ static int build_workload(const run_opts *o, workload *w)
                        ".safetensors with y)", w->data_source);
         return TMLP_EXIT_RUNTIME;
     }
-    if (tmlp_blas_set_threads((int)o->blas_threads) != TMLP_OK) {
+    if (tmlp_blas_set_threads((int)o->blas_threads, NULL) != TMLP_OK) {
         tmlp_cli_error("--blas-threads: cannot set %" PRId64 " OpenBLAS threads", o->blas_threads);
         return TMLP_EXIT_RUNTIME;
     }
@@ -902,13 +904,13 @@ static double default_expected_qps(const workload *w)
     double flops = 0;
     for (int i = 0; i < tmlp_model_layer_count(w->model); i++) {
         tmlp_layer_info li;
-        if (tmlp_model_layer_info(w->model, i, &li) == TMLP_OK) flops += (double)li.flops_per_sample;
+        if (tmlp_model_layer_info(w->model, i, &li, NULL) == TMLP_OK) flops += (double)li.flops_per_sample;
     }
     /* reduced precision streams 2x (bf16) or 4x (int8) fewer weight bytes: assume that much
      * more arithmetic per second (docs/precision.md measures 1.6-1.7x and 3.8x at batch 1) */
     double ops = OFFLINE_ASSUMED_FLOPS;
     tmlp_kernel_info ki;
-    if (tmlp_model_kernel_info(w->model, &ki) == TMLP_OK)
+    if (tmlp_model_kernel_info(w->model, &ki, NULL) == TMLP_OK)
         ops *= ki.precision == TMLP_PRECISION_INT8 ? 4.0 : ki.precision == TMLP_PRECISION_BF16 ? 2.0 : 1.0;
     double q = flops > 0 ? floor(ops / flops) : OFFLINE_NULL_QPS;
     if (q > OFFLINE_NULL_QPS) q = OFFLINE_NULL_QPS;
@@ -1017,7 +1019,7 @@ static int paired_vs_f32(const run_opts *o, const workload *w, tmlp_paired_acc *
 {
     tmlp_kernel_info ki;
     *have = 0;
-    if (w->is_null || tmlp_model_kernel_info(w->model, &ki) != TMLP_OK || ki.precision == TMLP_PRECISION_F32)
+    if (w->is_null || tmlp_model_kernel_info(w->model, &ki, NULL) != TMLP_OK || ki.precision == TMLP_PRECISION_F32)
         return 0;
     tmlp_model *ref = NULL;
     int rc = tmlp_precision_load(w->model_source, o->layers, SYNTHETIC_MODEL_SEED, TMLP_PRECISION_F32, &ref);
@@ -1055,7 +1057,7 @@ static void print_header(FILE *f, const run_opts *o, const workload *w)
         fputs(" (results merged over all ranks)\n", f);
     }
     tmlp_kernel_info ki;
-    if (!w->is_null && tmlp_model_kernel_info(w->model, &ki) == TMLP_OK) {
+    if (!w->is_null && tmlp_model_kernel_info(w->model, &ki, NULL) == TMLP_OK) {
         fprintf(f, "kernels  : %s (%s)", ki.name, ki.source);
         if (ki.kernel != TMLP_KERNEL_BLAS) {
             if (ki.crossover_max == INT64_MAX) fprintf(f, " at every batch size");
@@ -1323,7 +1325,8 @@ int tmlp_cmd_run(int argc, char **argv)
     if (have_paired) {
         tmlp_kernel_info ki;
         w.info.paired = &paired;
-        w.info.paired_name = tmlp_model_kernel_info(w.model, &ki) == TMLP_OK ? tmlp_precision_name(ki.precision) : "?";
+        w.info.paired_name =
+            tmlp_model_kernel_info(w.model, &ki, NULL) == TMLP_OK ? tmlp_precision_name(ki.precision) : "?";
         w.info.paired_alpha = o.alpha;
     }
     if (o.format == TMLP_OUT_JSON) {

@@ -215,7 +215,7 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
         cJSON_AddStringToObject(blas, "best_core", bi.best_core);
         cJSON_AddStringToObject(blas, "core_source", bi.core_source);
         double err = 0;
-        const tmlp_status chk = tmlp_blas_check_core(&err);
+        const tmlp_status chk = tmlp_blas_check_core(&err, NULL);
         cJSON *check = cJSON_AddObjectToObject(blas, "core_check");
         if (check) {
             cJSON_AddBoolToObject(check, "ok", chk == TMLP_OK);
@@ -233,7 +233,7 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
         cJSON_AddStringToObject(kern, "env", env ? env : "");
         const char *penv = getenv("TMLP_PRECISION");
         cJSON_AddStringToObject(kern, "env_precision", penv ? penv : "");
-        if (info && info->model && tmlp_model_kernel_info(info->model, &ki) == TMLP_OK) {
+        if (info && info->model && tmlp_model_kernel_info(info->model, &ki, NULL) == TMLP_OK) {
             cJSON_AddStringToObject(kern, "kernel", ki.name);
             cJSON_AddStringToObject(kern, "source", ki.source);
             cJSON_AddStringToObject(kern, "available", ki.available);

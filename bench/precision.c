@@ -70,9 +70,9 @@ static void centred(const float *y, int64_t n, int from_softmax, double *z, int 
 static tmlp_status forward_rows(tmlp_session *s, const tmlp_dataset *d, int64_t first, int64_t rows,
                                 tmlp_tensor *out)
 {
-    if (d->dtype == TMLP_DTYPE_U8) return tmlp_session_forward_u8(s, d->u8 + first * d->width, rows, out);
+    if (d->dtype == TMLP_DTYPE_U8) return tmlp_session_forward_u8(s, d->u8 + first * d->width, rows, out, NULL);
     tmlp_tensor in = tmlp_tensor_2d(d->f32 + first * d->width, rows, d->width);
-    return tmlp_session_forward(s, &in, out);
+    return tmlp_session_forward(s, &in, out, NULL);
 }
 
 int tmlp_paired_run(const tmlp_model *a, const tmlp_model *b, const tmlp_dataset *d, double alpha,
@@ -87,13 +87,13 @@ int tmlp_paired_run(const tmlp_model *a, const tmlp_model *b, const tmlp_dataset
     }
     tmlp_layer_info li;
     const int nl = tmlp_model_layer_count(a);
-    r->logits_from_softmax = nl > 0 && tmlp_model_layer_info(a, nl - 1, &li) == TMLP_OK &&
+    r->logits_from_softmax = nl > 0 && tmlp_model_layer_info(a, nl - 1, &li, NULL) == TMLP_OK &&
                              li.kind == TMLP_LAYER_SOFTMAX;
     tmlp_session *sa = NULL, *sb = NULL;
     double *za = malloc(sizeof(double) * (size_t)ow), *zb = malloc(sizeof(double) * (size_t)ow);
     int rc = 0;
-    if (!za || !zb || tmlp_session_create(a, PAIRED_BATCH, &sa) != TMLP_OK ||
-        tmlp_session_create(b, PAIRED_BATCH, &sb) != TMLP_OK) {
+    if (!za || !zb || tmlp_session_create(a, PAIRED_BATCH, &sa, NULL) != TMLP_OK ||
+        tmlp_session_create(b, PAIRED_BATCH, &sb, NULL) != TMLP_OK) {
         tmlp_cli_error("paired accuracy: out of memory");
         rc = TMLP_EXIT_RUNTIME;
         goto done;
@@ -256,7 +256,8 @@ int tmlp_precision_load(const char *spec, const char *layers, uint64_t synthetic
         }
         st = tmlp_model_random(w, n, synthetic_seed, &o, out, &err);
     } else {
-        st = tmlp_model_load_ex(spec, layers, &o, out, &err);
+        o.layers = layers;
+        st = tmlp_model_load(spec, &o, out, &err);
     }
     if (st != TMLP_OK) {
         tmlp_cli_error("--model %s at precision %s: %s", spec, tmlp_precision_name(p),
@@ -270,13 +271,13 @@ void tmlp_precision_describe(const tmlp_model *m, char *buf, size_t cap)
 {
     tmlp_kernel_info ki;
     size_t bytes = 0;
-    if (tmlp_model_kernel_info(m, &ki) != TMLP_OK) {
+    if (tmlp_model_kernel_info(m, &ki, NULL) != TMLP_OK) {
         snprintf(buf, cap, "unknown");
         return;
     }
     for (int i = 0; i < tmlp_model_layer_count(m); i++) {
         tmlp_layer_info li;
-        if (tmlp_model_layer_info(m, i, &li) == TMLP_OK) bytes += li.stream_bytes;
+        if (tmlp_model_layer_info(m, i, &li, NULL) == TMLP_OK) bytes += li.stream_bytes;
     }
     snprintf(buf, cap, "%s (%s, %s), %zu bytes of weights streamed per forward", tmlp_precision_name(ki.precision),
              ki.precision_source, ki.isa, bytes);

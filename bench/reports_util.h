@@ -63,7 +63,9 @@ static inline int ru_load_model(const char *spec, const char *layers, tmlp_model
         if (n < 2) return tmlp_cli_usage_error("--model %s: need at least two widths", spec);
         st = tmlp_model_random(w, n, RU_MODEL_SEED, NULL, out, &err);
     } else {
-        st = tmlp_model_load(spec, layers, out, &err);
+        tmlp_model_options o = tmlp_model_options_default();
+        o.layers = layers;
+        st = tmlp_model_load(spec, &o, out, &err);
     }
     if (st != TMLP_OK) {
         tmlp_cli_error("--model %s: %s", spec, err.message[0] ? err.message : tmlp_status_str(st));

@@ -25,7 +25,7 @@ int main(void)
         return 1;
     }
     tmlp_session *s;
-    if (tmlp_session_create_ex(m, 2, &s, &err) != TMLP_OK) { /* batches of up to 2 rows */
+    if (tmlp_session_create(m, 2, &s, &err) != TMLP_OK) { /* batches of up to 2 rows */
         fprintf(stderr, "%s\n", err.message);
         tmlp_model_destroy(m);
         return 1;
@@ -33,7 +33,7 @@ int main(void)
     float x[2 * 3] = {0.5f, 1, 2,     /* row 0: logits (9, 18) */
                       1,    0, -1};   /* row 1: logits (-1.5, -3) -> ReLU -> (0, 0) */
     tmlp_tensor in = tmlp_tensor_2d(x, 2, 3), out;
-    tmlp_status st = tmlp_session_forward_ex(s, &in, &out, &err);
+    tmlp_status st = tmlp_session_forward(s, &in, &out, &err);
     if (st == TMLP_OK)
         for (int r = 0; r < 2; r++)
             printf("row %d: %.6f %.6f\n", r, out.data[2 * r], out.data[2 * r + 1]);

@@ -22,14 +22,14 @@ int main(int argc, char **argv)
         return 1;
     }
     tmlp_session *session; /* buffers for batches of up to 1 row */
-    tmlp_status st = tmlp_session_create(model, 1, &session);
+    tmlp_status st = tmlp_session_create(model, 1, &session, NULL);
     const int64_t n = tmlp_model_input_width(model);
     float *x = calloc((size_t)n, sizeof *x);
     if (st == TMLP_OK && !x) st = TMLP_ERR_NOMEM;
     if (st == TMLP_OK) {
         for (int64_t i = 0; i < n && i + 2 < argc; i++) x[i] = strtof(argv[i + 2], NULL);
         tmlp_tensor in = tmlp_tensor_2d(x, 1, n), out; /* out: a view into the session */
-        st = tmlp_session_forward(session, &in, &out);
+        st = tmlp_session_forward(session, &in, &out, NULL);
         if (st == TMLP_OK) {
             const int64_t k = tmlp_argmax(out.data, out.shape[1]);
             printf("class %lld (score %.4f) of %lld\n", (long long)k, out.data[k], (long long)out.shape[1]);

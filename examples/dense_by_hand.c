@@ -45,10 +45,10 @@ int main(void)
     tmlp_model *m = NULL;
     tmlp_session *s = NULL;
     tmlp_error err;
-    tmlp_blas_set_threads(1);                   /* one thread each: a fair race */
+    tmlp_blas_set_threads(1, NULL);             /* one thread each: a fair race */
     if (tmlp_model_create(IN, NULL, &m, &err) != TMLP_OK ||
         tmlp_model_add_dense(m, IN, OUT, W, b, &err) != TMLP_OK ||
-        tmlp_session_create_ex(m, B, &s, &err) != TMLP_OK) {
+        tmlp_session_create(m, B, &s, &err) != TMLP_OK) {
         fprintf(stderr, "dense_by_hand: %s\n", err.message);
         return 1;
     }
@@ -56,7 +56,7 @@ int main(void)
 
     /* Check: the largest difference, relative to the size of the outputs. */
     dense_naive(x, W, b, y);
-    if (tmlp_session_forward_ex(s, &in, &out, &err) != TMLP_OK) {
+    if (tmlp_session_forward(s, &in, &out, &err) != TMLP_OK) {
         fprintf(stderr, "dense_by_hand: %s\n", err.message);
         return 1;
     }
@@ -73,7 +73,7 @@ int main(void)
         uint64_t t0 = tmlp_time_now_ns();
         dense_naive(x, W, b, y);
         uint64_t t1 = tmlp_time_now_ns();
-        tmlp_session_forward(s, &in, &out);
+        tmlp_session_forward(s, &in, &out, NULL);
         uint64_t t2 = tmlp_time_now_ns();
         if (t1 - t0 < best_naive) best_naive = t1 - t0;
         if (t2 - t1 < best_engine) best_engine = t2 - t1;

@@ -10,7 +10,7 @@
  * An nn.Sequential's state_dict names module i's parameters "<i>.weight" (out, in) and
  * "<i>.bias" (out); the file's "tinymlp.layers" metadata lists the modules in PyTorch's
  * names ("linear" is our dense layer). Two ways to load it:
- *   1. tmlp_model_load: the architecture comes from the file (or from the `layers` string);
+ *   1. tmlp_model_load: the architecture comes from the file (or from opts.layers);
  *   2. tmlp_model_load_weights: you build the architecture in C and the file fills it —
  *      every tensor's name and shape is checked against your layers.
  * Both give the same outputs, which this program checks.
@@ -26,13 +26,13 @@
 static tmlp_status run(const tmlp_model *m, float *result, int64_t n, tmlp_error *err)
 {
     tmlp_session *s;
-    tmlp_status st = tmlp_session_create_ex(m, 1, &s, err);
+    tmlp_status st = tmlp_session_create(m, 1, &s, err);
     if (st != TMLP_OK) return st;
     float x[4096];
     const int64_t w = tmlp_model_input_width(m);
     for (int64_t i = 0; i < w && i < 4096; i++) x[i] = 0.5f;
     tmlp_tensor in = tmlp_tensor_2d(x, 1, w), out;
-    st = w <= 4096 ? tmlp_session_forward_ex(s, &in, &out, err) : TMLP_ERR_ARG;
+    st = w <= 4096 ? tmlp_session_forward(s, &in, &out, err) : TMLP_ERR_ARG;
     if (st == TMLP_OK) memcpy(result, out.data, (size_t)n * sizeof *result);
     tmlp_session_destroy(s);
     return st;
@@ -52,7 +52,7 @@ int main(int argc, char **argv)
     /* 1. The whole model from the file. */
     if (tmlp_model_load(argv[1], NULL, &a, &err) != TMLP_OK) goto fail;
     char layers[256];
-    tmlp_model_layers_string(a, layers, sizeof layers);
+    tmlp_model_layers_string(a, layers, sizeof layers, NULL);
     const int64_t in_w = tmlp_model_input_width(a), out_w = tmlp_model_output_width(a);
     printf("%s: %s, %lld -> %lld\n", argv[1], layers, (long long)in_w, (long long)out_w);
     const int64_t n = out_w < 16 ? out_w : 16;
@@ -61,7 +61,7 @@ int main(int argc, char **argv)
     if (tmlp_model_create(in_w, NULL, &b, &err) != TMLP_OK) goto fail;
     for (int i = 0; i < tmlp_model_layer_count(a); i++) {
         tmlp_layer_info li;
-        tmlp_status st = tmlp_model_layer_info(a, i, &li);
+        tmlp_status st = tmlp_model_layer_info(a, i, &li, NULL);
         if (st == TMLP_OK && li.kind == TMLP_LAYER_DENSE) {
             static float zeros[1 << 20];        /* enough for this example's models */
             st = li.in_width * li.out_width <= (1 << 20)

@@ -30,15 +30,15 @@ int main(void)
     const double ps[] = {0.50, 0.90, 0.99};
     for (int k = 0; k < 3; k++) {
         double pa, pb;
-        if (tmlp_stats_percentile(a, N, ps[k], TMLP_PCT_LOADGEN, &pa) != TMLP_OK ||
-            tmlp_stats_percentile(b, N, ps[k], TMLP_PCT_LOADGEN, &pb) != TMLP_OK)
+        if (tmlp_stats_percentile(a, N, ps[k], TMLP_PCT_LOADGEN, &pa, NULL) != TMLP_OK ||
+            tmlp_stats_percentile(b, N, ps[k], TMLP_PCT_LOADGEN, &pb, NULL) != TMLP_OK)
             return 1;
         printf("p%-4g A %7.1f us   B %7.1f us\n", ps[k] * 100, pa, pb);
     }
 
     tmlp_stats_compare_opts o = tmlp_stats_compare_opts_default(); /* alpha 0.05, noise 1% */
     tmlp_stats_compare_result r;
-    if (tmlp_stats_compare(a, N, b, N, &o, &r) != TMLP_OK) return 1;
+    if (tmlp_stats_compare(a, N, b, N, &o, &r, NULL) != TMLP_OK) return 1;
     char line[256];
     tmlp_stats_verdict_sentence(&r, r.confidence, line, sizeof line);
     printf("verdict: %s — %s\n", tmlp_stats_verdict_name(r.verdict), line);

@@ -11,8 +11,8 @@ int main(int argc, char **argv)
     tmlp_tensor in = tmlp_tensor_2d(x, 1, 784), out;
     int rc = 1;
     if (tmlp_model_load(path, NULL, &m, &err) != TMLP_OK ||
-        tmlp_session_create_ex(m, 1, &s, &err) != TMLP_OK ||   /* batches of up to 1 row */
-        tmlp_session_forward_ex(s, &in, &out, &err) != TMLP_OK) /* out: a view into s */
+        tmlp_session_create(m, 1, &s, &err) != TMLP_OK ||   /* batches of up to 1 row */
+        tmlp_session_forward(s, &in, &out, &err) != TMLP_OK) /* out: a view into s */
         fprintf(stderr, "quickstart: %s\n", err.message);
     else {
         printf("class %lld of %lld\n", (long long)tmlp_argmax(out.data, out.shape[1]),

@@ -32,13 +32,13 @@ static void *work(void *arg)
 {
     job *j = arg;
     tmlp_session *s;           /* this thread's own buffers */
-    j->status = tmlp_session_create_ex(j->model, 1, &s, &j->err);
+    j->status = tmlp_session_create(j->model, 1, &s, &j->err);
     if (j->status != TMLP_OK) return NULL;
     float x[784];
     for (int r = 0; r < ROWS && j->status == TMLP_OK; r++) {
         make_row(x, 784, j->first_row + r);
         tmlp_tensor in = tmlp_tensor_2d(x, 1, 784), out;
-        j->status = tmlp_session_forward_ex(s, &in, &out, &j->err);
+        j->status = tmlp_session_forward(s, &in, &out, &j->err);
         if (j->status == TMLP_OK) j->classes[r] = tmlp_argmax(out.data, out.shape[1]);
     }
     tmlp_session_destroy(s);
@@ -50,7 +50,7 @@ int main(void)
     const int64_t widths[] = {784, 128, 10};
     tmlp_model *m;
     tmlp_error err;
-    if (tmlp_blas_set_threads_ex(1, &err) != TMLP_OK ||
+    if (tmlp_blas_set_threads(1, &err) != TMLP_OK ||
         tmlp_model_random(widths, 3, 7, NULL, &m, &err) != TMLP_OK) {
         fprintf(stderr, "threads: %s\n", err.message);
         return 1;
@@ -65,7 +65,7 @@ int main(void)
 
     /* Check against one session on this thread: sharing the model changed nothing. */
     tmlp_session *s;
-    int rc = tmlp_session_create_ex(m, 1, &s, &err) == TMLP_OK ? 0 : 1;
+    int rc = tmlp_session_create(m, 1, &s, &err) == TMLP_OK ? 0 : 1;
     int mismatches = 0;
     for (int t = 0; t < THREADS && rc == 0; t++) {
         if (jobs[t].status != TMLP_OK) {
@@ -77,7 +77,7 @@ int main(void)
             float x[784];
             make_row(x, 784, t * ROWS + r);
             tmlp_tensor in = tmlp_tensor_2d(x, 1, 784), out;
-            if (tmlp_session_forward_ex(s, &in, &out, &err) != TMLP_OK) return 1;
+            if (tmlp_session_forward(s, &in, &out, &err) != TMLP_OK) return 1;
             mismatches += tmlp_argmax(out.data, 10) != jobs[t].classes[r];
         }
     }

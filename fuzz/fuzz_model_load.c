@@ -28,15 +28,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 4; i++) {
         tmlp_model *m = NULL;
         tmlp_error err;
-        if (tmlp_model_load(path, lists[i], &m, &err) != TMLP_OK) continue;
+        tmlp_model_options o = tmlp_model_options_default();
+        o.layers = lists[i];
+        if (tmlp_model_load(path, &o, &m, &err) != TMLP_OK) continue;
         tmlp_session *s = NULL;
-        if (tmlp_session_create(m, 2, &s) == TMLP_OK) {
+        if (tmlp_session_create(m, 2, &s, NULL) == TMLP_OK) {
             int64_t w = tmlp_model_input_width(m);
             if (w <= 4096) {
                 float *x = calloc((size_t)(2 * w), sizeof(float));
                 tmlp_tensor in = tmlp_tensor_2d(x, 2, w), out;
                 /* a model that loaded must run: anything else is a bug */
-                if (x && tmlp_session_forward(s, &in, &out) != TMLP_OK) abort();
+                if (x && tmlp_session_forward(s, &in, &out, NULL) != TMLP_OK) abort();
                 free(x);
             }
             tmlp_session_destroy(s);

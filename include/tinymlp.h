@@ -36,8 +36,8 @@
  *     float x[784] = {0};                           // one input row, filled by you
  *     tmlp_tensor in = tmlp_tensor_2d(x, 1, 784), out;
  *     if (tmlp_model_load("mnist.safetensors", NULL, &m, &err) != TMLP_OK ||
- *         tmlp_session_create_ex(m, 1, &s, &err) != TMLP_OK ||
- *         tmlp_session_forward_ex(s, &in, &out, &err) != TMLP_OK)  // out: (1, 10) view into s
+ *         tmlp_session_create(m, 1, &s, &err) != TMLP_OK ||
+ *         tmlp_session_forward(s, &in, &out, &err) != TMLP_OK)     // out: (1, 10) view into s
  *         fprintf(stderr, "%s\n", err.message);
  *     else
  *         printf("class %lld\n", (long long)tmlp_argmax(out.data, out.shape[1]));

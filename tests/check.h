@@ -95,7 +95,7 @@ static inline int test_kernel_env_skip(void)
 {
     const char *env = getenv("TMLP_KERNELS");
     tmlp_kernel k;
-    if (!env || !*env || tmlp_kernel_parse(env, &k) != TMLP_OK || tmlp_kernel_available(k)) return 0;
+    if (!env || !*env || tmlp_kernel_parse(env, &k, NULL) != TMLP_OK || tmlp_kernel_available(k)) return 0;
     printf("SKIP: TMLP_KERNELS=%s: this CPU lacks that kernel\n", env);
     return 1;
 }

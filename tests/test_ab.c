@@ -92,7 +92,7 @@ static void test_b_ten_percent_slower(void **state)
     double *a = to_d(A), *b = to_d(B);
     tmlp_stats_compare_opts o = tmlp_stats_compare_opts_default();
     tmlp_stats_compare_result c;
-    assert_int_equal(tmlp_stats_compare(a, A->n, b, B->n, &o, &c), TMLP_OK);
+    assert_int_equal(tmlp_stats_compare(a, A->n, b, B->n, &o, &c, NULL), TMLP_OK);
     assert_int_equal(c.verdict, TMLP_VERDICT_SLOWER);
     assert_true(fabs(c.relative_change.estimate - 0.10) < 0.01);
     assert_true(c.relative_change.low > 0.05 && c.relative_change.high < 0.15);
@@ -117,7 +117,7 @@ static void test_equal_arms_no_change(void **state)
     double *a = to_d(&r->arm[0]), *b = to_d(&r->arm[1]);
     tmlp_stats_compare_opts o = tmlp_stats_compare_opts_default();
     tmlp_stats_compare_result c;
-    assert_int_equal(tmlp_stats_compare(a, r->arm[0].n, b, r->arm[1].n, &o, &c), TMLP_OK);
+    assert_int_equal(tmlp_stats_compare(a, r->arm[0].n, b, r->arm[1].n, &o, &c, NULL), TMLP_OK);
     assert_int_equal(c.verdict, TMLP_VERDICT_NO_CHANGE);
     assert_int_equal(r->arm[0].labeled, 0);
     free(a);

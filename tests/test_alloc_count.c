@@ -24,7 +24,7 @@ static void test_forward_allocates_nothing(void **state)
     const long after_model = ta.allocs;
     assert_true(after_model >= 4); /* model, layer list, 3 dense layers... all counted */
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, 16, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 16, &s, NULL), TMLP_OK);
     assert_int_equal(ta.allocs, after_model + 1); /* a session is ONE allocation */
     const long before = ta.calls;
 
@@ -38,11 +38,11 @@ static void test_forward_allocates_nothing(void **state)
     for (int it = 0; it < 500; it++) {
         const int64_t batch = it % 3 == 0 ? 1 : (it % 3 == 1 ? 7 : 16);
         tmlp_tensor in = tmlp_tensor_2d(x, batch, 784), out;
-        assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
-        assert_int_equal(tmlp_session_forward_u8(s, raw, batch, &out), TMLP_OK);
-        assert_int_equal(tmlp_session_forward_profiled(s, &in, &out, ns), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
+        assert_int_equal(tmlp_session_forward_u8(s, raw, batch, &out, NULL), TMLP_OK);
+        assert_int_equal(tmlp_session_forward_profiled(s, &in, &out, ns, NULL), TMLP_OK);
         tmlp_tensor bad = tmlp_tensor_2d(x, 17, 784); /* errors allocate nothing either */
-        assert_int_equal(tmlp_session_forward(s, &bad, &out), TMLP_ERR_BATCH);
+        assert_int_equal(tmlp_session_forward(s, &bad, &out, NULL), TMLP_ERR_BATCH);
     }
     assert_int_equal(ta.calls, before); /* not a single allocation attempt */
     assert_int_equal(ta.frees, 0);

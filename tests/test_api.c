@@ -1,5 +1,5 @@
 /* test_api.c — the error convention and the calls added for users of the C API:
- * every session/model call reports a message (the _ex twins of the fixed calls), shape
+ * every session/model call reports a message through its trailing tmlp_error *, shape
  * errors name the expected and the actual value, tmlp_model_load_weights fills a model
  * built in C and leaves it unchanged on any error, the public safetensors reader, the
  * BLAS thread calls and the one layer name.
@@ -58,70 +58,71 @@ static void test_session_messages(void **state)
     tmlp_error err;
     tmlp_session *s = NULL;
     tmlp_model *m = random_model(1), *empty = NULL;
-    expect_msg(tmlp_session_create_ex(NULL, 1, &s, &err), &err, TMLP_ERR_ARG, "model is NULL", NULL);
+    expect_msg(tmlp_session_create(NULL, 1, &s, &err), &err, TMLP_ERR_ARG, "model is NULL", NULL);
     assert_null(s);
-    expect_msg(tmlp_session_create_ex(m, 0, &s, &err), &err, TMLP_ERR_ARG, "max_batch 0", NULL);
+    expect_msg(tmlp_session_create(m, 0, &s, &err), &err, TMLP_ERR_ARG, "max_batch 0", NULL);
     assert_int_equal(tmlp_model_create(4, NULL, &empty, NULL), TMLP_OK);
-    expect_msg(tmlp_session_create_ex(empty, 1, &s, &err), &err, TMLP_ERR_STATE, "no layers", NULL);
+    expect_msg(tmlp_session_create(empty, 1, &s, &err), &err, TMLP_ERR_STATE, "no layers", NULL);
     tmlp_model_destroy(empty);
-    /* The fixed signature still works and gives the same code. */
-    assert_int_equal(tmlp_session_create(m, 0, &s), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_create_ex(m, 2, &s, &err), TMLP_OK);
+    /* Without an err (NULL) the call gives the same code. */
+    assert_int_equal(tmlp_session_create(m, 0, &s, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_create(m, 2, &s, &err), TMLP_OK);
 
     float x[3 * 5] = {0};
     tmlp_tensor out, in = tmlp_tensor_2d(x, 1, 3);
-    expect_msg(tmlp_session_forward_ex(s, &in, &out, &err), &err, TMLP_ERR_SHAPE,
+    expect_msg(tmlp_session_forward(s, &in, &out, &err), &err, TMLP_ERR_SHAPE,
                "input width 3", "the model takes 4");
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_ERR_SHAPE);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_ERR_SHAPE);
     in = tmlp_tensor_2d(x, 3, 4);
-    expect_msg(tmlp_session_forward_ex(s, &in, &out, &err), &err, TMLP_ERR_BATCH, "batch 3",
+    expect_msg(tmlp_session_forward(s, &in, &out, &err), &err, TMLP_ERR_BATCH, "batch 3",
                "at most 2");
     in = tmlp_tensor_2d(x, 0, 4);
-    expect_msg(tmlp_session_forward_ex(s, &in, &out, &err), &err, TMLP_ERR_SHAPE, "batch 0", NULL);
+    expect_msg(tmlp_session_forward(s, &in, &out, &err), &err, TMLP_ERR_SHAPE, "batch 0", NULL);
     in = tmlp_tensor_2d(x, 1, 4);
     in.ndim = 3;
-    expect_msg(tmlp_session_forward_ex(s, &in, &out, &err), &err, TMLP_ERR_SHAPE, "3 dimensions", NULL);
+    expect_msg(tmlp_session_forward(s, &in, &out, &err), &err, TMLP_ERR_SHAPE, "3 dimensions", NULL);
     in = tmlp_tensor_2d(x, 1, 4);
     in.dtype = TMLP_DTYPE_U8;
-    expect_msg(tmlp_session_forward_ex(s, &in, &out, &err), &err, TMLP_ERR_SHAPE, "dtype U8", NULL);
+    expect_msg(tmlp_session_forward(s, &in, &out, &err), &err, TMLP_ERR_SHAPE, "dtype U8", NULL);
     in = tmlp_tensor_2d(NULL, 1, 4);
-    expect_msg(tmlp_session_forward_ex(s, &in, &out, &err), &err, TMLP_ERR_ARG, "NULL", NULL);
-    expect_msg(tmlp_session_forward_ex(s, NULL, &out, &err), &err, TMLP_ERR_ARG, "in is NULL", NULL);
+    expect_msg(tmlp_session_forward(s, &in, &out, &err), &err, TMLP_ERR_ARG, "NULL", NULL);
+    expect_msg(tmlp_session_forward(s, NULL, &out, &err), &err, TMLP_ERR_ARG, "in is NULL", NULL);
 
     uint64_t ns[4];
     in = tmlp_tensor_2d(x, 1, 5);
     in.shape[1] = 5;
-    expect_msg(tmlp_session_forward_profiled_ex(s, &in, &out, ns, &err), &err, TMLP_ERR_SHAPE,
+    expect_msg(tmlp_session_forward_profiled(s, &in, &out, ns, &err), &err, TMLP_ERR_SHAPE,
                "input width 5", "takes 4");
     uint8_t raw[3 * 4] = {0};
-    expect_msg(tmlp_session_forward_u8_ex(s, raw, 3, &out, &err), &err, TMLP_ERR_BATCH, "batch 3",
+    expect_msg(tmlp_session_forward_u8(s, raw, 3, &out, &err), &err, TMLP_ERR_BATCH, "batch 3",
                "at most 2");
-    expect_msg(tmlp_session_forward_u8_ex(s, raw, 0, &out, &err), &err, TMLP_ERR_SHAPE, "batch 0", NULL);
+    expect_msg(tmlp_session_forward_u8(s, raw, 0, &out, &err), &err, TMLP_ERR_SHAPE, "batch 0", NULL);
     /* rows by pointer: NULL rows, rows inside the session (an earlier output), batch */
     const float *fr[3] = {x, NULL, x};
     const uint8_t *ur[3] = {raw, raw, NULL};
-    expect_msg(tmlp_session_forward_rows_ex(s, NULL, 1, &out, &err), &err, TMLP_ERR_ARG, "rows is NULL", NULL);
-    expect_msg(tmlp_session_forward_rows_ex(s, fr, 2, &out, &err), &err, TMLP_ERR_ARG, "rows[1] is NULL", NULL);
-    expect_msg(tmlp_session_forward_rows_ex(s, fr, 3, &out, &err), &err, TMLP_ERR_BATCH, "batch 3", "at most 2");
-    expect_msg(tmlp_session_forward_rows_ex(s, fr, 0, &out, &err), &err, TMLP_ERR_SHAPE, "batch 0", NULL);
-    expect_msg(tmlp_session_forward_u8_rows_ex(s, ur + 1, 2, &out, &err), &err, TMLP_ERR_ARG, "rows[1] is NULL", NULL);
-    expect_msg(tmlp_session_forward_u8_rows_ex(s, ur, 3, &out, &err), &err, TMLP_ERR_BATCH, "batch 3", NULL);
-    expect_msg(tmlp_session_forward_u8_rows_ex(NULL, ur, 1, &out, &err), &err, TMLP_ERR_ARG, "session is NULL", NULL);
+    expect_msg(tmlp_session_forward_rows(s, NULL, 1, &out, &err), &err, TMLP_ERR_ARG, "rows is NULL", NULL);
+    expect_msg(tmlp_session_forward_rows(s, fr, 2, &out, &err), &err, TMLP_ERR_ARG, "rows[1] is NULL", NULL);
+    expect_msg(tmlp_session_forward_rows(s, fr, 3, &out, &err), &err, TMLP_ERR_BATCH, "batch 3", "at most 2");
+    expect_msg(tmlp_session_forward_rows(s, fr, 0, &out, &err), &err, TMLP_ERR_SHAPE, "batch 0", NULL);
+    expect_msg(tmlp_session_forward_u8_rows(s, ur + 1, 2, &out, &err), &err, TMLP_ERR_ARG, "rows[1] is NULL", NULL);
+    expect_msg(tmlp_session_forward_u8_rows(s, ur, 3, &out, &err), &err, TMLP_ERR_BATCH, "batch 3", NULL);
+    expect_msg(tmlp_session_forward_u8_rows(NULL, ur, 1, &out, &err), &err, TMLP_ERR_ARG, "session is NULL", NULL);
     in = tmlp_tensor_2d(x, 1, 4);
-    assert_int_equal(tmlp_session_forward_ex(s, &in, &out, &err), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, &err), TMLP_OK);
     const float *own[1] = {out.data};
-    expect_msg(tmlp_session_forward_rows_ex(s, own, 1, &out, &err), &err, TMLP_ERR_ARG, "rows[0] points into the session", NULL);
+    expect_msg(tmlp_session_forward_rows(s, own, 1, &out, &err), &err, TMLP_ERR_ARG,
+               "rows[0] points into the session", NULL);
 
     /* Success leaves err untouched. */
     err.code = TMLP_ERR_IO;
     in = tmlp_tensor_2d(x, 2, 4);
-    assert_int_equal(tmlp_session_forward_ex(s, &in, &out, &err), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, &err), TMLP_OK);
     assert_int_equal(err.code, TMLP_ERR_IO);
     assert_int_equal(out.shape[0], 2);
     assert_int_equal(out.shape[1], 2);
 
     /* The model is frozen now. */
-    expect_msg(tmlp_model_set_preprocess_ex(m, 1, 0, 1, &err), &err, TMLP_ERR_STATE, "frozen", NULL);
+    expect_msg(tmlp_model_set_preprocess(m, 1, 0, 1, &err), &err, TMLP_ERR_STATE, "frozen", NULL);
     tmlp_session_destroy(s);
     tmlp_model_destroy(m);
 }
@@ -131,17 +132,17 @@ static void test_preprocess_and_blas_messages(void **state)
     (void)state;
     tmlp_error err;
     tmlp_model *m = built_model(3);
-    expect_msg(tmlp_model_set_preprocess_ex(m, 1, 0, 0, &err), &err, TMLP_ERR_ARG, "std 0", NULL);
-    expect_msg(tmlp_model_set_preprocess_ex(NULL, 1, 0, 1, &err), &err, TMLP_ERR_ARG, "NULL", NULL);
-    assert_int_equal(tmlp_model_set_preprocess_ex(m, 1.0 / 255, 0.5, 0.25, &err), TMLP_OK);
+    expect_msg(tmlp_model_set_preprocess(m, 1, 0, 0, &err), &err, TMLP_ERR_ARG, "std 0", NULL);
+    expect_msg(tmlp_model_set_preprocess(NULL, 1, 0, 1, &err), &err, TMLP_ERR_ARG, "NULL", NULL);
+    assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255, 0.5, 0.25, &err), TMLP_OK);
     tmlp_model_destroy(m);
 
-    expect_msg(tmlp_blas_set_threads_ex(0, &err), &err, TMLP_ERR_ARG, "0 threads", NULL);
+    expect_msg(tmlp_blas_set_threads(0, &err), &err, TMLP_ERR_ARG, "0 threads", NULL);
     const int before = tmlp_blas_get_threads();
     assert_true(before >= 1);
-    assert_int_equal(tmlp_blas_set_threads(1), TMLP_OK);
+    assert_int_equal(tmlp_blas_set_threads(1, NULL), TMLP_OK);
     assert_int_equal(tmlp_blas_get_threads(), 1);
-    tmlp_blas_set_threads(before);
+    tmlp_blas_set_threads(before, NULL);
 }
 
 static void test_layer_name(void **state)
@@ -149,11 +150,11 @@ static void test_layer_name(void **state)
     (void)state;
     tmlp_model *m = random_model(2);
     tmlp_layer_info li;
-    assert_int_equal(tmlp_model_layer_info(m, 0, &li), TMLP_OK);
+    assert_int_equal(tmlp_model_layer_info(m, 0, &li, NULL), TMLP_OK);
     assert_int_equal(li.kind, TMLP_LAYER_DENSE);
     assert_string_equal(li.name, "dense");
     char buf[64];
-    assert_int_equal(tmlp_model_layers_string(m, buf, sizeof buf), TMLP_OK);
+    assert_int_equal(tmlp_model_layers_string(m, buf, sizeof buf, NULL), TMLP_OK);
     assert_string_equal(buf, "linear,relu,linear,softmax"); /* the file format's names */
     tmlp_model_destroy(m);
 }
@@ -163,9 +164,9 @@ static void forward3(const tmlp_model *m, float out2[6])
 {
     const float x[12] = {0.1f, -0.2f, 0.3f, 0.4f, 1, 2, 3, 4, -1, 0.5f, 0, 0.25f};
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create_ex(m, 3, &s, NULL), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 3, &s, NULL), TMLP_OK);
     tmlp_tensor in = tmlp_tensor_2d(x, 3, 4), out;
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
     memcpy(out2, out.data, 6 * sizeof(float));
     tmlp_session_destroy(s);
 }

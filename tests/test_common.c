@@ -114,9 +114,9 @@ static void test_mem_helpers(void **state)
 static void test_blas(void **state)
 {
     (void)state;
-    assert_int_equal(tmlp_blas_set_threads(0), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_blas_set_threads(-2), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_blas_set_threads(1), TMLP_OK);
+    assert_int_equal(tmlp_blas_set_threads(0, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_blas_set_threads(-2, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_blas_set_threads(1, NULL), TMLP_OK);
     tmlp_blas_info info;
     memset(&info, 0x55, sizeof info);
     tmlp_blas_get_info(&info);

@@ -32,10 +32,10 @@ static void test_dense_2x3_batch1(void **state)
     (void)state;
     tmlp_model *m = dense23(0);
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, 4, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 4, &s, NULL), TMLP_OK);
     float x[3] = {0.5f, 1.0f, 2.0f}; /* y0 = .5+2+6+.5 = 9, y1 = 2+5+12-1 = 18 */
     tmlp_tensor in = tmlp_tensor_2d(x, 1, 3), out;
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
     assert_int_equal(out.ndim, 2);
     assert_int_equal(out.shape[0], 1);
     assert_int_equal(out.shape[1], 2);
@@ -51,11 +51,11 @@ static void test_dense_2x3_batch2(void **state)
     (void)state;
     tmlp_model *m = dense23(0);
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, 4, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 4, &s, NULL), TMLP_OK);
     /* row 0 as above; row 1: x = (1, 0, -1): y0 = 1-3+.5 = -1.5, y1 = 4-6-1 = -3 */
     float x[6] = {0.5f, 1.0f, 2.0f, 1.0f, 0.0f, -1.0f};
     tmlp_tensor in = tmlp_tensor_2d(x, 2, 3), out;
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
     assert_int_equal(out.shape[0], 2);
     assert_int_equal(out.shape[1], 2);
     const float expect[4] = {9.0f, 18.0f, -1.5f, -3.0f};
@@ -69,10 +69,10 @@ static void test_dense_2x3_relu(void **state)
     (void)state;
     tmlp_model *m = dense23(1);
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, 2, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 2, &s, NULL), TMLP_OK);
     float x[6] = {0.5f, 1.0f, 2.0f, 1.0f, 0.0f, -1.0f};
     tmlp_tensor in = tmlp_tensor_2d(x, 2, 3), out;
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
     const float expect[4] = {9.0f, 18.0f, 0.0f, 0.0f};
     assert_int_equal(check_tensor("relu(y)", out.data, expect, 4, 0, 0), 0);
     tmlp_session_destroy(s);
@@ -86,10 +86,10 @@ static void test_dense_null_bias_is_zero(void **state)
     assert_int_equal(tmlp_model_create(3, NULL, &m, NULL), TMLP_OK);
     assert_int_equal(tmlp_model_add_dense(m, 3, 2, W23, NULL, NULL), TMLP_OK);
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, 1, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 1, &s, NULL), TMLP_OK);
     float x[3] = {0.5f, 1.0f, 2.0f};
     tmlp_tensor in = tmlp_tensor_2d(x, 1, 3), out;
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
     const float expect[2] = {8.5f, 19.0f};
     assert_int_equal(check_tensor("y", out.data, expect, 2, 0, 0), 0);
     tmlp_session_destroy(s);
@@ -103,9 +103,9 @@ static void softmax_rows(const float *x, int64_t rows, int64_t n, float *y)
     assert_int_equal(tmlp_model_create(n, NULL, &m, NULL), TMLP_OK);
     assert_int_equal(tmlp_model_add_softmax(m, NULL), TMLP_OK);
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, rows, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, rows, &s, NULL), TMLP_OK);
     tmlp_tensor in = tmlp_tensor_2d((float *)x, rows, n), out;
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
     memcpy(y, out.data, (size_t)(rows * n) * sizeof(float));
     tmlp_session_destroy(s);
     tmlp_model_destroy(m);
@@ -161,14 +161,14 @@ static void test_fused_bias_relu_equals_unfused(void **state)
     assert_int_equal(tmlp_model_create(OUT, NULL, &relu, NULL), TMLP_OK);
     assert_int_equal(tmlp_model_add_relu(relu, NULL), TMLP_OK);
     tmlp_session *sf, *sl, *sr;
-    assert_int_equal(tmlp_session_create(fused, B, &sf), TMLP_OK);
-    assert_int_equal(tmlp_session_create(lin, B, &sl), TMLP_OK);
-    assert_int_equal(tmlp_session_create(relu, B, &sr), TMLP_OK);
+    assert_int_equal(tmlp_session_create(fused, B, &sf, NULL), TMLP_OK);
+    assert_int_equal(tmlp_session_create(lin, B, &sl, NULL), TMLP_OK);
+    assert_int_equal(tmlp_session_create(relu, B, &sr, NULL), TMLP_OK);
 
     for (int64_t batch = 1; batch <= B; batch += B - 1) { /* 1 (sgemv) and 5 (sgemm) */
         tmlp_tensor in = tmlp_tensor_2d(x, batch, IN), yf, yl, yr;
-        assert_int_equal(tmlp_session_forward(sf, &in, &yf), TMLP_OK);
-        assert_int_equal(tmlp_session_forward(sl, &in, &yl), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(sf, &in, &yf, NULL), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(sl, &in, &yl, NULL), TMLP_OK);
         int negatives = 0, positives = 0;
         float manual[B * OUT];
         for (int64_t i = 0; i < batch * OUT; i++) {
@@ -177,7 +177,7 @@ static void test_fused_bias_relu_equals_unfused(void **state)
             manual[i] = yl.data[i] > 0.0f ? yl.data[i] : 0.0f;
         }
         assert_true(negatives > 0 && positives > 0); /* the test sees both sides of 0 */
-        assert_int_equal(tmlp_session_forward(sr, &yl, &yr), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(sr, &yl, &yr, NULL), TMLP_OK);
         assert_int_equal(check_tensor("fused vs relu layer", yf.data, yr.data, batch * OUT, 0, 0), 0);
         assert_int_equal(check_tensor("fused vs scalar", yf.data, manual, batch * OUT, 0, 0), 0);
         assert_memory_equal(yf.data, yr.data, (size_t)(batch * OUT) * sizeof(float));
@@ -198,16 +198,16 @@ static void test_sgemv_matches_sgemm(void **state)
     tmlp_model *m;
     assert_int_equal(tmlp_model_random(widths, 2, 3, NULL, &m, NULL), TMLP_OK);
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, 3, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 3, &s, NULL), TMLP_OK);
     float x[3 * 50];
     for (int i = 0; i < 150; i++) x[i] = (float)((i * 37) % 11) - 5.0f;
     tmlp_tensor in3 = tmlp_tensor_2d(x, 3, 50), out;
-    assert_int_equal(tmlp_session_forward(s, &in3, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in3, &out, NULL), TMLP_OK);
     float batched[90];
     memcpy(batched, out.data, sizeof batched);
     for (int r = 0; r < 3; r++) {
         tmlp_tensor in1 = tmlp_tensor_2d(x + r * 50, 1, 50);
-        assert_int_equal(tmlp_session_forward(s, &in1, &out), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(s, &in1, &out, NULL), TMLP_OK);
         assert_int_equal(check_tensor("row", out.data, batched + r * 30, 30, 1e-5, 1e-7), 0);
     }
     tmlp_session_destroy(s);
@@ -253,10 +253,10 @@ static void test_chain_matches_naive(void **state)
         for (int j = 0; j < 2; j++) expect[row * 2 + j] = (float)(exp(a[j] - mx) / z);
     }
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, B, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, B, &s, NULL), TMLP_OK);
     for (int64_t batch = 1; batch <= B; batch++) {
         tmlp_tensor in = tmlp_tensor_2d(x, batch, 4), out;
-        assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
         assert_int_equal(out.shape[1], 2);
         assert_int_equal(check_tensor("chain", out.data, expect, batch * 2, 1e-5, 1e-7), 0);
     }

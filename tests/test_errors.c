@@ -111,41 +111,41 @@ static const char *const g_cells[1] = {"x"};
     X(compare_b_nan, tmlp_stats_compare, TMLP_ERR_ARG, "stats: compare: ",                   \
       "b[0] is nan, samples must be finite", A, 3, B_NAN, 2, NULL, &g_compare)              \
     /* report.h */                                                                           \
-    X(summary_early, tmlp_monitor_get_summary, TMLP_ERR_STATE, "monitor: get_summary: ",     \
+    X(summary_early, tmlp_monitor_get_summary_ex, TMLP_ERR_STATE, "monitor: get_summary: ",     \
       "no window has ended yet", g_monitor, &g_msummary)                                     \
-    X(summary_null, tmlp_monitor_get_summary, TMLP_ERR_ARG, "monitor: get_summary: ",        \
+    X(summary_null, tmlp_monitor_get_summary_ex, TMLP_ERR_ARG, "monitor: get_summary: ",        \
       "m is NULL", NULL, &g_msummary)                                                        \
-    X(trace_running, tmlp_monitor_trace_events, TMLP_ERR_STATE, "monitor: trace_events: ",   \
+    X(trace_running, tmlp_monitor_trace_events_ex, TMLP_ERR_STATE, "monitor: trace_events: ",   \
       "the monitor is running", g_monitor, 1, 0.0, &g_str)                                   \
-    X(srm_split, tmlp_srm_check, TMLP_ERR_ARG, "srm: check: ", "split_b 1.5 is outside (0, 1)", \
+    X(srm_split, tmlp_srm_check_ex, TMLP_ERR_ARG, "srm: check: ", "split_b 1.5 is outside (0, 1)", \
       10, 10, 1.5, 0.001, &g_srm)                                                            \
-    X(srm_negative, tmlp_srm_check, TMLP_ERR_ARG, "srm: check: ", "n_a -1 is negative", -1,  \
+    X(srm_negative, tmlp_srm_check_ex, TMLP_ERR_ARG, "srm: check: ", "n_a -1 is negative", -1,  \
       10, 0.5, 0.001, &g_srm)                                                                \
-    X(runs_zero, tmlp_regress_compare_runs, TMLP_ERR_ARG, "regress: compare_runs: ",         \
+    X(runs_zero, tmlp_regress_compare_runs_ex, TMLP_ERR_ARG, "regress: compare_runs: ",         \
       "cur[1] is 0, values must be finite and > 0", TMLP_LOWER_IS_BETTER, A, 3, RUNS_ZERO, 2, \
       0.05, 0.05, &g_runs)                                                                   \
-    X(runs_alpha, tmlp_regress_compare_runs, TMLP_ERR_ARG, "regress: compare_runs: ",        \
+    X(runs_alpha, tmlp_regress_compare_runs_ex, TMLP_ERR_ARG, "regress: compare_runs: ",        \
       "alpha 0.9 is outside (0, 0.5]", TMLP_LOWER_IS_BETTER, A, 3, A, 3, 0.05, 0.9, &g_runs)  \
-    X(holm_negative, tmlp_regress_holm, TMLP_ERR_ARG, "regress: holm: ", "n -1 is negative",  \
+    X(holm_negative, tmlp_regress_holm_ex, TMLP_ERR_ARG, "regress: holm: ", "n -1 is negative",  \
       A, -1, g_adj)                                                                          \
-    X(holm_null, tmlp_regress_holm, TMLP_ERR_ARG, "regress: holm: ", "p is NULL with n 3",    \
+    X(holm_null, tmlp_regress_holm_ex, TMLP_ERR_ARG, "regress: holm: ", "p is NULL with n 3",    \
       NULL, 3, g_adj)                                                                        \
-    X(heading_level, tmlp_report_heading, TMLP_ERR_ARG, "report: heading: ",                 \
+    X(heading_level, tmlp_report_heading_ex, TMLP_ERR_ARG, "report: heading: ",                 \
       "level 4 is not 2 or 3", g_report, 4, "Title")                                         \
-    X(paragraph_null, tmlp_report_paragraph, TMLP_ERR_ARG, "report: paragraph: ",            \
+    X(paragraph_null, tmlp_report_paragraph_ex, TMLP_ERR_ARG, "report: paragraph: ",            \
       "text is NULL", g_report, NULL)                                                        \
-    X(bullet_report, tmlp_report_bullet, TMLP_ERR_ARG, "report: bullet: ", "r is NULL", NULL, \
+    X(bullet_report, tmlp_report_bullet_ex, TMLP_ERR_ARG, "report: bullet: ", "r is NULL", NULL, \
       "item")                                                                                \
-    X(code_null, tmlp_report_code, TMLP_ERR_ARG, "report: code: ", "text is NULL", g_report,  \
+    X(code_null, tmlp_report_code_ex, TMLP_ERR_ARG, "report: code: ", "text is NULL", g_report,  \
       NULL)                                                                                  \
-    X(table_cols, tmlp_report_table, TMLP_ERR_ARG, "report: table: ",                        \
+    X(table_cols, tmlp_report_table_ex, TMLP_ERR_ARG, "report: table: ",                        \
       "ncols 0 is outside [1, 32]", g_report, 0, g_cells)                                    \
-    X(row_no_table, tmlp_report_table_row, TMLP_ERR_STATE, "report: table_row: ",            \
+    X(row_no_table, tmlp_report_table_row_ex, TMLP_ERR_STATE, "report: table_row: ",            \
       "no table is open", g_report, g_cells)                                                 \
-    X(figure_name, tmlp_report_figure, TMLP_ERR_ARG, "report: figure: ",                     \
+    X(figure_name, tmlp_report_figure_ex, TMLP_ERR_ARG, "report: figure: ",                     \
       "name \"a/b\" has a character outside [A-Za-z0-9_-]", g_report, "a/b", "caption",      \
       "<svg/>")                                                                              \
-    X(render_outputs, tmlp_report_render, TMLP_ERR_ARG, "report: render: ",                  \
+    X(render_outputs, tmlp_report_render_ex, TMLP_ERR_ARG, "report: render: ",                  \
       "markdown and html are both NULL", g_report, NULL, NULL)                               \
     /* model.h, bench.h, kernels.h */                                                        \
     X(layer_range, tmlp_model_layer_info, TMLP_ERR_ARG, "model: layer_info: ",               \
@@ -154,33 +154,30 @@ static const char *const g_cells[1] = {"x"};
       "cap is 0", g_model, g_buf, 0)                                                         \
     X(kernel_info_null, tmlp_model_kernel_info, TMLP_ERR_ARG, "model: kernel_info: ",        \
       "info is NULL", g_model, NULL)                                                         \
-    X(scenario_unknown, tmlp_scenario_parse, TMLP_ERR_ARG, "bench: scenario_parse: ",        \
+    X(scenario_unknown, tmlp_scenario_parse_ex, TMLP_ERR_ARG, "bench: scenario_parse: ",        \
       "name \"fast\" is not one of single-stream, multi-stream, server, offline", "fast",    \
       &g_scenario)                                                                           \
-    X(mode_null, tmlp_mode_parse, TMLP_ERR_ARG, "bench: mode_parse: ", "name is NULL", NULL, \
+    X(mode_null, tmlp_mode_parse_ex, TMLP_ERR_ARG, "bench: mode_parse: ", "name is NULL", NULL, \
       &g_mode)                                                                               \
     X(kernel_unknown, tmlp_kernel_parse, TMLP_ERR_ARG, "kernels: kernel_parse: ",            \
       "name \"gpu\" is not one of auto, scalar, avx2, avx512, blas", "gpu", &g_kernel)       \
     X(precision_unknown, tmlp_precision_parse, TMLP_ERR_ARG, "kernels: precision_parse: ",   \
       "name \"fp8\" is not one of auto, f32, bf16, int8", "fp8", &g_precision)
 
-/* err == NULL: the plain call; else the _ex twin. */
+/* The call with `err` last (NULL or a tmlp_error). */
 #define DEFINE_CALL(id, call, status, prefix, phrase, ...)                                   \
-    static tmlp_status call_##id(tmlp_error *err)                                            \
-    {                                                                                        \
-        return err ? call##_ex(__VA_ARGS__, err) : call(__VA_ARGS__);                        \
-    }
+    static tmlp_status call_##id(tmlp_error *err) { return call(__VA_ARGS__, err); }
 ERROR_CASES(DEFINE_CALL)
 
 typedef struct error_case {
-    const char *call;   /* the _ex twin's name */
+    const char *call;   /* the call's name */
     tmlp_status status;
     const char *prefix; /* the message starts with "<module>: <call>: " */
     const char *phrase; /* ... and names the argument and the rule */
     tmlp_status (*run)(tmlp_error *err);
 } error_case;
 
-#define ROW(id, call, status, prefix, phrase, ...) {#call "_ex", status, prefix, phrase, call_##id},
+#define ROW(id, call, status, prefix, phrase, ...) {#call, status, prefix, phrase, call_##id},
 static const error_case cases[] = {ERROR_CASES(ROW)};
 
 static int setup(void **state)
@@ -238,8 +235,8 @@ static void test_success_leaves_err_untouched(void **state)
     (void)state;
     tmlp_error err = {TMLP_OK, "untouched"};
     tmlp_stats_summary s;
-    assert_int_equal(tmlp_stats_summarize_ex(A, 3, &s, &err), TMLP_OK);
-    assert_int_equal(tmlp_model_layer_info_ex(g_model, 2, &g_layer, &err), TMLP_OK);
+    assert_int_equal(tmlp_stats_summarize(A, 3, &s, &err), TMLP_OK);
+    assert_int_equal(tmlp_model_layer_info(g_model, 2, &g_layer, &err), TMLP_OK);
     assert_int_equal(tmlp_scenario_parse_ex("Offline", &g_scenario, &err), TMLP_OK);
     assert_int_equal(tmlp_report_heading_ex(g_report, 2, "ok", &err), TMLP_OK);
     assert_int_equal(err.code, TMLP_OK);
@@ -252,7 +249,7 @@ static void test_nested_calls_keep_the_callers_names(void **state)
 {
     (void)state;
     tmlp_error err;
-    assert_int_equal(tmlp_stats_compare_ex(B_NAN, 2, A, 3, NULL, &g_compare, &err), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_stats_compare(B_NAN, 2, A, 3, NULL, &g_compare, &err), TMLP_ERR_ARG);
     assert_string_equal(err.message, "stats: compare: a[0] is nan, samples must be finite");
 }
 

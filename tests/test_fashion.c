@@ -15,7 +15,7 @@
  *   - the engine, fed RAW uint8 images through tmlp_session_forward_u8 (so the model's own
  *     preprocessing is exercised), reproduces PyTorch's logits to max |d| <= 1e-4 with the
  *     same argmax, at batch 1 and at batch 256. The logits come from loading the file with
- *     the explicit layer list "linear,relu,linear,relu,linear" (the `layers` argument
+ *     the explicit layer list "linear,relu,linear,relu,linear" (`tmlp_model_options.layers`
  *     overrides the metadata), the probabilities from the file's own list;
  *   - over all 10,000 test images from /usr/share/datasets/fashion-mnist the engine's
  *     correct count is within 2 of PyTorch's (summation order may flip a near tie);
@@ -159,9 +159,11 @@ static tmlp_model *load_model(fixture *fx, const char *layers)
 {
     tmlp_model *m = NULL;
     tmlp_error err = {0};
-    tmlp_status s = tmlp_model_load(fx->model_path, layers, &m, &err);
+    tmlp_model_options o = tmlp_model_options_default();
+    o.layers = layers;
+    tmlp_status s = tmlp_model_load(fx->model_path, &o, &m, &err);
     if (s != TMLP_OK) {
-        fail_msg("tmlp_model_load(%s, %s): %s: %s", fx->model_path, layers ? layers : "NULL",
+        fail_msg("tmlp_model_load(%s, layers %s): %s: %s", fx->model_path, layers ? layers : "NULL",
                  tmlp_status_str(s), err.message);
     }
     fx->model = m;
@@ -205,13 +207,13 @@ static void test_model_metadata(void **state)
     assert_int_equal(tmlp_model_output_width(m), OUT_W);
     assert_int_equal(tmlp_model_layer_count(m), 6);
     char buf[128];
-    assert_int_equal(tmlp_model_layers_string(m, buf, sizeof buf), TMLP_OK);
+    assert_int_equal(tmlp_model_layers_string(m, buf, sizeof buf, NULL), TMLP_OK);
     assert_string_equal(buf, LAYERS_FULL);
 
     int64_t params = 0;
     for (int i = 0; i < tmlp_model_layer_count(m); i++) {
         tmlp_layer_info info;
-        assert_int_equal(tmlp_model_layer_info(m, i, &info), TMLP_OK);
+        assert_int_equal(tmlp_model_layer_info(m, i, &info, NULL), TMLP_OK);
         params += info.param_count;
     }
     /* 784*256+256 + 256*128+128 + 128*10+10 */
@@ -231,7 +233,7 @@ static void check_against(fixture *fx, const char *layers, int64_t batch,
                           const float *want, float tol, const char *what)
 {
     tmlp_model *m = load_model(fx, layers);
-    assert_int_equal(tmlp_session_create(m, batch, &fx->session), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, batch, &fx->session, NULL), TMLP_OK);
     tmlp_session *s = fx->session;
 
     float worst = 0.0f;
@@ -239,7 +241,7 @@ static void check_against(fixture *fx, const char *layers, int64_t batch,
     for (int64_t b0 = 0; b0 < N_REF; b0 += batch) {
         int64_t rows = N_REF - b0 < batch ? N_REF - b0 : batch;
         tmlp_tensor out;
-        assert_int_equal(tmlp_session_forward_u8(s, fx->x + b0 * IN_W, rows, &out), TMLP_OK);
+        assert_int_equal(tmlp_session_forward_u8(s, fx->x + b0 * IN_W, rows, &out, NULL), TMLP_OK);
         assert_int_equal(out.dtype, TMLP_DTYPE_F32);
         assert_int_equal(out.shape[0], rows);
         assert_int_equal(out.shape[out.ndim - 1], OUT_W);
@@ -308,13 +310,13 @@ static void test_accuracy_10000(void **state)
     assert_memory_equal(d->labels, fx->y, sizeof fx->y);
 
     tmlp_model *m = load_model(fx, NULL);
-    assert_int_equal(tmlp_session_create(m, N_REF, &fx->session), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, N_REF, &fx->session, NULL), TMLP_OK);
     tmlp_session *s = fx->session;
     int64_t correct = 0;
     for (int64_t b0 = 0; b0 < d->count; b0 += N_REF) {
         int64_t rows = d->count - b0 < N_REF ? d->count - b0 : N_REF;
         tmlp_tensor out;
-        assert_int_equal(tmlp_session_forward_u8(s, d->u8 + b0 * IN_W, rows, &out), TMLP_OK);
+        assert_int_equal(tmlp_session_forward_u8(s, d->u8 + b0 * IN_W, rows, &out, NULL), TMLP_OK);
         for (int64_t r = 0; r < rows; r++) {
             if (tmlp_argmax(out.data + r * OUT_W, OUT_W) == d->labels[b0 + r]) {
                 correct++;
@@ -335,7 +337,7 @@ int main(void)
     /* run again per kernel by meson (TMLP_KERNELS); SKIP (77) if this CPU lacks it */
     tmlp_kernel k;
     const char *kenv = getenv("TMLP_KERNELS");
-    if (kenv && tmlp_kernel_parse(kenv, &k) == TMLP_OK && !tmlp_kernel_available(k)) {
+    if (kenv && tmlp_kernel_parse(kenv, &k, NULL) == TMLP_OK && !tmlp_kernel_available(k)) {
         printf("SKIP: TMLP_KERNELS=%s: this CPU lacks that kernel\n", kenv);
         return 77;
     }

@@ -31,10 +31,10 @@ typedef struct fixture {
 static void reference(tmlp_model *m, const float *x, int32_t *pred)
 {
     tmlp_session *s = NULL;
-    assert_int_equal(tmlp_session_create(m, 1, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 1, &s, NULL), TMLP_OK);
     for (int i = 0; i < N; i++) {
         tmlp_tensor in = tmlp_tensor_2d((float *)x + (size_t)i * IN, 1, IN), out;
-        assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
         pred[i] = (int32_t)tmlp_argmax(out.data, OUT);
     }
     tmlp_session_destroy(s);

@@ -176,9 +176,9 @@ static void test_u8_rows(void **st)
         if (blas) o.kernel = TMLP_KERNEL_BLAS;
         tmlp_model *m;
         assert_int_equal(tmlp_model_random(widths, 3, 11, &o, &m, NULL), TMLP_OK);
-        assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255, 0.2860, 0.3530), TMLP_OK);
+        assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255, 0.2860, 0.3530, NULL), TMLP_OK);
         tmlp_session *s;
-        assert_int_equal(tmlp_session_create(m, 300, &s), TMLP_OK);
+        assert_int_equal(tmlp_session_create(m, 300, &s, NULL), TMLP_OK);
         uint8_t *data = malloc(300 * 784), *g = malloc(300 * 784);
         const uint8_t **rows = malloc(300 * sizeof *rows);
         float *want = malloc(300 * 10 * sizeof *want);
@@ -190,9 +190,9 @@ static void test_u8_rows(void **st)
                 memcpy(g + r * 784, rows[r], 784);
             }
             tmlp_tensor out;
-            assert_int_equal(tmlp_session_forward_u8(s, g, batch, &out), TMLP_OK);
+            assert_int_equal(tmlp_session_forward_u8(s, g, batch, &out, NULL), TMLP_OK);
             memcpy(want, out.data, (size_t)batch * 10 * sizeof *want);
-            assert_int_equal(tmlp_session_forward_u8_rows(s, rows, batch, &out), TMLP_OK);
+            assert_int_equal(tmlp_session_forward_u8_rows(s, rows, batch, &out, NULL), TMLP_OK);
             if (memcmp(out.data, want, (size_t)batch * 10 * sizeof *want))
                 fail_msg("u8 rows %s b%lld: not the bits of forward_u8", blas ? "blas" : "auto",
                          (long long)batch);
@@ -216,19 +216,19 @@ static void through_model(tmlp_kernel k)
     assert_int_equal(tmlp_model_random(widths, 4, 7, &o, &mb, NULL), TMLP_OK);
 
     tmlp_kernel_info ki;
-    assert_int_equal(tmlp_model_kernel_info(mk, &ki), TMLP_OK);
+    assert_int_equal(tmlp_model_kernel_info(mk, &ki, NULL), TMLP_OK);
     assert_int_equal(ki.kernel, k);
     assert_string_equal(ki.source, "model options");
     assert_true(ki.crossover_min == INT64_MAX); /* forced: every batch */
     assert_true(ki.packed_bytes > 0);
     tmlp_layer_info li;
-    assert_int_equal(tmlp_model_layer_info(mk, 0, &li), TMLP_OK);
+    assert_int_equal(tmlp_model_layer_info(mk, 0, &li, NULL), TMLP_OK);
     assert_int_equal(li.kernel, k);
     assert_true(li.packed_bytes >= li.weight_bytes);
 
     tmlp_session *sk, *sb;
-    assert_int_equal(tmlp_session_create(mk, 300, &sk), TMLP_OK);
-    assert_int_equal(tmlp_session_create(mb, 300, &sb), TMLP_OK);
+    assert_int_equal(tmlp_session_create(mk, 300, &sk, NULL), TMLP_OK);
+    assert_int_equal(tmlp_session_create(mb, 300, &sb, NULL), TMLP_OK);
     float *x = malloc(300 * 63 * sizeof *x + sizeof *x), *g = malloc(300 * 63 * sizeof *g);
     const float **xp = malloc(300 * sizeof *xp);
     assert_true(x && g && xp);
@@ -243,15 +243,15 @@ static void through_model(tmlp_kernel k)
         tmlp_tensor gin = tmlp_tensor_2d(g, batch, 63), yg, yp;
         for (int m = 0; m < 2; m++) {
             tmlp_session *sm = m ? sb : sk;
-            assert_int_equal(tmlp_session_forward(sm, &gin, &yg), TMLP_OK);
+            assert_int_equal(tmlp_session_forward(sm, &gin, &yg, NULL), TMLP_OK);
             float first[300 * 10];
             memcpy(first, yg.data, (size_t)batch * 10 * sizeof *first);
-            assert_int_equal(tmlp_session_forward_rows(sm, xp, batch, &yp), TMLP_OK);
+            assert_int_equal(tmlp_session_forward_rows(sm, xp, batch, &yp, NULL), TMLP_OK);
             assert_memory_equal(yp.data, first, (size_t)batch * 10 * sizeof *first);
         }
         tmlp_tensor in = tmlp_tensor_2d(x + 1, batch, 63), yk, yb;
-        assert_int_equal(tmlp_session_forward(sk, &in, &yk), TMLP_OK);
-        assert_int_equal(tmlp_session_forward(sb, &in, &yb), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(sk, &in, &yk, NULL), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(sb, &in, &yb, NULL), TMLP_OK);
         /* softmax outputs in (0, 1): 1e-5 relative with a 1e-3 floor as test_reference.c */
         for (int64_t i = 0; i < batch * 10; i++)
             if (!(fabs(yk.data[i] - yb.data[i]) <= TOL * fmax(fabs(yb.data[i]), 1e-3)))
@@ -308,10 +308,10 @@ static void test_dispatch(void **s)
     (void)s;
     tmlp_kernel k;
     for (int i = TMLP_KERNEL_AUTO; i <= TMLP_KERNEL_BLAS; i++) {
-        assert_int_equal(tmlp_kernel_parse(tmlp_kernel_name((tmlp_kernel)i), &k), TMLP_OK);
+        assert_int_equal(tmlp_kernel_parse(tmlp_kernel_name((tmlp_kernel)i), &k, NULL), TMLP_OK);
         assert_int_equal(k, i);
     }
-    assert_int_equal(tmlp_kernel_parse("sse9", &k), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_kernel_parse("sse9", &k, NULL), TMLP_ERR_ARG);
     assert_true(tmlp_kernel_available(TMLP_KERNEL_SCALAR) && tmlp_kernel_available(TMLP_KERNEL_BLAS));
 
     const int64_t widths[] = {4, 3};
@@ -337,13 +337,13 @@ static void test_dispatch(void **s)
     setenv("TMLP_KERNELS", "scalar", 1);
     assert_int_equal(tmlp_model_random(widths, 2, 1, &o, &m, &err), TMLP_OK);
     tmlp_kernel_info ki;
-    assert_int_equal(tmlp_model_kernel_info(m, &ki), TMLP_OK);
+    assert_int_equal(tmlp_model_kernel_info(m, &ki, NULL), TMLP_OK);
     assert_int_equal(ki.kernel, TMLP_KERNEL_SCALAR);
     assert_string_equal(ki.source, "TMLP_KERNELS");
     tmlp_model_destroy(m);
     unsetenv("TMLP_KERNELS");
     assert_int_equal(tmlp_model_random(widths, 2, 1, &o, &m, &err), TMLP_OK);
-    assert_int_equal(tmlp_model_kernel_info(m, &ki), TMLP_OK);
+    assert_int_equal(tmlp_model_kernel_info(m, &ki, NULL), TMLP_OK);
     assert_string_equal(ki.source, "cpuid");
     print_message("  this machine: kernel %s, available %s, crossover %lld..%lld\n", ki.name,
                   ki.available, (long long)ki.crossover_min, (long long)ki.crossover_max);
@@ -355,7 +355,7 @@ static void test_blas_core(void **s)
 {
     (void)s;
     double e = -1;
-    assert_int_equal(tmlp_blas_check_core(&e), TMLP_OK);
+    assert_int_equal(tmlp_blas_check_core(&e, NULL), TMLP_OK);
     assert_true(e >= 0 && e <= 1e-5);
     tmlp_blas_info bi;
     tmlp_blas_get_info(&bi);

@@ -30,7 +30,7 @@ static void test_null_arguments(void **state)
     assert_int_equal(tmlp_model_add_dense(NULL, 4, 3, W, NULL, NULL), TMLP_ERR_ARG);
     assert_int_equal(tmlp_model_add_relu(NULL, NULL), TMLP_ERR_ARG);
     assert_int_equal(tmlp_model_add_softmax(NULL, NULL), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_model_set_preprocess(NULL, 1, 0, 1), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_set_preprocess(NULL, 1, 0, 1, NULL), TMLP_ERR_ARG);
     assert_int_equal(tmlp_model_random(NULL, 3, 1, NULL, &m, NULL), TMLP_ERR_ARG);
     assert_int_equal(tmlp_model_random(widths, 3, 1, NULL, NULL, NULL), TMLP_ERR_ARG);
     assert_int_equal(tmlp_model_random(widths, 1, 1, NULL, &m, NULL), TMLP_ERR_ARG);
@@ -43,13 +43,13 @@ static void test_null_arguments(void **state)
     assert_int_equal(tmlp_model_add_dense(m, 4, 0, W, NULL, NULL), TMLP_ERR_ARG);
     assert_int_equal(tmlp_model_layer_count(m), 0);
     tmlp_layer_info info;
-    assert_int_equal(tmlp_model_layer_info(NULL, 0, &info), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_model_layer_info(m, 0, &info), TMLP_ERR_ARG); /* no layer 0 yet */
-    assert_int_equal(tmlp_model_layer_info(m, 0, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_layer_info(NULL, 0, &info, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_layer_info(m, 0, &info, NULL), TMLP_ERR_ARG); /* no layer 0 yet */
+    assert_int_equal(tmlp_model_layer_info(m, 0, NULL, NULL), TMLP_ERR_ARG);
     char buf[8];
-    assert_int_equal(tmlp_model_layers_string(NULL, buf, sizeof buf), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_model_layers_string(m, NULL, 8), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_model_layers_string(m, buf, 0), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_layers_string(NULL, buf, sizeof buf, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_layers_string(m, NULL, 8, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_layers_string(m, buf, 0, NULL), TMLP_ERR_ARG);
     assert_int_equal(tmlp_model_input_width(NULL), 0);
     assert_int_equal(tmlp_model_output_width(NULL), 0);
     assert_int_equal(tmlp_model_layer_count(NULL), 0);
@@ -92,12 +92,12 @@ static void test_add_after_session_is_state_error(void **state)
     assert_int_equal(tmlp_model_create(3, NULL, &m, NULL), TMLP_OK);
     assert_int_equal(tmlp_model_add_dense(m, 3, 2, w, NULL, NULL), TMLP_OK);
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, 1, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 1, &s, NULL), TMLP_OK);
     assert_int_equal(tmlp_model_add_relu(m, &err), TMLP_ERR_STATE);
     assert_int_equal(err.code, TMLP_ERR_STATE);
     assert_int_equal(tmlp_model_add_softmax(m, NULL), TMLP_ERR_STATE);
     assert_int_equal(tmlp_model_add_dense(m, 2, 2, w, NULL, NULL), TMLP_ERR_STATE);
-    assert_int_equal(tmlp_model_set_preprocess(m, 1, 0, 1), TMLP_ERR_STATE);
+    assert_int_equal(tmlp_model_set_preprocess(m, 1, 0, 1, NULL), TMLP_ERR_STATE);
     assert_int_equal(tmlp_model_layer_count(m), 1);
     /* still frozen after the session is gone: sessions may exist on other threads */
     tmlp_session_destroy(s);
@@ -113,13 +113,13 @@ static void test_inspection(void **state)
     assert_int_equal(tmlp_model_random(widths, 4, 1, NULL, &m, NULL), TMLP_OK);
     assert_int_equal(tmlp_model_layer_count(m), 6);
     char buf[64];
-    assert_int_equal(tmlp_model_layers_string(m, buf, sizeof buf), TMLP_OK);
+    assert_int_equal(tmlp_model_layers_string(m, buf, sizeof buf, NULL), TMLP_OK);
     assert_string_equal(buf, "linear,relu,linear,relu,linear,softmax");
     char small[12];
-    assert_int_equal(tmlp_model_layers_string(m, small, sizeof small), TMLP_OK);
+    assert_int_equal(tmlp_model_layers_string(m, small, sizeof small, NULL), TMLP_OK);
     assert_string_equal(small, "linear,relu"); /* truncated at a whole name */
     tmlp_layer_info li;
-    assert_int_equal(tmlp_model_layer_info(m, 0, &li), TMLP_OK);
+    assert_int_equal(tmlp_model_layer_info(m, 0, &li, NULL), TMLP_OK);
     assert_int_equal(li.kind, TMLP_LAYER_DENSE);
     assert_string_equal(li.name, "dense"); /* the file format says "linear" */
     assert_int_equal(li.in_width, 784);
@@ -127,16 +127,16 @@ static void test_inspection(void **state)
     assert_int_equal(li.param_count, 784 * 512 + 512);
     assert_int_equal(li.flops_per_sample, 2 * 784 * 512 + 512);
     assert_int_equal(li.weight_bytes, (784 * 512 + 512) * 4);
-    assert_int_equal(tmlp_model_layer_info(m, 1, &li), TMLP_OK);
+    assert_int_equal(tmlp_model_layer_info(m, 1, &li, NULL), TMLP_OK);
     assert_int_equal(li.kind, TMLP_LAYER_RELU);
     assert_int_equal(li.param_count, 0);
     assert_int_equal(li.flops_per_sample, 512);
-    assert_int_equal(tmlp_model_layer_info(m, 5, &li), TMLP_OK);
+    assert_int_equal(tmlp_model_layer_info(m, 5, &li, NULL), TMLP_OK);
     assert_int_equal(li.kind, TMLP_LAYER_SOFTMAX);
     assert_string_equal(li.name, "softmax");
     assert_int_equal(li.in_width, 10);
-    assert_int_equal(tmlp_model_layer_info(m, 6, &li), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_model_layer_info(m, -1, &li), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_layer_info(m, 6, &li, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_layer_info(m, -1, &li, NULL), TMLP_ERR_ARG);
     assert_int_equal(tmlp_model_param_bytes(m), (size_t)(784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10) * 4);
     tmlp_model_destroy(m);
 }
@@ -149,9 +149,9 @@ static void test_preprocess(void **state)
     tmlp_preprocess p = tmlp_model_preprocess(m);
     assert_int_equal(p.has_preprocess, 0);
     assert_true(p.scale == 1.0 && p.mean == 0.0 && p.std == 1.0);
-    assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255, 0.1307, 0.0), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_model_set_preprocess(m, NAN, 0.1307, 0.3081), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255, 0.1307, 0.3081), TMLP_OK);
+    assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255, 0.1307, 0.0, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_set_preprocess(m, NAN, 0.1307, 0.3081, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255, 0.1307, 0.3081, NULL), TMLP_OK);
     p = tmlp_model_preprocess(m);
     assert_int_equal(p.has_preprocess, 1);
     assert_true(p.scale == 1.0 / 255 && p.mean == 0.1307 && p.std == 0.3081);

@@ -127,8 +127,8 @@ static void assert_same_model(const tmlp_model *a, const tmlp_model *b)
     assert_int_equal(tmlp_model_output_width(a), tmlp_model_output_width(b));
     for (int i = 0; i < tmlp_model_layer_count(a); i++) {
         tmlp_layer_info ia, ib;
-        assert_int_equal(tmlp_model_layer_info(a, i, &ia), TMLP_OK);
-        assert_int_equal(tmlp_model_layer_info(b, i, &ib), TMLP_OK);
+        assert_int_equal(tmlp_model_layer_info(a, i, &ia, NULL), TMLP_OK);
+        assert_int_equal(tmlp_model_layer_info(b, i, &ib, NULL), TMLP_OK);
         assert_int_equal(ia.kind, ib.kind);
         assert_int_equal(ia.in_width, ib.in_width);
         assert_int_equal(ia.out_width, ib.out_width);
@@ -150,7 +150,7 @@ static void test_roundtrip_bit_exact(void **state)
     tmlp_error err = {TMLP_OK, ""};
     assert_int_equal(tmlp_model_random(widths, 4, 42, NULL, &m, &err), TMLP_OK);
     /* Doubles that do not print exactly with fewer than 17 digits. */
-    assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255.0, 0.1 + 0.2, 0.3530), TMLP_OK);
+    assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255.0, 0.1 + 0.2, 0.3530, NULL), TMLP_OK);
 
     const char *path = file_in(t, "a");
     assert_int_equal(tmlp_model_save(m, path, &err), TMLP_OK);
@@ -158,8 +158,8 @@ static void test_roundtrip_bit_exact(void **state)
     assert_same_model(m, back);
 
     char la[128], lb[128];
-    tmlp_model_layers_string(m, la, sizeof la);
-    tmlp_model_layers_string(back, lb, sizeof lb);
+    tmlp_model_layers_string(m, la, sizeof la, NULL);
+    tmlp_model_layers_string(back, lb, sizeof lb, NULL);
     assert_string_equal(la, "linear,relu,linear,relu,linear,softmax");
     assert_string_equal(la, lb);
 
@@ -245,7 +245,10 @@ static void test_explicit_layers(void **state)
     expect_error(st, &err, TMLP_ERR_LAYERS, "no layer list", "tinymlp.layers", NULL);
     assert_null(m);
 
-    if (tmlp_model_load(path, "linear, relu ,linear", &m, &err) != TMLP_OK)
+    assert_null(tmlp_model_options_default().layers);
+    tmlp_model_options o = tmlp_model_options_default();
+    o.layers = "linear, relu ,linear";
+    if (tmlp_model_load(path, &o, &m, &err) != TMLP_OK)
         fail_msg("load: %s", err.message);
     assert_int_equal(tmlp_model_layer_count(m), 3);
     assert_int_equal(tmlp_model_input_width(m), 3);
@@ -260,11 +263,12 @@ static void test_explicit_layers(void **state)
     assert_memory_equal(b, b2, sizeof b2);
     tmlp_model_destroy(m);
 
-    /* An activation after the last linear needs no tensor; the argument overrides the
+    /* An activation after the last linear needs no tensor; opts.layers overrides the
      * file's own list. */
     tmlp_st_meta meta[] = {{(char *)"tinymlp.layers", (char *)"linear,relu,linear"}};
     write_mlp(path, NULL, NULL, meta, 1);
-    assert_int_equal(tmlp_model_load(path, "linear,relu,linear,softmax", &m, &err), TMLP_OK);
+    o.layers = "linear,relu,linear,softmax";
+    assert_int_equal(tmlp_model_load(path, &o, &m, &err), TMLP_OK);
     assert_int_equal(tmlp_model_layer_count(m), 4);
     tmlp_model_destroy(m);
     assert_int_equal(tmlp_model_load(path, NULL, &m, &err), TMLP_OK);
@@ -287,11 +291,11 @@ static void test_loaded_dense_on_paper(void **state)
     tmlp_model *m = NULL;
     tmlp_session *s = NULL;
     tmlp_error err = {TMLP_OK, ""};
-    assert_int_equal(tmlp_model_load(path, "linear", &m, &err), TMLP_OK);
-    assert_int_equal(tmlp_session_create(m, 1, &s), TMLP_OK);
+    assert_int_equal(tmlp_model_load(path, &(tmlp_model_options){.layers = "linear"}, &m, &err), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 1, &s, NULL), TMLP_OK);
     float x[3] = {1, -1, 2};
     tmlp_tensor in = tmlp_tensor_2d(x, 1, 3), out;
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
     assert_int_equal(out.shape[0], 1);
     assert_int_equal(out.shape[1], 2);
     assert_true(out.data[0] == 5.5f);
@@ -321,7 +325,7 @@ static void test_f16_bf16_widened(void **state)
 
     tmlp_model *m = NULL;
     tmlp_error err = {TMLP_OK, ""};
-    if (tmlp_model_load(path, "linear,relu,linear", &m, &err) != TMLP_OK)
+    if (tmlp_model_load(path, &(tmlp_model_options){.layers = "linear,relu,linear"}, &m, &err) != TMLP_OK)
         fail_msg("load: %s", err.message);
     const float *w, *b;
     const float want_w0[4] = {1.0f, -2.0f, 0.5f, 0x1p-24f}, want_b0[2] = {65504.0f, 0.5f};
@@ -363,7 +367,7 @@ static void test_unaligned_data(void **state)
 
     tmlp_model *m = NULL;
     tmlp_error err = {TMLP_OK, ""};
-    if (tmlp_model_load(file_in(t, "a"), "linear", &m, &err) != TMLP_OK)
+    if (tmlp_model_load(file_in(t, "a"), &(tmlp_model_options){.layers = "linear"}, &m, &err) != TMLP_OK)
         fail_msg("load: %s", err.message);
     const float *w, *b;
     assert_int_equal(tmlp_model_dense_params(m, 0, &w, &b), TMLP_OK);
@@ -377,7 +381,9 @@ static void test_unaligned_data(void **state)
 static tmlp_status load_bad(test_tmpdir *t, const char *layers, tmlp_error *err)
 {
     tmlp_model *m = (tmlp_model *)&m; /* must be reset to NULL on failure */
-    tmlp_status st = tmlp_model_load(file_in(t, "a"), layers, &m, err);
+    tmlp_model_options o = tmlp_model_options_default();
+    o.layers = layers;
+    tmlp_status st = tmlp_model_load(file_in(t, "a"), &o, &m, err);
     if (st != TMLP_OK) assert_null(m);
     tmlp_model_destroy(m);
     return st;
@@ -611,7 +617,7 @@ static void test_nonfinite_weights(void **state)
     assert_non_null(strstr(err.message, "tensor `0.weight`: element 4 is NaN"));
     tmlp_model_options o = tmlp_model_options_default();
     o.allow_nonfinite = 1;
-    assert_int_equal(tmlp_model_load_ex(path, NULL, &o, &back, &err), TMLP_OK);
+    assert_int_equal(tmlp_model_load(path, &o, &back, &err), TMLP_OK);
     tmlp_model_destroy(back);
     back = NULL;
     tmlp_model_destroy(m);

@@ -31,11 +31,11 @@ static tmlp_status build_by_hand(const tmlp_allocator *a, tmlp_error *err)
     }
     if (st == TMLP_OK) st = tmlp_model_add_softmax(m, err);
     tmlp_session *s = NULL;
-    if (st == TMLP_OK) st = tmlp_session_create(m, 4, &s);
+    if (st == TMLP_OK) st = tmlp_session_create(m, 4, &s, NULL);
     if (st == TMLP_OK) {
         float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
         tmlp_tensor in = tmlp_tensor_2d(x, 1, 8), out;
-        st = tmlp_session_forward(s, &in, &out);
+        st = tmlp_session_forward(s, &in, &out, NULL);
     }
     tmlp_session_destroy(s);
     tmlp_model_destroy(m);
@@ -54,7 +54,7 @@ static tmlp_status build_random(const tmlp_allocator *a, tmlp_error *err)
         return st;
     }
     tmlp_session *s = NULL;
-    st = tmlp_session_create(m, 32, &s);
+    st = tmlp_session_create(m, 32, &s, NULL);
     if (st != TMLP_OK) assert_null(s);
     tmlp_session_destroy(s);
     tmlp_model_destroy(m);

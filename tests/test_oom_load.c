@@ -1,4 +1,4 @@
-/* test_oom_load.c — out-of-memory during tmlp_model_load_ex, at every allocation.
+/* test_oom_load.c — out-of-memory during tmlp_model_load, at every allocation.
  *
  * SQLite's OOM testing: run the operation with an allocator that fails its k-th request,
  * for k = 1, 2, 3, ... until the operation succeeds without hitting the failure. Every
@@ -33,9 +33,10 @@ static long oom_sweep(const char *name, const char *layers)
         test_alloc_init(&ta, k);
         tmlp_model_options opts = tmlp_model_options_default();
         opts.allocator = test_alloc_hook(&ta);
+        opts.layers = layers;
         tmlp_model *m = (tmlp_model *)&ta; /* must be reset to NULL on failure */
         tmlp_error err = {TMLP_OK, ""};
-        tmlp_status st = tmlp_model_load_ex(test_fixture(name), layers, &opts, &m, &err);
+        tmlp_status st = tmlp_model_load(test_fixture(name), &opts, &m, &err);
         if (ta.failed == 0) {
             if (st != TMLP_OK) fail_msg("%s: load failed without OOM: %s", name, err.message);
             assert_non_null(m);

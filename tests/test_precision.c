@@ -268,22 +268,22 @@ static void model_api(void **s)
         assert_int_equal(tmlp_model_random(widths, 4, 42, &o, &m, &err), TMLP_OK);
         assert_int_equal(tmlp_model_random(widths, 4, 42, NULL, &ref, &err), TMLP_OK);
         tmlp_kernel_info ki;
-        assert_int_equal(tmlp_model_kernel_info(m, &ki), TMLP_OK);
+        assert_int_equal(tmlp_model_kernel_info(m, &ki, NULL), TMLP_OK);
         assert_int_equal(ki.precision, pr);
         assert_string_equal(ki.precision_source, "model options");
         tmlp_layer_info li;
-        assert_int_equal(tmlp_model_layer_info(m, 0, &li), TMLP_OK);
+        assert_int_equal(tmlp_model_layer_info(m, 0, &li, NULL), TMLP_OK);
         assert_int_equal(li.precision, pr);
         const size_t per = pr == TMLP_PRECISION_F32 ? 4 * 63 : pr == TMLP_PRECISION_BF16 ? 2 * 64 : 64 + 8;
         assert_int_equal(li.stream_bytes, (size_t)(64 + 80) * per); /* 130 = 64 + 66 -> 64 + 80 */
         tmlp_session *sa, *sb;
-        assert_int_equal(tmlp_session_create(m, 300, &sa), TMLP_OK);
-        assert_int_equal(tmlp_session_create(ref, 300, &sb), TMLP_OK);
+        assert_int_equal(tmlp_session_create(m, 300, &sa, NULL), TMLP_OK);
+        assert_int_equal(tmlp_session_create(ref, 300, &sb, NULL), TMLP_OK);
         float *x = malloc(300 * 63 * sizeof *x);
         fill(x, 300 * 63, 5);
         tmlp_tensor in = {.dtype = TMLP_DTYPE_F32, .ndim = 2, .shape = {300, 63}, .data = x}, ya, yb;
-        assert_int_equal(tmlp_session_forward(sa, &in, &ya), TMLP_OK);
-        assert_int_equal(tmlp_session_forward(sb, &in, &yb), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(sa, &in, &ya, NULL), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(sb, &in, &yb, NULL), TMLP_OK);
         int agree = 0;
         double maxerr = 0;
         for (int r = 0; r < 300; r++) {
@@ -311,7 +311,7 @@ static void model_api(void **s)
     setenv("TMLP_PRECISION", "bf16", 1);
     assert_int_equal(tmlp_model_random(widths, 4, 42, NULL, &m, &err), TMLP_OK);
     tmlp_kernel_info ki;
-    tmlp_model_kernel_info(m, &ki);
+    tmlp_model_kernel_info(m, &ki, NULL);
     assert_int_equal(ki.precision, TMLP_PRECISION_BF16);
     assert_string_equal(ki.precision_source, "TMLP_PRECISION");
     tmlp_model_destroy(m);
@@ -319,10 +319,10 @@ static void model_api(void **s)
     assert_int_equal(tmlp_model_random(widths, 4, 42, NULL, &m, &err), TMLP_ERR_ARG);
     unsetenv("TMLP_PRECISION");
     tmlp_precision p;
-    assert_int_equal(tmlp_precision_parse("int8", &p), TMLP_OK);
+    assert_int_equal(tmlp_precision_parse("int8", &p, NULL), TMLP_OK);
     assert_int_equal(p, TMLP_PRECISION_INT8);
     assert_string_equal(tmlp_precision_name(TMLP_PRECISION_BF16), "bf16");
-    assert_int_equal(tmlp_precision_parse("fp16", &p), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_precision_parse("fp16", &p, NULL), TMLP_ERR_ARG);
 }
 
 int main(void)

@@ -120,7 +120,9 @@ static tmlp_model *load(const char *name, const char *layers)
 {
     tmlp_model *m = NULL;
     tmlp_error err = {TMLP_OK, ""};
-    if (tmlp_model_load(test_fixture(name), layers, &m, &err) != TMLP_OK)
+    tmlp_model_options o = tmlp_model_options_default();
+    o.layers = layers;
+    if (tmlp_model_load(test_fixture(name), &o, &m, &err) != TMLP_OK)
         fail_msg("%s: %s", name, err.message);
     return m;
 }
@@ -131,14 +133,14 @@ static void run_batches(tmlp_model *m, const tmlp_st_file *io, const float *x,
 {
     const int64_t in_w = tmlp_model_input_width(m), out_w = tmlp_model_output_width(m);
     tmlp_session *s = NULL;
-    assert_int_equal(tmlp_session_create(m, 64, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 64, &s, NULL), TMLP_OK);
     for (size_t k = 0; k < sizeof BATCHES / sizeof *BATCHES; k++) {
         const int64_t b = BATCHES[k];
         char name[64];
         snprintf(name, sizeof name, "%s_b%lld", prefix, (long long)b);
         float *exp = need_f32(io, name, (uint64_t)(b * out_w));
         tmlp_tensor in = tmlp_tensor_2d((float *)x, b, in_w), out;
-        assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
         assert_int_equal(out.shape[0], b);
         assert_int_equal(out.shape[1], out_w);
         double worst = check_close(name, out.data, exp, b * out_w, floor);
@@ -194,14 +196,14 @@ static void test_mlp_raw_pixels(void **state)
 
     const unsigned char *raw = need(io, "x_u8", TMLP_ST_U8, 64 * 784)->data;
     tmlp_session *s = NULL;
-    assert_int_equal(tmlp_session_create(m, 64, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 64, &s, NULL), TMLP_OK);
     for (size_t k = 0; k < sizeof BATCHES / sizeof *BATCHES; k++) {
         const int64_t b = BATCHES[k];
         char name[32];
         snprintf(name, sizeof name, "y_b%lld", (long long)b);
         float *exp = need_f32(io, name, (uint64_t)(b * 10));
         tmlp_tensor out;
-        assert_int_equal(tmlp_session_forward_u8(s, raw, b, &out), TMLP_OK);
+        assert_int_equal(tmlp_session_forward_u8(s, raw, b, &out, NULL), TMLP_OK);
         check_close(name, out.data, exp, b * 10, FLOOR_PROBS);
         snprintf(name, sizeof name, "argmax_b%lld", (long long)b);
         check_argmax(name, out.data, b, 10, need(io, name, TMLP_ST_I64, (uint64_t)b));

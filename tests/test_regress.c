@@ -229,7 +229,7 @@ static void test_percentile_interval_coverage(void **state)
         double *s = tmlp_stats_sorted_copy(x, n);
         assert_non_null(s);
         tmlp_stats_quantile_ci ci;
-        assert_int_equal(tmlp_stats_percentile_ci_sorted(s, n, 0.90, 0.95, TMLP_PCT_LOADGEN, &ci), TMLP_OK);
+        assert_int_equal(tmlp_stats_percentile_ci_sorted(s, n, 0.90, 0.95, TMLP_PCT_LOADGEN, &ci, NULL), TMLP_OK);
         if (ci.low <= truth && truth <= ci.high) covered++;
         free(s);
     }

@@ -27,17 +27,17 @@ static void test_create_errors(void **state)
     (void)state;
     tmlp_model *m = small_model();
     tmlp_session *s = (tmlp_session *)&s;
-    assert_int_equal(tmlp_session_create(NULL, 4, &s), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_create(NULL, 4, &s, NULL), TMLP_ERR_ARG);
     assert_null(s);
-    assert_int_equal(tmlp_session_create(m, 4, NULL), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_create(m, 0, &s), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_create(m, -3, &s), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_create(m, INT64_MAX, &s), TMLP_ERR_NOMEM); /* size overflow */
+    assert_int_equal(tmlp_session_create(m, 4, NULL, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_create(m, 0, &s, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_create(m, -3, &s, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_create(m, INT64_MAX, &s, NULL), TMLP_ERR_NOMEM); /* size overflow */
     tmlp_model *empty;
     assert_int_equal(tmlp_model_create(6, NULL, &empty, NULL), TMLP_OK);
-    assert_int_equal(tmlp_session_create(empty, 4, &s), TMLP_ERR_STATE); /* no layers */
+    assert_int_equal(tmlp_session_create(empty, 4, &s, NULL), TMLP_ERR_STATE); /* no layers */
     tmlp_model_destroy(empty);
-    assert_int_equal(tmlp_session_create(m, 4, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 4, &s, NULL), TMLP_OK);
     assert_int_equal(tmlp_session_max_batch(s), 4);
     /* two activation buffers of 4 x 6 floats and a 4 x 6 staging buffer, at least */
     assert_true(tmlp_session_bytes(s) >= 3 * 4 * 6 * sizeof(float));
@@ -53,52 +53,52 @@ static void test_forward_errors(void **state)
     (void)state;
     tmlp_model *m = small_model();
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, 4, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 4, &s, NULL), TMLP_OK);
     float x[5 * 6] = {0};
     tmlp_tensor in = tmlp_tensor_2d(x, 2, 6), out;
     uint64_t ns[4];
     uint8_t raw[5 * 6] = {0};
 
-    assert_int_equal(tmlp_session_forward(NULL, &in, &out), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_forward(s, NULL, &out), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_forward(s, &in, NULL), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_forward_profiled(NULL, &in, &out, ns), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_forward_profiled(s, NULL, &out, ns), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_forward_profiled(s, &in, NULL, ns), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_forward_profiled(s, &in, &out, NULL), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_forward_u8(NULL, raw, 1, &out), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_forward_u8(s, NULL, 1, &out), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_session_forward_u8(s, raw, 1, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_forward(NULL, &in, &out, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_forward(s, NULL, &out, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_forward(s, &in, NULL, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_forward_profiled(NULL, &in, &out, ns, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_forward_profiled(s, NULL, &out, ns, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_forward_profiled(s, &in, NULL, ns, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_forward_profiled(s, &in, &out, NULL, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_forward_u8(NULL, raw, 1, &out, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_forward_u8(s, NULL, 1, &out, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_forward_u8(s, raw, 1, NULL, NULL), TMLP_ERR_ARG);
     tmlp_tensor nodata = tmlp_tensor_2d(NULL, 2, 6);
-    assert_int_equal(tmlp_session_forward(s, &nodata, &out), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_session_forward(s, &nodata, &out, NULL), TMLP_ERR_ARG);
 
     /* batch above max_batch */
     tmlp_tensor big = tmlp_tensor_2d(x, 5, 6);
-    assert_int_equal(tmlp_session_forward(s, &big, &out), TMLP_ERR_BATCH);
-    assert_int_equal(tmlp_session_forward_profiled(s, &big, &out, ns), TMLP_ERR_BATCH);
-    assert_int_equal(tmlp_session_forward_u8(s, raw, 5, &out), TMLP_ERR_BATCH);
+    assert_int_equal(tmlp_session_forward(s, &big, &out, NULL), TMLP_ERR_BATCH);
+    assert_int_equal(tmlp_session_forward_profiled(s, &big, &out, ns, NULL), TMLP_ERR_BATCH);
+    assert_int_equal(tmlp_session_forward_u8(s, raw, 5, &out, NULL), TMLP_ERR_BATCH);
     /* wrong width, empty batch, wrong rank, wrong dtype */
     tmlp_tensor narrow = tmlp_tensor_2d(x, 2, 5);
-    assert_int_equal(tmlp_session_forward(s, &narrow, &out), TMLP_ERR_SHAPE);
+    assert_int_equal(tmlp_session_forward(s, &narrow, &out, NULL), TMLP_ERR_SHAPE);
     tmlp_tensor empty = tmlp_tensor_2d(x, 0, 6);
-    assert_int_equal(tmlp_session_forward(s, &empty, &out), TMLP_ERR_SHAPE);
-    assert_int_equal(tmlp_session_forward_u8(s, raw, 0, &out), TMLP_ERR_SHAPE);
+    assert_int_equal(tmlp_session_forward(s, &empty, &out, NULL), TMLP_ERR_SHAPE);
+    assert_int_equal(tmlp_session_forward_u8(s, raw, 0, &out, NULL), TMLP_ERR_SHAPE);
     tmlp_tensor rank3 = {TMLP_DTYPE_F32, 3, {1, 2, 6, 0}, x};
-    assert_int_equal(tmlp_session_forward(s, &rank3, &out), TMLP_ERR_SHAPE);
+    assert_int_equal(tmlp_session_forward(s, &rank3, &out, NULL), TMLP_ERR_SHAPE);
     tmlp_tensor rank0 = {TMLP_DTYPE_F32, 0, {0, 0, 0, 0}, x};
-    assert_int_equal(tmlp_session_forward(s, &rank0, &out), TMLP_ERR_SHAPE);
+    assert_int_equal(tmlp_session_forward(s, &rank0, &out, NULL), TMLP_ERR_SHAPE);
     tmlp_tensor vec5 = {TMLP_DTYPE_F32, 1, {5, 0, 0, 0}, x};
-    assert_int_equal(tmlp_session_forward(s, &vec5, &out), TMLP_ERR_SHAPE);
+    assert_int_equal(tmlp_session_forward(s, &vec5, &out, NULL), TMLP_ERR_SHAPE);
     tmlp_tensor u8 = in;
     u8.dtype = TMLP_DTYPE_U8;
-    assert_int_equal(tmlp_session_forward(s, &u8, &out), TMLP_ERR_SHAPE);
+    assert_int_equal(tmlp_session_forward(s, &u8, &out, NULL), TMLP_ERR_SHAPE);
     u8.dtype = TMLP_DTYPE_F16;
-    assert_int_equal(tmlp_session_forward(s, &u8, &out), TMLP_ERR_SHAPE);
-    assert_int_equal(tmlp_session_forward_profiled(s, &narrow, &out, ns), TMLP_ERR_SHAPE);
+    assert_int_equal(tmlp_session_forward(s, &u8, &out, NULL), TMLP_ERR_SHAPE);
+    assert_int_equal(tmlp_session_forward_profiled(s, &narrow, &out, ns, NULL), TMLP_ERR_SHAPE);
 
     /* a max-size batch is fine */
     tmlp_tensor full = tmlp_tensor_2d(x, 4, 6);
-    assert_int_equal(tmlp_session_forward(s, &full, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &full, &out, NULL), TMLP_OK);
     tmlp_session_destroy(s);
     tmlp_model_destroy(m);
 }
@@ -108,17 +108,17 @@ static void test_vector_input_and_outputs(void **state)
     (void)state;
     tmlp_model *m = small_model();
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, 2, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 2, &s, NULL), TMLP_OK);
     float x[6] = {0.1f, -0.2f, 0.3f, 0.4f, -0.5f, 0.6f}, copy[6];
     memcpy(copy, x, sizeof x);
     tmlp_tensor vec = {TMLP_DTYPE_F32, 1, {6, 0, 0, 0}, x}, in = tmlp_tensor_2d(x, 1, 6), a, b;
-    assert_int_equal(tmlp_session_forward(s, &vec, &a), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &vec, &a, NULL), TMLP_OK);
     float ya[3];
     memcpy(ya, a.data, sizeof ya);
     assert_int_equal(a.ndim, 2);
     assert_int_equal(a.shape[0], 1);
     assert_int_equal(a.shape[1], 3);
-    assert_int_equal(tmlp_session_forward(s, &in, &b), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &b, NULL), TMLP_OK);
     assert_int_equal(check_tensor("1-D vs 2-D", b.data, ya, 3, 0, 0), 0);
     /* softmax output: a probability vector */
     float sum = 0;
@@ -142,11 +142,11 @@ static void test_in_place_first_layer_keeps_input(void **state)
     assert_int_equal(tmlp_model_add_relu(m, NULL), TMLP_OK);
     assert_int_equal(tmlp_model_add_softmax(m, NULL), TMLP_OK);
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, 2, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 2, &s, NULL), TMLP_OK);
     float x[8] = {-1, 0, 1, 2, 3, -3, 0, 0}, copy[8];
     memcpy(copy, x, sizeof x);
     tmlp_tensor in = tmlp_tensor_2d(x, 2, 4), out;
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
     assert_memory_equal(x, copy, sizeof x);
     assert_ptr_not_equal(out.data, x);
     /* relu(row 0) = [0,0,1,2]: softmax = [1,1,e,e^2]/(2+e+e^2) */
@@ -169,23 +169,23 @@ static void test_forward_u8_preprocess(void **state)
         const float *w, *b;
         tmlp_layer_info li;
         assert_int_equal(tmlp_model_dense_params(r, i, &w, &b), TMLP_OK);
-        assert_int_equal(tmlp_model_layer_info(r, i, &li), TMLP_OK);
+        assert_int_equal(tmlp_model_layer_info(r, i, &li, NULL), TMLP_OK);
         assert_int_equal(tmlp_model_add_dense(m, li.in_width, li.out_width, w, b, NULL), TMLP_OK);
         assert_int_equal(i == 0 ? tmlp_model_add_relu(m, NULL) : tmlp_model_add_softmax(m, NULL), TMLP_OK);
     }
     tmlp_model_destroy(r);
     const double scale = 1.0 / 255, mean = 0.1307, sd = 0.3081;
-    assert_int_equal(tmlp_model_set_preprocess(m, scale, mean, sd), TMLP_OK);
+    assert_int_equal(tmlp_model_set_preprocess(m, scale, mean, sd, NULL), TMLP_OK);
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, 2, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 2, &s, NULL), TMLP_OK);
     const uint8_t raw[12] = {0, 17, 128, 255, 3, 99, 250, 1, 64, 200, 0, 255};
     float x[12];
     for (int i = 0; i < 12; i++) x[i] = (float)(((double)raw[i] * scale - mean) / sd);
     tmlp_tensor in = tmlp_tensor_2d(x, 2, 6), out;
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
     float expect[6];
     memcpy(expect, out.data, sizeof expect);
-    assert_int_equal(tmlp_session_forward_u8(s, raw, 2, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward_u8(s, raw, 2, &out, NULL), TMLP_OK);
     assert_int_equal(out.shape[0], 2);
     assert_int_equal(out.shape[1], 3);
     assert_int_equal(check_tensor("u8 vs float", out.data, expect, 6, 0, 0), 0);
@@ -195,10 +195,10 @@ static void test_forward_u8_preprocess(void **state)
     float f1[6], f0[6];
     memcpy(r0, raw, 6), memcpy(r1, raw + 6, 6), memcpy(f0, x, sizeof f0), memcpy(f1, x + 6, sizeof f1);
     const uint8_t *rows[2] = {r0, r1};
-    assert_int_equal(tmlp_session_forward_u8_rows(s, rows, 2, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward_u8_rows(s, rows, 2, &out, NULL), TMLP_OK);
     assert_memory_equal(out.data, expect, sizeof expect);
     const float *frows[2] = {f0, f1};
-    assert_int_equal(tmlp_session_forward_rows(s, frows, 2, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward_rows(s, frows, 2, &out, NULL), TMLP_OK);
     assert_memory_equal(out.data, expect, sizeof expect);
     tmlp_session_destroy(s);
     tmlp_model_destroy(m);
@@ -211,16 +211,16 @@ static void test_profiled(void **state)
     tmlp_model *m;
     assert_int_equal(tmlp_model_random(widths, 4, 5, NULL, &m, NULL), TMLP_OK);
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, 3, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 3, &s, NULL), TMLP_OK);
     float x[3 * 64];
     for (int i = 0; i < 3 * 64; i++) x[i] = (float)(i % 13) / 13.0f - 0.5f;
     tmlp_tensor in = tmlp_tensor_2d(x, 3, 64), out;
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
     float plain[24];
     memcpy(plain, out.data, sizeof plain);
     uint64_t ns[6];
     for (int i = 0; i < 6; i++) ns[i] = 12345;
-    assert_int_equal(tmlp_session_forward_profiled(s, &in, &out, ns), TMLP_OK);
+    assert_int_equal(tmlp_session_forward_profiled(s, &in, &out, ns, NULL), TMLP_OK);
     assert_int_equal(check_tensor("profiled", out.data, plain, 24, 0, 0), 0);
     /* linear,relu,linear,relu,linear,softmax: the ReLUs are fused into the Dense before */
     assert_true(ns[0] > 0 && ns[2] > 0 && ns[4] > 0);
@@ -238,16 +238,16 @@ static void test_two_sessions(void **state)
     (void)state;
     tmlp_model *m = small_model();
     tmlp_session *s1, *s2;
-    assert_int_equal(tmlp_session_create(m, 1, &s1), TMLP_OK);
-    assert_int_equal(tmlp_session_create(m, 1, &s2), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 1, &s1, NULL), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 1, &s2, NULL), TMLP_OK);
     float x1[6] = {1, 2, 3, 4, 5, 6}, x2[6] = {-6, 5, -4, 3, -2, 1};
     tmlp_tensor i1 = tmlp_tensor_2d(x1, 1, 6), i2 = tmlp_tensor_2d(x2, 1, 6), o1, o2, o3;
-    assert_int_equal(tmlp_session_forward(s1, &i1, &o1), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s1, &i1, &o1, NULL), TMLP_OK);
     float keep[3];
     memcpy(keep, o1.data, sizeof keep);
-    assert_int_equal(tmlp_session_forward(s2, &i2, &o2), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s2, &i2, &o2, NULL), TMLP_OK);
     assert_int_equal(check_tensor("s1 untouched by s2", o1.data, keep, 3, 0, 0), 0);
-    assert_int_equal(tmlp_session_forward(s2, &i1, &o3), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s2, &i1, &o3, NULL), TMLP_OK);
     assert_int_equal(check_tensor("same input, other session", o3.data, keep, 3, 0, 0), 0);
     tmlp_session_destroy(s1);
     tmlp_session_destroy(s2);
@@ -263,18 +263,18 @@ static void test_output_fed_back(void **state)
     tmlp_model *m;
     assert_int_equal(tmlp_model_random(widths, 4, 4, NULL, &m, NULL), TMLP_OK);
     tmlp_session *s, *ref;
-    assert_int_equal(tmlp_session_create(m, 2, &s), TMLP_OK);
-    assert_int_equal(tmlp_session_create(m, 2, &ref), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 2, &s, NULL), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 2, &ref, NULL), TMLP_OK);
     float x[16];
     for (int i = 0; i < 16; i++) x[i] = (float)(i % 5) - 2.0f;
     for (int64_t batch = 1; batch <= 2; batch++) {
         tmlp_tensor in = tmlp_tensor_2d(x, batch, 8), out, out2, rout;
-        assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
         float copy[16];
         memcpy(copy, out.data, (size_t)batch * 8 * sizeof(float));
         tmlp_tensor cin = tmlp_tensor_2d(copy, batch, 8);
-        assert_int_equal(tmlp_session_forward(ref, &cin, &rout), TMLP_OK);
-        assert_int_equal(tmlp_session_forward(s, &out, &out2), TMLP_OK); /* its own output */
+        assert_int_equal(tmlp_session_forward(ref, &cin, &rout, NULL), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(s, &out, &out2, NULL), TMLP_OK); /* its own output */
         assert_int_equal(check_tensor("fed back", out2.data, rout.data, batch * 8, 0, 0), 0);
     }
     tmlp_session_destroy(s);
@@ -291,7 +291,7 @@ static void test_softmax_nonfinite_rows(void **state)
     tmlp_session *s = NULL;
     assert_int_equal(tmlp_model_create(4, NULL, &m, NULL), TMLP_OK);
     assert_int_equal(tmlp_model_add_softmax(m, NULL), TMLP_OK);
-    assert_int_equal(tmlp_session_create(m, 4, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, 4, &s, NULL), TMLP_OK);
     float x[4 * 4] = {
         1, NAN, 2, 3,
         -INFINITY, -INFINITY, -INFINITY, -INFINITY,
@@ -299,7 +299,7 @@ static void test_softmax_nonfinite_rows(void **state)
         -INFINITY, 0, 0, -INFINITY,
     };
     tmlp_tensor in = tmlp_tensor_2d(x, 4, 4), out;
-    assert_int_equal(tmlp_session_forward(s, &in, &out), TMLP_OK);
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
     const float *y = out.data;
     for (int j = 0; j < 4; j++) assert_true(isnan(y[j]));
     const float want[12] = {0.25f, 0.25f, 0.25f, 0.25f, 0.5f, 0, 0.5f, 0, 0, 0.5f, 0.5f, 0};

@@ -73,7 +73,7 @@ static void test_gamma_helpers(void **state)
     /* Hedges' exact J for n_a + n_b = 5 (nu = 3) */
     double a[3] = {1, 2, 4}, b[2] = {3, 7};
     tmlp_stats_effect e;
-    assert_int_equal(tmlp_stats_effect_size(a, 3, b, 2, &e), TMLP_OK);
+    assert_int_equal(tmlp_stats_effect_size(a, 3, b, 2, &e, NULL), TMLP_OK);
     near("J(nu=3)", e.hedges_j, 0.72360125455826765936, 1e-14);
 }
 

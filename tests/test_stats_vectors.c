@@ -255,7 +255,7 @@ static void check_summary(ctx *c, const cJSON *e, const double *x, int64_t n)
 {
     if (!e) return;
     tmlp_stats_summary s;
-    assert_int_equal(tmlp_stats_summarize(x, n, &s), TMLP_OK);
+    assert_int_equal(tmlp_stats_summarize(x, n, &s, NULL), TMLP_OK);
     chk_exact(c, e, "n", (double)s.n);
     chk(c, e, "mean", s.mean);
     chk(c, e, "var_ddof1", s.var);
@@ -273,7 +273,7 @@ static void check_mwu(ctx *c, const cJSON *e, vec a, vec b)
 {
     if (!e) return;
     tmlp_stats_mwu m;
-    assert_int_equal(tmlp_stats_mannwhitney(a.x, a.n, b.x, b.n, &m), TMLP_OK);
+    assert_int_equal(tmlp_stats_mannwhitney(a.x, a.n, b.x, b.n, &m, NULL), TMLP_OK);
     chk(c, e, "U1", m.u1);
     chk(c, e, "U2", m.u2);
     chk(c, e, "R1", m.r1);
@@ -303,8 +303,8 @@ static void test_two_sample(void **state)
         vec a = input_vec(&c, in, "a"), b = input_vec(&c, in, "b");
 
         tmlp_stats_ttest w, s;
-        assert_int_equal(tmlp_stats_welch(a.x, a.n, b.x, b.n, &w), TMLP_OK);
-        assert_int_equal(tmlp_stats_student(a.x, a.n, b.x, b.n, &s), TMLP_OK);
+        assert_int_equal(tmlp_stats_welch(a.x, a.n, b.x, b.n, &w, NULL), TMLP_OK);
+        assert_int_equal(tmlp_stats_student(a.x, a.n, b.x, b.n, &s, NULL), TMLP_OK);
         const cJSON *ew = cJSON_GetObjectItemCaseSensitive(e, "welch");
         chk(&c, ew, "t", w.t);
         chk(&c, ew, "df", w.df);
@@ -325,7 +325,7 @@ static void test_two_sample(void **state)
         const cJSON *ee = cJSON_GetObjectItemCaseSensitive(e, "effect_size");
         if (ee) {
             tmlp_stats_effect f;
-            assert_int_equal(tmlp_stats_effect_size(a.x, a.n, b.x, b.n, &f), TMLP_OK);
+            assert_int_equal(tmlp_stats_effect_size(a.x, a.n, b.x, b.n, &f, NULL), TMLP_OK);
             chk(&c, ee, "cohen_d_pooled", f.cohen_d);
             chk(&c, ee, "pooled_sd", f.pooled_sd);
             chk(&c, ee, "hedges_J_approx", f.hedges_j_approx);
@@ -517,7 +517,7 @@ static void test_ci_mean(void **state)
         vec x = input_vec(&c, cJSON_GetObjectItemCaseSensitive(cs, "inputs"), "x");
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(cs, "expected");
         tmlp_stats_summary s;
-        assert_int_equal(tmlp_stats_summarize(x.x, x.n, &s), TMLP_OK);
+        assert_int_equal(tmlp_stats_summarize(x.x, x.n, &s, NULL), TMLP_OK);
         chk_exact(&c, e, "n", (double)s.n);
         chk(&c, e, "mean", s.mean);
         chk(&c, e, "sd_ddof1", s.sd);
@@ -527,7 +527,7 @@ static void test_ci_mean(void **state)
         {
             double level = strtod(lv->string, NULL);
             tmlp_stats_interval ci;
-            assert_int_equal(tmlp_stats_ci_mean(x.x, x.n, level, &ci), TMLP_OK);
+            assert_int_equal(tmlp_stats_ci_mean(x.x, x.n, level, &ci, NULL), TMLP_OK);
             /* t_crit from SciPy carries cdflib's 1e-8 search error (file comment):
              * check it at 1e-8, and everything built on it at the case tolerance
              * after rescaling the expected half-width to our exact t_crit. */
@@ -577,7 +577,7 @@ static void test_percentile(void **state)
             assert_non_null(col);
             for (int i = 0; i < cJSON_GetArraySize(ps); i++) {
                 double q = num(cJSON_GetArrayItem(ps, i)) / 100.0, got;
-                assert_int_equal(tmlp_stats_percentile(x.x, x.n, q, methods[k].m, &got), TMLP_OK);
+                assert_int_equal(tmlp_stats_percentile(x.x, x.n, q, methods[k].m, &got, NULL), TMLP_OK);
                 char what[64];
                 snprintf(what, sizeof what, "%s p%g", methods[k].key, q * 100);
                 check_value(&c, what, got, num(cJSON_GetArrayItem(col, i)), 0);
@@ -603,7 +603,7 @@ static void test_outliers(void **state)
         check_summary(&c, cJSON_GetObjectItemCaseSensitive(e, "summary"), x.x, x.n);
         const cJSON *eo = cJSON_GetObjectItemCaseSensitive(e, "outliers");
         tmlp_stats_outliers o;
-        assert_int_equal(tmlp_stats_outliers_find(x.x, x.n, TMLP_STATS_MAD_THRESHOLD, &o), TMLP_OK);
+        assert_int_equal(tmlp_stats_outliers_find(x.x, x.n, TMLP_STATS_MAD_THRESHOLD, &o, NULL), TMLP_OK);
         chk(&c, eo, "q1_type7", o.q1);
         chk(&c, eo, "q3_type7", o.q3);
         chk(&c, eo, "iqr", o.iqr);

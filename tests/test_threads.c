@@ -33,7 +33,7 @@ static void *worker(void *arg)
 {
     job *j = arg;
     tmlp_session *s;
-    if (tmlp_session_create(j->sh->model, MAXB, &s) != TMLP_OK) {
+    if (tmlp_session_create(j->sh->model, MAXB, &s, NULL) != TMLP_OK) {
         j->errors++;
         return NULL;
     }
@@ -41,7 +41,7 @@ static void *worker(void *arg)
         const int k = (it * 7 + j->id * 3) % NINPUTS; /* threads visit inputs in different orders */
         const int64_t batch = (it + j->id) % 2 ? MAXB : 1;
         tmlp_tensor in = tmlp_tensor_2d(j->sh->x[k], batch, IN), out;
-        if (tmlp_session_forward(s, &in, &out) != TMLP_OK) {
+        if (tmlp_session_forward(s, &in, &out, NULL) != TMLP_OK) {
             j->errors++;
             continue;
         }
@@ -67,12 +67,12 @@ static void test_threads_bit_identical(void **state)
 
     /* reference: one thread, one session */
     tmlp_session *s;
-    assert_int_equal(tmlp_session_create(m, MAXB, &s), TMLP_OK);
+    assert_int_equal(tmlp_session_create(m, MAXB, &s, NULL), TMLP_OK);
     for (int i = 0; i < NINPUTS; i++) {
         tmlp_tensor in1 = tmlp_tensor_2d(sh.x[i], 1, IN), in8 = tmlp_tensor_2d(sh.x[i], MAXB, IN), out;
-        assert_int_equal(tmlp_session_forward(s, &in1, &out), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(s, &in1, &out, NULL), TMLP_OK);
         memcpy(sh.expect1[i], out.data, sizeof sh.expect1[i]);
-        assert_int_equal(tmlp_session_forward(s, &in8, &out), TMLP_OK);
+        assert_int_equal(tmlp_session_forward(s, &in8, &out, NULL), TMLP_OK);
         memcpy(sh.expect8[i], out.data, sizeof sh.expect8[i]);
     }
     tmlp_session_destroy(s);

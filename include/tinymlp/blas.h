@@ -9,7 +9,7 @@
  *     thread per core. Each forward with batch > 1 may then spread over every core, and
  *     its time varies with what else runs (a user's batch-64 forward measured 548 us in one
  *     run and 1,231 us in the next). For repeatable timings, or when you run
- *     sessions on several threads of your own, call tmlp_blas_set_threads(1) first.
+ *     sessions on several threads of your own, call tmlp_blas_set_threads(1, NULL) first.
  *   - bench_mlp and bench_forward pin 1 BLAS thread (--blas-threads N changes it) and the
  *     test suite sets OPENBLAS_NUM_THREADS=1.
  */
@@ -41,9 +41,9 @@ typedef struct tmlp_blas_info {
 } tmlp_blas_info;
 
 /* Set the BLAS thread count for the whole process (n >= 1). Not thread-safe with
- * concurrent forwards: call it before starting workers. Errors: TMLP_ERR_ARG (n < 1). */
-TMLP_API tmlp_status tmlp_blas_set_threads(int n);
-TMLP_API tmlp_status tmlp_blas_set_threads_ex(int n, tmlp_error *err);
+ * concurrent forwards: call it before starting workers. Errors: TMLP_ERR_ARG (n < 1);
+ * `err` (may be NULL) gets "tmlp_blas_set_threads: 0 threads, need at least 1". */
+TMLP_API tmlp_status tmlp_blas_set_threads(int n, tmlp_error *err);
 /* The current BLAS thread count (openblas_get_num_threads()). */
 TMLP_API int tmlp_blas_get_threads(void);
 TMLP_API void tmlp_blas_get_info(tmlp_blas_info *out);
@@ -57,10 +57,9 @@ TMLP_API const char *tmlp_blas_best_core(void);
 /* Check the running core once: a small odd-sized sgemm (7 x 37 x 29) against the scalar
  * kernel. TMLP_OK if every output agrees within 1e-5 of the magnitude of its terms,
  * TMLP_ERR_STATE if not (a core wrong for this CPU), TMLP_ERR_NOMEM. *max_error (may be
- * NULL) gets the worst error. Thread-safe; allocates a few KB. */
-TMLP_API tmlp_status tmlp_blas_check_core(double *max_error);
-/* The same with a message ("blas: check_core: sgemm differs from the scalar kernel by ..."). */
-TMLP_API tmlp_status tmlp_blas_check_core_ex(double *max_error, tmlp_error *err);
+ * NULL) gets the worst error. Thread-safe; allocates a few KB. `err` (may be NULL) gets a
+ * message ("blas: check_core: sgemm differs from the scalar kernel by ..."). */
+TMLP_API tmlp_status tmlp_blas_check_core(double *max_error, tmlp_error *err);
 
 #ifdef __cplusplus
 }

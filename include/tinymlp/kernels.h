@@ -41,10 +41,10 @@ typedef enum tmlp_kernel {
 
 /* "auto", "scalar", "avx2", "avx512", "blas" (static). */
 TMLP_API const char *tmlp_kernel_name(tmlp_kernel k);
-/* Parse one of those names. TMLP_ERR_ARG if unknown. */
-TMLP_API tmlp_status tmlp_kernel_parse(const char *name, tmlp_kernel *out);
-/* The same with a message naming the accepted names. */
-TMLP_API tmlp_status tmlp_kernel_parse_ex(const char *name, tmlp_kernel *out, tmlp_error *err);
+/* Parse one of those names. TMLP_ERR_ARG if NULL or unknown; `err` (may be NULL) gets a
+ * message naming the accepted names ("kernels: kernel_parse: name "gpu" is not one of auto,
+ * scalar, avx2, avx512, blas"). */
+TMLP_API tmlp_status tmlp_kernel_parse(const char *name, tmlp_kernel *out, tmlp_error *err);
 /* 1 if this CPU (and this build) can run kernel k; AUTO, SCALAR and BLAS always can. */
 TMLP_API int tmlp_kernel_available(tmlp_kernel k);
 
@@ -61,10 +61,10 @@ typedef enum tmlp_precision {
 
 /* "auto", "f32", "bf16", "int8" (static). */
 TMLP_API const char *tmlp_precision_name(tmlp_precision p);
-/* Parse one of those names. TMLP_ERR_ARG if unknown. */
-TMLP_API tmlp_status tmlp_precision_parse(const char *name, tmlp_precision *out);
-TMLP_API tmlp_status tmlp_precision_parse_ex(const char *name, tmlp_precision *out,
-                                             tmlp_error *err);
+/* Parse one of those names. TMLP_ERR_ARG if NULL or unknown; `err` (may be NULL) gets a
+ * message naming the accepted names. */
+TMLP_API tmlp_status tmlp_precision_parse(const char *name, tmlp_precision *out,
+                                          tmlp_error *err);
 
 typedef struct tmlp_kernel_info {
     tmlp_kernel kernel;
@@ -79,10 +79,10 @@ typedef struct tmlp_kernel_info {
                              * "avx512_bf16", "avx512_vnni", "avx2 (emulated)", "scalar" */
 } tmlp_kernel_info;
 
-/* Fill `info` for model m (any time after creation). TMLP_ERR_ARG on NULL. */
-TMLP_API tmlp_status tmlp_model_kernel_info(const tmlp_model *m, tmlp_kernel_info *info);
-TMLP_API tmlp_status tmlp_model_kernel_info_ex(const tmlp_model *m, tmlp_kernel_info *info,
-                                               tmlp_error *err);
+/* Fill `info` for model m (any time after creation). TMLP_ERR_ARG on NULL; `err` (may be
+ * NULL) gets "model: kernel_info: info is NULL". */
+TMLP_API tmlp_status tmlp_model_kernel_info(const tmlp_model *m, tmlp_kernel_info *info,
+                                            tmlp_error *err);
 
 #ifdef __cplusplus
 }

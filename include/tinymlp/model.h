@@ -2,8 +2,8 @@
  *
  * Life of an inference:
  *     tmlp_model_load()  -> a tmlp_model: layers + weights, read-only from now on
- *     tmlp_session_create(model, max_batch) -> buffers sized once for max_batch rows
- *     tmlp_session_forward(session, in:(B,in), out) -> out:(B,out), a view into the session
+ *     tmlp_session_create(model, max_batch, ...) -> buffers sized once for max_batch rows
+ *     tmlp_session_forward(session, in:(B,in), out, ...) -> out:(B,out), a view into the session
  *
  * Ownership: whoever creates/loads an object destroys it; destroy functions accept NULL.
  * Threads: a finished model may be shared by any number of threads; a session belongs
@@ -60,25 +60,29 @@ typedef struct tmlp_model_options {
                                * (tinymlp/kernels.h) */
     tmlp_precision precision; /* weight precision; TMLP_PRECISION_AUTO (0) = TMLP_PRECISION,
                                * else F32 (tinymlp/kernels.h, docs/precision.md) */
+    /* tmlp_model_load only: the architecture as a comma-separated list of module names
+     * ("linear,relu,linear,softmax"), overriding the file's; NULL (the default) reads the
+     * file's __metadata__ key "tinymlp.layers". Read during the call, never kept.
+     * tmlp_model_create and tmlp_model_random ignore it (their layers are given in C). */
+    const char *layers;
 } tmlp_model_options;
 
 TMLP_API tmlp_model_options tmlp_model_options_default(void);
 
 /* --- Loading and saving ------------------------------------------------------------- */
 
-/* Load a .safetensors file. `layers` is the architecture as a comma-separated list of
- * module names ("linear,relu,linear,softmax"), module i owning tensors "<i>.weight"
- * [out,in] and "<i>.bias" [out] as in PyTorch nn.Sequential; NULL reads it from the file's
- * __metadata__ key "tinymlp.layers". F16/BF16 tensors are widened to F32.
- * Errors: TMLP_ERR_IO, any safetensors TMLP_ERR_HEADER_* .. TMLP_ERR_DUPLICATE,
+/* Load a .safetensors file. The architecture is opts->layers or, when `opts` or that field
+ * is NULL, the file's __metadata__ key "tinymlp.layers": a comma-separated list of module
+ * names ("linear,relu,linear,softmax"), module i owning tensors "<i>.weight" [out,in] and
+ * "<i>.bias" [out] as in PyTorch nn.Sequential. F16/BF16 tensors are widened to F32.
+ * `opts` (may be NULL: the defaults) also chooses the allocator, kernel and precision.
+ * Errors: TMLP_ERR_ARG (NULL path or out, a kernel or precision this CPU cannot run),
+ * TMLP_ERR_IO, any safetensors TMLP_ERR_HEADER_* .. TMLP_ERR_DUPLICATE,
  * TMLP_ERR_MISSING_TENSOR, TMLP_ERR_EXTRA_TENSOR, TMLP_ERR_LAYERS, TMLP_ERR_SHAPE,
- * TMLP_ERR_NOMEM; `err` (may be NULL) gets a message naming the tensor and shapes. */
-TMLP_API tmlp_status tmlp_model_load(const char *path, const char *layers, tmlp_model **out,
-                                     tmlp_error *err);
-/* Same, with options (a custom allocator). `opts` may be NULL. */
-TMLP_API tmlp_status tmlp_model_load_ex(const char *path, const char *layers,
-                                        const tmlp_model_options *opts, tmlp_model **out,
-                                        tmlp_error *err);
+ * TMLP_ERR_UNSUPPORTED (dtype), TMLP_ERR_FORMAT (non-finite), TMLP_ERR_NOMEM; `err` (may be
+ * NULL) gets a message naming the tensor and shapes. *out is NULL on error. */
+TMLP_API tmlp_status tmlp_model_load(const char *path, const tmlp_model_options *opts,
+                                     tmlp_model **out, tmlp_error *err);
 
 /* Fill the weights of a model built in C (tmlp_model_create + tmlp_model_add_*) from a
  * .safetensors file, as tmlp_model_load would read it: dense layer i (counting every layer,
@@ -207,16 +211,15 @@ typedef struct tmlp_layer_info {
     int fused_into;
 } tmlp_layer_info;
 
-/* Fill `info` for layer i (0-based). TMLP_ERR_ARG if i is out of range. */
-TMLP_API tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *info);
-/* The same with a message ("model: layer_info: i 7 is outside [0, 4) (the model has 4 layers)"). */
-TMLP_API tmlp_status tmlp_model_layer_info_ex(const tmlp_model *m, int i, tmlp_layer_info *info,
-                                              tmlp_error *err);
+/* Fill `info` for layer i (0-based). TMLP_ERR_ARG (NULL, i out of range); `err` (may be
+ * NULL) gets "model: layer_info: i 7 is outside [0, 4) (the model has 4 layers)". */
+TMLP_API tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *info,
+                                           tmlp_error *err);
 /* The layer list in the FILE FORMAT's names, "linear,relu,linear,softmax" (what
- * tmlp_model_save writes to "tinymlp.layers") — written into buf (NUL-terminated, truncated to cap). */
-TMLP_API tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, size_t cap);
-TMLP_API tmlp_status tmlp_model_layers_string_ex(const tmlp_model *m, char *buf, size_t cap,
-                                                 tmlp_error *err);
+ * tmlp_model_save writes to "tinymlp.layers") — written into buf (NUL-terminated, truncated to cap).
+ * TMLP_ERR_ARG (NULL, cap 0); `err` (may be NULL) gets "model: layers_string: cap is 0, ...". */
+TMLP_API tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, size_t cap,
+                                              tmlp_error *err);
 /* Bytes held by the model's parameters. */
 TMLP_API size_t tmlp_model_param_bytes(const tmlp_model *m);
 
@@ -230,12 +233,11 @@ typedef struct tmlp_preprocess {
 } tmlp_preprocess;
 
 TMLP_API tmlp_preprocess tmlp_model_preprocess(const tmlp_model *m);
-/* Set the preprocessing of a model under construction (before any session). std != 0. */
+/* Set the preprocessing of a model under construction (before any session). std != 0.
+ * Errors: TMLP_ERR_ARG (NULL, non-finite, std == 0), TMLP_ERR_STATE (a session exists);
+ * `err` (may be NULL) gets a message naming the values or the rule. */
 TMLP_API tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, double mean,
-                                               double std);
-/* Same, with a message: TMLP_ERR_ARG (NULL, non-finite, std == 0), TMLP_ERR_STATE. */
-TMLP_API tmlp_status tmlp_model_set_preprocess_ex(tmlp_model *m, double scale, double mean,
-                                                  double std, tmlp_error *err);
+                                               double std, tmlp_error *err);
 
 /* --- Sessions ----------------------------------------------------------------------- */
 
@@ -244,12 +246,10 @@ TMLP_API tmlp_status tmlp_model_set_preprocess_ex(tmlp_model *m, double scale, d
  * (max_batch, in_width) staging buffer for forward_u8). Freezes the model (see top).
  * Thread-safe with respect to other tmlp_session_create calls on the same model.
  * Errors: TMLP_ERR_ARG (NULL, max_batch < 1), TMLP_ERR_STATE (model has no layers),
- * TMLP_ERR_NOMEM (also when the buffer size overflows); *out is NULL on error. */
+ * TMLP_ERR_NOMEM (also when the buffer size overflows); *out is NULL on error. `err` (may
+ * be NULL) gets a message ("tmlp_session_create: max_batch 0, it must be at least 1"). */
 TMLP_API tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch,
-                                         tmlp_session **out);
-/* Same, with a message ("max_batch 0, it must be at least 1"). */
-TMLP_API tmlp_status tmlp_session_create_ex(const tmlp_model *model, int64_t max_batch,
-                                            tmlp_session **out, tmlp_error *err);
+                                         tmlp_session **out, tmlp_error *err);
 
 /* in: F32 (B, in_width) with 1 <= B <= max_batch (a 1-D tensor of in_width is B = 1).
  * out: set to an F32 (B, out_width) view into the session, valid until the next forward
@@ -258,20 +258,17 @@ TMLP_API tmlp_status tmlp_session_create_ex(const tmlp_model *model, int64_t max
  * Dense(sgemv if B == 1, else sgemm) with its ReLU fused into the bias add, twice, then
  * Dense and a row-wise Softmax.
  * Errors: TMLP_ERR_ARG (a NULL, in->data NULL), TMLP_ERR_SHAPE (not F32, ndim not 1 or 2,
- * wrong width, B < 1), TMLP_ERR_BATCH (B > max_batch). */
+ * wrong width, B < 1), TMLP_ERR_BATCH (B > max_batch). `err` (may be NULL) gets a message
+ * naming the expected and actual value: "forward: input width 783, the model takes 784",
+ * "forward: batch 65, the session was created for at most 64". */
 TMLP_API tmlp_status tmlp_session_forward(tmlp_session *s, const tmlp_tensor *in,
-                                          tmlp_tensor *out);
-/* Same, with a message naming the expected and actual value: "forward: input width 783,
- * the model takes 784", "forward: batch 65, the session was created for at most 64". */
-TMLP_API tmlp_status tmlp_session_forward_ex(tmlp_session *s, const tmlp_tensor *in,
-                                             tmlp_tensor *out, tmlp_error *err);
+                                          tmlp_tensor *out, tmlp_error *err);
 
 /* Raw uint8 rows (B, in_width), preprocessed with the model's tmlp_preprocess into the
- * session's input buffer, then forwarded. Allocates nothing. */
+ * session's input buffer, then forwarded. Allocates nothing. Errors and messages as
+ * tmlp_session_forward. */
 TMLP_API tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw, int64_t batch,
-                                             tmlp_tensor *out);
-TMLP_API tmlp_status tmlp_session_forward_u8_ex(tmlp_session *s, const uint8_t *raw,
-                                                int64_t batch, tmlp_tensor *out, tmlp_error *err);
+                                             tmlp_tensor *out, tmlp_error *err);
 
 /* A batch whose rows need not be contiguous: rows[i] points at in_width floats (F32, any
  * alignment), 1 <= batch <= max_batch, e.g. samples picked from a data set. Same output as
@@ -281,30 +278,25 @@ TMLP_API tmlp_status tmlp_session_forward_u8_ex(tmlp_session *s, const uint8_t *
  * crossover, BF16 / INT8) the rows are gathered into the session's staging buffer.
  * Allocates nothing; the rows are only read. Errors: TMLP_ERR_ARG (a NULL, rows[i] NULL,
  * rows[i] inside this session's buffers, e.g. an earlier output), TMLP_ERR_SHAPE (batch
- * < 1), TMLP_ERR_BATCH (batch > max_batch). */
+ * < 1), TMLP_ERR_BATCH (batch > max_batch); `err` (may be NULL) gets a message naming
+ * the row or the batch and its limit. */
 TMLP_API tmlp_status tmlp_session_forward_rows(tmlp_session *s, const float *const *rows,
-                                               int64_t batch, tmlp_tensor *out);
-TMLP_API tmlp_status tmlp_session_forward_rows_ex(tmlp_session *s, const float *const *rows,
-                                                  int64_t batch, tmlp_tensor *out,
-                                                  tmlp_error *err);
+                                               int64_t batch, tmlp_tensor *out, tmlp_error *err);
 /* Raw uint8 rows by pointer (rows[i]: in_width bytes): each is preprocessed straight into
  * its row of the staging buffer (gather and preprocessing in one pass), then forwarded.
- * Errors as tmlp_session_forward_rows. */
+ * Errors and messages as tmlp_session_forward_rows. */
 TMLP_API tmlp_status tmlp_session_forward_u8_rows(tmlp_session *s, const uint8_t *const *rows,
-                                                  int64_t batch, tmlp_tensor *out);
-TMLP_API tmlp_status tmlp_session_forward_u8_rows_ex(tmlp_session *s,
-                                                     const uint8_t *const *rows, int64_t batch,
-                                                     tmlp_tensor *out, tmlp_error *err);
+                                                  int64_t batch, tmlp_tensor *out,
+                                                  tmlp_error *err);
 
 /* As tmlp_session_forward, and also writes the wall time of each model layer into
  * layer_ns[0 .. tmlp_model_layer_count-1] (a Dense fused with its ReLU reports the whole
  * time on the Dense and 0 on the ReLU). For profilers; the timing adds two clock reads
- * per layer. */
+ * per layer. Errors and messages as tmlp_session_forward, plus TMLP_ERR_ARG for a NULL
+ * layer_ns. */
 TMLP_API tmlp_status tmlp_session_forward_profiled(tmlp_session *s, const tmlp_tensor *in,
-                                                   tmlp_tensor *out, uint64_t *layer_ns);
-TMLP_API tmlp_status tmlp_session_forward_profiled_ex(tmlp_session *s, const tmlp_tensor *in,
-                                                      tmlp_tensor *out, uint64_t *layer_ns,
-                                                      tmlp_error *err);
+                                                   tmlp_tensor *out, uint64_t *layer_ns,
+                                                   tmlp_error *err);
 
 TMLP_API int64_t tmlp_session_max_batch(const tmlp_session *s);
 /* Bytes the session allocated (activation buffers and scratch). */

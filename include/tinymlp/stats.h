@@ -30,10 +30,10 @@ typedef enum tmlp_percentile_method {
 
 /* "loadgen", "linear", ... */
 TMLP_API const char *tmlp_percentile_method_name(tmlp_percentile_method m);
-/* Parse a name; TMLP_ERR_ARG if unknown. */
-TMLP_API tmlp_status tmlp_percentile_method_parse(const char *name, tmlp_percentile_method *out);
-TMLP_API tmlp_status tmlp_percentile_method_parse_ex(const char *name, tmlp_percentile_method *out,
-                                                    tmlp_error *err);
+/* Parse a name; TMLP_ERR_ARG if NULL or unknown. `err` (may be NULL) gets a message naming
+ * the accepted names ("stats: percentile_method_parse: name "p95" is not one of loadgen, ..."). */
+TMLP_API tmlp_status tmlp_percentile_method_parse(const char *name, tmlp_percentile_method *out,
+                                                 tmlp_error *err);
 
 /* p in [0, 1] of an ascending-sorted array of n >= 1 values. NaN if n < 1 or p outside [0,1]. */
 TMLP_API double tmlp_stats_percentile_sorted(const double *sorted, int64_t n, double p,
@@ -57,10 +57,11 @@ TMLP_API int64_t tmlp_early_stop_server_queries_needed(double p, double c, int64
 
 /* ===== statistics module =================================================================
  *
- * Errors: every call that returns a tmlp_status has an `_ex` twin, the same call plus a
- * trailing optional `tmlp_error *err` that names the call, the argument and the rule:
- * "stats: welch: a needs >= 1 value, got 0", "stats: summarize: x[3] is nan, samples must
- * be finite", "stats: ci_mean: level 1.5 is outside (0, 1)" (docs/c-api.md, "Errors").
+ * Errors: every call that returns a tmlp_status takes a trailing optional
+ * `tmlp_error *err` (NULL is fine) that receives a message naming the call, the argument
+ * and the rule: "stats: welch: a needs >= 1 value, got 0", "stats: summarize: x[3] is nan,
+ * samples must be finite", "stats: ci_mean: level 1.5 is outside (0, 1)" (docs/c-api.md,
+ * "Errors").
  * The calls returning a number (tmlp_stats_mean, _percentile_sorted, _betainc, the
  * distributions, tmlp_early_stop_*) have no failure but NaN or -1, as documented on each.
  *
@@ -89,9 +90,8 @@ typedef struct tmlp_stats_summary {
 } tmlp_stats_summary;
 
 /* TMLP_ERR_ARG if x is NULL or n < 1, TMLP_ERR_NOMEM if the sorted copy fails. */
-TMLP_API tmlp_status tmlp_stats_summarize(const double *x, int64_t n, tmlp_stats_summary *out);
-TMLP_API tmlp_status tmlp_stats_summarize_ex(const double *x, int64_t n, tmlp_stats_summary *out,
-                                             tmlp_error *err);
+TMLP_API tmlp_status tmlp_stats_summarize(const double *x, int64_t n, tmlp_stats_summary *out,
+                                          tmlp_error *err);
 /* Two-pass mean and sample variance (ddof = 1; NaN for n < 2). n >= 1. */
 TMLP_API double tmlp_stats_mean(const double *x, int64_t n);
 TMLP_API double tmlp_stats_variance(const double *x, int64_t n);
@@ -103,10 +103,8 @@ TMLP_API double *tmlp_stats_sorted_copy(const double *x, int64_t n);
 /* p in [0, 1] of an unsorted sample (works on a sorted copy). TMLP_ERR_ARG for n < 1 or
  * p outside [0, 1]. */
 TMLP_API tmlp_status tmlp_stats_percentile(const double *x, int64_t n, double p,
-                                           tmlp_percentile_method m, double *out);
-TMLP_API tmlp_status tmlp_stats_percentile_ex(const double *x, int64_t n, double p,
-                                              tmlp_percentile_method m, double *out,
-                                              tmlp_error *err);
+                                           tmlp_percentile_method m, double *out,
+                                           tmlp_error *err);
 
 /* Distribution-free CI for the p-quantile from order statistics: with B ~ Binomial(n, p),
  * [x_(l), x_(u)] (1-based ranks) covers the true quantile with probability
@@ -120,11 +118,8 @@ typedef struct tmlp_stats_quantile_ci {
 } tmlp_stats_quantile_ci;
 TMLP_API tmlp_status tmlp_stats_percentile_ci_sorted(const double *sorted, int64_t n, double p,
                                                      double level, tmlp_percentile_method m,
-                                                     tmlp_stats_quantile_ci *out);
-TMLP_API tmlp_status tmlp_stats_percentile_ci_sorted_ex(const double *sorted, int64_t n, double p,
-                                                        double level, tmlp_percentile_method m,
-                                                        tmlp_stats_quantile_ci *out,
-                                                        tmlp_error *err);
+                                                     tmlp_stats_quantile_ci *out,
+                                                     tmlp_error *err);
 
 /* ---- distributions (distributions.c) ---- */
 
@@ -162,13 +157,9 @@ typedef struct tmlp_stats_ttest {
     int defined;
 } tmlp_stats_ttest;
 TMLP_API tmlp_status tmlp_stats_welch(const double *a, int64_t na, const double *b, int64_t nb,
-                                      tmlp_stats_ttest *out);
-TMLP_API tmlp_status tmlp_stats_student(const double *a, int64_t na, const double *b, int64_t nb,
-                                        tmlp_stats_ttest *out);
-TMLP_API tmlp_status tmlp_stats_welch_ex(const double *a, int64_t na, const double *b, int64_t nb,
-                                         tmlp_stats_ttest *out, tmlp_error *err);
-TMLP_API tmlp_status tmlp_stats_student_ex(const double *a, int64_t na, const double *b,
-                                           int64_t nb, tmlp_stats_ttest *out, tmlp_error *err);
+                                      tmlp_stats_ttest *out, tmlp_error *err);
+TMLP_API tmlp_status tmlp_stats_student(const double *a, int64_t na, const double *b,
+                                        int64_t nb, tmlp_stats_ttest *out, tmlp_error *err);
 
 /* Mann-Whitney U (two-sided). Average ranks of a ++ b; R1 = rank sum of a;
  * U1 = R1 - n1(n1+1)/2 (a's U, reported as SciPy does), U2 = n1 n2 - U1, U = max(U1, U2).
@@ -184,9 +175,7 @@ typedef struct tmlp_stats_mwu {
     int has_ties, exact_used;
 } tmlp_stats_mwu;
 TMLP_API tmlp_status tmlp_stats_mannwhitney(const double *a, int64_t na, const double *b,
-                                            int64_t nb, tmlp_stats_mwu *out);
-TMLP_API tmlp_status tmlp_stats_mannwhitney_ex(const double *a, int64_t na, const double *b,
-                                               int64_t nb, tmlp_stats_mwu *out, tmlp_error *err);
+                                            int64_t nb, tmlp_stats_mwu *out, tmlp_error *err);
 
 /* ---- intervals and effect sizes (ttest.c, effect.c) ---- */
 
@@ -196,25 +185,18 @@ typedef struct tmlp_stats_interval {
 } tmlp_stats_interval;
 /* mean +- t_{1-(1-level)/2, n-1} * sd/sqrt(n). n >= 2, level in (0,1). */
 TMLP_API tmlp_status tmlp_stats_ci_mean(const double *x, int64_t n, double level,
-                                        tmlp_stats_interval *out);
-TMLP_API tmlp_status tmlp_stats_ci_mean_ex(const double *x, int64_t n, double level,
-                                           tmlp_stats_interval *out, tmlp_error *err);
+                                        tmlp_stats_interval *out, tmlp_error *err);
 /* CI of mean(b) - mean(a) with Welch's se and df. */
 TMLP_API tmlp_status tmlp_stats_ci_mean_diff(const double *a, int64_t na, const double *b,
-                                             int64_t nb, double level, tmlp_stats_interval *out);
-TMLP_API tmlp_status tmlp_stats_ci_mean_diff_ex(const double *a, int64_t na, const double *b,
-                                                int64_t nb, double level,
-                                                tmlp_stats_interval *out, tmlp_error *err);
+                                             int64_t nb, double level,
+                                             tmlp_stats_interval *out, tmlp_error *err);
 /* CI of the relative change mean(b)/mean(a) - 1 by Fieller's theorem (independent
  * samples, Welch df): exact for normal means and asymmetric. When mean(a) is not
  * significantly different from 0 the interval is unbounded: low and high are NaN and the
  * status is still TMLP_OK (tmlp_stats_compare then warns TMLP_WARN_RATIO_UNBOUNDED). */
-TMLP_API tmlp_status tmlp_stats_ci_relative_change(const double *a, int64_t na, const double *b,
-                                                   int64_t nb, double level,
-                                                   tmlp_stats_interval *out);
-TMLP_API tmlp_status tmlp_stats_ci_relative_change_ex(const double *a, int64_t na,
-                                                      const double *b, int64_t nb, double level,
-                                                      tmlp_stats_interval *out, tmlp_error *err);
+TMLP_API tmlp_status tmlp_stats_ci_relative_change(const double *a, int64_t na,
+                                                   const double *b, int64_t nb, double level,
+                                                   tmlp_stats_interval *out, tmlp_error *err);
 
 typedef enum tmlp_stats_magnitude {
     TMLP_MAGNITUDE_NEGLIGIBLE = 0, /* |d| < 0.2 */
@@ -236,10 +218,8 @@ typedef struct tmlp_stats_effect {
     tmlp_stats_magnitude magnitude; /* of |cohen_d| */
 } tmlp_stats_effect;
 TMLP_API tmlp_status tmlp_stats_effect_size(const double *a, int64_t na, const double *b,
-                                            int64_t nb, tmlp_stats_effect *out);
-TMLP_API tmlp_status tmlp_stats_effect_size_ex(const double *a, int64_t na, const double *b,
-                                               int64_t nb, tmlp_stats_effect *out,
-                                               tmlp_error *err);
+                                            int64_t nb, tmlp_stats_effect *out,
+                                            tmlp_error *err);
 
 /* ---- outliers (outliers.c): reported, never dropped ---- */
 
@@ -260,9 +240,7 @@ typedef struct tmlp_stats_outliers {
 } tmlp_stats_outliers;
 #define TMLP_STATS_MAD_THRESHOLD 14.826
 TMLP_API tmlp_status tmlp_stats_outliers_find(const double *x, int64_t n, double mad_threshold,
-                                              tmlp_stats_outliers *out);
-TMLP_API tmlp_status tmlp_stats_outliers_find_ex(const double *x, int64_t n, double mad_threshold,
-                                                 tmlp_stats_outliers *out, tmlp_error *err);
+                                              tmlp_stats_outliers *out, tmlp_error *err);
 
 /* ---- bootstrap (bootstrap.c) ---- */
 
@@ -274,11 +252,8 @@ typedef double (*tmlp_stats_fn)(const double *x, int64_t n, void *user);
  * interval. Scratch: n + resamples doubles. */
 TMLP_API tmlp_status tmlp_stats_bootstrap_ci(const double *x, int64_t n, tmlp_stats_fn fn,
                                              void *user, int64_t resamples, double level,
-                                             uint64_t seed, tmlp_stats_interval *out);
-TMLP_API tmlp_status tmlp_stats_bootstrap_ci_ex(const double *x, int64_t n, tmlp_stats_fn fn,
-                                                void *user, int64_t resamples, double level,
-                                                uint64_t seed, tmlp_stats_interval *out,
-                                                tmlp_error *err);
+                                             uint64_t seed, tmlp_stats_interval *out,
+                                             tmlp_error *err);
 /* A tmlp_stats_fn computing the mean (user unused). */
 TMLP_API double tmlp_stats_fn_mean(const double *x, int64_t n, void *user);
 
@@ -324,11 +299,7 @@ typedef struct tmlp_stats_sample {
 TMLP_API tmlp_status tmlp_stats_sample_describe(const double *x, int64_t n,
                                                 const tmlp_stats_check_settings *s,
                                                 tmlp_percentile_method m,
-                                                tmlp_stats_sample *out);
-TMLP_API tmlp_status tmlp_stats_sample_describe_ex(const double *x, int64_t n,
-                                                   const tmlp_stats_check_settings *s,
-                                                   tmlp_percentile_method m,
-                                                   tmlp_stats_sample *out, tmlp_error *err);
+                                                tmlp_stats_sample *out, tmlp_error *err);
 
 /* ---- A vs B verdict (verdict.c) ---- */
 
@@ -371,12 +342,9 @@ typedef struct tmlp_stats_compare_result {
 } tmlp_stats_compare_result;
 /* TMLP_ERR_ARG if a pointer is NULL or a side is empty; TMLP_ERR_NOMEM. Small samples are
  * not an error: they give INSUFFICIENT_DATA. */
-TMLP_API tmlp_status tmlp_stats_compare(const double *a, int64_t na, const double *b, int64_t nb,
-                                        const tmlp_stats_compare_opts *opts,
-                                        tmlp_stats_compare_result *out);
-TMLP_API tmlp_status tmlp_stats_compare_ex(const double *a, int64_t na, const double *b,
-                                           int64_t nb, const tmlp_stats_compare_opts *opts,
-                                           tmlp_stats_compare_result *out, tmlp_error *err);
+TMLP_API tmlp_status tmlp_stats_compare(const double *a, int64_t na, const double *b,
+                                        int64_t nb, const tmlp_stats_compare_opts *opts,
+                                        tmlp_stats_compare_result *out, tmlp_error *err);
 /* One line in words: "B is 12.3% faster (95% CI 10.1%-14.6%), p = 3.1e-08" (the CI is
  * of the relative change; `confidence` is the level printed, normally r->confidence).
  * no_change says whether the change is not significant or significant but inside the

@@ -119,11 +119,11 @@ static void compute(worker *w, tmlp_bench_run *run, int64_t n)
     if (d->dtype == TMLP_DTYPE_U8) {
         const uint8_t **x = w->rows;
         for (int64_t i = 0; i < n; i++) x[i] = d->u8 + (size_t)w->mine[i].index * row;
-        st = tmlp_session_forward_u8_rows(w->session, x, n, &out);
+        st = tmlp_session_forward_u8_rows(w->session, x, n, &out, NULL);
     } else {
         const float **x = w->rows;
         for (int64_t i = 0; i < n; i++) x[i] = d->f32 + (size_t)w->mine[i].index * row;
-        st = tmlp_session_forward_rows(w->session, x, n, &out);
+        st = tmlp_session_forward_rows(w->session, x, n, &out, NULL);
     }
     /* No prediction for a failed forward (TMLP_PRED_NONE) or a row with a NaN / Inf output
      * (TMLP_PRED_NONFINITE: argmax of NaN would pick a class by accident); accuracy counts
@@ -323,7 +323,7 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
     for (int i = 0; i < workers; i++) {
         worker *w = &m->workers[i];
         w->owner = m;
-        tmlp_status st = tmlp_session_create(model, max_batch, &w->session);
+        tmlp_status st = tmlp_session_create(model, max_batch, &w->session, NULL);
         if (st != TMLP_OK) {
             tmlp_model_sut_destroy(m);
             return tmlp_error_set(err, st, "model_sut: cannot create the session of worker %d (max_batch %lld): %s",

@@ -413,7 +413,7 @@ static tmlp_status build_model(const tmlp_st_file *f, const tmlp_layer_spec *spe
     for (int i = 0; i < n && st == TMLP_OK; i++)
         st = build_module(f, &specs[i], i, m, scratch, opts->allow_nonfinite, err);
     if (st == TMLP_OK && pre->has_preprocess) {
-        st = tmlp_model_set_preprocess_ex(m, pre->scale, pre->mean, pre->std, err);
+        st = tmlp_model_set_preprocess(m, pre->scale, pre->mean, pre->std, err);
     }
     tmlp_mem_free(alloc, scratch);
     if (st != TMLP_OK) {
@@ -426,9 +426,8 @@ static tmlp_status build_model(const tmlp_st_file *f, const tmlp_layer_spec *spe
 
 /* ---- Load ----------------------------------------------------------------------------- */
 
-tmlp_status tmlp_model_load_ex(const char *path, const char *layers,
-                               const tmlp_model_options *opts, tmlp_model **out,
-                               tmlp_error *err)
+tmlp_status tmlp_model_load(const char *path, const tmlp_model_options *opts, tmlp_model **out,
+                            tmlp_error *err)
 {
     if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_load: out is NULL");
     *out = NULL;
@@ -440,14 +439,14 @@ tmlp_status tmlp_model_load_ex(const char *path, const char *layers,
     tmlp_status st = tmlp_st_read_named(path, alloc, &f, err);
     if (st != TMLP_OK) return st;
 
-    if (!layers) layers = tmlp_st_meta_get(f, META_LAYERS);
+    const char *layers = o.layers ? o.layers : tmlp_st_meta_get(f, META_LAYERS);
     tmlp_layer_spec *specs = NULL;
     int n = 0;
     int64_t input_width = 0;
     tmlp_preprocess pre = {0, 1.0, 0.0, 1.0};
     if (!layers)
         st = tmlp_error_set(err, TMLP_ERR_LAYERS,
-                            "no layer list: pass layers or set __metadata__ tinymlp.layers");
+                            "no layer list: set tmlp_model_options.layers or __metadata__ tinymlp.layers");
     if (st == TMLP_OK) st = tmlp_layer_list_parse(layers, alloc, &specs, &n, err);
     if (st == TMLP_OK) st = check_tensors(f, specs, n, &input_width, err);
     if (st == TMLP_OK) st = read_preprocess(f, &pre, err);
@@ -458,19 +457,13 @@ tmlp_status tmlp_model_load_ex(const char *path, const char *layers,
     return st;
 }
 
-tmlp_status tmlp_model_load(const char *path, const char *layers, tmlp_model **out,
-                            tmlp_error *err)
-{
-    return tmlp_model_load_ex(path, layers, NULL, out, err);
-}
-
 /* ---- Weights into a model built in C --------------------------------------------------- */
 
 /* "layer 2 (dense 128 -> 10)" into buf. */
 static const char *layer_label(const tmlp_model *m, int i, char *buf, size_t cap)
 {
     tmlp_layer_info info;
-    tmlp_model_layer_info(m, i, &info);
+    tmlp_model_layer_info(m, i, &info, NULL);
     snprintf(buf, cap, "layer %d (%s %lld -> %lld)", i, info.name, (long long)info.in_width,
              (long long)info.out_width);
     return buf;
@@ -525,7 +518,7 @@ static tmlp_status check_layer_tensors(const tmlp_st_file *f, const char *path, 
                                       "%s: tensor `%d.%s` is in the file but `%d.%s` is not (both or neither)",
                                       path, i, t[k].suffix, i, t[j].suffix);
     tmlp_layer_info info;
-    tmlp_model_layer_info(m, i, &info);
+    tmlp_model_layer_info(m, i, &info, NULL);
     if (info.kind == TMLP_LAYER_BATCHNORM && find_tensor(f, i, "num_batches_tracked")) {
         tmlp_status st = check_batch_counter(f, i, err);
         if (st != TMLP_OK) return st;
@@ -550,7 +543,7 @@ static tmlp_status find_extra_tensor(const tmlp_st_file *f, const char *path, co
             const int nt = tmlp_model_layer_tensors(m, (int)i, t);
             for (int j = 0; j < nt; j++) mine |= !strcmp(end + 1, t[j].suffix);
             tmlp_layer_info info;
-            tmlp_model_layer_info(m, (int)i, &info);
+            tmlp_model_layer_info(m, (int)i, &info, NULL);
             mine |= info.kind == TMLP_LAYER_BATCHNORM && !strcmp(end + 1, "num_batches_tracked");
         }
         if (!mine)
@@ -727,7 +720,7 @@ tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp_error *e
         st = tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory saving %s", path);
     size_t k = 0;
     for (int i = 0; i < n && st == TMLP_OK; i++) describe_layer(m, i, tensors, names, &k);
-    if (st == TMLP_OK) st = tmlp_model_layers_string_ex(m, layer_str, layers_cap, err);
+    if (st == TMLP_OK) st = tmlp_model_layers_string(m, layer_str, layers_cap, err);
     if (st == TMLP_OK) st = write_model_file(m, path, tensors, k, layer_str, err);
     tmlp_mem_free(alloc, layer_str);
     tmlp_mem_free(alloc, names);

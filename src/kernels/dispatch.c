@@ -26,10 +26,22 @@ const char *tmlp_kernel_name(tmlp_kernel k)
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
 
-tmlp_status tmlp_kernel_parse(const char *name, tmlp_kernel *out)
+/* The message lists the accepted names, from the same table the parser reads. */
+static tmlp_status name_error(const char *call, const char *name, const char *const *table, size_t n,
+                              tmlp_error *err)
 {
+    char list[96] = "";
+    for (size_t k = 0; k < n; k++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "", table[k]);
+    return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: %s: name \"%.64s\" is not one of %s", call, name, list);
+}
+
+tmlp_status tmlp_kernel_parse(const char *name, tmlp_kernel *out, tmlp_error *err)
+{
+    if (!name) return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: kernel_parse: name is NULL");
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: kernel_parse: out is NULL");
     int i = tmlp_name_index(names, sizeof names / sizeof names[0], name);
-    if (i < 0 || !out) return TMLP_ERR_ARG;
+    if (i < 0) return name_error("kernel_parse", name, names, sizeof names / sizeof names[0], err);
     *out = (tmlp_kernel)i;
     return TMLP_OK;
 }
@@ -89,7 +101,7 @@ tmlp_status tmlp_kernel_resolve(tmlp_kernel requested, tmlp_kernel *chosen, cons
     *source = "model options";
     if (requested == TMLP_KERNEL_AUTO && env && *env) {
         *source = "TMLP_KERNELS";
-        if (tmlp_kernel_parse(env, &requested) != TMLP_OK)
+        if (tmlp_kernel_parse(env, &requested, NULL) != TMLP_OK)
             return tmlp_error_set(err, TMLP_ERR_ARG,
                                   "TMLP_KERNELS=%s: not one of scalar, avx2, avx512, blas, auto", env);
     }
@@ -155,10 +167,12 @@ const char *tmlp_precision_name(tmlp_precision p)
     return (unsigned)p < sizeof prec_names / sizeof prec_names[0] ? prec_names[p] : "unknown";
 }
 
-tmlp_status tmlp_precision_parse(const char *name, tmlp_precision *out)
+tmlp_status tmlp_precision_parse(const char *name, tmlp_precision *out, tmlp_error *err)
 {
+    if (!name) return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: precision_parse: name is NULL");
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: precision_parse: out is NULL");
     int i = tmlp_name_index(prec_names, sizeof prec_names / sizeof prec_names[0], name);
-    if (i < 0 || !out) return TMLP_ERR_ARG;
+    if (i < 0) return name_error("precision_parse", name, prec_names, sizeof prec_names / sizeof prec_names[0], err);
     *out = (tmlp_precision)i;
     return TMLP_OK;
 }
@@ -170,7 +184,7 @@ tmlp_status tmlp_precision_resolve(tmlp_precision requested, tmlp_precision *cho
     *source = "model options";
     if (requested == TMLP_PRECISION_AUTO && env && *env) {
         *source = "TMLP_PRECISION";
-        if (tmlp_precision_parse(env, &requested) != TMLP_OK)
+        if (tmlp_precision_parse(env, &requested, NULL) != TMLP_OK)
             return tmlp_error_set(err, TMLP_ERR_ARG, "TMLP_PRECISION=%s: not one of f32, bf16, int8, auto", env);
     }
     if ((unsigned)requested > TMLP_PRECISION_INT8)

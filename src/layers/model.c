@@ -407,12 +407,7 @@ int64_t tmlp_model_input_width(const tmlp_model *m) { return m ? m->input_width 
 int64_t tmlp_model_output_width(const tmlp_model *m) { return m ? m->output_width : 0; }
 int tmlp_model_layer_count(const tmlp_model *m) { return m ? m->n_layers : 0; }
 
-tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *info)
-{
-    return tmlp_model_layer_info_ex(m, i, info, NULL);
-}
-
-tmlp_status tmlp_model_layer_info_ex(const tmlp_model *m, int i, tmlp_layer_info *info, tmlp_error *err)
+tmlp_status tmlp_model_layer_info(const tmlp_model *m, int i, tmlp_layer_info *info, tmlp_error *err)
 {
     if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "model: layer_info: m is NULL");
     if (!info) return tmlp_error_set(err, TMLP_ERR_ARG, "model: layer_info: info is NULL");
@@ -443,12 +438,7 @@ tmlp_status tmlp_model_layer_info_ex(const tmlp_model *m, int i, tmlp_layer_info
     return TMLP_OK;
 }
 
-tmlp_status tmlp_model_kernel_info(const tmlp_model *m, tmlp_kernel_info *info)
-{
-    return tmlp_model_kernel_info_ex(m, info, NULL);
-}
-
-tmlp_status tmlp_model_kernel_info_ex(const tmlp_model *m, tmlp_kernel_info *info, tmlp_error *err)
+tmlp_status tmlp_model_kernel_info(const tmlp_model *m, tmlp_kernel_info *info, tmlp_error *err)
 {
     if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "model: kernel_info: m is NULL");
     if (!info) return tmlp_error_set(err, TMLP_ERR_ARG, "model: kernel_info: info is NULL");
@@ -463,7 +453,7 @@ tmlp_status tmlp_model_kernel_info_ex(const tmlp_model *m, tmlp_kernel_info *inf
     int any = 0;
     for (int i = 0; i < m->n_layers; i++) {
         tmlp_layer_info li;
-        tmlp_model_layer_info(m, i, &li);
+        tmlp_model_layer_info(m, i, &li, NULL);
         if (li.kind != TMLP_LAYER_DENSE) continue;
         if (!any || li.crossover < info->crossover_min) info->crossover_min = li.crossover;
         if (!any || li.crossover > info->crossover_max) info->crossover_max = li.crossover;
@@ -480,12 +470,7 @@ tmlp_status tmlp_model_kernel_info_ex(const tmlp_model *m, tmlp_kernel_info *inf
     return TMLP_OK;
 }
 
-tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, size_t cap)
-{
-    return tmlp_model_layers_string_ex(m, buf, cap, NULL);
-}
-
-tmlp_status tmlp_model_layers_string_ex(const tmlp_model *m, char *buf, size_t cap, tmlp_error *err)
+tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, size_t cap, tmlp_error *err)
 {
     if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "model: layers_string: m is NULL");
     if (!buf) return tmlp_error_set(err, TMLP_ERR_ARG, "model: layers_string: buf is NULL");
@@ -507,34 +492,6 @@ tmlp_status tmlp_model_layers_string_ex(const tmlp_model *m, char *buf, size_t c
     return TMLP_OK;
 }
 
-/* The _ex twins of kernels.h's parsers live here rather than in src/kernels/dispatch.c:
- * the parser's only failures are a NULL and an unknown name, so the message is built
- * around the plain call from the public name tables. */
-tmlp_status tmlp_kernel_parse_ex(const char *name, tmlp_kernel *out, tmlp_error *err)
-{
-    if (!name) return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: kernel_parse: name is NULL");
-    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: kernel_parse: out is NULL");
-    if (tmlp_kernel_parse(name, out) == TMLP_OK) return TMLP_OK;
-    char names[96] = "";
-    for (int k = TMLP_KERNEL_AUTO; k <= TMLP_KERNEL_BLAS; k++)
-        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "",
-                 tmlp_kernel_name((tmlp_kernel)k));
-    return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: kernel_parse: name \"%.64s\" is not one of %s", name, names);
-}
-
-tmlp_status tmlp_precision_parse_ex(const char *name, tmlp_precision *out, tmlp_error *err)
-{
-    if (!name) return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: precision_parse: name is NULL");
-    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: precision_parse: out is NULL");
-    if (tmlp_precision_parse(name, out) == TMLP_OK) return TMLP_OK;
-    char names[96] = "";
-    for (int p = TMLP_PRECISION_AUTO; p <= TMLP_PRECISION_INT8; p++)
-        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", p ? ", " : "",
-                 tmlp_precision_name((tmlp_precision)p));
-    return tmlp_error_set(err, TMLP_ERR_ARG, "kernels: precision_parse: name \"%.64s\" is not one of %s", name,
-                          names);
-}
-
 size_t tmlp_model_param_bytes(const tmlp_model *m)
 {
     if (!m) return 0;
@@ -552,8 +509,8 @@ tmlp_preprocess tmlp_model_preprocess(const tmlp_model *m)
     return m ? m->pre : p;
 }
 
-tmlp_status tmlp_model_set_preprocess_ex(tmlp_model *m, double scale, double mean, double std,
-                                         tmlp_error *err)
+tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, double mean, double std,
+                                      tmlp_error *err)
 {
     if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_set_preprocess: model is NULL");
     if (atomic_load_explicit(&m->sessions_created, memory_order_relaxed))
@@ -569,11 +526,6 @@ tmlp_status tmlp_model_set_preprocess_ex(tmlp_model *m, double scale, double mea
     m->pre.mean = mean;
     m->pre.std = std;
     return TMLP_OK;
-}
-
-tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, double mean, double std)
-{
-    return tmlp_model_set_preprocess_ex(m, scale, mean, std, NULL);
 }
 
 /* --- model_internal.h ------------------------------------------------------------------ */

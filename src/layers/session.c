@@ -48,8 +48,8 @@ struct tmlp_session {
 
 static size_t round_up64(size_t n) { return (n + 63) & ~(size_t)63; }
 
-tmlp_status tmlp_session_create_ex(const tmlp_model *model, int64_t max_batch,
-                                   tmlp_session **out, tmlp_error *err)
+tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch,
+                                tmlp_session **out, tmlp_error *err)
 {
     if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_create: out is NULL");
     *out = NULL;
@@ -108,11 +108,6 @@ tmlp_status tmlp_session_create_ex(const tmlp_model *model, int64_t max_batch,
     atomic_store_explicit(&((tmlp_model *)model)->sessions_created, 1, memory_order_relaxed);
     *out = s;
     return TMLP_OK;
-}
-
-tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch, tmlp_session **out)
-{
-    return tmlp_session_create_ex(model, max_batch, out, NULL);
 }
 
 void tmlp_session_destroy(tmlp_session *s)
@@ -295,8 +290,8 @@ static void set_output(const tmlp_session *s, const float *y, int64_t batch, tml
     *out = tmlp_tensor_2d(y, batch, s->model->output_width);
 }
 
-tmlp_status tmlp_session_forward_ex(tmlp_session *s, const tmlp_tensor *in, tmlp_tensor *out,
-                                    tmlp_error *err)
+tmlp_status tmlp_session_forward(tmlp_session *s, const tmlp_tensor *in, tmlp_tensor *out,
+                                 tmlp_error *err)
 {
     if (!s || !in || !out)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward: %s is NULL",
@@ -308,14 +303,9 @@ tmlp_status tmlp_session_forward_ex(tmlp_session *s, const tmlp_tensor *in, tmlp
     return TMLP_OK;
 }
 
-tmlp_status tmlp_session_forward(tmlp_session *s, const tmlp_tensor *in, tmlp_tensor *out)
-{
-    return tmlp_session_forward_ex(s, in, out, NULL);
-}
-
-tmlp_status tmlp_session_forward_profiled_ex(tmlp_session *s, const tmlp_tensor *in,
-                                             tmlp_tensor *out, uint64_t *layer_ns,
-                                             tmlp_error *err)
+tmlp_status tmlp_session_forward_profiled(tmlp_session *s, const tmlp_tensor *in,
+                                          tmlp_tensor *out, uint64_t *layer_ns,
+                                          tmlp_error *err)
 {
     if (!s || !in || !out || !layer_ns)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_profiled: %s is NULL",
@@ -327,14 +317,8 @@ tmlp_status tmlp_session_forward_profiled_ex(tmlp_session *s, const tmlp_tensor 
     return TMLP_OK;
 }
 
-tmlp_status tmlp_session_forward_profiled(tmlp_session *s, const tmlp_tensor *in,
-                                          tmlp_tensor *out, uint64_t *layer_ns)
-{
-    return tmlp_session_forward_profiled_ex(s, in, out, layer_ns, NULL);
-}
-
-tmlp_status tmlp_session_forward_u8_ex(tmlp_session *s, const uint8_t *raw, int64_t batch,
-                                       tmlp_tensor *out, tmlp_error *err)
+tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw, int64_t batch,
+                                    tmlp_tensor *out, tmlp_error *err)
 {
     if (!s || !raw || !out)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_u8: %s is NULL",
@@ -348,14 +332,8 @@ tmlp_status tmlp_session_forward_u8_ex(tmlp_session *s, const uint8_t *raw, int6
     return TMLP_OK;
 }
 
-tmlp_status tmlp_session_forward_u8(tmlp_session *s, const uint8_t *raw, int64_t batch,
-                                    tmlp_tensor *out)
-{
-    return tmlp_session_forward_u8_ex(s, raw, batch, out, NULL);
-}
-
-tmlp_status tmlp_session_forward_rows_ex(tmlp_session *s, const float *const *rows, int64_t batch,
-                                         tmlp_tensor *out, tmlp_error *err)
+tmlp_status tmlp_session_forward_rows(tmlp_session *s, const float *const *rows, int64_t batch,
+                                      tmlp_tensor *out, tmlp_error *err)
 {
     if (!s || !rows || !out)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_rows: %s is NULL",
@@ -366,14 +344,8 @@ tmlp_status tmlp_session_forward_rows_ex(tmlp_session *s, const float *const *ro
     return TMLP_OK;
 }
 
-tmlp_status tmlp_session_forward_rows(tmlp_session *s, const float *const *rows, int64_t batch,
-                                      tmlp_tensor *out)
-{
-    return tmlp_session_forward_rows_ex(s, rows, batch, out, NULL);
-}
-
-tmlp_status tmlp_session_forward_u8_rows_ex(tmlp_session *s, const uint8_t *const *rows,
-                                            int64_t batch, tmlp_tensor *out, tmlp_error *err)
+tmlp_status tmlp_session_forward_u8_rows(tmlp_session *s, const uint8_t *const *rows,
+                                         int64_t batch, tmlp_tensor *out, tmlp_error *err)
 {
     if (!s || !rows || !out)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_forward_u8_rows: %s is NULL",
@@ -384,8 +356,3 @@ tmlp_status tmlp_session_forward_u8_rows_ex(tmlp_session *s, const uint8_t *cons
     return TMLP_OK;
 }
 
-tmlp_status tmlp_session_forward_u8_rows(tmlp_session *s, const uint8_t *const *rows,
-                                         int64_t batch, tmlp_tensor *out)
-{
-    return tmlp_session_forward_u8_rows_ex(s, rows, batch, out, NULL);
-}

@@ -21,9 +21,9 @@ double tmlp_stats_fn_mean(const double *x, int64_t n, void *user)
     return tmlp_stats_mean(x, n);
 }
 
-tmlp_status tmlp_stats_bootstrap_ci_ex(const double *x, int64_t n, tmlp_stats_fn fn, void *user,
-                                       int64_t resamples, double level, uint64_t seed,
-                                       tmlp_stats_interval *out, tmlp_error *err)
+tmlp_status tmlp_stats_bootstrap_ci(const double *x, int64_t n, tmlp_stats_fn fn, void *user,
+                                    int64_t resamples, double level, uint64_t seed,
+                                    tmlp_stats_interval *out, tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "bootstrap_ci", "x", x, n, 1));
     if (!fn) return tmlp_error_set(err, TMLP_ERR_ARG, "stats: bootstrap_ci: fn is NULL");
@@ -64,9 +64,3 @@ tmlp_status tmlp_stats_bootstrap_ci_ex(const double *x, int64_t n, tmlp_stats_fn
     return TMLP_OK;
 }
 
-tmlp_status tmlp_stats_bootstrap_ci(const double *x, int64_t n, tmlp_stats_fn fn, void *user,
-                                    int64_t resamples, double level, uint64_t seed,
-                                    tmlp_stats_interval *out)
-{
-    return tmlp_stats_bootstrap_ci_ex(x, n, fn, user, resamples, level, seed, out, NULL);
-}

@@ -45,8 +45,8 @@ static double ratio(double num, double den)
     return num / den;
 }
 
-tmlp_status tmlp_stats_effect_size_ex(const double *a, int64_t na, const double *b, int64_t nb,
-                                      tmlp_stats_effect *out, tmlp_error *err)
+tmlp_status tmlp_stats_effect_size(const double *a, int64_t na, const double *b, int64_t nb,
+                                   tmlp_stats_effect *out, tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "effect_size", "a", a, na, 1));
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "effect_size", "b", b, nb, 1));
@@ -69,8 +69,3 @@ tmlp_status tmlp_stats_effect_size_ex(const double *a, int64_t na, const double 
     return TMLP_OK;
 }
 
-tmlp_status tmlp_stats_effect_size(const double *a, int64_t na, const double *b, int64_t nb,
-                                   tmlp_stats_effect *out)
-{
-    return tmlp_stats_effect_size_ex(a, na, b, nb, out, NULL);
-}

@@ -52,8 +52,8 @@ static double mwu_exact_cdf(int64_t m, int64_t n, int64_t u)
     return below / total;
 }
 
-tmlp_status tmlp_stats_mannwhitney_ex(const double *a, int64_t na, const double *b, int64_t nb,
-                                      tmlp_stats_mwu *out, tmlp_error *err)
+tmlp_status tmlp_stats_mannwhitney(const double *a, int64_t na, const double *b, int64_t nb,
+                                   tmlp_stats_mwu *out, tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "mannwhitney", "a", a, na, 1));
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "mannwhitney", "b", b, nb, 1));
@@ -114,8 +114,3 @@ tmlp_status tmlp_stats_mannwhitney_ex(const double *a, int64_t na, const double 
     return TMLP_OK;
 }
 
-tmlp_status tmlp_stats_mannwhitney(const double *a, int64_t na, const double *b, int64_t nb,
-                                   tmlp_stats_mwu *out)
-{
-    return tmlp_stats_mannwhitney_ex(a, na, b, nb, out, NULL);
-}

@@ -17,8 +17,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-tmlp_status tmlp_stats_outliers_find_ex(const double *x, int64_t n, double mad_threshold,
-                                        tmlp_stats_outliers *out, tmlp_error *err)
+tmlp_status tmlp_stats_outliers_find(const double *x, int64_t n, double mad_threshold,
+                                     tmlp_stats_outliers *out, tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "outliers_find", "x", x, n, 1));
     TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "outliers_find", "out", out));
@@ -62,8 +62,3 @@ tmlp_status tmlp_stats_outliers_find_ex(const double *x, int64_t n, double mad_t
     return TMLP_OK;
 }
 
-tmlp_status tmlp_stats_outliers_find(const double *x, int64_t n, double mad_threshold,
-                                     tmlp_stats_outliers *out)
-{
-    return tmlp_stats_outliers_find_ex(x, n, mad_threshold, out, NULL);
-}

@@ -33,7 +33,7 @@ const char *tmlp_percentile_method_name(tmlp_percentile_method m)
     return method_names[m];
 }
 
-tmlp_status tmlp_percentile_method_parse_ex(const char *name, tmlp_percentile_method *out,
+tmlp_status tmlp_percentile_method_parse(const char *name, tmlp_percentile_method *out,
                                            tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "percentile_method_parse", "name", name));
@@ -53,11 +53,6 @@ tmlp_status tmlp_percentile_method_parse_ex(const char *name, tmlp_percentile_me
                           "stats: percentile_method_parse: name \"%.64s\" is not one of loadgen, "
                           "linear, lower, higher, nearest, midpoint, nearest_rank, inverted_cdf",
                           name);
-}
-
-tmlp_status tmlp_percentile_method_parse(const char *name, tmlp_percentile_method *out)
-{
-    return tmlp_percentile_method_parse_ex(name, out, NULL);
 }
 
 /* NumPy 1.24 _lerp: a + (b-a) t, or b - (b-a)(1-t) when t >= 0.5. */
@@ -119,8 +114,8 @@ static tmlp_status check_p_m(tmlp_error *err, const char *fn, double p, tmlp_per
     return TMLP_OK;
 }
 
-tmlp_status tmlp_stats_percentile_ex(const double *x, int64_t n, double p,
-                                     tmlp_percentile_method m, double *out, tmlp_error *err)
+tmlp_status tmlp_stats_percentile(const double *x, int64_t n, double p,
+                                  tmlp_percentile_method m, double *out, tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "percentile", "x", x, n, 1));
     TMLP_STATS_TRY(check_p_m(err, "percentile", p, m));
@@ -140,9 +135,9 @@ static double binom_cdf(int64_t k, int64_t n, double p)
     return tmlp_stats_betainc2((double)(n - k), (double)k + 1.0, 1.0 - p, p);
 }
 
-tmlp_status tmlp_stats_percentile_ci_sorted_ex(const double *sorted, int64_t n, double p,
-                                               double level, tmlp_percentile_method m,
-                                               tmlp_stats_quantile_ci *out, tmlp_error *err)
+tmlp_status tmlp_stats_percentile_ci_sorted(const double *sorted, int64_t n, double p,
+                                            double level, tmlp_percentile_method m,
+                                            tmlp_stats_quantile_ci *out, tmlp_error *err)
 {
     const char *fn = "percentile_ci_sorted";
     TMLP_STATS_TRY(tmlp_stats_check_ptr(err, fn, "sorted", sorted));
@@ -184,15 +179,3 @@ tmlp_status tmlp_stats_percentile_ci_sorted_ex(const double *sorted, int64_t n, 
     return TMLP_OK;
 }
 
-tmlp_status tmlp_stats_percentile(const double *x, int64_t n, double p, tmlp_percentile_method m,
-                                  double *out)
-{
-    return tmlp_stats_percentile_ex(x, n, p, m, out, NULL);
-}
-
-tmlp_status tmlp_stats_percentile_ci_sorted(const double *sorted, int64_t n, double p,
-                                            double level, tmlp_percentile_method m,
-                                            tmlp_stats_quantile_ci *out)
-{
-    return tmlp_stats_percentile_ci_sorted_ex(sorted, n, p, level, m, out, NULL);
-}

@@ -63,8 +63,8 @@ static double median_sorted(const double *s, int64_t n)
     return (s[n / 2 - 1] + s[n / 2]) / 2.0;
 }
 
-tmlp_status tmlp_stats_summarize_ex(const double *x, int64_t n, tmlp_stats_summary *out,
-                                    tmlp_error *err)
+tmlp_status tmlp_stats_summarize(const double *x, int64_t n, tmlp_stats_summary *out,
+                                 tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "summarize", "x", x, n, 1));
     TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "summarize", "out", out));
@@ -121,7 +121,3 @@ tmlp_status tmlp_stats_nomem(tmlp_error *err, const char *fn)
     return tmlp_error_set(err, TMLP_ERR_NOMEM, "stats: %s: out of memory", fn);
 }
 
-tmlp_status tmlp_stats_summarize(const double *x, int64_t n, tmlp_stats_summary *out)
-{
-    return tmlp_stats_summarize_ex(x, n, out, NULL);
-}

@@ -47,8 +47,8 @@ static double safe_ratio(double num, double den)
     return num / den;
 }
 
-tmlp_status tmlp_stats_welch_ex(const double *a, int64_t na, const double *b, int64_t nb,
-                                tmlp_stats_ttest *out, tmlp_error *err)
+tmlp_status tmlp_stats_welch(const double *a, int64_t na, const double *b, int64_t nb,
+                             tmlp_stats_ttest *out, tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "welch", "a", a, na, 1));
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "welch", "b", b, nb, 1));
@@ -72,8 +72,8 @@ tmlp_status tmlp_stats_welch_ex(const double *a, int64_t na, const double *b, in
     return TMLP_OK;
 }
 
-tmlp_status tmlp_stats_student_ex(const double *a, int64_t na, const double *b, int64_t nb,
-                                  tmlp_stats_ttest *out, tmlp_error *err)
+tmlp_status tmlp_stats_student(const double *a, int64_t na, const double *b, int64_t nb,
+                               tmlp_stats_ttest *out, tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "student", "a", a, na, 1));
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "student", "b", b, nb, 1));
@@ -92,8 +92,8 @@ tmlp_status tmlp_stats_student_ex(const double *a, int64_t na, const double *b, 
     return TMLP_OK;
 }
 
-tmlp_status tmlp_stats_ci_mean_ex(const double *x, int64_t n, double level,
-                                  tmlp_stats_interval *out, tmlp_error *err)
+tmlp_status tmlp_stats_ci_mean(const double *x, int64_t n, double level,
+                               tmlp_stats_interval *out, tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "ci_mean", "x", x, n, 2));
     TMLP_STATS_TRY(tmlp_stats_check_open01(err, "ci_mean", "level", level));
@@ -111,15 +111,15 @@ tmlp_status tmlp_stats_ci_mean_ex(const double *x, int64_t n, double level,
     return TMLP_OK;
 }
 
-tmlp_status tmlp_stats_ci_mean_diff_ex(const double *a, int64_t na, const double *b, int64_t nb,
-                                       double level, tmlp_stats_interval *out, tmlp_error *err)
+tmlp_status tmlp_stats_ci_mean_diff(const double *a, int64_t na, const double *b, int64_t nb,
+                                    double level, tmlp_stats_interval *out, tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "ci_mean_diff", "a", a, na, 1));
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "ci_mean_diff", "b", b, nb, 1));
     TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "ci_mean_diff", "out", out));
     TMLP_STATS_TRY(tmlp_stats_check_open01(err, "ci_mean_diff", "level", level));
     tmlp_stats_ttest w;
-    tmlp_status st = tmlp_stats_welch_ex(b, nb, a, na, &w, err);
+    tmlp_status st = tmlp_stats_welch(b, nb, a, na, &w, err);
     if (st != TMLP_OK) return st;
     tmlp_stats_interval r;
     r.level = level;
@@ -133,16 +133,16 @@ tmlp_status tmlp_stats_ci_mean_diff_ex(const double *a, int64_t na, const double
     return TMLP_OK;
 }
 
-tmlp_status tmlp_stats_ci_relative_change_ex(const double *a, int64_t na, const double *b,
-                                             int64_t nb, double level, tmlp_stats_interval *out,
-                                             tmlp_error *err)
+tmlp_status tmlp_stats_ci_relative_change(const double *a, int64_t na, const double *b,
+                                          int64_t nb, double level, tmlp_stats_interval *out,
+                                          tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "ci_relative_change", "a", a, na, 1));
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "ci_relative_change", "b", b, nb, 1));
     TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "ci_relative_change", "out", out));
     TMLP_STATS_TRY(tmlp_stats_check_open01(err, "ci_relative_change", "level", level));
     tmlp_stats_ttest w;
-    tmlp_status st = tmlp_stats_welch_ex(b, nb, a, na, &w, err);
+    tmlp_status st = tmlp_stats_welch(b, nb, a, na, &w, err);
     if (st != TMLP_OK) return st;
     double ma = tmlp_stats_mean(a, na), mb = tmlp_stats_mean(b, nb);
     double va = tmlp_stats_variance(a, na) / (double)na, vb = tmlp_stats_variance(b, nb) / (double)nb;
@@ -168,31 +168,3 @@ tmlp_status tmlp_stats_ci_relative_change_ex(const double *a, int64_t na, const 
     return TMLP_OK;
 }
 
-tmlp_status tmlp_stats_welch(const double *a, int64_t na, const double *b, int64_t nb,
-                             tmlp_stats_ttest *out)
-{
-    return tmlp_stats_welch_ex(a, na, b, nb, out, NULL);
-}
-
-tmlp_status tmlp_stats_student(const double *a, int64_t na, const double *b, int64_t nb,
-                               tmlp_stats_ttest *out)
-{
-    return tmlp_stats_student_ex(a, na, b, nb, out, NULL);
-}
-
-tmlp_status tmlp_stats_ci_mean(const double *x, int64_t n, double level, tmlp_stats_interval *out)
-{
-    return tmlp_stats_ci_mean_ex(x, n, level, out, NULL);
-}
-
-tmlp_status tmlp_stats_ci_mean_diff(const double *a, int64_t na, const double *b, int64_t nb,
-                                    double level, tmlp_stats_interval *out)
-{
-    return tmlp_stats_ci_mean_diff_ex(a, na, b, nb, level, out, NULL);
-}
-
-tmlp_status tmlp_stats_ci_relative_change(const double *a, int64_t na, const double *b,
-                                          int64_t nb, double level, tmlp_stats_interval *out)
-{
-    return tmlp_stats_ci_relative_change_ex(a, na, b, nb, level, out, NULL);
-}

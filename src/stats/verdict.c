@@ -92,19 +92,19 @@ tmlp_stats_compare_opts tmlp_stats_compare_opts_default(void)
     return o;
 }
 
-tmlp_status tmlp_stats_sample_describe_ex(const double *x, int64_t n,
-                                          const tmlp_stats_check_settings *settings,
-                                          tmlp_percentile_method m, tmlp_stats_sample *out,
-                                          tmlp_error *err)
+tmlp_status tmlp_stats_sample_describe(const double *x, int64_t n,
+                                       const tmlp_stats_check_settings *settings,
+                                       tmlp_percentile_method m, tmlp_stats_sample *out,
+                                       tmlp_error *err)
 {
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "sample_describe", "x", x, n, 1));
     TMLP_STATS_TRY(tmlp_stats_check_ptr(err, "sample_describe", "out", out));
     tmlp_stats_check_settings s = settings ? *settings : tmlp_stats_check_settings_default();
     tmlp_stats_sample r;
-    tmlp_status st = tmlp_stats_summarize_ex(x, n, &r.summary, err);
+    tmlp_status st = tmlp_stats_summarize(x, n, &r.summary, err);
     if (st != TMLP_OK) return st;
     if (n >= 2) {
-        st = tmlp_stats_ci_mean_ex(x, n, s.ci_level, &r.ci_mean, err);
+        st = tmlp_stats_ci_mean(x, n, s.ci_level, &r.ci_mean, err);
         if (st != TMLP_OK) return st;
     } else {
         r.ci_mean = (tmlp_stats_interval){s.ci_level, r.summary.mean, NAN, NAN, NAN, NAN, NAN};
@@ -115,7 +115,7 @@ tmlp_status tmlp_stats_sample_describe_ex(const double *x, int64_t n,
     r.p90 = tmlp_stats_percentile_sorted(sorted, n, 0.90, m);
     r.p99 = tmlp_stats_percentile_sorted(sorted, n, 0.99, m);
     free(sorted);
-    st = tmlp_stats_outliers_find_ex(x, n, s.mad_threshold, &r.outliers, err);
+    st = tmlp_stats_outliers_find(x, n, s.mad_threshold, &r.outliers, err);
     if (st != TMLP_OK) return st;
 
     unsigned w = 0;
@@ -134,9 +134,9 @@ tmlp_status tmlp_stats_sample_describe_ex(const double *x, int64_t n,
     return TMLP_OK;
 }
 
-tmlp_status tmlp_stats_compare_ex(const double *a, int64_t na, const double *b, int64_t nb,
-                                  const tmlp_stats_compare_opts *opts,
-                                  tmlp_stats_compare_result *out, tmlp_error *err)
+tmlp_status tmlp_stats_compare(const double *a, int64_t na, const double *b, int64_t nb,
+                               const tmlp_stats_compare_opts *opts,
+                               tmlp_stats_compare_result *out, tmlp_error *err)
 {
     /* Check here, under the caller's names: the calls below see a and b swapped. */
     TMLP_STATS_TRY(tmlp_stats_check_sample(err, "compare", "a", a, na, 1));
@@ -151,21 +151,21 @@ tmlp_status tmlp_stats_compare_ex(const double *a, int64_t na, const double *b, 
     o.checks.ci_level = o.confidence;
     tmlp_stats_compare_result r;
     tmlp_status st;
-    if ((st = tmlp_stats_sample_describe_ex(a, na, &o.checks, o.method, &r.a, err)) != TMLP_OK)
+    if ((st = tmlp_stats_sample_describe(a, na, &o.checks, o.method, &r.a, err)) != TMLP_OK)
         return st;
-    if ((st = tmlp_stats_sample_describe_ex(b, nb, &o.checks, o.method, &r.b, err)) != TMLP_OK)
+    if ((st = tmlp_stats_sample_describe(b, nb, &o.checks, o.method, &r.b, err)) != TMLP_OK)
         return st;
     /* Direction: B - A everywhere (A is the first argument of the tests below only for
      * Mann-Whitney, whose u1 is A's U). */
-    if ((st = tmlp_stats_welch_ex(b, nb, a, na, &r.welch, err)) != TMLP_OK) return st;
-    if ((st = tmlp_stats_student_ex(b, nb, a, na, &r.student, err)) != TMLP_OK) return st;
-    if ((st = tmlp_stats_mannwhitney_ex(a, na, b, nb, &r.mwu, err)) != TMLP_OK) return st;
-    if ((st = tmlp_stats_effect_size_ex(b, nb, a, na, &r.effect, err)) != TMLP_OK) return st;
-    if ((st = tmlp_stats_ci_mean_diff_ex(a, na, b, nb, o.confidence, &r.ci_mean_diff, err)) !=
+    if ((st = tmlp_stats_welch(b, nb, a, na, &r.welch, err)) != TMLP_OK) return st;
+    if ((st = tmlp_stats_student(b, nb, a, na, &r.student, err)) != TMLP_OK) return st;
+    if ((st = tmlp_stats_mannwhitney(a, na, b, nb, &r.mwu, err)) != TMLP_OK) return st;
+    if ((st = tmlp_stats_effect_size(b, nb, a, na, &r.effect, err)) != TMLP_OK) return st;
+    if ((st = tmlp_stats_ci_mean_diff(a, na, b, nb, o.confidence, &r.ci_mean_diff, err)) !=
         TMLP_OK)
         return st;
-    if ((st = tmlp_stats_ci_relative_change_ex(a, na, b, nb, o.confidence, &r.relative_change,
-                                               err)) != TMLP_OK)
+    if ((st = tmlp_stats_ci_relative_change(a, na, b, nb, o.confidence, &r.relative_change,
+                                            err)) != TMLP_OK)
         return st;
 
     r.warnings = 0;
@@ -235,15 +235,3 @@ void tmlp_stats_verdict_sentence(const tmlp_stats_compare_result *r, double conf
     }
 }
 
-tmlp_status tmlp_stats_sample_describe(const double *x, int64_t n,
-                                       const tmlp_stats_check_settings *settings,
-                                       tmlp_percentile_method m, tmlp_stats_sample *out)
-{
-    return tmlp_stats_sample_describe_ex(x, n, settings, m, out, NULL);
-}
-
-tmlp_status tmlp_stats_compare(const double *a, int64_t na, const double *b, int64_t nb,
-                               const tmlp_stats_compare_opts *opts, tmlp_stats_compare_result *out)
-{
-    return tmlp_stats_compare_ex(a, na, b, nb, opts, out, NULL);
-}

@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-tmlp_status tmlp_blas_set_threads_ex(int n, tmlp_error *err)
+tmlp_status tmlp_blas_set_threads(int n, tmlp_error *err)
 {
     if (n < 1)
         return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_blas_set_threads: %d threads, need at least 1",
@@ -38,8 +38,6 @@ tmlp_status tmlp_blas_set_threads_ex(int n, tmlp_error *err)
     openblas_set_num_threads(n);
     return TMLP_OK;
 }
-
-tmlp_status tmlp_blas_set_threads(int n) { return tmlp_blas_set_threads_ex(n, NULL); }
 
 int tmlp_blas_get_threads(void) { return openblas_get_num_threads(); }
 
@@ -103,12 +101,7 @@ void tmlp_blas_get_info(tmlp_blas_info *out)
                  out->best_core);
 }
 
-tmlp_status tmlp_blas_check_core(double *max_error)
-{
-    return tmlp_blas_check_core_ex(max_error, NULL);
-}
-
-tmlp_status tmlp_blas_check_core_ex(double *max_error, tmlp_error *err)
+tmlp_status tmlp_blas_check_core(double *max_error, tmlp_error *err)
 {
     /* y(B,out) = x(B,in) W^T by sgemm and by the scalar kernel, B x in x out = 7 x 37 x 29:
      * odd sizes so that edge code runs. The error is relative to the size of the terms,
