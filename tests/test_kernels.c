@@ -96,7 +96,7 @@ static void run_case(tmlp_kernel k, int64_t in, int64_t out, int64_t batch, int 
     tmlp_packed p;
     assert_int_equal(tmlp_packed_create(NULL, in, out, w, b, &p), TMLP_OK);
     assert_int_equal((uintptr_t)p.w % 64, 0);
-    fn(&p, x, y, batch, relu);
+    fn(&p, x, y, batch, relu ? TMLP_EPILOGUE_RELU : TMLP_EPILOGUE_NONE);
     /* the same rows by pointer, copied last to first into a buffer with a stride of in + 3
      * (not contiguous, not aligned, not in address order). Same position in the batch, same
      * bits: a kernel's rounding may depend on a row's position (batch-1 remainders sum even
@@ -111,7 +111,7 @@ static void run_case(tmlp_kernel k, int64_t in, int64_t out, int64_t batch, int 
         xp[r] = xs + (batch - 1 - r) * (in + 3) + 1;
         memcpy((float *)xp[r], x + r * in, (size_t)in * sizeof *x);
     }
-    rfn(&p, xp, yr, batch, relu);
+    rfn(&p, xp, yr, batch, relu ? TMLP_EPILOGUE_RELU : TMLP_EPILOGUE_NONE);
     assert_memory_equal(yr, y, (size_t)(batch * out) * sizeof *y);
     free(xp), free(xs), free(yr);
     exact(x, w, b, batch, in, out, relu, ye, mag);

@@ -95,7 +95,7 @@ static void dense_forward(const tmlp_layer *l, const float *x, float *y, int64_t
 {
     const dense *d = (const dense *)l;
     if (d->fn && batch <= d->crossover) {
-        d->fn(&d->packed, x, y, batch, 0);
+        d->fn(&d->packed, x, y, batch, TMLP_EPILOGUE_NONE);
         return;
     }
     const int64_t out = l->out_width;
@@ -107,7 +107,7 @@ static void dense_forward_relu(const tmlp_layer *l, const float *x, float *y, in
 {
     const dense *d = (const dense *)l;
     if (d->fn && batch <= d->crossover) {
-        d->fn(&d->packed, x, y, batch, 1);
+        d->fn(&d->packed, x, y, batch, TMLP_EPILOGUE_RELU);
         return;
     }
     const int64_t out = l->out_width;
@@ -127,7 +127,7 @@ static void dense_forward_rows(const tmlp_layer *l, const float *const *xp, floa
                                int relu)
 {
     const dense *d = (const dense *)l;
-    d->rows_fn(&d->packed, xp, y, batch, relu);
+    d->rows_fn(&d->packed, xp, y, batch, relu ? TMLP_EPILOGUE_RELU : TMLP_EPILOGUE_NONE);
 }
 
 static int64_t dense_param_count(const tmlp_layer *l)
