@@ -239,7 +239,7 @@ int tmlp_cmd_ab(int argc, char **argv)
     printf("\n");
 
     tmlp_srm_result srm;
-    tmlp_srm_check(r->arm[0].attempts, r->arm[1].attempts, s.split_b, 0.001, &srm);
+    tmlp_srm_check(r->arm[0].attempts, r->arm[1].attempts, s.split_b, 0.001, &srm, NULL);
     printf("Sample ratio: A %" PRId64 " / B %" PRId64 ", expected %.1f / %.1f: chi-square %.3f (1 df), p = %.3g -> %s\n",
            r->arm[0].attempts, r->arm[1].attempts, srm.expected_a, srm.expected_b, srm.chi2, srm.p_value,
            srm.mismatch ? "MISMATCH (p < 0.001): the routing is broken, no verdict" : "ok");
@@ -270,7 +270,7 @@ int tmlp_cmd_ab(int argc, char **argv)
         tmlp_regress_runs rr[4];
         for (int m = 0; m < 4; m++) {
             if (tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, per[0][m], repeat, per[1][m], repeat, o.noise, alpha,
-                                          &rr[m]) != TMLP_OK) {
+                                          &rr[m], NULL) != TMLP_OK) {
                 tmlp_cli_error("ab: no latencies in an arm of some repetition");
                 rc = TMLP_EXIT_RUNTIME;
                 goto done;

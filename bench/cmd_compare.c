@@ -192,7 +192,7 @@ static const char *scenario_of(const cJSON *run)
 static int same_scenario(const char *a, const char *b)
 {
     tmlp_scenario x, y;
-    if (tmlp_scenario_parse(a, &x) == TMLP_OK && tmlp_scenario_parse(b, &y) == TMLP_OK) return x == y;
+    if (tmlp_scenario_parse(a, &x, NULL) == TMLP_OK && tmlp_scenario_parse(b, &y, NULL) == TMLP_OK) return x == y;
     return !strcmp(a, b);
 }
 

@@ -142,7 +142,8 @@ int tmlp_cmd_plan(int argc, char **argv)
         rc = TMLP_EXIT_RUNTIME;
         goto done;
     }
-    if (mon_ok && tmlp_monitor_stop(mon, NULL) == TMLP_OK && tmlp_monitor_get_summary(mon, &ms) == TMLP_OK && ms.has_rss)
+    if (mon_ok && tmlp_monitor_stop(mon, NULL) == TMLP_OK && tmlp_monitor_get_summary(mon, &ms, NULL) == TMLP_OK &&
+        ms.has_rss)
         have_rss = 1;
     if ((rc = ru_load_data(data, m, &d, dsrc, sizeof dsrc))) goto done;
     size_t pbytes = tmlp_model_param_bytes(m), sbytes = tmlp_session_bytes(sess);

@@ -241,7 +241,7 @@ int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thr, 
             snprintf(c->label, sizeof c->label, "%s", label);
             c->m = (tmlp_rep_metric)m;
             c->dir = m == TMLP_RM_THROUGHPUT ? TMLP_HIGHER_IS_BETTER : TMLP_LOWER_IS_BETTER;
-            if (tmlp_regress_compare_runs(c->dir, vb, nb, vc, nc, thr, alpha, &c->r) == TMLP_OK) g->n++;
+            if (tmlp_regress_compare_runs(c->dir, vb, nb, vc, nc, thr, alpha, &c->r, NULL) == TMLP_OK) g->n++;
         }
     }
     if (!matched) {
@@ -256,7 +256,7 @@ int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thr, 
         p[i] = g->c[i].r.tested ? g->c[i].r.p : NAN;
         tested += g->c[i].r.tested;
     }
-    if (tmlp_regress_holm(p, g->n, adj) != TMLP_OK) {
+    if (tmlp_regress_holm(p, g->n, adj, NULL) != TMLP_OK) {
         tmlp_cli_error("out of memory");
         free(g);
         return TMLP_EXIT_RUNTIME;

@@ -54,9 +54,9 @@ static void addf(report_ctx *c, int kind, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (kind == 'p') tmlp_report_paragraph(c->r, buf);
-    else if (kind == 'b') tmlp_report_bullet(c->r, buf);
-    else tmlp_report_heading(c->r, kind - '0', buf);
+    if (kind == 'p') tmlp_report_paragraph(c->r, buf, NULL);
+    else if (kind == 'b') tmlp_report_bullet(c->r, buf, NULL);
+    else tmlp_report_heading(c->r, kind - '0', buf, NULL);
 }
 
 /* One row "name | value" of a two-column report table, the value printf-formatted. */
@@ -69,7 +69,7 @@ static void rowf(report_ctx *c, const char *name, const char *fmt, ...)
     vsnprintf(v, sizeof v, fmt, ap);
     va_end(ap);
     const char *row[2] = {name, v};
-    tmlp_report_table_row(c->r, row);
+    tmlp_report_table_row(c->r, row, NULL);
 }
 
 static void rec(report_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -87,7 +87,7 @@ static const char *ns(double v, char *buf) { return tmlp_cli_fmt_ns(v, buf, 24);
 static void figure(report_ctx *c, const char *name, const char *caption, tmlp_status st, char *svg,
                    const tmlp_error *err)
 {
-    if (st == TMLP_OK) tmlp_report_figure(c->r, name, caption, svg);
+    if (st == TMLP_OK) tmlp_report_figure(c->r, name, caption, svg, NULL);
     else addf(c, 'p', "Plot %s not drawn: %s.", name, err->message);
     tmlp_report_string_free(svg);
 }
@@ -142,7 +142,7 @@ static void section_environment(report_ctx *c, const cJSON *ctx)
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(ctx, "model");
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(ctx, "data");
     const char *h[2] = {"item", "value"};
-    tmlp_report_table(c->r, 2, h);
+    tmlp_report_table(c->r, 2, h, NULL);
     rowf(c, "host", "%s", ru_str(ctx, "host") ? ru_str(ctx, "host") : "unknown");
     rowf(c, "CPU", "%s, %.0f cores online", ru_str(ctx, "cpu") ? ru_str(ctx, "cpu") : "unknown", ru_num(ctx, "cores"));
     rowf(c, "OS", "%s", ru_str(ctx, "os") ? ru_str(ctx, "os") : "unknown");
@@ -169,7 +169,7 @@ static void section_environment(report_ctx *c, const cJSON *ctx)
     addf(c, 'p', "The full context block of the results file:");
     char *txt = cJSON_Print(ctx);
     if (txt) {
-        tmlp_report_code(c->r, txt);
+        tmlp_report_code(c->r, txt, NULL);
         cJSON_free(txt);
     }
 }
@@ -192,7 +192,7 @@ static void section_methodology(report_ctx *c, const cJSON *runs, const cJSON *c
                  "at t = 0 in batches. Warm-up queries are excluded from the statistics.");
     const char *h[9] = {"run", "min duration", "min queries", "warm-up", "target QPS", "latency bound",
                         "percentile", "sample seed", "schedule seed"};
-    tmlp_report_table(c->r, 9, h);
+    tmlp_report_table(c->r, 9, h, NULL);
     const cJSON *run;
     const char *method = NULL;
     double conf = NAN;
@@ -213,7 +213,7 @@ static void section_methodology(report_ctx *c, const cJSON *runs, const cJSON *c
         seed_text(s, "sample_seed", f[7], 64);
         seed_text(s, "schedule_seed", f[8], 64);
         const char *row[9] = {f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]};
-        tmlp_report_table_row(c->r, row);
+        tmlp_report_table_row(c->r, row, NULL);
         if (!method) method = ru_str(s, "percentile_method");
         if (isnan(conf)) conf = ru_num(s, "early_stopping_confidence");
     }
@@ -234,7 +234,7 @@ static void section_methodology(report_ctx *c, const cJSON *runs, const cJSON *c
                      "detect at alpha 0.05 (Welch on log per-repetition values).");
         const char *hr[7] = {"run", "repetitions", "CV p50", "CV p99", "CV throughput", "noise floor p50",
                              "noise floor throughput"};
-        tmlp_report_table(c->r, 7, hr);
+        tmlp_report_table(c->r, 7, hr, NULL);
         cJSON_ArrayForEach(run, runs) {
             const cJSON *ag = cJSON_GetObjectItemCaseSensitive(run, "aggregate");
             if (!cJSON_IsObject(ag)) continue;
@@ -249,7 +249,7 @@ static void section_methodology(report_ctx *c, const cJSON *runs, const cJSON *c
                 if (isfinite(v[k])) snprintf(f[2 + k], 64, "%.1f%%", 100 * v[k]);
                 else snprintf(f[2 + k], 64, "n/a");
             const char *row[7] = {f[0], f[1], f[2], f[3], f[4], f[5], f[6]};
-            tmlp_report_table_row(c->r, row);
+            tmlp_report_table_row(c->r, row, NULL);
         }
     }
     (void)ctx;
@@ -302,7 +302,7 @@ static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
     if (cJSON_IsObject(lat) && !strcmp(sc, "offline")) {
         /* Offline's headline is its throughput; its one query's latency is the run. */
         const char *h[5] = {"samples", "batch size", "duration", "throughput (samples/s)", "per-sample completion p50 / p99"};
-        tmlp_report_table(c->r, 5, h);
+        tmlp_report_table(c->r, 5, h, NULL);
         char f[5][48];
         snprintf(f[0], sizeof f[0], "%.0f", ru_num(run, "samples"));
         snprintf(f[1], sizeof f[1], "%.0f", ru_num(set, "offline_batch_size"));
@@ -311,20 +311,20 @@ static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
         char p50[24], p99[24];
         snprintf(f[4], sizeof f[4], "%s / %s", ns(ru_num(lat, "p50"), p50), ns(ru_num(lat, "p99"), p99));
         const char *row[5] = {f[0], f[1], f[2], f[3], f[4]};
-        tmlp_report_table_row(c->r, row);
+        tmlp_report_table_row(c->r, row, NULL);
         addf(c, 'p', "Offline issues all samples as one query at t = 0: its result is the throughput. The "
                      "per-sample completion times (from the query's start) say when in the run samples finished, "
                      "not how long one took.");
     } else if (cJSON_IsObject(lat)) {
         const char *h[10] = {"queries", "min", "mean", "p50", "p90", "p95", "p97", "p99", "p99.9", "max"};
-        tmlp_report_table(c->r, 10, h);
+        tmlp_report_table(c->r, 10, h, NULL);
         static const char *const keys[9] = {"min", "mean", "p50", "p90", "p95", "p97", "p99", "p999", "max"};
         char f[10][24];
         snprintf(f[0], 24, "%.0f", ru_num(lat, "count"));
         for (int i = 0; i < 9; i++) ns(ru_num(lat, keys[i]), f[i + 1]);
         const char *row[10];
         for (int i = 0; i < 10; i++) row[i] = f[i];
-        tmlp_report_table_row(c->r, row);
+        tmlp_report_table_row(c->r, row, NULL);
         addf(c, 'p', "Query latency%s; percentiles by the `%s` method.",
                  !strcmp(sc, "server") ? " from the scheduled arrival time (queueing included)" : " from the issue time",
                  ru_str(lat, "method") ? ru_str(lat, "method") : "unrecorded");
@@ -336,7 +336,7 @@ static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
                      "then bisect); the figures above are of the last passing run.%s%s%s Trials in order:",
              note && note[0] ? " The search ended: " : "", note && note[0] ? note : "", note && note[0] ? "." : "");
         const char *h[3] = {"trial", "target QPS", "result"};
-        tmlp_report_table(c->r, 3, h);
+        tmlp_report_table(c->r, 3, h, NULL);
         const cJSON *t;
         int k = 0;
         cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(fp, "trials")) {
@@ -345,21 +345,21 @@ static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
             snprintf(f[1], 32, "%.0f", ru_num(t, "target_qps"));
             snprintf(f[2], 32, "%s", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "valid")) ? "VALID" : "INVALID");
             const char *row[3] = {f[0], f[1], f[2]};
-            tmlp_report_table_row(c->r, row);
+            tmlp_report_table_row(c->r, row, NULL);
         }
     }
     const cJSON *checks = cJSON_GetObjectItemCaseSensitive(run, "checks");
     if (cJSON_IsObject(checks)) {
         const char *h[2] = {"validity check", "result"};
-        tmlp_report_table(c->r, 2, h);
+        tmlp_report_table(c->r, 2, h, NULL);
         const char *r1[2] = {"min duration met", check_word(checks, "min_duration")};
         const char *r2[2] = {"min queries met", check_word(checks, "min_queries")};
         const char *r3[2] = {"latency bound met (server)", check_word(checks, "latency_bound")};
         const char *r4[2] = {"early stopping met", check_word(checks, "early_stopping")};
-        tmlp_report_table_row(c->r, r1);
-        tmlp_report_table_row(c->r, r2);
-        tmlp_report_table_row(c->r, r3);
-        tmlp_report_table_row(c->r, r4);
+        tmlp_report_table_row(c->r, r1, NULL);
+        tmlp_report_table_row(c->r, r2, NULL);
+        tmlp_report_table_row(c->r, r3, NULL);
+        tmlp_report_table_row(c->r, r4, NULL);
     }
     const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(run, "invalid_reasons"), *x;
     cJSON_ArrayForEach(x, reasons) {
@@ -596,7 +596,7 @@ static void section_profile(report_ctx *c)
                      "(best of 4 rounds); streaming read of 64 MB %.1f GB/s; ridge point %.2f FLOP/byte.",
              p->iterations, p->peak_gflops, p->blas_threads, p->dram_gbs, ridge);
         const char *h[9] = {"layer", "mean", "p50", "p99", "share", "MFLOP", "FLOP/byte", "GFLOP/s", "% of peak"};
-        tmlp_report_table(c->r, 9, h);
+        tmlp_report_table(c->r, 9, h, NULL);
         for (int l = 0; l < p->n_layers; l++) {
             char f[9][64];
             double gf = p->layer[l].mean_ns > 0 ? p->flops[l] / p->layer[l].mean_ns : NAN;
@@ -612,7 +612,7 @@ static void section_profile(report_ctx *c)
             if (isnan(gf)) snprintf(f[8], 64, "-");
             else snprintf(f[8], 64, "%.1f%%", 100 * gf / p->peak_gflops);
             const char *row[9] = {f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]};
-            tmlp_report_table_row(c->r, row);
+            tmlp_report_table_row(c->r, row, NULL);
         }
         char e[24], f2[24], g[24];
         const ru_stage *st[3] = {&p->preprocess, &p->forward, &p->postprocess};
@@ -655,7 +655,7 @@ static void section_sweep(report_ctx *c, const cJSON *runs)
     if (n < 2) return;
     addf(c, '2', "Offline throughput versus batch size");
     const char *h[3] = {"batch", "samples/s", "vs batch 1"};
-    tmlp_report_table(c->r, 3, h);
+    tmlp_report_table(c->r, 3, h, NULL);
     double b1 = NAN;
     for (int i = 0; i < n; i++)
         if (bs[i] == 1) b1 = tp[i];
@@ -666,7 +666,7 @@ static void section_sweep(report_ctx *c, const cJSON *runs)
         if (isnan(b1)) snprintf(f[2], 32, "n/a");
         else snprintf(f[2], 32, "%.2fx", tp[i] / b1);
         const char *row[3] = {f[0], f[1], f[2]};
-        tmlp_report_table_row(c->r, row);
+        tmlp_report_table_row(c->r, row, NULL);
     }
     char *svg = NULL;
     tmlp_error err = {0};
@@ -684,7 +684,7 @@ static void section_accuracy(report_ctx *c, const cJSON *runs)
         if (!cJSON_IsObject(acc)) continue;
         if (!any) {
             const char *h[4] = {"run", "correct", "scored", "accuracy"};
-            tmlp_report_table(c->r, 4, h);
+            tmlp_report_table(c->r, 4, h, NULL);
         }
         any = 1;
         char f[4][48];
@@ -693,7 +693,7 @@ static void section_accuracy(report_ctx *c, const cJSON *runs)
         snprintf(f[2], 48, "%.0f", ru_num(acc, "total"));
         snprintf(f[3], 48, "%.2f%%", 100 * ru_num(acc, "value"));
         const char *row[4] = {f[0], f[1], f[2], f[3]};
-        tmlp_report_table_row(c->r, row);
+        tmlp_report_table_row(c->r, row, NULL);
     }
     if (!any)
         addf(c, 'p', "Not measured: the data set has no labels (or no run scored predictions). Run with "
@@ -739,7 +739,7 @@ static void section_precisions(report_ctx *c, const cJSON *precs)
     const char *h[12] = {"precision", "instructions", "single-stream p50", "p99", "p50 vs f32",
                          "offline samples/s", "vs f32", "accuracy", "accuracy vs f32 (paired, 95% CI)",
                          "McNemar p", "top-1 agreement with f32", "VALID"};
-    tmlp_report_table(c->r, 12, h);
+    tmlp_report_table(c->r, 12, h, NULL);
     cJSON_ArrayForEach(p, precs) {
         const cJSON *ss = cJSON_GetObjectItemCaseSensitive(p, "single_stream");
         const cJSON *of = cJSON_GetObjectItemCaseSensitive(p, "offline");
@@ -791,7 +791,7 @@ static void section_precisions(report_ctx *c, const cJSON *precs)
                                                                                   : "single-stream INVALID");
         const char *row[12];
         for (int i = 0; i < 12; i++) row[i] = f[i];
-        tmlp_report_table_row(c->r, row);
+        tmlp_report_table_row(c->r, row, NULL);
     }
     cJSON_ArrayForEach(p, precs) {
         const char *note = ru_str(p, "note");
@@ -845,7 +845,7 @@ static void section_resources(report_ctx *c)
                      "monitor). Absent figures could not be read.",
              (double)m->duration_ns / 1e9, c->mon_interval_ms);
     const char *h[2] = {"figure", "value"};
-    tmlp_report_table(c->r, 2, h);
+    tmlp_report_table(c->r, 2, h, NULL);
     if (m->has_cpu) rowf(c, "process CPU (% of one core)", "user %.1f%%, system %.1f%%", m->cpu_user_pct, m->cpu_system_pct);
     else rowf(c, "process CPU", "absent (/proc/self/stat unreadable)");
     if (m->has_per_core) {
@@ -1338,11 +1338,11 @@ int tmlp_cmd_report(int argc, char **argv)
         fprintf(stderr, "bench_mlp report: running the benchmark (results in %s)\n", json_path);
         rc = tmlp_cmd_run(nr, rest);
         if (tmlp_cli_stop) goto done;
-        if (mon && tmlp_monitor_stop(mon, NULL) == TMLP_OK && tmlp_monitor_get_summary(mon, &c.mon) == TMLP_OK) {
+        if (mon && tmlp_monitor_stop(mon, NULL) == TMLP_OK && tmlp_monitor_get_summary(mon, &c.mon, NULL) == TMLP_OK) {
             c.have_monitor = 1;
             write_resources_json(dir, mon, &c.mon); /* prints its own error; the report still has the summary */
             char *ev = NULL;
-            if (tmlp_monitor_trace_events(mon, (long)getpid(), 0, &ev) == TMLP_OK) {
+            if (tmlp_monitor_trace_events(mon, (long)getpid(), 0, &ev, NULL) == TMLP_OK) {
                 char tpath[4200];
                 snprintf(tpath, sizeof tpath, "%s/resources.trace.json", dir);
                 size_t len = strlen(ev) + 64;

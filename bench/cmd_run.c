@@ -301,7 +301,7 @@ static int parse_scenarios(const char *s, unsigned *mask)
         item[len] = '\0';
         tmlp_scenario sc;
         if (!strcmp(item, "all")) m |= 0xFu;
-        else if (tmlp_scenario_parse(item, &sc) == TMLP_OK) m |= 1u << sc;
+        else if (tmlp_scenario_parse(item, &sc, NULL) == TMLP_OK) m |= 1u << sc;
         else
             return tmlp_cli_usage_error("--scenario: unknown scenario \"%s\" (use single-stream, "
                                         "multi-stream, server, offline or all)", item);
@@ -341,7 +341,7 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
         case OPT_DATA: o->data = a; break;
         case OPT_SCENARIO: rc = parse_scenarios(a, &o->scenarios); break;
         case OPT_MODE:
-            if (tmlp_mode_parse(a, &o->mode) != TMLP_OK)
+            if (tmlp_mode_parse(a, &o->mode, NULL) != TMLP_OK)
                 rc = tmlp_cli_usage_error("--mode: unknown mode \"%s\" (use performance, accuracy "
                                           "or find-peak)", a);
             break;
@@ -1271,7 +1271,8 @@ int tmlp_cmd_run(int argc, char **argv)
             tmlp_error err = {0};
             tmlp_bench_result *r = NULL;
             /* under MPI, offline runs on this rank's shard of the samples */
-            const tmlp_sut *sut = s.scenario == TMLP_SCENARIO_OFFLINE && shard ? tmlp_sut_shard_sut(shard) : &w.sut;
+            const tmlp_sut *sut =
+                s.scenario == TMLP_SCENARIO_OFFLINE && shard ? tmlp_sut_shard_callbacks(shard) : &w.sut;
             tmlp_status st = tmlp_bench_run_scenario(&s, sut, &r, &err);
             if (ps.shown) fputs("\r\033[K", stderr);
             if (st != TMLP_OK) {
@@ -1302,7 +1303,8 @@ int tmlp_cmd_run(int argc, char **argv)
         }
         n_rows = kept;
     }
-    if (mon && tmlp_monitor_stop(mon, NULL) == TMLP_OK && tmlp_monitor_get_summary(mon, &res.summary) == TMLP_OK) {
+    if (mon && tmlp_monitor_stop(mon, NULL) == TMLP_OK &&
+        tmlp_monitor_get_summary(mon, &res.summary, NULL) == TMLP_OK) {
         res.have = 1;
         res.monitor = mon;
     }

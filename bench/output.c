@@ -871,7 +871,7 @@ int tmlp_out_trace(FILE *f, const tmlp_run_row *rows, int n, const tmlp_run_reso
     if (res && res->have && res->monitor) {
         char *ev = NULL;
         double off = res->start_ns >= base ? (double)(res->start_ns - base) / 1e3 : 0.0;
-        if (tmlp_monitor_trace_events(res->monitor, pid, off, &ev) == TMLP_OK) {
+        if (tmlp_monitor_trace_events(res->monitor, pid, off, &ev, NULL) == TMLP_OK) {
             if (ev[0]) fprintf(f, ",\n%s", ev);
             tmlp_report_string_free(ev);
         }

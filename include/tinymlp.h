@@ -22,8 +22,7 @@
  *   - Every fallible call returns tmlp_status: TMLP_OK (0) or a negative TMLP_ERR_* code
  *     (tmlp_status_str names it), and takes as its LAST parameter an optional tmlp_error*
  *     (NULL is fine) that receives a one-line message naming the file, tensor, expected
- *     and actual value. Calls whose signature predates this rule have an _ex twin that
- *     adds it (tmlp_session_create_ex, tmlp_session_forward_ex, ...): docs/c-api.md.
+ *     and actual value: docs/c-api.md, "Errors".
  *   - The library never prints, exits or aborts on bad input, bad files or out-of-memory.
  * Threads:
  *   - A finished model is read-only: share it between any number of threads, each with

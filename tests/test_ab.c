@@ -102,7 +102,7 @@ static void test_b_ten_percent_slower(void **state)
     assert_non_null(strstr(sentence, "B is"));
     assert_non_null(strstr(sentence, "slower"));
     tmlp_srm_result srm;
-    assert_int_equal(tmlp_srm_check(A->attempts, B->attempts, 0.5, 0.001, &srm), TMLP_OK);
+    assert_int_equal(tmlp_srm_check(A->attempts, B->attempts, 0.5, 0.001, &srm, NULL), TMLP_OK);
     assert_false(srm.mismatch);
     free(a);
     free(b);
@@ -135,11 +135,11 @@ static void test_srm_trips_on_skewed_routing(void **state)
     fprintf(stderr, "  routed %lld / %lld\n", (long long)na, (long long)nb);
     assert_true(fabs((double)nb / 2000.0 - 0.3) < 0.04);
     tmlp_srm_result srm;
-    assert_int_equal(tmlp_srm_check(na, nb, 0.5, 0.001, &srm), TMLP_OK);
+    assert_int_equal(tmlp_srm_check(na, nb, 0.5, 0.001, &srm, NULL), TMLP_OK);
     assert_true(srm.mismatch);
     assert_true(srm.p_value < 1e-10);
     /* against the split it really used, the same counts are fine */
-    assert_int_equal(tmlp_srm_check(na, nb, 0.3, 0.001, &srm), TMLP_OK);
+    assert_int_equal(tmlp_srm_check(na, nb, 0.3, 0.001, &srm, NULL), TMLP_OK);
     assert_false(srm.mismatch);
     tmlp_ab_result_destroy(r);
 }

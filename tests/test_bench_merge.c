@@ -338,10 +338,11 @@ static void test_accuracy_shards(void **state)
         tmlp_bench_shard(N, p, 3, &first, &count);
         tmlp_sut_shard *sh = NULL;
         assert_int_equal(tmlp_sut_shard_create(&f->sut, first, count, 3, &sh, NULL), TMLP_OK);
-        assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_sut_shard_sut(sh), &parts[p], NULL), TMLP_OK);
+        assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_sut_shard_callbacks(sh), &parts[p], NULL), TMLP_OK);
         assert_int_equal(parts[p]->labeled, count);
         tmlp_sut_shard_destroy(sh);
     }
+    assert_null(tmlp_sut_shard_callbacks(NULL));
     tmlp_bench_result *m = NULL;
     assert_int_equal(tmlp_bench_merge((const tmlp_bench_result *const *)parts, 3, &m, NULL), TMLP_OK);
     assert_int_equal(m->labeled, N);

@@ -2,10 +2,9 @@
  *
  * One row per bad call: the call made with a bad argument, the status it must return, the
  * start of its message (module and call) and a phrase naming the argument and the rule.
- * Each row runs twice: through the `_ex` twin with a tmlp_error (status, err.code and
- * message checked) and through the plain name (the same status; the plain names are thin
- * wrappers). tools/check_api_errors.py checks that every `_ex` twin of the public headers
- * has a row here.
+ * Each row runs twice: with a tmlp_error as the trailing `err` (status, err.code and
+ * message checked) and with err == NULL (the same status).
+ * tests/check_api_errors.py checks that every call of its TABLED list has a row here.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,8 +56,8 @@ static tmlp_precision g_precision;
 static const char *const g_cells[1] = {"x"};
 
 /* ---- the table ----------------------------------------------------------------------
- * X(id, call, status, prefix, phrase, arguments...): `call` is the plain name; the row
- * calls call_ex(arguments..., err) and call(arguments...). */
+ * X(id, call, status, prefix, phrase, arguments...): the row calls
+ * call(arguments..., err), once with a tmlp_error and once with NULL. */
 #define ERROR_CASES(X)                                                                       \
     /* stats.h */                                                                            \
     X(method_unknown, tmlp_percentile_method_parse, TMLP_ERR_ARG,                            \
@@ -111,41 +110,41 @@ static const char *const g_cells[1] = {"x"};
     X(compare_b_nan, tmlp_stats_compare, TMLP_ERR_ARG, "stats: compare: ",                   \
       "b[0] is nan, samples must be finite", A, 3, B_NAN, 2, NULL, &g_compare)              \
     /* report.h */                                                                           \
-    X(summary_early, tmlp_monitor_get_summary_ex, TMLP_ERR_STATE, "monitor: get_summary: ",     \
+    X(summary_early, tmlp_monitor_get_summary, TMLP_ERR_STATE, "monitor: get_summary: ",     \
       "no window has ended yet", g_monitor, &g_msummary)                                     \
-    X(summary_null, tmlp_monitor_get_summary_ex, TMLP_ERR_ARG, "monitor: get_summary: ",        \
+    X(summary_null, tmlp_monitor_get_summary, TMLP_ERR_ARG, "monitor: get_summary: ",        \
       "m is NULL", NULL, &g_msummary)                                                        \
-    X(trace_running, tmlp_monitor_trace_events_ex, TMLP_ERR_STATE, "monitor: trace_events: ",   \
+    X(trace_running, tmlp_monitor_trace_events, TMLP_ERR_STATE, "monitor: trace_events: ",   \
       "the monitor is running", g_monitor, 1, 0.0, &g_str)                                   \
-    X(srm_split, tmlp_srm_check_ex, TMLP_ERR_ARG, "srm: check: ", "split_b 1.5 is outside (0, 1)", \
+    X(srm_split, tmlp_srm_check, TMLP_ERR_ARG, "srm: check: ", "split_b 1.5 is outside (0, 1)", \
       10, 10, 1.5, 0.001, &g_srm)                                                            \
-    X(srm_negative, tmlp_srm_check_ex, TMLP_ERR_ARG, "srm: check: ", "n_a -1 is negative", -1,  \
+    X(srm_negative, tmlp_srm_check, TMLP_ERR_ARG, "srm: check: ", "n_a -1 is negative", -1,  \
       10, 0.5, 0.001, &g_srm)                                                                \
-    X(runs_zero, tmlp_regress_compare_runs_ex, TMLP_ERR_ARG, "regress: compare_runs: ",         \
+    X(runs_zero, tmlp_regress_compare_runs, TMLP_ERR_ARG, "regress: compare_runs: ",         \
       "cur[1] is 0, values must be finite and > 0", TMLP_LOWER_IS_BETTER, A, 3, RUNS_ZERO, 2, \
       0.05, 0.05, &g_runs)                                                                   \
-    X(runs_alpha, tmlp_regress_compare_runs_ex, TMLP_ERR_ARG, "regress: compare_runs: ",        \
+    X(runs_alpha, tmlp_regress_compare_runs, TMLP_ERR_ARG, "regress: compare_runs: ",        \
       "alpha 0.9 is outside (0, 0.5]", TMLP_LOWER_IS_BETTER, A, 3, A, 3, 0.05, 0.9, &g_runs)  \
-    X(holm_negative, tmlp_regress_holm_ex, TMLP_ERR_ARG, "regress: holm: ", "n -1 is negative",  \
+    X(holm_negative, tmlp_regress_holm, TMLP_ERR_ARG, "regress: holm: ", "n -1 is negative",  \
       A, -1, g_adj)                                                                          \
-    X(holm_null, tmlp_regress_holm_ex, TMLP_ERR_ARG, "regress: holm: ", "p is NULL with n 3",    \
+    X(holm_null, tmlp_regress_holm, TMLP_ERR_ARG, "regress: holm: ", "p is NULL with n 3",    \
       NULL, 3, g_adj)                                                                        \
-    X(heading_level, tmlp_report_heading_ex, TMLP_ERR_ARG, "report: heading: ",                 \
+    X(heading_level, tmlp_report_heading, TMLP_ERR_ARG, "report: heading: ",                 \
       "level 4 is not 2 or 3", g_report, 4, "Title")                                         \
-    X(paragraph_null, tmlp_report_paragraph_ex, TMLP_ERR_ARG, "report: paragraph: ",            \
+    X(paragraph_null, tmlp_report_paragraph, TMLP_ERR_ARG, "report: paragraph: ",            \
       "text is NULL", g_report, NULL)                                                        \
-    X(bullet_report, tmlp_report_bullet_ex, TMLP_ERR_ARG, "report: bullet: ", "r is NULL", NULL, \
+    X(bullet_report, tmlp_report_bullet, TMLP_ERR_ARG, "report: bullet: ", "r is NULL", NULL, \
       "item")                                                                                \
-    X(code_null, tmlp_report_code_ex, TMLP_ERR_ARG, "report: code: ", "text is NULL", g_report,  \
+    X(code_null, tmlp_report_code, TMLP_ERR_ARG, "report: code: ", "text is NULL", g_report,  \
       NULL)                                                                                  \
-    X(table_cols, tmlp_report_table_ex, TMLP_ERR_ARG, "report: table: ",                        \
+    X(table_cols, tmlp_report_table, TMLP_ERR_ARG, "report: table: ",                        \
       "ncols 0 is outside [1, 32]", g_report, 0, g_cells)                                    \
-    X(row_no_table, tmlp_report_table_row_ex, TMLP_ERR_STATE, "report: table_row: ",            \
+    X(row_no_table, tmlp_report_table_row, TMLP_ERR_STATE, "report: table_row: ",            \
       "no table is open", g_report, g_cells)                                                 \
-    X(figure_name, tmlp_report_figure_ex, TMLP_ERR_ARG, "report: figure: ",                     \
+    X(figure_name, tmlp_report_figure, TMLP_ERR_ARG, "report: figure: ",                     \
       "name \"a/b\" has a character outside [A-Za-z0-9_-]", g_report, "a/b", "caption",      \
       "<svg/>")                                                                              \
-    X(render_outputs, tmlp_report_render_ex, TMLP_ERR_ARG, "report: render: ",                  \
+    X(render_outputs, tmlp_report_render, TMLP_ERR_ARG, "report: render: ",                  \
       "markdown and html are both NULL", g_report, NULL, NULL)                               \
     /* model.h, bench.h, kernels.h */                                                        \
     X(layer_range, tmlp_model_layer_info, TMLP_ERR_ARG, "model: layer_info: ",               \
@@ -154,10 +153,10 @@ static const char *const g_cells[1] = {"x"};
       "cap is 0", g_model, g_buf, 0)                                                         \
     X(kernel_info_null, tmlp_model_kernel_info, TMLP_ERR_ARG, "model: kernel_info: ",        \
       "info is NULL", g_model, NULL)                                                         \
-    X(scenario_unknown, tmlp_scenario_parse_ex, TMLP_ERR_ARG, "bench: scenario_parse: ",        \
+    X(scenario_unknown, tmlp_scenario_parse, TMLP_ERR_ARG, "bench: scenario_parse: ",        \
       "name \"fast\" is not one of single-stream, multi-stream, server, offline", "fast",    \
       &g_scenario)                                                                           \
-    X(mode_null, tmlp_mode_parse_ex, TMLP_ERR_ARG, "bench: mode_parse: ", "name is NULL", NULL, \
+    X(mode_null, tmlp_mode_parse, TMLP_ERR_ARG, "bench: mode_parse: ", "name is NULL", NULL, \
       &g_mode)                                                                               \
     X(kernel_unknown, tmlp_kernel_parse, TMLP_ERR_ARG, "kernels: kernel_parse: ",            \
       "name \"gpu\" is not one of auto, scalar, avx2, avx512, blas", "gpu", &g_kernel)       \
@@ -237,8 +236,8 @@ static void test_success_leaves_err_untouched(void **state)
     tmlp_stats_summary s;
     assert_int_equal(tmlp_stats_summarize(A, 3, &s, &err), TMLP_OK);
     assert_int_equal(tmlp_model_layer_info(g_model, 2, &g_layer, &err), TMLP_OK);
-    assert_int_equal(tmlp_scenario_parse_ex("Offline", &g_scenario, &err), TMLP_OK);
-    assert_int_equal(tmlp_report_heading_ex(g_report, 2, "ok", &err), TMLP_OK);
+    assert_int_equal(tmlp_scenario_parse("Offline", &g_scenario, &err), TMLP_OK);
+    assert_int_equal(tmlp_report_heading(g_report, 2, "ok", &err), TMLP_OK);
     assert_int_equal(err.code, TMLP_OK);
     assert_string_equal(err.message, "untouched");
 }

@@ -232,20 +232,6 @@ static void test_create_errors(void **state)
     assert_null(tmlp_model_sut_callbacks(NULL));
 }
 
-/* The deprecated old name still links and returns the same SUT. */
-static void test_model_sut_old_name(void **state)
-{
-    fixture *fx = *state;
-    tmlp_model_sut *ms = NULL;
-    assert_int_equal(tmlp_model_sut_create(fx->model, fx->f32, 1, 8, &ms, NULL), TMLP_OK);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    assert_ptr_equal(tmlp_model_sut_sut(ms), tmlp_model_sut_callbacks(ms));
-    assert_null(tmlp_model_sut_sut(NULL));
-#pragma GCC diagnostic pop
-    tmlp_model_sut_destroy(ms);
-}
-
 /* Issue 14, item 5: a model whose outputs are NaN (loadable only with allow_nonfinite)
  * gives no predictions: accuracy mode counts every sample as an error and marks the run
  * INVALID with a reason naming how many samples; it used to report "VALID". */
@@ -315,7 +301,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_predictions_f32), cmocka_unit_test(test_predictions_u8),
         cmocka_unit_test(test_performance_run), cmocka_unit_test(test_overload_drains),
-        cmocka_unit_test(test_create_errors), cmocka_unit_test(test_model_sut_old_name),
+        cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_wait_policies),
         cmocka_unit_test(test_nonfinite_accuracy_invalid), cmocka_unit_test(test_label_beyond_classes),
     };

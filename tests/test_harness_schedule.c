@@ -177,22 +177,22 @@ static void test_names(void **state)
     for (int i = 0; i < 4; i++) {
         tmlp_scenario sc;
         assert_string_equal(tmlp_scenario_name((tmlp_scenario)i), names[i]);
-        assert_int_equal(tmlp_scenario_parse(names[i], &sc), TMLP_OK);
+        assert_int_equal(tmlp_scenario_parse(names[i], &sc, NULL), TMLP_OK);
         assert_int_equal(sc, i);
     }
     tmlp_scenario sc;
-    assert_int_equal(tmlp_scenario_parse("SingleStream", &sc), TMLP_OK);
+    assert_int_equal(tmlp_scenario_parse("SingleStream", &sc, NULL), TMLP_OK);
     assert_int_equal(sc, TMLP_SCENARIO_SINGLE_STREAM);
-    assert_int_equal(tmlp_scenario_parse("stream", &sc), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_scenario_parse("stream", &sc, NULL), TMLP_ERR_ARG);
     const char *modes[] = {"performance", "accuracy", "find-peak"};
     for (int i = 0; i < 3; i++) {
         tmlp_mode m;
         assert_string_equal(tmlp_mode_name((tmlp_mode)i), modes[i]);
-        assert_int_equal(tmlp_mode_parse(modes[i], &m), TMLP_OK);
+        assert_int_equal(tmlp_mode_parse(modes[i], &m, NULL), TMLP_OK);
         assert_int_equal(m, i);
     }
     tmlp_mode m;
-    assert_int_equal(tmlp_mode_parse("fast", &m), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_mode_parse("fast", &m, NULL), TMLP_ERR_ARG);
 }
 
 static void test_defaults(void **state)

@@ -35,7 +35,7 @@ static void test_cpu_burn(void **state)
         for (int i = 0; i < 10000; i++) acc += sqrt((double)i);
     assert_int_equal(tmlp_monitor_stop(m, NULL), TMLP_OK);
     tmlp_monitor_summary s;
-    assert_int_equal(tmlp_monitor_get_summary(m, &s), TMLP_OK);
+    assert_int_equal(tmlp_monitor_get_summary(m, &s, NULL), TMLP_OK);
     fprintf(stderr, "  burn: user %.1f%% sys %.1f%% of one core, %lld samples, %d cores\n", s.cpu_user_pct,
             s.cpu_system_pct, (long long)s.n_samples, s.n_cores);
     /* what this thread really got: its own CPU clock over the same window */
@@ -60,7 +60,7 @@ static void test_cpu_burn(void **state)
     assert_non_null(ser);
     for (int64_t i = 1; i < n; i++) assert_true(ser[i].t_ns >= ser[i - 1].t_ns);
     char *tr = NULL;
-    assert_int_equal(tmlp_monitor_trace_events(m, 42, 1000.0, &tr), TMLP_OK);
+    assert_int_equal(tmlp_monitor_trace_events(m, 42, 1000.0, &tr, NULL), TMLP_OK);
     assert_non_null(strstr(tr, "{\"name\":\"cpu %\",\"ph\":\"C\",\"pid\":42,"));
     assert_non_null(strstr(tr, "\"rss MB\""));
     assert_int_equal(tr[strlen(tr) - 1], '}'); /* no trailing comma: appendable to an array */
@@ -82,7 +82,7 @@ static void test_rss_growth(void **state)
     while (tmlp_time_now_ns() - t0 < 40000000ULL) { /* let the sampler see it */ }
     assert_int_equal(tmlp_monitor_stop(m, NULL), TMLP_OK);
     tmlp_monitor_summary s;
-    assert_int_equal(tmlp_monitor_get_summary(m, &s), TMLP_OK);
+    assert_int_equal(tmlp_monitor_get_summary(m, &s, NULL), TMLP_OK);
     fprintf(stderr, "  rss: start %lld MB, peak %lld MB, minor faults %lld\n", (long long)(s.rss_start_bytes >> 20),
             (long long)(s.rss_peak_bytes >> 20), (long long)s.minor_faults);
     assert_true(s.has_rss);
@@ -102,7 +102,7 @@ static void test_state_errors(void **state)
     tmlp_monitor *m = NULL;
     tmlp_monitor_summary s;
     assert_int_equal(tmlp_monitor_create(0, &m, NULL), TMLP_OK);
-    assert_int_equal(tmlp_monitor_get_summary(m, &s), TMLP_ERR_STATE);
+    assert_int_equal(tmlp_monitor_get_summary(m, &s, NULL), TMLP_ERR_STATE);
     assert_int_equal(tmlp_monitor_stop(m, NULL), TMLP_ERR_STATE);
     tmlp_monitor_destroy(m);
 }

@@ -103,14 +103,14 @@ static int sim_pairs(uint64_t seed, double slowdown, int only_p50, int *ci_cover
         double p[N_METRICS], adj[N_METRICS];
         for (int m = 0; m < N_METRICS; m++) {
             assert_int_equal(tmlp_regress_compare_runs(m == M_THR ? TMLP_HIGHER_IS_BETTER : TMLP_LOWER_IS_BETTER,
-                                                       a[m], SIM_REPS, b[m], SIM_REPS, 0.05, 0.05, &rr[m]),
+                                                       a[m], SIM_REPS, b[m], SIM_REPS, 0.05, 0.05, &rr[m], NULL),
                              TMLP_OK);
             assert_true(rr[m].tested);
             assert_true(rr[m].ci_low <= rr[m].rel_change && rr[m].rel_change <= rr[m].ci_high);
             p[m] = rr[m].p;
             if (m == M_P50 && ci_covered_zero && rr[m].ci_low <= 0 && 0 <= rr[m].ci_high) (*ci_covered_zero)++;
         }
-        assert_int_equal(tmlp_regress_holm(p, N_METRICS, adj), TMLP_OK);
+        assert_int_equal(tmlp_regress_holm(p, N_METRICS, adj, NULL), TMLP_OK);
         int any = 0;
         for (int m = 0; m < N_METRICS; m++) {
             if (only_p50 && m != M_P50) continue;
@@ -149,19 +149,19 @@ static void test_runs_few_repetitions_threshold_only(void **state)
     (void)state;
     double a[2] = {100, 101}, b[2] = {113, 114};
     tmlp_regress_runs r;
-    assert_int_equal(tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, a, 2, b, 2, 0.05, 0.05, &r), TMLP_OK);
+    assert_int_equal(tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, a, 2, b, 2, 0.05, 0.05, &r, NULL), TMLP_OK);
     assert_false(r.tested);
     assert_true(isnan(r.p) && isnan(r.ci_low) && isnan(r.noise_floor));
     assert_float_equal(r.threshold_used, 0.05, 0);
     assert_int_equal(r.verdict, TMLP_REGRESS_REGRESSION); /* +12.9% > 5%, labelled threshold-only */
     /* 1 vs 1 and a 3% change: unchanged */
     double c = 100, d = 103;
-    assert_int_equal(tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, &c, 1, &d, 1, 0.05, 0.05, &r), TMLP_OK);
+    assert_int_equal(tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, &c, 1, &d, 1, 0.05, 0.05, &r, NULL), TMLP_OK);
     assert_int_equal(r.verdict, TMLP_REGRESS_UNCHANGED);
     /* bad input */
     double z = 0;
-    assert_int_equal(tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, &z, 1, &d, 1, 0.05, 0.05, &r), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, &c, 0, &d, 1, 0.05, 0.05, &r), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, &z, 1, &d, 1, 0.05, 0.05, &r, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, &c, 0, &d, 1, 0.05, 0.05, &r, NULL), TMLP_ERR_ARG);
 }
 
 static void test_runs_noise_floor_raises_the_bar(void **state)
@@ -171,7 +171,7 @@ static void test_runs_noise_floor_raises_the_bar(void **state)
      * noise floor (~25%), so it is not a regression */
     double a[5] = {80, 100, 120, 90, 110}, b[5] = {92, 112, 134, 101, 123};
     tmlp_regress_runs r;
-    assert_int_equal(tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, a, 5, b, 5, 0.05, 0.05, &r), TMLP_OK);
+    assert_int_equal(tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, a, 5, b, 5, 0.05, 0.05, &r, NULL), TMLP_OK);
     assert_true(r.tested);
     assert_true(r.noise_floor > 0.05);
     assert_true(r.floor_applied);
@@ -179,16 +179,16 @@ static void test_runs_noise_floor_raises_the_bar(void **state)
     assert_int_equal(r.verdict, TMLP_REGRESS_UNCHANGED);
     /* quiet runs: the floor is small and a 12% change is a regression */
     double q[5] = {100, 100.5, 99.5, 100.2, 99.8}, w[5] = {112, 112.4, 111.6, 112.2, 111.8};
-    assert_int_equal(tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, q, 5, w, 5, 0.05, 0.05, &r), TMLP_OK);
+    assert_int_equal(tmlp_regress_compare_runs(TMLP_LOWER_IS_BETTER, q, 5, w, 5, 0.05, 0.05, &r, NULL), TMLP_OK);
     assert_false(r.floor_applied);
     assert_true(r.p < 1e-6);
     assert_int_equal(r.verdict, TMLP_REGRESS_REGRESSION);
     /* throughput is higher-is-better: the same drop is a regression */
-    assert_int_equal(tmlp_regress_compare_runs(TMLP_HIGHER_IS_BETTER, w, 5, q, 5, 0.05, 0.05, &r), TMLP_OK);
+    assert_int_equal(tmlp_regress_compare_runs(TMLP_HIGHER_IS_BETTER, w, 5, q, 5, 0.05, 0.05, &r, NULL), TMLP_OK);
     assert_int_equal(r.verdict, TMLP_REGRESS_REGRESSION);
     /* deterministic metric, no spread, equal: p = 1, unchanged */
     double e[3] = {0.8971, 0.8971, 0.8971};
-    assert_int_equal(tmlp_regress_compare_runs(TMLP_HIGHER_IS_BETTER, e, 3, e, 3, 0.05, 0.05, &r), TMLP_OK);
+    assert_int_equal(tmlp_regress_compare_runs(TMLP_HIGHER_IS_BETTER, e, 3, e, 3, 0.05, 0.05, &r, NULL), TMLP_OK);
     assert_float_equal(r.p, 1.0, 0);
     assert_int_equal(r.verdict, TMLP_REGRESS_UNCHANGED);
     /* the per-run floor: CV 2%, 5 repetitions, alpha 0.05: t_{0.975,8} * 0.02 * sqrt(2/5)
@@ -208,12 +208,12 @@ static void test_holm(void **state)
     (void)state;
     /* p = 0.01, 0.04, 0.03, NaN: m = 3; sorted 0.01, 0.03, 0.04 -> 0.03, 0.06, 0.06 */
     double p[4] = {0.01, 0.04, 0.03, NAN}, adj[4];
-    assert_int_equal(tmlp_regress_holm(p, 4, adj), TMLP_OK);
+    assert_int_equal(tmlp_regress_holm(p, 4, adj, NULL), TMLP_OK);
     assert_float_equal(adj[0], 0.03, 1e-15);
     assert_float_equal(adj[2], 0.06, 1e-15);
     assert_float_equal(adj[1], 0.06, 1e-15);
     assert_true(isnan(adj[3]));
-    assert_int_equal(tmlp_regress_holm(NULL, 2, adj), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_regress_holm(NULL, 2, adj, NULL), TMLP_ERR_ARG);
 }
 
 static void test_percentile_interval_coverage(void **state)
@@ -243,19 +243,19 @@ static void test_srm(void **state)
     (void)state;
     tmlp_srm_result s;
     /* 0.5 split routed 70/30 over 1000: e = 500/500, X^2 = 200^2/500 * 2 = 160 */
-    assert_int_equal(tmlp_srm_check(700, 300, 0.5, 0.001, &s), TMLP_OK);
+    assert_int_equal(tmlp_srm_check(700, 300, 0.5, 0.001, &s, NULL), TMLP_OK);
     assert_float_equal(s.chi2, 160.0, 1e-9);
     assert_true(s.p_value < 1e-30);
     assert_true(s.mismatch);
     /* 510/490: X^2 = 0.4, p = erfc(sqrt(0.2)) = 0.527089 (chi2.sf(0.4, 1) in SciPy) */
-    assert_int_equal(tmlp_srm_check(510, 490, 0.5, 0.001, &s), TMLP_OK);
+    assert_int_equal(tmlp_srm_check(510, 490, 0.5, 0.001, &s, NULL), TMLP_OK);
     assert_float_equal(s.chi2, 0.4, 1e-12);
     assert_float_equal(s.p_value, 0.5270892568655381, 1e-9);
     assert_false(s.mismatch);
     /* 0.3 split to B: 700 A / 300 B is exactly on target */
-    assert_int_equal(tmlp_srm_check(700, 300, 0.3, 0.001, &s), TMLP_OK);
+    assert_int_equal(tmlp_srm_check(700, 300, 0.3, 0.001, &s, NULL), TMLP_OK);
     assert_float_equal(s.chi2, 0.0, 1e-9);
-    assert_int_equal(tmlp_srm_check(0, 0, 0.5, 0.001, &s), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_srm_check(0, 0, 0.5, 0.001, &s, NULL), TMLP_ERR_ARG);
 }
 
 int main(void)

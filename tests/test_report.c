@@ -19,22 +19,22 @@ static tmlp_report *sample_report(void)
 {
     tmlp_report *r = NULL;
     assert_int_equal(tmlp_report_create("Bench <report>", &r, NULL), TMLP_OK);
-    assert_int_equal(tmlp_report_heading(r, 2, "Summary"), TMLP_OK);
-    assert_int_equal(tmlp_report_paragraph(r, "p99 is `41.2 us` & valid"), TMLP_OK);
-    assert_int_equal(tmlp_report_bullet(r, "one 1"), TMLP_OK);
-    assert_int_equal(tmlp_report_bullet(r, "two 2"), TMLP_OK);
+    assert_int_equal(tmlp_report_heading(r, 2, "Summary", NULL), TMLP_OK);
+    assert_int_equal(tmlp_report_paragraph(r, "p99 is `41.2 us` & valid", NULL), TMLP_OK);
+    assert_int_equal(tmlp_report_bullet(r, "one 1", NULL), TMLP_OK);
+    assert_int_equal(tmlp_report_bullet(r, "two 2", NULL), TMLP_OK);
     const char *h[3] = {"metric", "value", "a|b"};
-    assert_int_equal(tmlp_report_table(r, 3, h), TMLP_OK);
+    assert_int_equal(tmlp_report_table(r, 3, h, NULL), TMLP_OK);
     const char *row[3] = {"p50", "12.0 us", "x<y"};
-    assert_int_equal(tmlp_report_table_row(r, row), TMLP_OK);
-    assert_int_equal(tmlp_report_table_row(r, row), TMLP_OK);
+    assert_int_equal(tmlp_report_table_row(r, row, NULL), TMLP_OK);
+    assert_int_equal(tmlp_report_table_row(r, row, NULL), TMLP_OK);
     int64_t lat[5] = {10, 20, 30, 40, 500};
     char *svg = NULL;
     assert_int_equal(tmlp_svg_latency_histogram(lat, 5, "h", &svg, NULL), TMLP_OK);
-    assert_int_equal(tmlp_report_figure(r, "latency_hist", "Latency histogram", svg), TMLP_OK);
-    assert_int_equal(tmlp_report_figure(r, "../evil", "bad name", svg), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_report_figure(r, "latency_hist", "Latency histogram", svg, NULL), TMLP_OK);
+    assert_int_equal(tmlp_report_figure(r, "../evil", "bad name", svg, NULL), TMLP_ERR_ARG);
     tmlp_report_string_free(svg);
-    assert_int_equal(tmlp_report_code(r, "{\"host\": \"x\"}"), TMLP_OK);
+    assert_int_equal(tmlp_report_code(r, "{\"host\": \"x\"}", NULL), TMLP_OK);
     return r;
 }
 
@@ -43,7 +43,7 @@ static void test_render(void **state)
     (void)state;
     tmlp_report *r = sample_report();
     char *md = NULL, *html = NULL;
-    assert_int_equal(tmlp_report_render(r, &md, &html), TMLP_OK);
+    assert_int_equal(tmlp_report_render(r, &md, &html, NULL), TMLP_OK);
     assert_non_null(strstr(md, "# Bench <report>\n"));
     assert_non_null(strstr(md, "## Summary"));
     assert_non_null(strstr(md, "| metric | value | a\\|b |"));
@@ -103,8 +103,8 @@ static void test_table_state(void **state)
     tmlp_report *r = NULL;
     assert_int_equal(tmlp_report_create("t", &r, NULL), TMLP_OK);
     const char *row[1] = {"x"};
-    assert_int_equal(tmlp_report_table_row(r, row), TMLP_ERR_STATE);
-    assert_int_equal(tmlp_report_heading(r, 1, "h1 is the title"), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_report_table_row(r, row, NULL), TMLP_ERR_STATE);
+    assert_int_equal(tmlp_report_heading(r, 1, "h1 is the title", NULL), TMLP_ERR_ARG);
     tmlp_report_destroy(r);
 }
 

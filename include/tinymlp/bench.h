@@ -52,13 +52,13 @@ typedef enum tmlp_mode {
 
 /* "single-stream", "multi-stream", "server", "offline" — the exact labels of the output. */
 TMLP_API const char *tmlp_scenario_name(tmlp_scenario s);
-TMLP_API tmlp_status tmlp_scenario_parse(const char *name, tmlp_scenario *out);
-/* The same with a message naming the accepted labels. */
-TMLP_API tmlp_status tmlp_scenario_parse_ex(const char *name, tmlp_scenario *out, tmlp_error *err);
+/* Parse a label (case-insensitive). TMLP_ERR_ARG if NULL or unknown; `err` (may be NULL)
+ * gets a message naming the accepted labels. */
+TMLP_API tmlp_status tmlp_scenario_parse(const char *name, tmlp_scenario *out, tmlp_error *err);
 /* "performance", "accuracy", "find-peak" */
 TMLP_API const char *tmlp_mode_name(tmlp_mode m);
-TMLP_API tmlp_status tmlp_mode_parse(const char *name, tmlp_mode *out);
-TMLP_API tmlp_status tmlp_mode_parse_ex(const char *name, tmlp_mode *out, tmlp_error *err);
+/* Parse one of those labels; errors and message as tmlp_scenario_parse. */
+TMLP_API tmlp_status tmlp_mode_parse(const char *name, tmlp_mode *out, tmlp_error *err);
 
 /* Progress report, passed to settings.progress about every 250 ms from the issuing thread. */
 typedef struct tmlp_bench_progress {
@@ -408,7 +408,9 @@ TMLP_API tmlp_status tmlp_bench_result_unpack(const void *buf, size_t len, tmlp_
 typedef struct tmlp_sut_shard tmlp_sut_shard;
 TMLP_API tmlp_status tmlp_sut_shard_create(const tmlp_sut *inner, int64_t first, int64_t count,
                                            int64_t max_issue, tmlp_sut_shard **out, tmlp_error *err);
-TMLP_API const tmlp_sut *tmlp_sut_shard_sut(tmlp_sut_shard *s);
+/* The view as a tmlp_sut (callbacks and user pointer) to hand to the harness. Valid until
+ * tmlp_sut_shard_destroy. NULL for NULL. */
+TMLP_API const tmlp_sut *tmlp_sut_shard_callbacks(tmlp_sut_shard *s);
 TMLP_API void tmlp_sut_shard_destroy(tmlp_sut_shard *s);
 
 /* --- Ready-made SUTs ------------------------------------------------------------------- */
@@ -427,10 +429,6 @@ TMLP_API tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_d
  *     tmlp_bench_run_scenario(&settings, tmlp_model_sut_callbacks(m), &result, &err);
  * Valid until tmlp_model_sut_destroy. NULL for NULL. */
 TMLP_API const tmlp_sut *tmlp_model_sut_callbacks(tmlp_model_sut *m);
-/* Deprecated: the old name of tmlp_model_sut_callbacks, kept so existing code compiles
- * (with a warning). */
-TMLP_API TMLP_DEPRECATED("use tmlp_model_sut_callbacks")
-const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m);
 /* An idle worker spins at most this long for new work before it sleeps on a condition
  * variable. Decided at creation by the rule of settings.wait_spin_ns (30 us when the
  * usable CPUs leave one free beside the workers and the issuer, else 0). set: -1 decides

@@ -5,10 +5,9 @@
  * Errors: every fallible call returns a tmlp_status (TMLP_OK == 0, errors < 0) and
  * writes its results through out-parameters. ONE convention for the message: the call's
  * last parameter is an optional caller-owned `tmlp_error *err` ("input width 783, the model
- * takes 784"; pass NULL if you only want the code). The calls whose signatures were fixed
- * before this rule (tmlp_session_create, tmlp_session_forward, ...) keep them and have an
- * `_ex` twin that is the same call plus the trailing `err`. docs/c-api.md says why a
- * caller-owned struct rather than a per-session "last error".
+ * takes 784"; pass NULL if you only want the code). One signature per call: there are no
+ * `_ex` twins (0.1 had them; docs/c-api.md, "Migrating from 0.1"). docs/c-api.md says why
+ * a caller-owned struct rather than a per-session "last error".
  *
  * The library never prints, exits or aborts on bad input, a bad file or out-of-memory.
  */
@@ -29,18 +28,10 @@ extern "C" {
 #define TMLP_API
 #endif
 
-/* TMLP_DEPRECATED("use x") marks a name kept only for existing callers: the compiler
- * says what to use instead (-Wdeprecated-declarations). */
-#if defined(__GNUC__)
-#define TMLP_DEPRECATED(msg) __attribute__((deprecated(msg)))
-#else
-#define TMLP_DEPRECATED(msg)
-#endif
-
 #define TMLP_VERSION_MAJOR 0
-#define TMLP_VERSION_MINOR 1
+#define TMLP_VERSION_MINOR 2
 #define TMLP_VERSION_PATCH 0
-#define TMLP_VERSION_STRING "0.1.0"
+#define TMLP_VERSION_STRING "0.2.0"
 
 /* Status codes. Generic codes first; the loader's codes name one validation rule each
  * (docs/formats.md, in the reference reader's order). */
@@ -128,7 +119,7 @@ TMLP_API int64_t tmlp_tensor_numel(const tmlp_tensor *t);
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
 TMLP_API uint64_t tmlp_time_now_ns(void);
 
-/* "0.1.0" */
+/* "0.2.0" (TMLP_VERSION_STRING) */
 TMLP_API const char *tmlp_version(void);
 
 #ifdef __cplusplus

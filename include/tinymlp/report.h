@@ -9,8 +9,7 @@
  * with tmlp_report_string_free(). Handles (tmlp_monitor, tmlp_report) have create/destroy
  * pairs and every destroy accepts NULL.
  * Errors: every call that returns a tmlp_status reports a message through a trailing
- * optional `tmlp_error *err`; the calls that predate that rule keep their signatures and
- * have an `_ex` twin, the same call plus `err` ("regress: holm: n -1 is negative").
+ * optional `tmlp_error *err` (NULL is fine): "regress: holm: n -1 is negative".
  * Thread-safety: every function is reentrant; one handle belongs to one thread, except
  * that a running tmlp_monitor samples from its own thread.
  */
@@ -124,10 +123,10 @@ TMLP_API tmlp_status tmlp_monitor_create(uint32_t interval_ms, tmlp_monitor **ou
 TMLP_API tmlp_status tmlp_monitor_start(tmlp_monitor *m, tmlp_error *err);
 /* Stop the sampler, take the final reading and compute the summary. */
 TMLP_API tmlp_status tmlp_monitor_stop(tmlp_monitor *m, tmlp_error *err);
-/* The summary of the last completed window (TMLP_ERR_STATE before the first stop). */
-TMLP_API tmlp_status tmlp_monitor_get_summary(const tmlp_monitor *m, tmlp_monitor_summary *out);
-TMLP_API tmlp_status tmlp_monitor_get_summary_ex(const tmlp_monitor *m, tmlp_monitor_summary *out,
-                                                 tmlp_error *err);
+/* The summary of the last completed window (TMLP_ERR_STATE before the first stop; `err`
+ * gets "monitor: get_summary: no window has ended yet ..."). */
+TMLP_API tmlp_status tmlp_monitor_get_summary(const tmlp_monitor *m, tmlp_monitor_summary *out,
+                                              tmlp_error *err);
 /* The time series of the last window: *n samples, valid until the next start/destroy. */
 TMLP_API const tmlp_monitor_sample *tmlp_monitor_samples(const tmlp_monitor *m, int64_t *n);
 TMLP_API void tmlp_monitor_destroy(tmlp_monitor *m);
@@ -135,10 +134,8 @@ TMLP_API void tmlp_monitor_destroy(tmlp_monitor *m);
  * "rss MB", "threads"), comma-separated WITHOUT the enclosing brackets so a trace writer
  * can append them to its "traceEvents" array. ts = ts_offset_us + sample time in us.
  * Absent figures are omitted. *out is "" when there are no samples. */
-TMLP_API tmlp_status tmlp_monitor_trace_events(const tmlp_monitor *m, long pid, double ts_offset_us,
-                                               char **out);
-TMLP_API tmlp_status tmlp_monitor_trace_events_ex(const tmlp_monitor *m, long pid,
-                                                  double ts_offset_us, char **out, tmlp_error *err);
+TMLP_API tmlp_status tmlp_monitor_trace_events(const tmlp_monitor *m, long pid,
+                                               double ts_offset_us, char **out, tmlp_error *err);
 
 /* ===== Queueing models ====================================================================
  * c identical servers, Poisson arrivals at rate lambda (1/s), service rate mu per server
@@ -187,9 +184,7 @@ typedef struct tmlp_srm_result {
 } tmlp_srm_result;
 
 TMLP_API tmlp_status tmlp_srm_check(int64_t n_a, int64_t n_b, double split_b, double alpha,
-                                    tmlp_srm_result *out);
-TMLP_API tmlp_status tmlp_srm_check_ex(int64_t n_a, int64_t n_b, double split_b, double alpha,
-                                       tmlp_srm_result *out, tmlp_error *err);
+                                    tmlp_srm_result *out, tmlp_error *err);
 
 /* ===== A/B router =========================================================================
  * One interleaved stream of queries: query k takes sample index[k] (seeded, uniform with
@@ -304,11 +299,7 @@ typedef struct tmlp_regress_runs {
 TMLP_API tmlp_status tmlp_regress_compare_runs(tmlp_metric_direction dir, const double *base,
                                                int64_t n_base, const double *cur, int64_t n_cur,
                                                double threshold, double alpha,
-                                               tmlp_regress_runs *out);
-TMLP_API tmlp_status tmlp_regress_compare_runs_ex(tmlp_metric_direction dir, const double *base,
-                                                  int64_t n_base, const double *cur, int64_t n_cur,
-                                                  double threshold, double alpha,
-                                                  tmlp_regress_runs *out, tmlp_error *err);
+                                               tmlp_regress_runs *out, tmlp_error *err);
 
 /* The noise floor of ONE repeated run: the smallest relative change a comparison of two
  * runs like it (n repetitions each, between-repetition CV `cv`) can detect at alpha:
@@ -321,9 +312,8 @@ TMLP_API double tmlp_regress_noise_floor(double cv, int64_t n, double alpha);
  * <= 1); NaN entries are skipped (stay NaN) and do not count in the family. Comparing
  * adj[i] < alpha keeps the chance of any false alarm across the n metrics <= alpha.
  * p and adj may alias. TMLP_ERR_NOMEM / TMLP_ERR_ARG (n < 0 or NULL). */
-TMLP_API tmlp_status tmlp_regress_holm(const double *p, int64_t n, double *adj);
-TMLP_API tmlp_status tmlp_regress_holm_ex(const double *p, int64_t n, double *adj,
-                                          tmlp_error *err);
+TMLP_API tmlp_status tmlp_regress_holm(const double *p, int64_t n, double *adj,
+                                       tmlp_error *err);
 
 /* tmlp_regress_compare_runs's verdict again with p replaced by an adjusted p (Holm): the
  * metric regresses only if adj_p < alpha and the change exceeds r->threshold_used.
@@ -339,42 +329,35 @@ TMLP_API double tmlp_regress_two_proportion_p(int64_t k1, int64_t n1, int64_t k2
 /* ===== Report writer ======================================================================
  * A report is an ordered list of blocks (headings, paragraphs, bullet lists, tables,
  * inline SVG figures) rendered twice: Markdown (figures as links to DIR/<name>.svg) and
- * one self-contained HTML page (CSS inline, SVGs inline, no scripts, no network). */
+ * one self-contained HTML page (CSS inline, SVGs inline, no scripts, no network).
+ * The block calls below return TMLP_ERR_ARG or TMLP_ERR_STATE on a bad call (TMLP_ERR_NOMEM
+ * when out of memory), and their `err` (may be NULL) gets a message: "report: heading:
+ * level 4 is not 2 or 3", "report: table_row: no table is open (call tmlp_report_table
+ * first)". */
 typedef struct tmlp_report tmlp_report;
 
 TMLP_API tmlp_status tmlp_report_create(const char *title, tmlp_report **out, tmlp_error *err);
 TMLP_API void tmlp_report_destroy(tmlp_report *r);
 /* level 2 or 3 */
-TMLP_API tmlp_status tmlp_report_heading(tmlp_report *r, int level, const char *text);
+TMLP_API tmlp_status tmlp_report_heading(tmlp_report *r, int level, const char *text,
+                                         tmlp_error *err);
 /* Plain text (escaped in HTML; `code` spans in backticks are kept in both). */
-TMLP_API tmlp_status tmlp_report_paragraph(tmlp_report *r, const char *text);
+TMLP_API tmlp_status tmlp_report_paragraph(tmlp_report *r, const char *text, tmlp_error *err);
 /* One bullet; consecutive bullets form one list. */
-TMLP_API tmlp_status tmlp_report_bullet(tmlp_report *r, const char *text);
+TMLP_API tmlp_status tmlp_report_bullet(tmlp_report *r, const char *text, tmlp_error *err);
 /* A preformatted block (the environment JSON). */
-TMLP_API tmlp_status tmlp_report_code(tmlp_report *r, const char *text);
+TMLP_API tmlp_status tmlp_report_code(tmlp_report *r, const char *text, tmlp_error *err);
 /* A table: `ncols` header cells, then rows added with tmlp_report_table_row. */
-TMLP_API tmlp_status tmlp_report_table(tmlp_report *r, int ncols, const char *const *header);
-TMLP_API tmlp_status tmlp_report_table_row(tmlp_report *r, const char *const *cells);
+TMLP_API tmlp_status tmlp_report_table(tmlp_report *r, int ncols, const char *const *header,
+                                       tmlp_error *err);
+TMLP_API tmlp_status tmlp_report_table_row(tmlp_report *r, const char *const *cells,
+                                           tmlp_error *err);
 /* An SVG figure: `name` (e.g. "latency_hist") becomes DIR/name.svg; caption is shown. */
 TMLP_API tmlp_status tmlp_report_figure(tmlp_report *r, const char *name, const char *caption,
-                                        const char *svg);
+                                        const char *svg, tmlp_error *err);
 /* Render to strings (caller frees with tmlp_report_string_free). */
-TMLP_API tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **html);
-/* The block calls above with a message: "report: heading: level 4 is not 2 or 3",
- * "report: table_row: no table is open (call tmlp_report_table first)". */
-TMLP_API tmlp_status tmlp_report_heading_ex(tmlp_report *r, int level, const char *text,
-                                            tmlp_error *err);
-TMLP_API tmlp_status tmlp_report_paragraph_ex(tmlp_report *r, const char *text, tmlp_error *err);
-TMLP_API tmlp_status tmlp_report_bullet_ex(tmlp_report *r, const char *text, tmlp_error *err);
-TMLP_API tmlp_status tmlp_report_code_ex(tmlp_report *r, const char *text, tmlp_error *err);
-TMLP_API tmlp_status tmlp_report_table_ex(tmlp_report *r, int ncols, const char *const *header,
-                                          tmlp_error *err);
-TMLP_API tmlp_status tmlp_report_table_row_ex(tmlp_report *r, const char *const *cells,
-                                              tmlp_error *err);
-TMLP_API tmlp_status tmlp_report_figure_ex(tmlp_report *r, const char *name, const char *caption,
-                                           const char *svg, tmlp_error *err);
-TMLP_API tmlp_status tmlp_report_render_ex(const tmlp_report *r, char **markdown, char **html,
-                                           tmlp_error *err);
+TMLP_API tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **html,
+                                        tmlp_error *err);
 /* Write DIR/report.md, DIR/index.html and DIR/<figure>.svg (DIR is created if missing). */
 TMLP_API tmlp_status tmlp_report_write_dir(const tmlp_report *r, const char *dir, tmlp_error *err);
 

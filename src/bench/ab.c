@@ -21,8 +21,8 @@
 #include <math.h>
 #include <string.h>
 
-tmlp_status tmlp_srm_check_ex(int64_t n_a, int64_t n_b, double split_b, double alpha, tmlp_srm_result *out,
-                              tmlp_error *err)
+tmlp_status tmlp_srm_check(int64_t n_a, int64_t n_b, double split_b, double alpha, tmlp_srm_result *out,
+                           tmlp_error *err)
 {
     if (n_a < 0 || n_b < 0)
         return tmlp_error_set(err, TMLP_ERR_ARG, "srm: check: %s %lld is negative", n_a < 0 ? "n_a" : "n_b",
@@ -63,11 +63,6 @@ void tmlp_ab_result_destroy(tmlp_ab_result *r)
     tmlp_mem_free(NULL, r->arm[1].latencies_ns);
     tmlp_mem_free(NULL, r->route);
     tmlp_mem_free(NULL, r);
-}
-
-tmlp_status tmlp_srm_check(int64_t n_a, int64_t n_b, double split_b, double alpha, tmlp_srm_result *out)
-{
-    return tmlp_srm_check_ex(n_a, n_b, split_b, alpha, out, NULL);
 }
 
 tmlp_status tmlp_ab_run(const tmlp_ab_settings *s, const tmlp_ab_arm *a, const tmlp_ab_arm *b, tmlp_ab_result **out,

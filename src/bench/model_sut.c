@@ -358,8 +358,6 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
 
 const tmlp_sut *tmlp_model_sut_callbacks(tmlp_model_sut *m) { return m ? &m->sut : NULL; }
 
-const tmlp_sut *tmlp_model_sut_sut(tmlp_model_sut *m) { return tmlp_model_sut_callbacks(m); }
-
 int64_t tmlp_model_sut_idle_spin_ns(const tmlp_model_sut *m)
 {
     return m ? atomic_load_explicit(&m->idle_spin_ns, memory_order_relaxed) : 0;

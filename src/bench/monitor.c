@@ -331,8 +331,8 @@ tmlp_status tmlp_monitor_stop(tmlp_monitor *m, tmlp_error *err)
     return TMLP_OK;
 }
 
-tmlp_status tmlp_monitor_get_summary_ex(const tmlp_monitor *m, tmlp_monitor_summary *out,
-                                        tmlp_error *err)
+tmlp_status tmlp_monitor_get_summary(const tmlp_monitor *m, tmlp_monitor_summary *out,
+                                     tmlp_error *err)
 {
     if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "monitor: get_summary: m is NULL");
     if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "monitor: get_summary: out is NULL");
@@ -363,8 +363,8 @@ void tmlp_monitor_destroy(tmlp_monitor *m)
     tmlp_mem_free(NULL, m);
 }
 
-tmlp_status tmlp_monitor_trace_events_ex(const tmlp_monitor *m, long pid, double ts_offset_us,
-                                         char **out, tmlp_error *err)
+tmlp_status tmlp_monitor_trace_events(const tmlp_monitor *m, long pid, double ts_offset_us,
+                                      char **out, tmlp_error *err)
 {
     if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "monitor: trace_events: m is NULL");
     if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "monitor: trace_events: out is NULL");
@@ -402,12 +402,3 @@ tmlp_status tmlp_monitor_trace_events_ex(const tmlp_monitor *m, long pid, double
     return TMLP_OK;
 }
 
-tmlp_status tmlp_monitor_get_summary(const tmlp_monitor *m, tmlp_monitor_summary *out)
-{
-    return tmlp_monitor_get_summary_ex(m, out, NULL);
-}
-
-tmlp_status tmlp_monitor_trace_events(const tmlp_monitor *m, long pid, double ts_offset_us, char **out)
-{
-    return tmlp_monitor_trace_events_ex(m, pid, ts_offset_us, out, NULL);
-}

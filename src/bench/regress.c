@@ -85,9 +85,9 @@ static tmlp_status check_runs(const char *arg, const double *x, int64_t n, tmlp_
     return TMLP_OK;
 }
 
-tmlp_status tmlp_regress_compare_runs_ex(tmlp_metric_direction dir, const double *base, int64_t nb,
-                                         const double *cur, int64_t nc, double threshold, double alpha,
-                                         tmlp_regress_runs *out, tmlp_error *err)
+tmlp_status tmlp_regress_compare_runs(tmlp_metric_direction dir, const double *base, int64_t nb,
+                                      const double *cur, int64_t nc, double threshold, double alpha,
+                                      tmlp_regress_runs *out, tmlp_error *err)
 {
     tmlp_status st;
     if ((st = check_runs("base", base, nb, err)) != TMLP_OK) return st;
@@ -163,7 +163,7 @@ static int holm_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-tmlp_status tmlp_regress_holm_ex(const double *p, int64_t n, double *adj, tmlp_error *err)
+tmlp_status tmlp_regress_holm(const double *p, int64_t n, double *adj, tmlp_error *err)
 {
     if (n < 0) return tmlp_error_set(err, TMLP_ERR_ARG, "regress: holm: n %lld is negative", (long long)n);
     if (n > 0 && (!p || !adj))
@@ -199,13 +199,3 @@ double tmlp_regress_two_proportion_p(int64_t k1, int64_t n1, int64_t k2, int64_t
     return 2.0 * tmlp_stats_normal_sf(fabs(p1 - p2) / se);
 }
 
-tmlp_status tmlp_regress_compare_runs(tmlp_metric_direction dir, const double *base, int64_t nb, const double *cur,
-                                      int64_t nc, double threshold, double alpha, tmlp_regress_runs *out)
-{
-    return tmlp_regress_compare_runs_ex(dir, base, nb, cur, nc, threshold, alpha, out, NULL);
-}
-
-tmlp_status tmlp_regress_holm(const double *p, int64_t n, double *adj)
-{
-    return tmlp_regress_holm_ex(p, n, adj, NULL);
-}

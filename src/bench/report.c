@@ -205,29 +205,29 @@ static tmlp_status add_text(tmlp_report *r, block_kind k, int level, const char 
     return add_block(r, k, level, &text, 1, fn, err);
 }
 
-tmlp_status tmlp_report_heading_ex(tmlp_report *r, int level, const char *text, tmlp_error *err)
+tmlp_status tmlp_report_heading(tmlp_report *r, int level, const char *text, tmlp_error *err)
 {
     if (level < 2 || level > 3)
         return tmlp_error_set(err, TMLP_ERR_ARG, "report: heading: level %d is not 2 or 3", level);
     return add_text(r, B_HEADING, level, text, "heading", err);
 }
 
-tmlp_status tmlp_report_paragraph_ex(tmlp_report *r, const char *text, tmlp_error *err)
+tmlp_status tmlp_report_paragraph(tmlp_report *r, const char *text, tmlp_error *err)
 {
     return add_text(r, B_PARA, 0, text, "paragraph", err);
 }
 
-tmlp_status tmlp_report_bullet_ex(tmlp_report *r, const char *text, tmlp_error *err)
+tmlp_status tmlp_report_bullet(tmlp_report *r, const char *text, tmlp_error *err)
 {
     return add_text(r, B_BULLET, 0, text, "bullet", err);
 }
 
-tmlp_status tmlp_report_code_ex(tmlp_report *r, const char *text, tmlp_error *err)
+tmlp_status tmlp_report_code(tmlp_report *r, const char *text, tmlp_error *err)
 {
     return add_text(r, B_CODE, 0, text, "code", err);
 }
 
-tmlp_status tmlp_report_table_ex(tmlp_report *r, int ncols, const char *const *header, tmlp_error *err)
+tmlp_status tmlp_report_table(tmlp_report *r, int ncols, const char *const *header, tmlp_error *err)
 {
     if (!r) return tmlp_error_set(err, TMLP_ERR_ARG, "report: table: r is NULL");
     if (!header) return tmlp_error_set(err, TMLP_ERR_ARG, "report: table: header is NULL");
@@ -238,7 +238,7 @@ tmlp_status tmlp_report_table_ex(tmlp_report *r, int ncols, const char *const *h
     return st;
 }
 
-tmlp_status tmlp_report_table_row_ex(tmlp_report *r, const char *const *cells, tmlp_error *err)
+tmlp_status tmlp_report_table_row(tmlp_report *r, const char *const *cells, tmlp_error *err)
 {
     /* TMLP_ERR_STATE for all three, as before: a row needs a table to belong to. */
     if (!r) return tmlp_error_set(err, TMLP_ERR_STATE, "report: table_row: r is NULL");
@@ -249,8 +249,8 @@ tmlp_status tmlp_report_table_row_ex(tmlp_report *r, const char *const *cells, t
     return add_block(r, B_TROW, r->cols, cells, r->cols, "table_row", err);
 }
 
-tmlp_status tmlp_report_figure_ex(tmlp_report *r, const char *name, const char *caption, const char *svg,
-                                  tmlp_error *err)
+tmlp_status tmlp_report_figure(tmlp_report *r, const char *name, const char *caption, const char *svg,
+                               tmlp_error *err)
 {
     if (!name || !caption || !svg)
         return tmlp_error_set(err, TMLP_ERR_ARG, "report: figure: %s is NULL",
@@ -264,41 +264,6 @@ tmlp_status tmlp_report_figure_ex(tmlp_report *r, const char *name, const char *
     const char *c[3] = {name, caption, svg};
     if (r) r->cols = 0;
     return add_block(r, B_FIGURE, 0, c, 3, "figure", err);
-}
-
-tmlp_status tmlp_report_heading(tmlp_report *r, int level, const char *text)
-{
-    return tmlp_report_heading_ex(r, level, text, NULL);
-}
-
-tmlp_status tmlp_report_paragraph(tmlp_report *r, const char *text)
-{
-    return tmlp_report_paragraph_ex(r, text, NULL);
-}
-
-tmlp_status tmlp_report_bullet(tmlp_report *r, const char *text)
-{
-    return tmlp_report_bullet_ex(r, text, NULL);
-}
-
-tmlp_status tmlp_report_code(tmlp_report *r, const char *text)
-{
-    return tmlp_report_code_ex(r, text, NULL);
-}
-
-tmlp_status tmlp_report_table(tmlp_report *r, int ncols, const char *const *header)
-{
-    return tmlp_report_table_ex(r, ncols, header, NULL);
-}
-
-tmlp_status tmlp_report_table_row(tmlp_report *r, const char *const *cells)
-{
-    return tmlp_report_table_row_ex(r, cells, NULL);
-}
-
-tmlp_status tmlp_report_figure(tmlp_report *r, const char *name, const char *caption, const char *svg)
-{
-    return tmlp_report_figure_ex(r, name, caption, svg, NULL);
 }
 
 /* ---- rendering ----------------------------------------------------------------------- */
@@ -362,7 +327,7 @@ static const char *CSS =
     "figure{margin:1em 0}figcaption{color:#555;font-size:.9em}"
     "svg{max-width:100%;height:auto;border:1px solid #eee}";
 
-tmlp_status tmlp_report_render_ex(const tmlp_report *r, char **markdown, char **html, tmlp_error *err)
+tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **html, tmlp_error *err)
 {
     if (!r) return tmlp_error_set(err, TMLP_ERR_ARG, "report: render: r is NULL");
     if (!markdown && !html)
@@ -497,11 +462,6 @@ tmlp_status tmlp_report_render_ex(const tmlp_report *r, char **markdown, char **
     return TMLP_OK;
 }
 
-tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **html)
-{
-    return tmlp_report_render_ex(r, markdown, html, NULL);
-}
-
 tmlp_status tmlp_report_write_dir(const tmlp_report *r, const char *dir, tmlp_error *err)
 {
     if (!r || !dir) return tmlp_error_set(err, TMLP_ERR_ARG, "report: NULL report or directory");
@@ -509,7 +469,7 @@ tmlp_status tmlp_report_write_dir(const tmlp_report *r, const char *dir, tmlp_er
     if (!made && errno != EEXIST)
         return tmlp_error_set(err, TMLP_ERR_IO, "cannot create directory %s: %s", dir, strerror(errno));
     char *md = NULL, *html = NULL;
-    tmlp_status st = tmlp_report_render_ex(r, &md, &html, err);
+    tmlp_status st = tmlp_report_render(r, &md, &html, err);
     if (st) {
         if (made) rmdir(dir);
         return st;

@@ -45,12 +45,7 @@ const char *tmlp_scenario_name(tmlp_scenario s)
     return "unknown";
 }
 
-tmlp_status tmlp_scenario_parse(const char *name, tmlp_scenario *out)
-{
-    return tmlp_scenario_parse_ex(name, out, NULL);
-}
-
-tmlp_status tmlp_scenario_parse_ex(const char *name, tmlp_scenario *out, tmlp_error *err)
+tmlp_status tmlp_scenario_parse(const char *name, tmlp_scenario *out, tmlp_error *err)
 {
     /* Our labels, LoadGen's spellings (SingleStream, ...) and snake_case. */
     static const struct { const char *name; tmlp_scenario s; } names[] = {
@@ -82,12 +77,7 @@ const char *tmlp_mode_name(tmlp_mode m)
     return "unknown";
 }
 
-tmlp_status tmlp_mode_parse(const char *name, tmlp_mode *out)
-{
-    return tmlp_mode_parse_ex(name, out, NULL);
-}
-
-tmlp_status tmlp_mode_parse_ex(const char *name, tmlp_mode *out, tmlp_error *err)
+tmlp_status tmlp_mode_parse(const char *name, tmlp_mode *out, tmlp_error *err)
 {
     static const struct { const char *name; tmlp_mode m; } names[] = {
         {"performance", TMLP_MODE_PERFORMANCE}, {"performanceonly", TMLP_MODE_PERFORMANCE},

@@ -76,7 +76,7 @@ tmlp_status tmlp_sut_shard_create(const tmlp_sut *inner, int64_t first, int64_t 
     return TMLP_OK;
 }
 
-const tmlp_sut *tmlp_sut_shard_sut(tmlp_sut_shard *s) { return s ? &s->view : NULL; }
+const tmlp_sut *tmlp_sut_shard_callbacks(tmlp_sut_shard *s) { return s ? &s->view : NULL; }
 
 void tmlp_sut_shard_destroy(tmlp_sut_shard *s)
 {
