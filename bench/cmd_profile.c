@@ -170,8 +170,15 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
     for (int i = 0; i < L; i++) {
         tmlp_layer_info li;
         if (tmlp_model_layer_info(m, i, &li, NULL) != TMLP_OK) return TMLP_EXIT_RUNTIME;
-        snprintf(out->names[i], sizeof out->names[i], "%d %s %" PRId64 "->%" PRId64, i, li.name, li.in_width,
-                 li.out_width);
+        /* a layer that runs inside a Dense says which (tmlp_layer_info.fused_into) */
+        char how[48] = "";
+        if (li.fused_into >= 0)
+            snprintf(how, sizeof how, li.kind == TMLP_LAYER_BATCHNORM ? " (folded into layer %d at load)"
+                                                                      : " (fused into layer %d)", li.fused_into);
+        else if (li.kind == TMLP_LAYER_DROPOUT || li.kind == TMLP_LAYER_IDENTITY)
+            snprintf(how, sizeof how, " (skipped)");
+        snprintf(out->names[i], sizeof out->names[i], "%d %s %" PRId64 "->%" PRId64 "%s", i, li.name, li.in_width,
+                 li.out_width, how);
         out->flops[i] = (double)li.flops_per_sample * (double)batch;
         const int own = li.kind == TMLP_LAYER_DENSE && li.kernel != TMLP_KERNEL_BLAS && batch <= li.crossover;
         snprintf(out->kernel[i], sizeof out->kernel[i], "%s%s%s",
@@ -296,7 +303,7 @@ void ru_profile_print(FILE *f, const ru_profile *p)
                "64 MB %.1f GB/s; ridge point %.2f FLOP/byte\n", p->peak_gflops, p->blas_threads, p->blas_threads == 1 ? "" : "s", p->dram_gbs, ridge);
     fprintf(f, "Roof per layer: max(bytes / bandwidth of the level holding its weights, FLOPs / peak); "
                "%% of roof = roof / p50 (100%% = at the limit)\n\n");
-    fprintf(f, "Per layer, batch %" PRId64 ", %" PRId64 " forwards (Dense fused with its ReLU reports both on the Dense)\n",
+    fprintf(f, "Per layer, batch %" PRId64 ", %" PRId64 " forwards (a layer fused or folded into a Dense reports its time on the Dense)\n",
             p->batch, p->iterations);
     fprintf(f, "| layer | kernel | mean | p50 | p99 | share | MFLOP | KB moved | FLOP/byte | GFLOP/s | %% of peak "
                "| held in | level GB/s | roof | %% of roof | bound | GB/s at p50 |\n");
@@ -324,7 +331,7 @@ void ru_profile_print(FILE *f, const ru_profile *p)
             snprintf(bound, sizeof bound, "above its roof: probe disturbed, rerun");
         else
             snprintf(bound, sizeof bound, mem_ns > cpu_ns ? "memory (%s)" : "compute", p->level[l]);
-        fprintf(f, "%s | ", s->mean_ns <= 0 ? "fused (time on the Dense)" : bound);
+        fprintf(f, "%s | ", s->mean_ns <= 0 ? "none of its own" : bound);
         /* achieved bandwidth: the bytes the layer moves (weights at its precision + F32
          * activations) over its p50 */
         if (s->p50_ns > 0) fprintf(f, "%.1f |\n", p->bytes[l] / s->p50_ns);

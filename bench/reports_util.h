@@ -235,7 +235,7 @@ typedef struct ru_stage {
 typedef struct ru_profile {
     int64_t batch, iterations;
     int n_layers;
-    char names[RU_MAX_LAYERS][48];      /* "0 linear 784->512" */
+    char names[RU_MAX_LAYERS][64];      /* "0 dense 784->512", "1 gelu 512->512 (fused into layer 0)" */
     ru_stage layer[RU_MAX_LAYERS];
     double share[RU_MAX_LAYERS];        /* of the summed layer means */
     double flops[RU_MAX_LAYERS];        /* per forward of `batch` rows */

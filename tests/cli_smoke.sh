@@ -117,7 +117,7 @@ grep -q "default" "$OUT" && ok "--help states defaults" || bad "--help states no
 expect 0 "-h (short --help)" -h
 grep -q -- "--percentile-method" "$OUT" && ok "-h prints the option list" || bad "-h: $(head -3 "$OUT")"
 expect 0 "--version" --version
-grep -q "git" "$OUT" && grep -q "0\.1\.0" "$OUT" && ok "--version names library version and git" ||
+grep -q "git" "$OUT" && grep -q "0\.2\.0" "$OUT" && ok "--version names library version and git" ||
     bad "--version output: $(cat "$OUT")"
 
 # --- every option, all scenarios, JSON ------------------------------------------------------
@@ -134,7 +134,7 @@ c = d["context"]
 for k in ["host", "cpu", "cores", "os", "compiler", "build_type", "version", "blas", "timer",
           "seeds", "command_line"]:
     assert k in c, "context lacks " + k
-assert c["version"]["library"] == "0.1.0" and c["version"]["git"], c["version"]
+assert c["version"]["library"] == "0.2.0" and c["version"]["git"], c["version"]
 assert c["timer"]["resolution_ns"] > 0 and c["timer"]["overhead_ns"] >= 0, c["timer"]
 assert c["seeds"]["sample"] == 7 and c["seeds"]["schedule"] == 42, c["seeds"]
 assert "--percentile 99%" in c["command_line"], c["command_line"]

@@ -12,7 +12,9 @@
  *     contiguous call's outputs bit for bit, and so does tmlp_session_forward_rows
  *     (zero copy on our kernels, gathered on BLAS) against tmlp_session_forward;
  *   - through the model API (tmlp_model_options.kernel): same argmax, the same error
- *     bound as below against the engine's BLAS path, at batch 1..300 in one session.
+ *     bound as below against the engine's BLAS path, at batch 1..300 in one session;
+ *   - every activation of act.h in the epilogue of every path (F32, BF16, INT8), and
+ *     tmlp_act_apply, against tmlp_act_scalar (bounds at "Activations in the epilogue").
  * Scalar itself is checked against float64 arithmetic. The error bound is the one a float
  * dot product can promise: |got - exact| <= 1e-5 * (|b| + sum_k |x_k w_jk|), i.e. relative
  * to the magnitude of the terms (a relative error next to a cancelling sum means nothing;
@@ -28,6 +30,7 @@
 #include "check.h"
 #include "kernels/kernels.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +99,7 @@ static void run_case(tmlp_kernel k, int64_t in, int64_t out, int64_t batch, int 
     tmlp_packed p;
     assert_int_equal(tmlp_packed_create(NULL, in, out, w, b, &p), TMLP_OK);
     assert_int_equal((uintptr_t)p.w % 64, 0);
-    fn(&p, x, y, batch, relu);
+    fn(&p, x, y, batch, relu ? TMLP_EPILOGUE_RELU : TMLP_EPILOGUE_NONE);
     /* the same rows by pointer, copied last to first into a buffer with a stride of in + 3
      * (not contiguous, not aligned, not in address order). Same position in the batch, same
      * bits: a kernel's rounding may depend on a row's position (batch-1 remainders sum even
@@ -111,7 +114,7 @@ static void run_case(tmlp_kernel k, int64_t in, int64_t out, int64_t batch, int 
         xp[r] = xs + (batch - 1 - r) * (in + 3) + 1;
         memcpy((float *)xp[r], x + r * in, (size_t)in * sizeof *x);
     }
-    rfn(&p, xp, yr, batch, relu);
+    rfn(&p, xp, yr, batch, relu ? TMLP_EPILOGUE_RELU : TMLP_EPILOGUE_NONE);
     assert_memory_equal(yr, y, (size_t)(batch * out) * sizeof *y);
     free(xp), free(xs), free(yr);
     exact(x, w, b, batch, in, out, relu, ye, mag);
@@ -290,6 +293,184 @@ static void test_u8_lookup(void **st)
     }
 }
 
+/* --- Activations in the epilogue ---------------------------------------------------------
+ *
+ * Every kernel path the CPU has x F32/BF16/INT8 x every activation, against the scalar kernel
+ * of the same precision with NONE followed by tmlp_act_scalar (act.h's reference). Bound on
+ * |got - ref| for output i, linear part yl_i (scalar, NONE) and reference ref_i = act(yl_i):
+ *
+ *     L * d_i + (u + 1) 2^-23 |ref_i| + FLT_MIN
+ *
+ *   d_i    how far the path's linear output may be from the scalar one: F32 1e-5 * mag_i
+ *          (mag_i = |b| + sum |x w|, the float dot product's bound, as above); BF16
+ *          1e-3 |yl_i| + 1e-6 mag_i (test_precision.c: the same products, other sum order);
+ *          INT8 0 (integer sums and one fixed float epilogue: bit for bit);
+ *   L      the activation's largest slope (GELU 1.13, SiLU 1.10, sigmoid 1/4, others 1 or
+ *          max(1, |alpha|)), so d_i moves act(yl_i) by at most L d_i;
+ *   u      the vector function's documented ulp bound (docs/kernels.md, test_vmath.c), plus
+ *          one for the reference's rounding and the ulp/2^-23 slack; FLT_MIN: the absolute
+ *          error allowed below it.
+ * The scalar path must give the reference's bits. Widths 1, 7, 16, 17, 63, 64, 65, 200 (in and
+ * out) at batch 1 and 5; batches 1..9, 33, 300 on 17 -> 65 and 200 -> 63; guards around y. */
+
+typedef struct act_path {
+    const char *name;
+    tmlp_kernel kernel;     /* for tmlp_kernel_available */
+    tmlp_kernel_fn fn[3];   /* F32, BF16, INT8 (NULL: none on this path) */
+    int need_bw_native;     /* 1: AVX-512 BF16+VNNI+BW, 2: AVX-512BW (emulated lowp) */
+} act_path;
+
+static const act_path ACT_PATHS[] = {
+    {"scalar", TMLP_KERNEL_SCALAR, {tmlp_kernel_scalar, tmlp_kernel_scalar_bf16, tmlp_kernel_scalar_int8}, 0},
+#if defined(__x86_64__) && defined(__GNUC__)
+    {"avx2", TMLP_KERNEL_AVX2, {tmlp_kernel_avx2, tmlp_kernel_avx2_bf16, tmlp_kernel_avx2_int8}, 0},
+    {"avx512", TMLP_KERNEL_AVX512, {tmlp_kernel_avx512, tmlp_kernel_avx512n_bf16, tmlp_kernel_avx512n_int8}, 1},
+    {"avx512-emulated", TMLP_KERNEL_AVX512, {NULL, tmlp_kernel_avx512e_bf16, tmlp_kernel_avx512e_int8}, 2},
+#endif
+};
+#define N_ACT_PATHS ((int)(sizeof ACT_PATHS / sizeof ACT_PATHS[0]))
+
+static int act_path_runs(const act_path *pa)
+{
+    if (!tmlp_kernel_available(pa->kernel)) return 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+    const int bw = __builtin_cpu_supports("avx512bw");
+    if (pa->need_bw_native == 2) return bw;
+    if (pa->need_bw_native == 1)
+        return bw && __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vnni");
+#endif
+    return 1;
+}
+
+static const tmlp_precision ACT_PRECS[3] = {TMLP_PRECISION_F32, TMLP_PRECISION_BF16, TMLP_PRECISION_INT8};
+static const char *const ACT_NAMES[8] = {"none", "relu", "leaky_relu", "gelu", "gelu_tanh", "tanh", "sigmoid", "silu"};
+/* largest slope, and the vector function's ulp bound (docs/kernels.md) */
+static const double ACT_SLOPE[8] = {1, 1, 1, 1.13, 1.13, 1, 0.25, 1.10};
+static const double ACT_ULP[8] = {0, 0, 0.5, 7, 3.5, 2, 2.5, 3};
+#define ACT_ALPHA 0.0625f /* LEAKY_RELU's slope in these tests (slope bound: max(1, alpha) = 1) */
+
+/* One layer shape and batch: every path x precision x activation. Returns the failures. */
+static int act_case(int64_t in, int64_t out, int64_t batch)
+{
+    float *w = malloc((size_t)(in * out) * sizeof *w), *b = malloc((size_t)out * sizeof *b);
+    float *x = malloc((size_t)(batch * in) * sizeof *x), *yl = malloc((size_t)(batch * out) * sizeof *yl);
+    float *ybuf = malloc((size_t)(batch * out + 2 * GUARD) * sizeof *ybuf);
+    double *mag = malloc((size_t)(batch * out) * sizeof *mag);
+    assert_true(w && b && x && yl && ybuf && mag);
+    float *y = ybuf + GUARD;
+    fill(w, in * out, 4000 + (uint64_t)(in * 7 + out));
+    fill(b, out, 5000 + (uint64_t)out);
+    fill(x, batch * in, 6000 + (uint64_t)batch);
+    for (int64_t i = 0; i < batch * in; i++) x[i] *= 3.0f; /* reach the activations' curved parts */
+    for (int64_t r = 0; r < batch; r++)
+        for (int64_t j = 0; j < out; j++) {
+            double m = fabs((double)b[j]);
+            for (int64_t k = 0; k < in; k++) m += fabs((double)x[r * in + k] * w[j * in + k]);
+            mag[r * out + j] = m;
+        }
+    int bad = 0;
+    for (int pr = 0; pr < 3; pr++) {
+        tmlp_packed p;
+        assert_int_equal(tmlp_packed_create_prec(NULL, in, out, w, b, ACT_PRECS[pr], &p), TMLP_OK);
+        ACT_PATHS[0].fn[pr](&p, x, yl, batch, TMLP_EPILOGUE_NONE); /* the scalar reference */
+        for (int pi = 0; pi < N_ACT_PATHS; pi++) {
+            const act_path *pa = &ACT_PATHS[pi];
+            if (!pa->fn[pr] || !act_path_runs(pa)) continue;
+            for (int a = 0; a < 8; a++) {
+                const tmlp_epilogue ep = {(tmlp_act)a, ACT_ALPHA};
+                for (int64_t i = 0; i < batch * out + 2 * GUARD; i++) ybuf[i] = GUARD_VALUE;
+                pa->fn[pr](&p, x, y, batch, ep);
+                for (int64_t i = 0; i < batch * out; i++) {
+                    const float ref = tmlp_act_scalar(ep, yl[i]);
+                    const double d = pr == 0 ? 1e-5 * mag[i] : pr == 1 ? 1e-3 * fabs(yl[i]) + 1e-6 * mag[i] : 0.0;
+                    const double tol = ACT_SLOPE[a] * d + (ACT_ULP[a] + 1) * 0x1p-23 * fabs(ref) + FLT_MIN;
+                    const int ok = pi == 0 ? memcmp(&y[i], &ref, sizeof ref) == 0 : fabs((double)y[i] - ref) <= tol;
+                    if (!ok && bad++ < 5)
+                        fprintf(stderr, "  %s %s %s %lld->%lld b%lld [%lld]: got %.9g ref %.9g (linear %.9g, tol %.3g)\n",
+                                pa->name, tmlp_precision_name(ACT_PRECS[pr]), ACT_NAMES[a], (long long)in,
+                                (long long)out, (long long)batch, (long long)i, y[i], ref, yl[i], tol);
+                }
+                /* the row-pointer twin (F32), rows at the same positions: the same bits */
+                tmlp_kernel_rows_fn rfn = pr == 0 ? tmlp_kernel_rows_function(pa->kernel) : NULL;
+                if (rfn && pa->fn[0] == tmlp_kernel_function(pa->kernel)) {
+                    const float **xp = malloc((size_t)batch * sizeof *xp);
+                    float *yr = malloc((size_t)(batch * out) * sizeof *yr);
+                    assert_true(xp && yr);
+                    for (int64_t r = 0; r < batch; r++) xp[r] = x + r * in;
+                    rfn(&p, xp, yr, batch, ep);
+                    for (int64_t r = 0; r < batch; r++)
+                        if (memcmp(yr + r * out, y + r * out, (size_t)out * sizeof *y) && bad++ < 5)
+                            fprintf(stderr, "  %s rows %s %lld->%lld b%lld: row %lld differs\n", pa->name,
+                                    ACT_NAMES[a], (long long)in, (long long)out, (long long)batch, (long long)r);
+                    free(xp), free(yr);
+                }
+                for (int g = 0; g < GUARD; g++)
+                    if (ybuf[g] != GUARD_VALUE || y[batch * out + g] != GUARD_VALUE) {
+                        if (bad++ < 5)
+                            fprintf(stderr, "  %s %s %s %lld->%lld b%lld: wrote outside y\n", pa->name,
+                                    tmlp_precision_name(ACT_PRECS[pr]), ACT_NAMES[a], (long long)in,
+                                    (long long)out, (long long)batch);
+                        break;
+                    }
+            }
+        }
+        tmlp_packed_destroy(NULL, &p);
+    }
+    free(w), free(b), free(x), free(yl), free(ybuf), free(mag);
+    return bad;
+}
+
+static void test_act_widths(void **s)
+{
+    (void)s;
+    static const int64_t widths[] = {1, 7, 16, 17, 63, 64, 65, 200};
+    int bad = 0;
+    for (int i = 0; i < 8; i++)
+        for (int o = 0; o < 8; o++)
+            for (int64_t batch = 1; batch <= 5; batch += 4) bad += act_case(widths[i], widths[o], batch);
+    assert_int_equal(bad, 0);
+}
+
+static void test_act_batches(void **s)
+{
+    (void)s;
+    static const int64_t batches[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 33, 300};
+    int bad = 0;
+    for (int bi = 0; bi < 11; bi++) bad += act_case(17, 65, batches[bi]) + act_case(200, 63, batches[bi]);
+    assert_int_equal(bad, 0);
+}
+
+/* tmlp_act_apply on each vector unit (and blas -> the best) against tmlp_act_scalar, at
+ * lengths 0..40 and one long one, in place, with guards. */
+static void test_act_apply(void **s)
+{
+    (void)s;
+    const tmlp_kernel ks[] = {TMLP_KERNEL_SCALAR, TMLP_KERNEL_AVX2, TMLP_KERNEL_AVX512, TMLP_KERNEL_BLAS};
+    enum { N = 1000 };
+    static float src[N], buf[N + 2 * GUARD];
+    fill(src, N, 77);
+    for (int i = 0; i < N; i++) src[i] *= 12.0f;
+    for (int ki = 0; ki < 4; ki++) {
+        if (!tmlp_kernel_available(ks[ki])) continue;
+        for (int a = 0; a < 8; a++) {
+            const tmlp_epilogue ep = {(tmlp_act)a, ACT_ALPHA};
+            for (int n = 0; n <= N; n += n < 40 ? 1 : N - 40) {
+                for (int i = 0; i < N + 2 * GUARD; i++) buf[i] = GUARD_VALUE;
+                memcpy(buf + GUARD, src, (size_t)n * sizeof *src);
+                tmlp_act_apply(ks[ki], ep, buf + GUARD, n);
+                for (int i = 0; i < n; i++) {
+                    const float ref = tmlp_act_scalar(ep, src[i]), got = buf[GUARD + i];
+                    if (!(fabs((double)got - ref) <= (ACT_ULP[a] + 1) * 0x1p-23 * fabs(ref) + FLT_MIN))
+                        fail_msg("act_apply %s %s n%d [%d]: %.9g vs %.9g", tmlp_kernel_name(ks[ki]),
+                                 ACT_NAMES[a], n, i, got, ref);
+                }
+                for (int g = 0; g < GUARD; g++)
+                    assert_true(buf[g] == GUARD_VALUE && buf[GUARD + n + g] == GUARD_VALUE);
+            }
+        }
+    }
+}
+
 static void test_scalar_widths(void **s) { (void)s; odd_widths(TMLP_KERNEL_SCALAR); }
 static void test_avx2_widths(void **s) { (void)s; odd_widths(TMLP_KERNEL_AVX2); }
 static void test_avx512_widths(void **s) { (void)s; odd_widths(TMLP_KERNEL_AVX512); }
@@ -378,7 +559,8 @@ int main(void)
         cmocka_unit_test(test_avx2_batches),   cmocka_unit_test(test_avx512_batches),
         cmocka_unit_test(test_scalar_model),   cmocka_unit_test(test_avx2_model),
         cmocka_unit_test(test_avx512_model),  cmocka_unit_test(test_avx2_paired),
-        cmocka_unit_test(test_avx512_paired),
+        cmocka_unit_test(test_avx512_paired),  cmocka_unit_test(test_act_widths),
+        cmocka_unit_test(test_act_batches),    cmocka_unit_test(test_act_apply),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
 }

@@ -94,8 +94,8 @@ static void run_case(int pi, tmlp_precision prec, int64_t in, int64_t out, int64
 
     tmlp_packed p;
     assert_int_equal(tmlp_packed_create_prec(NULL, in, out, w, b, prec, &p), TMLP_OK);
-    fn(&p, x, y, batch, relu);
-    ref(&p, x, yr, batch, relu);
+    fn(&p, x, y, batch, relu ? TMLP_EPILOGUE_RELU : TMLP_EPILOGUE_NONE);
+    ref(&p, x, yr, batch, relu ? TMLP_EPILOGUE_RELU : TMLP_EPILOGUE_NONE);
     char what[128];
     snprintf(what, sizeof what, "%s %s %lld->%lld b%lld relu%d", pa->name, tmlp_precision_name(prec),
              (long long)in, (long long)out, (long long)batch, relu);

@@ -29,9 +29,9 @@ extern "C" {
 #endif
 
 #define TMLP_VERSION_MAJOR 0
-#define TMLP_VERSION_MINOR 1
+#define TMLP_VERSION_MINOR 2
 #define TMLP_VERSION_PATCH 0
-#define TMLP_VERSION_STRING "0.1.0"
+#define TMLP_VERSION_STRING "0.2.0"
 
 /* Status codes. Generic codes first; the loader's codes name one validation rule each
  * (docs/formats.md, in the reference reader's order). */
@@ -119,7 +119,7 @@ TMLP_API int64_t tmlp_tensor_numel(const tmlp_tensor *t);
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
 TMLP_API uint64_t tmlp_time_now_ns(void);
 
-/* "0.1.0" */
+/* "0.2.0" (TMLP_VERSION_STRING) */
 TMLP_API const char *tmlp_version(void);
 
 #ifdef __cplusplus

@@ -80,8 +80,11 @@ TMLP_API tmlp_model_options tmlp_model_options_default(void);
 
 /* Load a .safetensors file. The architecture is opts->layers or, when `opts` or that field
  * is NULL, the file's __metadata__ key "tinymlp.layers": a comma-separated list of module
- * names ("linear,relu,linear,softmax"), module i owning tensors "<i>.weight" [out,in] and
- * "<i>.bias" [out] as in PyTorch nn.Sequential. F16/BF16 tensors are widened to F32.
+ * names ("linear,relu,linear,softmax"; every kind of tmlp_layer_kind but GRAPH, numbers
+ * as "leaky_relu(0.2)", "layernorm(1e-05)": docs/formats.md), module i owning PyTorch's
+ * tensors "<i>.weight" [out,in] and "<i>.bias" [out] (a linear without it is bias-free),
+ * "<i>.running_mean" / "<i>.running_var" for a batchnorm, as in nn.Sequential's
+ * state_dict(). F16/BF16 tensors are widened to F32.
  * `opts` (may be NULL: the defaults) also chooses the allocator, kernel and precision.
  * Errors: TMLP_ERR_ARG (NULL path or out, a kernel or precision this CPU cannot run),
  * TMLP_ERR_IO, any safetensors TMLP_ERR_HEADER_* .. TMLP_ERR_DUPLICATE,
@@ -92,21 +95,27 @@ TMLP_API tmlp_status tmlp_model_load(const char *path, const tmlp_model_options 
                                      tmlp_model **out, tmlp_error *err);
 
 /* Fill the weights of a model built in C (tmlp_model_create + tmlp_model_add_*) from a
- * .safetensors file, as tmlp_model_load would read it: dense layer i (counting every layer,
- * as nn.Sequential does) takes tensor "<i>.weight" of shape [out, in] and "<i>.bias" of
- * shape [out]; F16/BF16 are widened. Every tensor is checked (present, float dtype, exact
- * shape, finite unless the model's options allow non-finite values) and the file must
+ * .safetensors file, as tmlp_model_load would read it: layer i (counting every layer, as
+ * nn.Sequential does) takes PyTorch's tensors at the model's shapes — a dense "<i>.weight"
+ * [out, in] and "<i>.bias" [out] (absent: bias-free), a layernorm or batchnorm "<i>.weight"
+ * and "<i>.bias" [n] (both absent: no affine), a batchnorm "<i>.running_mean" and
+ * "<i>.running_var" [n] ("<i>.num_batches_tracked" is ignored); F16/BF16 are widened. A
+ * batchnorm folded into its dense is folded again from the new values, with the eps it
+ * was built with. Every tensor is checked (present, float dtype, exact shape, finite
+ * unless the model's options allow non-finite values, var + eps > 0) and the file must
  * hold no other tensor, BEFORE any weight is written: on error the model is unchanged.
  * The file's layer list, if any, is not read (the model's layers are the architecture).
  * Call it before the first session (TMLP_ERR_STATE after).
  * Errors: TMLP_ERR_ARG, TMLP_ERR_STATE, TMLP_ERR_IO, the safetensors TMLP_ERR_HEADER_* ..
  * TMLP_ERR_DUPLICATE, TMLP_ERR_MISSING_TENSOR, TMLP_ERR_EXTRA_TENSOR, TMLP_ERR_SHAPE
  * ("tensor `2.weight`: shape 10x64, layer 2 (dense 128 -> 10) takes 10x128"),
- * TMLP_ERR_UNSUPPORTED (dtype), TMLP_ERR_FORMAT (non-finite), TMLP_ERR_NOMEM. */
+ * TMLP_ERR_UNSUPPORTED (dtype), TMLP_ERR_FORMAT (non-finite, var + eps <= 0), TMLP_ERR_NOMEM. */
 TMLP_API tmlp_status tmlp_model_load_weights(tmlp_model *m, const char *path, tmlp_error *err);
 
 /* Write the model as .safetensors (header padded with spaces to a multiple of 8) with its
- * layer list and preprocessing in __metadata__. Loading the file gives bit-identical weights. */
+ * layer list and preprocessing in __metadata__: every layer's tensors as it was given them
+ * (a dense with a batchnorm folded in writes its unfolded W and b). Loading the file gives
+ * bit-identical weights and outputs. TMLP_ERR_ARG for a model without any parameter. */
 TMLP_API tmlp_status tmlp_model_save(const tmlp_model *m, const char *path, tmlp_error *err);
 
 /* --- Building from C ---------------------------------------------------------------- */
@@ -203,7 +212,8 @@ typedef struct tmlp_layer_info {
     int64_t in_width;        /* per sample */
     int64_t out_width;
     int64_t param_count;     /* weights + biases (+ running statistics; 0 for activations) */
-    int64_t flops_per_sample;/* Dense: 2*in*out (multiply-add) + out (bias); ReLU: out; Softmax: ~3*out */
+    int64_t flops_per_sample;/* Dense: 2*in*out (multiply-add) + out (bias); ReLU: out; Softmax: ~3*out;
+                              * other activations: the formula's operations, a transcendental = 1 */
     size_t weight_bytes;     /* bytes of parameters read per forward (F32) */
     /* Dense only (else TMLP_KERNEL_AUTO, 0, 0): the kernel for batches <= crossover
      * (OpenBLAS above; INT64_MAX = every batch) and the bytes of its packed weights. */
@@ -299,8 +309,8 @@ TMLP_API tmlp_status tmlp_session_forward_u8_rows(tmlp_session *s, const uint8_t
                                                   tmlp_error *err);
 
 /* As tmlp_session_forward, and also writes the wall time of each model layer into
- * layer_ns[0 .. tmlp_model_layer_count-1] (a Dense fused with its ReLU reports the whole
- * time on the Dense and 0 on the ReLU). For profilers; the timing adds two clock reads
+ * layer_ns[0 .. tmlp_model_layer_count-1] (a layer fused or folded into a Dense reports 0,
+ * its time is the Dense's; dropout and identity report 0). For profilers; the timing adds two clock reads
  * per layer. Errors and messages as tmlp_session_forward, plus TMLP_ERR_ARG for a NULL
  * layer_ns. */
 TMLP_API tmlp_status tmlp_session_forward_profiled(tmlp_session *s, const tmlp_tensor *in,

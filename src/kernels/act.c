@@ -48,9 +48,46 @@ float tmlp_act_scalar(tmlp_epilogue ep, float x)
     return x;
 }
 
+/* The vector unit kernel k asks for, if the CPU has it; BLAS and AUTO: the best it has.
+ * A k the CPU lacks falls back the same way (tmlp_kernel_resolve never lets one through). */
+static tmlp_kernel act_unit(tmlp_kernel k)
+{
+    if (k == TMLP_KERNEL_SCALAR) return k;
+    if (k == TMLP_KERNEL_AVX2 && tmlp_kernel_available(k)) return k;
+    if (tmlp_kernel_available(TMLP_KERNEL_AVX512)) return TMLP_KERNEL_AVX512;
+    if (tmlp_kernel_available(TMLP_KERNEL_AVX2)) return TMLP_KERNEL_AVX2;
+    return TMLP_KERNEL_SCALAR;
+}
+
 void tmlp_act_apply(tmlp_kernel k, tmlp_epilogue ep, float *y, int64_t n)
 {
-    (void)k;
-    if (ep.act == TMLP_ACT_NONE) return;
-    for (int64_t i = 0; i < n; i++) y[i] = tmlp_act_scalar(ep, y[i]);
+    if (ep.act == TMLP_ACT_NONE || n <= 0) return;
+    switch (act_unit(k)) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    case TMLP_KERNEL_AVX512: tmlp_act_apply_avx512(ep, y, n); return;
+    case TMLP_KERNEL_AVX2: tmlp_act_apply_avx2(ep, y, n); return;
+#endif
+    default:
+        for (int64_t i = 0; i < n; i++) y[i] = tmlp_act_scalar(ep, y[i]);
+        return;
+    }
+}
+
+int tmlp_vmath_eval(tmlp_kernel k, tmlp_vmath_fn f, const float *x, float *y, int64_t n)
+{
+    if ((unsigned)f >= TMLP_VMATH_COUNT || !tmlp_kernel_available(k)) return -1;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (k == TMLP_KERNEL_AVX512) {
+        tmlp_vmath_eval_avx512(f, x, y, n);
+        return 0;
+    }
+    if (k == TMLP_KERNEL_AVX2) {
+        tmlp_vmath_eval_avx2(f, x, y, n);
+        return 0;
+    }
+#endif
+    (void)x;
+    (void)y;
+    (void)n;
+    return -1;
 }

@@ -49,4 +49,27 @@ void tmlp_act_apply(tmlp_kernel k, tmlp_epilogue ep, float *y, int64_t n);
 /* The reference for one value (the scalar path; tests compare every vector path to it). */
 float tmlp_act_scalar(tmlp_epilogue ep, float x);
 
+/* act_avx2.c / act_avx512.c: tmlp_act_apply on one vector unit (the caller checked cpuid). */
+void tmlp_act_apply_avx2(tmlp_epilogue ep, float *y, int64_t n);
+void tmlp_act_apply_avx512(tmlp_epilogue ep, float *y, int64_t n);
+
+/* The vector functions behind the activations (vmath_avx2.h, vmath_avx512.h), one at a
+ * time over an array, for tests/test_vmath.c and docs/kernels.md's error table. */
+typedef enum tmlp_vmath_fn {
+    TMLP_VMATH_EXP = 0,
+    TMLP_VMATH_TANH = 1,
+    TMLP_VMATH_ERF = 2,
+    TMLP_VMATH_SIGMOID = 3,
+    TMLP_VMATH_GELU = 4,
+    TMLP_VMATH_GELU_TANH = 5,
+    TMLP_VMATH_SILU = 6
+} tmlp_vmath_fn;
+#define TMLP_VMATH_COUNT 7
+
+/* y[i] = f(x[i]), i < n, with the vector code of kernel k (AVX2 or AVX512 only). Returns 0,
+ * or -1 (y untouched) if k is another kernel or the CPU lacks its instructions. */
+int tmlp_vmath_eval(tmlp_kernel k, tmlp_vmath_fn f, const float *x, float *y, int64_t n);
+void tmlp_vmath_eval_avx2(tmlp_vmath_fn f, const float *x, float *y, int64_t n);
+void tmlp_vmath_eval_avx512(tmlp_vmath_fn f, const float *x, float *y, int64_t n);
+
 #endif

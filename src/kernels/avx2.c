@@ -7,13 +7,25 @@
  *   prefetched PF_DIST floats ahead.
  * - R = 4 for batches (R = 2 or 3 for the rows left over), over 16-output column strips: 4 x 2 accumulators +
  *   2 weight vectors + broadcasts fit in 16 registers; each weight vector feeds 4 FMAs.
- * Epilogue: + bias, ReLU (maxps: NaN -> 0), masked store of the real outputs.
+ * Epilogue: + bias, the activation (ReLU: maxps, NaN -> 0; the others: act_vec), masked
+ * store of the real outputs.
  */
 #include "kernels.h"
+#include "vmath_avx2.h"
 
 #include <immintrin.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* The activations other than NONE and RELU, out of line (see avx512.c). */
+static __attribute__((noinline)) __m256 act_vec(tmlp_epilogue ep, __m256 t) { return tmlp_v8_act(ep, t); }
+
+ALWAYS_INLINE __m256 activate(tmlp_epilogue ep, __m256 t)
+{
+    if (ep.act == TMLP_ACT_NONE) return t;
+    if (ep.act == TMLP_ACT_RELU) return _mm256_max_ps(t, _mm256_setzero_ps());
+    return act_vec(ep, t);
+}
 
 /* Prefetch distance for batch 1, in floats: see avx512.c. */
 #define PF_DIST 2048
@@ -26,17 +38,16 @@ static __m256i lane_mask(int64_t left)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
 }
 
-ALWAYS_INLINE void store_vec(float *y, const float *b, __m256 acc, int64_t left, int relu)
+ALWAYS_INLINE void store_vec(float *y, const float *b, __m256 acc, int64_t left, tmlp_epilogue ep)
 {
-    __m256 t = _mm256_add_ps(acc, _mm256_load_ps(b));
-    if (relu) t = _mm256_max_ps(t, _mm256_setzero_ps());
+    const __m256 t = activate(ep, _mm256_add_ps(acc, _mm256_load_ps(b)));
     if (left >= 8) _mm256_storeu_ps(y, t);
     else if (left > 0) _mm256_maskstore_ps(y, lane_mask(left), t);
 }
 
 /* One row against a panel of n8 vectors of 8 (n8 in 2, 4, 6, 8). */
 ALWAYS_INLINE void row1(const float *w, int64_t in, int n8, const float *x, const float *b,
-                        float *y, int64_t valid, int relu)
+                        float *y, int64_t valid, tmlp_epilogue ep)
 {
     __m256 acc[8];
     const int64_t wp = 8 * n8;
@@ -51,13 +62,13 @@ ALWAYS_INLINE void row1(const float *w, int64_t in, int n8, const float *x, cons
         for (int v = 0; v < n8; v++) acc[v] = _mm256_fmadd_ps(xk, _mm256_load_ps(wk + 8 * v), acc[v]);
     }
 #pragma GCC unroll 8
-    for (int v = 0; v < n8; v++) store_vec(y + 8 * v, b + 8 * v, acc[v], valid - 8 * v, relu);
+    for (int v = 0; v < n8; v++) store_vec(y + 8 * v, b + 8 * v, acc[v], valid - 8 * v, ep);
 }
 
 /* R rows (xr[0..R), R = 2, 3 or 4) against columns [c, c + 16) of a panel of width wp. */
 ALWAYS_INLINE void rows_strip(int R, const float *w, int64_t in, int64_t wp, int64_t c,
                               const float *const *xr, int64_t out, const float *b, float *y,
-                              int64_t valid, int relu)
+                              int64_t valid, tmlp_epilogue ep)
 {
     __m256 acc[4][2];
 #pragma GCC unroll 4
@@ -74,8 +85,8 @@ ALWAYS_INLINE void rows_strip(int R, const float *w, int64_t in, int64_t wp, int
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
-        store_vec(y + r * out + c, b + c, acc[r][0], valid - c, relu);
-        store_vec(y + r * out + c + 8, b + c + 8, acc[r][1], valid - c - 8, relu);
+        store_vec(y + r * out + c, b + c, acc[r][0], valid - c, ep);
+        store_vec(y + r * out + c + 8, b + c + 8, acc[r][1], valid - c - 8, ep);
     }
 }
 
@@ -83,40 +94,40 @@ ALWAYS_INLINE void rows_strip(int R, const float *w, int64_t in, int64_t wp, int
  * TMLP_XROW(x, xp, in, r): contiguous or the caller's pointer. */
 ALWAYS_INLINE void panel_all_rows(const float *w, int64_t in, int n8, const float *x,
                                   const float *const *xp, int64_t out, const float *b, float *y,
-                                  int64_t batch, int64_t valid, int relu)
+                                  int64_t batch, int64_t valid, tmlp_epilogue ep)
 {
     int64_t r = 0;
     const float *xr[4];
     for (; r + 4 <= batch; r += 4) {
         for (int i = 0; i < 4; i++) xr[i] = TMLP_XROW(x, xp, in, r + i);
         for (int64_t c = 0; c < 8 * n8; c += 16)
-            rows_strip(4, w, in, 8 * n8, c, xr, out, b, y + r * out, valid, relu);
+            rows_strip(4, w, in, 8 * n8, c, xr, out, b, y + r * out, valid, ep);
     }
     const int64_t left = batch - r;
     for (int i = 0; i < left; i++) xr[i] = TMLP_XROW(x, xp, in, r + i);
     if (left == 1) {
-        row1(w, in, n8, xr[0], b, y + r * out, valid, relu);
+        row1(w, in, n8, xr[0], b, y + r * out, valid, ep);
         return;
     }
     for (int64_t c = 0; left > 1 && c < 8 * n8; c += 16) {
-        if (left == 3) rows_strip(3, w, in, 8 * n8, c, xr, out, b, y + r * out, valid, relu);
-        else rows_strip(2, w, in, 8 * n8, c, xr, out, b, y + r * out, valid, relu);
+        if (left == 3) rows_strip(3, w, in, 8 * n8, c, xr, out, b, y + r * out, valid, ep);
+        else rows_strip(2, w, in, 8 * n8, c, xr, out, b, y + r * out, valid, ep);
     }
 }
 
 /* Both entry points: x contiguous (xp NULL) or row pointers xp (x NULL). */
 ALWAYS_INLINE void forward(const tmlp_packed *p, const float *x, const float *const *xp, float *y,
-                           int64_t batch, int relu)
+                           int64_t batch, tmlp_epilogue ep)
 {
     const int64_t in = p->in, out = p->out;
     for (int64_t panel = 0; panel < p->n_panels; panel++) {
         const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
         const float *w = p->w + j0 * in, *b = p->bias + j0;
         switch (tmlp_panel_width(p, panel) / 8) {
-        case 8: panel_all_rows(w, in, 8, x, xp, out, b, y + j0, batch, valid, relu); break;
-        case 6: panel_all_rows(w, in, 6, x, xp, out, b, y + j0, batch, valid, relu); break;
-        case 4: panel_all_rows(w, in, 4, x, xp, out, b, y + j0, batch, valid, relu); break;
-        default: panel_all_rows(w, in, 2, x, xp, out, b, y + j0, batch, valid, relu); break;
+        case 8: panel_all_rows(w, in, 8, x, xp, out, b, y + j0, batch, valid, ep); break;
+        case 6: panel_all_rows(w, in, 6, x, xp, out, b, y + j0, batch, valid, ep); break;
+        case 4: panel_all_rows(w, in, 4, x, xp, out, b, y + j0, batch, valid, ep); break;
+        default: panel_all_rows(w, in, 2, x, xp, out, b, y + j0, batch, valid, ep); break;
         }
     }
 }

@@ -7,10 +7,21 @@
  * (R x 2 accumulators, R <= 4), each weight vector feeding R dot products.
  */
 #include "kernels.h"
+#include "vmath_avx2.h"
 
 #include <immintrin.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* The activations other than NONE and RELU, out of line (see avx512.c). */
+static __attribute__((noinline)) __m256 act_vec(tmlp_epilogue ep, __m256 t) { return tmlp_v8_act(ep, t); }
+
+ALWAYS_INLINE __m256 activate(tmlp_epilogue ep, __m256 t)
+{
+    if (ep.act == TMLP_ACT_NONE) return t;
+    if (ep.act == TMLP_ACT_RELU) return _mm256_max_ps(t, _mm256_setzero_ps());
+    return act_vec(ep, t);
+}
 #define PF_BYTES 8192
 
 ALWAYS_INLINE __m256 dot_bf16(__m256 acc, __m256 xo, __m256 xe, __m256i w)
@@ -33,9 +44,9 @@ static __m256i lane_mask(int64_t left)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
 }
 
-ALWAYS_INLINE void store8(float *y, __m256 t, int64_t left, int relu)
+ALWAYS_INLINE void store8(float *y, __m256 t, int64_t left, tmlp_epilogue ep)
 {
-    if (relu) t = _mm256_max_ps(t, _mm256_setzero_ps());
+    t = activate(ep, t);
     if (left >= 8) _mm256_storeu_ps(y, t);
     else if (left > 0) _mm256_maskstore_ps(y, lane_mask(left), t);
 }
@@ -45,7 +56,7 @@ ALWAYS_INLINE void store8(float *y, __m256 t, int64_t left, int relu)
 /* R rows against columns [c, c + 8 n8) of a panel of width wp (layout [t][wp][2]). */
 ALWAYS_INLINE void strip_bf16(int R, int n8, const uint16_t *w, int64_t np, int64_t wp, int64_t c,
                               const uint32_t *xb, int64_t out, const float *b, float *y,
-                              int64_t valid, int relu)
+                              int64_t valid, tmlp_epilogue ep)
 {
     __m256 acc[4][8];
     const __m256i hi = _mm256_set1_epi32((int)0xffff0000u);
@@ -73,7 +84,7 @@ ALWAYS_INLINE void strip_bf16(int R, int n8, const uint16_t *w, int64_t np, int6
 #pragma GCC unroll 8
         for (int v = 0; v < n8; v++)
             store8(y + r * out + c + 8 * v, _mm256_add_ps(acc[r][v], _mm256_load_ps(b + c + 8 * v)),
-                   valid - c - 8 * v, relu);
+                   valid - c - 8 * v, ep);
 }
 
 static void bf16_row(const float *x, int64_t in, int64_t kp, uint32_t *dst)
@@ -85,33 +96,33 @@ static void bf16_row(const float *x, int64_t in, int64_t kp, uint32_t *dst)
 }
 
 ALWAYS_INLINE void panel_bf16(int n8, const uint16_t *w, int64_t np, const uint32_t *xb, int64_t out,
-                              const float *b, float *y, int64_t rows, int64_t valid, int relu)
+                              const float *b, float *y, int64_t rows, int64_t valid, tmlp_epilogue ep)
 {
     const int64_t wp = 8 * n8;
     int64_t r = 0;
     for (; r + 4 <= rows; r += 4)
-        for (int64_t c = 0; c < wp; c += 16) strip_bf16(4, 2, w, np, wp, c, xb + r * np, out, b, y + r * out, valid, relu);
+        for (int64_t c = 0; c < wp; c += 16) strip_bf16(4, 2, w, np, wp, c, xb + r * np, out, b, y + r * out, valid, ep);
     const int64_t left = rows - r;
     if (left == 1) {
-        strip_bf16(1, n8, w, np, wp, 0, xb + r * np, out, b, y + r * out, valid, relu);
+        strip_bf16(1, n8, w, np, wp, 0, xb + r * np, out, b, y + r * out, valid, ep);
         return;
     }
     for (int64_t c = 0; left > 1 && c < wp; c += 16) {
-        if (left == 3) strip_bf16(3, 2, w, np, wp, c, xb + r * np, out, b, y + r * out, valid, relu);
-        else strip_bf16(2, 2, w, np, wp, c, xb + r * np, out, b, y + r * out, valid, relu);
+        if (left == 3) strip_bf16(3, 2, w, np, wp, c, xb + r * np, out, b, y + r * out, valid, ep);
+        else strip_bf16(2, 2, w, np, wp, c, xb + r * np, out, b, y + r * out, valid, ep);
     }
 }
 
 /* One panel of width wp = 8 * n8 for lowp_driver.h (n8 a constant in each case). */
 ALWAYS_INLINE void panel_bf16_w(int64_t wp, const uint16_t *w, int64_t np, const uint32_t *xb,
                                 int64_t out, const float *b, float *y, int64_t rows, int64_t valid,
-                                int relu)
+                                tmlp_epilogue ep)
 {
     switch (wp / 8) {
-    case 8: panel_bf16(8, w, np, xb, out, b, y, rows, valid, relu); break;
-    case 6: panel_bf16(6, w, np, xb, out, b, y, rows, valid, relu); break;
-    case 4: panel_bf16(4, w, np, xb, out, b, y, rows, valid, relu); break;
-    default: panel_bf16(2, w, np, xb, out, b, y, rows, valid, relu); break;
+    case 8: panel_bf16(8, w, np, xb, out, b, y, rows, valid, ep); break;
+    case 6: panel_bf16(6, w, np, xb, out, b, y, rows, valid, ep); break;
+    case 4: panel_bf16(4, w, np, xb, out, b, y, rows, valid, ep); break;
+    default: panel_bf16(2, w, np, xb, out, b, y, rows, valid, ep); break;
     }
 }
 
@@ -120,7 +131,7 @@ ALWAYS_INLINE void panel_bf16_w(int64_t wp, const uint16_t *w, int64_t np, const
 ALWAYS_INLINE void strip_int8(int R, int n8, const int8_t *w, int64_t nq, int64_t wp, int64_t c,
                               const uint32_t *xq, const float *sx, const int32_t *zx, int64_t out,
                               const float *b, const float *ws, const int32_t *wsum, float *y,
-                              int64_t valid, int relu)
+                              int64_t valid, tmlp_epilogue ep)
 {
     __m256i acc[4][8];
     const __m256i lo8 = _mm256_set1_epi32(0x00ff00ff);
@@ -152,7 +163,7 @@ ALWAYS_INLINE void strip_int8(int R, int n8, const int8_t *w, int64_t nq, int64_
             const __m256i cc = _mm256_sub_epi32(acc[r][v], _mm256_mullo_epi32(z, _mm256_load_si256((const __m256i *)(wsum + j))));
             const __m256 sc = _mm256_mul_ps(s, _mm256_load_ps(ws + j));
             store8(y + r * out + j, _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(cc), sc), _mm256_load_ps(b + j)),
-                   valid - j, relu);
+                   valid - j, ep);
         }
     }
 }
@@ -196,36 +207,36 @@ static void q8_row(const float *x, int64_t in, int64_t kp, uint8_t *q, float *sx
 
 ALWAYS_INLINE void panel_int8(int n8, const int8_t *w, int64_t nq, const uint32_t *xq, const float *sx,
                               const int32_t *zx, int64_t out, const float *b, const float *ws,
-                              const int32_t *wsum, float *y, int64_t rows, int64_t valid, int relu)
+                              const int32_t *wsum, float *y, int64_t rows, int64_t valid, tmlp_epilogue ep)
 {
     const int64_t wp = 8 * n8;
     int64_t r = 0;
     for (; r + 4 <= rows; r += 4)
         for (int64_t c = 0; c < wp; c += 16)
-            strip_int8(4, 2, w, nq, wp, c, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu);
+            strip_int8(4, 2, w, nq, wp, c, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, ep);
     const int64_t left = rows - r;
     if (left == 1) {
-        strip_int8(1, n8, w, nq, wp, 0, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu);
+        strip_int8(1, n8, w, nq, wp, 0, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, ep);
         return;
     }
     for (int64_t c = 0; left > 1 && c < wp; c += 16) {
         if (left == 3)
-            strip_int8(3, 2, w, nq, wp, c, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu);
+            strip_int8(3, 2, w, nq, wp, c, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, ep);
         else
-            strip_int8(2, 2, w, nq, wp, c, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu);
+            strip_int8(2, 2, w, nq, wp, c, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, ep);
     }
 }
 
 ALWAYS_INLINE void panel_int8_w(int64_t wp, const int8_t *w, int64_t nq, const uint32_t *xq,
                                 const float *sx, const int32_t *zx, int64_t out, const float *b,
                                 const float *ws, const int32_t *wsum, float *y, int64_t rows,
-                                int64_t valid, int relu)
+                                int64_t valid, tmlp_epilogue ep)
 {
     switch (wp / 8) {
-    case 8: panel_int8(8, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
-    case 6: panel_int8(6, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
-    case 4: panel_int8(4, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
-    default: panel_int8(2, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
+    case 8: panel_int8(8, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, ep); break;
+    case 6: panel_int8(6, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, ep); break;
+    case 4: panel_int8(4, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, ep); break;
+    default: panel_int8(2, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, ep); break;
     }
 }
 

@@ -13,16 +13,30 @@
  *   units x 4 cycles of latency need, so even and odd k go to two sets of accumulators
  *   (8 chains when nv = 4), added at the end, and the weights are prefetched ahead. On
  *   layers of 512 KB..1 MB, batch 1 runs two panels side by side instead (row1_pair).
- * Epilogue in registers: + bias, ReLU (max with 0: NaN -> 0 as in dense.c), masked store
- * of the real outputs only. x may be unaligned (broadcasts are scalar loads), and its rows
+ * Epilogue in registers: + bias, the activation (ReLU: max with 0, NaN -> 0 as in dense.c;
+ * the others: act_vec), masked store of the real outputs only. x may be unaligned (broadcasts are scalar loads), and its rows
  * may lie anywhere (tmlp_kernel_avx512_rows): rows picked from a data set come from L3, so
  * the batch path prefetches them (XPF_DIST, docs/kernels.md).
  */
 #include "kernels.h"
+#include "vmath_avx512.h"
 
 #include <immintrin.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* The activations other than NONE and RELU, out of line: one copy of the vector math for
+ * the whole file rather than one per store site (kernels.h: the three copies). */
+static __attribute__((noinline)) __m512 act_vec(tmlp_epilogue ep, __m512 t) { return tmlp_v16_act(ep, t); }
+
+/* t before its store: nothing, max(t, 0) (NaN -> 0), or act_vec. ep.act is a constant in
+ * the NONE and RELU copies of the kernel, so they keep exactly their old code. */
+ALWAYS_INLINE __m512 activate(tmlp_epilogue ep, __m512 t)
+{
+    if (ep.act == TMLP_ACT_NONE) return t;
+    if (ep.act == TMLP_ACT_RELU) return _mm512_max_ps(t, _mm512_setzero_ps());
+    return act_vec(ep, t);
+}
 
 /* Batch 1 reads each weight once, so it runs at the speed weights arrive from L2 (or L3):
  * asking for them 2048 floats (8 KB, 32 k steps of a 64-wide panel) ahead made 784-128-10
@@ -43,15 +57,13 @@
 #define PAIR_MIN_BYTES (512u * 1024u)
 #define PAIR_MAX_BYTES (1024u * 1024u)
 
-/* Add bias, ReLU, store nv vectors of one row: outputs [j0, j0 + 16nv) of y, clipped at
+/* Add bias, activate, store nv vectors of one row: outputs [j0, j0 + 16nv) of y, clipped at
  * `valid` (the real outputs left in this panel). */
-ALWAYS_INLINE void store_row(float *y, const float *b, __m512 *acc, int nv, int64_t valid, int relu)
+ALWAYS_INLINE void store_row(float *y, const float *b, __m512 *acc, int nv, int64_t valid, tmlp_epilogue ep)
 {
-    const __m512 zero = _mm512_setzero_ps();
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++) {
-        __m512 t = _mm512_add_ps(acc[v], _mm512_load_ps(b + 16 * v));
-        if (relu) t = _mm512_max_ps(t, zero);
+        const __m512 t = activate(ep, _mm512_add_ps(acc[v], _mm512_load_ps(b + 16 * v)));
         const int64_t left = valid - 16 * v;
         if (left >= 16) _mm512_storeu_ps(y + 16 * v, t);
         else if (left > 0) _mm512_mask_storeu_ps(y + 16 * v, (__mmask16)((1u << left) - 1), t);
@@ -60,7 +72,7 @@ ALWAYS_INLINE void store_row(float *y, const float *b, __m512 *acc, int nv, int6
 
 /* One row of x against one panel, two accumulator sets (even / odd k). */
 ALWAYS_INLINE void row1(const float *w, int64_t in, int nv, const float *x, const float *b,
-                        float *y, int64_t valid, int relu)
+                        float *y, int64_t valid, tmlp_epilogue ep)
 {
     __m512 a0[4], a1[4];
     const int64_t wp = 16 * nv;
@@ -86,14 +98,14 @@ ALWAYS_INLINE void row1(const float *w, int64_t in, int nv, const float *x, cons
     }
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++) a0[v] = _mm512_add_ps(a0[v], a1[v]);
-    store_row(y, b, a0, nv, valid, relu);
+    store_row(y, b, a0, nv, valid, ep);
 }
 
 /* Batch 1, two full panels at once (w = the first, the second 64 * in floats later): 8
  * independent sums as in row1, but one broadcast per k feeds both panels and the two
  * panels stream side by side. No software prefetch: see PAIR_MIN_BYTES. */
 ALWAYS_INLINE void row1_pair(const float *w, int64_t in, const float *x, const float *b,
-                             float *y, int64_t valid, int relu)
+                             float *y, int64_t valid, tmlp_epilogue ep)
 {
     __m512 a0[4], a1[4];
     const float *w1 = w + TMLP_PANEL * in;
@@ -108,13 +120,13 @@ ALWAYS_INLINE void row1_pair(const float *w, int64_t in, const float *x, const f
             a1[v] = _mm512_fmadd_ps(xk, _mm512_load_ps(vk + 16 * v), a1[v]);
         }
     }
-    store_row(y, b, a0, 4, valid, relu);
-    store_row(y + TMLP_PANEL, b + TMLP_PANEL, a1, 4, valid - TMLP_PANEL, relu);
+    store_row(y, b, a0, 4, valid, ep);
+    store_row(y + TMLP_PANEL, b + TMLP_PANEL, a1, 4, valid - TMLP_PANEL, ep);
 }
 
 /* R rows of x (xr[0..R), R = 2, 3 or 4) against one panel; y rows have stride out. */
 ALWAYS_INLINE void rows(int R, const float *w, int64_t in, int nv, const float *const *xr, int64_t out,
-                        const float *b, float *y, int64_t valid, int relu)
+                        const float *b, float *y, int64_t valid, tmlp_epilogue ep)
 {
     __m512 acc[4][4];
     const int64_t wp = 16 * nv;
@@ -138,7 +150,7 @@ ALWAYS_INLINE void rows(int R, const float *w, int64_t in, int nv, const float *
         }
     }
 #pragma GCC unroll 4
-    for (int r = 0; r < R; r++) store_row(y + r * out, b, acc[r], nv, valid, relu);
+    for (int r = 0; r < R; r++) store_row(y + r * out, b, acc[r], nv, valid, ep);
 }
 
 /* Every row of the batch against one panel of nv vectors (nv a constant after inlining):
@@ -146,7 +158,7 @@ ALWAYS_INLINE void rows(int R, const float *w, int64_t in, int nv, const float *
  * not three). Row r of x is TMLP_XROW(x, xp, in, r): contiguous or the caller's pointer. */
 ALWAYS_INLINE void panel_all_rows(const float *w, int64_t in, int nv, const float *x,
                                   const float *const *xp, int64_t out, const float *b, float *y,
-                                  int64_t batch, int64_t valid, int relu)
+                                  int64_t batch, int64_t valid, tmlp_epilogue ep)
 {
     int64_t r = 0;
     const float *xr[4];
@@ -156,21 +168,21 @@ ALWAYS_INLINE void panel_all_rows(const float *w, int64_t in, int nv, const floa
         for (int64_t i = r + 4; i < r + 8 && i < batch; i++)
             for (int64_t f = 0; f < XPF_DIST && f < in; f += 16)
                 _mm_prefetch((const char *)(TMLP_XROW(x, xp, in, i) + f), _MM_HINT_T0);
-        rows(4, w, in, nv, xr, out, b, y + r * out, valid, relu);
+        rows(4, w, in, nv, xr, out, b, y + r * out, valid, ep);
     }
     const int left = (int)(batch - r);
     for (int i = 0; i < left; i++) xr[i] = TMLP_XROW(x, xp, in, r + i);
     switch (left) {
-    case 3: rows(3, w, in, nv, xr, out, b, y + r * out, valid, relu); break;
-    case 2: rows(2, w, in, nv, xr, out, b, y + r * out, valid, relu); break;
-    case 1: row1(w, in, nv, xr[0], b, y + r * out, valid, relu); break;
+    case 3: rows(3, w, in, nv, xr, out, b, y + r * out, valid, ep); break;
+    case 2: rows(2, w, in, nv, xr, out, b, y + r * out, valid, ep); break;
+    case 1: row1(w, in, nv, xr[0], b, y + r * out, valid, ep); break;
     default: break;
     }
 }
 
 /* Both entry points: x contiguous (xp NULL) or row pointers xp (x NULL). */
 ALWAYS_INLINE void forward(const tmlp_packed *p, const float *x, const float *const *xp, float *y,
-                           int64_t batch, int relu)
+                           int64_t batch, tmlp_epilogue ep)
 {
     const int64_t in = p->in, out = p->out;
     const size_t panel_bytes = (size_t)p->n_panels * TMLP_PANEL * (size_t)in * sizeof(float);
@@ -179,15 +191,15 @@ ALWAYS_INLINE void forward(const tmlp_packed *p, const float *x, const float *co
         for (; panel + 1 < p->n_panels && tmlp_panel_width(p, panel + 1) == TMLP_PANEL; panel += 2)
             row1_pair(p->w + panel * TMLP_PANEL * in, in, TMLP_XROW(x, xp, in, 0),
                       p->bias + panel * TMLP_PANEL,
-                      y + panel * TMLP_PANEL, out - panel * TMLP_PANEL, relu);
+                      y + panel * TMLP_PANEL, out - panel * TMLP_PANEL, ep);
     for (; panel < p->n_panels; panel++) {
         const int64_t j0 = panel * TMLP_PANEL, valid = out - j0;
         const float *w = p->w + j0 * in, *b = p->bias + j0;
         switch (tmlp_panel_width(p, panel) / 16) {
-        case 4: panel_all_rows(w, in, 4, x, xp, out, b, y + j0, batch, valid, relu); break;
-        case 3: panel_all_rows(w, in, 3, x, xp, out, b, y + j0, batch, valid, relu); break;
-        case 2: panel_all_rows(w, in, 2, x, xp, out, b, y + j0, batch, valid, relu); break;
-        default: panel_all_rows(w, in, 1, x, xp, out, b, y + j0, batch, valid, relu); break;
+        case 4: panel_all_rows(w, in, 4, x, xp, out, b, y + j0, batch, valid, ep); break;
+        case 3: panel_all_rows(w, in, 3, x, xp, out, b, y + j0, batch, valid, ep); break;
+        case 2: panel_all_rows(w, in, 2, x, xp, out, b, y + j0, batch, valid, ep); break;
+        default: panel_all_rows(w, in, 1, x, xp, out, b, y + j0, batch, valid, ep); break;
         }
     }
 }

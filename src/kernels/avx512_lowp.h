@@ -16,11 +16,22 @@
  * k groups over two accumulator sets and prefetches ahead (the F32 kernel's reasons).
  */
 #include "kernels.h"
+#include "vmath_avx512.h"
 
 #include <immintrin.h>
 #include <string.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* The activations other than NONE and RELU, out of line (see avx512.c). */
+static __attribute__((noinline)) __m512 act_vec(tmlp_epilogue ep, __m512 t) { return tmlp_v16_act(ep, t); }
+
+ALWAYS_INLINE __m512 activate(tmlp_epilogue ep, __m512 t)
+{
+    if (ep.act == TMLP_ACT_NONE) return t;
+    if (ep.act == TMLP_ACT_RELU) return _mm512_max_ps(t, _mm512_setzero_ps());
+    return act_vec(ep, t);
+}
 #define PF_BYTES 8192
 
 #define CAT2(a, b) a##b
@@ -57,12 +68,12 @@ ALWAYS_INLINE __m512i dot_u8s8(__m512i acc, __m512i xr, __m512i w)
 #endif
 }
 
-/* Bias (already in t), ReLU, store the real outputs of one row: [0, 16nv) clipped at valid. */
-ALWAYS_INLINE void store_vecs(float *y, __m512 *t, int nv, int64_t valid, int relu)
+/* Bias (already in t), activation, store the real outputs of one row: [0, 16nv) clipped at valid. */
+ALWAYS_INLINE void store_vecs(float *y, __m512 *t, int nv, int64_t valid, tmlp_epilogue ep)
 {
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++) {
-        __m512 u = relu ? _mm512_max_ps(t[v], _mm512_setzero_ps()) : t[v];
+        const __m512 u = activate(ep, t[v]);
         const int64_t left = valid - 16 * v;
         if (left >= 16) _mm512_storeu_ps(y + 16 * v, u);
         else if (left > 0) _mm512_mask_storeu_ps(y + 16 * v, (__mmask16)((1u << left) - 1), u);
@@ -92,7 +103,7 @@ static void bf16_row(const float *x, int64_t in, int64_t kp, uint32_t *dst)
 
 /* R rows (1..4) of bf16 pairs (stride np dwords) against one panel of nv vectors. */
 ALWAYS_INLINE void rows_bf16(int R, const uint16_t *w, int64_t np, int nv, const uint32_t *xb,
-                             int64_t out, const float *b, float *y, int64_t valid, int relu)
+                             int64_t out, const float *b, float *y, int64_t valid, tmlp_epilogue ep)
 {
     __m512 acc[4][4], acc1[4];
     const int64_t wp2 = 32 * nv; /* u16 per k pair */
@@ -136,19 +147,19 @@ ALWAYS_INLINE void rows_bf16(int R, const uint16_t *w, int64_t np, int nv, const
             const __m512 s = R == 1 ? _mm512_add_ps(acc[0][v], acc1[v]) : acc[r][v];
             o[v] = _mm512_add_ps(s, _mm512_load_ps(b + 16 * v));
         }
-        store_vecs(y + r * out, o, nv, valid, relu);
+        store_vecs(y + r * out, o, nv, valid, ep);
     }
 }
 
 ALWAYS_INLINE void panel_bf16(const uint16_t *w, int64_t np, int nv, const uint32_t *xb, int64_t out,
-                              const float *b, float *y, int64_t rows, int64_t valid, int relu)
+                              const float *b, float *y, int64_t rows, int64_t valid, tmlp_epilogue ep)
 {
     int64_t r = 0;
-    for (; r + 4 <= rows; r += 4) rows_bf16(4, w, np, nv, xb + r * np, out, b, y + r * out, valid, relu);
+    for (; r + 4 <= rows; r += 4) rows_bf16(4, w, np, nv, xb + r * np, out, b, y + r * out, valid, ep);
     switch (rows - r) {
-    case 3: rows_bf16(3, w, np, nv, xb + r * np, out, b, y + r * out, valid, relu); break;
-    case 2: rows_bf16(2, w, np, nv, xb + r * np, out, b, y + r * out, valid, relu); break;
-    case 1: rows_bf16(1, w, np, nv, xb + r * np, out, b, y + r * out, valid, relu); break;
+    case 3: rows_bf16(3, w, np, nv, xb + r * np, out, b, y + r * out, valid, ep); break;
+    case 2: rows_bf16(2, w, np, nv, xb + r * np, out, b, y + r * out, valid, ep); break;
+    case 1: rows_bf16(1, w, np, nv, xb + r * np, out, b, y + r * out, valid, ep); break;
     default: break;
     }
 }
@@ -156,13 +167,13 @@ ALWAYS_INLINE void panel_bf16(const uint16_t *w, int64_t np, int nv, const uint3
 /* One panel of width wp = 16 * nv for lowp_driver.h (nv a constant in each case). */
 ALWAYS_INLINE void panel_bf16_w(int64_t wp, const uint16_t *w, int64_t np, const uint32_t *xb,
                                 int64_t out, const float *b, float *y, int64_t rows, int64_t valid,
-                                int relu)
+                                tmlp_epilogue ep)
 {
     switch (wp / 16) {
-    case 4: panel_bf16(w, np, 4, xb, out, b, y, rows, valid, relu); break;
-    case 3: panel_bf16(w, np, 3, xb, out, b, y, rows, valid, relu); break;
-    case 2: panel_bf16(w, np, 2, xb, out, b, y, rows, valid, relu); break;
-    default: panel_bf16(w, np, 1, xb, out, b, y, rows, valid, relu); break;
+    case 4: panel_bf16(w, np, 4, xb, out, b, y, rows, valid, ep); break;
+    case 3: panel_bf16(w, np, 3, xb, out, b, y, rows, valid, ep); break;
+    case 2: panel_bf16(w, np, 2, xb, out, b, y, rows, valid, ep); break;
+    default: panel_bf16(w, np, 1, xb, out, b, y, rows, valid, ep); break;
     }
 }
 
@@ -199,7 +210,7 @@ static void q8_row(const float *x, int64_t in, int64_t kp, uint8_t *q, float *sx
 /* R rows of quantized x (stride nq dwords) against one INT8 panel of nv vectors. */
 ALWAYS_INLINE void rows_int8(int R, const int8_t *w, int64_t nq, int nv, const uint32_t *xq,
                              const float *sx, const int32_t *zx, int64_t out, const float *b,
-                             const float *ws, const int32_t *wsum, float *y, int64_t valid, int relu)
+                             const float *ws, const int32_t *wsum, float *y, int64_t valid, tmlp_epilogue ep)
 {
     __m512i acc[4][4], acc1[4];
     const int64_t wp4 = 64 * nv; /* bytes per k quad */
@@ -248,21 +259,21 @@ ALWAYS_INLINE void rows_int8(int R, const int8_t *w, int64_t nq, int nv, const u
             const __m512 sc = _mm512_mul_ps(s, _mm512_load_ps(ws + 16 * v));
             o[v] = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(c), sc), _mm512_load_ps(b + 16 * v));
         }
-        store_vecs(y + r * out, o, nv, valid, relu);
+        store_vecs(y + r * out, o, nv, valid, ep);
     }
 }
 
 ALWAYS_INLINE void panel_int8(const int8_t *w, int64_t nq, int nv, const uint32_t *xq, const float *sx,
                               const int32_t *zx, int64_t out, const float *b, const float *ws,
-                              const int32_t *wsum, float *y, int64_t rows, int64_t valid, int relu)
+                              const int32_t *wsum, float *y, int64_t rows, int64_t valid, tmlp_epilogue ep)
 {
     int64_t r = 0;
     for (; r + 4 <= rows; r += 4)
-        rows_int8(4, w, nq, nv, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu);
+        rows_int8(4, w, nq, nv, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, ep);
     switch (rows - r) {
-    case 3: rows_int8(3, w, nq, nv, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu); break;
-    case 2: rows_int8(2, w, nq, nv, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu); break;
-    case 1: rows_int8(1, w, nq, nv, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, relu); break;
+    case 3: rows_int8(3, w, nq, nv, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, ep); break;
+    case 2: rows_int8(2, w, nq, nv, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, ep); break;
+    case 1: rows_int8(1, w, nq, nv, xq + r * nq, sx + r, zx + r, out, b, ws, wsum, y + r * out, valid, ep); break;
     default: break;
     }
 }
@@ -270,13 +281,13 @@ ALWAYS_INLINE void panel_int8(const int8_t *w, int64_t nq, int nv, const uint32_
 ALWAYS_INLINE void panel_int8_w(int64_t wp, const int8_t *w, int64_t nq, const uint32_t *xq,
                                 const float *sx, const int32_t *zx, int64_t out, const float *b,
                                 const float *ws, const int32_t *wsum, float *y, int64_t rows,
-                                int64_t valid, int relu)
+                                int64_t valid, tmlp_epilogue ep)
 {
     switch (wp / 16) {
-    case 4: panel_int8(w, nq, 4, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
-    case 3: panel_int8(w, nq, 3, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
-    case 2: panel_int8(w, nq, 2, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
-    default: panel_int8(w, nq, 1, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu); break;
+    case 4: panel_int8(w, nq, 4, xq, sx, zx, out, b, ws, wsum, y, rows, valid, ep); break;
+    case 3: panel_int8(w, nq, 3, xq, sx, zx, out, b, ws, wsum, y, rows, valid, ep); break;
+    case 2: panel_int8(w, nq, 2, xq, sx, zx, out, b, ws, wsum, y, rows, valid, ep); break;
+    default: panel_int8(w, nq, 1, xq, sx, zx, out, b, ws, wsum, y, rows, valid, ep); break;
     }
 }
 

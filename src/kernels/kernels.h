@@ -17,9 +17,14 @@
  * Panel p starts at p * 64 * in floats, so every panel is 64-byte aligned when the base is.
  * The bias is padded the same way (n_panels * 64 floats, zeros past `out`).
  *
- * A kernel computes  y:(B,out) = x:(B,in) . W^T + b,  then max(., 0) if relu. Rows of x
- * and y are contiguous (strides in and out); x need not be aligned. Each kernel streams a
- * panel once per group of rows and keeps its outputs in registers until the epilogue.
+ * A kernel computes  y:(B,out) = act(x:(B,in) . W^T + b),  act the epilogue's activation
+ * (act.h: NONE, RELU, LEAKY_RELU, GELU, GELU_TANH, TANH, SIGMOID, SILU). Rows of x and y
+ * are contiguous (strides in and out); x need not be aligned. Each kernel streams a panel
+ * once per group of rows and keeps its outputs in registers until the epilogue, which adds
+ * the bias and applies act to each vector before its one store. NONE and RELU run in a
+ * copy of the kernel where they are constants (nothing, or one max per vector: the code
+ * the kernels had before the other activations); the others in a third copy whose store
+ * calls the file's one out-of-line act_vec (vmath_avx2.h / vmath_avx512.h inlined there).
  *
  * Reduced precisions (docs/precision.md) keep the 64-output panels and group k so that one
  * 32-bit lane holds one output's weights for 2 (BF16) or 4 (INT8) consecutive k, the
@@ -39,6 +44,7 @@
 #ifndef TMLP_KERNELS_H
 #define TMLP_KERNELS_H
 
+#include "act.h"
 #include "tinymlp/kernels.h"
 
 #include <stddef.h>
@@ -69,37 +75,54 @@ static inline int64_t tmlp_panel_width(const tmlp_packed *p, int64_t panel)
 }
 
 typedef void (*tmlp_kernel_fn)(const tmlp_packed *p, const float *x, float *y, int64_t batch,
-                               int relu);
+                               tmlp_epilogue ep);
 /* The same over rows that need not be contiguous: row r of x is xp[r] (in floats, any
  * alignment). The session's zero-copy input (tmlp_session_forward_rows): the first layer
  * reads a data set's rows where they lie instead of a gathered copy. F32 kernels only. */
 typedef void (*tmlp_kernel_rows_fn)(const tmlp_packed *p, const float *const *xp, float *y,
-                                    int64_t batch, int relu);
+                                    int64_t batch, tmlp_epilogue ep);
 /* Row r of the input inside a kernel that serves both: x contiguous (xp NULL) or xp. */
 #define TMLP_XROW(x, xp, in, r) ((xp) ? (xp)[r] : (x) + (r) * (in))
-/* A kernel file writes one static `forward(p, x, xp, y, batch, relu)` over TMLP_XROW and
- * gets both entry points, tmlp_kernel_<isa> and tmlp_kernel_<isa>_rows, from this. */
+/* A kernel file writes one always-inline `forward(p, x, xp, y, batch, ep)` over TMLP_XROW
+ * and gets both entry points, tmlp_kernel_<isa> and tmlp_kernel_<isa>_rows, from this; each
+ * inlines forward three times (TMLP_EPILOGUE_SPLIT: NONE, RELU, the rest). */
 #define TMLP_KERNEL_ENTRY_POINTS(isa)                                                           \
     void tmlp_kernel_##isa(const tmlp_packed *p, const float *x, float *y, int64_t batch,      \
-                           int relu)                                                            \
+                           tmlp_epilogue ep)                                                    \
     {                                                                                           \
-        forward(p, x, NULL, y, batch, relu);                                                    \
+        TMLP_EPILOGUE_SPLIT(ep, e, forward(p, x, NULL, y, batch, e));                          \
     }                                                                                           \
     void tmlp_kernel_##isa##_rows(const tmlp_packed *p, const float *const *xp, float *y,      \
-                                  int64_t batch, int relu)                                      \
+                                  int64_t batch, tmlp_epilogue ep)                              \
     {                                                                                           \
-        forward(p, NULL, xp, y, batch, relu);                                                   \
+        TMLP_EPILOGUE_SPLIT(ep, e, forward(p, NULL, xp, y, batch, e));                         \
     }
 
-void tmlp_kernel_scalar(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
-void tmlp_kernel_avx2(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
-void tmlp_kernel_avx512(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+/* Run CALL (an always-inline call taking the epilogue as `e`) with e a constant NONE or
+ * RELU when ep is one of them, so that copy of the kernel folds the activation away
+ * exactly as the ReLU-only kernels did; any other activation runs a third copy. */
+#define TMLP_EPILOGUE_SPLIT(ep, e, CALL)                                                        \
+    do {                                                                                        \
+        if ((ep).act == TMLP_ACT_NONE) {                                                        \
+            const tmlp_epilogue e = TMLP_EPILOGUE_NONE;                                         \
+            CALL;                                                                               \
+        } else if ((ep).act == TMLP_ACT_RELU) {                                                 \
+            const tmlp_epilogue e = TMLP_EPILOGUE_RELU;                                         \
+            CALL;                                                                               \
+        } else {                                                                                \
+            const tmlp_epilogue e = (ep);                                                       \
+            CALL;                                                                               \
+        }                                                                                       \
+    } while (0)
+
+void tmlp_kernel_scalar(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_avx2(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_avx512(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 void tmlp_kernel_scalar_rows(const tmlp_packed *p, const float *const *xp, float *y,
-                             int64_t batch, int relu);
-void tmlp_kernel_avx2_rows(const tmlp_packed *p, const float *const *xp, float *y, int64_t batch,
-                           int relu);
+                             int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_avx2_rows(const tmlp_packed *p, const float *const *xp, float *y, int64_t batch, tmlp_epilogue ep);
 void tmlp_kernel_avx512_rows(const tmlp_packed *p, const float *const *xp, float *y,
-                             int64_t batch, int relu);
+                             int64_t batch, tmlp_epilogue ep);
 
 /* Sum of x[0..n) (x 64-byte aligned) with the widest loads of kernel k: a streaming read as
  * fast as that kernel could stream weights (bench_mlp profile's bandwidth probe). */
@@ -184,15 +207,15 @@ static inline float tmlp_q8_out(int32_t acc, int32_t zero, int32_t wsum, float s
     return prod + b;
 }
 
-void tmlp_kernel_scalar_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
-void tmlp_kernel_scalar_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
-void tmlp_kernel_avx2_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
-void tmlp_kernel_avx2_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+void tmlp_kernel_scalar_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_scalar_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_avx2_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_avx2_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 /* avx512_lowp.h compiled natively (-mavx512bf16 -mavx512vnni) and emulated (-mavx512bw) */
-void tmlp_kernel_avx512n_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
-void tmlp_kernel_avx512n_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
-void tmlp_kernel_avx512e_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
-void tmlp_kernel_avx512e_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu);
+void tmlp_kernel_avx512n_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_avx512n_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_avx512e_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_avx512e_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 
 /* dispatch.c: the function running kernel k at precision prec, and the instruction path's
  * name ("avx512_vnni", "avx2 (emulated)", ...): NULL if k cannot run prec on this CPU. */

@@ -11,14 +11,18 @@
  * The including file defines, for its vector width:
  *     bf16_row(x, in, kp, dst)              one row as bf16 pairs, one uint32 per pair
  *     q8_row(x, in, kp, q, &sx, &zero)      one row quantized, its scale and zero point
- *     panel_bf16_w(wp, w, np, xb, out, b, y, rows, valid, relu)
- *     panel_int8_w(wp, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, relu)
+ *     panel_bf16_w(wp, w, np, xb, out, b, y, rows, valid, ep)
+ *     panel_int8_w(wp, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, ep)
  *                                           all rows against one panel of width wp
+ *                                           (always inline: each entry point runs three
+ *                                           copies, TMLP_EPILOGUE_SPLIT in kernels.h)
  *     LOWP_BF16_NAME, LOWP_INT8_NAME        the names of the two entry points
  */
 #define CHUNK_ROWS 64
 
-void LOWP_BF16_NAME(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+static inline __attribute__((always_inline)) void lowp_bf16(const tmlp_packed *p, const float *x,
+                                                             float *y, int64_t batch,
+                                                             tmlp_epilogue ep)
 {
     const int64_t in = p->in, out = p->out, kp = p->kp, np = kp / 2;
     uint32_t xb[TMLP_LOWP_STACK / 4] __attribute__((aligned(64)));
@@ -31,12 +35,14 @@ void LOWP_BF16_NAME(const tmlp_packed *p, const float *x, float *y, int64_t batc
         for (int64_t panel = 0; panel < p->n_panels; panel++) {
             const int64_t j0 = panel * TMLP_PANEL;
             panel_bf16_w(tmlp_panel_width(p, panel), p->wb + j0 * kp, np, xb, out, p->bias + j0,
-                         yc + j0, rows, out - j0, relu);
+                         yc + j0, rows, out - j0, ep);
         }
     }
 }
 
-void LOWP_INT8_NAME(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+static inline __attribute__((always_inline)) void lowp_int8(const tmlp_packed *p, const float *x,
+                                                             float *y, int64_t batch,
+                                                             tmlp_epilogue ep)
 {
     const int64_t in = p->in, out = p->out, kp = p->kp, nq = kp / 4;
     uint32_t xq[TMLP_LOWP_STACK / 4] __attribute__((aligned(64)));
@@ -53,7 +59,17 @@ void LOWP_INT8_NAME(const tmlp_packed *p, const float *x, float *y, int64_t batc
             const int64_t j0 = panel * TMLP_PANEL;
             panel_int8_w(tmlp_panel_width(p, panel), p->wq + j0 * kp, nq, xq, sx, zx, out,
                          p->bias + j0, p->wscale + j0, p->wsum + j0, yc + j0, rows, out - j0,
-                         relu);
+                         ep);
         }
     }
+}
+
+void LOWP_BF16_NAME(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep)
+{
+    TMLP_EPILOGUE_SPLIT(ep, e, lowp_bf16(p, x, y, batch, e));
+}
+
+void LOWP_INT8_NAME(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep)
+{
+    TMLP_EPILOGUE_SPLIT(ep, e, lowp_int8(p, x, y, batch, e));
 }

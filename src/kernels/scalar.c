@@ -1,17 +1,17 @@
 /* scalar.c — the portable kernel: the reference every other kernel is tested against.
  *
- *     y[r][j] = act( b[j] + sum_k x[r][k] * W[j][k] )      act = ReLU or identity
+ *     y[r][j] = act( b[j] + sum_k x[r][k] * W[j][k] )      act: act.h (tmlp_act_scalar)
  *
  * over the packed panels of kernels.h: for a row r and a panel of wp outputs, acc[0..wp)
  * accumulates x[r][k] * wp[k][0..wp) for k = 0, 1, ..., in-1 (in that order, one rounding
- * per multiply and per add: -ffp-contract=off), then the bias is added and ReLU applied.
+ * per multiply and per add: -ffp-contract=off), then the bias is added and act applied.
  * The SIMD kernels do exactly this with acc[] held in vector registers.
  */
 #include "kernels.h"
 
 /* x contiguous (xp NULL) or row pointers xp (x NULL): kernels.h, TMLP_XROW. */
 static void forward(const tmlp_packed *p, const float *x, const float *const *xp, float *y,
-                    int64_t batch, int relu)
+                    int64_t batch, tmlp_epilogue ep)
 {
     const int64_t in = p->in, out = p->out;
     for (int64_t r = 0; r < batch; r++) {
@@ -23,10 +23,12 @@ static void forward(const tmlp_packed *p, const float *x, const float *const *xp
             float acc[TMLP_PANEL] = {0};
             for (int64_t k = 0; k < in; k++)
                 for (int64_t j = 0; j < wp; j++) acc[j] += xr[k] * w[k * wp + j];
-            /* epilogue: bias, ReLU, and only the real outputs (not the padding) */
+            /* epilogue: bias, activation, and only the real outputs (not the padding) */
             for (int64_t j = 0; j < wp && j0 + j < out; j++) {
                 const float v = acc[j] + p->bias[j0 + j];
-                yr[j0 + j] = relu ? (v > 0.0f ? v : 0.0f) : v;
+                yr[j0 + j] = ep.act == TMLP_ACT_NONE   ? v
+                             : ep.act == TMLP_ACT_RELU ? (v > 0.0f ? v : 0.0f)
+                                                       : tmlp_act_scalar(ep, v);
             }
         }
     }

@@ -18,9 +18,15 @@
 
 #include <string.h>
 
-static float act(float v, int relu) { return relu ? (v > 0.0f ? v : 0.0f) : v; }
+/* act.h's reference (ReLU: v > 0 ? v : 0, NaN -> 0, as before) */
+static float act(float v, tmlp_epilogue ep)
+{
+    if (ep.act == TMLP_ACT_NONE) return v;
+    if (ep.act == TMLP_ACT_RELU) return v > 0.0f ? v : 0.0f;
+    return tmlp_act_scalar(ep, v);
+}
 
-void tmlp_kernel_scalar_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+void tmlp_kernel_scalar_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep)
 {
     const int64_t in = p->in, out = p->out, kp = p->kp;
     for (int64_t r = 0; r < batch; r++) {
@@ -38,13 +44,13 @@ void tmlp_kernel_scalar_bf16(const tmlp_packed *p, const float *x, float *y, int
                     acc += x1 * tmlp_bf16_to_f32(wj[1]);
                     acc += x0 * tmlp_bf16_to_f32(wj[0]);
                 }
-                yr[j0 + j] = act(acc + p->bias[j0 + j], relu);
+                yr[j0 + j] = act(acc + p->bias[j0 + j], ep);
             }
         }
     }
 }
 
-void tmlp_kernel_scalar_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, int relu)
+void tmlp_kernel_scalar_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep)
 {
     const int64_t in = p->in, out = p->out, kp = p->kp;
     uint8_t q[TMLP_LOWP_STACK]; /* one quantized row (in <= TMLP_LOWP_MAX_IN) */
@@ -68,7 +74,7 @@ void tmlp_kernel_scalar_int8(const tmlp_packed *p, const float *x, float *y, int
                 int64_t acc = 0;
                 for (int64_t k = 0; k < kp; k++) acc += (int64_t)q[k] * w[((k / 4) * wp + j) * 4 + (k & 3)];
                 yr[j0 + j] = act(tmlp_q8_out((int32_t)acc, z, p->wsum[j0 + j], sx, p->wscale[j0 + j],
-                                             p->bias[j0 + j]), relu);
+                                             p->bias[j0 + j]), ep);
             }
         }
     }

@@ -8,7 +8,8 @@
  *
  * Small batches (B <= the layer's crossover) run a kernel of our own (src/kernels/:
  * scalar, AVX2, AVX-512, picked from cpuid) over a copy of W packed at build time into
- * 64-output panels, with the bias and ReLU applied in registers before the one store.
+ * 64-output panels, with the bias and the epilogue (ReLU, GELU, ...) applied in registers
+ * before the one store.
  * Larger batches go to OpenBLAS, through one of two calls chosen by batch size:
  *   B == 1  cblas_sgemv: y(out) = W(out,in) . x(in). A matrix-vector product streams W
  *           once; OpenBLAS's sgemm with M = 1 is ~6x slower on this shape (99 us vs 16 us
@@ -103,16 +104,13 @@ static void dense_matmul(const dense *d, const float *x, float *y, int64_t batch
                     d->weight, in, 0.0f, y, out);
 }
 
-/* Our kernel on rows x (contiguous) or xp (row pointers), then the epilogue. Until every
- * kernel takes an epilogue, ours clamp (ReLU) or not and any other activation runs on the
- * output rows right after, while they are in cache. */
+/* Our kernel on rows x (contiguous) or xp (row pointers); it applies the epilogue in
+ * registers before its one store. */
 static void dense_run_kernel(const dense *d, const float *x, const float *const *xp, float *y,
                              int64_t batch, tmlp_epilogue ep)
 {
-    const int relu = ep.act == TMLP_ACT_RELU;
-    if (xp) d->rows_fn(&d->packed, xp, y, batch, relu);
-    else d->fn(&d->packed, x, y, batch, relu);
-    if (ep.act != TMLP_ACT_NONE && !relu) tmlp_act_apply(d->kernel, ep, y, batch * d->base.out_width);
+    if (xp) d->rows_fn(&d->packed, xp, y, batch, ep);
+    else d->fn(&d->packed, x, y, batch, ep);
 }
 
 /* y = act(x W^T + b): our kernel up to the crossover, else BLAS and one pass per row. */

@@ -23,6 +23,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 tmlp_model_options tmlp_model_options_default(void)
@@ -470,6 +471,17 @@ tmlp_status tmlp_model_kernel_info(const tmlp_model *m, tmlp_kernel_info *info, 
     return TMLP_OK;
 }
 
+/* The shortest "%.<p>g" (p <= 9) that strtof reads back as v: "0.1", "1e-05" rather than
+ * "0.100000001"; nine significant digits identify every float, so p = 9 always does. */
+static const char *float_text(float v, char *buf, size_t cap)
+{
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, cap, "%.*g", p, (double)v);
+        if (strtof(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
 tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, size_t cap, tmlp_error *err)
 {
     if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "model: layers_string: m is NULL");
@@ -479,9 +491,9 @@ tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, size_t cap,
     buf[0] = '\0';
     for (int i = 0; i < m->n_layers; i++) {
         const tmlp_layer *l = m->layers[i];
-        /* %.9g: nine significant digits identify every float, so strtof reads back its bits */
-        int k = l->ops->param ? snprintf(buf + len, cap - len, "%s%s(%.9g)", i ? "," : "", l->ops->name,
-                                         (double)l->ops->param(l))
+        char num[24];
+        int k = l->ops->param ? snprintf(buf + len, cap - len, "%s%s(%s)", i ? "," : "", l->ops->name,
+                                         float_text(l->ops->param(l), num, sizeof num))
                               : snprintf(buf + len, cap - len, "%s%s", i ? "," : "", l->ops->name);
         if (k < 0 || (size_t)k >= cap - len) {
             buf[len] = '\0'; /* truncated: whole entries only, still NUL-terminated */

@@ -113,7 +113,7 @@ tmlp_status tmlp_blas_check_core(double *max_error, tmlp_error *err)
     tmlp_packed p;
     if (tmlp_packed_create(NULL, IN, OUT, w, NULL, &p) != TMLP_OK)
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "blas: check_core: out of memory");
-    tmlp_kernel_scalar(&p, x, ref, B, 0);
+    tmlp_kernel_scalar(&p, x, ref, B, TMLP_EPILOGUE_NONE);
     tmlp_packed_destroy(NULL, &p);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, OUT, IN, 1.0f, x, IN, w, IN, 0.0f, y, OUT);
     double worst = 0.0;
