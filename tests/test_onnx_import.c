@@ -708,6 +708,50 @@ static void test_ir_reduce_and_identity(void **state)
     irb_free(&b);
 }
 
+/* x (op c) for scalar c = k: a 0-d initializer named name. */
+static void irb_scalar(irb *b, const char *name, float *k) { irb_init_tensor(b, name, 0, NULL, k, NULL); }
+
+/* The fusion pass checks what it recognises: GELU written another way (0.5 x first, Mul by
+ * 1/sqrt 2, operands swapped) fuses; the same ops with erf(x / 2) do not (the numeric
+ * check fails), and run as a GRAPH layer with the right values. */
+static void test_ir_fusion_check(void **state)
+{
+    (void)state;
+    static float half = 0.5f, one = 1.0f, rsqrt2 = 0.70710678f, two = 2.0f;
+    float want[3][4], want2[3][4];
+    for (int r = 0; r < 3; r++)
+        for (int j = 0; j < 4; j++) {
+            const double v = ir_x[r][j];
+            want[r][j] = (float)(0.5 * v * (1.0 + erf(v / sqrt(2.0))));
+            want2[r][j] = (float)(0.5 * v * (1.0 + erf(v / 2.0)));
+        }
+    irb b;
+    const int64_t w4[1] = {4};
+    irb_init(&b, 13, 2, w4);
+    irb_scalar(&b, "half", &half);
+    irb_scalar(&b, "one", &one);
+    irb_scalar(&b, "k", &rsqrt2);
+    irb_node(&b, "Mul", "half,x", "h");
+    irb_node(&b, "Mul", "x,k", "s");
+    irb_node(&b, "Erf", "s", "e");
+    irb_node(&b, "Add", "one,e", "a");
+    irb_node(&b, "Mul", "a,h", "y");
+    irb_check(&b, &want[0][0], 4, "gelu");
+    irb_free(&b);
+
+    irb_init(&b, 13, 2, w4);
+    irb_scalar(&b, "half", &half);
+    irb_scalar(&b, "one", &one);
+    irb_scalar(&b, "two", &two);
+    irb_node(&b, "Div", "x,two", "s");
+    irb_node(&b, "Erf", "s", "e");
+    irb_node(&b, "Add", "e,one", "a");
+    irb_node(&b, "Mul", "x,a", "p");
+    irb_node(&b, "Mul", "p,half", "y");
+    irb_check(&b, &want2[0][0], 4, "graph (5 ops: Div,Erf,Add,Mul,Mul)");
+    irb_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -722,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_ir_residual),
         cmocka_unit_test(test_ir_elementwise),
         cmocka_unit_test(test_ir_reduce_and_identity),
+        cmocka_unit_test(test_ir_fusion_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
