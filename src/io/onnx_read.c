@@ -26,6 +26,10 @@
  * encode it (an int64 from a 1-byte varint is the largest ratio: 8 to 1). Tensor sizes are
  * checked against their dims before the values are allocated.
  *
+ * Nesting: subgraphs are refused and unknown fields are skipped without descending into
+ * them, so every message read sits at a fixed depth except TypeProto (a sequence of
+ * sequences of ...), whose walk stops at ONNX_MAX_TYPE_DEPTH levels.
+ *
  * Memory: every string and array lives in blocks chained from model->blocks_ (a bump
  * allocator over tmlp_mem_alloc), so a failure anywhere frees everything with one walk.
  */
