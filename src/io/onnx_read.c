@@ -353,7 +353,7 @@ static tmlp_status onnx_tensor_field(onnx_ctx *c, const tmlp_pb_reader *r, const
                                                                  : TMLP_PB_SCALAR_VARINT;
         TRY(tmlp_pb_rep_begin(r, f, k, &it, &n, c->err));
         t->count[f->number] += n;
-        t->present[f->number] = 1;
+        t->present[f->number] |= n > 0; /* an empty packed run is no data, as in protobuf */
         return TMLP_OK;
     }
     case TENSOR_STRING_DATA:
