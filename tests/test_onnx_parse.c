@@ -992,6 +992,9 @@ static void test_sizes_and_dims(void **state)
     expect_fail(model(g, 13), TMLP_ERR_FORMAT, "initializer 'fd': float_data has 11 values, dims 3x4 FLOAT need 12");
     g = f_msg(base_graph(), 5, tensor_head("nodata", FLOAT, d34, 2));
     expect_fail(model(g, 13), TMLP_ERR_FORMAT, "initializer 'nodata': no data field has 0 values");
+    /* an empty packed float_data beside raw_data is no second data field */
+    g = f_msg(base_graph(), 5, f_bytes(tensor_f32("one", d34, 2, v, 12), 4, v, 0));
+    assert_int_equal(parse_w(model(g, 13), NULL), TMLP_OK);
     g = f_msg(base_graph(), 5, f_bytes(tensor_f32("two", d34, 2, v, 12), 4, v, 48));
     expect_fail(model(g, 13), TMLP_ERR_FORMAT, "initializer 'two': data in both float_data and raw_data");
     static const int64_t one[] = {1}, d1[] = {1};

@@ -26,6 +26,10 @@
  * encode it (an int64 from a 1-byte varint is the largest ratio: 8 to 1). Tensor sizes are
  * checked against their dims before the values are allocated.
  *
+ * Nesting: subgraphs are refused and unknown fields are skipped without descending into
+ * them, so every message read sits at a fixed depth except TypeProto (a sequence of
+ * sequences of ...), whose walk stops at ONNX_MAX_TYPE_DEPTH levels.
+ *
  * Memory: every string and array lives in blocks chained from model->blocks_ (a bump
  * allocator over tmlp_mem_alloc), so a failure anywhere frees everything with one walk.
  */
@@ -349,7 +353,7 @@ static tmlp_status onnx_tensor_field(onnx_ctx *c, const tmlp_pb_reader *r, const
                                                                  : TMLP_PB_SCALAR_VARINT;
         TRY(tmlp_pb_rep_begin(r, f, k, &it, &n, c->err));
         t->count[f->number] += n;
-        t->present[f->number] = 1;
+        t->present[f->number] |= n > 0; /* an empty packed run is no data, as in protobuf */
         return TMLP_OK;
     }
     case TENSOR_STRING_DATA:
