@@ -157,17 +157,59 @@ static garg_view arg_view(const tmlp_gprogram *p, tmlp_garg a, const float *x, f
     return v;
 }
 
+/* d[j] = a (op) b for j < w, with step 0 or 1 through each operand: one loop per op and
+ * stride pattern, so the compiler can vectorise the common cases (a row and a scalar). */
+#define GRAPH_BINARY_LOOP(EXPR)                                                        \
+    do {                                                                               \
+        if (as && bs) {                                                                \
+            for (int64_t j = 0; j < w; j++) { const float x = a[j], y = b[j]; d[j] = (EXPR); } \
+        } else if (as) {                                                               \
+            const float y = b[0];                                                      \
+            for (int64_t j = 0; j < w; j++) { const float x = a[j]; d[j] = (EXPR); }  \
+        } else {                                                                       \
+            const float x = a[0];                                                      \
+            for (int64_t j = 0; j < w; j++) { const float y = b[j * bs]; d[j] = (EXPR); } \
+        }                                                                              \
+    } while (0)
+
+static void binary_row(int op, const float *a, int64_t as, const float *b, int64_t bs, float *d,
+                       int64_t w)
+{
+    switch (op) {
+    case TMLP_GOP_ADD: GRAPH_BINARY_LOOP(x + y); break;
+    case TMLP_GOP_SUB: GRAPH_BINARY_LOOP(x - y); break;
+    case TMLP_GOP_MUL: GRAPH_BINARY_LOOP(x * y); break;
+    case TMLP_GOP_DIV: GRAPH_BINARY_LOOP(x / y); break;
+    default: GRAPH_BINARY_LOOP(tmlp_gop_binary(TMLP_GOP_POW, x, y)); break;
+    }
+}
+
+/* d[j] = f(a[j * as]) for j < w; Relu, LeakyRelu, Neg and Copy in loops of their own. */
+static void unary_row(int op, float alpha, const float *a, int64_t as, float *d, int64_t w)
+{
+    if (!as) {
+        const float v = tmlp_gop_unary(op, a[0], alpha);
+        for (int64_t j = 0; j < w; j++) d[j] = v;
+        return;
+    }
+    switch (op) {
+    case TMLP_GOP_COPY: memcpy(d, a, (size_t)w * sizeof *d); break;
+    case TMLP_GOP_RELU: for (int64_t j = 0; j < w; j++) d[j] = a[j] > 0.0f ? a[j] : 0.0f; break;
+    case TMLP_GOP_LEAKY_RELU: for (int64_t j = 0; j < w; j++) d[j] = a[j] >= 0.0f ? a[j] : alpha * a[j]; break;
+    case TMLP_GOP_NEG: for (int64_t j = 0; j < w; j++) d[j] = -a[j]; break;
+    default: for (int64_t j = 0; j < w; j++) d[j] = tmlp_gop_unary(op, a[j], alpha); break;
+    }
+}
+
 static void run_elementwise(const tmlp_ginstr *in, garg_view a, garg_view b, float *d,
                             int64_t w, int64_t batch)
 {
     for (int64_t r = 0; r < batch; r++) {
         const float *ar = a.base + r * a.row_step, *br = b.base + r * b.row_step;
-        float *dr = d + r * w;
         if (tmlp_gop_is_unary(in->op))
-            for (int64_t j = 0; j < w; j++) dr[j] = tmlp_gop_unary(in->op, ar[j * a.col_step], in->alpha);
+            unary_row(in->op, in->alpha, ar, a.col_step, d + r * w, w);
         else
-            for (int64_t j = 0; j < w; j++)
-                dr[j] = tmlp_gop_binary(in->op, ar[j * a.col_step], br[j * b.col_step]);
+            binary_row(in->op, ar, a.col_step, br, b.col_step, d + r * w, w);
     }
 }
 
