@@ -4,7 +4,7 @@
  *
  * The pipeline, in order:
  *   1. parse options (cli.c: strict numbers and units, one-line errors, exit 2);
- *   2. resolve the model: a .safetensors file, `synthetic:784x512x512x10` (tmlp_model_random,
+ *   2. resolve the model: a .safetensors or ONNX file, `synthetic:784x512x512x10` (tmlp_model_random,
  *      seeded) or `null` (tmlp_null_sut: measures the harness itself);
  *      default: models/fashion_mlp.safetensors next to the executable's source tree;
  *   3. resolve the data: Fashion-MNIST IDX, a .safetensors (x [N,in], optional y [N]),
@@ -174,7 +174,7 @@ static void print_help(FILE *f)
 "\n"
 "Workload\n"
 "  --model PATH|synthetic:AxBx..|null\n"
-"                         .safetensors model; a seeded random MLP with those widths (ReLU\n"
+"                         .safetensors or ONNX model; a seeded random MLP with those widths (ReLU\n"
 "                         between, softmax last); or null, a no-op that measures the\n"
 "                         harness itself. Default: models/fashion_mlp.safetensors, else\n"
 "                         " DEFAULT_SYNTHETIC_MODEL "\n"

@@ -3,7 +3,7 @@
  * reading a results JSON file, and small number formatting. Header-only (static inline)
  * so each cmd_<name>.c stays a self-contained translation unit.
  *
- * Model spec: a .safetensors path, "synthetic:784x512x512x10" (seeded random MLP, seed
+ * Model spec: a .safetensors or ONNX path, "synthetic:784x512x512x10" (seeded random MLP, seed
  * 42 as in the default run) or NULL = models/fashion_mlp.safetensors if present, else
  * synthetic:784x512x512x10. Data: "fashion" (Fashion-MNIST test set, labelled),
  * "synthetic" (4096 seeded uniform inputs, seed 7) or NULL = fashion for a 784-input
