@@ -1,6 +1,6 @@
 /* onnx_fold.c — evaluate at load a node whose inputs are all constant: Constant (value,
  * value_float(s), value_int(s)), Identity, Dropout, Cast, Flatten, Reshape, Squeeze,
- * Unsqueeze, and the elementwise ops (the same float functions the GRAPH interpreter runs,
+ * Unsqueeze, Transpose, and the elementwise ops (the same float functions the GRAPH interpreter runs,
  * graph.h, so a folded value equals what running the node would give). Exporters write
  * such nodes for constants (Constant(1.41421) before a Div), for weights stored in another
  * type (FLOAT16 initializer -> Cast to FLOAT) and for shapes (Constant [-1, 784] ->
@@ -260,6 +260,40 @@ static tmlp_status og_fold_shape(const tmlp_og *g, const tmlp_og_node *n, const 
     return TMLP_OK;
 }
 
+/* Transpose: out dims[d] = in dims[perm[d]] (perm default: reversed), numbers permuted. */
+static tmlp_status og_fold_transpose(tmlp_og *g, const tmlp_og_node *n, const tmlp_og_value *x,
+                                     tmlp_og_value *y, tmlp_error *err)
+{
+    int32_t perm[TMLP_ONNX_MAX_DIMS], seen[TMLP_ONNX_MAX_DIMS] = {0};
+    int64_t dims[TMLP_ONNX_MAX_DIMS] = {0}, in_stride[TMLP_ONNX_MAX_DIMS];
+    const int32_t r = x->ndim;
+    if (n->a.has_axes && n->a.n_axes != r)
+        return og_fold_refuse(n, TMLP_ERR_FORMAT, "perm does not match the rank", err);
+    for (int32_t d = 0; d < r; d++) {
+        int64_t p = n->a.has_axes ? n->a.axes[d] : r - 1 - d;
+        if (p < 0 || p >= r || seen[p]++) return og_fold_refuse(n, TMLP_ERR_FORMAT, "perm is not a permutation", err);
+        perm[d] = (int32_t)p;
+        dims[d] = x->dims[p];
+    }
+    int64_t stride = 1;
+    for (int32_t d = r - 1; d >= 0; d--) in_stride[d] = stride, stride *= x->dims[d];
+    const size_t size = x->f32 ? sizeof(float) : sizeof(int64_t);
+    unsigned char *buf = tmlp_og_alloc(g, (size_t)x->numel * size);
+    if (!buf) return og_nomem(err);
+    for (int64_t i = 0; i < x->numel; i++) {
+        int64_t rem = i, src = 0;
+        for (int32_t d = r - 1; d >= 0; d--) {
+            src += (rem % dims[d]) * in_stride[perm[d]];
+            rem /= dims[d];
+        }
+        memcpy(buf + (size_t)i * size, x->f32 ? (const void *)&x->f32[src] : (const void *)&x->i64[src], size);
+    }
+    og_const_share(y, x, r, dims);
+    y->f32 = x->f32 ? (const float *)buf : NULL;
+    y->i64 = x->f32 ? NULL : (const int64_t *)buf;
+    return TMLP_OK;
+}
+
 /* ---- Arithmetic ------------------------------------------------------------------------- */
 
 /* The graph.h op that evaluates an ONNX elementwise op (LeakyRelu and Gelu need attrs). */
@@ -356,6 +390,7 @@ tmlp_status tmlp_og_fold(tmlp_og *g, tmlp_og_node *n, tmlp_error *err)
     case TMLP_OG_CAST: return og_fold_cast(g, n, x, y, err);
     case TMLP_OG_FLATTEN: case TMLP_OG_RESHAPE: case TMLP_OG_SQUEEZE: case TMLP_OG_UNSQUEEZE:
         return og_fold_shape(g, n, x, y, err);
+    case TMLP_OG_TRANSPOSE: return og_fold_transpose(g, n, x, y, err);
     default: break;
     }
     if (og_gop(n) < 0)

@@ -57,6 +57,7 @@ static const og_op_def OG_OPS[TMLP_OG_N_OPS] = {
     [TMLP_OG_DROPOUT] = {"Dropout", 7, 1, 3, 2},
     [TMLP_OG_CAST] = {"Cast", 6, 1, 1, 1},
     [TMLP_OG_CONSTANT] = {"Constant", 1, 0, 0, 1},
+    [TMLP_OG_TRANSPOSE] = {"Transpose", 1, 1, 1, 1},
 };
 
 const char *tmlp_og_op_name(int32_t op)
@@ -68,7 +69,8 @@ const char *tmlp_og_supported_list(void)
 {
     return "Gemm MatMul Add Sub Mul Div Pow Sqrt Exp Log Neg Reciprocal Erf Relu LeakyRelu "
            "Sigmoid Tanh Gelu Softmax LogSoftmax ReduceMean BatchNormalization "
-           "LayerNormalization Flatten Reshape Squeeze Unsqueeze Identity Dropout Cast Constant";
+           "LayerNormalization Flatten Reshape Squeeze Unsqueeze Identity Dropout Cast Constant "
+           "Transpose (before a Gemm with transA=1)";
 }
 
 static int32_t og_op_lookup(const char *op_type)
@@ -486,6 +488,9 @@ static tmlp_status og_walk(tmlp_og *g, const int32_t *topo, tmlp_error *err)
 static tmlp_status og_finish(tmlp_og *g, const int32_t *topo, tmlp_error *err)
 {
     const tmlp_og_value *out = &g->values[g->output];
+    if (!out->is_const && out->transposed)
+        return tmlp_error_set(err, TMLP_ERR_UNSUPPORTED, "graph output `%.60s` is transposed "
+                              "([C, N]); tinymlp gives one row per sample", out->name);
     if (out->is_const)
         return tmlp_error_set(err, TMLP_ERR_UNSUPPORTED,
                               "graph output `%.60s` is a constant: it does not depend on the "

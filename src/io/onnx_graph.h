@@ -15,7 +15,9 @@
  *               arithmetic): its output becomes a constant. Any other node is checked by
  *               onnx_infer.c: op supported at this opset, attributes, and the shape rule
  *               below. A shape-only node on data (Identity, Dropout, Cast to FLOAT,
- *               Flatten, Reshape, Squeeze, Unsqueeze) becomes an alias of its input.
+ *               Flatten, Reshape, Squeeze, Unsqueeze) becomes an alias of its input; so
+ *               does a Transpose of [N, C], marked `transposed`, which only a Gemm with
+ *               transA=1 may read (the pair is x W^T: what some exporters write).
  *
  * The shape rule. Every non-constant ("data") value is [N, d1, ..., dk] where axis 0 is the
  * batch (symbolic, or fixed in the file: tinymlp runs any batch either way) and d1..dk are
@@ -55,7 +57,7 @@ typedef enum tmlp_og_op {
     TMLP_OG_SOFTMAX, TMLP_OG_LOG_SOFTMAX, TMLP_OG_REDUCE_MEAN,
     TMLP_OG_BATCHNORM, TMLP_OG_LAYERNORM,
     TMLP_OG_FLATTEN, TMLP_OG_RESHAPE, TMLP_OG_SQUEEZE, TMLP_OG_UNSQUEEZE,
-    TMLP_OG_IDENTITY, TMLP_OG_DROPOUT, TMLP_OG_CAST, TMLP_OG_CONSTANT,
+    TMLP_OG_IDENTITY, TMLP_OG_DROPOUT, TMLP_OG_CAST, TMLP_OG_CONSTANT, TMLP_OG_TRANSPOSE,
     TMLP_OG_N_OPS
 } tmlp_og_op;
 
@@ -68,6 +70,7 @@ typedef struct tmlp_og_value {
     /* data */
     int64_t width;          /* floats per row: product of dims[1..ndim) */
     int32_t alias;          /* the value this one is an alias of (itself if none) */
+    int32_t transposed;     /* the [C, N] view of a Transpose: only Gemm's transA reads it */
     /* const */
     int32_t data_type;      /* tmlp_onnx_dtype; FLOAT-family types are held in f32 */
     int64_t numel;

@@ -156,6 +156,19 @@ static tmlp_status og_prepare_op(tmlp_og *g, tmlp_og_node *n, tmlp_error *err)
     case TMLP_OG_SQUEEZE:
     case TMLP_OG_UNSQUEEZE: return og_axes(g, n, g->opset >= 13, err);
     case TMLP_OG_RESHAPE: return og_attr_int(n, "allowzero", &a->allowzero, err);
+    case TMLP_OG_TRANSPOSE: {
+        const tmlp_onnx_attr *perm = og_attr(n, "perm", TMLP_ONNX_ATTR_INTS, &st, err);
+        if (perm && perm->n <= TMLP_ONNX_MAX_DIMS) {
+            a->has_axes = 1;
+            a->n_axes = (int32_t)perm->n;
+            memcpy(a->axes, perm->ints, (size_t)perm->n * sizeof *a->axes);
+        } else if (perm) {
+            char lab[128];
+            st = tmlp_error_set(err, TMLP_ERR_FORMAT, "%s: perm has %lld entries",
+                                tmlp_og_node_label(n, lab, sizeof lab), (long long)perm->n);
+        }
+        return st;
+    }
     case TMLP_OG_DROPOUT: return g->opset >= 12 ? og_dropout_mode(g, n, err) : TMLP_OK;
     case TMLP_OG_CAST: {
         char lab[128];
@@ -212,6 +225,7 @@ static tmlp_status og_set_data(const tmlp_og_node *n, tmlp_og_value *v, int32_t 
         }
     v->is_const = 0;
     v->known = 1;
+    v->transposed = 0;
     v->ndim = ndim;
     memset(v->dims, 0, sizeof v->dims);
     memcpy(v->dims, dims, (size_t)ndim * sizeof *dims);
@@ -303,7 +317,7 @@ static tmlp_status og_infer_gemm(tmlp_og *g, tmlp_og_node *n, tmlp_error *err)
     if (st == TMLP_OK) st = og_need_float_const(g, n, 2, "C", err);
     if (st != TMLP_OK) return st;
     const tmlp_og_value *x = og_in(g, n, 0), *b = og_in(g, n, 1), *c = og_in(g, n, 2);
-    if (n->a.trans_a)
+    if (n->a.trans_a && !x->transposed)
         return tmlp_error_set(err, TMLP_ERR_UNSUPPORTED, "%s: transA=1 would transpose the batch "
                               "axis of `%.60s` %s", lab, x->name, tmlp_og_shape_str(x, s1, sizeof s1));
     if (b->ndim != 2)
@@ -626,10 +640,49 @@ static tmlp_status og_infer_shape_op(tmlp_og *g, tmlp_og_node *n, tmlp_error *er
     return st;
 }
 
+/* Transpose of [N, C] (perm [1, 0] or none): an alias marked `transposed`, for a Gemm
+ * with transA=1 (tmlp_og_infer refuses any other reader). */
+static tmlp_status og_infer_transpose(tmlp_og *g, tmlp_og_node *n, tmlp_error *err)
+{
+    const tmlp_og_value *x = og_in(g, n, 0);
+    const int swap = !n->a.has_axes || (n->a.n_axes == 2 && n->a.axes[0] == 1 && n->a.axes[1] == 0);
+    if (x->ndim != 2 || !swap) {
+        char lab[128], s[64];
+        return tmlp_error_set(err, TMLP_ERR_UNSUPPORTED, "%s: Transpose of `%.60s` %s moves the "
+                              "batch axis; tinymlp reads it only as [N, C] -> [C, N] before a Gemm "
+                              "with transA=1", tmlp_og_node_label(n, lab, sizeof lab), x->name,
+                              tmlp_og_shape_str(x, s, sizeof s));
+    }
+    tmlp_og_value *y = og_out(g, n);
+    tmlp_status st = og_set_data(n, y, 2, x->dims, err);
+    y->transposed = !x->transposed;
+    y->alias = n->in[0];
+    n->state = TMLP_OG_ALIAS;
+    return st;
+}
+
+/* A transposed value ([C, N]) feeds only a Gemm's A with transA=1 or another Transpose. */
+static tmlp_status og_check_transposed(const tmlp_og *g, const tmlp_og_node *n, tmlp_error *err)
+{
+    for (int32_t i = 0; i < n->n_in; i++) {
+        const tmlp_og_value *v = og_in(g, n, i);
+        if (!v || v->is_const || !v->transposed) continue;
+        if (n->op == TMLP_OG_TRANSPOSE || (n->op == TMLP_OG_GEMM && i == 0 && n->a.trans_a)) continue;
+        char lab[128];
+        return tmlp_error_set(err, TMLP_ERR_UNSUPPORTED, "%s: reads `%.60s`, a Transpose of the "
+                              "batch axis; tinymlp reads that only as a Gemm's A with transA=1",
+                              tmlp_og_node_label(n, lab, sizeof lab), v->name);
+    }
+    return TMLP_OK;
+}
+
 tmlp_status tmlp_og_infer(tmlp_og *g, tmlp_og_node *n, tmlp_error *err)
 {
     const tmlp_og_value *x = og_in(g, n, 0);
+    tmlp_status st = og_check_transposed(g, n, err);
+    if (st != TMLP_OK) return st;
     switch (n->op) {
+    case TMLP_OG_TRANSPOSE: return og_infer_transpose(g, n, err);
     case TMLP_OG_GEMM: return og_infer_gemm(g, n, err);
     case TMLP_OG_MATMUL: return og_infer_matmul(g, n, err);
     case TMLP_OG_ADD: case TMLP_OG_SUB: case TMLP_OG_MUL: case TMLP_OG_DIV: case TMLP_OG_POW:
