@@ -591,6 +591,9 @@ static void test_ir_refusals(void **state)
     irb_free(&b);
 }
 
+/* A 0-d FLOAT initializer `name` holding *k. */
+static void irb_scalar(irb *b, const char *name, float *k) { irb_init_tensor(b, name, 0, NULL, k, NULL); }
+
 /* Run model m on rows x (rows, in) into y. */
 static void run_model(tmlp_model *m, const float *x, int64_t rows, float *y)
 {
@@ -649,6 +652,40 @@ static void test_ir_residual(void **state)
     irb_node(&b, "Relu", "h", "r");
     irb_node(&b, "Add", "r,x", "y");
     irb_check(&b, &want[0][0], 4, "graph (3 ops: Gemm,Relu,Add)");
+    irb_free(&b);
+}
+
+/* MatMul, then the Add of a bias row, then a Mul: the Add is taken into the dense (which
+ * then has in*out + out parameters) and only the Mul is left to a GRAPH layer. */
+static void test_ir_bias_fold(void **state)
+{
+    (void)state;
+    static float w[16], bias[4], two = 2.0f;
+    float want[3][4];
+    for (int i = 0; i < 16; i++) w[i] = (float)((i * 5) % 7 - 3) * 0.125f; /* [in, out] */
+    for (int j = 0; j < 4; j++) bias[j] = 0.25f * (float)j - 0.5f;
+    for (int r = 0; r < 3; r++)
+        for (int j = 0; j < 4; j++) {
+            double h = 0;
+            for (int i = 0; i < 4; i++) h += (double)ir_x[r][i] * w[i * 4 + j];
+            want[r][j] = (float)(2.0 * (h + bias[j]));
+        }
+    irb b;
+    const int64_t w4[1] = {4}, d44[2] = {4, 4}, d14[2] = {1, 4};
+    irb_init(&b, 13, 2, w4);
+    irb_init_tensor(&b, "w", 2, d44, w, NULL);
+    irb_init_tensor(&b, "b", 2, d14, bias, NULL);
+    irb_scalar(&b, "two", &two);
+    irb_node(&b, "MatMul", "x,w", "h");
+    irb_node(&b, "Add", "b,h", "a");
+    irb_node(&b, "Mul", "a,two", "y");
+    irb_check(&b, &want[0][0], 4, "dense,graph (1 op: Mul)");
+    tmlp_model *m = NULL;
+    assert_int_equal(irb_build(&b, 0, &m, NULL), TMLP_OK);
+    tmlp_layer_info li;
+    assert_int_equal(tmlp_model_layer_info(m, 0, &li, NULL), TMLP_OK);
+    assert_int_equal(li.param_count, 20);
+    tmlp_model_destroy(m);
     irb_free(&b);
 }
 
@@ -717,9 +754,6 @@ static void test_ir_reduce_and_identity(void **state)
     irb_free(&b);
 }
 
-/* x (op c) for scalar c = k: a 0-d initializer named name. */
-static void irb_scalar(irb *b, const char *name, float *k) { irb_init_tensor(b, name, 0, NULL, k, NULL); }
-
 /* The fusion pass checks what it recognises: GELU written another way (0.5 x first, Mul by
  * 1/sqrt 2, operands swapped) fuses; the same ops with erf(x / 2) do not (the numeric
  * check fails), and run as a GRAPH layer with the right values. */
@@ -773,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_ir_refusals),
         cmocka_unit_test(test_ir_residual),
+        cmocka_unit_test(test_ir_bias_fold),
         cmocka_unit_test(test_ir_elementwise),
         cmocka_unit_test(test_ir_reduce_and_identity),
         cmocka_unit_test(test_ir_fusion_check),

@@ -111,45 +111,37 @@ static const tmlp_og_node *ob_single(const tmlp_og *g, const tmlp_og_segment *s)
     return s && s->first == s->last ? &g->nodes[g->order[s->first]] : NULL;
 }
 
-/* A bias Add / Sub right after a dense: segment `next` is one Add (either operand order)
- * or Sub (data first) of a constant row over the dense's output; its row into *row with
- * *sign -1 for Sub. Returns 1 on a match, 0 if none, -1 when out of memory. */
-static int ob_bias_after(tmlp_og *g, const tmlp_og_segment *next, int32_t y, const float **row,
-                         float *sign)
+/* Is segment `next` a bias for the dense whose output is y: one Add (either operand order)
+ * or Sub (data first) of a constant over y that keeps y's row? */
+static int ob_is_bias(const tmlp_og *g, const tmlp_og_segment *next, int32_t y)
 {
     const tmlp_og_node *n = ob_single(g, next);
     if (!n || (n->op != TMLP_OG_ADD && n->op != TMLP_OG_SUB)) return 0;
-    const int32_t a = n->in[0], b = n->in[1];
-    const int c_first = g->values[a].is_const;
+    const int c_first = g->values[n->in[0]].is_const;
+    const int32_t data = c_first ? n->in[1] : n->in[0], cst = c_first ? n->in[0] : n->in[1];
     if (n->op == TMLP_OG_SUB && c_first) return 0;
-    const int32_t data = c_first ? b : a, cst = c_first ? a : b;
-    const tmlp_og_value *yv = &g->values[y];
-    if (!g->values[cst].is_const || tmlp_og_root(g, data) != y ||
-        g->values[tmlp_og_root(g, n->out[0])].width != yv->width)
-        return 0;
-    *row = tmlp_onnx_const_full_row(g, &g->values[cst], yv);
-    *sign = n->op == TMLP_OG_SUB ? -1.0f : 1.0f;
-    return *row ? 1 : -1;
+    return g->values[cst].is_const && tmlp_og_root(g, data) == y &&
+           g->values[tmlp_og_root(g, n->out[0])].width == g->values[y].width;
 }
 
-/* Gemm / MatMul -> dense, taking in a bias Add in the next segment (*used = 2). */
-static tmlp_status ob_add_dense(tmlp_og *g, const tmlp_og_segment *s, const tmlp_og_segment *next,
-                                tmlp_model *m, int *used, tmlp_error *err)
+/* Gemm / MatMul -> dense; `bias` (or NULL) is the bias segment the plan gave it. */
+static tmlp_status ob_add_dense(tmlp_og *g, const tmlp_og_segment *s, const tmlp_og_segment *bias,
+                                tmlp_model *m, tmlp_error *err)
 {
     const tmlp_og_node *n = ob_single(g, s);
     float *w, *b;
     int64_t out, in;
     tmlp_status st = tmlp_onnx_dense_params(g, n, &w, &b, &out, &in, err);
     if (st != TMLP_OK) return st;
-    const float *row;
-    float sign;
-    const int bias = next ? ob_bias_after(g, next, s->out, &row, &sign) : 0;
-    if (bias < 0) return ob_nomem(err);
     if (bias) {
+        const tmlp_og_node *a = ob_single(g, bias);
+        const int c_first = g->values[a->in[0]].is_const;
+        const float sign = a->op == TMLP_OG_SUB ? -1.0f : 1.0f, *row;
+        row = tmlp_onnx_const_full_row(g, &g->values[a->in[c_first ? 0 : 1]], &g->values[s->out]);
         const int fresh = b == NULL;
-        if (fresh && !(b = tmlp_og_alloc(g, (size_t)out * sizeof *b))) return ob_nomem(err);
+        if (fresh) b = tmlp_og_alloc(g, (size_t)out * sizeof *b);
+        if (!row || !b) return ob_nomem(err);
         for (int64_t j = 0; j < out; j++) b[j] = (fresh ? 0.0f : b[j]) + sign * row[j];
-        *used = 2;
     }
     return tmlp_model_add_dense(m, in, out, w, b, err);
 }
@@ -166,8 +158,8 @@ static tmlp_status ob_soft(tmlp_status st, const tmlp_error *e, int *done, tmlp_
 /* A one-node segment whose op is a built-in layer: that layer (TMLP_ERR_ARG from its
  * builder, e.g. a LayerNormalization epsilon of 0, leaves *done 0: the caller falls back
  * to a GRAPH layer). */
-static tmlp_status ob_add_single(tmlp_og *g, const tmlp_og_segment *s, const tmlp_og_segment *next,
-                                 tmlp_model *m, int *used, int *done, tmlp_error *err)
+static tmlp_status ob_add_single(tmlp_og *g, const tmlp_og_segment *s, const tmlp_og_segment *bias,
+                                 tmlp_model *m, int *done, tmlp_error *err)
 {
     const tmlp_og_node *n = ob_single(g, s);
     const tmlp_og_value *x = &g->values[n->in[0]];
@@ -175,7 +167,7 @@ static tmlp_status ob_add_single(tmlp_og *g, const tmlp_og_segment *s, const tml
     tmlp_error e = {TMLP_OK, ""};
     *done = 1;
     switch (n->op) {
-    case TMLP_OG_GEMM: case TMLP_OG_MATMUL: return ob_add_dense(g, s, next, m, used, err);
+    case TMLP_OG_GEMM: case TMLP_OG_MATMUL: return ob_add_dense(g, s, bias, m, err);
     case TMLP_OG_RELU: return tmlp_model_add_relu(m, err);
     case TMLP_OG_LEAKY_RELU: return tmlp_model_add_leaky_relu(m, n->a.alpha, err);
     case TMLP_OG_SIGMOID: return tmlp_model_add_sigmoid(m, err);
@@ -207,8 +199,9 @@ static tmlp_status ob_add_single(tmlp_og *g, const tmlp_og_segment *s, const tml
 
 /* ---- The plan ---------------------------------------------------------------------------- */
 
-/* What a run of segments first .. last becomes. */
-enum { OB_GRAPH, OB_SINGLE, OB_FUSED };
+/* What a run of segments first .. last becomes (OB_BIAS: the bias Add of the dense in
+ * the step before, which takes it in). */
+enum { OB_GRAPH, OB_SINGLE, OB_FUSED, OB_BIAS };
 typedef struct ob_step {
     int kind;
     int32_t first, last;    /* segments */
@@ -277,6 +270,10 @@ static tmlp_status ob_plan(tmlp_og *g, const tmlp_og_segment *segs, int32_t n_se
             st.first = st.last = i;
         }
         ob_step *prev = *n_steps ? &steps[*n_steps - 1] : NULL;
+        const int op = prev && prev->kind == OB_SINGLE ? ob_single(g, &segs[prev->first])->op : -1;
+        if ((op == TMLP_OG_GEMM || op == TMLP_OG_MATMUL) && st.kind == OB_GRAPH &&
+            ob_is_bias(g, &segs[i], segs[prev->first].out))
+            st.kind = OB_BIAS;
         if (st.kind == OB_GRAPH && prev && prev->kind == OB_GRAPH) prev->last = i;
         else steps[(*n_steps)++] = st;
         i = st.last + 1;
@@ -284,23 +281,20 @@ static tmlp_status ob_plan(tmlp_og *g, const tmlp_og_segment *segs, int32_t n_se
     return TMLP_OK;
 }
 
-/* One step of the plan onto m; *skip = 1 when a dense took in the next step's bias Add. */
+/* Step k of the plan onto m. */
 static tmlp_status ob_add_step(tmlp_og *g, const tmlp_og_segment *segs, const ob_step *steps,
                                int32_t n_steps, int32_t k, const tmlp_model_options *o,
-                               tmlp_model *m, int *skip, tmlp_error *err)
+                               tmlp_model *m, tmlp_error *err)
 {
     const ob_step *st = &steps[k];
     const tmlp_og_segment run = ob_merge(segs, st->first, st->last);
-    *skip = 0;
+    if (st->kind == OB_BIAS) return TMLP_OK; /* in the dense before it */
     if (st->kind == OB_FUSED)
         return tmlp_onnx_fuse_add(m, &st->fused, g->values[run.in].width, &o->allocator, err);
     if (st->kind == OB_SINGLE) {
-        /* a bias Add after a dense: only if the planner left it a one-segment GRAPH step */
-        const ob_step *nx = k + 1 < n_steps ? &steps[k + 1] : NULL;
-        const tmlp_og_segment *next = nx && nx->kind == OB_GRAPH && nx->first == nx->last ? &segs[nx->first] : NULL;
-        int used = 1, done = 0;
-        tmlp_status rc = ob_add_single(g, &run, next, m, &used, &done, err);
-        *skip = used == 2;
+        const int has_bias = k + 1 < n_steps && steps[k + 1].kind == OB_BIAS;
+        int done = 0;
+        tmlp_status rc = ob_add_single(g, &run, has_bias ? &segs[steps[k + 1].first] : NULL, m, &done, err);
         if (rc != TMLP_OK || done) return rc;
     }
     return ob_add_graph(g, &run, o, m, err);
@@ -323,8 +317,8 @@ static tmlp_status ob_add_layers(tmlp_og *g, const tmlp_model_options *o, tmlp_m
     ob_step *steps = tmlp_mem_calloc(&o->allocator, (size_t)n_segs + 1, sizeof *steps);
     if (!steps) st = ob_nomem(err);
     if (st == TMLP_OK) st = ob_plan(g, segs, n_segs, o, steps, &n_steps, err);
-    for (int32_t k = 0, skip = 0; st == TMLP_OK && k < n_steps; k += 1 + skip)
-        st = ob_add_step(g, segs, steps, n_steps, k, o, m, &skip, err);
+    for (int32_t k = 0; st == TMLP_OK && k < n_steps; k++)
+        st = ob_add_step(g, segs, steps, n_steps, k, o, m, err);
     tmlp_mem_free(&o->allocator, steps);
     tmlp_mem_free(&o->allocator, segs);
     return st;

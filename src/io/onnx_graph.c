@@ -189,7 +189,9 @@ static void og_value_from_tensor(tmlp_og_value *v, const tmlp_onnx_tensor *t)
     v->i64 = t->i64;
 }
 
-/* The graph input: FLOAT, shape [N, d1, ..] with d1.. fixed. */
+/* The graph input: FLOAT, shape [N, d1, ..] (rank >= 2) with d1.. fixed. A rank-1 input is
+ * refused: [784] would be one sample without a batch axis, [N] samples of one number; a
+ * model for either is better exported as [N, C]. */
 static tmlp_status og_input_value(tmlp_og_value *v, const tmlp_onnx_value *in, tmlp_error *err)
 {
     if (!in->is_tensor || in->elem_type != TMLP_ONNX_FLOAT)
@@ -197,10 +199,11 @@ static tmlp_status og_input_value(tmlp_og_value *v, const tmlp_onnx_value *in, t
                               "graph input `%.60s`: element type %s; tinymlp reads FLOAT inputs",
                               in->name, in->is_tensor ? tmlp_onnx_dtype_name(in->elem_type)
                                                       : "(not a tensor)");
-    if (in->ndim < 1)
+    if (in->ndim < 2)
         return tmlp_error_set(err, TMLP_ERR_UNSUPPORTED,
                               "graph input `%.60s`: %s; tinymlp needs [N, features] with the batch "
-                              "axis first", in->name, in->ndim < 0 ? "no shape" : "a scalar");
+                              "axis first", in->name, in->ndim < 0 ? "no shape" : in->ndim == 0
+                              ? "a scalar" : "one axis (no batch axis, or no feature axis)");
     if (in->dims[0] == 0)
         return tmlp_error_set(err, TMLP_ERR_SHAPE, "graph input `%.60s`: batch dimension 0",
                               in->name);

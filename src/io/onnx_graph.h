@@ -21,7 +21,8 @@
  *
  * The shape rule. Every non-constant ("data") value is [N, d1, ..., dk] where axis 0 is the
  * batch (symbolic, or fixed in the file: tinymlp runs any batch either way) and d1..dk are
- * fixed; in memory a value is B rows of `width` = d1*...*dk floats (1 for [N]). Every op
+ * fixed; in memory a value is B rows of `width` = d1*...*dk floats (1 for [N]). The graph
+ * input has k >= 1 (a rank-1 input, with no batch or no feature axis, is refused). Every op
  * must act on each row alone: nothing may reduce, broadcast or reshape across axis 0, and
  * a constant operand may only vary along the row (scalar, [W], [1, W], ...). A node that
  * breaks this is refused naming the node, the op and the shapes.
