@@ -90,7 +90,17 @@ TMLP_API tmlp_model_options tmlp_model_options_default(void);
  * TMLP_ERR_IO, any safetensors TMLP_ERR_HEADER_* .. TMLP_ERR_DUPLICATE,
  * TMLP_ERR_MISSING_TENSOR, TMLP_ERR_EXTRA_TENSOR, TMLP_ERR_LAYERS, TMLP_ERR_SHAPE,
  * TMLP_ERR_UNSUPPORTED (dtype), TMLP_ERR_FORMAT (non-finite), TMLP_ERR_NOMEM; `err` (may be
- * NULL) gets a message naming the tensor and shapes. *out is NULL on error. */
+ * NULL) gets a message naming the tensor and shapes. *out is NULL on error.
+ *
+ * An ONNX file (recognised by its content; the name is only a tie-break for bytes that are
+ * neither format) is read as a graph of opset 7..21 with one input [N, features] and one
+ * output: the ops MLPs export to become built-in layers, known decompositions (GELU, SiLU,
+ * LayerNorm) fused layers, and the rest GRAPH layers (opts->no_fusion: one GRAPH layer).
+ * metadata_props "tinymlp.input_scale/mean/std" set the preprocessing as __metadata__
+ * does. opts->layers must be NULL (TMLP_ERR_ARG). Refusals name the node, op and reason:
+ * TMLP_ERR_FORMAT (malformed, dangling or duplicate names, cycles, bad attributes),
+ * TMLP_ERR_UNSUPPORTED (an op, opset, domain, external data, more than one input, an op
+ * across the batch axis), TMLP_ERR_SHAPE (sizes that disagree). */
 TMLP_API tmlp_status tmlp_model_load(const char *path, const tmlp_model_options *opts,
                                      tmlp_model **out, tmlp_error *err);
 

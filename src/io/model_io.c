@@ -38,6 +38,11 @@
  * double}. Floats are stored as their raw bytes, so a save/load round trip is bit-exact.
  * Like the rest of the library this assumes a little-endian host (the format is
  * little-endian).
+ *
+ * ONNX: tmlp_model_load looks at the file's first bytes (model_file_is_onnx) and hands an
+ * ONNX file to src/io/onnx_load.c, which reads the same preprocessing keys from its
+ * metadata_props through tmlp_model_meta_preprocess (model_io.h). A model holding a GRAPH
+ * layer (ONNX-only) is not saved.
  */
 #include "io/layer_list.h"
 #include "io/file_read.h"
