@@ -3,8 +3,11 @@
 #
 #   scripts/fuzz.sh safetensors 600      # tmlp_st_parse + tmlp_st_to_f32
 #   scripts/fuzz.sh idx 600              # tmlp_idx_parse
-#   scripts/fuzz.sh model_load 600       # tmlp_model_load + a forward pass (corpus: fuzz/corpus/safetensors)
+#   scripts/fuzz.sh model_load 600       # tmlp_model_load + a forward pass
+#   scripts/fuzz.sh onnx 600             # tmlp_onnx_parse (protobuf reader + ModelProto decoder)
+#   scripts/fuzz.sh all 20               # each target in turn, 20 s each (CI does this)
 #
+# Needs clang and libclang-rt-14-dev (scripts/setup.sh --fuzz installs them).
 # Configures build-fuzz/ with clang and -Dfuzz=true (once), builds fuzz/fuzz_TARGET, copies
 # the committed seed corpus fuzz/corpus/TARGET/ into fuzz/corpus-run/TARGET/ (gitignored;
 # new inputs found by the run accumulate there) and runs for SECONDS. Crash, leak, timeout
@@ -12,13 +15,23 @@
 # and of crashes; exits non-zero if the fuzzer found anything.
 set -eu
 
+targets="safetensors idx model_load onnx"
 if [ $# -ne 2 ]; then
-    echo "usage: $0 TARGET SECONDS   (TARGET: safetensors | idx | model_load)" >&2
+    echo "usage: $0 TARGET SECONDS   (TARGET: safetensors | idx | model_load | onnx | all)" >&2
     exit 2
 fi
 target=$1
 seconds=$2
-case $target in safetensors | idx | model_load) ;; *) echo "unknown target: $target" >&2; exit 2 ;; esac
+case $seconds in '' | *[!0-9]*) echo "SECONDS must be a whole number: $seconds" >&2; exit 2 ;; esac
+if [ "$target" = all ]; then
+    failed=
+    for t in $targets; do
+        "$0" "$t" "$seconds" || failed="$failed $t"
+    done
+    [ -z "$failed" ] || { echo "FAIL: fuzz targets with findings or errors:$failed" >&2; exit 1; }
+    exit 0
+fi
+case " $targets " in *" $target "*) ;; *) echo "unknown target: $target" >&2; exit 2 ;; esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
@@ -29,9 +42,9 @@ for attempt in 1 2 3 4 5; do
     if [ -f "$build/build.ninja" ]; then
         :
     elif [ -d "$build/meson-private" ]; then
-        CC=clang meson setup --reconfigure "$build" "$root" -Dfuzz=true >/dev/null || true
+        CC=clang CXX=clang++ meson setup --reconfigure "$build" "$root" -Dfuzz=true >/dev/null || true
     else
-        CC=clang meson setup "$build" "$root" -Dfuzz=true >/dev/null || true
+        CC=clang CXX=clang++ meson setup "$build" "$root" -Dfuzz=true >/dev/null || true
     fi
     if ninja -C "$build" "fuzz/fuzz_$target" >/dev/null; then
         built=yes

@@ -446,7 +446,7 @@ tmlp_status tmlp_model_load(const char *path, const tmlp_model_options *opts, tm
     tmlp_preprocess pre = {0, 1.0, 0.0, 1.0};
     if (!layers)
         st = tmlp_error_set(err, TMLP_ERR_LAYERS,
-                            "no layer list: set tmlp_model_options.layers or __metadata__ tinymlp.layers");
+                            "no layer list: pass layers or set __metadata__ tinymlp.layers");
     if (st == TMLP_OK) st = tmlp_layer_list_parse(layers, alloc, &specs, &n, err);
     if (st == TMLP_OK) st = check_tensors(f, specs, n, &input_width, err);
     if (st == TMLP_OK) st = read_preprocess(f, &pre, err);
