@@ -26,11 +26,11 @@
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* The activations other than NONE and RELU, out of line: one copy of the vector math for
- * the whole file rather than one per store site (kernels.h: the three copies). */
+ * the whole file rather than one per store site (~100 after unrolling; kernels.h). */
 static __attribute__((noinline)) __m512 act_vec(tmlp_epilogue ep, __m512 t) { return tmlp_v16_act(ep, t); }
 
-/* t before its store: nothing, max(t, 0) (NaN -> 0), or act_vec. ep.act is a constant in
- * the NONE and RELU copies of the kernel, so they keep exactly their old code. */
+/* t before its store: nothing, max(t, 0) (NaN -> 0), or act_vec. In the kernel's NONE/RELU
+ * copy the compiler knows act_vec is unreachable, so that copy keeps its old code. */
 ALWAYS_INLINE __m512 activate(tmlp_epilogue ep, __m512 t)
 {
     if (ep.act == TMLP_ACT_NONE) return t;

@@ -21,10 +21,11 @@
  * (act.h: NONE, RELU, LEAKY_RELU, GELU, GELU_TANH, TANH, SIGMOID, SILU). Rows of x and y
  * are contiguous (strides in and out); x need not be aligned. Each kernel streams a panel
  * once per group of rows and keeps its outputs in registers until the epilogue, which adds
- * the bias and applies act to each vector before its one store. NONE and RELU run in a
- * copy of the kernel where they are constants (nothing, or one max per vector: the code
- * the kernels had before the other activations); the others in a third copy whose store
- * calls the file's one out-of-line act_vec (vmath_avx2.h / vmath_avx512.h inlined there).
+ * the bias and applies act to each vector before its one store. Each kernel runs in two
+ * copies (TMLP_EPILOGUE_SPLIT): NONE and RELU in one where nothing else can happen, which is
+ * the code of the kernels before the other activations (a branch on ReLU, a max); the
+ * others in one whose store calls the file's single out-of-line act_vec, where the vector
+ * math (vmath_avx2.h / vmath_avx512.h) is inlined.
  *
  * Reduced precisions (docs/precision.md) keep the 64-output panels and group k so that one
  * 32-bit lane holds one output's weights for 2 (BF16) or 4 (INT8) consecutive k, the
@@ -85,7 +86,7 @@ typedef void (*tmlp_kernel_rows_fn)(const tmlp_packed *p, const float *const *xp
 #define TMLP_XROW(x, xp, in, r) ((xp) ? (xp)[r] : (x) + (r) * (in))
 /* A kernel file writes one always-inline `forward(p, x, xp, y, batch, ep)` over TMLP_XROW
  * and gets both entry points, tmlp_kernel_<isa> and tmlp_kernel_<isa>_rows, from this; each
- * inlines forward three times (TMLP_EPILOGUE_SPLIT: NONE, RELU, the rest). */
+ * inlines forward twice (TMLP_EPILOGUE_SPLIT: NONE or RELU, the rest). */
 #define TMLP_KERNEL_ENTRY_POINTS(isa)                                                           \
     void tmlp_kernel_##isa(const tmlp_packed *p, const float *x, float *y, int64_t batch,      \
                            tmlp_epilogue ep)                                                    \
@@ -98,19 +99,16 @@ typedef void (*tmlp_kernel_rows_fn)(const tmlp_packed *p, const float *const *xp
         TMLP_EPILOGUE_SPLIT(ep, e, forward(p, NULL, xp, y, batch, e));                         \
     }
 
-/* Run CALL (an always-inline call taking the epilogue as `e`) with e a constant NONE or
- * RELU when ep is one of them, so that copy of the kernel folds the activation away
- * exactly as the ReLU-only kernels did; any other activation runs a third copy. */
+/* Run CALL (an always-inline call taking the epilogue as `e`) in two copies: one where the
+ * compiler knows e.act is NONE or RELU, so the activation is the ReLU-only kernels' `if
+ * (relu) max` and no more, and one for every other activation. */
 #define TMLP_EPILOGUE_SPLIT(ep, e, CALL)                                                        \
     do {                                                                                        \
-        if ((ep).act == TMLP_ACT_NONE) {                                                        \
-            const tmlp_epilogue e = TMLP_EPILOGUE_NONE;                                         \
-            CALL;                                                                               \
-        } else if ((ep).act == TMLP_ACT_RELU) {                                                 \
-            const tmlp_epilogue e = TMLP_EPILOGUE_RELU;                                         \
+        const tmlp_epilogue e = (ep);                                                           \
+        if (e.act == TMLP_ACT_NONE || e.act == TMLP_ACT_RELU) {                                 \
+            if (e.act != TMLP_ACT_NONE && e.act != TMLP_ACT_RELU) __builtin_unreachable();     \
             CALL;                                                                               \
         } else {                                                                                \
-            const tmlp_epilogue e = (ep);                                                       \
             CALL;                                                                               \
         }                                                                                       \
     } while (0)

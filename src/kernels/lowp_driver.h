@@ -14,7 +14,7 @@
  *     panel_bf16_w(wp, w, np, xb, out, b, y, rows, valid, ep)
  *     panel_int8_w(wp, w, nq, xq, sx, zx, out, b, ws, wsum, y, rows, valid, ep)
  *                                           all rows against one panel of width wp
- *                                           (always inline: each entry point runs three
+ *                                           (always inline: each entry point runs two
  *                                           copies, TMLP_EPILOGUE_SPLIT in kernels.h)
  *     LOWP_BF16_NAME, LOWP_INT8_NAME        the names of the two entry points
  */
