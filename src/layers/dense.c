@@ -295,6 +295,7 @@ tmlp_status tmlp_dense_create(const tmlp_allocator *a, int64_t in, int64_t out,
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "dense %lldx%lld: out of memory for %zu bytes of parameters",
                               (long long)out, (long long)in, bytes);
     }
+    tmlp_mem_advise_huge(d->block, bytes); /* 2 MB pages for the BLAS path too (pack.c) */
     /* Align W to a cache line: BLAS kernels stream it with full-line loads. */
     uintptr_t p = ((uintptr_t)d->block + 63) & ~(uintptr_t)63;
     d->weight = (float *)p;
