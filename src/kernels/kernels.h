@@ -66,6 +66,10 @@ typedef struct tmlp_packed {
     float *bias;       /* (n_panels * 64), zero padded */
     void *block;       /* the one allocation holding w and bias */
     size_t bytes;      /* bytes of `block` */
+    /* Bytes of the whole layer's panels: size rules inside a kernel (avx512.c's pairing at
+     * batch 1) read this, not the panels in front of them, so a view of some panels (the
+     * session's threads, dense.c) sums each output in the same order as the whole layer. */
+    size_t layer_bytes;
 } tmlp_packed;
 
 /* Width of panel p (64, or the rest rounded up to 16 for the last one). */

@@ -52,6 +52,7 @@ static tmlp_status pack_f32(const tmlp_allocator *a, int64_t in, int64_t out, co
     if (!p->block) return TMLP_ERR_NOMEM;
     tmlp_mem_advise_huge(p->block, bytes);
     p->bytes = bytes;
+    p->layer_bytes = (size_t)n_panels * TMLP_PANEL * (size_t)in * sizeof(float);
     p->in = in;
     p->out = out;
     p->n_panels = n_panels;
@@ -91,6 +92,7 @@ static tmlp_status pack_lowp(const tmlp_allocator *a, int64_t in, int64_t out, c
     tmlp_mem_advise_huge(p->block, bytes);
     memset(p->block, 0, bytes);
     p->bytes = bytes;
+    p->layer_bytes = (size_t)n_panels * TMLP_PANEL * (size_t)in * sizeof(float);
     p->in = in;
     p->out = out;
     p->n_panels = n_panels;
