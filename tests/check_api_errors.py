@@ -36,6 +36,7 @@ TESTED_ELSEWHERE = {
     "tmlp_session_forward_u8", "tmlp_session_forward_profiled",
     "tmlp_session_forward_rows", "tmlp_session_forward_u8_rows",
     "tmlp_model_set_preprocess", "tmlp_blas_set_threads", "tmlp_session_set_threads",
+    "tmlp_model_sut_set_threads",
 }
 # No argument can make these fail on a correct machine.
 UNPROVOKED = {

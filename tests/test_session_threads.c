@@ -167,6 +167,9 @@ static void test_args(void **st)
     assert_int_equal(tmlp_session_set_threads(s, 0, NULL), TMLP_OK); /* auto */
     assert_true(tmlp_session_threads(s) >= 1);
     assert_int_equal(tmlp_session_threads(NULL), 0);
+    assert_int_equal(tmlp_model_sut_set_threads(NULL, 2, &err), TMLP_ERR_ARG);
+    assert_non_null(strstr(err.message, "m is NULL"));
+    assert_int_equal(tmlp_model_sut_threads(NULL), 1);
     tmlp_session_destroy(s);
     tmlp_model_destroy(m);
 }
