@@ -27,6 +27,12 @@
  * it lies, so the batch is never copied (a 256 x 784 batch is 800 KB, read once more and
  * written once per copy). When that layer cannot (BLAS above the crossover, BF16 / INT8)
  * the rows are gathered into `staging` and the pass runs as usual.
+ *
+ * Intra-op threads (tmlp_session_set_threads): the session may own a pool (pool.h) of
+ * T - 1 workers, made once. A Dense layer whose split_ok says the batch is worth it runs
+ * as T parts (forward_part: panel pairs at batch 1, 4-row groups above), the caller being
+ * part 0; every other layer runs on the caller. The pool lives outside the session's one
+ * block (its own allocation, freed by destroy after the workers are joined).
  */
 #include "layer.h"
 
