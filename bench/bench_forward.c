@@ -10,7 +10,11 @@
  *           above, a branch-free bias+ReLU loop, softmax at the end;
  *   engine  the engine as shipped (kernel from cpuid up to the crossover, BLAS above);
  *   scalar, avx2, avx512, blas   the engine with that kernel forced at every batch size
- *           (tmlp_model_options.kernel); a kernel this CPU lacks prints "n/a".
+ *           (tmlp_model_options.kernel); a kernel this CPU lacks prints "n/a";
+ *   read    one plain read of as many bytes as the model's F32 weights, and the roof:
+ *           engine time / read time (1.00 = the forward runs at the memory roof).
+ * Above each model's rows, the dispatch rule: the caches read (tmlp_cpu_cache_get), where
+ * the weights live, and each Dense layer's kernel up to its crossover.
  * Drift (turbo, neighbours on a shared machine) is cancelled by interleaving: each round
  * runs one block of calls per side, in an order rotated every round, and each ratio
  * hand/side is taken per round (same seconds of the machine) and then the median.
@@ -23,6 +27,7 @@
  */
 #include "tinymlp.h"
 #include "layers/model_internal.h"
+#include "kernels/kernels.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -145,11 +150,14 @@ static void hand_free(hand_mlp *h)
 
 /* --- Measurement ---------------------------------------------------------------------- */
 
-enum { SIDE_HAND, SIDE_ENGINE, SIDE_SCALAR, SIDE_AVX2, SIDE_AVX512, SIDE_BLAS, N_SIDES };
-static const char *const side_names[N_SIDES] = {"hand", "engine", "scalar", "avx2", "avx512", "blas"};
+/* SIDE_READ is no forward: one plain read of as many bytes as the model's F32 weights
+ * (tmlp_stream_sum with the engine's widest loads), the memory roof of the shape. */
+enum { SIDE_HAND, SIDE_ENGINE, SIDE_SCALAR, SIDE_AVX2, SIDE_AVX512, SIDE_BLAS, SIDE_READ, N_SIDES };
+static const char *const side_names[N_SIDES] = {"hand", "engine", "scalar", "avx2", "avx512", "blas", "read"};
 static const tmlp_kernel side_kernel[N_SIDES] = {TMLP_KERNEL_BLAS, TMLP_KERNEL_AUTO,
                                                  TMLP_KERNEL_SCALAR, TMLP_KERNEL_AVX2,
-                                                 TMLP_KERNEL_AVX512, TMLP_KERNEL_BLAS};
+                                                 TMLP_KERNEL_AVX512, TMLP_KERNEL_BLAS,
+                                                 TMLP_KERNEL_AUTO};
 
 typedef struct bench_model {
     tmlp_model *m[N_SIDES];   /* NULL for hand, or for a kernel the CPU lacks */
@@ -158,6 +166,9 @@ typedef struct bench_model {
     float *x;
     int64_t in;
     double flops_per_sample;
+    float *wread;        /* SIDE_READ's buffer: the bytes of the model's F32 weights */
+    size_t wread_n;      /* its floats */
+    tmlp_kernel read_k;  /* the kernel whose loads read it (the engine's) */
 } bench_model;
 
 /* This thread's CPU time: unlike wall time it does not count the time the thread sat
@@ -175,6 +186,10 @@ static void one(const bench_model *b, int side, int batch)
 {
     if (side == SIDE_HAND) {
         sink = hand_forward(&b->h, b->x, batch)[0];
+        return;
+    }
+    if (side == SIDE_READ) {
+        sink = tmlp_stream_sum(b->read_k, b->wread, b->wread_n);
         return;
     }
     tmlp_tensor in = tmlp_tensor_2d(b->x, batch, b->in), out;
@@ -246,7 +261,7 @@ static cell measure(const bench_model *b, const int *use, int batch, int rounds,
 static int bench_model_init(bench_model *b, const int64_t *widths, int n, int max_batch)
 {
     memset(b, 0, sizeof *b);
-    for (int sd = SIDE_ENGINE; sd < N_SIDES; sd++) {
+    for (int sd = SIDE_ENGINE; sd < SIDE_READ; sd++) {
         if (!tmlp_kernel_available(side_kernel[sd])) continue;
         tmlp_model_options o = tmlp_model_options_default();
         o.kernel = side_kernel[sd];
@@ -266,7 +281,16 @@ static int bench_model_init(bench_model *b, const int64_t *widths, int n, int ma
     tmlp_rng r;
     tmlp_rng_seed(&r, 7);
     for (int64_t i = 0; i < max_batch * b->in; i++) b->x[i] = (float)tmlp_rng_normal(&r);
-    for (int i = 0; i + 1 < n; i++) b->flops_per_sample += 2.0 * (double)widths[i] * (double)widths[i + 1];
+    for (int i = 0; i + 1 < n; i++) {
+        b->flops_per_sample += 2.0 * (double)widths[i] * (double)widths[i + 1];
+        b->wread_n += (size_t)widths[i] * (size_t)widths[i + 1];
+    }
+    b->wread = xalloc(b->wread_n * sizeof(float));
+    tmlp_mem_advise_huge(b->wread, b->wread_n * sizeof(float)); /* as the engine's weights */
+    for (size_t i = 0; i < b->wread_n; i++) b->wread[i] = 1.0f;
+    tmlp_kernel_info ki;
+    tmlp_model_kernel_info(b->m[SIDE_ENGINE], &ki, NULL);
+    b->read_k = ki.kernel;
     return 0;
 }
 
@@ -278,6 +302,7 @@ static void bench_model_free(bench_model *b)
     }
     hand_free(&b->h);
     free(b->x);
+    free(b->wread);
 }
 
 /* Largest |side - hand| over a batch of 5 rows (4-row group + remainder), every side. */
@@ -286,7 +311,7 @@ static double max_diff(const bench_model *b)
     const float *hy = hand_forward(&b->h, b->x, 5);
     double d = 0;
     const int64_t outw = tmlp_model_output_width(b->m[SIDE_BLAS]);
-    for (int sd = SIDE_ENGINE; sd < N_SIDES; sd++) {
+    for (int sd = SIDE_ENGINE; sd < SIDE_READ; sd++) {
         if (!b->s[sd]) continue;
         tmlp_tensor in = tmlp_tensor_2d(b->x, 5, b->in), out;
         tmlp_session_forward(b->s[sd], &in, &out, NULL);
@@ -301,21 +326,52 @@ typedef struct model_def {
     int n;
 } model_def;
 
+/* The dispatch rule as the engine applied it to this model: where its weights live between
+ * forwards (tmlp_weights_residency on the model's total bytes) and each Dense layer's path. */
+static void print_rule(const char *name, const tmlp_model *m)
+{
+    tmlp_cpu_cache c;
+    tmlp_cpu_cache_get(&c);
+    size_t total = 0;
+    const int n = tmlp_model_layer_count(m);
+    for (int i = 0; i < n; i++) {
+        tmlp_layer_info li;
+        tmlp_model_layer_info(m, i, &li, NULL);
+        total += li.weight_bytes;
+    }
+    printf("%-22s rule: weights %.1f MB -> %s;", name, (double)total / 1048576.0,
+           tmlp_weights_residency(total, &c));
+    for (int i = 0; i < n; i++) {
+        tmlp_layer_info li;
+        tmlp_model_layer_info(m, i, &li, NULL);
+        if (li.kind != TMLP_LAYER_DENSE) continue;
+        if (li.crossover == INT64_MAX) /* forced (options or TMLP_KERNELS): every batch */
+            printf(" %lldx%lld: %s at every batch;", (long long)li.in_width, (long long)li.out_width,
+                   tmlp_kernel_name(li.kernel));
+        else
+            printf(" %lldx%lld: %s b1..%lld, blas above;", (long long)li.in_width, (long long)li.out_width,
+                   tmlp_kernel_name(li.kernel), (long long)li.crossover);
+    }
+    printf("\n");
+}
+
 static void run_table(const model_def *models, size_t n_models, int rounds, double cell_s)
 {
     static const int batches[] = {1, 8, 32, 256};
     printf("\nCPU us per forward call (median of %d interleaved rounds); in brackets hand/column, "
-           ">1 = faster than hand\n", rounds);
+           ">1 = faster than hand;\nread: one plain read of the model's F32 weight bytes; roof: "
+           "engine / read (1.00 = at the memory roof at batch 1)\n", rounds);
     printf("%-22s %5s", "model", "batch");
-    for (int sd = 0; sd < N_SIDES; sd++) printf(" %17s", side_names[sd]);
+    for (int sd = 0; sd < N_SIDES; sd++) printf(" %17s", sd == SIDE_READ ? "read  roof" : side_names[sd]);
     printf("\n");
     for (size_t mi = 0; mi < n_models; mi++) {
         bench_model b;
         if (bench_model_init(&b, models[mi].w, models[mi].n, 256) != 0) exit(1);
+        print_rule(models[mi].name, b.m[SIDE_ENGINE]);
         for (size_t bi = 0; bi < sizeof batches / sizeof *batches; bi++) {
             const int batch = batches[bi];
             int use[N_SIDES];
-            for (int sd = 0; sd < N_SIDES; sd++) use[sd] = sd == SIDE_HAND || b.s[sd] != NULL;
+            for (int sd = 0; sd < N_SIDES; sd++) use[sd] = sd == SIDE_HAND || sd == SIDE_READ || b.s[sd] != NULL;
             /* the scalar kernel at large batches of large models would take minutes */
             if (b.flops_per_sample * batch > 2e8) use[SIDE_SCALAR] = 0;
             cell c = measure(&b, use, batch, rounds, cell_s);
@@ -323,6 +379,9 @@ static void run_table(const model_def *models, size_t n_models, int rounds, doub
             for (int sd = 0; sd < N_SIDES; sd++) {
                 if (!use[sd]) printf(" %17s", "n/a");
                 else if (sd == SIDE_HAND) printf(" %17.2f", c.us[sd]);
+                else if (sd == SIDE_READ && batch == 1) /* roof: engine / one plain read of the weights */
+                    printf(" %9.2f %5.2fx", c.us[sd], c.ratio[SIDE_READ] / c.ratio[SIDE_ENGINE]);
+                else if (sd == SIDE_READ) printf(" %9.2f %6s", c.us[sd], "-");
                 else printf(" %9.2f (%5.2fx)", c.us[sd], c.ratio[sd]);
             }
             printf("\n");
@@ -391,6 +450,13 @@ int main(int argc, char **argv)
     printf("BLAS: %s | core %s | OPENBLAS_CORETYPE=%s | threads %d\n", bi.version, bi.core,
            bi.coretype_env[0] ? bi.coretype_env : "(unset)", bi.threads);
     if (bi.advice[0]) printf("WARNING: %s\n", bi.advice);
+    {
+        tmlp_cpu_cache c;
+        tmlp_cpu_cache_get(&c);
+        printf("caches: L2 %zu KB, last level %zu KB (from %s); weights <= half a cache count as "
+               "resident, beyond half the last level as streamed from DRAM (prefetched)\n",
+               c.l2 >> 10, c.l3 >> 10, c.source);
+    }
     {
         tmlp_model *m;
         static const int64_t w[] = {784, 128, 10};

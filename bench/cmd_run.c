@@ -92,6 +92,7 @@ typedef struct run_opts {
     int64_t batches[MAX_BATCHES];
     int n_batches;
     int64_t workers, blas_threads;
+    int64_t threads;            /* intra-op threads per session; 0 = auto */
     uint64_t sample_seed, schedule_seed;
     int sample_seed_set, schedule_seed_set;
     tmlp_out_format format;
@@ -115,7 +116,7 @@ enum {
     OPT_MODEL = 256, OPT_LAYERS, OPT_DATA, OPT_SCENARIO, OPT_MODE, OPT_MIN_DURATION,
     OPT_MAX_DURATION, OPT_MIN_QUERIES, OPT_MAX_QUERIES, OPT_WARMUP, OPT_TARGET_QPS,
     OPT_LATENCY_BOUND, OPT_PERCENTILE, OPT_PERCENTILE_METHOD, OPT_SAMPLES_PER_QUERY, OPT_BATCH,
-    OPT_WORKERS, OPT_BLAS_THREADS, OPT_SAMPLE_SEED, OPT_SCHEDULE_SEED, OPT_FORMAT, OPT_OUTPUT,
+    OPT_WORKERS, OPT_BLAS_THREADS, OPT_THREADS, OPT_SAMPLE_SEED, OPT_SCHEDULE_SEED, OPT_FORMAT, OPT_OUTPUT,
     OPT_NO_RAW_LATENCIES, OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
     OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET, OPT_REPEAT,
     OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE
@@ -140,6 +141,7 @@ static const struct option long_options[] = {
     {"batch", required_argument, NULL, OPT_BATCH},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"blas-threads", required_argument, NULL, OPT_BLAS_THREADS},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {"sample-seed", required_argument, NULL, OPT_SAMPLE_SEED},
     {"schedule-seed", required_argument, NULL, OPT_SCHEDULE_SEED},
     {"format", required_argument, NULL, OPT_FORMAT},
@@ -236,6 +238,8 @@ static void print_help(FILE *f)
 "                         regression gating (docs/statistics.md, \"Is B faster than A?\")\n"
 "  --workers N            worker threads, each with its own session (default 1)\n"
 "  --blas-threads N       OpenBLAS threads (default 1)\n"
+"  --threads N|auto       intra-op threads: each forward split over N threads (default 1;\n"
+"                         auto = the CPUs this process may use; above 1, OpenBLAS runs 1)\n"
 "", f);
     fputs(
 "  --kernels K            Dense kernel at every batch size: scalar | avx2 | avx512 | blas |\n"
@@ -325,6 +329,7 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
     o->samples_per_query = 8;
     o->workers = 1;
     o->blas_threads = 1;
+    o->threads = 1;
     o->monitor_interval_ms = 10;
     o->threshold = 0.05;
     o->alpha = 0.05;
@@ -398,6 +403,10 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
         case OPT_WORKERS: rc = tmlp_cli_parse_i64("--workers", a, 1, TMLP_BENCH_MAX_THREADS, &o->workers); break;
         case OPT_BLAS_THREADS:
             rc = tmlp_cli_parse_i64("--blas-threads", a, 1, TMLP_BENCH_MAX_THREADS, &o->blas_threads);
+            break;
+        case OPT_THREADS:
+            if (!strcmp(a, "auto")) o->threads = 0;
+            else rc = tmlp_cli_parse_i64("--threads", a, 1, TMLP_SESSION_MAX_THREADS, &o->threads);
             break;
         case OPT_SAMPLE_SEED:
             rc = tmlp_cli_parse_u64("--sample-seed", a, &o->sample_seed);
@@ -811,9 +820,14 @@ static int build_workload(const run_opts *o, workload *w)
             return TMLP_EXIT_RUNTIME;
         }
         w->sut = *tmlp_model_sut_callbacks(w->msut);
+        if (o->threads != 1 && (st = tmlp_model_sut_set_threads(w->msut, (int)o->threads, &err)) != TMLP_OK) {
+            tmlp_cli_error("--threads: %s", err.message[0] ? err.message : tmlp_status_str(st));
+            return TMLP_EXIT_RUNTIME;
+        }
     }
     w->info.workers = (int)o->workers;
-    w->info.blas_threads = (int)o->blas_threads;
+    w->info.threads = w->msut ? tmlp_model_sut_threads(w->msut) : 1;
+    w->info.blas_threads = tmlp_blas_get_threads(); /* 1 under --threads > 1 */
     return 0;
 }
 

@@ -300,6 +300,7 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
             tmlp_json_append(hosts, cJSON_CreateString(info->mpi_hosts[i]));
     }
     cJSON_AddNumberToObject(c, "blas_threads", info->blas_threads);
+    cJSON_AddNumberToObject(c, "threads", info->threads > 0 ? info->threads : 1); /* intra-op, per session */
 
     cJSON *m = cJSON_AddObjectToObject(c, "model");
     if (m) {

@@ -47,6 +47,7 @@ typedef struct tmlp_run_info {
     uint64_t data_seed;         /* synthetic data */
     uint64_t sample_seed, schedule_seed;
     int workers, blas_threads;
+    int threads;                /* intra-op threads per session (--threads) */
     int fashion_names;          /* labels are Fashion-MNIST classes: print their names */
     int mpi_ranks;              /* > 1 under mpirun (mpi_ranks.h); 0 otherwise */
     const char **mpi_hosts;     /* host of each rank, mpi_ranks of them */

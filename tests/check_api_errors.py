@@ -35,7 +35,8 @@ TESTED_ELSEWHERE = {
     "tmlp_model_load", "tmlp_session_create", "tmlp_session_forward",
     "tmlp_session_forward_u8", "tmlp_session_forward_profiled",
     "tmlp_session_forward_rows", "tmlp_session_forward_u8_rows",
-    "tmlp_model_set_preprocess", "tmlp_blas_set_threads",
+    "tmlp_model_set_preprocess", "tmlp_blas_set_threads", "tmlp_session_set_threads",
+    "tmlp_model_sut_set_threads",
 }
 # No argument can make these fail on a correct machine.
 UNPROVOKED = {

@@ -532,6 +532,26 @@ static void test_dispatch(void **s)
 }
 
 /* The OpenBLAS core in use agrees with the scalar kernel; the best core follows cpuid. */
+/* The caches are read (plausible sizes, a named source) and the crossover follows them:
+ * AVX2 keeps 64 rows while a 64-output panel fits half the L2, else 3 (dispatch.c). */
+static void test_cache_rule(void **s)
+{
+    (void)s;
+    tmlp_cpu_cache c;
+    tmlp_cpu_cache_get(&c);
+    assert_true(c.l2 >= ((size_t)64 << 10) && c.l3 >= c.l2);
+    assert_true(c.source[0] != '\0');
+    const int64_t small_in = 64, big_in = (int64_t)(c.l2 / (TMLP_PANEL * sizeof(float))) + 1;
+    assert_int_equal(tmlp_kernel_crossover(TMLP_KERNEL_AVX2, 0, small_in, 10), 64);
+    assert_int_equal(tmlp_kernel_crossover(TMLP_KERNEL_AVX2, 0, big_in, 10), 3);
+    assert_int_equal(tmlp_kernel_crossover(TMLP_KERNEL_AVX512, 0, big_in, 10), 256);
+    assert_true(tmlp_kernel_crossover(TMLP_KERNEL_AVX2, 1, big_in, 10) == INT64_MAX);
+    assert_string_equal(tmlp_weights_residency(c.l2 / 2, &c), "L2");
+    assert_string_equal(tmlp_weights_residency(c.l2 / 2 + 1, &c), c.l3 / 2 > c.l2 / 2 ? "L3" : "DRAM");
+    assert_string_equal(tmlp_weights_residency(c.l3, &c), "DRAM");
+    print_message("  caches: L2 %zu KB, L3 %zu KB (%s)\n", c.l2 >> 10, c.l3 >> 10, c.source);
+}
+
 static void test_blas_core(void **s)
 {
     (void)s;
@@ -553,6 +573,7 @@ int main(void)
     unsetenv("TMLP_KERNELS"); /* the model tests pick kernels through options */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_blas_core),
+        cmocka_unit_test(test_cache_rule),
         cmocka_unit_test(test_u8_lookup),  cmocka_unit_test(test_u8_rows),
         cmocka_unit_test(test_scalar_widths),  cmocka_unit_test(test_avx2_widths),
         cmocka_unit_test(test_avx512_widths),  cmocka_unit_test(test_scalar_batches),

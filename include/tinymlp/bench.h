@@ -436,6 +436,11 @@ TMLP_API const tmlp_sut *tmlp_model_sut_callbacks(tmlp_model_sut *m);
  * runs. get returns the budget in force (0 for NULL). */
 TMLP_API int64_t tmlp_model_sut_idle_spin_ns(const tmlp_model_sut *m);
 TMLP_API void tmlp_model_sut_set_idle_spin_ns(tmlp_model_sut *m, int64_t ns);
+/* Run every worker's forwards on `threads` intra-op threads (tmlp_session_set_threads; 0 =
+ * auto). Call before the first run. Errors as tmlp_session_set_threads. */
+TMLP_API tmlp_status tmlp_model_sut_set_threads(tmlp_model_sut *m, int threads, tmlp_error *err);
+/* Threads per worker's forward (1 unless set). */
+TMLP_API int tmlp_model_sut_threads(const tmlp_model_sut *m);
 TMLP_API void tmlp_model_sut_destroy(tmlp_model_sut *m);
 
 /* A no-op SUT that completes every sample inside `issue`: measures the harness itself. */

@@ -84,6 +84,17 @@ typedef struct tmlp_kernel_info {
 TMLP_API tmlp_status tmlp_model_kernel_info(const tmlp_model *m, tmlp_kernel_info *info,
                                             tmlp_error *err);
 
+/* The data caches of this machine, as the Dense dispatch rule reads them (docs/kernels.md,
+ * "Cache-aware dispatch"): l2 = one core's L2, l3 = the last-level cache a core shares
+ * (the L2 again when there is no L3), in bytes. source: "cpuid 4", "cpuid 0x8000001d",
+ * "sysconf" or "fallback" (512 KB, 8 MB) — cpuid first, since sysconf can be wrong in a VM. */
+typedef struct tmlp_cpu_cache {
+    size_t l2, l3;
+    char source[24];
+} tmlp_cpu_cache;
+
+TMLP_API void tmlp_cpu_cache_get(tmlp_cpu_cache *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -327,6 +327,23 @@ TMLP_API tmlp_status tmlp_session_forward_profiled(tmlp_session *s, const tmlp_t
                                                    tmlp_tensor *out, uint64_t *layer_ns,
                                                    tmlp_error *err);
 
+/* Intra-op threads: run each forward of s on `threads` threads (1 = the caller alone, the
+ * default; 0 = auto, the CPUs this process may use; at most TMLP_SESSION_MAX_THREADS). The
+ * session then owns a pool of threads - 1 persistent workers, created here (no thread is
+ * created per forward, and a forward still allocates nothing); they block on a condition
+ * variable between jobs and poll first only if every thread has a core to itself.
+ * A Dense layer with enough work is split: at batch 1 by output panels (bit-exact with one
+ * thread), above by rows in multiples of 4 (bit-exact on our kernels; through OpenBLAS,
+ * above the crossover, within rounding). Other layers run on the caller. With more than one
+ * thread this sets OpenBLAS to one thread per caller (tmlp_blas_set_threads(1), process-wide)
+ * so the two pools never oversubscribe the cores. Call it between forwards, never during one.
+ * Errors: TMLP_ERR_ARG (s NULL, threads out of range), TMLP_ERR_NOMEM (the pool or a thread
+ * could not be created: the session is then left on one thread). */
+#define TMLP_SESSION_MAX_THREADS 256
+TMLP_API tmlp_status tmlp_session_set_threads(tmlp_session *s, int threads, tmlp_error *err);
+/* Threads a forward of s runs on (1 without a pool; 0 for NULL). */
+TMLP_API int tmlp_session_threads(const tmlp_session *s);
+
 TMLP_API int64_t tmlp_session_max_batch(const tmlp_session *s);
 /* Bytes the session allocated (activation buffers and scratch). */
 TMLP_API size_t tmlp_session_bytes(const tmlp_session *s);

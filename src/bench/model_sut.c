@@ -358,6 +358,21 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
 
 const tmlp_sut *tmlp_model_sut_callbacks(tmlp_model_sut *m) { return m ? &m->sut : NULL; }
 
+tmlp_status tmlp_model_sut_set_threads(tmlp_model_sut *m, int threads, tmlp_error *err)
+{
+    if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_model_sut_set_threads: m is NULL");
+    for (int i = 0; i < m->n_workers; i++) {
+        tmlp_status st = tmlp_session_set_threads(m->workers[i].session, threads, err);
+        if (st != TMLP_OK) return st;
+    }
+    return TMLP_OK;
+}
+
+int tmlp_model_sut_threads(const tmlp_model_sut *m)
+{
+    return m && m->n_workers > 0 ? tmlp_session_threads(m->workers[0].session) : 1;
+}
+
 int64_t tmlp_model_sut_idle_spin_ns(const tmlp_model_sut *m)
 {
     return m ? atomic_load_explicit(&m->idle_spin_ns, memory_order_relaxed) : 0;

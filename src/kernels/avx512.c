@@ -185,7 +185,7 @@ ALWAYS_INLINE void forward(const tmlp_packed *p, const float *x, const float *co
                            int64_t batch, tmlp_epilogue ep)
 {
     const int64_t in = p->in, out = p->out;
-    const size_t panel_bytes = (size_t)p->n_panels * TMLP_PANEL * (size_t)in * sizeof(float);
+    const size_t panel_bytes = p->layer_bytes; /* of the whole layer, even in a view */
     int64_t panel = 0;
     if (batch == 1 && panel_bytes >= PAIR_MIN_BYTES && panel_bytes < PAIR_MAX_BYTES)
         for (; panel + 1 < p->n_panels && tmlp_panel_width(p, panel + 1) == TMLP_PANEL; panel += 2)

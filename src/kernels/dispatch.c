@@ -128,22 +128,40 @@ tmlp_status tmlp_kernel_resolve(tmlp_kernel requested, tmlp_kernel *chosen, cons
  * 784-256-128-10, 784-512-512-10 and 1024-4096-4096-1024 (docs/kernels.md has the tables):
  *   avx512 vs the SkylakeX core: ours ahead at every batch 1..256 on all four shapes
  *          (1.12-1.18x at 256; 1.03x for 4096 x 4096, where it narrows), so 256;
- *   avx2   vs the Haswell core: ours ahead up to 64 on every shape (1.03-1.08x), behind
- *          from 96 (784-512) or 192 (784-128), so 64.
- * The crossing did not move with the layer shape by more than the measurement noise
- * between these shapes, so the rule is one number per kernel; rerun the sweep on a new
- * machine before changing it. */
+ *   avx2   vs the Haswell core: ours ahead up to 64 on every shape whose panels fit the L2
+ *          (1.03-1.08x), behind from 96 (784-512) or 192 (784-128), so 64.
+ * The cache term (tmlp_cpu_cache_get): our kernel streams each 64-output panel (64 * in
+ * floats) once per group of rows (4 on AVX2), so the re-reads are L2 hits only while a
+ * panel fits in half the L2 (the other half holds x, y and the next panel's prefetch).
+ * When it does not, every group re-reads the panel from L3 or DRAM while OpenBLAS's
+ * blocking reads it once: on AVX2, with 4 rows per group, BLAS catches up after a few
+ * groups (the sweep on 1024-4096-4096-1024: ahead 1.51x and 1.56x at 2 and 3 rows,
+ * behind from 4, 0.97x, and 0.95x at 8: hence 3). AVX-512 keeps 256: its
+ * 1 MB panels at in = 4096 were still 1.03x ahead at 256 with a 1 MB L2.
+ * Batch 1 reads every weight once whichever path runs; for weights that do not fit the
+ * last-level cache our kernels prefetch PF_DIST floats ahead (avx2.c, avx512.c), measured
+ * at least as fast as one-thread sgemv (docs/kernels.md, "Cache-aware dispatch"), so batch 1
+ * stays on our kernel at every size. */
+#define TMLP_AVX2_BIG_CROSSOVER 3
+
 int64_t tmlp_kernel_crossover(tmlp_kernel k, int forced, int64_t in, int64_t out)
 {
-    (void)in;
     (void)out;
     if (k == TMLP_KERNEL_BLAS || k == TMLP_KERNEL_AUTO) return 0;
     if (forced) return INT64_MAX;
+    tmlp_cpu_cache c;
+    tmlp_cpu_cache_get(&c);
+    const int panel_fits_l2 = (double)TMLP_PANEL * (double)in * sizeof(float) <= (double)c.l2 / 2;
     switch (k) {
     case TMLP_KERNEL_AVX512: return 256;
-    case TMLP_KERNEL_AVX2: return 64;
+    case TMLP_KERNEL_AVX2: return panel_fits_l2 ? 64 : TMLP_AVX2_BIG_CROSSOVER;
     default: return 0; /* cpuid never picks scalar: OpenBLAS is faster at every batch */
     }
+}
+
+const char *tmlp_weights_residency(size_t bytes, const tmlp_cpu_cache *c)
+{
+    return bytes <= c->l2 / 2 ? "L2" : bytes <= c->l3 / 2 ? "L3" : "DRAM";
 }
 
 void tmlp_kernel_available_list(char *buf, size_t cap)

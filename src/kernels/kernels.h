@@ -66,6 +66,10 @@ typedef struct tmlp_packed {
     float *bias;       /* (n_panels * 64), zero padded */
     void *block;       /* the one allocation holding w and bias */
     size_t bytes;      /* bytes of `block` */
+    /* Bytes of the whole layer's panels: size rules inside a kernel (avx512.c's pairing at
+     * batch 1) read this, not the panels in front of them, so a view of some panels (the
+     * session's threads, dense.c) sums each output in the same order as the whole layer. */
+    size_t layer_bytes;
 } tmlp_packed;
 
 /* Width of panel p (64, or the rest rounded up to 16 for the last one). */
@@ -135,6 +139,10 @@ tmlp_status tmlp_packed_create(const tmlp_allocator *a, int64_t in, int64_t out,
 tmlp_status tmlp_packed_create_prec(const tmlp_allocator *a, int64_t in, int64_t out,
                                     const float *weight, const float *bias, tmlp_precision prec,
                                     tmlp_packed *p);
+/* pack.c: advise 2 MB pages for the whole 2 MB pages inside [block, block + bytes) when it
+ * spans at least 4 MB (Linux MADV_HUGEPAGE; a no-op elsewhere or on failure). Call before
+ * the first write. Weights streamed from DRAM then take a TLB miss per 2 MB, not per 4 KB. */
+void tmlp_mem_advise_huge(void *block, size_t bytes);
 /* Bytes of weights one forward streams through this layer: panels plus, for INT8, scales
  * and sums (the bias is excluded: it is F32 at every precision). */
 size_t tmlp_packed_stream_bytes(const tmlp_packed *p);
@@ -249,6 +257,10 @@ tmlp_status tmlp_kernel_resolve(tmlp_kernel requested, tmlp_kernel *chosen, cons
 /* Largest batch a Dense(in -> out) layer runs on kernel k (above it: BLAS). forced (chosen
  * by options or TMLP_KERNELS): every batch. BLAS: 0. */
 int64_t tmlp_kernel_crossover(tmlp_kernel k, int forced, int64_t in, int64_t out);
+/* Where `bytes` of weights read once per forward live between forwards on a machine with
+ * caches c: "L2" (<= half the L2), "L3" (<= half the last level), else "DRAM" (streamed,
+ * with the kernels' software prefetch). Half: activations and neighbours share them. */
+const char *tmlp_weights_residency(size_t bytes, const tmlp_cpu_cache *c);
 /* "scalar,avx2,avx512,blas": the kernels this machine can run. */
 void tmlp_kernel_available_list(char *buf, size_t cap);
 

@@ -113,6 +113,8 @@ static void dense_run_kernel(const dense *d, const float *x, const float *const 
     else d->fn(&d->packed, x, y, batch, ep);
 }
 
+static void dense_forward_blas(const dense *d, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+
 /* y = act(x W^T + b): our kernel up to the crossover, else BLAS and one pass per row. */
 static void dense_forward_act(const tmlp_layer *l, const float *x, float *y, int64_t batch,
                               tmlp_epilogue ep)
@@ -122,7 +124,13 @@ static void dense_forward_act(const tmlp_layer *l, const float *x, float *y, int
         dense_run_kernel(d, x, NULL, y, batch, ep);
         return;
     }
-    const int64_t out = l->out_width;
+    dense_forward_blas(d, x, y, batch, ep);
+}
+
+/* y = act(x W^T + b) through BLAS, then one pass per row for the bias and activation. */
+static void dense_forward_blas(const dense *d, const float *x, float *y, int64_t batch, tmlp_epilogue ep)
+{
+    const int64_t out = d->base.out_width;
     dense_matmul(d, x, y, batch);
     for (int64_t r = 0; r < batch; r++) {
         float *yr = y + r * out;
@@ -154,6 +162,68 @@ static void dense_forward_rows(const tmlp_layer *l, const float *const *xp, floa
                                tmlp_epilogue ep)
 {
     dense_run_kernel((const dense *)l, NULL, xp, y, batch, ep);
+}
+
+/* --- Intra-op threads (session.c's pool) ------------------------------------------------
+ * Batch 1 on our kernel: output panels [P0, P1) of part `part` (in pairs), as a view of the packed
+ * weights that starts at panel P0 (every per-output array shifted by 64 * P0 outputs); the
+ * kernel then writes y[64 P0 .. 64 P1). Each output's sum runs over k in the same order as
+ * on one thread, so the split is bit-exact. Larger batches: rows [r0, r1), cut in multiples
+ * of 4 (the kernels' row groups), each part running the same kernel or BLAS call on its rows
+ * (BLAS's own blocking may then sum in another order: within rounding). */
+
+/* Multiply-adds below which a layer runs on one thread: waking a worker costs ~5-30 us on
+ * a busy machine, ~10 us of one core's work at this size. */
+#define DENSE_SPLIT_MIN_MACS 32768
+
+static bool dense_split_ok(const tmlp_layer *l, int64_t batch)
+{
+    const dense *d = (const dense *)l;
+    if (batch == 1 && !(d->fn && d->packed.n_panels >= 3)) return false; /* sgemv or one pair */
+    return (double)batch * (double)l->in_width * (double)l->out_width >= DENSE_SPLIT_MIN_MACS;
+}
+
+/* The packed panels [p0, p0 + n) of p, as a tmlp_packed of their own. */
+static tmlp_packed packed_panels(const tmlp_packed *p, int64_t p0, int64_t n)
+{
+    tmlp_packed v = *p;
+    const int64_t j0 = p0 * TMLP_PANEL;
+    v.n_panels = n;
+    v.out = (p0 + n) * TMLP_PANEL < p->out ? n * TMLP_PANEL : p->out - j0;
+    if (v.w) v.w += j0 * p->in;
+    if (v.wb) v.wb += j0 * p->kp;
+    if (v.wq) v.wq += j0 * p->kp;
+    if (v.wscale) v.wscale += j0;
+    if (v.wsum) v.wsum += j0;
+    v.bias += j0;
+    return v;
+}
+
+static void dense_forward_part(const tmlp_layer *l, const float *x, const float *const *xp, float *y,
+                               int64_t batch, tmlp_epilogue ep, int part, int parts)
+{
+    const dense *d = (const dense *)l;
+    const int64_t in = l->in_width, out = l->out_width;
+    if (batch == 1 && d->fn) {
+        /* in pairs of panels: avx512.c streams full panels two at a time at batch 1 on some
+         * sizes, each output summed in one chain; a view starting at an even panel pairs
+         * exactly as the whole layer does */
+        const int64_t np = d->packed.n_panels, units = (np + 1) / 2;
+        const int64_t u0 = units * part / parts, u1 = units * (part + 1) / parts;
+        const int64_t p0 = 2 * u0, p1 = 2 * u1 < np ? 2 * u1 : np;
+        if (p1 <= p0) return;
+        const tmlp_packed v = packed_panels(&d->packed, p0, p1 - p0);
+        if (xp) d->rows_fn(&v, xp, y + p0 * TMLP_PANEL, 1, ep);
+        else d->fn(&v, x, y + p0 * TMLP_PANEL, 1, ep);
+        return;
+    }
+    const int64_t chunk = (batch + 4 * parts - 1) / (4 * parts) * 4;
+    const int64_t r0 = chunk * part, r1 = r0 + chunk < batch ? r0 + chunk : batch;
+    if (r1 <= r0) return;
+    /* the path of the whole batch, so every part runs what one thread would */
+    if (xp || (d->fn && batch <= d->crossover))
+        dense_run_kernel(d, xp ? NULL : x + r0 * in, xp ? xp + r0 : NULL, y + r0 * out, r1 - r0, ep);
+    else dense_forward_blas(d, x + r0 * in, y + r0 * out, r1 - r0, ep);
 }
 
 /* weight (out, in), then bias (out) if the layer has one: PyTorch's "<i>.weight", "<i>.bias"
@@ -263,6 +333,8 @@ static const tmlp_layer_ops dense_ops = {
     .forward_act = dense_forward_act,
     .rows_ok = dense_rows_ok,
     .forward_rows = dense_forward_rows,
+    .forward_part = dense_forward_part,
+    .split_ok = dense_split_ok,
     .tensors = dense_tensors,
     .set_present = dense_set_present,
     .param_count = dense_param_count,
@@ -295,6 +367,7 @@ tmlp_status tmlp_dense_create(const tmlp_allocator *a, int64_t in, int64_t out,
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "dense %lldx%lld: out of memory for %zu bytes of parameters",
                               (long long)out, (long long)in, bytes);
     }
+    tmlp_mem_advise_huge(d->block, bytes); /* 2 MB pages for the BLAS path too (pack.c) */
     /* Align W to a cache line: BLAS kernels stream it with full-line loads. */
     uintptr_t p = ((uintptr_t)d->block + 63) & ~(uintptr_t)63;
     d->weight = (float *)p;

@@ -97,6 +97,13 @@ typedef struct tmlp_layer_ops {
      * weights one forward streams. */
     void (*precision_info)(const tmlp_layer *l, tmlp_precision *prec, const char **isa,
                            size_t *stream_bytes);
+    /* Optional (Dense): part `part` of `parts` of forward_act (xp NULL) or forward_rows (x
+     * NULL), for the session's thread pool (pool.h): at batch 1 a range of output panels,
+     * above it a range of rows (multiples of 4). split_ok: whether batch rows are worth
+     * splitting at all (enough multiply-adds to pay for waking the workers). */
+    void (*forward_part)(const tmlp_layer *l, const float *x, const float *const *xp, float *y,
+                         int64_t batch, tmlp_epilogue ep, int part, int parts);
+    bool (*split_ok)(const tmlp_layer *l, int64_t batch);
     /* Free the layer and everything it owns, through the model's allocator. */
     void (*destroy)(tmlp_layer *l, const tmlp_allocator *a);
 } tmlp_layer_ops;

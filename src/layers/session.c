@@ -27,13 +27,24 @@
  * it lies, so the batch is never copied (a 256 x 784 batch is 800 KB, read once more and
  * written once per copy). When that layer cannot (BLAS above the crossover, BF16 / INT8)
  * the rows are gathered into `staging` and the pass runs as usual.
+ *
+ * Intra-op threads (tmlp_session_set_threads): the session may own a pool (pool.h) of
+ * T - 1 workers, made once. A Dense layer whose split_ok says the batch is worth it runs
+ * as T parts (forward_part: panel pairs at batch 1, 4-row groups above), the caller being
+ * part 0; every other layer runs on the caller. The pool lives outside the session's one
+ * block (its own allocation, freed by destroy after the workers are joined).
  */
 #include "layer.h"
 
+#include "bench/harness_internal.h"
 #include "internal.h"
 #include "kernels/kernels.h"
+#include "pool.h"
+#include "tinymlp/blas.h"
 
+#include <sched.h>
 #include <string.h>
+#include <unistd.h>
 
 struct tmlp_session {
     const tmlp_model *model;
@@ -44,6 +55,7 @@ struct tmlp_session {
     float *scratch;      /* (max_batch, model->scratch_floats); NULL if no layer needs any */
     float u8_table[256]; /* u8_table[v] = (float)((v * scale - mean) / std), in double */
     tmlp_u8_lookup_fn u8_lookup; /* applies it: AVX-512 or scalar, from cpuid (same bits) */
+    tmlp_pool *pool;     /* intra-op threads (tmlp_session_set_threads); NULL = one thread */
 };
 
 static size_t round_up64(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -113,8 +125,45 @@ tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_batch,
 void tmlp_session_destroy(tmlp_session *s)
 {
     if (!s) return;
+    tmlp_pool_destroy(s->pool, &s->model->alloc);
     tmlp_mem_free(&s->model->alloc, s);
 }
+
+/* CPUs this process may run on (affinity mask; else the online count; at least 1). */
+static int usable_cpus(void)
+{
+#if defined(__linux__) && defined(CPU_COUNT)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+tmlp_status tmlp_session_set_threads(tmlp_session *s, int threads, tmlp_error *err)
+{
+    if (!s) return tmlp_error_set(err, TMLP_ERR_ARG, "tmlp_session_set_threads: s is NULL");
+    if (threads < 0 || threads > TMLP_SESSION_MAX_THREADS)
+        return tmlp_error_set(err, TMLP_ERR_ARG,
+                              "tmlp_session_set_threads: %d threads, expected 0 (auto) to %d", threads,
+                              TMLP_SESSION_MAX_THREADS);
+    if (threads == 0) threads = usable_cpus();
+    if (threads > TMLP_SESSION_MAX_THREADS) threads = TMLP_SESSION_MAX_THREADS;
+    if (threads == tmlp_pool_threads(s->pool)) return TMLP_OK;
+    tmlp_pool_destroy(s->pool, &s->model->alloc);
+    s->pool = NULL;
+    if (threads == 1) return TMLP_OK;
+    /* Spin before blocking only if every thread of ours can have a core (wait.c). */
+    const int64_t spin = tmlp_wait_spin_budget(threads, 50000, NULL, 0);
+    tmlp_status st = tmlp_pool_create(&s->model->alloc, threads, spin, &s->pool, err);
+    if (st != TMLP_OK) return st;
+    /* Our T threads may each call OpenBLAS (above the crossover): one BLAS thread each,
+     * so the two pools never run more threads than T (process-wide: docs/c-api.md). */
+    (void)tmlp_blas_set_threads(1, NULL);
+    return TMLP_OK;
+}
+
+int tmlp_session_threads(const tmlp_session *s) { return s ? tmlp_pool_threads(s->pool) : 0; }
 
 int64_t tmlp_session_max_batch(const tmlp_session *s) { return s ? s->max_batch : 0; }
 size_t tmlp_session_bytes(const tmlp_session *s) { return s ? s->bytes : 0; }
@@ -125,9 +174,35 @@ static int layer_runs(const tmlp_layer *l)
     return l->fused_into < 0 && !l->ops->passthrough;
 }
 
+/* One layer over the pool: the job every part reads (on the caller's stack). */
+typedef struct split_job {
+    const tmlp_layer *l;
+    const float *x;
+    const float *const *xp;
+    float *y;
+    int64_t batch;
+} split_job;
+
+static void split_part(void *arg, int part, int parts)
+{
+    const split_job *j = arg;
+    j->l->ops->forward_part(j->l, j->x, j->xp, j->y, j->batch, j->l->epilogue, part, parts);
+}
+
+/* Run l on the pool if the session has one and the layer can split this batch; 1 if so. */
+static int run_split(tmlp_session *s, const tmlp_layer *l, const float *x, const float *const *xp,
+                     float *y, int64_t batch)
+{
+    if (!s->pool || !l->ops->forward_part || !l->ops->split_ok(l, batch)) return 0;
+    split_job j = {l, x, xp, y, batch};
+    tmlp_pool_run(s->pool, split_part, &j);
+    return 1;
+}
+
 /* y = layer l (with its fused activation, if any) of x. */
 static void run_layer(tmlp_session *s, const tmlp_layer *l, const float *x, float *y, int64_t batch)
 {
+    if (run_split(s, l, x, NULL, y, batch)) return;
     if (l->epilogue.act != TMLP_ACT_NONE)
         l->ops->forward_act(l, x, y, batch, l->epilogue);
     else
@@ -189,7 +264,8 @@ static const float *run_rows(tmlp_session *s, const float *const *xp, int64_t ba
     while (f + 1 < m->n_layers && !layer_runs(m->layers[f])) f++;
     const tmlp_layer *l = m->layers[f];
     if (layer_runs(l) && l->ops->rows_ok && l->ops->rows_ok(l, batch)) {
-        l->ops->forward_rows(l, xp, s->act[0], batch, l->epilogue);
+        if (!run_split(s, l, NULL, xp, s->act[0], batch))
+            l->ops->forward_rows(l, xp, s->act[0], batch, l->epilogue);
         return run_layers(s, s->act[0], 0, f + 1, batch, NULL);
     }
     const size_t row = (size_t)m->input_width * sizeof(float);
