@@ -16,7 +16,7 @@
  * Both give the same outputs, which this program checks.
  *
  *     ./load_pytorch model.safetensors
- * Next: threads.c.
+ * Next: load_onnx.c (the same from an ONNX file), threads.c.
  */
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,9 @@
  * (tmlp_st_parse) plus model assembly (layer list, tensor names, shapes, dtypes, the
  * preprocessing metadata), then a forward pass through any model that loads.
  *
- * The input is written to a file on /dev/shm because tmlp_model_load reads from a path.
+ * The input is written to a file on /dev/shm (made by mkstemp once per process) because
+ * tmlp_model_load reads from a path; the loader recognises ONNX by content, so ONNX seeds
+ * reach the ONNX importer through the same target.
  * Each input is tried with the file's own layer list and with a few explicit ones. */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,7 +18,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char path[64];
-    if (!path[0]) snprintf(path, sizeof path, "/dev/shm/tmlp_fuzz_model_%d.safetensors", (int)getpid());
+    if (!path[0]) { /* one unguessable file per process (mkstemp), rewritten for each input */
+        snprintf(path, sizeof path, "/dev/shm/tmlp_fuzz_model_XXXXXX");
+        int fd = mkstemp(path);
+        if (fd < 0) { path[0] = '\0'; return 0; }
+        close(fd);
+    }
     FILE *f = fopen(path, "wb");
     if (!f) return 0;
     if (size && fwrite(data, 1, size, f) != size) {

@@ -7,8 +7,8 @@
  * Cutting. Along g->order, a value is live from its producer to its last reader (the
  * graph output: to the end). After node k, if exactly one value is live, every later node
  * depends on the earlier ones only through it: a cut. Example, torch's GELU after a Gemm:
- *     Gemm | Div Erf Add Mul Mul | Gemm        (h stays live until the Mul that reads it)
- * gives three segments: dense, a 5-node segment (fused into a gelu), dense.
+ *     Gemm | Div Erf Add Mul | Mul | Gemm      (h stays live until the Mul that reads it)
+ * gives four segments: dense, two that the fusion pass takes together as a gelu, dense.
  */
 #include "io/onnx_build.h"
 

@@ -1,7 +1,7 @@
 /* vmath_coef.h (private) — the constants of the vector math in vmath_avx2.h and
  * vmath_avx512.h, one set for both so the two ISAs compute the same approximations.
  *
- * Polynomials from vmath_fit.py (minimax relative error against mpmath, each coefficient
+ * Polynomials from tools/vmath_fit.py (minimax relative error against mpmath, each coefficient
  * rounded to float with the later ones refitted); the fit error in exact arithmetic is in
  * brackets, the float evaluation adds its roundings (docs/kernels.md has the measured table).
  *

@@ -5,7 +5,7 @@ Each approximation is a polynomial fitted for minimum maximum *relative* error (
 iteratively reweighted least squares, converging to the minimax fit) on its reduced
 interval, against mpmath at 50 digits, then rounded to float. Run it to check or refit:
 
-    /usr/bin/python3 src/kernels/vmath_fit.py      (numpy + mpmath; prints C constants)
+    /usr/bin/python3 tools/vmath_fit.py      (numpy + mpmath; prints C constants)
 
 The printed `rel` is the fit's error in exact arithmetic; the float evaluation adds a few
 roundings on top (tests/test_vmath.c measures the total against libm double).
