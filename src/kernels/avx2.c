@@ -7,7 +7,7 @@
  *   prefetched PF_DIST floats ahead.
  * - R = 4 for batches (R = 2 or 3 for the rows left over), over 16-output column strips: 4 x 2 accumulators +
  *   2 weight vectors + broadcasts fit in 16 registers; each weight vector feeds 4 FMAs.
- * Epilogue: + bias, the activation (ReLU: maxps, NaN -> 0; the others: act_vec), masked
+ * Epilogue: + bias, the activation (ReLU: maxps, NaN -> 0; the others: act_vecs), masked
  * store of the real outputs.
  */
 #include "kernels.h"
@@ -19,7 +19,10 @@
 
 /* The activations other than NONE and RELU, out of line, a block of outputs per call (see
  * avx512.c). */
-static __attribute__((noinline)) void act_vecs(tmlp_epilogue ep, __m256 *t, int n) { tmlp_v8_act_n(ep, t, n); }
+static __attribute__((noinline)) void act_vecs(tmlp_epilogue ep, __m256 *t, int n)
+{
+    tmlp_v8_act_n(ep, t, n);
+}
 
 /* NONE or RELU (max: NaN -> 0), in registers: the copy of the kernel where nothing else
  * reaches the store, which is the code of the ReLU-only kernel. */
@@ -33,7 +36,10 @@ ALWAYS_INLINE __m256 activate(tmlp_epilogue ep, __m256 t)
  * loop's accumulators in memory for the whole k loop (1.5x the time). That copy therefore
  * adds the bias to every accumulator of the block first, which ends their live ranges, then
  * makes one call for the block, then stores. */
-ALWAYS_INLINE int calls_act(tmlp_epilogue ep) { return ep.act != TMLP_ACT_NONE && ep.act != TMLP_ACT_RELU; }
+ALWAYS_INLINE int calls_act(tmlp_epilogue ep)
+{
+    return ep.act != TMLP_ACT_NONE && ep.act != TMLP_ACT_RELU;
+}
 
 /* Prefetch distance for batch 1, in floats: see avx512.c. */
 #define PF_DIST 2048
@@ -109,11 +115,13 @@ ALWAYS_INLINE void rows_strip(int R, const float *w, int64_t in, int64_t wp, int
         __m256 t[8]; /* row r, half h at 2r + h */
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++)
-            for (int h = 0; h < 2; h++) t[2 * r + h] = _mm256_add_ps(acc[r][h], _mm256_load_ps(b + c + 8 * h));
+            for (int h = 0; h < 2; h++)
+                t[2 * r + h] = _mm256_add_ps(acc[r][h], _mm256_load_ps(b + c + 8 * h));
         act_vecs(ep, t, 2 * R);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++)
-            for (int h = 0; h < 2; h++) store_lanes(y + r * out + c + 8 * h, t[2 * r + h], valid - c - 8 * h);
+            for (int h = 0; h < 2; h++)
+                store_lanes(y + r * out + c + 8 * h, t[2 * r + h], valid - c - 8 * h);
         return;
     }
 #pragma GCC unroll 4

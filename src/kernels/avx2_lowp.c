@@ -14,7 +14,10 @@
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* The activations other than NONE and RELU, out of line, a block per call (avx2.c). */
-static __attribute__((noinline)) void act_vecs(tmlp_epilogue ep, __m256 *t, int n) { tmlp_v8_act_n(ep, t, n); }
+static __attribute__((noinline)) void act_vecs(tmlp_epilogue ep, __m256 *t, int n)
+{
+    tmlp_v8_act_n(ep, t, n);
+}
 
 /* NONE or RELU, in registers (the only ones that reach store8) */
 ALWAYS_INLINE __m256 activate(tmlp_epilogue ep, __m256 t)
@@ -52,7 +55,10 @@ ALWAYS_INLINE void store8(float *y, __m256 t, int64_t left, tmlp_epilogue ep)
 
 /* 1 in the copy whose epilogue calls act_vecs: there a strip finishes every output of its
  * block before the one call, so no accumulator is live across it (avx2.c, calls_act). */
-ALWAYS_INLINE int calls_act(tmlp_epilogue ep) { return ep.act != TMLP_ACT_NONE && ep.act != TMLP_ACT_RELU; }
+ALWAYS_INLINE int calls_act(tmlp_epilogue ep)
+{
+    return ep.act != TMLP_ACT_NONE && ep.act != TMLP_ACT_RELU;
+}
 
 /* The R x n8 block o (outputs before activation; R n8 <= 8), activated in one call and
  * stored, row stride out. */
@@ -100,7 +106,8 @@ ALWAYS_INLINE void strip_bf16(int R, int n8, const uint16_t *w, int64_t np, int6
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++)
 #pragma GCC unroll 8
-            for (int v = 0; v < n8; v++) o[r * n8 + v] = _mm256_add_ps(acc[r][v], _mm256_load_ps(b + c + 8 * v));
+            for (int v = 0; v < n8; v++)
+                o[r * n8 + v] = _mm256_add_ps(acc[r][v], _mm256_load_ps(b + c + 8 * v));
         store_block(R, n8, o, y, out, c, valid, ep);
         return;
     }

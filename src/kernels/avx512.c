@@ -14,9 +14,10 @@
  *   (8 chains when nv = 4), added at the end, and the weights are prefetched ahead. On
  *   layers of 512 KB..1 MB, batch 1 runs two panels side by side instead (row1_pair).
  * Epilogue in registers: + bias, the activation (ReLU: max with 0, NaN -> 0 as in dense.c;
- * the others: act_vec), masked store of the real outputs only. x may be unaligned (broadcasts are scalar loads), and its rows
- * may lie anywhere (tmlp_kernel_avx512_rows): rows picked from a data set come from L3, so
- * the batch path prefetches them (XPF_DIST, docs/kernels.md).
+ * the others: act_vecs), masked store of the real outputs only. x may be unaligned
+ * (broadcasts are scalar loads), and its rows may lie anywhere (tmlp_kernel_avx512_rows):
+ * rows picked from a data set come from L3, so the batch path prefetches them (XPF_DIST,
+ * docs/kernels.md).
  */
 #include "kernels.h"
 #include "vmath_avx512.h"
@@ -28,7 +29,10 @@
 /* The activations other than NONE and RELU, out of line: one copy of the vector math for
  * the whole file rather than one per store site (~100 after unrolling), and one call per
  * block of outputs (kernels.h: the kernel's two copies). */
-static __attribute__((noinline)) void act_vecs(tmlp_epilogue ep, __m512 *t, int n) { tmlp_v16_act_n(ep, t, n); }
+static __attribute__((noinline)) void act_vecs(tmlp_epilogue ep, __m512 *t, int n)
+{
+    tmlp_v16_act_n(ep, t, n);
+}
 
 /* NONE or RELU (max with 0: NaN -> 0), in registers: in the kernel's NONE/RELU copy nothing
  * else reaches the store, and that copy is the code of the ReLU-only kernel. */
@@ -41,7 +45,10 @@ ALWAYS_INLINE __m512 activate(tmlp_epilogue ep, __m512 t)
  * accumulator still live across the call would be spilled, and GCC may then keep it in
  * memory for the whole k loop (it did in avx2.c: 1.5x at batch 1). So that copy adds the
  * bias to every accumulator of the block first, makes one call, then stores (store_block). */
-ALWAYS_INLINE int calls_act(tmlp_epilogue ep) { return ep.act != TMLP_ACT_NONE && ep.act != TMLP_ACT_RELU; }
+ALWAYS_INLINE int calls_act(tmlp_epilogue ep)
+{
+    return ep.act != TMLP_ACT_NONE && ep.act != TMLP_ACT_RELU;
+}
 
 /* Store the first `left` lanes of t (all if left >= 16, none if left <= 0). */
 ALWAYS_INLINE void store_lanes(float *y, __m512 t, int64_t left)
@@ -60,12 +67,14 @@ ALWAYS_INLINE void store_block(int R, int nv, __m512 (*acc)[4], float *y, int64_
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
-        for (int v = 0; v < nv; v++) t[r * nv + v] = _mm512_add_ps(acc[r][v], _mm512_load_ps(b + r * bstep + 16 * v));
+        for (int v = 0; v < nv; v++)
+            t[r * nv + v] = _mm512_add_ps(acc[r][v], _mm512_load_ps(b + r * bstep + 16 * v));
     act_vecs(ep, t, R * nv);
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
-        for (int v = 0; v < nv; v++) store_lanes(y + r * ystep + 16 * v, t[r * nv + v], valid - r * vstep - 16 * v);
+        for (int v = 0; v < nv; v++)
+            store_lanes(y + r * ystep + 16 * v, t[r * nv + v], valid - r * vstep - 16 * v);
 }
 
 /* Batch 1 reads each weight once, so it runs at the speed weights arrive from L2 (or L3):

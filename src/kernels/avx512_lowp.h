@@ -24,7 +24,10 @@
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* The activations other than NONE and RELU, out of line, one call per block (avx512.c). */
-static __attribute__((noinline)) void act_vecs(tmlp_epilogue ep, __m512 *t, int n) { tmlp_v16_act_n(ep, t, n); }
+static __attribute__((noinline)) void act_vecs(tmlp_epilogue ep, __m512 *t, int n)
+{
+    tmlp_v16_act_n(ep, t, n);
+}
 
 /* NONE or RELU, in registers (the only ones that reach store_vecs) */
 ALWAYS_INLINE __m512 activate(tmlp_epilogue ep, __m512 t)
@@ -34,7 +37,10 @@ ALWAYS_INLINE __m512 activate(tmlp_epilogue ep, __m512 t)
 
 /* 1 in the copy whose epilogue calls act_vecs: there the rows functions finish every output
  * of the block (o, R x nv) before the one call, so no accumulator is live across it. */
-ALWAYS_INLINE int calls_act(tmlp_epilogue ep) { return ep.act != TMLP_ACT_NONE && ep.act != TMLP_ACT_RELU; }
+ALWAYS_INLINE int calls_act(tmlp_epilogue ep)
+{
+    return ep.act != TMLP_ACT_NONE && ep.act != TMLP_ACT_RELU;
+}
 #define PF_BYTES 8192
 
 #define CAT2(a, b) a##b
