@@ -7,7 +7,7 @@
  *   prefetched PF_DIST floats ahead.
  * - R = 4 for batches (R = 2 or 3 for the rows left over), over 16-output column strips: 4 x 2 accumulators +
  *   2 weight vectors + broadcasts fit in 16 registers; each weight vector feeds 4 FMAs.
- * Epilogue: + bias, the activation (ReLU: maxps, NaN -> 0; the others: act_vec), masked
+ * Epilogue: + bias, the activation (ReLU: maxps, NaN -> 0; the others: act_vecs), masked
  * store of the real outputs.
  */
 #include "kernels.h"
@@ -17,14 +17,28 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-/* The activations other than NONE and RELU, out of line (see avx512.c). */
-static __attribute__((noinline)) __m256 act_vec(tmlp_epilogue ep, __m256 t) { return tmlp_v8_act(ep, t); }
+/* The activations other than NONE and RELU, out of line, a block of outputs per call (see
+ * avx512.c). */
+static __attribute__((noinline)) void act_vecs(tmlp_epilogue ep, __m256 *t, int n)
+{
+    tmlp_v8_act_n(ep, t, n);
+}
 
+/* NONE or RELU (max: NaN -> 0), in registers: the copy of the kernel where nothing else
+ * reaches the store, which is the code of the ReLU-only kernel. */
 ALWAYS_INLINE __m256 activate(tmlp_epilogue ep, __m256 t)
 {
-    if (ep.act == TMLP_ACT_NONE) return t;
-    if (ep.act == TMLP_ACT_RELU) return _mm256_max_ps(t, _mm256_setzero_ps());
-    return act_vec(ep, t);
+    return ep.act == TMLP_ACT_RELU ? _mm256_max_ps(t, _mm256_setzero_ps()) : t;
+}
+
+/* 1 in the copy whose epilogue calls act_vecs. Every vector register is caller-saved, so an
+ * accumulator still live across that call is spilled, and GCC then kept half of the batch-1
+ * loop's accumulators in memory for the whole k loop (1.5x the time). That copy therefore
+ * adds the bias to every accumulator of the block first, which ends their live ranges, then
+ * makes one call for the block, then stores. */
+ALWAYS_INLINE int calls_act(tmlp_epilogue ep)
+{
+    return ep.act != TMLP_ACT_NONE && ep.act != TMLP_ACT_RELU;
 }
 
 /* Prefetch distance for batch 1, in floats: see avx512.c. */
@@ -38,11 +52,16 @@ static __m256i lane_mask(int64_t left)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
 }
 
-ALWAYS_INLINE void store_vec(float *y, const float *b, __m256 acc, int64_t left, tmlp_epilogue ep)
+/* Store the first `left` lanes of t (all 8 if left >= 8, none if left <= 0). */
+ALWAYS_INLINE void store_lanes(float *y, __m256 t, int64_t left)
 {
-    const __m256 t = activate(ep, _mm256_add_ps(acc, _mm256_load_ps(b)));
     if (left >= 8) _mm256_storeu_ps(y, t);
     else if (left > 0) _mm256_maskstore_ps(y, lane_mask(left), t);
+}
+
+ALWAYS_INLINE void store_vec(float *y, const float *b, __m256 acc, int64_t left, tmlp_epilogue ep)
+{
+    store_lanes(y, activate(ep, _mm256_add_ps(acc, _mm256_load_ps(b))), left);
 }
 
 /* One row against a panel of n8 vectors of 8 (n8 in 2, 4, 6, 8). */
@@ -60,6 +79,15 @@ ALWAYS_INLINE void row1(const float *w, int64_t in, int n8, const float *x, cons
         for (int v = 0; v < n8 / 2; v++) _mm_prefetch((const char *)(wk + PF_DIST + 16 * v), _MM_HINT_T0);
 #pragma GCC unroll 8
         for (int v = 0; v < n8; v++) acc[v] = _mm256_fmadd_ps(xk, _mm256_load_ps(wk + 8 * v), acc[v]);
+    }
+    if (calls_act(ep)) {
+        __m256 t[8];
+#pragma GCC unroll 8
+        for (int v = 0; v < n8; v++) t[v] = _mm256_add_ps(acc[v], _mm256_load_ps(b + 8 * v));
+        act_vecs(ep, t, n8);
+#pragma GCC unroll 8
+        for (int v = 0; v < n8; v++) store_lanes(y + 8 * v, t[v], valid - 8 * v);
+        return;
     }
 #pragma GCC unroll 8
     for (int v = 0; v < n8; v++) store_vec(y + 8 * v, b + 8 * v, acc[v], valid - 8 * v, ep);
@@ -82,6 +110,19 @@ ALWAYS_INLINE void rows_strip(int R, const float *w, int64_t in, int64_t wp, int
             acc[r][0] = _mm256_fmadd_ps(xk, w0, acc[r][0]);
             acc[r][1] = _mm256_fmadd_ps(xk, w1, acc[r][1]);
         }
+    }
+    if (calls_act(ep)) {
+        __m256 t[8]; /* row r, half h at 2r + h */
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            for (int h = 0; h < 2; h++)
+                t[2 * r + h] = _mm256_add_ps(acc[r][h], _mm256_load_ps(b + c + 8 * h));
+        act_vecs(ep, t, 2 * R);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            for (int h = 0; h < 2; h++)
+                store_lanes(y + r * out + c + 8 * h, t[2 * r + h], valid - c - 8 * h);
+        return;
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {

@@ -13,14 +13,16 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-/* The activations other than NONE and RELU, out of line (see avx512.c). */
-static __attribute__((noinline)) __m256 act_vec(tmlp_epilogue ep, __m256 t) { return tmlp_v8_act(ep, t); }
+/* The activations other than NONE and RELU, out of line, a block per call (avx2.c). */
+static __attribute__((noinline)) void act_vecs(tmlp_epilogue ep, __m256 *t, int n)
+{
+    tmlp_v8_act_n(ep, t, n);
+}
 
+/* NONE or RELU, in registers (the only ones that reach store8) */
 ALWAYS_INLINE __m256 activate(tmlp_epilogue ep, __m256 t)
 {
-    if (ep.act == TMLP_ACT_NONE) return t;
-    if (ep.act == TMLP_ACT_RELU) return _mm256_max_ps(t, _mm256_setzero_ps());
-    return act_vec(ep, t);
+    return ep.act == TMLP_ACT_RELU ? _mm256_max_ps(t, _mm256_setzero_ps()) : t;
 }
 #define PF_BYTES 8192
 
@@ -51,6 +53,26 @@ ALWAYS_INLINE void store8(float *y, __m256 t, int64_t left, tmlp_epilogue ep)
     else if (left > 0) _mm256_maskstore_ps(y, lane_mask(left), t);
 }
 
+/* 1 in the copy whose epilogue calls act_vecs: there a strip finishes every output of its
+ * block before the one call, so no accumulator is live across it (avx2.c, calls_act). */
+ALWAYS_INLINE int calls_act(tmlp_epilogue ep)
+{
+    return ep.act != TMLP_ACT_NONE && ep.act != TMLP_ACT_RELU;
+}
+
+/* The R x n8 block o (outputs before activation; R n8 <= 8), activated in one call and
+ * stored, row stride out. */
+ALWAYS_INLINE void store_block(int R, int n8, __m256 *o, float *y, int64_t out, int64_t c,
+                               int64_t valid, tmlp_epilogue ep)
+{
+    act_vecs(ep, o, R * n8);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+        for (int v = 0; v < n8; v++)
+            store8(y + r * out + c + 8 * v, o[r * n8 + v], valid - c - 8 * v, TMLP_EPILOGUE_NONE);
+}
+
 /* --- BF16 ---------------------------------------------------------------------------- */
 
 /* R rows against columns [c, c + 8 n8) of a panel of width wp (layout [t][wp][2]). */
@@ -78,6 +100,16 @@ ALWAYS_INLINE void strip_bf16(int R, int n8, const uint16_t *w, int64_t np, int6
             for (int v = 0; v < n8; v++)
                 acc[r][v] = dot_bf16(acc[r][v], xo, xe, _mm256_load_si256((const __m256i *)(wt + 16 * v)));
         }
+    }
+    if (calls_act(ep)) {
+        __m256 o[8];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+            for (int v = 0; v < n8; v++)
+                o[r * n8 + v] = _mm256_add_ps(acc[r][v], _mm256_load_ps(b + c + 8 * v));
+        store_block(R, n8, o, y, out, c, valid, ep);
+        return;
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
@@ -193,6 +225,7 @@ ALWAYS_INLINE void strip_int8(int R, int n8, const int8_t *w, int64_t nq, int64_
 #pragma GCC unroll 8
             for (int v = 0; v < n8; v++) acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_srai_epi32(part[r][v], 8));
     }
+    __m256 o[8]; /* the block's outputs before activation (as tmlp_q8_out), row r at r n8 */
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
         const __m256i z = _mm256_set1_epi32(zx[r]);
@@ -202,10 +235,11 @@ ALWAYS_INLINE void strip_int8(int R, int n8, const int8_t *w, int64_t nq, int64_
             const int64_t j = c + 8 * v;
             const __m256i cc = _mm256_sub_epi32(acc[r][v], _mm256_mullo_epi32(z, _mm256_load_si256((const __m256i *)(wsum + j))));
             const __m256 sc = _mm256_mul_ps(s, _mm256_load_ps(ws + j));
-            store8(y + r * out + j, _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(cc), sc), _mm256_load_ps(b + j)),
-                   valid - j, ep);
+            o[r * n8 + v] = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(cc), sc), _mm256_load_ps(b + j));
+            if (!calls_act(ep)) store8(y + r * out + j, o[r * n8 + v], valid - j, ep);
         }
     }
+    if (calls_act(ep)) store_block(R, n8, o, y, out, c, valid, ep);
 }
 
 static void q8_row(const float *x, int64_t in, int64_t kp, uint8_t *q, float *sx, int32_t *zero)

@@ -14,9 +14,10 @@
  *   (8 chains when nv = 4), added at the end, and the weights are prefetched ahead. On
  *   layers of 512 KB..1 MB, batch 1 runs two panels side by side instead (row1_pair).
  * Epilogue in registers: + bias, the activation (ReLU: max with 0, NaN -> 0 as in dense.c;
- * the others: act_vec), masked store of the real outputs only. x may be unaligned (broadcasts are scalar loads), and its rows
- * may lie anywhere (tmlp_kernel_avx512_rows): rows picked from a data set come from L3, so
- * the batch path prefetches them (XPF_DIST, docs/kernels.md).
+ * the others: act_vecs), masked store of the real outputs only. x may be unaligned
+ * (broadcasts are scalar loads), and its rows may lie anywhere (tmlp_kernel_avx512_rows):
+ * rows picked from a data set come from L3, so the batch path prefetches them (XPF_DIST,
+ * docs/kernels.md).
  */
 #include "kernels.h"
 #include "vmath_avx512.h"
@@ -26,16 +27,54 @@
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* The activations other than NONE and RELU, out of line: one copy of the vector math for
- * the whole file rather than one per store site (~100 after unrolling; kernels.h). */
-static __attribute__((noinline)) __m512 act_vec(tmlp_epilogue ep, __m512 t) { return tmlp_v16_act(ep, t); }
+ * the whole file rather than one per store site (~100 after unrolling), and one call per
+ * block of outputs (kernels.h: the kernel's two copies). */
+static __attribute__((noinline)) void act_vecs(tmlp_epilogue ep, __m512 *t, int n)
+{
+    tmlp_v16_act_n(ep, t, n);
+}
 
-/* t before its store: nothing, max(t, 0) (NaN -> 0), or act_vec. In the kernel's NONE/RELU
- * copy the compiler knows act_vec is unreachable, so that copy keeps its old code. */
+/* NONE or RELU (max with 0: NaN -> 0), in registers: in the kernel's NONE/RELU copy nothing
+ * else reaches the store, and that copy is the code of the ReLU-only kernel. */
 ALWAYS_INLINE __m512 activate(tmlp_epilogue ep, __m512 t)
 {
-    if (ep.act == TMLP_ACT_NONE) return t;
-    if (ep.act == TMLP_ACT_RELU) return _mm512_max_ps(t, _mm512_setzero_ps());
-    return act_vec(ep, t);
+    return ep.act == TMLP_ACT_RELU ? _mm512_max_ps(t, _mm512_setzero_ps()) : t;
+}
+
+/* 1 in the copy whose epilogue calls act_vecs. Every vector register is caller-saved: an
+ * accumulator still live across the call would be spilled, and GCC may then keep it in
+ * memory for the whole k loop (it did in avx2.c: 1.5x at batch 1). So that copy adds the
+ * bias to every accumulator of the block first, makes one call, then stores (store_block). */
+ALWAYS_INLINE int calls_act(tmlp_epilogue ep)
+{
+    return ep.act != TMLP_ACT_NONE && ep.act != TMLP_ACT_RELU;
+}
+
+/* Store the first `left` lanes of t (all if left >= 16, none if left <= 0). */
+ALWAYS_INLINE void store_lanes(float *y, __m512 t, int64_t left)
+{
+    if (left >= 16) _mm512_storeu_ps(y, t);
+    else if (left > 0) _mm512_mask_storeu_ps(y, (__mmask16)((1u << left) - 1), t);
+}
+
+/* The general copy's epilogue for R x nv accumulators: block row r goes to y + r ystep with
+ * bias b + r bstep and valid - r vstep real outputs. */
+ALWAYS_INLINE void store_block(int R, int nv, __m512 (*acc)[4], float *y, int64_t ystep,
+                               const float *b, int64_t bstep, int64_t valid, int64_t vstep,
+                               tmlp_epilogue ep)
+{
+    __m512 t[16];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            t[r * nv + v] = _mm512_add_ps(acc[r][v], _mm512_load_ps(b + r * bstep + 16 * v));
+    act_vecs(ep, t, R * nv);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            store_lanes(y + r * ystep + 16 * v, t[r * nv + v], valid - r * vstep - 16 * v);
 }
 
 /* Batch 1 reads each weight once, so it runs at the speed weights arrive from L2 (or L3):
@@ -98,7 +137,8 @@ ALWAYS_INLINE void row1(const float *w, int64_t in, int nv, const float *x, cons
     }
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++) a0[v] = _mm512_add_ps(a0[v], a1[v]);
-    store_row(y, b, a0, nv, valid, ep);
+    if (calls_act(ep)) store_block(1, nv, &a0, y, 0, b, 0, valid, 0, ep);
+    else store_row(y, b, a0, nv, valid, ep);
 }
 
 /* Batch 1, two full panels at once (w = the first, the second 64 * in floats later): 8
@@ -119,6 +159,13 @@ ALWAYS_INLINE void row1_pair(const float *w, int64_t in, const float *x, const f
             a0[v] = _mm512_fmadd_ps(xk, _mm512_load_ps(wk + 16 * v), a0[v]);
             a1[v] = _mm512_fmadd_ps(xk, _mm512_load_ps(vk + 16 * v), a1[v]);
         }
+    }
+    if (calls_act(ep)) {
+        __m512 both[2][4];
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) both[0][v] = a0[v], both[1][v] = a1[v];
+        store_block(2, 4, both, y, TMLP_PANEL, b, TMLP_PANEL, valid, TMLP_PANEL, ep);
+        return;
     }
     store_row(y, b, a0, 4, valid, ep);
     store_row(y + TMLP_PANEL, b + TMLP_PANEL, a1, 4, valid - TMLP_PANEL, ep);
@@ -148,6 +195,10 @@ ALWAYS_INLINE void rows(int R, const float *w, int64_t in, int nv, const float *
 #pragma GCC unroll 4
             for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(xk, wv[v], acc[r][v]);
         }
+    }
+    if (calls_act(ep)) {
+        store_block(R, nv, acc, y, out, b, 0, valid, 0, ep);
+        return;
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) store_row(y + r * out, b, acc[r], nv, valid, ep);

@@ -23,14 +23,23 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-/* The activations other than NONE and RELU, out of line (see avx512.c). */
-static __attribute__((noinline)) __m512 act_vec(tmlp_epilogue ep, __m512 t) { return tmlp_v16_act(ep, t); }
+/* The activations other than NONE and RELU, out of line, one call per block (avx512.c). */
+static __attribute__((noinline)) void act_vecs(tmlp_epilogue ep, __m512 *t, int n)
+{
+    tmlp_v16_act_n(ep, t, n);
+}
 
+/* NONE or RELU, in registers (the only ones that reach store_vecs) */
 ALWAYS_INLINE __m512 activate(tmlp_epilogue ep, __m512 t)
 {
-    if (ep.act == TMLP_ACT_NONE) return t;
-    if (ep.act == TMLP_ACT_RELU) return _mm512_max_ps(t, _mm512_setzero_ps());
-    return act_vec(ep, t);
+    return ep.act == TMLP_ACT_RELU ? _mm512_max_ps(t, _mm512_setzero_ps()) : t;
+}
+
+/* 1 in the copy whose epilogue calls act_vecs: there the rows functions finish every output
+ * of the block (o, R x nv) before the one call, so no accumulator is live across it. */
+ALWAYS_INLINE int calls_act(tmlp_epilogue ep)
+{
+    return ep.act != TMLP_ACT_NONE && ep.act != TMLP_ACT_RELU;
 }
 #define PF_BYTES 8192
 
@@ -78,6 +87,15 @@ ALWAYS_INLINE void store_vecs(float *y, __m512 *t, int nv, int64_t valid, tmlp_e
         if (left >= 16) _mm512_storeu_ps(y + 16 * v, u);
         else if (left > 0) _mm512_mask_storeu_ps(y + 16 * v, (__mmask16)((1u << left) - 1), u);
     }
+}
+
+/* The general copy: activate the R x nv block o (row r at o + r nv) in one call, store it. */
+ALWAYS_INLINE void store_block(int R, int nv, __m512 *o, float *y, int64_t out, int64_t valid,
+                               tmlp_epilogue ep)
+{
+    act_vecs(ep, o, R * nv);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) store_vecs(y + r * out, o + r * nv, nv, valid, TMLP_EPILOGUE_NONE);
 }
 
 /* --- BF16 ---------------------------------------------------------------------------- */
@@ -139,16 +157,17 @@ ALWAYS_INLINE void rows_bf16(int R, const uint16_t *w, int64_t np, int nv, const
             for (int v = 0; v < nv; v++) acc[r][v] = dot_bf16(acc[r][v], xr, wv[v]);
         }
     }
+    __m512 o[16]; /* outputs before activation, row r at o + r nv */
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
-        __m512 o[4];
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) {
             const __m512 s = R == 1 ? _mm512_add_ps(acc[0][v], acc1[v]) : acc[r][v];
-            o[v] = _mm512_add_ps(s, _mm512_load_ps(b + 16 * v));
+            o[r * nv + v] = _mm512_add_ps(s, _mm512_load_ps(b + 16 * v));
         }
-        store_vecs(y + r * out, o, nv, valid, ep);
+        if (!calls_act(ep)) store_vecs(y + r * out, o + r * nv, nv, valid, ep);
     }
+    if (calls_act(ep)) store_block(R, nv, o, y, out, valid, ep);
 }
 
 ALWAYS_INLINE void panel_bf16(const uint16_t *w, int64_t np, int nv, const uint32_t *xb, int64_t out,
@@ -247,9 +266,9 @@ ALWAYS_INLINE void rows_int8(int R, const int8_t *w, int64_t nq, int nv, const u
         }
     }
     /* epilogue, as tmlp_q8_out: float(acc - z * wsum) * (sx * ws) + b */
+    __m512 o[16]; /* outputs before activation, row r at o + r nv */
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
-        __m512 o[4];
         const __m512i z = _mm512_set1_epi32(zx[r]);
         const __m512 s = _mm512_set1_ps(sx[r]);
 #pragma GCC unroll 4
@@ -257,10 +276,11 @@ ALWAYS_INLINE void rows_int8(int R, const int8_t *w, int64_t nq, int nv, const u
             const __m512i a = R == 1 ? _mm512_add_epi32(acc[0][v], acc1[v]) : acc[r][v];
             const __m512i c = _mm512_sub_epi32(a, _mm512_mullo_epi32(z, _mm512_load_si512(wsum + 16 * v)));
             const __m512 sc = _mm512_mul_ps(s, _mm512_load_ps(ws + 16 * v));
-            o[v] = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(c), sc), _mm512_load_ps(b + 16 * v));
+            o[r * nv + v] = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(c), sc), _mm512_load_ps(b + 16 * v));
         }
-        store_vecs(y + r * out, o, nv, valid, ep);
+        if (!calls_act(ep)) store_vecs(y + r * out, o + r * nv, nv, valid, ep);
     }
+    if (calls_act(ep)) store_block(R, nv, o, y, out, valid, ep);
 }
 
 ALWAYS_INLINE void panel_int8(const int8_t *w, int64_t nq, int nv, const uint32_t *xq, const float *sx,

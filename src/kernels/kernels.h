@@ -24,7 +24,7 @@
  * the bias and applies act to each vector before its one store. Each kernel runs in two
  * copies (TMLP_EPILOGUE_SPLIT): NONE and RELU in one where nothing else can happen, which is
  * the code of the kernels before the other activations (a branch on ReLU, a max); the
- * others in one whose store calls the file's single out-of-line act_vec, where the vector
+ * others in one whose store calls the file's single out-of-line act_vecs, where the vector
  * math (vmath_avx2.h / vmath_avx512.h) is inlined.
  *
  * Reduced precisions (docs/precision.md) keep the 64-output panels and group k so that one

@@ -222,4 +222,20 @@ static inline __m512 tmlp_v16_act(tmlp_epilogue ep, __m512 t)
     return t;
 }
 
+/* t[i] = act(t[i]) for i < n, the switch taken once: the kernels' epilogue calls this (out of
+ * line, once per block of outputs) for the activations other than NONE and RELU. */
+static inline void tmlp_v16_act_n(tmlp_epilogue ep, __m512 *t, int n)
+{
+    switch (ep.act) {
+    case TMLP_ACT_NONE: break;
+    case TMLP_ACT_RELU: for (int i = 0; i < n; i++) t[i] = tmlp_v16_act(ep, t[i]); break;
+    case TMLP_ACT_LEAKY_RELU: for (int i = 0; i < n; i++) t[i] = tmlp_v16_leaky_relu(t[i], ep.alpha); break;
+    case TMLP_ACT_GELU: for (int i = 0; i < n; i++) t[i] = tmlp_v16_gelu(t[i]); break;
+    case TMLP_ACT_GELU_TANH: for (int i = 0; i < n; i++) t[i] = tmlp_v16_gelu_tanh(t[i]); break;
+    case TMLP_ACT_TANH: for (int i = 0; i < n; i++) t[i] = tmlp_v16_tanh(t[i]); break;
+    case TMLP_ACT_SIGMOID: for (int i = 0; i < n; i++) t[i] = tmlp_v16_sigmoid(t[i]); break;
+    case TMLP_ACT_SILU: for (int i = 0; i < n; i++) t[i] = tmlp_v16_silu(t[i]); break;
+    }
+}
+
 #endif
