@@ -6,6 +6,7 @@
     /usr/bin/python3 bench/peers/peers.py export-onnx MODEL.safetensors OUT.onnx IDENTITY.onnx
     /usr/bin/python3 bench/peers/peers.py dump-raw MODEL.safetensors OUT.raw
     /usr/bin/python3 bench/peers/peers.py identity-onnx MODEL.onnx OUT.onnx
+    /usr/bin/python3 bench/peers/peers.py onnx-preprocess MODEL.onnx
 
 `measure` loads the .safetensors file BY HAND (no safetensors package: an 8-byte
 little-endian header length, a JSON header, raw little-endian tensors), builds the layer
@@ -37,6 +38,11 @@ ort_peer.js measures what the Node binding itself costs per call.
 `dump-raw` writes the Dense layers as hand_blas.c reads them ("TMHB", int32 n; per layer
 int32 in, out, act (0 none, 1 ReLU, 2 softmax), float32 W (out, in), float32 b); a model
 with any other layer kind is refused (exit status 1): hand_blas.c has no such layer.
+
+`measure --preprocess` runs the model's input preprocessing first (x = (raw * scale - mean)
+/ std from the metadata tinymlp.input_*): for the .safetensors twin of an .onnx file whose
+graph has it; `onnx-preprocess MODEL.onnx` exits 0 when the file says so (metadata
+tinymlp.preprocessing "in the graph: ...", as tools/export_onnx.py writes it), else 1.
 
 `identity-onnx` writes y = x (one Identity node) at MODEL.onnx's input width (python3-onnx),
 for ort_peer.js's binding-overhead measurement next to a given .onnx model.
@@ -253,6 +259,24 @@ def offline(fwd, batches, batch, seconds):
     return {"batches": n, "batch": batch, "samples_per_s": n * batch / ((t1 - t0) / 1e9)}
 
 
+def input_preprocess(meta):
+    """(scale, mean, std) of the .safetensors metadata tinymlp.input_*: x = (raw * scale - mean) / std."""
+    try:
+        return tuple(float(meta.get("tinymlp.input_" + k, d)) for k, d in
+                     (("scale", 1.0), ("mean", 0.0), ("std", 1.0)))
+    except ValueError as e:
+        raise SystemExit("peers.py: tinymlp.input_*: %s" % e)
+
+
+def with_preprocess(fwd, meta, lib):
+    """fwd preceded by the model's input preprocessing, as three elementwise passes (Mul Sub
+    Div, the nodes tools/export_onnx.py writes into a graph)."""
+    scale, mean, std = input_preprocess(meta)
+    if lib == "numpy":
+        scale, mean, std = np.float32(scale), np.float32(mean), np.float32(std)
+    return lambda x: fwd((x * scale - mean) / std)
+
+
 def cmd_measure(args):
     tensors, meta = load_safetensors(args.model)
     layers = build_layers(tensors, meta, args.layers)
@@ -264,9 +288,13 @@ def cmd_measure(args):
 
     results = []
     fwd = numpy_forward(layers)
+    if args.preprocess:
+        fwd = with_preprocess(fwd, meta, "numpy")
     import numpy
     results.append(("numpy", "NumPy %s" % numpy.__version__, fwd, x1, xs, xb))
     tfwd, torch = torch_forward(layer_text(meta, args.layers), tensors)
+    if args.preprocess:
+        tfwd = with_preprocess(tfwd, meta, "torch")
     results.append(("torch", "PyTorch %s (%d thread)" % (torch.__version__, torch.get_num_threads()),
                     tfwd, [torch.from_numpy(a) for a in x1], [torch.from_numpy(a) for a in xs],
                     [torch.from_numpy(a) for a in xb]))
@@ -331,6 +359,14 @@ def cmd_identity_onnx(args):
     write_identity(args.out, dims[1].dim_value)
 
 
+def cmd_onnx_preprocess(args):
+    """Exit 0 if MODEL.onnx says (metadata tinymlp.preprocessing "in the graph...", as
+    tools/export_onnx.py writes) that its graph starts with the input preprocessing, else 1."""
+    import onnx
+    meta = {p.key: p.value for p in onnx.load(args.model).metadata_props}
+    sys.exit(0 if meta.get("tinymlp.preprocessing", "").startswith("in the graph") else 1)
+
+
 def cmd_make_model(args):
     widths = [int(w) for w in args.widths.split("x")]
     rng = np.random.default_rng(args.seed)
@@ -369,6 +405,8 @@ def main():
     m.add_argument("--seconds", type=float, default=2.0)
     m.add_argument("--batch", type=int, default=256)
     m.add_argument("--small-batch", type=int, default=8)
+    m.add_argument("--preprocess", action="store_true",
+                   help="apply the tinymlp.input_* preprocessing first (for an .onnx twin that has it in its graph)")
     m.set_defaults(fn=cmd_measure)
     o = sub.add_parser("export-onnx")
     o.add_argument("model")
@@ -385,6 +423,9 @@ def main():
     i.add_argument("model")
     i.add_argument("out")
     i.set_defaults(fn=cmd_identity_onnx)
+    pp = sub.add_parser("onnx-preprocess")
+    pp.add_argument("model")
+    pp.set_defaults(fn=cmd_onnx_preprocess)
     g = sub.add_parser("make-model")
     g.add_argument("widths")
     g.add_argument("out")

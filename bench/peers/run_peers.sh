@@ -7,7 +7,9 @@
 #
 # Files: bench_mlp (--model X.onnx) and ONNX Runtime run the SAME .onnx file. A .onnx argument
 # is used as it is; its .safetensors twin (same name beside it, same weights) if present feeds
-# NumPy, PyTorch and the hand-written forward, else their columns say n/a. A .safetensors
+# NumPy, PyTorch and the hand-written forward, else their columns say n/a (an .onnx whose
+# graph holds the input preprocessing, as models/fashion_mlp.onnx: NumPy and PyTorch apply
+# the twin's tinymlp.input_* first, the hand-written forward is n/a). A .safetensors
 # argument is first exported to a plain NAME_plain.onnx (tools/export_onnx.py --opset 17 --preprocess
 # none: no preprocessing nodes, the graph takes the float rows the peers feed) in a
 # temporary directory, and that .onnx is what both engines run.
@@ -55,7 +57,7 @@ while [ $# -gt 0 ]; do
     --seconds) need_arg "$@"; SECONDS_PER=$2; shift 2 ;;
     --rounds) need_arg "$@"; ROUNDS=$2; shift 2 ;;
     --no-onnx) ONNX=0; shift ;;
-    -h | --help) sed -n '2,43p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,45p' "$0"; exit 0 ;;
     --*) echo "run_peers.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -132,13 +134,18 @@ fi
 i=0
 for m in "$@"; do
     i=$((i + 1))
+    pre=
     [ -r "$m" ] || { echo "run_peers.sh: cannot read $m" >&2; exit 1; }
     # onnx: the file bench_mlp and ONNX Runtime both run; st: the .safetensors twin of the peers
     case $m in
     *.onnx)
         onnx=$m
         st=${m%.onnx}.safetensors
-        [ -r "$st" ] || { st=; echo "run_peers.sh: no $(basename "${m%.onnx}").safetensors beside $(basename "$m"): NumPy, PyTorch, hand OpenBLAS n/a for it" >&2; } ;;
+        [ -r "$st" ] || { st=; echo "run_peers.sh: no $(basename "${m%.onnx}").safetensors beside $(basename "$m"): NumPy, PyTorch, hand OpenBLAS n/a for it" >&2; }
+        if [ -n "$st" ] && "$PY" "$HERE/peers.py" onnx-preprocess "$m" 2>/dev/null; then
+            pre=--preprocess
+            echo "run_peers.sh: $(basename "$m") has its input preprocessing in the graph: NumPy and PyTorch apply it too, hand OpenBLAS n/a" >&2
+        fi ;;
     *)
         st=$m
         base=$(basename "$m")
@@ -163,7 +170,7 @@ for m in "$@"; do
         fi
     fi
     hand_model=0
-    if [ "$HAND_OK" = 1 ] && [ -n "$st" ]; then
+    if [ "$HAND_OK" = 1 ] && [ -n "$st" ] && [ -z "$pre" ]; then
         if "$PY" "$HERE/peers.py" dump-raw "$st" "$TMP/model_$i.raw" 2>"$TMP/raw.err"; then
             hand_model=1
         else
@@ -184,7 +191,8 @@ for m in "$@"; do
                 echo "run_peers.sh: ort_peer.js failed (round $r)" >&2
         fi
         if [ -n "$st" ]; then
-            "$PY" "$HERE/peers.py" measure "$st" --seconds "$SECONDS_PER" --batch 256 --small-batch 8 >>"$TMP/peers_${i}_$r.jsonl" ||
+            # shellcheck disable=SC2086 # $pre: empty or one word
+            "$PY" "$HERE/peers.py" measure "$st" $pre --seconds "$SECONDS_PER" --batch 256 --small-batch 8 >>"$TMP/peers_${i}_$r.jsonl" ||
                 echo "run_peers.sh: peers.py failed (round $r)" >&2
         fi
         if [ "$hand_model" = 1 ]; then
@@ -290,7 +298,7 @@ print("Files: bench_mlp (--model) and ONNX Runtime ran the same .onnx file, the 
       "the model column%s; NumPy, PyTorch and the hand-written forward its .safetensors twin "
       "(same weights): %s. A .safetensors argument is exported to a plain NAME_plain.onnx first "
       "(tools/export_onnx.py --opset 17 --preprocess none). n/a: the peer cannot run that model "
-      "(hand-written OpenBLAS: linear/relu/softmax only) or has no file for it."
+      "(hand-written OpenBLAS: linear/relu/softmax only, no in-graph preprocessing) or has no file for it."
       % ("" if len(same) == len(files) else
          " (except %s: bench_mlp on the .safetensors, ONNX Runtime n/a)"
          % ", ".join(m for m, _, k in files if k != "onnx"),
