@@ -57,7 +57,7 @@ while [ $# -gt 0 ]; do
     --seconds) need_arg "$@"; SECONDS_PER=$2; shift 2 ;;
     --rounds) need_arg "$@"; ROUNDS=$2; shift 2 ;;
     --no-onnx) ONNX=0; shift ;;
-    -h | --help) sed -n '2,45p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,41p' "$0"; exit 0 ;;
     --*) echo "run_peers.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
     esac
