@@ -3,17 +3,31 @@
 # forward on the same model files, in one invocation, one table with all figures and ratios.
 #
 #     bench/peers/run_peers.sh [--bench PATH/TO/bench_mlp] [--seconds S] [--rounds R]
-#                              [--no-onnx] [MODEL.safetensors ...]
+#                              [--no-onnx] [MODEL.onnx | MODEL.safetensors ...]
 #
-# Default models: models/fashion_mlp.safetensors (if present) and a seeded random
-# 784-512-512-10 MLP written to a temporary file. Every framework runs on ONE thread
+# Files: bench_mlp (--model X.onnx) and ONNX Runtime run the SAME .onnx file. A .onnx argument
+# is used as it is; its .safetensors twin (same name beside it, same weights) if present feeds
+# NumPy, PyTorch and the hand-written forward, else their columns say n/a (an .onnx whose
+# graph holds the input preprocessing, as models/fashion_mlp.onnx: NumPy and PyTorch apply
+# the twin's tinymlp.input_* first, the hand-written forward is n/a). A .safetensors
+# argument is first exported to a plain NAME_plain.onnx (tools/export_onnx.py --opset 17 --preprocess
+# none: no preprocessing nodes, the graph takes the float rows the peers feed) in a
+# temporary directory, and that .onnx is what both engines run.
+# Default models: models/fashion_mlp.safetensors exported that way (the shipped
+# models/fashion_mlp.onnx has its input normalisation in the graph and expects raw 0..255
+# pixels, while every peer feeds uniform [0,1) rows, so it is not used here), and the two
+# seeded models of tools/make_peer_models.py (opset 17, with .safetensors twins):
+# 784-512-512-10 ReLU + softmax, and the same widths with LayerNorm+GELU after each hidden
+# Linear. NumPy and PyTorch (peers.py) run every layer kind of the tinymlp.layers grammar;
+# the hand-written OpenBLAS forward only linear/relu/softmax (n/a otherwise).
+# Every framework runs on ONE thread
 # (OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1, torch.set_num_threads(1), ONNX Runtime
 # intraOpNumThreads 1 / interOpNumThreads 1 / sequential, bench_mlp --workers 1
 # --blas-threads 1) with OPENBLAS_CORETYPE=Haswell unless already set.
 # Peers: ONNX Runtime (npm onnxruntime-node, installed on first use into bench/peers/.onnx/,
-#   or $TMLP_ORT_DIR; version $TMLP_ORT_VERSION, default 1.30.0; the .onnx file exported from
-#   the same .safetensors weights by torch.onnx.export; run by ort_peer.js; without node/npm
-#   or the package its column is "n/a"); NumPy and PyTorch (peers.py); the hand-written
+#   or $TMLP_ORT_DIR; version $TMLP_ORT_VERSION, default 1.30.0; the same .onnx file as
+#   bench_mlp; run by ort_peer.js; without node/npm or the package its column is "n/a");
+#   NumPy and PyTorch (peers.py, on the .safetensors twin); the hand-written
 #   OpenBLAS forward (hand_blas.c, compiled here with cc; "n/a" without a compiler).
 # Metrics, per model:
 #   single-stream  batch-1 latency p50 and p99 (LoadGen rule sorted[floor(N*p)]), µs
@@ -43,7 +57,7 @@ while [ $# -gt 0 ]; do
     --seconds) need_arg "$@"; SECONDS_PER=$2; shift 2 ;;
     --rounds) need_arg "$@"; ROUNDS=$2; shift 2 ;;
     --no-onnx) ONNX=0; shift ;;
-    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,41p' "$0"; exit 0 ;;
     --*) echo "run_peers.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -113,41 +127,74 @@ fi
 
 if [ $# -eq 0 ]; then
     [ -r "$ROOT/models/fashion_mlp.safetensors" ] && set -- "$ROOT/models/fashion_mlp.safetensors"
-    "$PY" "$HERE/peers.py" make-model 784x512x512x10 "$TMP/mlp_784x512x512x10.safetensors"
-    set -- "$@" "$TMP/mlp_784x512x512x10.safetensors"
+    "$PY" "$ROOT/tools/make_peer_models.py" "$TMP/peer" >/dev/null
+    set -- "$@" "$TMP/peer/mlp_784x512x512x10.onnx" "$TMP/peer/mlp_784x512x512x10_ln_gelu.onnx"
 fi
 
 i=0
 for m in "$@"; do
     i=$((i + 1))
-    echo "$m" >"$TMP/model_$i"
+    pre=
+    [ -r "$m" ] || { echo "run_peers.sh: cannot read $m" >&2; exit 1; }
+    # onnx: the file bench_mlp and ONNX Runtime both run; st: the .safetensors twin of the peers
+    case $m in
+    *.onnx)
+        onnx=$m
+        st=${m%.onnx}.safetensors
+        [ -r "$st" ] || { st=; echo "run_peers.sh: no $(basename "${m%.onnx}").safetensors beside $(basename "$m"): NumPy, PyTorch, hand OpenBLAS n/a for it" >&2; }
+        if [ -n "$st" ] && "$PY" "$HERE/peers.py" onnx-preprocess "$m" 2>/dev/null; then
+            pre=--preprocess
+            echo "run_peers.sh: $(basename "$m") has its input preprocessing in the graph: NumPy and PyTorch apply it too, hand OpenBLAS n/a" >&2
+        fi ;;
+    *)
+        st=$m
+        base=$(basename "$m")
+        onnx=$TMP/onnx_$i/${base%.*}_plain.onnx
+        mkdir -p "$TMP/onnx_$i"
+        if ! "$PY" "$ROOT/tools/export_onnx.py" "$m" "$onnx" --opset 17 --preprocess none >/dev/null 2>"$TMP/export.err"; then
+            echo "run_peers.sh: tools/export_onnx.py failed for $base: bench_mlp runs the .safetensors, ONNX Runtime n/a for it" >&2
+            tail -n 3 "$TMP/export.err" | sed 's/^/    /' >&2
+            onnx=
+        fi ;;
+    esac
+    engine_model=${onnx:-$st}
+    printf '%s\n%s\n%s\n' "$(basename "$engine_model")" "$([ -n "$st" ] && basename "$st" || echo n/a)" \
+        "$([ -n "$onnx" ] && echo onnx || echo safetensors)" >"$TMP/model_$i"
     ort_model=0
-    if [ "$ORT_OK" = 1 ]; then
-        if "$PY" "$HERE/peers.py" export-onnx "$m" "$TMP/model_$i.onnx" "$TMP/identity_$i.onnx" >/dev/null 2>"$TMP/export.err"; then
+    if [ "$ORT_OK" = 1 ] && [ -n "$onnx" ]; then
+        if "$PY" "$HERE/peers.py" identity-onnx "$onnx" "$TMP/identity_$i.onnx" 2>"$TMP/ident.err"; then
             ort_model=1
         else
-            echo "run_peers.sh: torch.onnx.export failed for $(basename "$m"): ONNX Runtime n/a for it" >&2
-            tail -n 3 "$TMP/export.err" | sed 's/^/    /' >&2
+            echo "run_peers.sh: no identity model for $(basename "$onnx"): ONNX Runtime n/a for it" >&2
+            tail -n 3 "$TMP/ident.err" | sed 's/^/    /' >&2
         fi
     fi
     hand_model=0
-    if [ "$HAND_OK" = 1 ] && "$PY" "$HERE/peers.py" dump-raw "$m" "$TMP/model_$i.raw" 2>"$TMP/raw.err"; then
-        hand_model=1
+    if [ "$HAND_OK" = 1 ] && [ -n "$st" ] && [ -z "$pre" ]; then
+        if "$PY" "$HERE/peers.py" dump-raw "$st" "$TMP/model_$i.raw" 2>"$TMP/raw.err"; then
+            hand_model=1
+        else
+            echo "run_peers.sh: hand-written OpenBLAS n/a for $(basename "$st"): $(tail -n 1 "$TMP/raw.err")" >&2
+        fi
     fi
     r=0
     while [ $r -lt "$ROUNDS" ]; do
         r=$((r + 1))
-        echo "[model $i/$#, round $r/$ROUNDS] $(basename "$m"): bench_mlp, ONNX Runtime, NumPy, PyTorch, hand-written OpenBLAS ..." >&2
-        "$BENCH" --model "$m" --data synthetic --scenario single-stream,offline --batch 8,256 \
+        echo "[model $i/$#, round $r/$ROUNDS] $(basename "$engine_model"): bench_mlp, ONNX Runtime, NumPy, PyTorch, hand-written OpenBLAS ..." >&2
+        "$BENCH" --model "$engine_model" --data synthetic --scenario single-stream,offline --batch 8,256 \
             --min-duration-ms "$MS" --min-queries 1024 --workers 1 --blas-threads 1 \
             --format json --quiet --output "$TMP/engine_${i}_$r.json"
         : >"$TMP/peers_${i}_$r.jsonl"
         if [ "$ort_model" = 1 ]; then
-            NODE_PATH="$ORT_DIR/node_modules" node "$HERE/ort_peer.js" "$TMP/model_$i.onnx" "$TMP/identity_$i.onnx" \
+            NODE_PATH="$ORT_DIR/node_modules" node "$HERE/ort_peer.js" "$onnx" "$TMP/identity_$i.onnx" \
                 --seconds "$SECONDS_PER" --batch 256 --small-batch 8 >>"$TMP/peers_${i}_$r.jsonl" ||
                 echo "run_peers.sh: ort_peer.js failed (round $r)" >&2
         fi
-        "$PY" "$HERE/peers.py" measure "$m" --seconds "$SECONDS_PER" --batch 256 --small-batch 8 >>"$TMP/peers_${i}_$r.jsonl"
+        if [ -n "$st" ]; then
+            # shellcheck disable=SC2086 # $pre: empty or one word
+            "$PY" "$HERE/peers.py" measure "$st" $pre --seconds "$SECONDS_PER" --batch 256 --small-batch 8 >>"$TMP/peers_${i}_$r.jsonl" ||
+                echo "run_peers.sh: peers.py failed (round $r)" >&2
+        fi
         if [ "$hand_model" = 1 ]; then
             "$TMP/hand_blas" "$TMP/model_$i.raw" "$SECONDS_PER" 256 8 >>"$TMP/peers_${i}_$r.jsonl" ||
                 echo "run_peers.sh: hand_blas failed (round $r)" >&2
@@ -164,8 +211,10 @@ ctx = None
 rows = []
 versions = {}
 loads = []
+files = []  # (file bench_mlp and ONNX Runtime ran, the peers' .safetensors twin, "onnx"|"safetensors")
 for i in range(1, n + 1):
-    model = os.path.basename(open(os.path.join(tmp, "model_%d" % i)).read().strip())
+    model, twin, kind = open(os.path.join(tmp, "model_%d" % i)).read().split("\n")[:3]
+    files.append((model, twin, kind))
     vals = {}  # (framework, metric) -> [one value per round]
 
     def add(fw, metric, v):
@@ -244,6 +293,16 @@ print("Median of %d interleaved rounds (range in parentheses). One thread everyw
          versions.get("onnxruntime", "ONNX Runtime n/a" if not ort_ok else "ONNX Runtime ?"),
          versions.get("numpy", "NumPy ?"), versions.get("torch", "PyTorch ?"),
          versions.get("hand", "hand-written OpenBLAS n/a")))
+same = [m for m, _, k in files if k == "onnx"]
+print("Files: bench_mlp (--model) and ONNX Runtime ran the same .onnx file, the one named in "
+      "the model column%s; NumPy, PyTorch and the hand-written forward its .safetensors twin "
+      "(same weights): %s. A .safetensors argument is exported to a plain NAME_plain.onnx first "
+      "(tools/export_onnx.py --opset 17 --preprocess none). n/a: the peer cannot run that model "
+      "(hand-written OpenBLAS: linear/relu/softmax only, no in-graph preprocessing) or has no file for it."
+      % ("" if len(same) == len(files) else
+         " (except %s: bench_mlp on the .safetensors, ONNX Runtime n/a)"
+         % ", ".join(m for m, _, k in files if k != "onnx"),
+         "; ".join("%s <- %s" % (m, t) for m, t, _ in files)))
 print("CPU: %s, %s cores; 1-min load average during the runs %.1f-%.1f. Ratio > 1: bench_mlp "
       "is faster (peer latency / bench_mlp latency; bench_mlp samples/s / peer samples/s). "
       "Percentiles: sorted[floor(N*p)]. ONNX Runtime is called through its Node binding "
