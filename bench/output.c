@@ -142,6 +142,15 @@ void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *inf
     if (s->scenario == TMLP_SCENARIO_SERVER) {
         fprintf(f, "Scheduled samples per second      : %.2f\n", r->scheduled_qps);
         fprintf(f, "Completed samples per second      : %.2f\n", r->completed_qps);
+        if (isfinite(r->service_qps))
+            fprintf(f, "SUT samples per second while busy : %.2f\n", r->service_qps);
+    }
+    if (r->stopped_at_ns > 0 || r->unissued_queries > 0 || r->cancelled > 0) {
+        fprintf(f, "Issuing stopped at (ns)           : %" PRIu64 "%s\n", r->stopped_at_ns,
+                r->stopped_at_ns ? "" : " (not stopped early)");
+        fprintf(f, "Queries not issued                : %" PRId64 "\n", r->unissued_queries);
+        fprintf(f, "Samples cancelled by the SUT      : %" PRId64 "\n", r->cancelled);
+        fprintf(f, "Samples never completed           : %" PRId64 "\n", r->never_completed);
     }
     latency_lines(f, "latency (ns)", &r->latency);
     if (s->scenario == TMLP_SCENARIO_SERVER && r->issue_delay.count > 0)
@@ -496,6 +505,7 @@ static cJSON *settings_json(const tmlp_bench_settings *s)
     tmlp_json_add(o, "schedule_seed", u64_json(s->schedule_seed));
     cJSON_AddNumberToObject(o, "max_outstanding_queries", (double)s->max_outstanding_queries);
     cJSON_AddNumberToObject(o, "drain_timeout_ms", (double)s->drain_timeout_ms);
+    cJSON_AddBoolToObject(o, "overload_stop", s->overload_stop);
     cJSON_AddNumberToObject(o, "early_stopping_confidence", s->early_stopping_confidence);
     cJSON_AddStringToObject(o, "percentile_method",
                             tmlp_percentile_method_name(s->percentile_method));
@@ -549,6 +559,10 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
     cJSON_AddNumberToObject(o, "completed_queries", (double)r->completed_queries);
     cJSON_AddNumberToObject(o, "never_completed", (double)r->never_completed);
     cJSON_AddBoolToObject(o, "overloaded", r->overloaded);
+    cJSON_AddNumberToObject(o, "unissued_queries", (double)r->unissued_queries);
+    cJSON_AddNumberToObject(o, "cancelled_samples", (double)r->cancelled);
+    cJSON_AddNumberToObject(o, "stopped_at_ns", (double)r->stopped_at_ns);
+    tmlp_json_add(o, "service_samples_per_s", num_or_null(r->service_qps));
     cJSON_AddNumberToObject(o, "duration_ns", (double)r->duration_ns);
     tmlp_json_add(o, "throughput_samples_per_s", num_or_null(r->throughput_samples_per_s));
     tmlp_json_add(o, "latency_ns", latency_json(&r->latency, s->percentile_method));

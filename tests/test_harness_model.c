@@ -151,6 +151,9 @@ static void test_overload_drains(void **state)
     assert_true(tmlp_time_now_ns() - t0 < 1000000000ULL);
     assert_true(r->overloaded);
     assert_false(r->valid);
+    /* the SUT's cancel callback reported its queue: every issued query is accounted for */
+    assert_int_equal(r->completed_queries + r->cancelled + r->never_completed, r->queries);
+    assert_true(r->unissued_queries > 0);
     tmlp_bench_result_destroy(r);
     tmlp_model_sut_destroy(ms);
 }

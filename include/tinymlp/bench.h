@@ -95,7 +95,9 @@ typedef struct tmlp_bench_settings {
     uint64_t sample_seed;           /* which samples (uniform with replacement) */
     uint64_t schedule_seed;         /* server arrival schedule */
     int64_t max_outstanding_queries;/* server: issued but not complete; beyond it the run
-                                       ends INVALID ("overloaded"); default 65536 */
+                                       ends INVALID ("overloaded"); default 65536. The
+                                       overload rule (overload_stop) usually ends an
+                                       overloaded run long before */
     uint64_t drain_timeout_ms;      /* stall bound: a run whose SUT completes nothing for
                                        max(drain_timeout_ms, 20 x the mean interval between
                                        its completions so far) ends INVALID ("stalled" or
@@ -152,6 +154,13 @@ typedef struct tmlp_bench_settings {
      * issue_delay_ns), as traces and tmlp_bench_merge need; 0 = only latencies_ns, the
      * run keeping ~17 bytes per single-sample query (docs/reliability.md) */
     int keep_records;
+    /* added by the machine-fit work (issue 22): 1 (default) = a server run stops issuing as
+     * soon as it cannot be VALID — more queries over the latency bound, certain or
+     * predicted at twice the SUT's measured service rate, than early stopping allows for
+     * the whole schedule (docs/harness.md, "Overload") — cancels the queued samples
+     * (tmlp_sut.cancel) and ends INVALID "overloaded" with the numbers; a run that can
+     * still pass is never stopped. 0 = issue the whole schedule, as LoadGen does. */
+    int overload_stop;
 } tmlp_bench_settings;
 
 TMLP_API tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario s);
@@ -185,6 +194,16 @@ typedef struct tmlp_sut {
      * until its last outstanding sample completes (late completions are ignored, never
      * a use-after-free); a sample that never completes leaks that one run object. */
     void (*drain)(void *user, tmlp_bench_run *run);
+    /* Optional (added by the machine-fit work, issue 22): cancel. Called at most once per
+     * run, from the issuing thread, when the harness stops a run early — overloaded
+     * (settings.overload_stop) or interrupted (settings.stop) — and before `drain`. The
+     * SUT takes every sample of `run` it has not started out of its queue and reports each
+     * with tmlp_bench_cancelled() (inside this call or later, from any thread); samples
+     * already started complete as usual. Return TMLP_OK, or an error status with `err`
+     * (may be NULL) filled: the harness then treats the SUT as one without cancel and
+     * records the message. Without it the harness waits for every issued sample (the
+     * stall bound still applies): nothing is dropped silently. */
+    tmlp_status (*cancel)(void *user, tmlp_bench_run *run, tmlp_error *err);
 } tmlp_sut;
 
 /* Prediction codes a SUT may pass to tmlp_bench_complete besides a class index: */
@@ -197,6 +216,16 @@ typedef struct tmlp_sut {
  * Safe to call from any thread. Unknown or repeated ids are counted as errors. */
 TMLP_API void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n,
                                   const int32_t *predictions);
+
+/* Report n samples the SUT dropped without computing them, from its `cancel` callback (or
+ * later, from any thread). They count in result.cancelled, never as completed, lost or
+ * late-but-done; a query with a cancelled sample never completes (latency -1). Unknown or
+ * repeated ids are counted as errors, like tmlp_bench_complete's. */
+TMLP_API void tmlp_bench_cancelled(tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n);
+
+/* The scenario of the run in progress (a SUT may serve closed loops differently, as
+ * tmlp_model_sut does); TMLP_SCENARIO_SINGLE_STREAM for NULL. */
+TMLP_API tmlp_scenario tmlp_bench_run_get_scenario(const tmlp_bench_run *run);
 
 /* Latency figures in nanoseconds (percentiles by the run's method). */
 typedef struct tmlp_latency_summary {
@@ -290,6 +319,17 @@ typedef struct tmlp_bench_result {
     /* added by the reliability work (issue 14): measured samples the SUT reported with
      * TMLP_PRED_NONFINITE (NaN/Inf outputs); an accuracy run with any is INVALID */
     int64_t nonfinite;
+    /* added by the machine-fit work (issue 22): how an overloaded server run ended
+     * (settings.overload_stop, docs/harness.md "Overload") — every scheduled query is
+     * accounted for: queries = issued; unissued_queries were scheduled but never issued;
+     * of the issued samples, cancelled ones were dropped by the SUT's cancel callback
+     * before they started, never_completed ones were still outstanding at the end, the
+     * rest completed. */
+    int64_t unissued_queries;       /* server: scheduled queries not issued (stopped early) */
+    int64_t cancelled;              /* measured samples cancelled by the SUT (tmlp_bench_cancelled) */
+    double service_qps;             /* the SUT's completion rate while it was busy (samples/s,
+                                       NaN if not measured): what it can serve */
+    uint64_t stopped_at_ns;         /* when the issuer stopped early (from the run start); 0 = it did not */
 } tmlp_bench_result;
 
 /* Run one scenario (or a find-peak search) against `sut`. Returns TMLP_OK with a result
@@ -365,7 +405,8 @@ TMLP_API void tmlp_bench_shard(int64_t n, int part, int parts, int64_t *first, i
  * i) into a new result (free with tmlp_bench_result_destroy):
  *   - per-query arrays: the union, ordered by start time (ties: part, then issue order),
  *     so a server run's queries come back in global schedule order;
- *   - counts (queries, samples, errors, correct, labeled, never_completed) summed; flags
+ *   - counts (queries, samples, errors, correct, labeled, never_completed, cancelled,
+ *     unissued_queries) and service_qps summed; stopped_at_ns the earliest part's; flags
  *     (interrupted, overloaded) or-ed; a part's overload or stall reason kept as "part i: ...";
  *   - latency and issue-delay summaries (offline: over the samples, as a one-process
  *     offline run reports them), validity, the latency bound and early stopping

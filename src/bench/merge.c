@@ -220,6 +220,7 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
     r->settings.schedule_stride = 1;
     r->settings.schedule_offset = 0;
     r->run_start_ns = parts[0]->run_start_ns;
+    r->service_qps = NAN; /* the parts' sum, where measured */
     uint64_t h = tmlp_hash64_u64(TMLP_HASH64_INIT, (uint64_t)k);
     tmlp_bench_outcome o;
     memset(&o, 0, sizeof o);
@@ -236,6 +237,11 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
         r->interrupted |= p->interrupted;
         r->offline_samples_planned += p->offline_samples_planned;
         r->overloaded |= p->overloaded;
+        r->cancelled += p->cancelled;
+        r->unissued_queries += p->unissued_queries;
+        if (isfinite(p->service_qps)) r->service_qps = (isfinite(r->service_qps) ? r->service_qps : 0) + p->service_qps;
+        if (p->stopped_at_ns && (!r->stopped_at_ns || p->stopped_at_ns < r->stopped_at_ns))
+            r->stopped_at_ns = p->stopped_at_ns;
         if (p->duration_ns > r->duration_ns) r->duration_ns = p->duration_ns;
         if (all_pred) {
             memcpy(r->predictions + p_off, p->predictions, (size_t)p->n_predictions * sizeof(int32_t));

@@ -27,6 +27,8 @@
  * harness bounds with max_outstanding_queries (default 65536) — and not as an issuer
  * stuck in `issue` past the end of the run. At the bound (or if growing fails) `issue`
  * waits for a free slot.
+ * cancel(): reports every queued sample as cancelled (tmlp_bench_cancelled) and empties
+ * the queue — an overloaded server run stops on time without computing its backlog.
  * drain(): drops queued items and waits for the workers' items in flight — after it
  * returns no worker touches the run (the harness's late-completion contract).
  */
@@ -211,6 +213,26 @@ static void model_issue(void *user, tmlp_bench_run *run, const tmlp_query_sample
     }
 }
 
+/* Cancel: every queued item belongs to `run` (one run at a time per SUT); report their
+ * samples as cancelled and empty the queue. Items a worker has popped finish as usual.
+ * Lock order: the queue's, then the run's (tmlp_bench_cancelled); no path takes them the
+ * other way round (the harness never calls into the SUT holding its lock). */
+static tmlp_status model_cancel(void *user, tmlp_bench_run *run, tmlp_error *err)
+{
+    (void)err; /* cannot fail */
+    tmlp_model_sut *m = user;
+    pthread_mutex_lock(&m->mu);
+    int64_t first = m->scap - m->shead < m->scount ? m->scap - m->shead : m->scount; /* up to the wrap */
+    tmlp_bench_cancelled(run, m->samples + m->shead, first);
+    tmlp_bench_cancelled(run, m->samples, m->scount - first);
+    m->icount = 0;
+    m->scount = 0;
+    atomic_store_explicit(&m->pending, 0, memory_order_relaxed);
+    pthread_cond_broadcast(&m->not_full);
+    pthread_mutex_unlock(&m->mu);
+    return TMLP_OK;
+}
+
 static void model_drain(void *user, tmlp_bench_run *run)
 {
     (void)run; /* one run at a time per SUT: everything queued belongs to it */
@@ -352,6 +374,7 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
     m->sut.issue = model_issue;
     m->sut.flush = NULL;
     m->sut.drain = model_drain;
+    m->sut.cancel = model_cancel;
     *out = m;
     return TMLP_OK;
 }
