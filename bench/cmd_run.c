@@ -108,6 +108,7 @@ typedef struct run_opts {
     double offline_expected_qps;  /* 0 = the default (OFFLINE_ASSUMED_FLOPS / model FLOPs) */
     double default_expected_qps;  /* filled once the model is known */
     int no_raw_latencies;         /* --no-raw-latencies */
+    tmlp_sut_dispatch dispatch;   /* --dispatch: where the model SUT computes (AUTO) */
     int keep_records;             /* per-query records in the result: --trace or MPI ranks */
 } run_opts;
 
@@ -118,7 +119,7 @@ enum {
     OPT_WORKERS, OPT_BLAS_THREADS, OPT_SAMPLE_SEED, OPT_SCHEDULE_SEED, OPT_FORMAT, OPT_OUTPUT,
     OPT_NO_RAW_LATENCIES, OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
     OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET, OPT_REPEAT,
-    OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE
+    OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE, OPT_DISPATCH
 };
 
 static const struct option long_options[] = {
@@ -158,6 +159,7 @@ static const struct option long_options[] = {
     {"force", no_argument, NULL, OPT_FORCE},
     {"offline-samples", required_argument, NULL, OPT_OFFLINE_SAMPLES},
     {"offline-expected-qps", required_argument, NULL, OPT_OFFLINE_EXPECTED_QPS},
+    {"dispatch", required_argument, NULL, OPT_DISPATCH},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
@@ -235,6 +237,10 @@ static void print_help(FILE *f)
 "                         and the spread, the JSON every repetition. Use 5 or more for\n"
 "                         regression gating (docs/statistics.md, \"Is B faster than A?\")\n"
 "  --workers N            worker threads, each with its own session (default 1)\n"
+"  --dispatch D           where the model computes: auto (default: in the issuing thread for\n"
+"                         single-stream and multi-stream, on the workers for server and\n"
+"                         offline) | inline (always in the issuing thread) | workers (always\n"
+"                         queued to the worker threads)\n"
 "  --blas-threads N       OpenBLAS threads (default 1)\n"
 "", f);
     fputs(
@@ -443,6 +449,10 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
             else if (!rc) o->find_peak_budget_ms = (int64_t)(ns / 1000000u);
             break;
         case OPT_FORCE: o->force = 1; break;
+        case OPT_DISPATCH:
+            if (tmlp_sut_dispatch_parse(a, &o->dispatch, NULL) != TMLP_OK)
+                rc = tmlp_cli_usage_error("--dispatch: unknown dispatch \"%s\" (use auto, inline or workers)", a);
+            break;
         case OPT_REPEAT:
             rc = tmlp_cli_parse_i64("--repeat", a, 1, TMLP_MAX_REPEAT, &o->repeat);
             break;
@@ -811,7 +821,9 @@ static int build_workload(const run_opts *o, workload *w)
             return TMLP_EXIT_RUNTIME;
         }
         w->sut = *tmlp_model_sut_callbacks(w->msut);
+        tmlp_model_sut_set_dispatch(w->msut, o->dispatch, NULL); /* parsed: cannot fail */
     }
+    w->info.dispatch = w->is_null ? NULL : tmlp_sut_dispatch_name(o->dispatch);
     w->info.workers = (int)o->workers;
     w->info.blas_threads = (int)o->blas_threads;
     return 0;
@@ -1069,6 +1081,12 @@ static void print_header(FILE *f, const run_opts *o, const workload *w)
         tmlp_precision_describe(w->model, pd, sizeof pd);
         fprintf(f, "precision: %s\n", pd);
     }
+    if (!w->is_null)
+        fprintf(f, "dispatch : %s (%s)\n", tmlp_sut_dispatch_name(o->dispatch),
+                o->dispatch == TMLP_DISPATCH_INLINE    ? "every query computed in the issuing thread"
+                : o->dispatch == TMLP_DISPATCH_WORKERS ? "every query queued to the worker threads"
+                                                       : "single-stream and multi-stream computed in the issuing "
+                                                         "thread, server and offline on the worker threads");
     if (w->is_null)
         fprintf(f, "model    : null (no-op SUT: measures the harness itself)\n");
     else

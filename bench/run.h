@@ -51,6 +51,7 @@ typedef struct tmlp_run_info {
     int mpi_ranks;              /* > 1 under mpirun (mpi_ranks.h); 0 otherwise */
     const char **mpi_hosts;     /* host of each rank, mpi_ranks of them */
     const tmlp_model *model;    /* the model run (for the "kernels" context), NULL for null */
+    const char *dispatch;       /* the model SUT's dispatch ("auto", ...), NULL for null */
     /* --mode accuracy at a reduced precision: the paired comparison with the same model at
      * F32 (precision.h), written as the document's "paired_vs_f32"; NULL otherwise. */
     const struct tmlp_paired_acc *paired;

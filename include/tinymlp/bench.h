@@ -18,7 +18,8 @@
  * The SUT is a table of callbacks plus a `void *user`. The harness calls `issue` with
  * the samples of one query; the SUT computes (on any thread) and reports each finished
  * sample with tmlp_bench_complete(), which takes the timestamp first. Tests drive a
- * scripted fake SUT; tmlp_model_sut runs a tmlp_model with one session per worker.
+ * scripted fake SUT; tmlp_model_sut runs a tmlp_model (in the issuing thread for closed
+ * loops, on worker threads with a session each for the server and offline).
  *
  * Ownership: tmlp_bench_run allocates the result; free it with tmlp_bench_result_destroy.
  * Thread-safety: one run at a time per SUT; tmlp_bench_complete may be called from any
@@ -457,11 +458,14 @@ TMLP_API void tmlp_sut_shard_destroy(tmlp_sut_shard *s);
 /* --- Ready-made SUTs ------------------------------------------------------------------- */
 
 /* A tmlp_model over a data set: `workers` threads, each with its own session of
- * max_batch rows; queries are computed as one forward per query (or per offline batch),
- * predictions are the argmax of each output row. Samples are passed as row pointers into
- * the data set (tmlp_session_forward_rows; U8 data through tmlp_session_forward_u8_rows,
- * the model's preprocessing), never copied into a batch. The model and data set must
- * outlive the SUT. */
+ * max_batch rows, plus one more session for the issuing thread; queries are computed as
+ * one forward per query (or per offline batch), predictions are the argmax of each output
+ * row. Samples are passed as row pointers into the data set (tmlp_session_forward_rows;
+ * U8 data through tmlp_session_forward_u8_rows, the model's preprocessing), never copied
+ * into a batch. Where the forward runs is the dispatch (tmlp_model_sut_set_dispatch): by
+ * default single-stream and multi-stream compute in the issuing thread inside `issue`
+ * and server and offline queue to the workers. The model and data set must outlive the
+ * SUT. */
 typedef struct tmlp_model_sut tmlp_model_sut;
 TMLP_API tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *data,
                                            int workers, int64_t max_batch, tmlp_model_sut **out,
@@ -477,6 +481,28 @@ TMLP_API const tmlp_sut *tmlp_model_sut_callbacks(tmlp_model_sut *m);
  * runs. get returns the budget in force (0 for NULL). */
 TMLP_API int64_t tmlp_model_sut_idle_spin_ns(const tmlp_model_sut *m);
 TMLP_API void tmlp_model_sut_set_idle_spin_ns(tmlp_model_sut *m, int64_t ns);
+/* Where tmlp_model_sut computes a query:
+ *   AUTO     in the issuing thread for single-stream and multi-stream (closed loops: one
+ *            query in flight, so a worker adds two thread hand-offs and nothing else), on
+ *            the workers for server and offline (queries overlap);
+ *   INLINE   always in the issuing thread, inside `issue` (LoadGen allows a SUT to
+ *            complete a query inside IssueQuery); a server or offline run then issues
+ *            one query at a time, as fast as the forward allows;
+ *   WORKERS  always through the queue to the worker threads (the path a SUT with its own
+ *            threads, or a measurement of the hand-off, needs). */
+typedef enum tmlp_sut_dispatch {
+    TMLP_DISPATCH_AUTO = 0,
+    TMLP_DISPATCH_INLINE = 1,
+    TMLP_DISPATCH_WORKERS = 2
+} tmlp_sut_dispatch;
+/* "auto", "inline", "workers" */
+TMLP_API const char *tmlp_sut_dispatch_name(tmlp_sut_dispatch d);
+/* Parse one of those labels; TMLP_ERR_ARG (err may be NULL) for NULL or another. */
+TMLP_API tmlp_status tmlp_sut_dispatch_parse(const char *name, tmlp_sut_dispatch *out, tmlp_error *err);
+/* Set the dispatch (default AUTO); call it between runs. TMLP_ERR_ARG for NULL m or an
+ * unknown value. get returns the dispatch in force (AUTO for NULL). */
+TMLP_API tmlp_status tmlp_model_sut_set_dispatch(tmlp_model_sut *m, tmlp_sut_dispatch d, tmlp_error *err);
+TMLP_API tmlp_sut_dispatch tmlp_model_sut_dispatch(const tmlp_model_sut *m);
 TMLP_API void tmlp_model_sut_destroy(tmlp_model_sut *m);
 
 /* A no-op SUT that completes every sample inside `issue`: measures the harness itself. */
