@@ -211,6 +211,33 @@ int tmlp_out_trace(FILE *f, const tmlp_run_row *rows, int n, const tmlp_run_reso
 int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double threshold, double alpha,
                       const char *base_name, const char *cur_name, int force);
 
+/* The run-level gate's family, built once from two results documents and decided by the
+ * ONE rule (tmlp_regress_decide, report.h): `regress`, `--baseline` and `compare` on results
+ * files all read their verdicts from it, so they cannot disagree on the same files. Runs
+ * are matched by label; each matched run contributes latency mean, p50, p90, p99 (lower is
+ * better) and throughput (higher is better) — offline its throughput only — one value per
+ * repetition. */
+#define TMLP_GATE_MAX 256
+typedef struct tmlp_gate_item {
+    char label[48];                 /* the run's label ("single-stream", "offline b=256") */
+    char scenario[32];
+    tmlp_rep_metric metric;
+    double base[TMLP_MAX_REPEAT], cur[TMLP_MAX_REPEAT];
+    tmlp_regress_metric m;          /* the rule's input (pointing into base/cur) and output */
+} tmlp_gate_item;
+typedef struct tmlp_gate {
+    tmlp_gate_item item[TMLP_GATE_MAX];
+    int n;                          /* metrics in the family */
+    int tested;                     /* of them with >= TMLP_REGRESS_MIN_REPS repetitions a side */
+    int matched;                    /* runs found in both documents */
+} tmlp_gate;
+/* Build and decide g (caller-allocated: it is large). With f non-NULL, one line per run
+ * only in `cur` and per INVALID run is printed there. 0, or TMLP_EXIT_RUNTIME (message
+ * printed). The documents' comparability is the caller's to check first. */
+int tmlp_gate_build(FILE *f, const cJSON *base, const cJSON *cur, double threshold, double alpha, tmlp_gate *g);
+/* The item of run `label` and metric m, or NULL. */
+const tmlp_gate_item *tmlp_gate_find(const tmlp_gate *g, const char *label, tmlp_rep_metric m);
+
 /* --- comparable.c -------------------------------------------------------------------------- */
 
 /* The comparability guard of regress and compare: 0 when documents a and b run the same
