@@ -109,6 +109,9 @@ typedef struct run_opts {
     double default_expected_qps;  /* filled once the model is known */
     int no_raw_latencies;         /* --no-raw-latencies */
     tmlp_sut_dispatch dispatch;   /* --dispatch: where the model SUT computes (AUTO) */
+    int repeat_exec;              /* --repeat-mode exec: each repetition a fresh process */
+    int results_fd;               /* hidden --results-fd: a repetition's child (fresh.c); -1 */
+    int results_records;          /* hidden --results-records: the child keeps per-query records */
     int keep_records;             /* per-query records in the result: --trace or MPI ranks */
 } run_opts;
 
@@ -119,7 +122,8 @@ enum {
     OPT_WORKERS, OPT_BLAS_THREADS, OPT_SAMPLE_SEED, OPT_SCHEDULE_SEED, OPT_FORMAT, OPT_OUTPUT,
     OPT_NO_RAW_LATENCIES, OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
     OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET, OPT_REPEAT,
-    OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE, OPT_DISPATCH
+    OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE, OPT_DISPATCH, OPT_REPEAT_MODE, OPT_RESULTS_FD,
+    OPT_RESULTS_RECORDS
 };
 
 static const struct option long_options[] = {
@@ -160,6 +164,10 @@ static const struct option long_options[] = {
     {"offline-samples", required_argument, NULL, OPT_OFFLINE_SAMPLES},
     {"offline-expected-qps", required_argument, NULL, OPT_OFFLINE_EXPECTED_QPS},
     {"dispatch", required_argument, NULL, OPT_DISPATCH},
+    {"repeat-mode", required_argument, NULL, OPT_REPEAT_MODE},
+    /* hidden: how a parent in --repeat-mode exec talks to the repetition it started */
+    {"results-fd", required_argument, NULL, OPT_RESULTS_FD},
+    {"results-records", no_argument, NULL, OPT_RESULTS_RECORDS},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
@@ -236,6 +244,12 @@ static void print_help(FILE *f)
 "                         is a full run with its own validity; the table shows the medians\n"
 "                         and the spread, the JSON every repetition. Use 5 or more for\n"
 "                         regression gating (docs/statistics.md, \"Is B faster than A?\")\n"
+"  --repeat-mode M        where the repetitions run: process (all in this process) | exec\n"
+"                         (each repetition a fresh process: bench_mlp re-executes itself,\n"
+"                         as hyperfine runs each command anew, so the repetitions' spread\n"
+"                         includes what differs between processes). Default process\n"
+"", f);
+    fputs(
 "  --workers N            worker threads, each with its own session (default 1)\n"
 "  --dispatch D           where the model computes: auto (default: in the issuing thread for\n"
 "                         single-stream and multi-stream, on the workers for server and\n"
@@ -336,6 +350,7 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
     o->alpha = 0.05;
     o->find_peak_budget_ms = -1;
     o->repeat = 1;
+    o->results_fd = -1;
     *done = 0;
     optind = 1;
     opterr = 0;
@@ -449,6 +464,18 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
             else if (!rc) o->find_peak_budget_ms = (int64_t)(ns / 1000000u);
             break;
         case OPT_FORCE: o->force = 1; break;
+        case OPT_REPEAT_MODE:
+            if (!strcmp(a, "process")) o->repeat_exec = 0;
+            else if (!strcmp(a, "exec")) o->repeat_exec = 1;
+            else rc = tmlp_cli_usage_error("--repeat-mode: unknown mode \"%s\" (use process or exec)", a);
+            break;
+        case OPT_RESULTS_FD: {
+            int64_t fd = -1;
+            rc = tmlp_cli_parse_i64("--results-fd", a, 0, 1 << 20, &fd);
+            o->results_fd = (int)fd;
+            break;
+        }
+        case OPT_RESULTS_RECORDS: o->results_records = 1; break;
         case OPT_DISPATCH:
             if (tmlp_sut_dispatch_parse(a, &o->dispatch, NULL) != TMLP_OK)
                 rc = tmlp_cli_usage_error("--dispatch: unknown dispatch \"%s\" (use auto, inline or workers)", a);
@@ -824,6 +851,7 @@ static int build_workload(const run_opts *o, workload *w)
         tmlp_model_sut_set_dispatch(w->msut, o->dispatch, NULL); /* parsed: cannot fail */
     }
     w->info.dispatch = w->is_null ? NULL : tmlp_sut_dispatch_name(o->dispatch);
+    w->info.repeat_mode = o->repeat_exec && o->repeat > 1 ? "exec" : "process";
     w->info.workers = (int)o->workers;
     w->info.blas_threads = (int)o->blas_threads;
     return 0;
@@ -1138,6 +1166,83 @@ static void print_header(FILE *f, const run_opts *o, const workload *w)
     fputc('\n', f);
 }
 
+/* Repetition k of one row in this process: *out gets the result. 0 or an exit code. */
+static int run_row_once(const run_opts *o, workload *w, tmlp_sut_shard *shard, const tmlp_run_row *row,
+                        const tmlp_bench_settings *settings, int64_t k, int show_progress, tmlp_bench_result **out)
+{
+    tmlp_bench_settings s = *settings;
+    char plabel[64];
+    snprintf(plabel, sizeof plabel, o->repeat > 1 ? "%s %" PRId64 "/%" PRId64 : "%s", row->label, k + 1, o->repeat);
+    progress_state ps = {0, plabel};
+    if (show_progress) {
+        s.progress = on_progress;
+        s.progress_user = &ps;
+    }
+    tmlp_error err = {0};
+    /* under MPI, offline runs on this rank's shard of the samples */
+    const tmlp_sut *sut = s.scenario == TMLP_SCENARIO_OFFLINE && shard ? tmlp_sut_shard_callbacks(shard) : &w->sut;
+    tmlp_status st = tmlp_bench_run_scenario(&s, sut, out, &err);
+    if (ps.shown) fputs("\r\033[K", stderr);
+    if (st != TMLP_OK) {
+        tmlp_cli_error("%s: %s", row->label, err.message[0] ? err.message : tmlp_status_str(st));
+        return st == TMLP_ERR_ARG ? TMLP_EXIT_USAGE : TMLP_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* The argv of a repetition's fresh process (--repeat-mode exec): "run", this invocation's
+ * options without those only the parent acts on (outputs, format, repetitions, the gate,
+ * the monitor, what it prints), then "--repeat 1 --quiet --monitor-interval-ms 0
+ * --results-fd FD" (FD filled per child: *fd_slot) and, when the parent traces, keep the
+ * per-query records. --kernels / --precision reach the child through the environment
+ * bench_mlp.c set. One allocation: free(*out). */
+static int fresh_child_argv(int argc, char **argv, const run_opts *o, char ***out, int *fd_slot)
+{
+    static const char *const parent_only[] = {"output", "trace", "baseline", "threshold", "alpha", "force", "format",
+                                              "repeat", "repeat-mode", "quiet", "monitor-interval-ms",
+                                              "results-fd", "results-records", "no-raw-latencies"};
+    char **a = calloc((size_t)argc + 12, sizeof *a);
+    if (!a) {
+        tmlp_cli_error("out of memory");
+        return TMLP_EXIT_RUNTIME;
+    }
+    int n = 0;
+    a[n++] = "bench_mlp";
+    a[n++] = "run";
+    for (int i = 1; i < argc; i++) {
+        const char *x = argv[i];
+        int drop = 0, takes_value = 0;
+        if (!strcmp(x, "-o")) drop = takes_value = 1;
+        else if (!strcmp(x, "-q")) drop = 1;
+        else if (!strncmp(x, "--", 2)) {
+            size_t len = strcspn(x + 2, "=");
+            for (const struct option *lo = long_options; lo->name; lo++)
+                if (strlen(lo->name) == len && !strncmp(lo->name, x + 2, len)) {
+                    takes_value = lo->has_arg == required_argument && x[2 + len] != '=';
+                    for (size_t p = 0; p < sizeof parent_only / sizeof parent_only[0]; p++)
+                        drop |= !strcmp(lo->name, parent_only[p]);
+                }
+        }
+        if (!drop) a[n++] = argv[i];
+        if (takes_value && i + 1 < argc) {
+            if (!drop) a[n++] = argv[i + 1];
+            i++;
+        }
+    }
+    a[n++] = "--repeat";
+    a[n++] = "1";
+    a[n++] = "--quiet";
+    a[n++] = "--monitor-interval-ms";
+    a[n++] = "0";
+    a[n++] = "--results-fd";
+    *fd_slot = n;
+    a[n++] = "-1"; /* set per child */
+    if (o->keep_records) a[n++] = "--results-records";
+    a[n] = NULL;
+    *out = a;
+    return 0;
+}
+
 int tmlp_cmd_run(int argc, char **argv)
 {
     run_opts o;
@@ -1215,7 +1320,12 @@ int tmlp_cmd_run(int argc, char **argv)
         goto done;
     }
     /* a trace draws every query and sample; MPI merges the ranks' records by start time */
-    o.keep_records = o.trace != NULL || tmlp_mpi_size(mpi) > 1;
+    o.keep_records = o.trace != NULL || tmlp_mpi_size(mpi) > 1 || o.results_records;
+    if (o.repeat_exec && o.repeat > 1 && tmlp_mpi_size(mpi) > 1) {
+        rc = tmlp_cli_usage_error("--repeat-mode exec: not under mpirun (each rank would start its own processes); "
+                                  "use --repeat-mode process");
+        goto done;
+    }
     if ((rc = memory_check(&o, &w, mpi))) goto done;
     /* Under MPI: a rank that failed above makes every rank stop here, not hang later. */
     agreed = 1;
@@ -1272,33 +1382,38 @@ int tmlp_cmd_run(int argc, char **argv)
      * with its own validity. Round-robin rather than a row's N runs back to back, so the
      * repetitions of one row are spread over the whole invocation and their spread
      * includes the machine's slow drift (clock, neighbours) that a later comparison will
-     * meet too. Repetition 1 keeps its raw arrays in row->result, the others only their
-     * figures. A row's summary is printed after its last repetition. */
+     * meet too. With --repeat-mode exec each repetition k is a fresh process that runs
+     * every row once (fresh.c). Repetition 1 keeps its raw arrays in row->result, the others
+     * only their figures. A row's summary is printed after its last repetition. */
+    char **child_argv = NULL;
+    int fd_slot = 0;
+    int exec_mode = o.repeat_exec && o.repeat > 1;
+    if (exec_mode && (rc = fresh_child_argv(argc, argv, &o, &child_argv, &fd_slot))) goto done;
     for (int64_t k = 0; k < o.repeat && !g_stop; k++) {
+        tmlp_bench_result *fresh[MAX_ROWS] = {NULL};
+        int child_pid = 0;
+        if (exec_mode) {
+            if (show_progress) {
+                fprintf(stderr, "\r\033[K[repetition %" PRId64 "/%" PRId64 " in a fresh process]", k + 1, o.repeat);
+                fflush(stderr);
+            }
+            rc = tmlp_fresh_run(child_argv, fd_slot, n_rows, fresh, &child_pid);
+            if (show_progress) fputs("\r\033[K", stderr);
+            if (rc) {
+                if (g_stop) rc = 0; /* interrupted: what ran so far is printed */
+                break;
+            }
+        }
         for (int i = 0; i < n_rows && !g_stop; i++) {
             tmlp_run_row *row = &rows[i];
-            tmlp_bench_settings s = row_settings[i];
-            char plabel[64];
-            snprintf(plabel, sizeof plabel, o.repeat > 1 ? "%s %" PRId64 "/%" PRId64 : "%s", row->label, k + 1,
-                     o.repeat);
-            progress_state ps = {0, plabel};
-            if (show_progress) {
-                s.progress = on_progress;
-                s.progress_user = &ps;
-            }
-            tmlp_error err = {0};
-            tmlp_bench_result *r = NULL;
-            /* under MPI, offline runs on this rank's shard of the samples */
-            const tmlp_sut *sut =
-                s.scenario == TMLP_SCENARIO_OFFLINE && shard ? tmlp_sut_shard_callbacks(shard) : &w.sut;
-            tmlp_status st = tmlp_bench_run_scenario(&s, sut, &r, &err);
-            if (ps.shown) fputs("\r\033[K", stderr);
-            if (st != TMLP_OK) {
-                tmlp_cli_error("%s: %s", row->label, err.message[0] ? err.message : tmlp_status_str(st));
-                rc = st == TMLP_ERR_ARG ? TMLP_EXIT_USAGE : TMLP_EXIT_RUNTIME;
+            tmlp_bench_result *r = fresh[i];
+            if (!exec_mode && (rc = run_row_once(&o, &w, shard, row, &row_settings[i], k, show_progress, &r)))
                 goto done;
+            if (row->reps) {
+                tmlp_rep_from_result(r, &row->reps[row->n_reps]);
+                if (exec_mode) row->reps[row->n_reps].pid = child_pid;
+                row->n_reps++;
             }
-            if (row->reps) tmlp_rep_from_result(r, &row->reps[row->n_reps++]);
             if (!row->result) row->result = r;
             else tmlp_bench_result_destroy(r);
             if (k == o.repeat - 1) {
@@ -1307,6 +1422,19 @@ int tmlp_cmd_run(int argc, char **argv)
                 fflush(out);
             }
         }
+    }
+    free(child_argv);
+    if (rc) goto done;
+    /* A repetition's child: hand the results to the parent and print nothing (fresh.c). */
+    if (o.results_fd >= 0) {
+        tmlp_bench_result *res_of[MAX_ROWS];
+        for (int i = 0; i < n_rows; i++) res_of[i] = rows[i].result;
+        if (g_stop) goto done;
+        if (tmlp_fresh_emit(o.results_fd, res_of, n_rows)) {
+            tmlp_cli_error("--results-fd: cannot write the results: %s", strerror(errno));
+            rc = TMLP_EXIT_RUNTIME;
+        }
+        goto done;
     }
     /* Interrupted: aggregate what ran; rows that never ran are dropped. */
     if (g_stop) {
@@ -1367,6 +1495,9 @@ int tmlp_cmd_run(int argc, char **argv)
         tmlp_rep_table(out, o.format, rows, n_rows, o.alpha);
         tmlp_out_per_rank(out, o.format, rows, n_rows);
         if (!o.quiet) tmlp_out_resources(out, o.format, &res); /* --quiet: results only */
+        if (!o.quiet && exec_mode && res.have)
+            fputs("  (--repeat-mode exec: the repetitions ran in child processes, which this block does not "
+                  "count)\n", out);
     }
     if (trace) {
         int bad = tmlp_out_trace(trace, rows, n_rows, &res);

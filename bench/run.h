@@ -52,6 +52,7 @@ typedef struct tmlp_run_info {
     const char **mpi_hosts;     /* host of each rank, mpi_ranks of them */
     const tmlp_model *model;    /* the model run (for the "kernels" context), NULL for null */
     const char *dispatch;       /* the model SUT's dispatch ("auto", ...), NULL for null */
+    const char *repeat_mode;    /* "process" or "exec" (--repeat-mode) */
     /* --mode accuracy at a reduced precision: the paired comparison with the same model at
      * F32 (precision.h), written as the document's "paired_vs_f32"; NULL otherwise. */
     const struct tmlp_paired_acc *paired;
@@ -77,6 +78,7 @@ typedef struct tmlp_rep_summary {
     double throughput;              /* samples/s */
     tmlp_latency_summary latency;
     double es_estimate_ns, es_estimate_p99_ns;
+    int pid;                        /* the process it ran in (--repeat-mode exec: a child's) */
 } tmlp_rep_summary;
 
 /* The metrics a repeated run aggregates and the regression gate compares, with their
@@ -237,6 +239,15 @@ typedef struct tmlp_gate {
 int tmlp_gate_build(FILE *f, const cJSON *base, const cJSON *cur, double threshold, double alpha, tmlp_gate *g);
 /* The item of run `label` and metric m, or NULL. */
 const tmlp_gate_item *tmlp_gate_find(const tmlp_gate *g, const char *label, tmlp_rep_metric m);
+
+/* --- fresh.c: repetitions in fresh processes (--repeat-mode exec) ------------------------ */
+
+/* Child side: write the n results to fd (the frames fresh.c describes); 0 or -1. */
+int tmlp_fresh_emit(int fd, tmlp_bench_result *const *results, int n);
+/* Parent side: run /proc/self/exe with child_argv (NULL-terminated; child_argv[fd_slot] is
+ * set here to the pipe's descriptor) and read its n_rows results into out[]; *pid gets the
+ * child's process id. 0, or an exit code after an error line (out[] then holds nothing). */
+int tmlp_fresh_run(char **child_argv, int fd_slot, int n_rows, tmlp_bench_result **out, int *pid);
 
 /* --- comparable.c -------------------------------------------------------------------------- */
 

@@ -436,8 +436,10 @@ TMLP_API int tmlp_bench_stragglers(tmlp_bench_part_summary *parts, int k);
 
 /* A result as one flat buffer (malloc'ed; free()) and back, to carry it between processes
  * of the SAME build on machines of the same byte order (the fixed part is the struct's
- * bytes). The per-part summaries of a merged result are not packed. unpack checks the
- * magic and every length: TMLP_ERR_FORMAT on a truncated or foreign buffer. */
+ * bytes). The per-query records travel when the result has them (settings.keep_records;
+ * tmlp_bench_merge needs them), the latencies always. The per-part summaries of a merged
+ * result are not packed. unpack checks the magic and every length: TMLP_ERR_FORMAT on a
+ * truncated or foreign buffer. */
 TMLP_API tmlp_status tmlp_bench_result_pack(const tmlp_bench_result *r, void **buf, size_t *len,
                                             tmlp_error *err);
 TMLP_API tmlp_status tmlp_bench_result_unpack(const void *buf, size_t len, tmlp_bench_result **out,
