@@ -251,7 +251,8 @@ static int load_run(source *s, const cJSON *run)
     s->label = cJSON_IsString(label) ? label->valuestring : s->scenario;
     if (!s->per_query) return load_repetitions(s, run);
     if (!cJSON_IsArray(lat))
-        return fail("%s: run '%s' has no \"latencies_ns\" array", s->path, s->scenario);
+        return fail("%s: run '%s' has no \"latencies_ns\" array (bench_mlp writes it with --raw-latencies)",
+                    s->path, s->scenario);
     int64_t cap = 0, i = 0;
     const cJSON *v;
     cJSON_ArrayForEach(v, lat)

@@ -107,7 +107,7 @@ typedef struct run_opts {
     int64_t offline_samples;      /* 0 = sized from the expected QPS */
     double offline_expected_qps;  /* 0 = the default (OFFLINE_ASSUMED_FLOPS / model FLOPs) */
     double default_expected_qps;  /* filled once the model is known */
-    int no_raw_latencies;         /* --no-raw-latencies */
+    int raw_latencies;            /* --raw-latencies: per-query arrays in the JSON (off) */
     tmlp_sut_dispatch dispatch;   /* --dispatch: where the model SUT computes (AUTO) */
     int repeat_exec;              /* --repeat-mode exec: each repetition a fresh process */
     int results_fd;               /* hidden --results-fd: a repetition's child (fresh.c); -1 */
@@ -120,7 +120,7 @@ enum {
     OPT_MAX_DURATION, OPT_MIN_QUERIES, OPT_MAX_QUERIES, OPT_WARMUP, OPT_TARGET_QPS,
     OPT_LATENCY_BOUND, OPT_PERCENTILE, OPT_PERCENTILE_METHOD, OPT_SAMPLES_PER_QUERY, OPT_BATCH,
     OPT_WORKERS, OPT_BLAS_THREADS, OPT_SAMPLE_SEED, OPT_SCHEDULE_SEED, OPT_FORMAT, OPT_OUTPUT,
-    OPT_NO_RAW_LATENCIES, OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
+    OPT_NO_RAW_LATENCIES, OPT_RAW_LATENCIES, OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
     OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET, OPT_REPEAT,
     OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE, OPT_DISPATCH, OPT_REPEAT_MODE, OPT_RESULTS_FD,
     OPT_RESULTS_RECORDS
@@ -152,6 +152,8 @@ static const struct option long_options[] = {
     {"trace", required_argument, NULL, OPT_TRACE},
     {"quick", no_argument, NULL, OPT_QUICK},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"raw-latencies", no_argument, NULL, OPT_RAW_LATENCIES},
+    /* the default since 0.2.0; kept so scripts written for 0.1 still run (CHANGELOG) */
     {"no-raw-latencies", no_argument, NULL, OPT_NO_RAW_LATENCIES},
     {"monitor-interval-ms", required_argument, NULL, OPT_MONITOR_INTERVAL},
     {"baseline", required_argument, NULL, OPT_BASELINE},
@@ -285,8 +287,11 @@ static void print_help(FILE *f)
 "  --quick                short runs for tests and CI (explicit options still win)\n"
 "  --quiet                only the results: no progress, notes, per-run summaries or\n"
 "                         resources block\n"
-"  --no-raw-latencies     leave the per-query \"latencies_ns\" out of the JSON (long runs;\n"
-"                         report --from, compare --per-query and regress's tests need them)\n"
+"  --raw-latencies        also write every query's latency (\"latencies_ns\", server\n"
+"                         \"issue_delays_ns\") into the JSON: ~100 bytes per query while the\n"
+"                         document is built (default off: the summaries, repetitions and\n"
+"                         gate need none of it; compare --per-query and report --from's\n"
+"                         plots do). --no-raw-latencies is accepted and means the default\n"
 "  --version              library version and git revision\n"
 "  --help                 this text\n""\n"
 "Regression gate\n"
@@ -494,7 +499,8 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
             break;
         case 'q':
         case OPT_QUIET: o->quiet = 1; break;
-        case OPT_NO_RAW_LATENCIES: o->no_raw_latencies = 1; break;
+        case OPT_RAW_LATENCIES: o->raw_latencies = 1; break;
+        case OPT_NO_RAW_LATENCIES: o->raw_latencies = 0; break;
         case OPT_VERSION:
             printf("bench_mlp (tinymlp) %s, git %s, %s build\n", tmlp_version(), tmlp_context_git(),
                    TMLP_BUILD_TYPE);
@@ -1003,7 +1009,7 @@ static int memory_check(const run_opts *o, const workload *w, tmlp_mpi *mpi)
             tmlp_mpi_settings(mpi, &s, w->sut.sample_count);
             tmlp_bench_memory_estimate e;
             if (tmlp_bench_estimate_memory(&s, w->sut.sample_count, rate, &e, NULL) != TMLP_OK) continue;
-            double json = o->format == TMLP_OUT_JSON && !o->no_raw_latencies
+            double json = o->format == TMLP_OUT_JSON && o->raw_latencies
                           ? 100.0 * (sc == TMLP_SCENARIO_SERVER && o->keep_records ? 2 : 1) : 0.0;
             kept += (double)e.result_bytes + json * (double)e.queries;
             kept_min += (double)e.result_bytes * ((double)e.queries_min / (double)(e.queries > 0 ? e.queries : 1)) +
@@ -1024,7 +1030,7 @@ static int memory_check(const run_opts *o, const workload *w, tmlp_mpi *mpi)
                        fmt_bytes(need_min >= 1.8e19 ? UINT64_MAX : (uint64_t)need_min, b1, sizeof b1), worst,
                        big.queries_min, strcmp(worst, "offline") ? "queries" : "runs of samples",
                        big.bytes_per_query, fmt_bytes(avail, b2, sizeof b2),
-                       o->format == TMLP_OUT_JSON && !o->no_raw_latencies ? ", or add --no-raw-latencies" : "");
+                       o->format == TMLP_OUT_JSON && o->raw_latencies ? ", or drop --raw-latencies" : "");
         return TMLP_EXIT_RUNTIME;
     }
     if (need > (double)avail)
@@ -1200,7 +1206,7 @@ static int fresh_child_argv(int argc, char **argv, const run_opts *o, char ***ou
 {
     static const char *const parent_only[] = {"output", "trace", "baseline", "threshold", "alpha", "force", "format",
                                               "repeat", "repeat-mode", "quiet", "monitor-interval-ms",
-                                              "results-fd", "results-records", "no-raw-latencies"};
+                                              "results-fd", "results-records", "no-raw-latencies", "raw-latencies"};
     char **a = calloc((size_t)argc + 12, sizeof *a);
     if (!a) {
         tmlp_cli_error("out of memory");
@@ -1359,7 +1365,7 @@ int tmlp_cmd_run(int argc, char **argv)
         for (int b = 0; b < n_runs && n_rows < MAX_ROWS; b++) {
             tmlp_run_row *row = &rows[n_rows];
             memset(row, 0, sizeof *row);
-            row->no_raw_latencies = o.no_raw_latencies;
+            row->no_raw_latencies = !o.raw_latencies;
             row_settings[n_rows] = settings_for(&o, (tmlp_scenario)sc, o.batches[b]);
             tmlp_mpi_settings(mpi, &row_settings[n_rows], w.sut.sample_count);
             if (sc == TMLP_SCENARIO_OFFLINE && o.n_batches > 1)

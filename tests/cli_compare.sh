@@ -79,7 +79,7 @@ has "tests_disagree warning" "$TMP/out" 'tests_disagree'
 # 3. bench_mlp JSON results, real ones: two runs of the same workload with 3 repetitions
 #    each. The values compared are one per repetition (the run is the unit), the scenario
 #    both files have is chosen, README's spelling single_stream names it too.
-W=(--quick --quiet --model synthetic:64x32x10 --scenario single-stream,offline --repeat 3 --format json)
+W=(--quick --quiet --model synthetic:64x32x10 --scenario single-stream,offline --repeat 3 --format json --raw-latencies)
 "$BENCH" "${W[@]}" --output "$TMP/run_a.json" >/dev/null 2>&1 || bad "bench_mlp run A failed"
 "$BENCH" "${W[@]}" --output "$TMP/run_b.json" >/dev/null 2>&1 || bad "bench_mlp run B failed"
 expect_rc "json results" 0 "$BENCH" compare --format json "$TMP/run_a.json" "$TMP/run_b.json"

@@ -151,7 +151,7 @@ ok "regress usage (2) and runtime (1) errors"
 
 # --- report from a real run -------------------------------------------------------------
 M="synthetic:784x64x10"
-"$B" --quick --quiet --model "$M" --batch 1,16 --format json --output "$T/run.json" > /dev/null 2>&1 \
+"$B" --quick --quiet --model "$M" --batch 1,16 --format json --raw-latencies --output "$T/run.json" > /dev/null 2>&1 \
     || fail "bench_mlp --format json run failed"
 "$B" report --from "$T/run.json" --output "$T/rep" > "$T/out" 2>&1 || { cat "$T/out"; fail "report --from failed"; }
 for f in report.md index.html offline_sweep.svg single-stream_histogram.svg single-stream_cdf.svg \

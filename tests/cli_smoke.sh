@@ -128,7 +128,8 @@ expect 0 "every option at once (JSON, trace)" --model "$MODEL" --layers linear,r
     --min-duration-ms 10ms --max-duration-ms 3s --min-queries 64 --max-queries 5k --warmup 4 \
     --target-qps 2k --latency-bound-ms 5ms --percentile 99% --percentile-method linear \
     --samples-per-query 4 --batch 1,8 --workers 2 --blas-threads 1 --sample-seed 7 \
-    --schedule-seed 0x2a --monitor-interval-ms 5 --format json --output "$J" --trace "$T" --quick --quiet
+    --schedule-seed 0x2a --monitor-interval-ms 5 --format json --output "$J" --trace "$T" --quick --quiet \
+    --raw-latencies
 pycheck "JSON document: context and run fields of issue 4" "$J" '
 c = d["context"]
 for k in ["host", "cpu", "cores", "os", "compiler", "build_type", "version", "blas", "timer",
@@ -242,6 +243,18 @@ assert r["settings"]["find_peak_min_qps"] == 500 and r["settings"]["find_peak_bu
 '
 
 # --- formats --------------------------------------------------------------------------------
+# Bounded by default (issue 22): raw per-query latencies only with --raw-latencies;
+# --no-raw-latencies (the 0.1 spelling of the default) is still accepted.
+expect 0 "default JSON" $NULLFAST --scenario single-stream,server --format json -o "$TMP/nr.json"
+pycheck "default JSON: no per-query arrays, every summary" "$TMP/nr.json" '
+for r in d["runs"]:
+    assert "latencies_ns" not in r and "issue_delays_ns" not in r, r["label"]
+    assert r["latency_ns"]["count"] == r["completed_queries"] and r["queries"] > 0, r["label"]'
+expect 0 "--no-raw-latencies is accepted (the default)" $NULLFAST --scenario single-stream --no-raw-latencies \
+    --format json -o "$TMP/nr2.json"
+expect 1 "compare --per-query without raw latencies" compare --per-query "$TMP/nr.json" "$TMP/nr2.json"
+grep -q -- "--raw-latencies" "$ERR" && ok "the error names --raw-latencies" || bad "the error names --raw-latencies"
+
 expect 0 "--format table (default run shape, null model)" $NULLLOUD --scenario all
 if grep -q "^single-stream " "$OUT" && grep -q "^multi-stream " "$OUT" && grep -q "^server " "$OUT" &&
     grep -q "^offline " "$OUT" && grep -q "p99.9 (µs)" "$OUT" && grep -q "VALID" "$OUT" &&
