@@ -56,18 +56,6 @@
 #define MAX_BATCHES 16
 #define MAX_ROWS 32
 #define SYNTHETIC_DATA_COUNT 4096
-/* The default offline expected QPS (LoadGen's Offline.target_qps, which its user.conf
- * must set): an assumed 250 GFLOP/s (x2 for bf16 weights, x4 for int8) divided by the
- * model's FLOPs per sample, whatever the number of workers (more workers finish sooner:
- * set --offline-expected-qps).
- * A fixed, printed assumption — not a measurement — set above what the shipped model
- * reaches end to end with our kernels at batch 256 (~218 GFLOP/s, 465k samples/s on the
- * Zen 5 development VM), so a default run lasts a little over --min-duration-ms; a SUT
- * faster than it finishes early and is INVALID with the measured rate to use instead. At
- * most 1M samples/s (the harness's own bookkeeping per sample bounds the rate of tiny
- * models); the null SUT assumes that. */
-#define OFFLINE_ASSUMED_FLOPS 250e9
-#define OFFLINE_NULL_QPS 1e6
 #define SYNTHETIC_MODEL_SEED 42
 #define SYNTHETIC_DATA_SEED 7
 #define DEFAULT_SYNTHETIC_MODEL "synthetic:784x512x512x10"
@@ -105,8 +93,10 @@ typedef struct run_opts {
     int64_t repeat;               /* repetitions of each scenario (1) */
     int force;                    /* --baseline: compare different workloads anyway */
     int64_t offline_samples;      /* 0 = sized from the expected QPS */
-    double offline_expected_qps;  /* 0 = the default (OFFLINE_ASSUMED_FLOPS / model FLOPs) */
-    double default_expected_qps;  /* filled once the model is known */
+    double offline_expected_qps;  /* 0 = the default: the rule of sizing.c, per batch */
+    const tmlp_model *sizing_model; /* what that rule reads (NULL: the null SUT) ... */
+    int sizing_ranks;             /* ... and how many MPI ranks share the offline query */
+    double default_expected_qps;  /* the rule at the largest batch: the memory estimate's rate */
     int raw_latencies;            /* --raw-latencies: per-query arrays in the JSON (off) */
     tmlp_sut_dispatch dispatch;   /* --dispatch: where the model SUT computes (AUTO) */
     int repeat_exec;              /* --repeat-mode exec: each repetition a fresh process */
@@ -238,10 +228,12 @@ static void print_help(FILE *f)
 "  --offline-samples N    offline: samples in the one query (default: sized as LoadGen does,\n"
 "                         max(--min-queries, expected QPS x min duration x 1.1))\n"
 "  --offline-expected-qps RATE\n"
-"                         offline: the expected samples/s that sizes the query (default: an\n"
-"                         assumed 250 GFLOP/s (x2 bf16, x4 int8) / the model's FLOPs per\n"
-"                         sample, at most 1M/s, whatever --workers; the header prints\n"
-"                         it). A faster SUT ends early: INVALID, with the rate to use\n"
+"                         offline: the expected samples/s that sizes the query (default: a\n"
+"                         fixed rule, printed in the header: FLOPs per sample / an assumed\n"
+"                         GFLOP/s by the kernels' ISA class (avx512, avx2, scalar, blas)\n"
+"                         and the batch, + 1 us per batch; x2 bf16, x4 int8; at most 1M/s;\n"
+"                         whatever --workers). A faster SUT ends early: INVALID, with the\n"
+"                         rate to use\n"
 "  --repeat N             run every scenario N times, round-robin (default 1): each repetition\n"
 "                         is a full run with its own validity; the table shows the medians\n"
 "                         and the spread, the JSON every repetition. Use 5 or more for\n"
@@ -890,6 +882,8 @@ static void on_progress(void *user, const tmlp_bench_progress *p)
     ps->shown = 1;
 }
 
+static double default_expected_qps(const run_opts *o, int64_t batch, char *why, size_t cap);
+
 static tmlp_bench_settings settings_for(const run_opts *o, tmlp_scenario sc, int64_t batch)
 {
     tmlp_bench_settings s = tmlp_bench_settings_default(sc);
@@ -934,33 +928,23 @@ static tmlp_bench_settings settings_for(const run_opts *o, tmlp_scenario sc, int
     if (sc == TMLP_SCENARIO_OFFLINE) {
         s.offline_sample_count = o->offline_samples;
         s.offline_expected_qps = o->offline_samples > 0 ? 0.0
-                                 : o->offline_expected_qps > 0 ? o->offline_expected_qps : o->default_expected_qps;
+                                 : o->offline_expected_qps > 0 ? o->offline_expected_qps
+                                                                : default_expected_qps(o, batch, NULL, 0);
     }
     s.stop = (const volatile int *)&g_stop;
     s.keep_records = o->keep_records; /* else the run keeps ~17 bytes per query (docs/reliability.md) */
     return s;
 }
 
-/* The default offline expected QPS of this workload (see OFFLINE_ASSUMED_FLOPS). It does
- * not depend on --workers: the workload (and its digest) stays the same when only the
- * system changes, so runs with 1 and 2 workers compare. */
-static double default_expected_qps(const workload *w)
+/* The default offline expected QPS at this batch: the fixed rule of sizing.c (the ISA
+ * class of the kernels and the batch), times the MPI ranks that share the query (an
+ * explicit --offline-expected-qps is the total). It does not depend on --workers: the
+ * workload (and its digest) stays the same when only the system changes, so runs with 1
+ * and 2 workers compare. */
+static double default_expected_qps(const run_opts *o, int64_t batch, char *why, size_t cap)
 {
-    if (w->is_null || !w->model) return OFFLINE_NULL_QPS;
-    double flops = 0;
-    for (int i = 0; i < tmlp_model_layer_count(w->model); i++) {
-        tmlp_layer_info li;
-        if (tmlp_model_layer_info(w->model, i, &li, NULL) == TMLP_OK) flops += (double)li.flops_per_sample;
-    }
-    /* reduced precision streams 2x (bf16) or 4x (int8) fewer weight bytes: assume that much
-     * more arithmetic per second (docs/precision.md measures 1.6-1.7x and 3.8x at batch 1) */
-    double ops = OFFLINE_ASSUMED_FLOPS;
-    tmlp_kernel_info ki;
-    if (tmlp_model_kernel_info(w->model, &ki, NULL) == TMLP_OK)
-        ops *= ki.precision == TMLP_PRECISION_INT8 ? 4.0 : ki.precision == TMLP_PRECISION_BF16 ? 2.0 : 1.0;
-    double q = flops > 0 ? floor(ops / flops) : OFFLINE_NULL_QPS;
-    if (q > OFFLINE_NULL_QPS) q = OFFLINE_NULL_QPS;
-    return q;
+    int ranks = o->sizing_ranks > 0 ? o->sizing_ranks : 1;
+    return tmlp_offline_expected_qps(o->sizing_model, batch, why, cap) * (double)ranks;
 }
 
 /* MemAvailable of /proc/meminfo in bytes; 0 when unknown (not Linux, an old kernel). */
@@ -1156,18 +1140,19 @@ static void print_header(FILE *f, const run_opts *o, const workload *w)
     if (o->repeat > 1) fprintf(f, "; %" PRId64 " repetitions of each scenario", o->repeat);
     fputc('\n', f);
     if ((o->scenarios & (1u << TMLP_SCENARIO_OFFLINE)) && o->mode != TMLP_MODE_ACCURACY) {
-        tmlp_bench_settings so = settings_for(o, TMLP_SCENARIO_OFFLINE, o->batches[0]);
         if (o->offline_samples > 0)
             fprintf(f, "offline  : %" PRId64 " samples per query (--offline-samples)\n", o->offline_samples);
-        else
-            fprintf(f, "offline  : max(min queries %" PRId64 ", %.0f samples/s x %.3f s x 1.1) = %" PRId64
-                       " samples per query; expected QPS %s\n",
-                    so.min_query_count, so.offline_expected_qps, (double)so.min_duration_ms / 1e3,
+        for (int b = 0; o->offline_samples <= 0 && b < o->n_batches; b++) {
+            tmlp_bench_settings so = settings_for(o, TMLP_SCENARIO_OFFLINE, o->batches[b]);
+            char why[192];
+            default_expected_qps(o, o->batches[b], why, sizeof why);
+            fprintf(f, "offline  : batch %" PRId64 ": max(min queries %" PRId64 ", %.0f samples/s x %.3f s x 1.1) = %"
+                       PRId64 " samples; expected samples/s %s%s\n", o->batches[b], so.min_query_count,
+                    so.offline_expected_qps, (double)so.min_duration_ms / 1e3,
                     tmlp_workload_offline_samples(&so, w->sut.sample_count),
-                    o->offline_expected_qps > 0 ? "from --offline-expected-qps"
-                    : w->is_null ? "assumed 1M samples/s for the null SUT (set --offline-expected-qps)"
-                                 : "assumed: 250 GFLOP/s (x2 bf16, x4 int8) / the model's FLOPs per sample, at most 1M/s, "
-                                   "whatever --workers (set --offline-expected-qps)");
+                    o->offline_expected_qps > 0 ? "from --offline-expected-qps" : "by the rule: ",
+                    o->offline_expected_qps > 0 ? "" : why);
+        }
     }
     fputc('\n', f);
 }
@@ -1290,9 +1275,15 @@ int tmlp_cmd_run(int argc, char **argv)
     const tmlp_cli_path ins[] = {{"--model", o.model}, {"--data", o.data}, {"--baseline", o.baseline}};
     if ((rc = tmlp_cli_check_outputs(outs, 2, ins, 3))) goto done;
     if ((rc = build_workload(&o, &w))) goto done;
-    o.default_expected_qps = default_expected_qps(&w);
-    /* N ranks offer N times one process's assumed rate (an explicit rate is the total) */
-    o.default_expected_qps *= (double)tmlp_mpi_size(mpi);
+    /* the offline sizing rule reads the model (its FLOPs, kernels, precision); N ranks offer
+     * N times one process's assumed rate (an explicit rate is the total) */
+    o.sizing_model = w.is_null ? NULL : w.model;
+    o.sizing_ranks = tmlp_mpi_size(mpi);
+    o.default_expected_qps = default_expected_qps(&o, 1, NULL, 0);
+    for (int b = 0; b < o.n_batches; b++) {
+        double q = default_expected_qps(&o, o.batches[b], NULL, 0);
+        if (q > o.default_expected_qps) o.default_expected_qps = q;
+    }
     if ((rc = shard_for_rank(mpi, &o, &w, &shard))) goto done;
     if (tmlp_mpi_size(mpi) > 1) {
         hosts = calloc((size_t)tmlp_mpi_size(mpi), sizeof *hosts);

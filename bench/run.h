@@ -249,6 +249,14 @@ int tmlp_fresh_emit(int fd, tmlp_bench_result *const *results, int n);
  * child's process id. 0, or an exit code after an error line (out[] then holds nothing). */
 int tmlp_fresh_run(char **child_argv, int fd_slot, int n_rows, tmlp_bench_result **out, int *pid);
 
+/* --- sizing.c ----------------------------------------------------------------------------- */
+
+/* The default offline expected QPS of model m (NULL: the null SUT) at this batch: the fixed
+ * rule at the top of sizing.c (FLOPs per sample over an assumed GFLOP/s by the ISA class
+ * of the kernels at that batch, plus 1 us per batch; x2 BF16, x4 INT8; at most 1M/s).
+ * `why` (optional) gets the rule's terms, for the header. */
+double tmlp_offline_expected_qps(const tmlp_model *m, int64_t batch, char *why, size_t cap);
+
 /* --- comparable.c -------------------------------------------------------------------------- */
 
 /* The comparability guard of regress and compare: 0 when documents a and b run the same
