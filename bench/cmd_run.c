@@ -84,7 +84,8 @@ typedef struct run_opts {
     int sample_seed_set, schedule_seed_set;
     tmlp_out_format format;
     const char *output, *trace;
-    int quick, quiet;
+    const char *summary;          /* --summary FILE: the LoadGen-style summaries go there */
+    int quick, quiet, verbose;
     int64_t monitor_interval_ms;  /* 0 = no resource monitor */
     const char *baseline;         /* --baseline FILE or NULL */
     double threshold, alpha;      /* regression gate */
@@ -113,7 +114,7 @@ enum {
     OPT_NO_RAW_LATENCIES, OPT_RAW_LATENCIES, OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
     OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET, OPT_REPEAT,
     OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE, OPT_DISPATCH, OPT_REPEAT_MODE, OPT_RESULTS_FD,
-    OPT_RESULTS_RECORDS
+    OPT_RESULTS_RECORDS, OPT_SUMMARY, OPT_VERBOSE
 };
 
 static const struct option long_options[] = {
@@ -140,6 +141,8 @@ static const struct option long_options[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"trace", required_argument, NULL, OPT_TRACE},
+    {"summary", required_argument, NULL, OPT_SUMMARY},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"quick", no_argument, NULL, OPT_QUICK},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"raw-latencies", no_argument, NULL, OPT_RAW_LATENCIES},
@@ -263,8 +266,8 @@ static void print_help(FILE *f)
 "\n", f);
     fputs(
 "Output\n"
-"  --format FMT           table (summaries + latency table) | markdown | csv | json\n"
-"                         (default table)\n"
+"  --format FMT           table (header, latency table, verdicts, resources) | markdown |\n"
+"                         csv | json (default table)\n"
 "  --output FILE          write the results there instead of stdout\n"
 "  --trace FILE           Chrome trace-event JSON (chrome://tracing, Perfetto): one event per\n"
 "                         query from its start (server: scheduled time) to completion; for\n"
@@ -276,9 +279,12 @@ static void print_help(FILE *f)
 "                         (user/system, per core), RSS, context switches and page faults go\n"
 "                         below the table, into the JSON (\"resources\") and the trace\n"
 
+"  --summary FILE         write the LoadGen-style summary of every run there (every check,\n"
+"                         early stopping, min/max/mean and percentiles in ns, the parameters\n"
+"                         and seeds: mlperf_log_summary.txt's order); - = stdout\n"
+"  --verbose, -v          also print those summaries on the terminal, before the table\n"
 "  --quick                short runs for tests and CI (explicit options still win)\n"
-"  --quiet                only the results: no progress, notes, per-run summaries or\n"
-"                         resources block\n"
+"  --quiet                only the results: no progress, notes, verdicts or resources block\n"
 "  --raw-latencies        also write every query's latency (\"latencies_ns\", server\n"
 "                         \"issue_delays_ns\") into the JSON: ~100 bytes per query while the\n"
 "                         document is built (default off: the summaries, repetitions and\n"
@@ -351,7 +357,7 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
     *done = 0;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hqo:", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hqvo:", long_options, NULL)) != -1) {
         const char *a = optarg;
         switch (c) {
         case OPT_MODEL: o->model = a; break;
@@ -437,6 +443,9 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
         case 'o':
         case OPT_OUTPUT: o->output = a; break;
         case OPT_TRACE: o->trace = a; break;
+        case OPT_SUMMARY: o->summary = a; break;
+        case 'v':
+        case OPT_VERBOSE: o->verbose = 1; break;
         case OPT_QUICK: o->quick = 1; break;
         case OPT_MONITOR_INTERVAL:
             rc = tmlp_cli_parse_duration_ns("--monitor-interval-ms", a, 1000000u, &ns);
@@ -1191,7 +1200,8 @@ static int fresh_child_argv(int argc, char **argv, const run_opts *o, char ***ou
 {
     static const char *const parent_only[] = {"output", "trace", "baseline", "threshold", "alpha", "force", "format",
                                               "repeat", "repeat-mode", "quiet", "monitor-interval-ms",
-                                              "results-fd", "results-records", "no-raw-latencies", "raw-latencies"};
+                                              "results-fd", "results-records", "no-raw-latencies", "raw-latencies",
+                                              "summary", "verbose"};
     char **a = calloc((size_t)argc + 12, sizeof *a);
     if (!a) {
         tmlp_cli_error("out of memory");
@@ -1204,7 +1214,7 @@ static int fresh_child_argv(int argc, char **argv, const run_opts *o, char ***ou
         const char *x = argv[i];
         int drop = 0, takes_value = 0;
         if (!strcmp(x, "-o")) drop = takes_value = 1;
-        else if (!strcmp(x, "-q")) drop = 1;
+        else if (!strcmp(x, "-q") || !strcmp(x, "-v")) drop = 1;
         else if (!strncmp(x, "--", 2)) {
             size_t len = strcspn(x + 2, "=");
             for (const struct option *lo = long_options; lo->name; lo++)
@@ -1251,7 +1261,7 @@ int tmlp_cmd_run(int argc, char **argv)
     }
 
     FILE *out = stdout, *trace = NULL;
-    tmlp_cli_output out_file = {0}, trace_file = {0};
+    tmlp_cli_output out_file = {0}, trace_file = {0}, summary_file = {0};
     cJSON *baseline = NULL;
     tmlp_cli_polls = 1;
     tmlp_monitor *mon = NULL;
@@ -1271,9 +1281,9 @@ int tmlp_cmd_run(int argc, char **argv)
     const char **hosts = NULL;
     /* An output must not replace an input or another output (checked before any file is
      * opened; the temporary files make a clash invisible until the rename). */
-    const tmlp_cli_path outs[] = {{"--output", o.output}, {"--trace", o.trace}};
+    const tmlp_cli_path outs[] = {{"--output", o.output}, {"--trace", o.trace}, {"--summary", o.summary}};
     const tmlp_cli_path ins[] = {{"--model", o.model}, {"--data", o.data}, {"--baseline", o.baseline}};
-    if ((rc = tmlp_cli_check_outputs(outs, 2, ins, 3))) goto done;
+    if ((rc = tmlp_cli_check_outputs(outs, 3, ins, 3))) goto done;
     if ((rc = build_workload(&o, &w))) goto done;
     /* the offline sizing rule reads the model (its FLOPs, kernels, precision); N ranks offer
      * N times one process's assumed rate (an explicit rate is the total) */
@@ -1302,6 +1312,7 @@ int tmlp_cmd_run(int argc, char **argv)
     if (o.output) out = out_file.f;
     if (o.trace && (rc = tmlp_cli_output_open(&trace_file, "--trace", o.trace))) goto done;
     if (o.trace) trace = trace_file.f;
+    if (o.summary && (rc = tmlp_cli_output_open(&summary_file, "--summary", o.summary))) goto done;
     /* the baseline too: a missing or malformed file fails before the benchmark */
     if (o.baseline && access(o.baseline, R_OK) != 0) {
         tmlp_cli_error("--baseline: cannot read \"%s\": %s", o.baseline, strerror(errno));
@@ -1413,9 +1424,10 @@ int tmlp_cmd_run(int argc, char **argv)
             }
             if (!row->result) row->result = r;
             else tmlp_bench_result_destroy(r);
-            if (k == o.repeat - 1) {
+            if (k == o.repeat - 1) { /* the row's last repetition: its summary */
                 tmlp_rep_aggregate(row);
-                if (text && !o.quiet) tmlp_out_summary(out, row, &w.info);
+                if (summary_file.f) tmlp_out_summary(summary_file.f, row, &w.info);
+                if (text && o.verbose && summary_file.f != out) tmlp_out_summary(out, row, &w.info);
                 fflush(out);
             }
         }
@@ -1457,6 +1469,7 @@ int tmlp_cmd_run(int argc, char **argv)
     if (g_stop) {
         tmlp_cli_output_abort(&out_file);
         tmlp_cli_output_abort(&trace_file);
+        tmlp_cli_output_abort(&summary_file);
         if (o.trace && strcmp(o.trace, "-")) trace = NULL;
         if (o.output && strcmp(o.output, "-")) goto done;
     }
@@ -1491,6 +1504,7 @@ int tmlp_cmd_run(int argc, char **argv)
         }
         tmlp_rep_table(out, o.format, rows, n_rows, o.alpha);
         tmlp_out_per_rank(out, o.format, rows, n_rows);
+        if (!o.quiet) tmlp_out_verdicts(out, o.format, rows, n_rows, o.summary, o.verbose);
         if (!o.quiet) tmlp_out_resources(out, o.format, &res); /* --quiet: results only */
         if (!o.quiet && exec_mode && res.have)
             fputs("  (--repeat-mode exec: the repetitions ran in child processes, which this block does not "
@@ -1535,10 +1549,12 @@ done:
      * a failed run, a bad --baseline or a signal leaves the previous file in place. */
     if (!g_stop && (rc == TMLP_EXIT_OK || rc == TMLP_EXIT_REGRESSION)) {
         int wrc = tmlp_cli_output_commit(&out_file);
+        if (!wrc) wrc = tmlp_cli_output_commit(&summary_file);
         if (wrc) rc = wrc;
     }
     tmlp_cli_output_abort(&out_file);
     tmlp_cli_output_abort(&trace_file);
+    tmlp_cli_output_abort(&summary_file);
     for (int i = 0; i < n_rows; i++) {
         tmlp_bench_result_destroy(rows[i].result);
         tmlp_rep_free(&rows[i]);

@@ -203,6 +203,73 @@ void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *inf
     fprintf(f, "%s\n\n", bar);
 }
 
+/* --- verdicts ---------------------------------------------------------------------------- */
+
+static const char *valid_cell(const tmlp_bench_result *r);
+
+/* The figure a run is judged by, in words: "p90 10.6 us (early-stopping estimate)". */
+static void verdict_figure(char *buf, size_t cap, const tmlp_bench_result *r)
+{
+    char a[32], b[32];
+    const tmlp_bench_settings *s = &r->settings;
+    if (s->mode == TMLP_MODE_FIND_PEAK) {
+        snprintf(buf, cap, "peak %.1f QPS", r->peak_qps);
+        return;
+    }
+    if (s->mode == TMLP_MODE_ACCURACY) {
+        if (r->labeled > 0) snprintf(buf, cap, "accuracy %.4f", (double)r->correct / (double)r->labeled);
+        else snprintf(buf, cap, "every sample once");
+        return;
+    }
+    switch (s->scenario) {
+    case TMLP_SCENARIO_SINGLE_STREAM:
+    case TMLP_SCENARIO_MULTI_STREAM: {
+        int p = s->scenario == TMLP_SCENARIO_SINGLE_STREAM ? 90 : 99;
+        if (isfinite(r->es_estimate_ns) && r->es_estimate_ns > 0)
+            snprintf(buf, cap, "p%d %s (early-stopping estimate)", p, tmlp_cli_fmt_ns(r->es_estimate_ns, a, sizeof a));
+        else
+            snprintf(buf, cap, "p%d %s", p, tmlp_cli_fmt_ns(p == 90 ? r->latency.p90 : r->latency.p99, a, sizeof a));
+        break;
+    }
+    case TMLP_SCENARIO_SERVER:
+        snprintf(buf, cap, "completed %.1f QPS (target %g), p99 %s (bound %s at p%g)", r->completed_qps, s->target_qps,
+                 tmlp_cli_fmt_ns(r->latency.p99, a, sizeof a), tmlp_cli_fmt_ns((double)s->target_latency_ns, b, sizeof b),
+                 100.0 * s->target_latency_percentile);
+        break;
+    case TMLP_SCENARIO_OFFLINE:
+        snprintf(buf, cap, "%.1f samples/s", r->throughput_samples_per_s);
+        break;
+    }
+}
+
+void tmlp_out_verdicts(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int n, const char *summary,
+                       int verbose)
+{
+    if (n < 1 || (fmt != TMLP_OUT_TABLE && fmt != TMLP_OUT_MARKDOWN)) return;
+    int md = fmt == TMLP_OUT_MARKDOWN, w = 0;
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(rows[i].label) > w) w = (int)strlen(rows[i].label);
+    fprintf(f, "\n%sVerdicts%s (MLPerf LoadGen's rules)\n%s", md ? "**" : "", md ? "**" : "", md ? "\n" : "");
+    for (int i = 0; i < n; i++) {
+        const tmlp_bench_result *r = rows[i].result;
+        char fig[160], reps[64] = "";
+        verdict_figure(fig, sizeof fig, r);
+        if (rows[i].n_reps > 1) {
+            int nv = 0;
+            for (int k = 0; k < rows[i].n_reps; k++) nv += rows[i].reps[k].valid;
+            snprintf(reps, sizeof reps, "; %d of %d repetitions VALID", nv, rows[i].n_reps);
+        }
+        fprintf(f, "%s%-*s  %-7s  %s%s\n", md ? "- " : "  ", w, rows[i].label, valid_cell(r), fig, reps);
+        for (int k = 0; k < r->n_reasons && k < TMLP_MAX_REASONS; k++)
+            fprintf(f, "%s  - %s\n", md ? "  " : "  ", r->reasons[k]);
+    }
+    if (summary && strcmp(summary, "-"))
+        fprintf(f, "%sEvery check, early stopping and the parameters of each run: %s\n", md ? "\n" : "", summary);
+    else if (!summary && !verbose)
+        fprintf(f, "%sEvery check, early stopping and the parameters of each run: --summary FILE (or --verbose)\n",
+                md ? "\n" : "");
+}
+
 /* --- latency table ---------------------------------------------------------------------- */
 
 static void us_cell(char *buf, size_t cap, double ns)

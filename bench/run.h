@@ -145,6 +145,11 @@ int tmlp_context_cpu_name(char *buf, size_t cap);
 
 /* LoadGen-style summary of one run (mlperf_log_summary.txt order). */
 void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *info);
+/* After the table (table and markdown formats): one line per run — VALID or INVALID, the
+ * figure it is judged by, repetitions VALID — and each reason it is INVALID with what to
+ * change; then where the full summaries are (`summary` = --summary's path, or NULL). */
+void tmlp_out_verdicts(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int n, const char *summary,
+                       int verbose);
 /* The latency table: one row per run; units in headers; the percentile method below. */
 void tmlp_out_table(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int n);
 /* Runs merged from several ranks (result->parts): one line per rank with its samples,

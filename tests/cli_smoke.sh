@@ -287,11 +287,35 @@ expect 0 "percentile 0.95, method nearest_rank, -q" --model null --quick -q --sc
     --percentile 0.95 --percentile-method nearest_rank --min-queries 64 --target-qps 5000
 grep -q 'method "nearest_rank"' "$OUT" && ok "method printed under the table" ||
     bad "nearest_rank not printed: $(cat "$OUT")"
-expect 0 "--format table with summaries (not quiet)" --model null --quick --scenario single-stream \
-    --min-queries 64
-grep -q "Result is : " "$OUT" && grep -q "Early stopping satisfied" "$OUT" &&
-    grep -q "Test Parameters Used" "$OUT" && ok "LoadGen-style summary printed" ||
-    bad "summary missing: $(head -c 500 "$OUT")"
+# Output a person reads (issue 22): by default the header, the table, the verdicts and the
+# resources; the LoadGen-style summaries go to --summary FILE, and with --verbose to the
+# terminal too.
+expect 0 "--format table, default output" --model null --quick --scenario single-stream,server \
+    --min-queries 64 --target-qps 100k --latency-bound-ms 1us
+grep -q "Result is : " "$OUT" && bad "the default output holds a LoadGen summary" ||
+    ok "no LoadGen summary on the terminal by default"
+awk '/^scenario /{t=NR} /^Verdicts/{v=NR} /^Resources/{r=NR} END{exit !(t && v > t && r > v)}' "$OUT" &&
+    ok "table, then verdicts, then resources" || bad "order of the default output: $(head -c 800 "$OUT")"
+grep -q "^  single-stream  VALID  " "$OUT" && grep -q "^  server *INVALID  " "$OUT" &&
+    grep -q "^    - latency bound not met" "$OUT" && ok "a verdict line per run, each INVALID reason below" ||
+    bad "verdicts: $(sed -n '/^Verdicts/,/^$/p' "$OUT")"
+grep -q -- "--summary FILE (or --verbose)" "$OUT" && ok "the verdicts say where the summaries are" ||
+    bad "no pointer to --summary"
+[ "$(wc -l <"$OUT")" -le 40 ] && ok "default output fits a screen ($(wc -l <"$OUT") lines)" ||
+    bad "default output: $(wc -l <"$OUT") lines"
+expect 0 "--summary FILE" --model null --quick --scenario single-stream,server --min-queries 64 \
+    --summary "$TMP/summary.txt" --format json -o "$TMP/s.json"
+grep -q "Result is : " "$TMP/summary.txt" && grep -q "Early stopping satisfied" "$TMP/summary.txt" &&
+    grep -q "Test Parameters Used" "$TMP/summary.txt" && [ "$(grep -c 'bench_mlp results summary' "$TMP/summary.txt")" -eq 2 ] &&
+    ok "--summary FILE: one LoadGen-style summary per run" || bad "summary file: $(head -c 500 "$TMP/summary.txt")"
+pycheck "--summary leaves the JSON as it was" "$TMP/s.json" '
+assert [r["scenario"] for r in d["runs"]] == ["single-stream", "server"]
+assert all("checks" in r and "early_stopping" in r for r in d["runs"])'
+expect 0 "--verbose" --model null --quick --scenario single-stream --min-queries 64 --verbose
+grep -q "Result is : " "$OUT" && grep -q "Test Parameters Used" "$OUT" &&
+    awk '/bench_mlp results summary/{s=NR} /^scenario /{t=NR} END{exit !(s && t > s)}' "$OUT" &&
+    ok "--verbose: the summaries on the terminal, before the table" || bad "--verbose: $(head -c 500 "$OUT")"
+reject 2 "--summary naming the --output file" --model null --quick --output "$TMP/same" --summary "$TMP/same"
 
 # --- determinism ----------------------------------------------------------------------------
 digests() { # prints scenario:digest per run of the JSON in $1
