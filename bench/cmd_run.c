@@ -100,7 +100,8 @@ typedef struct run_opts {
     double default_expected_qps;  /* the rule at the largest batch: the memory estimate's rate */
     int raw_latencies;            /* --raw-latencies: per-query arrays in the JSON (off) */
     tmlp_sut_dispatch dispatch;   /* --dispatch: where the model SUT computes (AUTO) */
-    int repeat_exec;              /* --repeat-mode exec: each repetition a fresh process */
+    int repeat_exec;              /* --repeat-mode: 1 exec (each repetition a fresh process),
+                                     0 process; -1 = the default: exec, process under mpirun */
     int results_fd;               /* hidden --results-fd: a repetition's child (fresh.c); -1 */
     int results_records;          /* hidden --results-records: the child keeps per-query records */
     int keep_records;             /* per-query records in the result: --trace or MPI ranks */
@@ -241,10 +242,11 @@ static void print_help(FILE *f)
 "                         is a full run with its own validity; the table shows the medians\n"
 "                         and the spread, the JSON every repetition. Use 5 or more for\n"
 "                         regression gating (docs/statistics.md, \"Is B faster than A?\")\n"
-"  --repeat-mode M        where the repetitions run: process (all in this process) | exec\n"
-"                         (each repetition a fresh process: bench_mlp re-executes itself,\n"
-"                         as hyperfine runs each command anew, so the repetitions' spread\n"
-"                         includes what differs between processes). Default process\n"
+"  --repeat-mode M        where the repetitions run: exec (each repetition a fresh process:\n"
+"                         bench_mlp re-executes itself, as hyperfine runs each command\n"
+"                         anew, so the repetitions' spread includes what differs between\n"
+"                         processes) | process (all in this one). Default exec (process\n"
+"                         under mpirun)\n"
 "", f);
     fputs(
 "  --workers N            worker threads, each with its own session (default 1)\n"
@@ -354,6 +356,7 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
     o->find_peak_budget_ms = -1;
     o->repeat = 1;
     o->results_fd = -1;
+    o->repeat_exec = -1;
     *done = 0;
     optind = 1;
     opterr = 0;
@@ -1253,6 +1256,9 @@ int tmlp_cmd_run(int argc, char **argv)
     tmlp_sut_shard *shard = NULL;
     int agreed = 0; /* every rank has said it is ready (tmlp_mpi_agree) */
     if ((rc = tmlp_mpi_start(&mpi, &g_stop))) return rc;
+    /* repetitions in fresh processes by default (bench/aa_rate.sh, docs/statistics.md), but
+     * not under mpirun, where every rank would start its own */
+    if (o.repeat_exec < 0) o.repeat_exec = tmlp_mpi_size(mpi) <= 1;
     if (tmlp_mpi_rank(mpi) > 0) { /* rank 0 alone writes results, traces and verdicts */
         o.output = "/dev/null";
         o.trace = o.baseline = NULL;

@@ -35,11 +35,11 @@ for r in json.load(open(sys.argv[1]))["runs"]:
 PY
 ok "--repeat 3: every repetition in the JSON, the top-level figure is their median"
 
-# --repeat-mode exec: each repetition a fresh process (bench_mlp re-executes itself); the
-# same workload, each repetition from its own pid, the JSON says which mode; in-process
-# repetitions all share one pid. The gate reads both alike.
-"$B" $W --repeat 3 --repeat-mode exec --output "$T/r3x.json" > /dev/null 2>&1 || fail "--repeat-mode exec run failed"
-python3 - "$T/r3.json" "$T/r3x.json" <<'PY' || fail "--repeat-mode exec: repetitions not from fresh processes"
+# --repeat-mode exec (the default): each repetition a fresh process (bench_mlp re-executes
+# itself); the same workload, each repetition from its own pid, the JSON says which mode;
+# with --repeat-mode process the repetitions all share one pid. The gate reads both alike.
+"$B" $W --repeat 3 --repeat-mode process --output "$T/r3p.json" > /dev/null 2>&1 || fail "--repeat-mode process run failed"
+python3 - "$T/r3p.json" "$T/r3.json" <<'PY' || fail "--repeat-mode exec: repetitions not from fresh processes"
 import json, sys
 same, fresh = (json.load(open(p)) for p in sys.argv[1:])
 assert same["context"]["repeat_mode"] == "process" and fresh["context"]["repeat_mode"] == "exec"
@@ -50,12 +50,12 @@ for a, b in zip(same["runs"], fresh["runs"]):
     assert b["workload_digest"] == a["workload_digest"] and b["aggregate"]["same_workload"] is True
     assert [x["repetition"] for x in b["repetitions"]] == [1, 2, 3]
 PY
-"$B" regress "$T/r3.json" "$T/r3x.json" > "$T/out" 2>&1; rc=$?
+"$B" regress "$T/r3p.json" "$T/r3.json" > "$T/out" 2>&1; rc=$?
 [ $rc -eq 0 ] || [ $rc -eq 3 ] || { cat "$T/out"; fail "regress process vs exec: exit $rc"; }
 grep -q "repeat mode: process vs exec" "$T/out" || fail "regress does not show the repeat modes"
 "$B" --repeat-mode fork --quick > "$T/out" 2>&1; rc=$?
 [ $rc -eq 2 ] && grep -q -- "--repeat-mode: unknown mode" "$T/out" || fail "--repeat-mode fork: exit $rc"
-ok "--repeat-mode exec: every repetition from its own process, the same workload; bad modes refused"
+ok "--repeat-mode exec (default): every repetition from its own process, the same workload; bad modes refused"
 
 # tweak IN OUT FACTOR [FIELD]: every repetition (or the run) slower by FACTOR
 tweak() {
