@@ -1,31 +1,29 @@
-/* bench_handoff.c — does the harness perturb what it measures? (issue 9, item 6)
+/* bench_handoff.c — does the harness perturb what it measures? (issues 9 and 22)
  *
- * Single-stream through the harness costs one forward pass plus one hand-off: the issuer
- * puts the query on tmlp_model_sut's queue and wakes the worker, the worker computes and
- * completes, the completion wakes the issuer. If the harness's waits take CPU from the
- * worker (spinning with no core to spare) the harness latency exceeds that sum. Measured,
- * all as p50 of per-query times, batch 1, one worker, one BLAS thread:
+ * Single-stream through the harness costs one forward pass plus the harness's own
+ * bookkeeping, and — when the model SUT queues the query to a worker thread — two thread
+ * hand-offs (the issuer wakes the worker, the worker's completion wakes the issuer). With
+ * one core busy elsewhere the issuer and the worker share the other core and every query
+ * pays two futex wake-ups (issue 22: p50 1.30-1.44x a bare forward loop). The model SUT
+ * therefore computes single-stream inline, in the issuing thread (its default dispatch);
+ * this program measures both paths against the bare loop, all as p50 of per-query times,
+ * batch 1, one worker, one BLAS thread:
  *
  *   a  bare forward: the worker's own work in a plain loop on one thread — gather the
  *      sample's row, tmlp_session_forward_u8 (tmlp_session_forward for f32 data), argmax —
  *      over the harness's sample order (the same rng and sample_seed), shipped model
  *      models/fashion_mlp.safetensors on the Fashion-MNIST test set (synthetic inputs if
  *      the data set is not installed);
- *   b  hand-off: the harness in single-stream with tmlp_model_sut over a 1 -> 1 model
- *      (its forward is a few tens of ns, measured by the same bare loop and subtracted):
- *      the same queue, condition variables and completion path, no work;
- *   c  the harness in single-stream with tmlp_model_sut over the shipped model.
- *   ratio c / (a + b): the target is <= 1.10. The row c - a shows the hand-off as it
- *   happens beside a real forward; it need not equal b (wake-up costs depend on what the
- *   two threads and the cores were doing), so both are printed.
+ *   i  the harness in single-stream with tmlp_model_sut, default dispatch (inline);
+ *   w  the same with the worker path (tmlp_model_sut_set_dispatch WORKERS), default
+ *      waits (settings.wait_spin_ns = -1 and the SUT's idle-spin decision at creation).
+ *   ratios i / a (targets: <= 1.05 with no neighbour, <= 1.15 with a busy one) and w / a.
  * Each round runs every measurement under two conditions, in alternating order: no
  * neighbour of ours (other people's jobs may still run: the load is printed), and a busy
- * neighbour (a forked child that spins for the duration, killed after). Waits use the
- * default policy (settings.wait_spin_ns = -1, the model SUT's decision at creation); c'
- * repeats c with the old fixed spins (harness 20 us, worker 30 us) to show what spinning
- * costs or buys on this machine.
- * Rounds are interleaved and the table prints the median and the range over rounds: on a
- * shared machine other people's builds move single rounds.
+ * neighbour (a forked child that spins for the duration, killed after). Rounds are
+ * interleaved and the table prints the median and the range over rounds: on a shared
+ * machine other people's builds move single rounds. The ratios are medians of per-round
+ * ratios (a and i of one round ran back to back).
  *
  * Usage: bench_handoff [--rounds N (5)] [--ms M (1000): each measurement's duration]
  * Not a test: nothing here is asserted.
@@ -45,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { M_BARE, M_TINY_BARE, M_TINY_HARNESS, M_HARNESS, M_HARNESS_SPIN, N_MEAS };
+enum { M_BARE, M_INLINE, M_WORKER, N_MEAS };
 enum { C_QUIET, C_BUSY, N_COND };
 #define MAX_ROUNDS 64
 
@@ -117,22 +115,22 @@ static double bare_p50(const workload *w, uint64_t sample_seed, int ms)
     return p;
 }
 
-/* The harness in single-stream over tmlp_model_sut (1 worker, batch 1); p50 in ns.
- * spin < 0: default waits; otherwise harness spin = spin, worker spin = worker_spin. */
-static double harness_p50(const workload *w, int ms, int64_t spin, int64_t worker_spin, char *policy, size_t cap)
+/* The harness in single-stream over tmlp_model_sut (1 worker, batch 1) with the given
+ * dispatch and the default waits; p50 in ns. `policy` gets the wait decisions. */
+static double harness_p50(const workload *w, int ms, tmlp_sut_dispatch dispatch, char *policy, size_t cap)
 {
     tmlp_model_sut *m = NULL;
     tmlp_error err = {0};
-    if (tmlp_model_sut_create(w->model, w->data, 1, 1, &m, &err) != TMLP_OK) {
+    if (tmlp_model_sut_create(w->model, w->data, 1, 1, &m, &err) != TMLP_OK ||
+        tmlp_model_sut_set_dispatch(m, dispatch, &err) != TMLP_OK) {
         fprintf(stderr, "bench_handoff: %s\n", err.message);
+        tmlp_model_sut_destroy(m);
         return -1.0;
     }
-    if (spin >= 0) tmlp_model_sut_set_idle_spin_ns(m, worker_spin);
     tmlp_bench_settings s = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM);
     s.min_duration_ms = (uint64_t)ms;
     s.min_query_count = 100;
     s.warmup_queries = 100;
-    s.wait_spin_ns = spin;
     tmlp_bench_result *r = NULL;
     double p = -1.0;
     if (tmlp_bench_run_scenario(&s, tmlp_model_sut_callbacks(m), &r, &err) == TMLP_OK) {
@@ -191,18 +189,6 @@ static int load_shipped(workload *w, const char **data_name)
     return 0;
 }
 
-static int load_tiny(workload *w)
-{
-    const int64_t widths[] = {1, 1};
-    tmlp_error err = {0};
-    if (tmlp_model_random(widths, 2, 1, NULL, &w->model, &err) != TMLP_OK ||
-        tmlp_dataset_synthetic(1024, 1, 1, NULL, &w->data, &err) != TMLP_OK) {
-        fprintf(stderr, "bench_handoff: %s\n", err.message);
-        return 1;
-    }
-    return 0;
-}
-
 static void print_row(const char *name, double v[N_COND][MAX_ROUNDS], int rounds, double scale, const char *unit)
 {
     printf("  %-40s", name);
@@ -218,6 +204,13 @@ static void print_row(const char *name, double v[N_COND][MAX_ROUNDS], int rounds
         printf(" | %7.2f%s [%6.2f, %6.2f]", med * scale, unit, lo * scale, hi * scale);
     }
     printf("\n");
+}
+
+static double median_of(const double *v, int n)
+{
+    double tmp[MAX_ROUNDS];
+    memcpy(tmp, v, (size_t)n * sizeof *v);
+    return median(tmp, n);
 }
 
 int main(int argc, char **argv)
@@ -236,20 +229,31 @@ int main(int argc, char **argv)
         return 2;
     }
     tmlp_blas_set_threads(1, NULL);
-    workload shipped = {0}, tiny = {0};
+    workload shipped = {0};
     const char *data_name = "";
-    if (load_shipped(&shipped, &data_name) || load_tiny(&tiny)) return 1;
+    if (load_shipped(&shipped, &data_name)) return 1;
     uint64_t seed = tmlp_bench_settings_default(TMLP_SCENARIO_SINGLE_STREAM).sample_seed;
 
     static double v[N_MEAS][N_COND][MAX_ROUNDS];
     static double ratio[2][N_COND][MAX_ROUNDS];
-    char policy[N_COND][512] = {{0}}, policy_spin[N_COND][512] = {{0}};
-    int spun[N_COND] = {0};
+    char policy[N_COND][512] = {{0}};
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     double load[3] = {0};
     getloadavg(load, 3);
-    printf("bench_handoff: %d rounds x %d conditions, %d ms per measurement; %ld CPUs online, load %.2f %.2f %.2f\n",
-           rounds, N_COND, ms, cpus, load[0], load[1], load[2]);
+    char cpu[256] = "unknown CPU";
+    FILE *ci = fopen("/proc/cpuinfo", "r");
+    if (ci) {
+        char line[512];
+        while (fgets(line, sizeof line, ci))
+            if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+                snprintf(cpu, sizeof cpu, "%s", strchr(line, ':') + 2);
+                cpu[strcspn(cpu, "\n")] = 0;
+                break;
+            }
+        fclose(ci);
+    }
+    printf("bench_handoff: %d rounds x %d conditions, %d ms per measurement; %s, %ld CPUs online, "
+           "load %.2f %.2f %.2f\n", rounds, N_COND, ms, cpu, cpus, load[0], load[1], load[2]);
     printf("model models/fashion_mlp.safetensors, %s, batch 1, 1 worker, 1 BLAS thread\n\n", data_name);
     fflush(stdout);
     for (int r = 0; r < rounds; r++) {
@@ -261,16 +265,11 @@ int main(int argc, char **argv)
                 return 1;
             }
             v[M_BARE][c][r] = bare_p50(&shipped, seed, ms);
-            v[M_TINY_BARE][c][r] = bare_p50(&tiny, seed, ms / 4 > 10 ? ms / 4 : 10);
-            v[M_TINY_HARNESS][c][r] = harness_p50(&tiny, ms, -1, 0, NULL, 0);
-            v[M_HARNESS][c][r] = harness_p50(&shipped, ms, -1, 0, policy[c], sizeof policy[c]);
-            spun[c] += strstr(policy[c], "auto: spin") != NULL;
-            v[M_HARNESS_SPIN][c][r] = harness_p50(&shipped, ms, 20000, 30000, policy_spin[c], sizeof policy_spin[c]);
+            v[M_INLINE][c][r] = harness_p50(&shipped, ms, TMLP_DISPATCH_AUTO, policy[c], sizeof policy[c]);
+            v[M_WORKER][c][r] = harness_p50(&shipped, ms, TMLP_DISPATCH_WORKERS, NULL, 0);
             neighbour_stop(nb);
-            double handoff = v[M_TINY_HARNESS][c][r] - v[M_TINY_BARE][c][r];
-            ratio[0][c][r] = v[M_HARNESS][c][r] / (v[M_BARE][c][r] + handoff);
-            ratio[1][c][r] = v[M_HARNESS_SPIN][c][r] / (v[M_BARE][c][r] + handoff);
-            v[M_TINY_HARNESS][c][r] = handoff; /* the row prints b */
+            ratio[0][c][r] = v[M_INLINE][c][r] / v[M_BARE][c][r];
+            ratio[1][c][r] = v[M_WORKER][c][r] / v[M_BARE][c][r];
         }
         fprintf(stderr, "round %d/%d done\n", r + 1, rounds);
     }
@@ -279,35 +278,20 @@ int main(int argc, char **argv)
            "people's work moves single rounds\n\n", rounds);
     printf("  %-40s | %-26s | %-26s\n", "", "no neighbour", "busy neighbour (1 core)");
     print_row("a  bare forward loop", v[M_BARE], rounds, 1e-3, "us");
-    print_row("b  hand-off (1->1 model, minus fwd)", v[M_TINY_HARNESS], rounds, 1e-3, "us");
-    static double sum[N_COND][MAX_ROUNDS];
-    for (int c = 0; c < N_COND; c++)
-        for (int r = 0; r < rounds; r++) sum[c][r] = v[M_BARE][c][r] + v[M_TINY_HARNESS][c][r];
-    print_row("   a + b", sum, rounds, 1e-3, "us");
-    print_row("c  harness, default waits", v[M_HARNESS], rounds, 1e-3, "us");
-    static double implied[N_COND][MAX_ROUNDS];
-    for (int c = 0; c < N_COND; c++)
-        for (int r = 0; r < rounds; r++) implied[c][r] = v[M_HARNESS][c][r] - v[M_BARE][c][r];
-    print_row("   c - a (hand-off inside c)", implied, rounds, 1e-3, "us");
-    print_row("   ratio c / (a + b)  (target <= 1.10)", ratio[0], rounds, 1.0, "  ");
-    print_row("c' harness, old spins 20+30 us", v[M_HARNESS_SPIN], rounds, 1e-3, "us");
-    print_row("   ratio c' / (a + b)", ratio[1], rounds, 1.0, "  ");
+    print_row("i  harness, inline (default)", v[M_INLINE], rounds, 1e-3, "us");
+    print_row("   ratio i / a", ratio[0], rounds, 1.0, "  ");
+    print_row("w  harness, worker thread", v[M_WORKER], rounds, 1e-3, "us");
+    print_row("   ratio w / a", ratio[1], rounds, 1.0, "  ");
     printf("\n(ratios are medians of per-round ratios, not ratios of the medians above)\n");
+    static const double target[N_COND] = {1.05, 1.15};
     for (int c = 0; c < N_COND; c++) {
-        double tmp[MAX_ROUNDS];
-        memcpy(tmp, ratio[0][c], sizeof tmp);
-        double med = median(tmp, rounds);
-        printf("%s: c / (a + b) = %.3f: target %s\n", c == C_QUIET ? "no neighbour" : "busy neighbour", med,
-               med <= 1.10 ? "met" : "NOT met");
+        double med = median_of(ratio[0][c], rounds);
+        printf("%s: i / a = %.3f: target <= %.2f %s\n", c == C_QUIET ? "no neighbour  " : "busy neighbour", med,
+               target[c], med <= target[c] ? "met" : "NOT met");
     }
-    printf("\ndefault waits spun (auto decision) in %d of %d rounds without and %d with the neighbour\n",
-           spun[C_QUIET], rounds, spun[C_BUSY]);
-    printf("wait policy, last round:\n  no neighbour:   %s\n  busy neighbour: %s\n", policy[C_QUIET],
+    printf("wait policy of i, last round:\n  no neighbour:   %s\n  busy neighbour: %s\n", policy[C_QUIET],
            policy[C_BUSY]);
-    printf("  c' (both conditions): %s\n", policy_spin[C_QUIET]);
     tmlp_model_destroy(shipped.model);
     tmlp_dataset_destroy(shipped.data);
-    tmlp_model_destroy(tiny.model);
-    tmlp_dataset_destroy(tiny.data);
     return 0;
 }

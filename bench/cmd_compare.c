@@ -8,9 +8,17 @@
  * also has); the two files must run the same workload (comparable.c; --force). The
  * queries of one run share its state and are not independent, so their per-query
  * latencies are used only on request (--per-query), labelled as such.
- * The analysis is tmlp_stats_compare (src/stats/verdict.c): Welch's t (verdict), Student's
- * t, Mann-Whitney U, Cohen's d / Hedges' g, the Welch CI of mean(B) - mean(A) and the
- * Fieller CI of the relative change, all of B - A (negative = B faster, lower latency).
+ *
+ * The verdict on two results files is the regression gate's, by construction: the family
+ * of every metric of every matched run is built and decided by the one rule
+ * (tmlp_gate_build -> tmlp_regress_decide: run-level Welch on logs, noise floor, Holm over
+ * the family) exactly as `bench_mlp regress A B` does, and compare reports the chosen
+ * metric's line of it (offline: its throughput, the metric the gate judges it by). The
+ * tests below stay as a description of the values.
+ * For text files (and --per-query) the analysis is tmlp_stats_compare (src/stats/verdict.c):
+ * Welch's t (verdict), Student's t, Mann-Whitney U, Cohen's d / Hedges' g, the Welch CI of
+ * mean(B) - mean(A) and the Fieller CI of the relative change, all of B - A (negative = B
+ * faster, lower latency).
  *
  * Exit codes: 0 done (whatever the verdict), 1 unreadable or malformed input,
  * 2 usage error (unknown option, missing argument, bad number).
@@ -42,7 +50,11 @@ static void usage(FILE *f)
             "        lower values are better (latencies).\n"
             "options:\n"
             "  --alpha X               significance level of Welch's t-test (default 0.05)\n"
-            "  --noise X               noise band of the relative change: 0.01 or 1%% (default 1%%)\n"
+            "  --noise X               text files: noise band of the relative change, 0.01 or 1%%\n"
+            "                          (default 1%%)\n"
+            "  --threshold X           results files: the regression gate's threshold, 0.05 or 5%%\n"
+            "                          (default 5%%); the bar is max(threshold, noise floor), and the\n"
+            "                          verdict is the one bench_mlp regress gives on the same files\n"
             "  --confidence X          level of every confidence interval (default 0.95)\n"
             "  --percentile-method M   loadgen|linear|lower|higher|nearest|midpoint|nearest_rank\n"
             "                          (default loadgen)\n"
@@ -74,6 +86,7 @@ typedef struct {
     double *x;       /* the sample */
     int64_t n;
     const char *scenario; /* chosen scenario (JSON only; points into json) */
+    const char *label;    /* the chosen run's label (JSON only; points into json) */
 } source;
 
 static void source_free(source *s)
@@ -234,9 +247,12 @@ static int load_run(source *s, const cJSON *run)
 {
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(run, "latencies_ns");
     s->scenario = scenario_of(run);
+    const cJSON *label = cJSON_GetObjectItemCaseSensitive(run, "label");
+    s->label = cJSON_IsString(label) ? label->valuestring : s->scenario;
     if (!s->per_query) return load_repetitions(s, run);
     if (!cJSON_IsArray(lat))
-        return fail("%s: run '%s' has no \"latencies_ns\" array", s->path, s->scenario);
+        return fail("%s: run '%s' has no \"latencies_ns\" array (bench_mlp writes it with --raw-latencies)",
+                    s->path, s->scenario);
     int64_t cap = 0, i = 0;
     const cJSON *v;
     cJSON_ArrayForEach(v, lat)
@@ -301,6 +317,7 @@ typedef struct {
     tmlp_stats_compare_opts stats;
     const char *scenario;
     const char *metric;
+    double threshold;   /* results files: the gate's threshold */
     int json, per_query, force;
     const char *path_a, *path_b;
 } options;
@@ -330,6 +347,7 @@ static int parse_args(int argc, char **argv, options *o)
     o->stats = tmlp_stats_compare_opts_default();
     o->scenario = NULL;
     o->metric = "p50";
+    o->threshold = 0.05;
     o->json = 0;
     o->per_query = 0;
     o->force = 0;
@@ -365,7 +383,7 @@ static int parse_args(int argc, char **argv, options *o)
             continue;
         }
         static const char *const with_value[] = {"--alpha", "--noise", "--confidence", "--percentile-method",
-                                                 "--scenario", "--format", "--metric"};
+                                                 "--scenario", "--format", "--metric", "--threshold"};
         const char *name = NULL, *val = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
             size_t len = strlen(with_value[k]);
@@ -395,6 +413,8 @@ static int parse_args(int argc, char **argv, options *o)
                 fprintf(stderr, "bench_mlp compare: unknown percentile method '%s'\n", val);
                 return -1;
             }
+        } else if (!strcmp(name, "--threshold")) {
+            if (parse_number(name, val, 0.0, 10.0, 1, &o->threshold)) return -1;
         } else if (!strcmp(name, "--scenario")) {
             o->scenario = val;
         } else if (!strcmp(name, "--metric")) {
@@ -485,6 +505,113 @@ static void jstr(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* ---- the gate's verdict on two results files (one rule with bench_mlp regress) ---- */
+
+typedef struct {
+    const tmlp_gate *g;
+    const tmlp_gate_item *it; /* the reported metric's line of the family */
+} gate_view;
+
+static tmlp_rep_metric metric_of(const char *name)
+{
+    for (int m = 0; m < TMLP_RM_COUNT; m++)
+        if (!strcmp(tmlp_rep_metric_name((tmlp_rep_metric)m), name)) return (tmlp_rep_metric)m;
+    return TMLP_RM_P50;
+}
+
+/* "slower", "faster" or "no_change": the gate's verdict in compare's words (a throughput
+ * regression is B slower too). */
+static const char *gate_verdict(const tmlp_gate_item *it)
+{
+    if (it->m.verdict == TMLP_REGRESS_REGRESSION) return "slower";
+    if (it->m.verdict == TMLP_REGRESS_IMPROVEMENT) return "faster";
+    return "no_change";
+}
+
+static void gate_sentence(const gate_view *gv, double alpha, char *buf, size_t cap)
+{
+    const tmlp_gate_item *it = gv->it;
+    const tmlp_regress_runs *r = &it->m.runs;
+    int thr = it->metric == TMLP_RM_THROUGHPUT;
+    double mag = 100.0 * fabs(r->rel_change);
+    char bar[96], test[160];
+    snprintf(bar, sizeof bar, "the %.1f%% bar (%s)", 100.0 * r->threshold_used,
+             r->floor_applied ? "noise floor" : "threshold");
+    if (r->tested)
+        snprintf(test, sizeof test, "%.0f%% CI %+.1f%% to %+.1f%%, p = %.2g, Holm p = %.2g over %d metrics",
+                 100.0 * (1.0 - alpha), 100.0 * r->ci_low, 100.0 * r->ci_high, r->p, it->m.adj_p, gv->g->tested);
+    else
+        snprintf(test, sizeof test, "not enough repetitions for a test (%lld vs %lld, need %d): threshold only",
+                 (long long)r->n_base, (long long)r->n_cur, TMLP_REGRESS_MIN_REPS);
+    if (it->m.verdict == TMLP_REGRESS_UNCHANGED)
+        snprintf(buf, cap, "No change beyond %.60s: %.40s %+.1f%% (%.150s)", bar, thr ? "throughput" : it->label,
+                 100.0 * r->rel_change, test);
+    else if (thr)
+        snprintf(buf, cap, "B's throughput is %.1f%% %s (%.150s), beyond %.60s", mag, r->rel_change < 0 ? "lower" : "higher",
+                 test, bar);
+    else
+        snprintf(buf, cap, "B is %.1f%% %s (%.150s), beyond %.60s", mag, r->rel_change > 0 ? "slower" : "faster", test,
+                 bar);
+}
+
+static void gate_table(const options *o, const gate_view *gv)
+{
+    const tmlp_gate_item *it = gv->it;
+    const tmlp_regress_runs *r = &it->m.runs;
+    char sentence[320];
+    printf("\n  the gate's rule (bench_mlp regress on these files gives the same verdict): run-level Welch\n"
+           "  on the logs of the repetition values, bar = max(threshold %.1f%%, noise floor), Holm over\n"
+           "  the %d metrics of the %d runs both files have\n", 100.0 * o->threshold, gv->g->n, gv->g->matched);
+    printf("  metric                 %s %s, %lld vs %lld repetitions (geometric means %.6g -> %.6g)\n", it->label,
+           tmlp_rep_metric_name(it->metric), (long long)r->n_base, (long long)r->n_cur, r->base, r->cur);
+    if (r->tested) {
+        printf("  relative change        %+.2f%% (%g%% CI %+.2f%% to %+.2f%%)\n", 100.0 * r->rel_change,
+               100.0 * (1.0 - o->stats.alpha), 100.0 * r->ci_low, 100.0 * r->ci_high);
+        printf("  Welch on logs          p = %.3g, Holm-adjusted p = %.3g\n", r->p, it->m.adj_p);
+        printf("  bar                    %.2f%% (%s; noise floor %.2f%%)\n", 100.0 * r->threshold_used,
+               r->floor_applied ? "the noise floor" : "the threshold", 100.0 * r->noise_floor);
+    } else {
+        printf("  relative change        %+.2f%% (not enough repetitions for a test: threshold %.1f%% alone)\n",
+               100.0 * r->rel_change, 100.0 * o->threshold);
+    }
+    gate_sentence(gv, o->stats.alpha, sentence, sizeof sentence);
+    printf("\n  verdict: %s  [%s]\n", sentence, gate_verdict(it));
+}
+
+static void gate_json(jw *j, const options *o, const gate_view *gv)
+{
+    const tmlp_gate_item *it = gv->it;
+    const tmlp_regress_runs *r = &it->m.runs;
+    FILE *f = j->f;
+    snprintf(j->path, sizeof j->path, "gate.");
+    fputs("  \"gate\": {\"rule\": \"run-level Welch on log values, bar max(threshold, noise floor), Holm over the "
+          "family (bench_mlp regress)\", \"label\": ", f);
+    jstr(f, it->label);
+    fprintf(f, ", \"metric\": \"%s\", \"family\": %d, \"tested_in_family\": %d, \"runs_matched\": %d, "
+               "\"n_a\": %lld, \"n_b\": %lld, \"tested\": %s, ", tmlp_rep_metric_name(it->metric), gv->g->n,
+            gv->g->tested, gv->g->matched, (long long)r->n_base, (long long)r->n_cur, r->tested ? "true" : "false");
+    jnum(j, "threshold", o->threshold, 0);
+    jnum(j, "geomean_a", r->base, 0);
+    jnum(j, "geomean_b", r->cur, 0);
+    jnum(j, "relative_change", r->rel_change, 0);
+    if (r->tested) {
+        jnum(j, "ci_low", r->ci_low, 0);
+        jnum(j, "ci_high", r->ci_high, 0);
+        jnum(j, "p", r->p, 0);
+        jnum(j, "holm_p", it->m.adj_p, 0);
+        jnum(j, "noise_floor", r->noise_floor, 0);
+    }
+    jnum(j, "bar", r->threshold_used, 0);
+    int regressions = 0, improvements = 0;
+    for (int i = 0; i < gv->g->n; i++) {
+        regressions += gv->g->item[i].m.verdict == TMLP_REGRESS_REGRESSION;
+        improvements += gv->g->item[i].m.verdict == TMLP_REGRESS_IMPROVEMENT;
+    }
+    fprintf(f, "\"bar_is_noise_floor\": %s, \"regress_verdict\": \"%s\", \"family_regressions\": %d, "
+               "\"family_improvements\": %d},\n", r->floor_applied ? "true" : "false",
+            tmlp_regress_verdict_name(it->m.verdict), regressions, improvements);
+}
+
 static void json_sample(jw *j, const char *name, const tmlp_stats_sample *s)
 {
     snprintf(j->path, sizeof j->path, "%s.", name);
@@ -524,12 +651,13 @@ static void json_ttest(jw *j, const char *name, const tmlp_stats_ttest *t)
 }
 
 static void output_json(const options *o, const source *a, const source *b,
-                        const tmlp_stats_compare_result *r, warnings *w)
+                        const tmlp_stats_compare_result *r, warnings *w, const gate_view *gv)
 {
     jw j = {stdout, w, ""};
     FILE *f = stdout;
-    char sentence[256];
-    tmlp_stats_verdict_sentence(r, o->stats.confidence, sentence, sizeof sentence);
+    char sentence[320];
+    if (gv) gate_sentence(gv, o->stats.alpha, sentence, sizeof sentence);
+    else tmlp_stats_verdict_sentence(r, o->stats.confidence, sentence, sizeof sentence);
     fputs("{\n  \"inputs\": {\"a\": ", f);
     jstr(f, a->path);
     fputs(", \"b\": ", f);
@@ -575,7 +703,8 @@ static void output_json(const options *o, const source *a, const source *b,
     jnum(&j, "low", r->relative_change.low, 0);
     jnum(&j, "high", r->relative_change.high, 1);
     fputs("},\n", f);
-    fprintf(f, "  \"verdict\": \"%s\",\n  \"sentence\": ", tmlp_stats_verdict_name(r->verdict));
+    if (gv) gate_json(&j, o, gv);
+    fprintf(f, "  \"verdict\": \"%s\",\n  \"sentence\": ", gv ? gate_verdict(gv->it) : tmlp_stats_verdict_name(r->verdict));
     jstr(f, sentence);
     fputs(",\n  \"warnings\": [", f);
     for (int i = 0; i < w->n; i++) {
@@ -606,7 +735,7 @@ static void pstr(char *buf, size_t n, double p)
 }
 
 static void output_table(const options *o, const source *a, const source *b,
-                         const tmlp_stats_compare_result *r, warnings *w)
+                         const tmlp_stats_compare_result *r, warnings *w, const gate_view *gv)
 {
     const tmlp_stats_sample *s[2] = {&r->a, &r->b};
     char v[2][64], label[64];
@@ -657,6 +786,14 @@ static void output_table(const options *o, const source *a, const source *b,
                  (long long)s[k]->outliers.severe);
     row("outliers (Tukey)", v[0], v[1]);
 
+    if (gv) { /* results files: the gate's rule decides; its block replaces the query-style tests */
+        if (w->n) {
+            printf("\n  warnings:\n");
+            for (int i = 0; i < w->n; i++) printf("    - %s\n", w->msg[i]);
+        }
+        gate_table(o, gv);
+        return;
+    }
     char p[3][32];
     pstr(p[0], sizeof p[0], r->welch.p_two_sided);
     pstr(p[1], sizeof p[1], r->student.p_two_sided);
@@ -723,8 +860,30 @@ int tmlp_cmd_compare(int argc, char **argv)
             if (!o.per_query && a.json && b.json && (a.n < TMLP_REGRESS_MIN_REPS || b.n < TMLP_REGRESS_MIN_REPS))
                 warn(&w, "not enough repetitions for a test (%lld vs %lld; need %d a side): run both with --repeat 5",
                      (long long)a.n, (long long)b.n, TMLP_REGRESS_MIN_REPS);
-            if (o.json) output_json(&o, &a, &b, &r, &w);
-            else output_table(&o, &a, &b, &r, &w);
+            gate_view gv = {NULL, NULL}, *gvp = NULL;
+            tmlp_gate *g = NULL;
+            if (!o.per_query && a.json && b.json) {
+                /* the family of every matched run, decided by regress's one rule */
+                g = calloc(1, sizeof *g);
+                if (!g) rc = fail("out of memory");
+                else if (tmlp_gate_build(NULL, a.json, b.json, o.threshold, o.stats.alpha, g)) rc = EXIT_RUNTIME;
+                if (!rc) {
+                    gv.g = g;
+                    gv.it = tmlp_gate_find(g, a.label, metric_of(o.metric));
+                    if (!gv.it) { /* offline is gated by its throughput */
+                        gv.it = tmlp_gate_find(g, a.label, TMLP_RM_THROUGHPUT);
+                        if (gv.it)
+                            warn(&w, "%s is judged by its throughput, not its %s latency (as bench_mlp regress "
+                                     "does): the verdict is the throughput's", a.label, o.metric);
+                    }
+                    if (!gv.it) rc = fail("%s and %s: run '%s' has no %s values to compare", a.path, b.path, a.label,
+                                          o.metric);
+                    gvp = &gv;
+                }
+            }
+            if (!rc && o.json) output_json(&o, &a, &b, &r, &w, gvp);
+            else if (!rc) output_table(&o, &a, &b, &r, &w, gvp);
+            free(g);
         }
     }
     source_free(&a);

@@ -37,7 +37,6 @@
 #include "reports_util.h"
 #include "run.h"
 
-#define MAX_METRICS 256
 
 static void print_help(FILE *f)
 {
@@ -103,40 +102,85 @@ static int rep_values(const cJSON *run, tmlp_rep_metric m, double *v, int cap)
     return n;
 }
 
-/* One compared metric, kept until the Holm correction over all of them is known. */
-typedef struct metric_cmp {
-    char label[48];
-    tmlp_rep_metric m;
-    tmlp_metric_direction dir;
-    tmlp_regress_runs r;
-    double adj_p;
-    tmlp_regress_verdict v;
-} metric_cmp;
-
-typedef struct gate {
-    metric_cmp c[MAX_METRICS];
-    int n;
-    int regress, improve, same, untested;
-} gate;
-
-static void print_metric(FILE *f, const metric_cmp *c, double thr, double alpha)
+static void print_metric(FILE *f, const tmlp_gate_item *c, double thr, double alpha)
 {
-    const tmlp_regress_runs *r = &c->r;
-    const char *unit = tmlp_rep_metric_unit(c->m);
+    const tmlp_regress_runs *r = &c->m.runs;
+    const char *unit = tmlp_rep_metric_unit(c->metric);
     char b[32], k[32], why[160];
     fmt_value(b, sizeof b, r->base, unit);
     fmt_value(k, sizeof k, r->cur, unit);
     if (r->tested)
         snprintf(why, sizeof why, "%.0f%% CI [%+.1f%%, %+.1f%%], p %.2g (Holm %.2g), bar %.1f%%%s",
-                 100 * (1 - alpha), 100 * r->ci_low, 100 * r->ci_high, r->p, c->adj_p, 100 * r->threshold_used,
+                 100 * (1 - alpha), 100 * r->ci_low, 100 * r->ci_high, r->p, c->m.adj_p, 100 * r->threshold_used,
                  r->floor_applied ? " = noise floor" : " = threshold");
     else
         snprintf(why, sizeof why, "not enough repetitions for a test (%lld vs %lld runs, need %d): threshold %.1f%% alone",
                  (long long)r->n_base, (long long)r->n_cur, TMLP_REGRESS_MIN_REPS, 100 * thr);
-    const char *tag = c->v == TMLP_REGRESS_REGRESSION ? "REGRESSION"
-                      : c->v == TMLP_REGRESS_IMPROVEMENT ? "improvement" : "unchanged";
-    fprintf(f, "  %-16s %-10s %10s -> %-10s %+7.2f%%  %s  %s%s\n", c->label, tmlp_rep_metric_name(c->m), b, k,
-            100 * r->rel_change, why, tag, r->tested || c->v == TMLP_REGRESS_UNCHANGED ? "" : " (threshold only)");
+    tmlp_regress_verdict v = c->m.verdict;
+    const char *tag = v == TMLP_REGRESS_REGRESSION ? "REGRESSION" : v == TMLP_REGRESS_IMPROVEMENT ? "improvement" : "unchanged";
+    fprintf(f, "  %-16s %-10s %10s -> %-10s %+7.2f%%  %s  %s%s\n", c->label, tmlp_rep_metric_name(c->metric), b, k,
+            100 * r->rel_change, why, tag, r->tested || v == TMLP_REGRESS_UNCHANGED ? "" : " (threshold only)");
+}
+
+int tmlp_gate_build(FILE *f, const cJSON *base, const cJSON *cur, double thr, double alpha, tmlp_gate *g)
+{
+    const cJSON *bruns = cJSON_GetObjectItemCaseSensitive(base, "runs");
+    const cJSON *cruns = cJSON_GetObjectItemCaseSensitive(cur, "runs");
+    memset(g, 0, sizeof *g);
+    const cJSON *cr;
+    cJSON_ArrayForEach(cr, cruns) {
+        const char *label = ru_str(cr, "label");
+        if (!label) continue;
+        const cJSON *br = find_run(bruns, label);
+        if (!br) {
+            if (f) fprintf(f, "  %-16s only in the current file: not compared\n", label);
+            continue;
+        }
+        g->matched++;
+        if (f) {
+            const cJSON *bv = cJSON_GetObjectItemCaseSensitive(br, "valid");
+            const cJSON *cv = cJSON_GetObjectItemCaseSensitive(cr, "valid");
+            if (cJSON_IsFalse(bv) || cJSON_IsFalse(cv))
+                fprintf(f, "  %-16s warning: the %s run is INVALID; its figures are compared anyway\n", label,
+                        cJSON_IsFalse(bv) ? "baseline" : "current");
+        }
+        /* offline percentiles follow from its throughput; server throughput is the offered
+         * load unless the run is overloaded: each scenario's gate metrics */
+        const char *scen = ru_str(cr, "scenario");
+        int offline = scen && !strcmp(scen, "offline");
+        for (int m = 0; m < TMLP_RM_COUNT && g->n < TMLP_GATE_MAX; m++) {
+            if (offline && m != TMLP_RM_THROUGHPUT) continue;
+            tmlp_gate_item *c = &g->item[g->n];
+            int nb = rep_values(br, (tmlp_rep_metric)m, c->base, TMLP_MAX_REPEAT);
+            int nc = rep_values(cr, (tmlp_rep_metric)m, c->cur, TMLP_MAX_REPEAT);
+            if (nb < 1 || nc < 1) continue;
+            snprintf(c->label, sizeof c->label, "%s", label);
+            snprintf(c->scenario, sizeof c->scenario, "%s", scen ? scen : "");
+            c->metric = (tmlp_rep_metric)m;
+            c->m = (tmlp_regress_metric){.dir = m == TMLP_RM_THROUGHPUT ? TMLP_HIGHER_IS_BETTER : TMLP_LOWER_IS_BETTER,
+                                         .base = c->base, .n_base = nb, .cur = c->cur, .n_cur = nc};
+            g->n++;
+        }
+    }
+    tmlp_regress_metric fam[TMLP_GATE_MAX];
+    for (int i = 0; i < g->n; i++) fam[i] = g->item[i].m;
+    tmlp_error e = {0};
+    if (tmlp_regress_decide(fam, g->n, thr, alpha, &e) != TMLP_OK) {
+        tmlp_cli_error("%s", e.message);
+        return TMLP_EXIT_RUNTIME;
+    }
+    for (int i = 0; i < g->n; i++) {
+        g->item[i].m = fam[i];
+        g->tested += fam[i].runs.tested;
+    }
+    return 0;
+}
+
+const tmlp_gate_item *tmlp_gate_find(const tmlp_gate *g, const char *label, tmlp_rep_metric m)
+{
+    for (int i = 0; label && i < g->n; i++)
+        if (g->item[i].metric == m && !strcmp(g->item[i].label, label)) return &g->item[i];
+    return NULL;
 }
 
 /* Soundness warnings of one file (printed, never a verdict). */
@@ -206,71 +250,30 @@ int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thr, 
             alpha);
     int rc = tmlp_comparable_check(f, base, cur, bname, cname, force);
     if (rc) return rc;
-    gate *g = calloc(1, sizeof *g);
+    tmlp_gate *g = calloc(1, sizeof *g);
     if (!g) {
         tmlp_cli_error("out of memory");
         return TMLP_EXIT_RUNTIME;
     }
-    int matched = 0;
-    const cJSON *cr;
-    cJSON_ArrayForEach(cr, cruns) {
-        const char *label = ru_str(cr, "label");
-        if (!label) continue;
-        const cJSON *br = find_run(bruns, label);
-        if (!br) {
-            fprintf(f, "  %-16s only in the current file: not compared\n", label);
-            continue;
-        }
-        matched++;
-        const cJSON *bv = cJSON_GetObjectItemCaseSensitive(br, "valid");
-        const cJSON *cv = cJSON_GetObjectItemCaseSensitive(cr, "valid");
-        if (cJSON_IsFalse(bv) || cJSON_IsFalse(cv))
-            fprintf(f, "  %-16s warning: the %s run is INVALID; its figures are compared anyway\n", label,
-                    cJSON_IsFalse(bv) ? "baseline" : "current");
-        /* offline percentiles follow from its throughput; server throughput is the offered
-         * load unless the run is overloaded: each scenario's gate metrics */
-        const char *scen = ru_str(cr, "scenario");
-        int offline = scen && !strcmp(scen, "offline");
-        for (int m = 0; m < TMLP_RM_COUNT && g->n < MAX_METRICS; m++) {
-            if (offline && m != TMLP_RM_THROUGHPUT) continue;
-            double vb[TMLP_MAX_REPEAT], vc[TMLP_MAX_REPEAT];
-            int nb = rep_values(br, (tmlp_rep_metric)m, vb, TMLP_MAX_REPEAT);
-            int nc = rep_values(cr, (tmlp_rep_metric)m, vc, TMLP_MAX_REPEAT);
-            if (nb < 1 || nc < 1) continue;
-            metric_cmp *c = &g->c[g->n];
-            snprintf(c->label, sizeof c->label, "%s", label);
-            c->m = (tmlp_rep_metric)m;
-            c->dir = m == TMLP_RM_THROUGHPUT ? TMLP_HIGHER_IS_BETTER : TMLP_LOWER_IS_BETTER;
-            if (tmlp_regress_compare_runs(c->dir, vb, nb, vc, nc, thr, alpha, &c->r, NULL) == TMLP_OK) g->n++;
-        }
+    if ((rc = tmlp_gate_build(f, base, cur, thr, alpha, g))) {
+        free(g);
+        return rc;
     }
-    if (!matched) {
+    if (!g->matched) {
         tmlp_cli_error("no run of %s has a label found in %s: nothing to compare", cname, bname);
         free(g);
         return TMLP_EXIT_RUNTIME;
     }
-    /* Holm over every tested metric: the gate's false-alarm rate is family-wise */
-    double p[MAX_METRICS], adj[MAX_METRICS];
-    int tested = 0;
+    int regress = 0, improve = 0, same = 0, untested = 0, tested = g->tested;
     for (int i = 0; i < g->n; i++) {
-        p[i] = g->c[i].r.tested ? g->c[i].r.p : NAN;
-        tested += g->c[i].r.tested;
-    }
-    if (tmlp_regress_holm(p, g->n, adj, NULL) != TMLP_OK) {
-        tmlp_cli_error("out of memory");
-        free(g);
-        return TMLP_EXIT_RUNTIME;
-    }
-    for (int i = 0; i < g->n; i++) {
-        metric_cmp *c = &g->c[i];
-        c->adj_p = adj[i];
-        c->v = tmlp_regress_runs_verdict(&c->r, c->dir, adj[i], alpha);
+        const tmlp_gate_item *c = &g->item[i];
         print_metric(f, c, thr, alpha);
-        if (c->v == TMLP_REGRESS_REGRESSION) g->regress++;
-        else if (c->v == TMLP_REGRESS_IMPROVEMENT) g->improve++;
-        else g->same++;
-        if (!c->r.tested) g->untested++;
+        if (c->m.verdict == TMLP_REGRESS_REGRESSION) regress++;
+        else if (c->m.verdict == TMLP_REGRESS_IMPROVEMENT) improve++;
+        else same++;
+        if (!c->m.runs.tested) untested++;
     }
+    const cJSON *cr;
     /* accuracy: counts, two-proportion z-test */
     cJSON_ArrayForEach(cr, cruns) {
         const char *label = ru_str(cr, "label");
@@ -286,19 +289,19 @@ int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thr, 
                    "bar %.1f%%  %s\n", label, "accuracy", kb / nb, kc / nc, 100 * rel, pv, kb, nb, kc, nc, 100 * thr,
                 v == TMLP_REGRESS_REGRESSION ? "REGRESSION" : v == TMLP_REGRESS_IMPROVEMENT ? "improvement"
                                                                                             : "unchanged");
-        if (v == TMLP_REGRESS_REGRESSION) g->regress++;
-        else if (v == TMLP_REGRESS_IMPROVEMENT) g->improve++;
-        else g->same++;
+        if (v == TMLP_REGRESS_REGRESSION) regress++;
+        else if (v == TMLP_REGRESS_IMPROVEMENT) improve++;
+        else same++;
     }
     int w = file_warnings(f, base, bname) + file_warnings(f, cur, cname);
     (void)w;
     fprintf(f, "Summary: %d regression%s, %d improvement%s, %d unchanged; %d metric%s tested across repetitions "
                "(Welch on logs, Holm over %d), %d by the threshold alone%s -> %s\n",
-            g->regress, g->regress == 1 ? "" : "s", g->improve, g->improve == 1 ? "" : "s", g->same, tested,
-            tested == 1 ? "" : "s", tested, g->untested,
-            g->untested ? " (not enough repetitions: run both sides with --repeat 5)" : "",
-            g->regress ? "REGRESSION (exit 3)" : "no regression");
-    int out = g->regress ? TMLP_EXIT_REGRESSION : TMLP_EXIT_OK;
+            regress, regress == 1 ? "" : "s", improve, improve == 1 ? "" : "s", same, tested,
+            tested == 1 ? "" : "s", tested, untested,
+            untested ? " (not enough repetitions: run both sides with --repeat 5)" : "",
+            regress ? "REGRESSION (exit 3)" : "no regression");
+    int out = regress ? TMLP_EXIT_REGRESSION : TMLP_EXIT_OK;
     free(g);
     return out;
 }

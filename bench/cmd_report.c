@@ -378,6 +378,9 @@ static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
     /* outliers and soundness from the raw latencies */
     int64_t n = 0;
     int64_t *v = ru_i64_array(run, "latencies_ns", &n);
+    if (!v && !is_offline(run))
+        addf(c, 'p', "No per-query latencies in this results file (bench_mlp writes them with --raw-latencies): "
+                     "no outlier analysis and no latency plots for this run.");
     if (n >= 2 && !is_offline(run)) {
         double *d = ru_to_double(v, n);
         tmlp_stats_check_settings cs = tmlp_stats_check_settings_default();
@@ -1043,7 +1046,8 @@ static void print_help(FILE *f)
           "                   or --mode is given; trials of 500 ms unless --min-duration-ms/--quick)\n"
           "  --quick          live mode: short runs (as bench_mlp --quick); --version, -h, --help\n"
           "Run options (live mode) are those of `bench_mlp --help`; without --batch the offline\n"
-          "scenario sweeps --batch 1,8,32,256.\n",
+          "scenario sweeps --batch 1,8,32,256, and without --min-duration-ms (or --quick) each\n"
+          "run lasts at least 1 s (bench_mlp's default is 2 s).\n",
           f);
 }
 
@@ -1065,11 +1069,14 @@ static void run_profiles(report_ctx *c, const char *model, const char *layers, c
     tmlp_model_destroy(m);
 }
 
-/* Append "--format json --output PATH --monitor-interval-ms 0" and the closing NULL to a
- * bench_mlp argument vector of n entries; returns the new count. The inner runs get no
- * sampler of their own: the report's one covers them all and keeps its series for the trace. */
+/* Append "--format json --output PATH --monitor-interval-ms 0 --raw-latencies" and the
+ * closing NULL to a bench_mlp argument vector of n entries; returns the new count. The inner
+ * runs get no sampler of their own: the report's one covers them all and keeps its series
+ * for the trace. The report draws every query (histograms, CDFs, the server timeline), so
+ * its runs keep their raw latencies. */
 static int append_json_output(char **argv, int n, char *path)
 {
+    argv[n++] = "--raw-latencies";
     argv[n++] = "--format";
     argv[n++] = "json";
     argv[n++] = "--output";
@@ -1263,7 +1270,7 @@ int tmlp_cmd_report(int argc, char **argv)
     c.mon_interval_ms = 10;
     tmlp_cli_polls = 1; /* SIGINT/SIGTERM: stop between phases, write no report (cli.h) */
     /* our options are removed; everything else is a run option */
-    char **rest = calloc((size_t)argc + 12, sizeof *rest), **rest2 = calloc((size_t)argc + 12, sizeof *rest2);
+    char **rest = calloc((size_t)argc + 16, sizeof *rest), **rest2 = calloc((size_t)argc + 16, sizeof *rest2);
     if (!rest || !rest2) {
         tmlp_cli_error("out of memory");
         rc = TMLP_EXIT_RUNTIME;
@@ -1328,6 +1335,12 @@ int tmlp_cmd_report(int argc, char **argv)
         if (!has_opt(nrest, rest, "--batch")) {
             rest[nr++] = "--batch";
             rest[nr++] = "1,8,32,256";
+        }
+        /* seven runs (four of them the offline sweep) and a find-peak search: 1 s each by
+         * default keeps the whole report near 20 s on one core (issue 22: 58 s) */
+        if (!has_opt(nrest, rest, "--min-duration-ms") && !has_opt(nrest, rest, "--quick")) {
+            rest[nr++] = "--min-duration-ms";
+            rest[nr++] = "1000";
         }
         nr = append_json_output(rest, nr, json_path);
         if (tmlp_monitor_create(10, &mon, NULL) != TMLP_OK || tmlp_monitor_start(mon, NULL) != TMLP_OK) {

@@ -56,18 +56,6 @@
 #define MAX_BATCHES 16
 #define MAX_ROWS 32
 #define SYNTHETIC_DATA_COUNT 4096
-/* The default offline expected QPS (LoadGen's Offline.target_qps, which its user.conf
- * must set): an assumed 250 GFLOP/s (x2 for bf16 weights, x4 for int8) divided by the
- * model's FLOPs per sample, whatever the number of workers (more workers finish sooner:
- * set --offline-expected-qps).
- * A fixed, printed assumption — not a measurement — set above what the shipped model
- * reaches end to end with our kernels at batch 256 (~218 GFLOP/s, 465k samples/s on the
- * Zen 5 development VM), so a default run lasts a little over --min-duration-ms; a SUT
- * faster than it finishes early and is INVALID with the measured rate to use instead. At
- * most 1M samples/s (the harness's own bookkeeping per sample bounds the rate of tiny
- * models); the null SUT assumes that. */
-#define OFFLINE_ASSUMED_FLOPS 250e9
-#define OFFLINE_NULL_QPS 1e6
 #define SYNTHETIC_MODEL_SEED 42
 #define SYNTHETIC_DATA_SEED 7
 #define DEFAULT_SYNTHETIC_MODEL "synthetic:784x512x512x10"
@@ -97,7 +85,8 @@ typedef struct run_opts {
     int sample_seed_set, schedule_seed_set;
     tmlp_out_format format;
     const char *output, *trace;
-    int quick, quiet;
+    const char *summary;          /* --summary FILE: the LoadGen-style summaries go there */
+    int quick, quiet, verbose;
     int64_t monitor_interval_ms;  /* 0 = no resource monitor */
     const char *baseline;         /* --baseline FILE or NULL */
     double threshold, alpha;      /* regression gate */
@@ -106,9 +95,16 @@ typedef struct run_opts {
     int64_t repeat;               /* repetitions of each scenario (1) */
     int force;                    /* --baseline: compare different workloads anyway */
     int64_t offline_samples;      /* 0 = sized from the expected QPS */
-    double offline_expected_qps;  /* 0 = the default (OFFLINE_ASSUMED_FLOPS / model FLOPs) */
-    double default_expected_qps;  /* filled once the model is known */
-    int no_raw_latencies;         /* --no-raw-latencies */
+    double offline_expected_qps;  /* 0 = the default: the rule of sizing.c, per batch */
+    const tmlp_model *sizing_model; /* what that rule reads (NULL: the null SUT) ... */
+    int sizing_ranks;             /* ... and how many MPI ranks share the offline query */
+    double default_expected_qps;  /* the rule at the largest batch: the memory estimate's rate */
+    int raw_latencies;            /* --raw-latencies: per-query arrays in the JSON (off) */
+    tmlp_sut_dispatch dispatch;   /* --dispatch: where the model SUT computes (AUTO) */
+    int repeat_exec;              /* --repeat-mode: 1 exec (each repetition a fresh process),
+                                     0 process; -1 = the default: exec, process under mpirun */
+    int results_fd;               /* hidden --results-fd: a repetition's child (fresh.c); -1 */
+    int results_records;          /* hidden --results-records: the child keeps per-query records */
     int keep_records;             /* per-query records in the result: --trace or MPI ranks */
 } run_opts;
 
@@ -117,9 +113,10 @@ enum {
     OPT_MAX_DURATION, OPT_MIN_QUERIES, OPT_MAX_QUERIES, OPT_WARMUP, OPT_TARGET_QPS,
     OPT_LATENCY_BOUND, OPT_PERCENTILE, OPT_PERCENTILE_METHOD, OPT_SAMPLES_PER_QUERY, OPT_BATCH,
     OPT_WORKERS, OPT_BLAS_THREADS, OPT_THREADS, OPT_SAMPLE_SEED, OPT_SCHEDULE_SEED, OPT_FORMAT, OPT_OUTPUT,
-    OPT_NO_RAW_LATENCIES, OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
+    OPT_NO_RAW_LATENCIES, OPT_RAW_LATENCIES, OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
     OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET, OPT_REPEAT,
-    OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE
+    OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE, OPT_DISPATCH, OPT_REPEAT_MODE, OPT_RESULTS_FD,
+    OPT_RESULTS_RECORDS, OPT_SUMMARY, OPT_VERBOSE
 };
 
 static const struct option long_options[] = {
@@ -147,8 +144,12 @@ static const struct option long_options[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"trace", required_argument, NULL, OPT_TRACE},
+    {"summary", required_argument, NULL, OPT_SUMMARY},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"quick", no_argument, NULL, OPT_QUICK},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"raw-latencies", no_argument, NULL, OPT_RAW_LATENCIES},
+    /* the default since 0.2.0; kept so scripts written for 0.1 still run (CHANGELOG) */
     {"no-raw-latencies", no_argument, NULL, OPT_NO_RAW_LATENCIES},
     {"monitor-interval-ms", required_argument, NULL, OPT_MONITOR_INTERVAL},
     {"baseline", required_argument, NULL, OPT_BASELINE},
@@ -160,6 +161,11 @@ static const struct option long_options[] = {
     {"force", no_argument, NULL, OPT_FORCE},
     {"offline-samples", required_argument, NULL, OPT_OFFLINE_SAMPLES},
     {"offline-expected-qps", required_argument, NULL, OPT_OFFLINE_EXPECTED_QPS},
+    {"dispatch", required_argument, NULL, OPT_DISPATCH},
+    {"repeat-mode", required_argument, NULL, OPT_REPEAT_MODE},
+    /* hidden: how a parent in --repeat-mode exec talks to the repetition it started */
+    {"results-fd", required_argument, NULL, OPT_RESULTS_FD},
+    {"results-records", no_argument, NULL, OPT_RESULTS_RECORDS},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
@@ -228,15 +234,28 @@ static void print_help(FILE *f)
 "  --offline-samples N    offline: samples in the one query (default: sized as LoadGen does,\n"
 "                         max(--min-queries, expected QPS x min duration x 1.1))\n"
 "  --offline-expected-qps RATE\n"
-"                         offline: the expected samples/s that sizes the query (default: an\n"
-"                         assumed 250 GFLOP/s (x2 bf16, x4 int8) / the model's FLOPs per\n"
-"                         sample, at most 1M/s, whatever --workers; the header prints\n"
-"                         it). A faster SUT ends early: INVALID, with the rate to use\n"
+"                         offline: the expected samples/s that sizes the query (default: a\n"
+"                         fixed rule, printed in the header: FLOPs per sample / an assumed\n"
+"                         GFLOP/s by the kernels' ISA class (avx512, avx2, scalar, blas)\n"
+"                         and the batch, + 1 us per batch; x2 bf16, x4 int8; at most 1M/s;\n"
+"                         whatever --workers). A faster SUT ends early: INVALID, with the\n"
+"                         rate to use\n"
 "  --repeat N             run every scenario N times, round-robin (default 1): each repetition\n"
 "                         is a full run with its own validity; the table shows the medians\n"
 "                         and the spread, the JSON every repetition. Use 5 or more for\n"
 "                         regression gating (docs/statistics.md, \"Is B faster than A?\")\n"
+"  --repeat-mode M        where the repetitions run: exec (each repetition a fresh process:\n"
+"                         bench_mlp re-executes itself, as hyperfine runs each command\n"
+"                         anew, so the repetitions' spread includes what differs between\n"
+"                         processes) | process (all in this one). Default exec (process\n"
+"                         under mpirun)\n"
+"", f);
+    fputs(
 "  --workers N            worker threads, each with its own session (default 1)\n"
+"  --dispatch D           where the model computes: auto (default: in the issuing thread for\n"
+"                         single-stream and multi-stream, on the workers for server and\n"
+"                         offline) | inline (always in the issuing thread) | workers (always\n"
+"                         queued to the worker threads)\n"
 "  --blas-threads N       OpenBLAS threads (default 1)\n"
 "  --threads N|auto       intra-op threads: each forward split over N threads (default 1;\n"
 "                         auto = the CPUs this process may use; above 1, OpenBLAS runs 1)\n"
@@ -253,8 +272,8 @@ static void print_help(FILE *f)
 "\n", f);
     fputs(
 "Output\n"
-"  --format FMT           table (summaries + latency table) | markdown | csv | json\n"
-"                         (default table)\n"
+"  --format FMT           table (header, latency table, verdicts, resources) | markdown |\n"
+"                         csv | json (default table)\n"
 "  --output FILE          write the results there instead of stdout\n"
 "  --trace FILE           Chrome trace-event JSON (chrome://tracing, Perfetto): one event per\n"
 "                         query from its start (server: scheduled time) to completion; for\n"
@@ -266,11 +285,17 @@ static void print_help(FILE *f)
 "                         (user/system, per core), RSS, context switches and page faults go\n"
 "                         below the table, into the JSON (\"resources\") and the trace\n"
 
+"  --summary FILE         write the LoadGen-style summary of every run there (every check,\n"
+"                         early stopping, min/max/mean and percentiles in ns, the parameters\n"
+"                         and seeds: mlperf_log_summary.txt's order); - = stdout\n"
+"  --verbose, -v          also print those summaries on the terminal, before the table\n"
 "  --quick                short runs for tests and CI (explicit options still win)\n"
-"  --quiet                only the results: no progress, notes, per-run summaries or\n"
-"                         resources block\n"
-"  --no-raw-latencies     leave the per-query \"latencies_ns\" out of the JSON (long runs;\n"
-"                         report --from, compare --per-query and regress's tests need them)\n"
+"  --quiet                only the results: no progress, notes, verdicts or resources block\n"
+"  --raw-latencies        also write every query's latency (\"latencies_ns\", server\n"
+"                         \"issue_delays_ns\") into the JSON: ~100 bytes per query while the\n"
+"                         document is built (default off: the summaries, repetitions and\n"
+"                         gate need none of it; compare --per-query and report --from's\n"
+"                         plots do). --no-raw-latencies is accepted and means the default\n"
 "  --version              library version and git revision\n"
 "  --help                 this text\n""\n"
 "Regression gate\n"
@@ -335,10 +360,12 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
     o->alpha = 0.05;
     o->find_peak_budget_ms = -1;
     o->repeat = 1;
+    o->results_fd = -1;
+    o->repeat_exec = -1;
     *done = 0;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hqo:", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hqvo:", long_options, NULL)) != -1) {
         const char *a = optarg;
         switch (c) {
         case OPT_MODEL: o->model = a; break;
@@ -428,6 +455,9 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
         case 'o':
         case OPT_OUTPUT: o->output = a; break;
         case OPT_TRACE: o->trace = a; break;
+        case OPT_SUMMARY: o->summary = a; break;
+        case 'v':
+        case OPT_VERBOSE: o->verbose = 1; break;
         case OPT_QUICK: o->quick = 1; break;
         case OPT_MONITOR_INTERVAL:
             rc = tmlp_cli_parse_duration_ns("--monitor-interval-ms", a, 1000000u, &ns);
@@ -452,6 +482,22 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
             else if (!rc) o->find_peak_budget_ms = (int64_t)(ns / 1000000u);
             break;
         case OPT_FORCE: o->force = 1; break;
+        case OPT_REPEAT_MODE:
+            if (!strcmp(a, "process")) o->repeat_exec = 0;
+            else if (!strcmp(a, "exec")) o->repeat_exec = 1;
+            else rc = tmlp_cli_usage_error("--repeat-mode: unknown mode \"%s\" (use process or exec)", a);
+            break;
+        case OPT_RESULTS_FD: {
+            int64_t fd = -1;
+            rc = tmlp_cli_parse_i64("--results-fd", a, 0, 1 << 20, &fd);
+            o->results_fd = (int)fd;
+            break;
+        }
+        case OPT_RESULTS_RECORDS: o->results_records = 1; break;
+        case OPT_DISPATCH:
+            if (tmlp_sut_dispatch_parse(a, &o->dispatch, NULL) != TMLP_OK)
+                rc = tmlp_cli_usage_error("--dispatch: unknown dispatch \"%s\" (use auto, inline or workers)", a);
+            break;
         case OPT_REPEAT:
             rc = tmlp_cli_parse_i64("--repeat", a, 1, TMLP_MAX_REPEAT, &o->repeat);
             break;
@@ -466,7 +512,8 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
             break;
         case 'q':
         case OPT_QUIET: o->quiet = 1; break;
-        case OPT_NO_RAW_LATENCIES: o->no_raw_latencies = 1; break;
+        case OPT_RAW_LATENCIES: o->raw_latencies = 1; break;
+        case OPT_NO_RAW_LATENCIES: o->raw_latencies = 0; break;
         case OPT_VERSION:
             printf("bench_mlp (tinymlp) %s, git %s, %s build\n", tmlp_version(), tmlp_context_git(),
                    TMLP_BUILD_TYPE);
@@ -824,7 +871,10 @@ static int build_workload(const run_opts *o, workload *w)
             tmlp_cli_error("--threads: %s", err.message[0] ? err.message : tmlp_status_str(st));
             return TMLP_EXIT_RUNTIME;
         }
+        tmlp_model_sut_set_dispatch(w->msut, o->dispatch, NULL); /* parsed: cannot fail */
     }
+    w->info.dispatch = w->is_null ? NULL : tmlp_sut_dispatch_name(o->dispatch);
+    w->info.repeat_mode = o->repeat_exec && o->repeat > 1 ? "exec" : "process";
     w->info.workers = (int)o->workers;
     w->info.threads = w->msut ? tmlp_model_sut_threads(w->msut) : 1;
     w->info.blas_threads = tmlp_blas_get_threads(); /* 1 under --threads > 1 */
@@ -857,6 +907,8 @@ static void on_progress(void *user, const tmlp_bench_progress *p)
     fflush(stderr);
     ps->shown = 1;
 }
+
+static double default_expected_qps(const run_opts *o, int64_t batch, char *why, size_t cap);
 
 static tmlp_bench_settings settings_for(const run_opts *o, tmlp_scenario sc, int64_t batch)
 {
@@ -902,33 +954,23 @@ static tmlp_bench_settings settings_for(const run_opts *o, tmlp_scenario sc, int
     if (sc == TMLP_SCENARIO_OFFLINE) {
         s.offline_sample_count = o->offline_samples;
         s.offline_expected_qps = o->offline_samples > 0 ? 0.0
-                                 : o->offline_expected_qps > 0 ? o->offline_expected_qps : o->default_expected_qps;
+                                 : o->offline_expected_qps > 0 ? o->offline_expected_qps
+                                                                : default_expected_qps(o, batch, NULL, 0);
     }
     s.stop = (const volatile int *)&g_stop;
     s.keep_records = o->keep_records; /* else the run keeps ~17 bytes per query (docs/reliability.md) */
     return s;
 }
 
-/* The default offline expected QPS of this workload (see OFFLINE_ASSUMED_FLOPS). It does
- * not depend on --workers: the workload (and its digest) stays the same when only the
- * system changes, so runs with 1 and 2 workers compare. */
-static double default_expected_qps(const workload *w)
+/* The default offline expected QPS at this batch: the fixed rule of sizing.c (the ISA
+ * class of the kernels and the batch), times the MPI ranks that share the query (an
+ * explicit --offline-expected-qps is the total). It does not depend on --workers: the
+ * workload (and its digest) stays the same when only the system changes, so runs with 1
+ * and 2 workers compare. */
+static double default_expected_qps(const run_opts *o, int64_t batch, char *why, size_t cap)
 {
-    if (w->is_null || !w->model) return OFFLINE_NULL_QPS;
-    double flops = 0;
-    for (int i = 0; i < tmlp_model_layer_count(w->model); i++) {
-        tmlp_layer_info li;
-        if (tmlp_model_layer_info(w->model, i, &li, NULL) == TMLP_OK) flops += (double)li.flops_per_sample;
-    }
-    /* reduced precision streams 2x (bf16) or 4x (int8) fewer weight bytes: assume that much
-     * more arithmetic per second (docs/precision.md measures 1.6-1.7x and 3.8x at batch 1) */
-    double ops = OFFLINE_ASSUMED_FLOPS;
-    tmlp_kernel_info ki;
-    if (tmlp_model_kernel_info(w->model, &ki, NULL) == TMLP_OK)
-        ops *= ki.precision == TMLP_PRECISION_INT8 ? 4.0 : ki.precision == TMLP_PRECISION_BF16 ? 2.0 : 1.0;
-    double q = flops > 0 ? floor(ops / flops) : OFFLINE_NULL_QPS;
-    if (q > OFFLINE_NULL_QPS) q = OFFLINE_NULL_QPS;
-    return q;
+    int ranks = o->sizing_ranks > 0 ? o->sizing_ranks : 1;
+    return tmlp_offline_expected_qps(o->sizing_model, batch, why, cap) * (double)ranks;
 }
 
 /* MemAvailable of /proc/meminfo in bytes; 0 when unknown (not Linux, an old kernel). */
@@ -977,7 +1019,7 @@ static int memory_check(const run_opts *o, const workload *w, tmlp_mpi *mpi)
             tmlp_mpi_settings(mpi, &s, w->sut.sample_count);
             tmlp_bench_memory_estimate e;
             if (tmlp_bench_estimate_memory(&s, w->sut.sample_count, rate, &e, NULL) != TMLP_OK) continue;
-            double json = o->format == TMLP_OUT_JSON && !o->no_raw_latencies
+            double json = o->format == TMLP_OUT_JSON && o->raw_latencies
                           ? 100.0 * (sc == TMLP_SCENARIO_SERVER && o->keep_records ? 2 : 1) : 0.0;
             kept += (double)e.result_bytes + json * (double)e.queries;
             kept_min += (double)e.result_bytes * ((double)e.queries_min / (double)(e.queries > 0 ? e.queries : 1)) +
@@ -998,7 +1040,7 @@ static int memory_check(const run_opts *o, const workload *w, tmlp_mpi *mpi)
                        fmt_bytes(need_min >= 1.8e19 ? UINT64_MAX : (uint64_t)need_min, b1, sizeof b1), worst,
                        big.queries_min, strcmp(worst, "offline") ? "queries" : "runs of samples",
                        big.bytes_per_query, fmt_bytes(avail, b2, sizeof b2),
-                       o->format == TMLP_OUT_JSON && !o->no_raw_latencies ? ", or add --no-raw-latencies" : "");
+                       o->format == TMLP_OUT_JSON && o->raw_latencies ? ", or drop --raw-latencies" : "");
         return TMLP_EXIT_RUNTIME;
     }
     if (need > (double)avail)
@@ -1083,6 +1125,12 @@ static void print_header(FILE *f, const run_opts *o, const workload *w)
         tmlp_precision_describe(w->model, pd, sizeof pd);
         fprintf(f, "precision: %s\n", pd);
     }
+    if (!w->is_null)
+        fprintf(f, "dispatch : %s (%s)\n", tmlp_sut_dispatch_name(o->dispatch),
+                o->dispatch == TMLP_DISPATCH_INLINE    ? "every query computed in the issuing thread"
+                : o->dispatch == TMLP_DISPATCH_WORKERS ? "every query queued to the worker threads"
+                                                       : "single-stream and multi-stream computed in the issuing "
+                                                         "thread, server and offline on the worker threads");
     if (w->is_null)
         fprintf(f, "model    : null (no-op SUT: measures the harness itself)\n");
     else
@@ -1118,20 +1166,99 @@ static void print_header(FILE *f, const run_opts *o, const workload *w)
     if (o->repeat > 1) fprintf(f, "; %" PRId64 " repetitions of each scenario", o->repeat);
     fputc('\n', f);
     if ((o->scenarios & (1u << TMLP_SCENARIO_OFFLINE)) && o->mode != TMLP_MODE_ACCURACY) {
-        tmlp_bench_settings so = settings_for(o, TMLP_SCENARIO_OFFLINE, o->batches[0]);
         if (o->offline_samples > 0)
             fprintf(f, "offline  : %" PRId64 " samples per query (--offline-samples)\n", o->offline_samples);
-        else
-            fprintf(f, "offline  : max(min queries %" PRId64 ", %.0f samples/s x %.3f s x 1.1) = %" PRId64
-                       " samples per query; expected QPS %s\n",
-                    so.min_query_count, so.offline_expected_qps, (double)so.min_duration_ms / 1e3,
+        for (int b = 0; o->offline_samples <= 0 && b < o->n_batches; b++) {
+            tmlp_bench_settings so = settings_for(o, TMLP_SCENARIO_OFFLINE, o->batches[b]);
+            char why[192];
+            default_expected_qps(o, o->batches[b], why, sizeof why);
+            fprintf(f, "offline  : batch %" PRId64 ": max(min queries %" PRId64 ", %.0f samples/s x %.3f s x 1.1) = %"
+                       PRId64 " samples; expected samples/s %s%s\n", o->batches[b], so.min_query_count,
+                    so.offline_expected_qps, (double)so.min_duration_ms / 1e3,
                     tmlp_workload_offline_samples(&so, w->sut.sample_count),
-                    o->offline_expected_qps > 0 ? "from --offline-expected-qps"
-                    : w->is_null ? "assumed 1M samples/s for the null SUT (set --offline-expected-qps)"
-                                 : "assumed: 250 GFLOP/s (x2 bf16, x4 int8) / the model's FLOPs per sample, at most 1M/s, "
-                                   "whatever --workers (set --offline-expected-qps)");
+                    o->offline_expected_qps > 0 ? "from --offline-expected-qps" : "by the rule: ",
+                    o->offline_expected_qps > 0 ? "" : why);
+        }
     }
     fputc('\n', f);
+}
+
+/* Repetition k of one row in this process: *out gets the result. 0 or an exit code. */
+static int run_row_once(const run_opts *o, workload *w, tmlp_sut_shard *shard, const tmlp_run_row *row,
+                        const tmlp_bench_settings *settings, int64_t k, int show_progress, tmlp_bench_result **out)
+{
+    tmlp_bench_settings s = *settings;
+    char plabel[64];
+    snprintf(plabel, sizeof plabel, o->repeat > 1 ? "%s %" PRId64 "/%" PRId64 : "%s", row->label, k + 1, o->repeat);
+    progress_state ps = {0, plabel};
+    if (show_progress) {
+        s.progress = on_progress;
+        s.progress_user = &ps;
+    }
+    tmlp_error err = {0};
+    /* under MPI, offline runs on this rank's shard of the samples */
+    const tmlp_sut *sut = s.scenario == TMLP_SCENARIO_OFFLINE && shard ? tmlp_sut_shard_callbacks(shard) : &w->sut;
+    tmlp_status st = tmlp_bench_run_scenario(&s, sut, out, &err);
+    if (ps.shown) fputs("\r\033[K", stderr);
+    if (st != TMLP_OK) {
+        tmlp_cli_error("%s: %s", row->label, err.message[0] ? err.message : tmlp_status_str(st));
+        return st == TMLP_ERR_ARG ? TMLP_EXIT_USAGE : TMLP_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* The argv of a repetition's fresh process (--repeat-mode exec): "run", this invocation's
+ * options without those only the parent acts on (outputs, format, repetitions, the gate,
+ * the monitor, what it prints), then "--repeat 1 --quiet --monitor-interval-ms 0
+ * --results-fd FD" (FD filled per child: *fd_slot) and, when the parent traces, keep the
+ * per-query records. --kernels / --precision reach the child through the environment
+ * bench_mlp.c set. One allocation: free(*out). */
+static int fresh_child_argv(int argc, char **argv, const run_opts *o, char ***out, int *fd_slot)
+{
+    static const char *const parent_only[] = {"output", "trace", "baseline", "threshold", "alpha", "force", "format",
+                                              "repeat", "repeat-mode", "quiet", "monitor-interval-ms",
+                                              "results-fd", "results-records", "no-raw-latencies", "raw-latencies",
+                                              "summary", "verbose"};
+    char **a = calloc((size_t)argc + 12, sizeof *a);
+    if (!a) {
+        tmlp_cli_error("out of memory");
+        return TMLP_EXIT_RUNTIME;
+    }
+    int n = 0;
+    a[n++] = "bench_mlp";
+    a[n++] = "run";
+    for (int i = 1; i < argc; i++) {
+        const char *x = argv[i];
+        int drop = 0, takes_value = 0;
+        if (!strcmp(x, "-o")) drop = takes_value = 1;
+        else if (!strcmp(x, "-q") || !strcmp(x, "-v")) drop = 1;
+        else if (!strncmp(x, "--", 2)) {
+            size_t len = strcspn(x + 2, "=");
+            for (const struct option *lo = long_options; lo->name; lo++)
+                if (strlen(lo->name) == len && !strncmp(lo->name, x + 2, len)) {
+                    takes_value = lo->has_arg == required_argument && x[2 + len] != '=';
+                    for (size_t p = 0; p < sizeof parent_only / sizeof parent_only[0]; p++)
+                        drop |= !strcmp(lo->name, parent_only[p]);
+                }
+        }
+        if (!drop) a[n++] = argv[i];
+        if (takes_value && i + 1 < argc) {
+            if (!drop) a[n++] = argv[i + 1];
+            i++;
+        }
+    }
+    a[n++] = "--repeat";
+    a[n++] = "1";
+    a[n++] = "--quiet";
+    a[n++] = "--monitor-interval-ms";
+    a[n++] = "0";
+    a[n++] = "--results-fd";
+    *fd_slot = n;
+    a[n++] = "-1"; /* set per child */
+    if (o->keep_records) a[n++] = "--results-records";
+    a[n] = NULL;
+    *out = a;
+    return 0;
 }
 
 int tmlp_cmd_run(int argc, char **argv)
@@ -1143,6 +1270,9 @@ int tmlp_cmd_run(int argc, char **argv)
     tmlp_sut_shard *shard = NULL;
     int agreed = 0; /* every rank has said it is ready (tmlp_mpi_agree) */
     if ((rc = tmlp_mpi_start(&mpi, &g_stop))) return rc;
+    /* repetitions in fresh processes by default (bench/aa_rate.sh, docs/statistics.md), but
+     * not under mpirun, where every rank would start its own */
+    if (o.repeat_exec < 0) o.repeat_exec = tmlp_mpi_size(mpi) <= 1;
     if (tmlp_mpi_rank(mpi) > 0) { /* rank 0 alone writes results, traces and verdicts */
         o.output = "/dev/null";
         o.trace = o.baseline = NULL;
@@ -1151,7 +1281,7 @@ int tmlp_cmd_run(int argc, char **argv)
     }
 
     FILE *out = stdout, *trace = NULL;
-    tmlp_cli_output out_file = {0}, trace_file = {0};
+    tmlp_cli_output out_file = {0}, trace_file = {0}, summary_file = {0};
     cJSON *baseline = NULL;
     tmlp_cli_polls = 1;
     tmlp_monitor *mon = NULL;
@@ -1171,13 +1301,19 @@ int tmlp_cmd_run(int argc, char **argv)
     const char **hosts = NULL;
     /* An output must not replace an input or another output (checked before any file is
      * opened; the temporary files make a clash invisible until the rename). */
-    const tmlp_cli_path outs[] = {{"--output", o.output}, {"--trace", o.trace}};
+    const tmlp_cli_path outs[] = {{"--output", o.output}, {"--trace", o.trace}, {"--summary", o.summary}};
     const tmlp_cli_path ins[] = {{"--model", o.model}, {"--data", o.data}, {"--baseline", o.baseline}};
-    if ((rc = tmlp_cli_check_outputs(outs, 2, ins, 3))) goto done;
+    if ((rc = tmlp_cli_check_outputs(outs, 3, ins, 3))) goto done;
     if ((rc = build_workload(&o, &w))) goto done;
-    o.default_expected_qps = default_expected_qps(&w);
-    /* N ranks offer N times one process's assumed rate (an explicit rate is the total) */
-    o.default_expected_qps *= (double)tmlp_mpi_size(mpi);
+    /* the offline sizing rule reads the model (its FLOPs, kernels, precision); N ranks offer
+     * N times one process's assumed rate (an explicit rate is the total) */
+    o.sizing_model = w.is_null ? NULL : w.model;
+    o.sizing_ranks = tmlp_mpi_size(mpi);
+    o.default_expected_qps = default_expected_qps(&o, 1, NULL, 0);
+    for (int b = 0; b < o.n_batches; b++) {
+        double q = default_expected_qps(&o, o.batches[b], NULL, 0);
+        if (q > o.default_expected_qps) o.default_expected_qps = q;
+    }
     if ((rc = shard_for_rank(mpi, &o, &w, &shard))) goto done;
     if (tmlp_mpi_size(mpi) > 1) {
         hosts = calloc((size_t)tmlp_mpi_size(mpi), sizeof *hosts);
@@ -1196,6 +1332,7 @@ int tmlp_cmd_run(int argc, char **argv)
     if (o.output) out = out_file.f;
     if (o.trace && (rc = tmlp_cli_output_open(&trace_file, "--trace", o.trace))) goto done;
     if (o.trace) trace = trace_file.f;
+    if (o.summary && (rc = tmlp_cli_output_open(&summary_file, "--summary", o.summary))) goto done;
     /* the baseline too: a missing or malformed file fails before the benchmark */
     if (o.baseline && access(o.baseline, R_OK) != 0) {
         tmlp_cli_error("--baseline: cannot read \"%s\": %s", o.baseline, strerror(errno));
@@ -1211,7 +1348,12 @@ int tmlp_cmd_run(int argc, char **argv)
         goto done;
     }
     /* a trace draws every query and sample; MPI merges the ranks' records by start time */
-    o.keep_records = o.trace != NULL || tmlp_mpi_size(mpi) > 1;
+    o.keep_records = o.trace != NULL || tmlp_mpi_size(mpi) > 1 || o.results_records;
+    if (o.repeat_exec && o.repeat > 1 && tmlp_mpi_size(mpi) > 1) {
+        rc = tmlp_cli_usage_error("--repeat-mode exec: not under mpirun (each rank would start its own processes); "
+                                  "use --repeat-mode process");
+        goto done;
+    }
     if ((rc = memory_check(&o, &w, mpi))) goto done;
     /* Under MPI: a rank that failed above makes every rank stop here, not hang later. */
     agreed = 1;
@@ -1245,7 +1387,7 @@ int tmlp_cmd_run(int argc, char **argv)
         for (int b = 0; b < n_runs && n_rows < MAX_ROWS; b++) {
             tmlp_run_row *row = &rows[n_rows];
             memset(row, 0, sizeof *row);
-            row->no_raw_latencies = o.no_raw_latencies;
+            row->no_raw_latencies = !o.raw_latencies;
             row_settings[n_rows] = settings_for(&o, (tmlp_scenario)sc, o.batches[b]);
             tmlp_mpi_settings(mpi, &row_settings[n_rows], w.sut.sample_count);
             if (sc == TMLP_SCENARIO_OFFLINE && o.n_batches > 1)
@@ -1268,41 +1410,60 @@ int tmlp_cmd_run(int argc, char **argv)
      * with its own validity. Round-robin rather than a row's N runs back to back, so the
      * repetitions of one row are spread over the whole invocation and their spread
      * includes the machine's slow drift (clock, neighbours) that a later comparison will
-     * meet too. Repetition 1 keeps its raw arrays in row->result, the others only their
-     * figures. A row's summary is printed after its last repetition. */
+     * meet too. With --repeat-mode exec each repetition k is a fresh process that runs
+     * every row once (fresh.c). Repetition 1 keeps its raw arrays in row->result, the others
+     * only their figures. A row's summary is printed after its last repetition. */
+    char **child_argv = NULL;
+    int fd_slot = 0;
+    int exec_mode = o.repeat_exec && o.repeat > 1;
+    if (exec_mode && (rc = fresh_child_argv(argc, argv, &o, &child_argv, &fd_slot))) goto done;
     for (int64_t k = 0; k < o.repeat && !g_stop; k++) {
+        tmlp_bench_result *fresh[MAX_ROWS] = {NULL};
+        int child_pid = 0;
+        if (exec_mode) {
+            if (show_progress) {
+                fprintf(stderr, "\r\033[K[repetition %" PRId64 "/%" PRId64 " in a fresh process]", k + 1, o.repeat);
+                fflush(stderr);
+            }
+            rc = tmlp_fresh_run(child_argv, fd_slot, n_rows, fresh, &child_pid);
+            if (show_progress) fputs("\r\033[K", stderr);
+            if (rc) {
+                if (g_stop) rc = 0; /* interrupted: what ran so far is printed */
+                break;
+            }
+        }
         for (int i = 0; i < n_rows && !g_stop; i++) {
             tmlp_run_row *row = &rows[i];
-            tmlp_bench_settings s = row_settings[i];
-            char plabel[64];
-            snprintf(plabel, sizeof plabel, o.repeat > 1 ? "%s %" PRId64 "/%" PRId64 : "%s", row->label, k + 1,
-                     o.repeat);
-            progress_state ps = {0, plabel};
-            if (show_progress) {
-                s.progress = on_progress;
-                s.progress_user = &ps;
-            }
-            tmlp_error err = {0};
-            tmlp_bench_result *r = NULL;
-            /* under MPI, offline runs on this rank's shard of the samples */
-            const tmlp_sut *sut =
-                s.scenario == TMLP_SCENARIO_OFFLINE && shard ? tmlp_sut_shard_callbacks(shard) : &w.sut;
-            tmlp_status st = tmlp_bench_run_scenario(&s, sut, &r, &err);
-            if (ps.shown) fputs("\r\033[K", stderr);
-            if (st != TMLP_OK) {
-                tmlp_cli_error("%s: %s", row->label, err.message[0] ? err.message : tmlp_status_str(st));
-                rc = st == TMLP_ERR_ARG ? TMLP_EXIT_USAGE : TMLP_EXIT_RUNTIME;
+            tmlp_bench_result *r = fresh[i];
+            if (!exec_mode && (rc = run_row_once(&o, &w, shard, row, &row_settings[i], k, show_progress, &r)))
                 goto done;
+            if (row->reps) {
+                tmlp_rep_from_result(r, &row->reps[row->n_reps]);
+                if (exec_mode) row->reps[row->n_reps].pid = child_pid;
+                row->n_reps++;
             }
-            if (row->reps) tmlp_rep_from_result(r, &row->reps[row->n_reps++]);
             if (!row->result) row->result = r;
             else tmlp_bench_result_destroy(r);
-            if (k == o.repeat - 1) {
+            if (k == o.repeat - 1) { /* the row's last repetition: its summary */
                 tmlp_rep_aggregate(row);
-                if (text && !o.quiet) tmlp_out_summary(out, row, &w.info);
+                if (summary_file.f) tmlp_out_summary(summary_file.f, row, &w.info);
+                if (text && o.verbose && summary_file.f != out) tmlp_out_summary(out, row, &w.info);
                 fflush(out);
             }
         }
+    }
+    free(child_argv);
+    if (rc) goto done;
+    /* A repetition's child: hand the results to the parent and print nothing (fresh.c). */
+    if (o.results_fd >= 0) {
+        tmlp_bench_result *res_of[MAX_ROWS];
+        for (int i = 0; i < n_rows; i++) res_of[i] = rows[i].result;
+        if (g_stop) goto done;
+        if (tmlp_fresh_emit(o.results_fd, res_of, n_rows)) {
+            tmlp_cli_error("--results-fd: cannot write the results: %s", strerror(errno));
+            rc = TMLP_EXIT_RUNTIME;
+        }
+        goto done;
     }
     /* Interrupted: aggregate what ran; rows that never ran are dropped. */
     if (g_stop) {
@@ -1328,6 +1489,7 @@ int tmlp_cmd_run(int argc, char **argv)
     if (g_stop) {
         tmlp_cli_output_abort(&out_file);
         tmlp_cli_output_abort(&trace_file);
+        tmlp_cli_output_abort(&summary_file);
         if (o.trace && strcmp(o.trace, "-")) trace = NULL;
         if (o.output && strcmp(o.output, "-")) goto done;
     }
@@ -1362,7 +1524,11 @@ int tmlp_cmd_run(int argc, char **argv)
         }
         tmlp_rep_table(out, o.format, rows, n_rows, o.alpha);
         tmlp_out_per_rank(out, o.format, rows, n_rows);
+        if (!o.quiet) tmlp_out_verdicts(out, o.format, rows, n_rows, o.summary, o.verbose);
         if (!o.quiet) tmlp_out_resources(out, o.format, &res); /* --quiet: results only */
+        if (!o.quiet && exec_mode && res.have)
+            fputs("  (--repeat-mode exec: the repetitions ran in child processes, which this block does not "
+                  "count)\n", out);
     }
     if (trace) {
         int bad = tmlp_out_trace(trace, rows, n_rows, &res);
@@ -1403,10 +1569,12 @@ done:
      * a failed run, a bad --baseline or a signal leaves the previous file in place. */
     if (!g_stop && (rc == TMLP_EXIT_OK || rc == TMLP_EXIT_REGRESSION)) {
         int wrc = tmlp_cli_output_commit(&out_file);
+        if (!wrc) wrc = tmlp_cli_output_commit(&summary_file);
         if (wrc) rc = wrc;
     }
     tmlp_cli_output_abort(&out_file);
     tmlp_cli_output_abort(&trace_file);
+    tmlp_cli_output_abort(&summary_file);
     for (int i = 0; i < n_rows; i++) {
         tmlp_bench_result_destroy(rows[i].result);
         tmlp_rep_free(&rows[i]);

@@ -155,7 +155,8 @@ int tmlp_comparable_check(FILE *f, const cJSON *a, const cJSON *b, const char *a
         {"host", "host"}, {"cpu", "CPU"}, {"cores", "cores"}, {"build_type", "build type"},
         {"compiler", "compiler"}, {"sanitizers", "sanitizers"}, {"version.git", "git revision"},
         {"blas.core", "BLAS core"}, {"blas.threads", "BLAS threads"}, {"workers", "workers"},
-        {"kernels.selected", "kernels"}};
+        {"kernels.selected", "kernels"}, {"dispatch", "dispatch"},
+        {"repeat_mode", "repeat mode"}};
     int printed = 0;
     for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++) {
         text_of(at(ca, sys[i][0]), x, sizeof x);

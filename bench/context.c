@@ -292,6 +292,8 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
         free(cl);
     }
     cJSON_AddNumberToObject(c, "workers", info->workers);
+    if (info->dispatch) cJSON_AddStringToObject(c, "dispatch", info->dispatch);
+    if (info->repeat_mode) cJSON_AddStringToObject(c, "repeat_mode", info->repeat_mode);
     if (info->mpi_ranks > 1) { /* under mpirun: how many ranks and where (mpi.c) */
         cJSON *mpi = cJSON_AddObjectToObject(c, "mpi");
         cJSON *hosts = mpi ? cJSON_AddArrayToObject(mpi, "hosts") : NULL;

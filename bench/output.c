@@ -142,6 +142,15 @@ void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *inf
     if (s->scenario == TMLP_SCENARIO_SERVER) {
         fprintf(f, "Scheduled samples per second      : %.2f\n", r->scheduled_qps);
         fprintf(f, "Completed samples per second      : %.2f\n", r->completed_qps);
+        if (isfinite(r->service_qps))
+            fprintf(f, "SUT samples per second while busy : %.2f\n", r->service_qps);
+    }
+    if (r->stopped_at_ns > 0 || r->unissued_queries > 0 || r->cancelled > 0) {
+        fprintf(f, "Issuing stopped at (ns)           : %" PRIu64 "%s\n", r->stopped_at_ns,
+                r->stopped_at_ns ? "" : " (not stopped early)");
+        fprintf(f, "Queries not issued                : %" PRId64 "\n", r->unissued_queries);
+        fprintf(f, "Samples cancelled by the SUT      : %" PRId64 "\n", r->cancelled);
+        fprintf(f, "Samples never completed           : %" PRId64 "\n", r->never_completed);
     }
     latency_lines(f, "latency (ns)", &r->latency);
     if (s->scenario == TMLP_SCENARIO_SERVER && r->issue_delay.count > 0)
@@ -192,6 +201,73 @@ void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *inf
     fprintf(f, "\n%" PRId64 " %s.\n", r->errors,
             r->errors == 1 ? "error encountered" : "errors encountered");
     fprintf(f, "%s\n\n", bar);
+}
+
+/* --- verdicts ---------------------------------------------------------------------------- */
+
+static const char *valid_cell(const tmlp_bench_result *r);
+
+/* The figure a run is judged by, in words: "p90 10.6 us (early-stopping estimate)". */
+static void verdict_figure(char *buf, size_t cap, const tmlp_bench_result *r)
+{
+    char a[32], b[32];
+    const tmlp_bench_settings *s = &r->settings;
+    if (s->mode == TMLP_MODE_FIND_PEAK) {
+        snprintf(buf, cap, "peak %.1f QPS", r->peak_qps);
+        return;
+    }
+    if (s->mode == TMLP_MODE_ACCURACY) {
+        if (r->labeled > 0) snprintf(buf, cap, "accuracy %.4f", (double)r->correct / (double)r->labeled);
+        else snprintf(buf, cap, "every sample once");
+        return;
+    }
+    switch (s->scenario) {
+    case TMLP_SCENARIO_SINGLE_STREAM:
+    case TMLP_SCENARIO_MULTI_STREAM: {
+        int p = s->scenario == TMLP_SCENARIO_SINGLE_STREAM ? 90 : 99;
+        if (isfinite(r->es_estimate_ns) && r->es_estimate_ns > 0)
+            snprintf(buf, cap, "p%d %s (early-stopping estimate)", p, tmlp_cli_fmt_ns(r->es_estimate_ns, a, sizeof a));
+        else
+            snprintf(buf, cap, "p%d %s", p, tmlp_cli_fmt_ns(p == 90 ? r->latency.p90 : r->latency.p99, a, sizeof a));
+        break;
+    }
+    case TMLP_SCENARIO_SERVER:
+        snprintf(buf, cap, "completed %.1f QPS (target %g), p99 %s (bound %s at p%g)", r->completed_qps, s->target_qps,
+                 tmlp_cli_fmt_ns(r->latency.p99, a, sizeof a), tmlp_cli_fmt_ns((double)s->target_latency_ns, b, sizeof b),
+                 100.0 * s->target_latency_percentile);
+        break;
+    case TMLP_SCENARIO_OFFLINE:
+        snprintf(buf, cap, "%.1f samples/s", r->throughput_samples_per_s);
+        break;
+    }
+}
+
+void tmlp_out_verdicts(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int n, const char *summary,
+                       int verbose)
+{
+    if (n < 1 || (fmt != TMLP_OUT_TABLE && fmt != TMLP_OUT_MARKDOWN)) return;
+    int md = fmt == TMLP_OUT_MARKDOWN, w = 0;
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(rows[i].label) > w) w = (int)strlen(rows[i].label);
+    fprintf(f, "\n%sVerdicts%s (MLPerf LoadGen's rules)\n%s", md ? "**" : "", md ? "**" : "", md ? "\n" : "");
+    for (int i = 0; i < n; i++) {
+        const tmlp_bench_result *r = rows[i].result;
+        char fig[160], reps[64] = "";
+        verdict_figure(fig, sizeof fig, r);
+        if (rows[i].n_reps > 1) {
+            int nv = 0;
+            for (int k = 0; k < rows[i].n_reps; k++) nv += rows[i].reps[k].valid;
+            snprintf(reps, sizeof reps, "; %d of %d repetitions VALID", nv, rows[i].n_reps);
+        }
+        fprintf(f, "%s%-*s  %-7s  %s%s\n", md ? "- " : "  ", w, rows[i].label, valid_cell(r), fig, reps);
+        for (int k = 0; k < r->n_reasons && k < TMLP_MAX_REASONS; k++)
+            fprintf(f, "%s  - %s\n", md ? "  " : "  ", r->reasons[k]);
+    }
+    if (summary && strcmp(summary, "-"))
+        fprintf(f, "%sEvery check, early stopping and the parameters of each run: %s\n", md ? "\n" : "", summary);
+    else if (!summary && !verbose)
+        fprintf(f, "%sEvery check, early stopping and the parameters of each run: --summary FILE (or --verbose)\n",
+                md ? "\n" : "");
 }
 
 /* --- latency table ---------------------------------------------------------------------- */
@@ -496,6 +572,7 @@ static cJSON *settings_json(const tmlp_bench_settings *s)
     tmlp_json_add(o, "schedule_seed", u64_json(s->schedule_seed));
     cJSON_AddNumberToObject(o, "max_outstanding_queries", (double)s->max_outstanding_queries);
     cJSON_AddNumberToObject(o, "drain_timeout_ms", (double)s->drain_timeout_ms);
+    cJSON_AddBoolToObject(o, "overload_stop", s->overload_stop);
     cJSON_AddNumberToObject(o, "early_stopping_confidence", s->early_stopping_confidence);
     cJSON_AddStringToObject(o, "percentile_method",
                             tmlp_percentile_method_name(s->percentile_method));
@@ -549,6 +626,10 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
     cJSON_AddNumberToObject(o, "completed_queries", (double)r->completed_queries);
     cJSON_AddNumberToObject(o, "never_completed", (double)r->never_completed);
     cJSON_AddBoolToObject(o, "overloaded", r->overloaded);
+    cJSON_AddNumberToObject(o, "unissued_queries", (double)r->unissued_queries);
+    cJSON_AddNumberToObject(o, "cancelled_samples", (double)r->cancelled);
+    cJSON_AddNumberToObject(o, "stopped_at_ns", (double)r->stopped_at_ns);
+    tmlp_json_add(o, "service_samples_per_s", num_or_null(r->service_qps));
     cJSON_AddNumberToObject(o, "duration_ns", (double)r->duration_ns);
     tmlp_json_add(o, "throughput_samples_per_s", num_or_null(r->throughput_samples_per_s));
     tmlp_json_add(o, "latency_ns", latency_json(&r->latency, s->percentile_method));

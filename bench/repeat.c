@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/harness_internal.h" /* tmlp_bench_add_reason */
 #include "run.h"
@@ -59,6 +60,7 @@ void tmlp_rep_from_result(const tmlp_bench_result *r, tmlp_rep_summary *o)
     o->latency = r->latency;
     o->es_estimate_ns = r->es_estimate_ns;
     o->es_estimate_p99_ns = r->es_estimate_p99_ns;
+    o->pid = (int)getpid();
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -186,7 +188,7 @@ static cJSON *rep_json(const tmlp_rep_summary *s, int index)
         add(o, "throughput_samples_per_s", num_or_null(s->throughput)) ||
         add(o, "latency_ns", latency_obj(&s->latency)) ||
         add(o, "early_stopping_estimate_ns", num_or_null(s->es_estimate_ns)) ||
-        add(o, "workload_digest", cJSON_CreateString(digest))) {
+        add(o, "workload_digest", cJSON_CreateString(digest)) || add(o, "pid", cJSON_CreateNumber(s->pid))) {
         cJSON_Delete(o);
         return NULL;
     }

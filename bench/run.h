@@ -52,6 +52,8 @@ typedef struct tmlp_run_info {
     int mpi_ranks;              /* > 1 under mpirun (mpi_ranks.h); 0 otherwise */
     const char **mpi_hosts;     /* host of each rank, mpi_ranks of them */
     const tmlp_model *model;    /* the model run (for the "kernels" context), NULL for null */
+    const char *dispatch;       /* the model SUT's dispatch ("auto", ...), NULL for null */
+    const char *repeat_mode;    /* "process" or "exec" (--repeat-mode) */
     /* --mode accuracy at a reduced precision: the paired comparison with the same model at
      * F32 (precision.h), written as the document's "paired_vs_f32"; NULL otherwise. */
     const struct tmlp_paired_acc *paired;
@@ -77,6 +79,7 @@ typedef struct tmlp_rep_summary {
     double throughput;              /* samples/s */
     tmlp_latency_summary latency;
     double es_estimate_ns, es_estimate_p99_ns;
+    int pid;                        /* the process it ran in (--repeat-mode exec: a child's) */
 } tmlp_rep_summary;
 
 /* The metrics a repeated run aggregates and the regression gate compares, with their
@@ -143,6 +146,11 @@ int tmlp_context_cpu_name(char *buf, size_t cap);
 
 /* LoadGen-style summary of one run (mlperf_log_summary.txt order). */
 void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *info);
+/* After the table (table and markdown formats): one line per run — VALID or INVALID, the
+ * figure it is judged by, repetitions VALID — and each reason it is INVALID with what to
+ * change; then where the full summaries are (`summary` = --summary's path, or NULL). */
+void tmlp_out_verdicts(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int n, const char *summary,
+                       int verbose);
 /* The latency table: one row per run; units in headers; the percentile method below. */
 void tmlp_out_table(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int n);
 /* Runs merged from several ranks (result->parts): one line per rank with its samples,
@@ -210,6 +218,50 @@ int tmlp_out_trace(FILE *f, const tmlp_run_row *rows, int n, const tmlp_run_reso
  * TMLP_EXIT_RUNTIME when the documents cannot be compared (error line printed). */
 int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double threshold, double alpha,
                       const char *base_name, const char *cur_name, int force);
+
+/* The run-level gate's family, built once from two results documents and decided by the
+ * ONE rule (tmlp_regress_decide, report.h): `regress`, `--baseline` and `compare` on results
+ * files all read their verdicts from it, so they cannot disagree on the same files. Runs
+ * are matched by label; each matched run contributes latency mean, p50, p90, p99 (lower is
+ * better) and throughput (higher is better) — offline its throughput only — one value per
+ * repetition. */
+#define TMLP_GATE_MAX 256
+typedef struct tmlp_gate_item {
+    char label[48];                 /* the run's label ("single-stream", "offline b=256") */
+    char scenario[32];
+    tmlp_rep_metric metric;
+    double base[TMLP_MAX_REPEAT], cur[TMLP_MAX_REPEAT];
+    tmlp_regress_metric m;          /* the rule's input (pointing into base/cur) and output */
+} tmlp_gate_item;
+typedef struct tmlp_gate {
+    tmlp_gate_item item[TMLP_GATE_MAX];
+    int n;                          /* metrics in the family */
+    int tested;                     /* of them with >= TMLP_REGRESS_MIN_REPS repetitions a side */
+    int matched;                    /* runs found in both documents */
+} tmlp_gate;
+/* Build and decide g (caller-allocated: it is large). With f non-NULL, one line per run
+ * only in `cur` and per INVALID run is printed there. 0, or TMLP_EXIT_RUNTIME (message
+ * printed). The documents' comparability is the caller's to check first. */
+int tmlp_gate_build(FILE *f, const cJSON *base, const cJSON *cur, double threshold, double alpha, tmlp_gate *g);
+/* The item of run `label` and metric m, or NULL. */
+const tmlp_gate_item *tmlp_gate_find(const tmlp_gate *g, const char *label, tmlp_rep_metric m);
+
+/* --- fresh.c: repetitions in fresh processes (--repeat-mode exec) ------------------------ */
+
+/* Child side: write the n results to fd (the frames fresh.c describes); 0 or -1. */
+int tmlp_fresh_emit(int fd, tmlp_bench_result *const *results, int n);
+/* Parent side: run /proc/self/exe with child_argv (NULL-terminated; child_argv[fd_slot] is
+ * set here to the pipe's descriptor) and read its n_rows results into out[]; *pid gets the
+ * child's process id. 0, or an exit code after an error line (out[] then holds nothing). */
+int tmlp_fresh_run(char **child_argv, int fd_slot, int n_rows, tmlp_bench_result **out, int *pid);
+
+/* --- sizing.c ----------------------------------------------------------------------------- */
+
+/* The default offline expected QPS of model m (NULL: the null SUT) at this batch: the fixed
+ * rule at the top of sizing.c (FLOPs per sample over an assumed GFLOP/s by the ISA class
+ * of the kernels at that batch, plus 1 us per batch; x2 BF16, x4 INT8; at most 1M/s).
+ * `why` (optional) gets the rule's terms, for the header. */
+double tmlp_offline_expected_qps(const tmlp_model *m, int64_t batch, char *why, size_t cap);
 
 /* --- comparable.c -------------------------------------------------------------------------- */
 

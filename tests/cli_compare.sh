@@ -79,7 +79,7 @@ has "tests_disagree warning" "$TMP/out" 'tests_disagree'
 # 3. bench_mlp JSON results, real ones: two runs of the same workload with 3 repetitions
 #    each. The values compared are one per repetition (the run is the unit), the scenario
 #    both files have is chosen, README's spelling single_stream names it too.
-W=(--quick --quiet --model synthetic:64x32x10 --scenario single-stream,offline --repeat 3 --format json)
+W=(--quick --quiet --model synthetic:64x32x10 --scenario single-stream,offline --repeat 3 --format json --raw-latencies)
 "$BENCH" "${W[@]}" --output "$TMP/run_a.json" >/dev/null 2>&1 || bad "bench_mlp run A failed"
 "$BENCH" "${W[@]}" --output "$TMP/run_b.json" >/dev/null 2>&1 || bad "bench_mlp run B failed"
 expect_rc "json results" 0 "$BENCH" compare --format json "$TMP/run_a.json" "$TMP/run_b.json"
@@ -100,13 +100,72 @@ has "per-query labelled" "$TMP/out" 'per-QUERY latencies of one run'
     --output "$TMP/run_1.json" >/dev/null 2>&1 || bad "bench_mlp run (1 repetition) failed"
 expect_rc "one repetition a side" 0 "$BENCH" compare "$TMP/run_1.json" "$TMP/run_1.json"
 has "not enough repetitions" "$TMP/out" 'not enough repetitions for a test (1 vs 1'
-has "insufficient data" "$TMP/out" 'insufficient_data'
+has "threshold only, as regress" "$TMP/out" 'threshold only)  \[no_change\]'
 "$BENCH" --quick --quiet --model synthetic:64x16x10 --scenario single-stream,offline --format json \
     --output "$TMP/other.json" >/dev/null 2>&1 || bad "bench_mlp run (other model) failed"
 expect_rc "different workloads refused" 2 "$BENCH" compare "$TMP/run_a.json" "$TMP/other.json"
 has "difference named" "$TMP/err" 'not comparable: .* model parameters: 2410 vs 1210'
 expect_rc "--force compares anyway" 0 "$BENCH" compare --force "$TMP/run_a.json" "$TMP/other.json"
 has "--force said" "$TMP/out" 'WARNING: --force'
+
+# 3b. compare = regress (issue 22): on results files compare's verdict IS the gate's — the
+#     one rule (tmlp_regress_decide: run-level Welch on logs, bar max(threshold, noise
+#     floor), Holm over every metric of every matched run). For each fixture pair
+#     (tests/make_gate_fixtures.py) and each scenario and metric, compare's verdict equals
+#     regress's line for it, and compare's family counts equal regress's summary.
+python3 - "$BENCH" "$F" <<'PY' && ok "compare = regress on every fixture pair, scenario and metric" || bad "compare and regress disagree"
+import json, re, subprocess, sys
+bench, F = sys.argv[1], sys.argv[2]
+pairs = [("gate_base", "gate_aa"), ("gate_base", "gate_slow"), ("gate_slow", "gate_base"),
+         ("gate_base", "gate_two"), ("gate_aa", "gate_slow")]
+word = {"REGRESSION": "regression", "improvement": "improvement", "unchanged": "unchanged"}
+checked = 0
+for a, b in pairs:
+    fa, fb = f"{F}/{a}.json", f"{F}/{b}.json"
+    reg = subprocess.run([bench, "regress", fa, fb], capture_output=True, text=True).stdout
+    lines = {}
+    for line in reg.splitlines():
+        m = re.match(r"^  (\S+)\s+(mean|p50|p90|p99|throughput)\s.*\s(REGRESSION|improvement|unchanged)( \(threshold only\))?$", line)
+        if m:
+            lines[(m.group(1), m.group(2))] = word[m.group(3)]
+    n_reg = int(re.search(r"Summary: (\d+) regression", reg).group(1))
+    for scen in ["single-stream", "multi-stream", "offline"]:
+        for metric in ["mean", "p50", "p90", "p99"]:
+            out = subprocess.run([bench, "compare", "--format", "json", "--scenario", scen, "--metric", metric, fa, fb],
+                                 capture_output=True, text=True)
+            assert out.returncode == 0, (a, b, scen, metric, out.stderr)
+            g = json.loads(out.stdout)["gate"]
+            key = (scen, "throughput" if scen == "offline" else metric)
+            assert g["regress_verdict"] == lines[key], (a, b, key, g["regress_verdict"], lines[key])
+            assert g["family_regressions"] == n_reg, (a, b, g["family_regressions"], n_reg)
+            want = {"regression": "slower", "improvement": "faster", "unchanged": "no_change"}[lines[key]]
+            assert json.loads(out.stdout)["verdict"] == want
+            checked += 1
+assert checked == len(pairs) * 12
+PY
+# the issue's A/A case: the single-stream p50 values of gate_aa are ~4% below gate_base's
+# with a small spread. A test of those five values alone (text files: Welch, 1% noise band)
+# calls B faster; the gate — the same values, in the family of 11 metrics, bar max(5%,
+# noise floor) — calls them unchanged, and compare on the results files says what regress says.
+python3 - "$F" "$TMP" <<'PY'
+import json, sys
+F, T = sys.argv[1], sys.argv[2]
+for name in ["gate_base", "gate_aa"]:
+    d = json.load(open(f"{F}/{name}.json"))
+    vals = [r["latency_ns"]["p50"] for r in d["runs"][0]["repetitions"]]
+    open(f"{T}/{name}_p50.txt", "w").write("\n".join(map(str, vals)) + "\n")
+PY
+expect_rc "A/A p50 alone, text files" 0 "$BENCH" compare "$TMP/gate_base_p50.txt" "$TMP/gate_aa_p50.txt"
+has "a test of five values calls it faster" "$TMP/out" '\[faster\]'
+expect_rc "A/A results files" 0 "$BENCH" compare "$F/gate_base.json" "$F/gate_aa.json"
+has "the gate calls it unchanged" "$TMP/out" 'Holm p = 0.072 over 11 metrics)  \[no_change\]'
+expect_rc "A/A regress" 0 "$BENCH" regress "$F/gate_base.json" "$F/gate_aa.json"
+has "regress: unchanged" "$TMP/out" 'single-stream    p50 .*Holm 0.072.*unchanged'
+expect_rc "real slowdown, compare" 0 "$BENCH" compare --metric p99 "$F/gate_base.json" "$F/gate_slow.json"
+has "20% slower" "$TMP/out" 'B is 20.4% slower (95% CI +17.7% to +23.1%.*\[slower\]'
+expect_rc "real slowdown, regress" 3 "$BENCH" regress "$F/gate_base.json" "$F/gate_slow.json"
+expect_rc "--threshold 25% tolerates it" 0 "$BENCH" compare --threshold 25% "$F/gate_base.json" "$F/gate_slow.json"
+has "within the 25% bar" "$TMP/out" 'No change beyond the 25.0% bar'
 
 # 4. options change the verdict as documented
 expect_rc "wide noise band" 0 "$BENCH" compare --noise 10% "$F/fast_a.txt" "$F/slow_b.txt"

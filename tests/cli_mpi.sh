@@ -113,15 +113,15 @@ for r in doc["runs"]:
         print("server digest", r["workload_digest"])
 PYEOF
 }
-run 2 --quick --scenario offline,server --offline-samples 5000 --format json --quiet -o "$TMP/q2.json" 2>"$TMP/err"
+run 2 --quick --scenario offline,server --offline-samples 5000 --format json --raw-latencies --quiet -o "$TMP/q2.json" 2>"$TMP/err"
 rc=$?
 if [ $rc -eq 0 ] && check_merged "$TMP/q2.json" 2 >"$TMP/d1"; then
     ok "offline + server on 2 ranks: counts = sum of per-rank, percentiles = recomputed from gathered latencies"
 else bad "offline + server on 2 ranks (exit $rc)"; cat "$TMP/err" "$TMP/d1"; fi
 
-run 2 --quick --scenario server --format json --quiet -o "$TMP/s2.json" 2>"$TMP/err" &&
+run 2 --quick --scenario server --format json --raw-latencies --quiet -o "$TMP/s2.json" 2>"$TMP/err" &&
     check_merged "$TMP/s2.json" 2 >"$TMP/d2"
-run 3 --quick --scenario server --format json --quiet -o "$TMP/s3.json" 2>>"$TMP/err" &&
+run 3 --quick --scenario server --format json --raw-latencies --quiet -o "$TMP/s3.json" 2>>"$TMP/err" &&
     check_merged "$TMP/s3.json" 3 >"$TMP/d3"
 if [ -s "$TMP/d1" ] && cmp -s "$TMP/d1" "$TMP/d2" && [ -s "$TMP/d3" ] && ! cmp -s "$TMP/d2" "$TMP/d3"; then
     ok "server digest: same on 2 ranks twice, different on 3 ranks (covers the split)"

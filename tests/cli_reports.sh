@@ -35,6 +35,28 @@ for r in json.load(open(sys.argv[1]))["runs"]:
 PY
 ok "--repeat 3: every repetition in the JSON, the top-level figure is their median"
 
+# --repeat-mode exec (the default): each repetition a fresh process (bench_mlp re-executes
+# itself); the same workload, each repetition from its own pid, the JSON says which mode;
+# with --repeat-mode process the repetitions all share one pid. The gate reads both alike.
+"$B" $W --repeat 3 --repeat-mode process --output "$T/r3p.json" > /dev/null 2>&1 || fail "--repeat-mode process run failed"
+python3 - "$T/r3p.json" "$T/r3.json" <<'PY' || fail "--repeat-mode exec: repetitions not from fresh processes"
+import json, sys
+same, fresh = (json.load(open(p)) for p in sys.argv[1:])
+assert same["context"]["repeat_mode"] == "process" and fresh["context"]["repeat_mode"] == "exec"
+for a, b in zip(same["runs"], fresh["runs"]):
+    assert len({x["pid"] for x in a["repetitions"]}) == 1
+    pids = [x["pid"] for x in b["repetitions"]]
+    assert len(set(pids)) == 3, pids
+    assert b["workload_digest"] == a["workload_digest"] and b["aggregate"]["same_workload"] is True
+    assert [x["repetition"] for x in b["repetitions"]] == [1, 2, 3]
+PY
+"$B" regress "$T/r3p.json" "$T/r3.json" > "$T/out" 2>&1; rc=$?
+[ $rc -eq 0 ] || [ $rc -eq 3 ] || { cat "$T/out"; fail "regress process vs exec: exit $rc"; }
+grep -q "repeat mode: process vs exec" "$T/out" || fail "regress does not show the repeat modes"
+"$B" --repeat-mode fork --quick > "$T/out" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q -- "--repeat-mode: unknown mode" "$T/out" || fail "--repeat-mode fork: exit $rc"
+ok "--repeat-mode exec (default): every repetition from its own process, the same workload; bad modes refused"
+
 # tweak IN OUT FACTOR [FIELD]: every repetition (or the run) slower by FACTOR
 tweak() {
     python3 - "$@" <<'PY'
@@ -129,7 +151,7 @@ ok "regress usage (2) and runtime (1) errors"
 
 # --- report from a real run -------------------------------------------------------------
 M="synthetic:784x64x10"
-"$B" --quick --quiet --model "$M" --batch 1,16 --format json --output "$T/run.json" > /dev/null 2>&1 \
+"$B" --quick --quiet --model "$M" --batch 1,16 --format json --raw-latencies --output "$T/run.json" > /dev/null 2>&1 \
     || fail "bench_mlp --format json run failed"
 "$B" report --from "$T/run.json" --output "$T/rep" > "$T/out" 2>&1 || { cat "$T/out"; fail "report --from failed"; }
 for f in report.md index.html offline_sweep.svg single-stream_histogram.svg single-stream_cdf.svg \

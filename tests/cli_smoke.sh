@@ -128,7 +128,8 @@ expect 0 "every option at once (JSON, trace)" --model "$MODEL" --layers linear,r
     --min-duration-ms 10ms --max-duration-ms 3s --min-queries 64 --max-queries 5k --warmup 4 \
     --target-qps 2k --latency-bound-ms 5ms --percentile 99% --percentile-method linear \
     --samples-per-query 4 --batch 1,8 --workers 2 --blas-threads 1 --sample-seed 7 \
-    --schedule-seed 0x2a --monitor-interval-ms 5 --format json --output "$J" --trace "$T" --quick --quiet
+    --schedule-seed 0x2a --monitor-interval-ms 5 --format json --output "$J" --trace "$T" --quick --quiet \
+    --raw-latencies
 pycheck "JSON document: context and run fields of issue 4" "$J" '
 c = d["context"]
 for k in ["host", "cpu", "cores", "os", "compiler", "build_type", "version", "blas", "timer",
@@ -242,6 +243,18 @@ assert r["settings"]["find_peak_min_qps"] == 500 and r["settings"]["find_peak_bu
 '
 
 # --- formats --------------------------------------------------------------------------------
+# Bounded by default (issue 22): raw per-query latencies only with --raw-latencies;
+# --no-raw-latencies (the 0.1 spelling of the default) is still accepted.
+expect 0 "default JSON" $NULLFAST --scenario single-stream,server --format json -o "$TMP/nr.json"
+pycheck "default JSON: no per-query arrays, every summary" "$TMP/nr.json" '
+for r in d["runs"]:
+    assert "latencies_ns" not in r and "issue_delays_ns" not in r, r["label"]
+    assert r["latency_ns"]["count"] == r["completed_queries"] and r["queries"] > 0, r["label"]'
+expect 0 "--no-raw-latencies is accepted (the default)" $NULLFAST --scenario single-stream --no-raw-latencies \
+    --format json -o "$TMP/nr2.json"
+expect 1 "compare --per-query without raw latencies" compare --per-query "$TMP/nr.json" "$TMP/nr2.json"
+grep -q -- "--raw-latencies" "$ERR" && ok "the error names --raw-latencies" || bad "the error names --raw-latencies"
+
 expect 0 "--format table (default run shape, null model)" $NULLLOUD --scenario all
 if grep -q "^single-stream " "$OUT" && grep -q "^multi-stream " "$OUT" && grep -q "^server " "$OUT" &&
     grep -q "^offline " "$OUT" && grep -q "p99.9 (µs)" "$OUT" && grep -q "VALID" "$OUT" &&
@@ -274,11 +287,35 @@ expect 0 "percentile 0.95, method nearest_rank, -q" --model null --quick -q --sc
     --percentile 0.95 --percentile-method nearest_rank --min-queries 64 --target-qps 5000
 grep -q 'method "nearest_rank"' "$OUT" && ok "method printed under the table" ||
     bad "nearest_rank not printed: $(cat "$OUT")"
-expect 0 "--format table with summaries (not quiet)" --model null --quick --scenario single-stream \
-    --min-queries 64
-grep -q "Result is : " "$OUT" && grep -q "Early stopping satisfied" "$OUT" &&
-    grep -q "Test Parameters Used" "$OUT" && ok "LoadGen-style summary printed" ||
-    bad "summary missing: $(head -c 500 "$OUT")"
+# Output a person reads (issue 22): by default the header, the table, the verdicts and the
+# resources; the LoadGen-style summaries go to --summary FILE, and with --verbose to the
+# terminal too.
+expect 0 "--format table, default output" --model null --quick --scenario single-stream,server \
+    --min-queries 64 --target-qps 100k --latency-bound-ms 1us
+grep -q "Result is : " "$OUT" && bad "the default output holds a LoadGen summary" ||
+    ok "no LoadGen summary on the terminal by default"
+awk '/^scenario /{t=NR} /^Verdicts/{v=NR} /^Resources/{r=NR} END{exit !(t && v > t && r > v)}' "$OUT" &&
+    ok "table, then verdicts, then resources" || bad "order of the default output: $(head -c 800 "$OUT")"
+grep -q "^  single-stream  VALID  " "$OUT" && grep -q "^  server *INVALID  " "$OUT" &&
+    grep -q "^    - latency bound not met" "$OUT" && ok "a verdict line per run, each INVALID reason below" ||
+    bad "verdicts: $(sed -n '/^Verdicts/,/^$/p' "$OUT")"
+grep -q -- "--summary FILE (or --verbose)" "$OUT" && ok "the verdicts say where the summaries are" ||
+    bad "no pointer to --summary"
+[ "$(wc -l <"$OUT")" -le 40 ] && ok "default output fits a screen ($(wc -l <"$OUT") lines)" ||
+    bad "default output: $(wc -l <"$OUT") lines"
+expect 0 "--summary FILE" --model null --quick --scenario single-stream,server --min-queries 64 \
+    --summary "$TMP/summary.txt" --format json -o "$TMP/s.json"
+grep -q "Result is : " "$TMP/summary.txt" && grep -q "Early stopping satisfied" "$TMP/summary.txt" &&
+    grep -q "Test Parameters Used" "$TMP/summary.txt" && [ "$(grep -c 'bench_mlp results summary' "$TMP/summary.txt")" -eq 2 ] &&
+    ok "--summary FILE: one LoadGen-style summary per run" || bad "summary file: $(head -c 500 "$TMP/summary.txt")"
+pycheck "--summary leaves the JSON as it was" "$TMP/s.json" '
+assert [r["scenario"] for r in d["runs"]] == ["single-stream", "server"]
+assert all("checks" in r and "early_stopping" in r for r in d["runs"])'
+expect 0 "--verbose" --model null --quick --scenario single-stream --min-queries 64 --verbose
+grep -q "Result is : " "$OUT" && grep -q "Test Parameters Used" "$OUT" &&
+    awk '/bench_mlp results summary/{s=NR} /^scenario /{t=NR} END{exit !(s && t > s)}' "$OUT" &&
+    ok "--verbose: the summaries on the terminal, before the table" || bad "--verbose: $(head -c 500 "$OUT")"
+reject 2 "--summary naming the --output file" --model null --quick --output "$TMP/same" --summary "$TMP/same"
 
 # --- determinism ----------------------------------------------------------------------------
 digests() { # prints scenario:digest per run of the JSON in $1

@@ -12,7 +12,9 @@
  * that arrived while an earlier sample was still in flight (a closed loop must show 0).
  * Faults: samples with sequence number >= never_from are dropped (never completed);
  * stop_after > 0 sets *stop_flag after that many completions.
- * drain() empties the queue and waits until the server thread is between samples.
+ * drain() empties the queue and waits until the server thread is between samples;
+ * cancel() reports every queued sample with tmlp_bench_cancelled (counted in `cancelled`)
+ * and empties the queue (set sut.cancel = NULL for a SUT without it).
  *
  * Also shared by the harness tests: US and MS (nanoseconds, for readable times such as
  * 200 * US); has_reason(r, needle), whether one of a result's INVALID reasons names the
@@ -63,7 +65,7 @@ typedef struct fake_sut {
     uint64_t *rec_arrival, *rec_done;           /* issue() time, time just before complete */
     uint64_t *rec_due;                          /* the virtual clock's completion time */
     /* instrumentation */
-    int64_t issue_calls, issued, completed, overlaps, max_call, min_call;
+    int64_t issue_calls, issued, completed, overlaps, max_call, min_call, cancelled;
     int64_t in_flight;
     /* machinery */
     pthread_t th;
@@ -161,6 +163,19 @@ static void fake_issue(void *user, tmlp_bench_run *run, const tmlp_query_sample 
     pthread_mutex_unlock(&f->mu);
 }
 
+static tmlp_status fake_cancel(void *user, tmlp_bench_run *run, tmlp_error *err)
+{
+    (void)err;
+    fake_sut *f = user;
+    pthread_mutex_lock(&f->mu);
+    for (int64_t i = f->head; i < f->tail; i++) tmlp_bench_cancelled(run, &f->q[i].s, 1);
+    f->cancelled += f->tail - f->head;
+    f->in_flight -= f->tail - f->head;
+    f->head = f->tail;
+    pthread_mutex_unlock(&f->mu);
+    return TMLP_OK;
+}
+
 static void fake_drain(void *user, tmlp_bench_run *run)
 {
     (void)run;
@@ -186,6 +201,7 @@ static inline fake_sut *fake_new(int64_t sample_count, uint64_t service_ns, int6
     f->sut.sample_count = sample_count;
     f->sut.issue = fake_issue;
     f->sut.drain = fake_drain;
+    f->sut.cancel = fake_cancel;
     if (record > 0) {
         f->rec_cap = record;
         f->rec_arrival = calloc((size_t)record, sizeof(uint64_t));

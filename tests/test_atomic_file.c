@@ -5,6 +5,7 @@
  * write(2) fail with EFBIG past a size (SIGXFSZ ignored), and /dev/full fails every write
  * with ENOSPC. tmlp_model_save and tmlp_report_write_file are checked the same way, since
  * they are the library's writers (the issue's "save onto a full disk removed the model").
+ * The temporary a killed writer leaves is removed by the next write, and nothing else is.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +20,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "io/atomic_file.h"
 #include "tinymlp/model.h"
@@ -237,6 +240,79 @@ static void test_report_write_file_full(void **state)
     assert_int_equal(count_entries(t->dir), 1);
 }
 
+/* A temporary of a writer that was killed before its commit is removed by the next write
+ * to the same target — and nothing else is: not a live writer's (this process's, or one
+ * whose PID is held by a process that started before the file was written), not another
+ * target's, not a name that is almost the pattern, not a directory or a symbolic link,
+ * not another user's file. The dead writer is a child that exited; a "reused PID" is
+ * pid 1 with the file's time set to 1970 (pid 1 started at boot, after that). */
+static void test_stale_temporaries_cleaned(void **state)
+{
+    test_tmpdir *t = *state;
+    pid_t dead = fork();
+    if (dead == 0) _exit(0);
+    assert_true(dead > 0);
+    waitpid(dead, NULL, 0);
+    assert_int_equal(kill(dead, 0), -1); /* gone (its PID is not reused within the test) */
+    char target[4096], name[256], p[4096];
+    test_tmpdir_join(t, "r.json", target, sizeof target);
+    put(target, "old");
+    struct { char name[96]; int removed; } f[16];
+    int n = 0;
+#define FILE_AS(removed_, ...) (snprintf(f[n].name, sizeof f[n].name, __VA_ARGS__), f[n++].removed = (removed_))
+    FILE_AS(1, ".r.json.%ld.1a2b3c.tmp", (long)dead);       /* killed writer: removed */
+    FILE_AS(1, ".r.json.1.ff.tmp");                          /* pid 1 started after it: removed */
+    FILE_AS(0, ".r.json.%ld.ab.tmp", (long)getpid());        /* this process: kept */
+    FILE_AS(0, ".r.json.1.fe.tmp");                          /* pid 1 may have written it now: kept */
+    FILE_AS(0, ".other.json.%ld.1.tmp", (long)dead);         /* another target: kept */
+    FILE_AS(0, ".r.json.x.%ld.1.tmp", (long)dead);           /* target "r.json.x": kept */
+    FILE_AS(0, "r.json.%ld.1.tmp", (long)dead);              /* no leading dot: kept */
+    FILE_AS(0, ".r.json.%ld.1g.tmp", (long)dead);            /* not hex: kept */
+    FILE_AS(0, ".r.json.%ld.tmp", (long)dead);               /* no counter: kept */
+    FILE_AS(0, ".r.json.%ld.1.tmp.bak", (long)dead);         /* another suffix: kept */
+#undef FILE_AS
+    for (int i = 0; i < n; i++) {
+        test_tmpdir_join(t, f[i].name, p, sizeof p);
+        put(p, "partial");
+    }
+    struct utimbuf old_time = {1000, 1000};
+    test_tmpdir_join(t, ".r.json.1.ff.tmp", p, sizeof p);
+    assert_int_equal(utime(p, &old_time), 0);
+    /* a directory and a symbolic link with the pattern's name, and (as root) another
+     * user's file: kept */
+    snprintf(name, sizeof name, ".r.json.%ld.d1.tmp", (long)dead);
+    test_tmpdir_join(t, name, p, sizeof p);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(name, sizeof name, ".r.json.%ld.e1.tmp", (long)dead);
+    test_tmpdir_join(t, name, p, sizeof p);
+    assert_int_equal(symlink(target, p), 0);
+    char theirs[4096] = "";
+    if (geteuid() == 0) {
+        snprintf(name, sizeof name, ".r.json.%ld.f1.tmp", (long)dead);
+        test_tmpdir_join(t, name, theirs, sizeof theirs);
+        put(theirs, "someone else's");
+        assert_int_equal(chown(theirs, 4242, 4242), 0);
+    }
+
+    assert_int_equal(tmlp_atomic_file_write_all(target, "new", 3, NULL, NULL), TMLP_OK);
+    assert_contents(target, "new");
+    for (int i = 0; i < n; i++) {
+        test_tmpdir_join(t, f[i].name, p, sizeof p);
+        struct stat st;
+        int exists = lstat(p, &st) == 0;
+        if (exists == f[i].removed) print_message("%s: %s\n", f[i].name, exists ? "still there" : "removed");
+        assert_int_equal(exists, !f[i].removed);
+    }
+    struct stat st;
+    snprintf(name, sizeof name, ".r.json.%ld.d1.tmp", (long)dead);
+    test_tmpdir_join(t, name, p, sizeof p);
+    assert_true(lstat(p, &st) == 0 && S_ISDIR(st.st_mode));
+    snprintf(name, sizeof name, ".r.json.%ld.e1.tmp", (long)dead);
+    test_tmpdir_join(t, name, p, sizeof p);
+    assert_true(lstat(p, &st) == 0 && S_ISLNK(st.st_mode));
+    if (theirs[0]) assert_int_equal(lstat(theirs, &st), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +324,7 @@ int main(void)
         TEST_IN_TMPDIR(test_symlink_kept),
         TEST_IN_TMPDIR(test_model_save_full_disk_keeps_model),
         TEST_IN_TMPDIR(test_report_write_file_full),
+        TEST_IN_TMPDIR(test_stale_temporaries_cleaned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

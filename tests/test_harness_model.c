@@ -2,7 +2,8 @@
  * must equal argmax of a direct forward (checked through accuracy mode with the direct
  * predictions as labels), for F32 and U8 data, one or two workers, batches larger than
  * max_batch (split), and an overloaded server run must drain without a hang. The wait
- * policies (spin then block, block only) give the same predictions and are recorded.
+ * policies (spin then block, block only) and the dispatches (inline, workers) give the
+ * same predictions; the wait policy is recorded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,6 +152,9 @@ static void test_overload_drains(void **state)
     assert_true(tmlp_time_now_ns() - t0 < 1000000000ULL);
     assert_true(r->overloaded);
     assert_false(r->valid);
+    /* the SUT's cancel callback reported its queue: every issued query is accounted for */
+    assert_int_equal(r->completed_queries + r->cancelled + r->never_completed, r->queries);
+    assert_true(r->unissued_queries > 0);
     tmlp_bench_result_destroy(r);
     tmlp_model_sut_destroy(ms);
 }
@@ -212,6 +216,66 @@ static void test_wait_policies(void **state)
     assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_callbacks(ms), &r, &e), TMLP_ERR_ARG);
     assert_int_equal(tmlp_model_sut_idle_spin_ns(NULL), 0);
     tmlp_model_sut_set_idle_spin_ns(NULL, 0);
+    tmlp_model_sut_destroy(ms);
+}
+
+/* Where the forward runs (tmlp_model_sut_set_dispatch): every dispatch gives the direct
+ * forward's predictions in every scenario; INLINE computes inside `issue`, so even a
+ * server at a rate no forward keeps up with never has a query outstanding when the next
+ * arrives (max_outstanding_queries = 1 is never reached) — the synchronous completion,
+ * shown by counts. */
+static void test_dispatch(void **state)
+{
+    fixture *fx = *state;
+    static const tmlp_sut_dispatch ds[] = {TMLP_DISPATCH_AUTO, TMLP_DISPATCH_INLINE, TMLP_DISPATCH_WORKERS};
+    tmlp_model_sut *ms = NULL;
+    assert_int_equal(tmlp_model_sut_create(fx->model, fx->f32, 2, 8, &ms, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_sut_dispatch(ms), TMLP_DISPATCH_AUTO);
+    for (int d = 0; d < 3; d++) {
+        assert_int_equal(tmlp_model_sut_set_dispatch(ms, ds[d], NULL), TMLP_OK);
+        assert_int_equal(tmlp_model_sut_dispatch(ms), ds[d]);
+        for (int sc = 0; sc < 4; sc++) {
+            tmlp_sut sut = *tmlp_model_sut_callbacks(ms);
+            sut.labels = fx->ref_f32;
+            tmlp_bench_settings s = tmlp_bench_settings_default((tmlp_scenario)sc);
+            s.mode = TMLP_MODE_ACCURACY;
+            s.target_qps = 50000;
+            s.offline_batch_size = 8;
+            tmlp_bench_result *r = NULL;
+            assert_int_equal(tmlp_bench_run_scenario(&s, &sut, &r, NULL), TMLP_OK);
+            assert_int_equal(r->correct, N);
+            assert_true(r->valid);
+            tmlp_bench_result_destroy(r);
+        }
+    }
+    assert_int_equal(tmlp_model_sut_set_dispatch(ms, TMLP_DISPATCH_INLINE, NULL), TMLP_OK);
+    tmlp_bench_settings s = tmlp_bench_settings_default(TMLP_SCENARIO_SERVER);
+    s.min_duration_ms = 0;
+    s.min_query_count = N;
+    s.max_query_count = N;
+    s.target_qps = 5e6;
+    s.max_outstanding_queries = 1;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, tmlp_model_sut_callbacks(ms), &r, NULL), TMLP_OK);
+    assert_false(r->overloaded);
+    assert_int_equal(r->queries, N);
+    assert_int_equal(r->completed_queries, N);
+    tmlp_bench_result_destroy(r);
+
+    tmlp_error e = {0};
+    assert_int_equal(tmlp_model_sut_set_dispatch(ms, (tmlp_sut_dispatch)7, &e), TMLP_ERR_ARG);
+    assert_non_null(strstr(e.message, "unknown dispatch 7"));
+    assert_int_equal(tmlp_model_sut_set_dispatch(NULL, TMLP_DISPATCH_AUTO, &e), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_sut_dispatch(NULL), TMLP_DISPATCH_AUTO);
+    tmlp_sut_dispatch got;
+    for (int d = 0; d < 3; d++) {
+        assert_int_equal(tmlp_sut_dispatch_parse(tmlp_sut_dispatch_name(ds[d]), &got, NULL), TMLP_OK);
+        assert_int_equal(got, ds[d]);
+    }
+    assert_int_equal(tmlp_sut_dispatch_parse("threads", &got, &e), TMLP_ERR_ARG);
+    assert_non_null(strstr(e.message, "auto, inline, workers"));
+    assert_string_equal(tmlp_sut_dispatch_name((tmlp_sut_dispatch)9), "unknown");
+    assert_int_equal(tmlp_bench_run_get_scenario(NULL), TMLP_SCENARIO_SINGLE_STREAM);
     tmlp_model_sut_destroy(ms);
 }
 
@@ -301,7 +365,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_predictions_f32), cmocka_unit_test(test_predictions_u8),
         cmocka_unit_test(test_performance_run), cmocka_unit_test(test_overload_drains),
-        cmocka_unit_test(test_create_errors),
+        cmocka_unit_test(test_create_errors), cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_wait_policies),
         cmocka_unit_test(test_nonfinite_accuracy_invalid), cmocka_unit_test(test_label_beyond_classes),
     };

@@ -1,6 +1,7 @@
 /* test_harness_server.c — the server scenario (open loop) and find-peak against the
  * scripted fake SUT: queueing delay is measured (M/D/1), latency starts at the scheduled
- * time, overload and lost samples end on time as INVALID, late completions are safe.
+ * time, overload and lost samples end on time as INVALID (an overloaded run stops issuing
+ * once it cannot be VALID, by query counts), late completions are safe.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -160,6 +161,187 @@ static void test_overload_ends_on_time(void **state)
     assert_true(has_reason(r, "reduce target QPS"));
     assert_true(f->issued <= 8 + 1);
     assert_int_equal(r->never_completed, 0); /* 8 x 5 ms drain well inside the timeout */
+    tmlp_bench_result_destroy(r);
+    fake_free(f);
+}
+
+/* The overload rule's arithmetic, no clock (overload.c). allowed = the most over-bound
+ * queries early stopping accepts for the whole schedule: the server's pinned totals
+ * 459, 662, 2010, 12571 for t = 0, 1, 10, 100 read backwards. */
+static void test_overload_rule_arithmetic(void **state)
+{
+    (void)state;
+    assert_int_equal(tmlp_overload_allowed_late(0.99, 0.99, 458), -1);
+    assert_int_equal(tmlp_overload_allowed_late(0.99, 0.99, 459), 0);
+    assert_int_equal(tmlp_overload_allowed_late(0.99, 0.99, 661), 0);
+    assert_int_equal(tmlp_overload_allowed_late(0.99, 0.99, 662), 1);
+    assert_int_equal(tmlp_overload_allowed_late(0.99, 0.99, 2009), 9);
+    assert_int_equal(tmlp_overload_allowed_late(0.99, 0.99, 2010), 10);
+    assert_int_equal(tmlp_overload_allowed_late(0.99, 0.99, 12571), 100);
+
+    /* six queries scheduled 1 ms apart from t = 0, bound 2 ms, now = 4.5 ms; query 1 has
+     * completed: outstanding are 0, 2, 3, 4, 5 (deadlines 2, 4, 5, 6, 7 ms) */
+    const int64_t origin[6] = {0, 1 * MS, 2 * MS, 3 * MS, 4 * MS, 5 * MS};
+    const int32_t left[6] = {1, 0, 1, 1, 1, 1};
+    tmlp_overload o = {.allowed = 2, .late_done = 0, .service_qps = NAN};
+    tmlp_overload_scan(&o, origin, left, 0, 6, 2 * MS, 4500 * US);
+    assert_int_equal(o.outstanding, 5);
+    assert_int_equal(o.late_open, 2);      /* deadlines 2 and 4 ms have passed */
+    assert_int_equal(o.late_predicted, 2); /* no measured rate: no prediction */
+    assert_int_equal(tmlp_overload_verdict(&o), TMLP_OVERLOAD_NONE); /* 2 <= allowed */
+    o.late_done = 1;
+    assert_int_equal(tmlp_overload_verdict(&o), TMLP_OVERLOAD_CERTAIN); /* 3 > 2 */
+    /* measured 250 samples/s: at twice that, the j-th outstanding finishes at 4.5 + 2j ms:
+     * j = 3 (query 3, deadline 5) at 10.5 ms, j = 4 (6) at 12.5, j = 5 (7) at 14.5: all late */
+    o.late_done = 0;
+    o.service_qps = 250.0;
+    tmlp_overload_scan(&o, origin, left, 0, 6, 2 * MS, 4500 * US);
+    assert_int_equal(o.late_open, 2);
+    assert_int_equal(o.late_predicted, 5);
+    assert_int_equal(tmlp_overload_verdict(&o), TMLP_OVERLOAD_PREDICTED);
+    /* a fast SUT (1e6/s) finishes them all in time: only the two past deadlines count */
+    o.service_qps = 1e6;
+    tmlp_overload_scan(&o, origin, left, 0, 6, 2 * MS, 4500 * US);
+    assert_int_equal(o.late_predicted, 2);
+    assert_int_equal(tmlp_overload_verdict(&o), TMLP_OVERLOAD_NONE);
+    /* a run too short for early stopping has no rule to break */
+    o.allowed = -1;
+    o.late_done = 100;
+    assert_int_equal(tmlp_overload_verdict(&o), TMLP_OVERLOAD_NONE);
+}
+
+/* Accounting of a run the overload rule stopped: every scheduled query is issued or
+ * counted as not issued; every issued sample completed, was cancelled or is counted as
+ * never completed. */
+static void check_overload_accounting(const tmlp_bench_result *r, const fake_sut *f, int64_t n)
+{
+    assert_true(r->overloaded);
+    assert_false(r->valid);
+    assert_int_equal(r->queries + r->unissued_queries, n);
+    assert_int_equal(f->issued, r->queries);
+    assert_int_equal(f->completed + r->cancelled + r->never_completed, r->queries);
+    assert_int_equal(r->completed_queries, f->completed);
+    assert_int_equal(r->cancelled, f->cancelled);
+    assert_true(r->stopped_at_ns > 0);
+    int64_t incomplete = 0;
+    for (int64_t i = 0; i < r->n_latencies; i++) incomplete += r->latencies_ns[i] < 0;
+    assert_int_equal(incomplete, r->cancelled + r->never_completed);
+}
+
+/* The issue's case in miniature: a SUT that serves 200 queries/s offered 2000 QPS for 10 s
+ * with a 20 ms bound. Early stopping allows ~170 late queries of 20000, so the run can no
+ * longer be VALID a fraction of a second in; it stops issuing then, the SUT cancels its
+ * queue, and the SUT computes only the few queries it had started — asserted by counts
+ * (a drain of the whole backlog would compute thousands). */
+static void test_overload_stops_when_invalid(void **state)
+{
+    (void)state;
+    const int64_t n = 20000;
+    fake_sut *f = fake_new(100, 5 * MS, 0);
+    tmlp_bench_settings s = server_settings(2000.0, n);
+    s.target_latency_ns = 20 * MS;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+    print_message("stopped at %.3f s: %lld issued, %lld computed, %lld cancelled, %lld not issued\n",
+                  (double)r->stopped_at_ns * 1e-9, (long long)r->queries, (long long)f->completed,
+                  (long long)r->cancelled, (long long)r->unissued_queries);
+    check_overload_accounting(r, f, n);
+    assert_true(has_reason(r, "overloaded: stopped issuing at"));
+    assert_true(r->queries < n / 10);       /* stopped in the first second of ten */
+    assert_true(r->cancelled > 0);
+    assert_true(f->completed < r->queries); /* the backlog was cancelled, not computed */
+    assert_int_equal(r->never_completed, 0);
+    tmlp_bench_result_destroy(r);
+    fake_free(f);
+}
+
+/* A SUT without a cancel callback is drained: it computes every sample it was given, none
+ * is cancelled or lost — but the issuer still stopped early. */
+static void test_overload_without_cancel_drains(void **state)
+{
+    (void)state;
+    const int64_t n = 20000;
+    fake_sut *f = fake_new(100, 2 * MS, 0);
+    f->sut.cancel = NULL;
+    tmlp_bench_settings s = server_settings(5000.0, n);
+    s.target_latency_ns = 10 * MS;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+    check_overload_accounting(r, f, n);
+    assert_int_equal(r->cancelled, 0);
+    assert_int_equal(r->never_completed, 0);
+    assert_int_equal(f->completed, r->queries);
+    assert_true(r->queries < n / 10);
+    tmlp_bench_result_destroy(r);
+    fake_free(f);
+}
+
+/* A long bound (2 s): no deadline passes for two seconds, but the queue grows ~1800
+ * queries/s at a measured 200 queries/s, and the rule's prediction (at twice that rate)
+ * stops the run long before: by counts, far fewer than the 2 s worth of queries issued. */
+static void test_overload_predicted(void **state)
+{
+    (void)state;
+    const int64_t n = 20000;
+    fake_sut *f = fake_new(100, 5 * MS, 0);
+    tmlp_bench_settings s = server_settings(2000.0, n);
+    s.target_latency_ns = 2000 * MS;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+    print_message("predicted: stopped at %.3f s, %lld issued, %lld computed, service %.0f/s\n",
+                  (double)r->stopped_at_ns * 1e-9, (long long)r->queries, (long long)f->completed, r->service_qps);
+    check_overload_accounting(r, f, n);
+    assert_true(has_reason(r, "even at twice the SUT's measured"));
+    assert_true(r->queries < 4000); /* 2 s of the schedule: the certain rule's earliest stop */
+    assert_true(isfinite(r->service_qps) && r->service_qps > 0);
+    tmlp_bench_result_destroy(r);
+    fake_free(f);
+}
+
+/* Healthy runs are never cut short: 70% load with a bound the queue never reaches, and
+ * the same with the rule off — every scheduled query issued and completed, nothing
+ * cancelled. */
+static void test_overload_spares_healthy_runs(void **state)
+{
+    (void)state;
+    const int64_t n = 2000;
+    fake_sut *f = fake_new(100, 700 * US, 0);
+    for (int rule = 1; rule >= 0; rule--) {
+        tmlp_bench_settings s = server_settings(1000.0, n);
+        s.target_latency_ns = 200 * MS;
+        s.overload_stop = rule;
+        tmlp_bench_result *r = NULL;
+        int64_t issued0 = f->issued;
+        assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+        assert_false(r->overloaded);
+        assert_int_equal(r->queries, n);
+        assert_int_equal(r->unissued_queries, 0);
+        assert_int_equal(r->cancelled, 0);
+        assert_int_equal(r->completed_queries, n);
+        assert_int_equal(r->stopped_at_ns, 0);
+        assert_int_equal(f->issued - issued0, n);
+        tmlp_bench_result_destroy(r);
+    }
+    assert_int_equal(f->cancelled, 0);
+    fake_free(f);
+}
+
+/* overload_stop = 0 is LoadGen's behaviour: the whole schedule is issued (here a short
+ * one, drained), however late. */
+static void test_overload_rule_off(void **state)
+{
+    (void)state;
+    const int64_t n = 700; /* early stopping allows 1 late query */
+    fake_sut *f = fake_new(100, 1 * MS, 0);
+    tmlp_bench_settings s = server_settings(2000.0, n);
+    s.target_latency_ns = 2 * MS;
+    s.overload_stop = 0;
+    tmlp_bench_result *r = NULL;
+    assert_int_equal(tmlp_bench_run_scenario(&s, &f->sut, &r, NULL), TMLP_OK);
+    assert_false(r->overloaded);
+    assert_int_equal(r->queries, n);
+    assert_int_equal(f->completed, n);
+    assert_false(r->valid);
     tmlp_bench_result_destroy(r);
     fake_free(f);
 }
@@ -380,6 +562,12 @@ int main(void)
         cmocka_unit_test(test_md1_schedule_theory),
         cmocka_unit_test(test_md1_queueing),
         cmocka_unit_test(test_overload_ends_on_time),
+        cmocka_unit_test(test_overload_rule_arithmetic),
+        cmocka_unit_test(test_overload_stops_when_invalid),
+        cmocka_unit_test(test_overload_without_cancel_drains),
+        cmocka_unit_test(test_overload_predicted),
+        cmocka_unit_test(test_overload_spares_healthy_runs),
+        cmocka_unit_test(test_overload_rule_off),
         cmocka_unit_test(test_never_completes),
         cmocka_unit_test(test_late_completions_without_drain),
         cmocka_unit_test(test_late_issue),

@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void test_throughput_drop_is_regression(void **state)
 {
@@ -97,25 +98,23 @@ static int sim_pairs(uint64_t seed, double slowdown, int only_p50, int *ci_cover
             sim_run(&rng, 20000.0, slowdown, v);
             for (int m = 0; m < N_METRICS; m++) b[m][r] = v[m];
         }
-        /* the gate: every metric compared, p-values Holm-adjusted across the family, the
-         * pair flagged if any metric (or the p50 alone) regressed */
-        tmlp_regress_runs rr[N_METRICS];
-        double p[N_METRICS], adj[N_METRICS];
-        for (int m = 0; m < N_METRICS; m++) {
-            assert_int_equal(tmlp_regress_compare_runs(m == M_THR ? TMLP_HIGHER_IS_BETTER : TMLP_LOWER_IS_BETTER,
-                                                       a[m], SIM_REPS, b[m], SIM_REPS, 0.05, 0.05, &rr[m], NULL),
-                             TMLP_OK);
-            assert_true(rr[m].tested);
-            assert_true(rr[m].ci_low <= rr[m].rel_change && rr[m].rel_change <= rr[m].ci_high);
-            p[m] = rr[m].p;
-            if (m == M_P50 && ci_covered_zero && rr[m].ci_low <= 0 && 0 <= rr[m].ci_high) (*ci_covered_zero)++;
-        }
-        assert_int_equal(tmlp_regress_holm(p, N_METRICS, adj, NULL), TMLP_OK);
+        /* the gate's one rule (tmlp_regress_decide): every metric compared, p-values
+         * Holm-adjusted across the family, the pair flagged if any metric (or the p50
+         * alone) regressed */
+        tmlp_regress_metric fam[N_METRICS];
+        for (int m = 0; m < N_METRICS; m++)
+            fam[m] = (tmlp_regress_metric){.dir = m == M_THR ? TMLP_HIGHER_IS_BETTER : TMLP_LOWER_IS_BETTER,
+                                           .base = a[m], .n_base = SIM_REPS, .cur = b[m], .n_cur = SIM_REPS};
+        assert_int_equal(tmlp_regress_decide(fam, N_METRICS, 0.05, 0.05, NULL), TMLP_OK);
         int any = 0;
         for (int m = 0; m < N_METRICS; m++) {
+            const tmlp_regress_runs *rr = &fam[m].runs;
+            assert_true(rr->tested);
+            assert_true(rr->ci_low <= rr->rel_change && rr->rel_change <= rr->ci_high);
+            assert_true(fam[m].adj_p >= rr->p);
+            if (m == M_P50 && ci_covered_zero && rr->ci_low <= 0 && 0 <= rr->ci_high) (*ci_covered_zero)++;
             if (only_p50 && m != M_P50) continue;
-            tmlp_metric_direction dir = m == M_THR ? TMLP_HIGHER_IS_BETTER : TMLP_LOWER_IS_BETTER;
-            if (tmlp_regress_runs_verdict(&rr[m], dir, adj[m], 0.05) == TMLP_REGRESS_REGRESSION) any = 1;
+            if (fam[m].verdict == TMLP_REGRESS_REGRESSION) any = 1;
         }
         flagged += any;
     }
@@ -203,6 +202,42 @@ static void test_runs_noise_floor_raises_the_bar(void **state)
 
 /* Order-statistic intervals of a percentile cover the true percentile at their stated
  * rate: exponential latencies (p90 = ln 10 / rate), 1000 simulated runs of 300 queries. */
+/* tmlp_regress_decide is the family rule: its per-metric results are exactly
+ * compare_runs + Holm + runs_verdict; bad input names the metric. */
+static void test_decide_is_the_family_rule(void **state)
+{
+    (void)state;
+    double a[5] = {100, 101, 99, 100.5, 99.5}, b[5] = {112, 113, 111, 112.5, 111.5};
+    double c[5] = {50, 51, 49, 50.5, 49.5}, d[5] = {50.2, 51.1, 49.3, 50.4, 49.9};
+    tmlp_regress_metric fam[2] = {{.dir = TMLP_LOWER_IS_BETTER, .base = a, .n_base = 5, .cur = b, .n_cur = 5},
+                                  {.dir = TMLP_HIGHER_IS_BETTER, .base = c, .n_base = 5, .cur = d, .n_cur = 5}};
+    assert_int_equal(tmlp_regress_decide(fam, 2, 0.05, 0.05, NULL), TMLP_OK);
+    double p[2], adj[2];
+    for (int i = 0; i < 2; i++) {
+        tmlp_regress_runs r;
+        assert_int_equal(tmlp_regress_compare_runs(fam[i].dir, fam[i].base, 5, fam[i].cur, 5, 0.05, 0.05, &r, NULL),
+                         TMLP_OK);
+        assert_float_equal(fam[i].runs.p, r.p, 0);
+        p[i] = r.p;
+    }
+    assert_int_equal(tmlp_regress_holm(p, 2, adj, NULL), TMLP_OK);
+    for (int i = 0; i < 2; i++) {
+        assert_float_equal(fam[i].adj_p, adj[i], 0);
+        assert_int_equal(fam[i].verdict, tmlp_regress_runs_verdict(&fam[i].runs, fam[i].dir, adj[i], 0.05));
+    }
+    assert_int_equal(fam[0].verdict, TMLP_REGRESS_REGRESSION);
+    assert_int_equal(fam[1].verdict, TMLP_REGRESS_UNCHANGED);
+    tmlp_error e = {0};
+    double z = -1;
+    fam[1].cur = &z;
+    fam[1].n_cur = 1;
+    assert_int_equal(tmlp_regress_decide(fam, 2, 0.05, 0.05, &e), TMLP_ERR_ARG);
+    assert_non_null(strstr(e.message, "metric 1"));
+    assert_int_equal(tmlp_regress_decide(NULL, 2, 0.05, 0.05, &e), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_regress_decide(fam, -1, 0.05, 0.05, &e), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_regress_decide(NULL, 0, 0.05, 0.05, &e), TMLP_OK);
+}
+
 static void test_holm(void **state)
 {
     (void)state;
@@ -270,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_runs_noise_floor_raises_the_bar),
         cmocka_unit_test(test_percentile_interval_coverage),
         cmocka_unit_test(test_holm),
+        cmocka_unit_test(test_decide_is_the_family_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,8 @@
  * The SUT is a table of callbacks plus a `void *user`. The harness calls `issue` with
  * the samples of one query; the SUT computes (on any thread) and reports each finished
  * sample with tmlp_bench_complete(), which takes the timestamp first. Tests drive a
- * scripted fake SUT; tmlp_model_sut runs a tmlp_model with one session per worker.
+ * scripted fake SUT; tmlp_model_sut runs a tmlp_model (in the issuing thread for closed
+ * loops, on worker threads with a session each for the server and offline).
  *
  * Ownership: tmlp_bench_run allocates the result; free it with tmlp_bench_result_destroy.
  * Thread-safety: one run at a time per SUT; tmlp_bench_complete may be called from any
@@ -95,7 +96,9 @@ typedef struct tmlp_bench_settings {
     uint64_t sample_seed;           /* which samples (uniform with replacement) */
     uint64_t schedule_seed;         /* server arrival schedule */
     int64_t max_outstanding_queries;/* server: issued but not complete; beyond it the run
-                                       ends INVALID ("overloaded"); default 65536 */
+                                       ends INVALID ("overloaded"); default 65536. The
+                                       overload rule (overload_stop) usually ends an
+                                       overloaded run long before */
     uint64_t drain_timeout_ms;      /* stall bound: a run whose SUT completes nothing for
                                        max(drain_timeout_ms, 20 x the mean interval between
                                        its completions so far) ends INVALID ("stalled" or
@@ -152,6 +155,13 @@ typedef struct tmlp_bench_settings {
      * issue_delay_ns), as traces and tmlp_bench_merge need; 0 = only latencies_ns, the
      * run keeping ~17 bytes per single-sample query (docs/reliability.md) */
     int keep_records;
+    /* added by the machine-fit work (issue 22): 1 (default) = a server run stops issuing as
+     * soon as it cannot be VALID — more queries over the latency bound, certain or
+     * predicted at twice the SUT's measured service rate, than early stopping allows for
+     * the whole schedule (docs/harness.md, "Overload") — cancels the queued samples
+     * (tmlp_sut.cancel) and ends INVALID "overloaded" with the numbers; a run that can
+     * still pass is never stopped. 0 = issue the whole schedule, as LoadGen does. */
+    int overload_stop;
 } tmlp_bench_settings;
 
 TMLP_API tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario s);
@@ -185,6 +195,16 @@ typedef struct tmlp_sut {
      * until its last outstanding sample completes (late completions are ignored, never
      * a use-after-free); a sample that never completes leaks that one run object. */
     void (*drain)(void *user, tmlp_bench_run *run);
+    /* Optional (added by the machine-fit work, issue 22): cancel. Called at most once per
+     * run, from the issuing thread, when the harness stops a run early — overloaded
+     * (settings.overload_stop) or interrupted (settings.stop) — and before `drain`. The
+     * SUT takes every sample of `run` it has not started out of its queue and reports each
+     * with tmlp_bench_cancelled() (inside this call or later, from any thread); samples
+     * already started complete as usual. Return TMLP_OK, or an error status with `err`
+     * (may be NULL) filled: the harness then treats the SUT as one without cancel and
+     * records the message. Without it the harness waits for every issued sample (the
+     * stall bound still applies): nothing is dropped silently. */
+    tmlp_status (*cancel)(void *user, tmlp_bench_run *run, tmlp_error *err);
 } tmlp_sut;
 
 /* Prediction codes a SUT may pass to tmlp_bench_complete besides a class index: */
@@ -197,6 +217,16 @@ typedef struct tmlp_sut {
  * Safe to call from any thread. Unknown or repeated ids are counted as errors. */
 TMLP_API void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n,
                                   const int32_t *predictions);
+
+/* Report n samples the SUT dropped without computing them, from its `cancel` callback (or
+ * later, from any thread). They count in result.cancelled, never as completed, lost or
+ * late-but-done; a query with a cancelled sample never completes (latency -1). Unknown or
+ * repeated ids are counted as errors, like tmlp_bench_complete's. */
+TMLP_API void tmlp_bench_cancelled(tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n);
+
+/* The scenario of the run in progress (a SUT may serve closed loops differently, as
+ * tmlp_model_sut does); TMLP_SCENARIO_SINGLE_STREAM for NULL. */
+TMLP_API tmlp_scenario tmlp_bench_run_get_scenario(const tmlp_bench_run *run);
 
 /* Latency figures in nanoseconds (percentiles by the run's method). */
 typedef struct tmlp_latency_summary {
@@ -290,6 +320,17 @@ typedef struct tmlp_bench_result {
     /* added by the reliability work (issue 14): measured samples the SUT reported with
      * TMLP_PRED_NONFINITE (NaN/Inf outputs); an accuracy run with any is INVALID */
     int64_t nonfinite;
+    /* added by the machine-fit work (issue 22): how an overloaded server run ended
+     * (settings.overload_stop, docs/harness.md "Overload") — every scheduled query is
+     * accounted for: queries = issued; unissued_queries were scheduled but never issued;
+     * of the issued samples, cancelled ones were dropped by the SUT's cancel callback
+     * before they started, never_completed ones were still outstanding at the end, the
+     * rest completed. */
+    int64_t unissued_queries;       /* server: scheduled queries not issued (stopped early) */
+    int64_t cancelled;              /* measured samples cancelled by the SUT (tmlp_bench_cancelled) */
+    double service_qps;             /* the SUT's completion rate while it was busy (samples/s,
+                                       NaN if not measured): what it can serve */
+    uint64_t stopped_at_ns;         /* when the issuer stopped early (from the run start); 0 = it did not */
 } tmlp_bench_result;
 
 /* Run one scenario (or a find-peak search) against `sut`. Returns TMLP_OK with a result
@@ -365,7 +406,8 @@ TMLP_API void tmlp_bench_shard(int64_t n, int part, int parts, int64_t *first, i
  * i) into a new result (free with tmlp_bench_result_destroy):
  *   - per-query arrays: the union, ordered by start time (ties: part, then issue order),
  *     so a server run's queries come back in global schedule order;
- *   - counts (queries, samples, errors, correct, labeled, never_completed) summed; flags
+ *   - counts (queries, samples, errors, correct, labeled, never_completed, cancelled,
+ *     unissued_queries) and service_qps summed; stopped_at_ns the earliest part's; flags
  *     (interrupted, overloaded) or-ed; a part's overload or stall reason kept as "part i: ...";
  *   - latency and issue-delay summaries (offline: over the samples, as a one-process
  *     offline run reports them), validity, the latency bound and early stopping
@@ -394,8 +436,10 @@ TMLP_API int tmlp_bench_stragglers(tmlp_bench_part_summary *parts, int k);
 
 /* A result as one flat buffer (malloc'ed; free()) and back, to carry it between processes
  * of the SAME build on machines of the same byte order (the fixed part is the struct's
- * bytes). The per-part summaries of a merged result are not packed. unpack checks the
- * magic and every length: TMLP_ERR_FORMAT on a truncated or foreign buffer. */
+ * bytes). The per-query records travel when the result has them (settings.keep_records;
+ * tmlp_bench_merge needs them), the latencies always. The per-part summaries of a merged
+ * result are not packed. unpack checks the magic and every length: TMLP_ERR_FORMAT on a
+ * truncated or foreign buffer. */
 TMLP_API tmlp_status tmlp_bench_result_pack(const tmlp_bench_result *r, void **buf, size_t *len,
                                             tmlp_error *err);
 TMLP_API tmlp_status tmlp_bench_result_unpack(const void *buf, size_t len, tmlp_bench_result **out,
@@ -416,11 +460,14 @@ TMLP_API void tmlp_sut_shard_destroy(tmlp_sut_shard *s);
 /* --- Ready-made SUTs ------------------------------------------------------------------- */
 
 /* A tmlp_model over a data set: `workers` threads, each with its own session of
- * max_batch rows; queries are computed as one forward per query (or per offline batch),
- * predictions are the argmax of each output row. Samples are passed as row pointers into
- * the data set (tmlp_session_forward_rows; U8 data through tmlp_session_forward_u8_rows,
- * the model's preprocessing), never copied into a batch. The model and data set must
- * outlive the SUT. */
+ * max_batch rows, plus one more session for the issuing thread; queries are computed as
+ * one forward per query (or per offline batch), predictions are the argmax of each output
+ * row. Samples are passed as row pointers into the data set (tmlp_session_forward_rows;
+ * U8 data through tmlp_session_forward_u8_rows, the model's preprocessing), never copied
+ * into a batch. Where the forward runs is the dispatch (tmlp_model_sut_set_dispatch): by
+ * default single-stream and multi-stream compute in the issuing thread inside `issue`
+ * and server and offline queue to the workers. The model and data set must outlive the
+ * SUT. */
 typedef struct tmlp_model_sut tmlp_model_sut;
 TMLP_API tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *data,
                                            int workers, int64_t max_batch, tmlp_model_sut **out,
@@ -436,11 +483,34 @@ TMLP_API const tmlp_sut *tmlp_model_sut_callbacks(tmlp_model_sut *m);
  * runs. get returns the budget in force (0 for NULL). */
 TMLP_API int64_t tmlp_model_sut_idle_spin_ns(const tmlp_model_sut *m);
 TMLP_API void tmlp_model_sut_set_idle_spin_ns(tmlp_model_sut *m, int64_t ns);
-/* Run every worker's forwards on `threads` intra-op threads (tmlp_session_set_threads; 0 =
- * auto). Call before the first run. Errors as tmlp_session_set_threads. */
+/* Run every forward of the SUT (each worker's session and the inline path's) on `threads`
+ * intra-op threads (tmlp_session_set_threads; 0 = auto). Call before the first run.
+ * Errors as tmlp_session_set_threads. */
 TMLP_API tmlp_status tmlp_model_sut_set_threads(tmlp_model_sut *m, int threads, tmlp_error *err);
 /* Threads per worker's forward (1 unless set). */
 TMLP_API int tmlp_model_sut_threads(const tmlp_model_sut *m);
+/* Where tmlp_model_sut computes a query:
+ *   AUTO     in the issuing thread for single-stream and multi-stream (closed loops: one
+ *            query in flight, so a worker adds two thread hand-offs and nothing else), on
+ *            the workers for server and offline (queries overlap);
+ *   INLINE   always in the issuing thread, inside `issue` (LoadGen allows a SUT to
+ *            complete a query inside IssueQuery); a server or offline run then issues
+ *            one query at a time, as fast as the forward allows;
+ *   WORKERS  always through the queue to the worker threads (the path a SUT with its own
+ *            threads, or a measurement of the hand-off, needs). */
+typedef enum tmlp_sut_dispatch {
+    TMLP_DISPATCH_AUTO = 0,
+    TMLP_DISPATCH_INLINE = 1,
+    TMLP_DISPATCH_WORKERS = 2
+} tmlp_sut_dispatch;
+/* "auto", "inline", "workers" */
+TMLP_API const char *tmlp_sut_dispatch_name(tmlp_sut_dispatch d);
+/* Parse one of those labels; TMLP_ERR_ARG (err may be NULL) for NULL or another. */
+TMLP_API tmlp_status tmlp_sut_dispatch_parse(const char *name, tmlp_sut_dispatch *out, tmlp_error *err);
+/* Set the dispatch (default AUTO); call it between runs. TMLP_ERR_ARG for NULL m or an
+ * unknown value. get returns the dispatch in force (AUTO for NULL). */
+TMLP_API tmlp_status tmlp_model_sut_set_dispatch(tmlp_model_sut *m, tmlp_sut_dispatch d, tmlp_error *err);
+TMLP_API tmlp_sut_dispatch tmlp_model_sut_dispatch(const tmlp_model_sut *m);
 TMLP_API void tmlp_model_sut_destroy(tmlp_model_sut *m);
 
 /* A no-op SUT that completes every sample inside `issue`: measures the harness itself. */

@@ -322,6 +322,34 @@ TMLP_API tmlp_regress_verdict tmlp_regress_runs_verdict(const tmlp_regress_runs 
                                                         tmlp_metric_direction dir, double adj_p,
                                                         double alpha);
 
+/* One metric of a comparison: the direction and the per-repetition values (input), and
+ * what tmlp_regress_decide found (output). `base` and `cur` are read, never kept. */
+typedef struct tmlp_regress_metric {
+    tmlp_metric_direction dir;
+    const double *base;              /* one value per repetition, finite and > 0 */
+    int64_t n_base;
+    const double *cur;
+    int64_t n_cur;
+    tmlp_regress_runs runs;          /* out: tmlp_regress_compare_runs of the two */
+    double adj_p;                    /* out: Holm-adjusted p over the family's tested
+                                        metrics; NaN when this one is untested */
+    tmlp_regress_verdict verdict;    /* out: the verdict with adj_p (tmlp_regress_runs_verdict) */
+} tmlp_regress_metric;
+
+/* THE rule of every run-level verdict — `bench_mlp regress`, `--baseline` and `compare` on
+ * results files all call it, so they cannot disagree on the same files: for each of the n
+ * metrics the run-level test (tmlp_regress_compare_runs: Welch on the logs of the
+ * per-repetition values, the interval of the relative change, the noise floor), then
+ * Holm's correction over the metrics tested (>= TMLP_REGRESS_MIN_REPS repetitions a
+ * side), then each verdict: worse than max(threshold, noise floor) and Holm-significant ->
+ * REGRESSION (better -> IMPROVEMENT); untested metrics decide by the threshold alone.
+ * The family is whatever the caller passes: pass every metric it will report, since the
+ * correction depends on how many there are. TMLP_ERR_ARG (a metric's values, threshold or
+ * alpha as tmlp_regress_compare_runs; the message names the metric's index),
+ * TMLP_ERR_NOMEM. */
+TMLP_API tmlp_status tmlp_regress_decide(tmlp_regress_metric *metrics, int64_t n, double threshold, double alpha,
+                                         tmlp_error *err);
+
 /* Two-proportion z-test (pooled), two-sided: accuracy k1/n1 vs k2/n2. NaN if n < 1 or the
  * pooled proportion is 0 or 1 with equal counts (then nothing differs: returns 1). */
 TMLP_API double tmlp_regress_two_proportion_p(int64_t k1, int64_t n1, int64_t k2, int64_t n2);

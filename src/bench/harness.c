@@ -92,6 +92,7 @@
 #define WAKE_STEP_NS 2000LL               /* server: step of the wake-up latency estimate */
 #define WAKE_MAX_NS 100000LL              /* server: the estimate's cap (bounds the spin) */
 #define WAIT_SLICE_NS 5000000ULL          /* longest single condvar sleep (stop flag checks) */
+#define OVERLOAD_CHECK_NS 1000000ULL      /* server: the overload rule runs at most this often */
 
 static inline void cpu_relax(void)
 {
@@ -160,6 +161,16 @@ struct tmlp_bench_run {
 
     double ring[RING_SIZE];
     int64_t ring_n;
+
+    /* What the overload rule needs (server; overload.c), kept by the completions: */
+    tmlp_scenario scenario;
+    int64_t bound_ns;              /* settings.target_latency_ns */
+    int64_t late;                  /* measured queries that completed over bound_ns */
+    int64_t busy_ns, busy_n;       /* time and samples of completion calls that found work still
+                                    * outstanding after the previous call: the SUT was busy in
+                                    * between, so busy_n / busy_ns is its service rate */
+    int64_t left_after_call;       /* s_outstanding after the previous completion call */
+    int64_t cancelled;             /* measured samples the SUT cancelled (tmlp_bench_cancelled) */
 };
 
 /* --- the run object ------------------------------------------------------------------ */
@@ -313,6 +324,8 @@ static tmlp_bench_run *run_create(const tmlp_sut *sut, const tmlp_bench_settings
     run->sample_count = sut->sample_count;
     run->n_warm = INT64_MAX;
     run->uniform = -1;
+    run->scenario = s->scenario;
+    run->bound_ns = s->target_latency_ns > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)s->target_latency_ns;
     run->server = s->scenario == TMLP_SCENARIO_SERVER;
     run->records = s->keep_records != 0;
     run->sample_times = run->records || s->scenario == TMLP_SCENARIO_OFFLINE;
@@ -330,6 +343,21 @@ static tmlp_bench_run *run_create(const tmlp_sut *sut, const tmlp_bench_settings
 
 /* --- completion ------------------------------------------------------------------------ */
 
+/* Wake the issuer if what it waits for now holds. Caller holds the lock. */
+static void wake_waiters(tmlp_bench_run *run)
+{
+    if (run->waiters > 0 &&
+        (run->wake_target >= 0
+             ? atomic_load_explicit(&run->q_completed, memory_order_relaxed) >= run->wake_target
+             : run->s_outstanding == 0))
+        pthread_cond_broadcast(&run->cv);
+}
+
+tmlp_scenario tmlp_bench_run_get_scenario(const tmlp_bench_run *run)
+{
+    return run ? run->scenario : TMLP_SCENARIO_SINGLE_STREAM;
+}
+
 void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n,
                          const int32_t *predictions)
 {
@@ -337,6 +365,9 @@ void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, 
     if (!run || !samples || n <= 0) return;
     int release = 0;
     pthread_mutex_lock(&run->mu);
+    /* the SUT was busy since its previous completion call if that call left work behind */
+    int64_t prev_call = run->last_call, done_here = 0;
+    int busy = !run->finished && run->calls > 0 && run->left_after_call > 0;
     if (!run->finished) {
         if (run->calls++ == 0) run->first_call = now;
         run->last_call = now;
@@ -350,6 +381,7 @@ void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, 
         run->s_done[id] = 1;
         run->s_outstanding--;
         if (run->finished) continue;
+        done_here++;
         if (run->s_tdone) run->s_tdone[id] = now;
         int64_t q = query_of(run, (int64_t)id);
         int measured = q >= run->n_warm;
@@ -374,17 +406,43 @@ void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, 
             atomic_fetch_add_explicit(&run->q_completed, 1, memory_order_release);
             if (measured) {
                 run->q_completed_meas++;
+                if (run->q_lat[q] > run->bound_ns) run->late++;
                 if (done > run->last_query_done) run->last_query_done = done;
                 run->ring[run->ring_n % RING_SIZE] = (double)run->q_lat[q];
                 run->ring_n++;
             }
         }
     }
-    if (run->waiters > 0 &&
-        (run->wake_target >= 0
-             ? atomic_load_explicit(&run->q_completed, memory_order_relaxed) >= run->wake_target
-             : run->s_outstanding == 0))
-        pthread_cond_broadcast(&run->cv);
+    if (!run->finished) {
+        if (busy && done_here > 0 && now > prev_call) {
+            run->busy_ns += now - prev_call;
+            run->busy_n += done_here;
+        }
+        run->left_after_call = run->s_outstanding;
+    }
+    wake_waiters(run);
+    if (run->release_on_zero && run->s_outstanding == 0) release = 1;
+    pthread_mutex_unlock(&run->mu);
+    if (release) run_free(run);
+}
+
+void tmlp_bench_cancelled(tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n)
+{
+    if (!run || !samples || n <= 0) return;
+    int release = 0;
+    pthread_mutex_lock(&run->mu);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t id = samples[i].id;
+        if (id >= (uint64_t)run->s_n || run->s_done[id]) {
+            if (!run->finished) run->errors++;
+            continue;
+        }
+        /* accounted for, never completed: its query keeps q_left > 0 (latency -1) */
+        run->s_done[id] = 1;
+        run->s_outstanding--;
+        if (!run->finished && query_of(run, (int64_t)id) >= run->n_warm) run->cancelled++;
+    }
+    wake_waiters(run);
     if (run->release_on_zero && run->s_outstanding == 0) release = 1;
     pthread_mutex_unlock(&run->mu);
     if (release) run_free(run);
@@ -407,6 +465,15 @@ typedef struct ctx {
     int64_t spin_ns;          /* waits spin at most this long, then block (0: block) */
     int64_t wake_ns;          /* server: estimated wake-up latency (sleep_until) */
     char wait_policy[192];
+    /* server: the overload rule (overload.c, settings.overload_stop) */
+    int watch;                /* the rule applies to this run */
+    int drain_watch;          /* ... and is checked while draining too */
+    uint64_t next_check;      /* absolute ns of the next check */
+    int64_t scan_from;        /* every query before it has completed */
+    int64_t allowed;          /* late queries early stopping allows for the whole schedule */
+    int64_t total;            /* queries in the whole schedule (all parts) */
+    int cancel_called;        /* sut->cancel has been called */
+    char cancel_error[160];   /* its error message, if it failed */
 } ctx;
 
 /* settings.stop may be set by a signal handler or another thread: read it atomically. */
@@ -492,8 +559,47 @@ static void issue_samples(ctx *c, int64_t q, int64_t chunk)
     }
 }
 
+/* The overload rule (overload.c), at most every OVERLOAD_CHECK_NS: 1 if the server run can
+ * no longer be VALID, with the counts and the time in c->out. */
+static int overload_check(ctx *c, uint64_t now)
+{
+    if (!c->watch || now < c->next_check) return 0;
+    c->next_check = now + OVERLOAD_CHECK_NS;
+    tmlp_bench_run *run = c->run;
+    tmlp_overload o = {.allowed = c->allowed};
+    pthread_mutex_lock(&run->mu);
+    if (c->scan_from < run->n_warm) c->scan_from = run->n_warm;
+    while (c->scan_from < run->q_n && run->q_left[c->scan_from] == 0) c->scan_from++;
+    o.late_done = run->late;
+    o.service_qps = run->busy_n >= TMLP_OVERLOAD_MIN_BUSY && run->busy_ns > 0
+                        ? (double)run->busy_n * 1e9 / (double)run->busy_ns : NAN;
+    tmlp_overload_scan(&o, run->q_lat, run->q_left, c->scan_from, run->q_n, run->bound_ns, (int64_t)now);
+    pthread_mutex_unlock(&run->mu);
+    int v = tmlp_overload_verdict(&o);
+    if (v == TMLP_OVERLOAD_NONE) return 0;
+    c->out.overloaded = 1;
+    c->out.overload_rule = v;
+    c->out.overload = o;
+    c->out.overload_total = c->total;
+    c->out.overload_outstanding = o.outstanding;
+    c->out.overload_at_s = (double)(now - (uint64_t)c->t0) * 1e-9;
+    return 1;
+}
+
+/* Cancel what the SUT has queued (tmlp_sut.cancel), once; without the callback the
+ * drain waits for everything. */
+static void cancel_queued(ctx *c)
+{
+    if (c->cancel_called || !c->sut->cancel) return;
+    c->cancel_called = 1;
+    tmlp_error e = {0};
+    if (c->sut->cancel(c->sut->user, c->run, &e) != TMLP_OK)
+        snprintf(c->cancel_error, sizeof c->cancel_error, "%.150s", e.message[0] ? e.message : "failed");
+}
+
 /* Wait until `target` queries completed (target >= 0) or, with target < 0, until no
- * sample is outstanding. deadline: absolute ns. Returns 1 done, 0 deadline, -1 stop. */
+ * sample is outstanding. deadline: absolute ns. Returns 1 done, 0 deadline, -1 stop,
+ * -2 the overload rule fired (only while c->drain_watch). */
 static int wait_for(ctx *c, int64_t target, uint64_t deadline, int honour_stop)
 {
     tmlp_bench_run *run = c->run;
@@ -528,7 +634,9 @@ static int wait_for(ctx *c, int64_t target, uint64_t deadline, int honour_stop)
         pthread_mutex_unlock(&run->mu);
         if (done) return 1;
         if (honour_stop && stop_requested(c)) return -1;
-        if (tmlp_time_now_ns() >= deadline) return 0;
+        now = tmlp_time_now_ns();
+        if (c->drain_watch && overload_check(c, now)) return -2;
+        if (now >= deadline) return 0;
         maybe_progress(c);
     }
 }
@@ -589,12 +697,24 @@ static int wait_progress(ctx *c, int64_t target)
 static int wait_query(ctx *c, int64_t q) { return wait_progress(c, q + 1); }
 
 /* After the last issue: wait for every outstanding sample as long as the SUT completes
- * something within each stall bound. Honours the stop flag at once (the SUT's drain
- * callback then drops what is queued). */
+ * something within each stall bound. A run stopped early (overload, a stop request) first
+ * has its queued samples cancelled (tmlp_sut.cancel); a server run whose backlog breaks
+ * the overload rule while it drains is cancelled then. Honours the stop flag at once (the
+ * SUT's drain callback then waits for the samples in flight). */
 static void drain_run(ctx *c)
 {
     if (c->out.stalled) return; /* a closed-loop query already waited a whole bound */
-    if (wait_progress(c, -1) == -1) c->out.interrupted = 1;
+    if (c->out.overloaded || c->out.interrupted || stop_requested(c)) cancel_queued(c);
+    c->drain_watch = c->watch && !c->out.overloaded;
+    int r;
+    while ((r = wait_progress(c, -1)) == -2) { /* the backlog cannot be VALID: stop waiting for it */
+        c->drain_watch = 0;
+        cancel_queued(c);
+    }
+    if (r == -1) {
+        c->out.interrupted = 1;
+        cancel_queued(c);
+    }
 }
 
 /* One closed-loop query: issue n samples, wait for all of them. 1 done, 0 stalled,
@@ -769,6 +889,7 @@ static void run_server(ctx *c, const int64_t *sched, int64_t n_sched)
         }
         uint64_t now = tmlp_time_now_ns();
         if (max_ns > 0 && !accuracy && now - (uint64_t)c->t0 >= max_ns) break;
+        if (overload_check(c, now)) break;
         int64_t outstanding = run->q_n - atomic_load_explicit(&run->q_completed, memory_order_acquire);
         if (outstanding >= s->max_outstanding_queries) {
             c->out.overloaded = 1;
@@ -967,6 +1088,12 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
 
     r->errors = run->errors + c->out.never_completed + (s->mode == TMLP_MODE_ACCURACY ? run->nonfinite : 0);
     r->never_completed = c->out.never_completed;
+    r->cancelled = run->cancelled;
+    r->unissued_queries = server && n_sched > m ? n_sched - m : 0;
+    r->service_qps = run->busy_n >= TMLP_OVERLOAD_MIN_BUSY && run->busy_ns > 0
+                         ? (double)run->busy_n * 1e9 / (double)run->busy_ns : NAN;
+    r->stopped_at_ns = c->out.overloaded ? (uint64_t)(c->out.overload_at_s * 1e9) : 0;
+    snprintf(c->out.cancel_error, sizeof c->out.cancel_error, "%s", c->cancel_error);
     r->correct = run->correct;
     r->labeled = run->labeled;
     r->nonfinite = run->nonfinite;
@@ -1115,12 +1242,13 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
         eff.offline_sample_count = tmlp_workload_offline_samples(s, sut->sample_count);
 
     /* The workload that does not depend on the clock exists before the clock starts. */
-    int64_t *sched = NULL, n_sched = 0;
+    int64_t *sched = NULL, n_sched = 0, n_total = 0;
     if (s->scenario == TMLP_SCENARIO_SERVER) {
         st = tmlp_schedule_generate(s->schedule_seed, s->target_qps, accuracy ? sut->sample_count : 0,
                                     s->min_query_count, s->min_duration_ms * 1000000ULL, s->max_query_count,
                                     s->max_duration_ms * 1000000ULL, &sched, &n_sched, err);
         if (st != TMLP_OK) return st;
+        n_total = n_sched;
         /* One part of a multi-part run keeps every stride-th arrival of the global schedule
          * (times unchanged: they are offsets from the common start). */
         int64_t stride = s->schedule_stride > 1 ? s->schedule_stride : 1;
@@ -1148,6 +1276,12 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
     c->sut = sut;
     c->run = run;
     c->buf = buf;
+    if (s->scenario == TMLP_SCENARIO_SERVER && !accuracy && s->overload_stop) {
+        /* the whole schedule (all parts): the most lenient allowance the run could get */
+        c->total = n_total;
+        c->allowed = tmlp_overload_allowed_late(s->target_latency_percentile, s->early_stopping_confidence, n_total);
+        c->watch = c->allowed >= 0; /* a run too short for early stopping has no latency rule to break */
+    }
     /* Our own threads first: none may still be busy when the run starts (wait.c) */
     const int64_t settled_ns = tmlp_wait_own_threads_idle(SETTLE_MAX_NS);
     if (s->wait_spin_ns < 0) {

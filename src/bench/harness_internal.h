@@ -60,6 +60,31 @@ int64_t tmlp_workload_offline_samples(const tmlp_bench_settings *s, int64_t samp
 uint64_t tmlp_workload_digest(const tmlp_bench_settings *s, int64_t sample_count,
                               const int64_t *schedule, int64_t n_schedule);
 
+/* --- Overload (overload.c) ------------------------------------------------------------
+ * Can a server run still be VALID? (the rule is explained at the top of overload.c) */
+#define TMLP_OVERLOAD_MIN_BUSY 16   /* busy completions before the service rate is trusted */
+enum { TMLP_OVERLOAD_NONE = 0, TMLP_OVERLOAD_CERTAIN = 1, TMLP_OVERLOAD_PREDICTED = 2 };
+typedef struct tmlp_overload {
+    int64_t allowed;        /* queries over the bound the run may have and pass (-1: none) */
+    int64_t late_done;      /* measured queries completed over the bound */
+    int64_t late_open;      /* outstanding queries past their deadline (tmlp_overload_scan) */
+    int64_t late_predicted; /* outstanding queries finishing past their deadline at twice the
+                               service rate, late_open included (tmlp_overload_scan) */
+    int64_t outstanding;    /* outstanding queries seen by the scan */
+    double service_qps;     /* measured while busy; NaN = not known yet (no prediction) */
+} tmlp_overload;
+
+/* The largest number of over-bound queries with which `total` queries still pass the
+ * server's early stopping at percentile p and confidence c; -1 if none does. */
+int64_t tmlp_overload_allowed_late(double p, double c, int64_t total);
+/* Count o->late_open, o->late_predicted and o->outstanding over queries [from, to) of a
+ * server run: left[q] != 0 marks an outstanding query, origin[q] its scheduled time (ns,
+ * the clock of now_ns). Reads o->service_qps. */
+void tmlp_overload_scan(tmlp_overload *o, const int64_t *origin, const int32_t *left, int64_t from, int64_t to,
+                        int64_t bound_ns, int64_t now_ns);
+/* TMLP_OVERLOAD_CERTAIN, _PREDICTED (the run cannot / will not be VALID) or _NONE. */
+int tmlp_overload_verdict(const tmlp_overload *o);
+
 /* --- Validity (validity.c) ----------------------------------------------------------- */
 
 /* What happened during a run besides the latencies. */
@@ -71,6 +96,11 @@ typedef struct tmlp_bench_outcome {
     int64_t never_completed;       /* samples still outstanding after the drain wait */
     int64_t incomplete_queries;    /* measured queries that never completed */
     int stalled;                   /* closed loop: a query did not complete in the stall bound */
+    int overload_rule;             /* TMLP_OVERLOAD_CERTAIN / _PREDICTED: why the issuer stopped
+                                      (0 = max_outstanding_queries, when overloaded) */
+    tmlp_overload overload;        /* the counts when it stopped */
+    int64_t overload_total;        /* queries scheduled in all */
+    char cancel_error[160];        /* the SUT's cancel callback failed with this message */
     uint64_t stall_ns;             /* the stall bound that ended the run (0 = none did) */
 } tmlp_bench_outcome;
 

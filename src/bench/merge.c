@@ -13,7 +13,8 @@
  *
  * Pack format (one build, one byte order — the fixed part is the struct's bytes):
  *     "TMLPRES1" | tmlp_bench_result (pointers zeroed) | latencies_ns[n_latencies]
- *     | start_ns[n] | query_samples[n] | issue_delay_ns[n] (if the flag word says so)
+ *     | start_ns[n] | query_samples[n] (if the start_ns flag word says the result keeps its
+ *     records) | issue_delay_ns[n] (if its flag word says so)
  *     | sample_done_ns[n_sample_done] | predictions[n_predictions] (int32)
  */
 #include "harness_internal.h"
@@ -220,6 +221,7 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
     r->settings.schedule_stride = 1;
     r->settings.schedule_offset = 0;
     r->run_start_ns = parts[0]->run_start_ns;
+    r->service_qps = NAN; /* the parts' sum, where measured */
     uint64_t h = tmlp_hash64_u64(TMLP_HASH64_INIT, (uint64_t)k);
     tmlp_bench_outcome o;
     memset(&o, 0, sizeof o);
@@ -236,6 +238,11 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
         r->interrupted |= p->interrupted;
         r->offline_samples_planned += p->offline_samples_planned;
         r->overloaded |= p->overloaded;
+        r->cancelled += p->cancelled;
+        r->unissued_queries += p->unissued_queries;
+        if (isfinite(p->service_qps)) r->service_qps = (isfinite(r->service_qps) ? r->service_qps : 0) + p->service_qps;
+        if (p->stopped_at_ns && (!r->stopped_at_ns || p->stopped_at_ns < r->stopped_at_ns))
+            r->stopped_at_ns = p->stopped_at_ns;
         if (p->duration_ns > r->duration_ns) r->duration_ns = p->duration_ns;
         if (all_pred) {
             memcpy(r->predictions + p_off, p->predictions, (size_t)p->n_predictions * sizeof(int32_t));
@@ -324,8 +331,8 @@ static int spans_of(tmlp_bench_result *r, span out[6])
 {
     int k = 0;
     out[k++] = (span){r->latencies_ns, r->n_latencies, sizeof(int64_t)};
-    out[k++] = (span){r->start_ns, r->n_latencies, sizeof(int64_t)};
-    out[k++] = (span){r->query_samples, r->n_latencies, sizeof(int64_t)};
+    out[k++] = (span){r->start_ns, r->start_ns ? r->n_latencies : 0, sizeof(int64_t)};
+    out[k++] = (span){r->query_samples, r->start_ns ? r->n_latencies : 0, sizeof(int64_t)};
     out[k++] = (span){r->issue_delay_ns, r->issue_delay_ns ? r->n_latencies : 0, sizeof(int64_t)};
     out[k++] = (span){r->sample_done_ns, r->n_sample_done, sizeof(int64_t)};
     out[k++] = (span){r->predictions, r->predictions ? r->n_predictions : 0, sizeof(int32_t)};
@@ -342,9 +349,8 @@ static int add_size(size_t *total, int64_t n, size_t size)
 tmlp_status tmlp_bench_result_pack(const tmlp_bench_result *r, void **buf, size_t *len, tmlp_error *err)
 {
     if (!r || !buf || !len) return tmlp_error_set(err, TMLP_ERR_ARG, "pack: NULL argument");
-    if (r->n_latencies > 0 && (!r->start_ns || !r->query_samples || !r->sample_done_ns))
-        return tmlp_error_set(err, TMLP_ERR_ARG, "pack: the result has no per-query records (run it with "
-                              "settings.keep_records = 1)");
+    if (r->n_latencies > 0 && (!r->start_ns != !r->query_samples || (r->n_sample_done > 0 && !r->sample_done_ns)))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "pack: the result has part of its per-query records");
     *buf = NULL;
     *len = 0;
     tmlp_bench_result fixed = *r;
@@ -352,7 +358,8 @@ tmlp_status tmlp_bench_result_pack(const tmlp_bench_result *r, void **buf, size_
     span sp[6];
     int k = spans_of((tmlp_bench_result *)r, sp);
     /* flag words in the fixed part say which optional arrays follow */
-    fixed.latencies_ns = fixed.start_ns = fixed.query_samples = fixed.sample_done_ns = NULL;
+    fixed.latencies_ns = fixed.query_samples = fixed.sample_done_ns = NULL;
+    fixed.start_ns = r->start_ns ? (int64_t *)(uintptr_t)1 : NULL; /* the records follow */
     fixed.issue_delay_ns = r->issue_delay_ns ? (int64_t *)(uintptr_t)1 : NULL;
     fixed.predictions = r->predictions ? (int32_t *)(uintptr_t)1 : NULL;
     fixed.parts = NULL;
@@ -387,13 +394,13 @@ tmlp_status tmlp_bench_result_unpack(const void *buf, size_t len, tmlp_bench_res
     tmlp_bench_result *r = calloc(1, sizeof *r);
     if (!r) return tmlp_error_set(err, TMLP_ERR_NOMEM, "unpack: cannot allocate the result");
     memcpy(r, b + sizeof PACK_MAGIC - 1, sizeof *r);
-    int has_delay = r->issue_delay_ns != NULL, has_pred = r->predictions != NULL;
+    int has_delay = r->issue_delay_ns != NULL, has_pred = r->predictions != NULL, has_rec = r->start_ns != NULL;
     r->latencies_ns = r->start_ns = r->query_samples = r->issue_delay_ns = r->sample_done_ns = NULL;
     r->predictions = NULL;
     r->parts = NULL;
     r->n_parts = 0;
     size_t need = head;
-    if (!add_size(&need, r->n_latencies, 3 * sizeof(int64_t)) ||
+    if (!add_size(&need, r->n_latencies, (has_rec ? 3 : 1) * sizeof(int64_t)) ||
         !add_size(&need, has_delay ? r->n_latencies : 0, sizeof(int64_t)) ||
         !add_size(&need, r->n_sample_done, sizeof(int64_t)) ||
         !add_size(&need, has_pred ? r->n_predictions : 0, sizeof(int32_t)) || need != len) {
@@ -402,12 +409,15 @@ tmlp_status tmlp_bench_result_unpack(const void *buf, size_t len, tmlp_bench_res
                               len);
     }
     r->latencies_ns = alloc_n(r->n_latencies, sizeof(int64_t));
-    r->start_ns = alloc_n(r->n_latencies, sizeof(int64_t));
-    r->query_samples = alloc_n(r->n_latencies, sizeof(int64_t));
-    r->sample_done_ns = alloc_n(r->n_sample_done, sizeof(int64_t));
+    if (has_rec) {
+        r->start_ns = alloc_n(r->n_latencies, sizeof(int64_t));
+        r->query_samples = alloc_n(r->n_latencies, sizeof(int64_t));
+    }
+    if (r->n_sample_done > 0) r->sample_done_ns = alloc_n(r->n_sample_done, sizeof(int64_t));
     if (has_delay) r->issue_delay_ns = alloc_n(r->n_latencies, sizeof(int64_t));
     if (has_pred) r->predictions = alloc_n(r->n_predictions, sizeof(int32_t));
-    if (!r->latencies_ns || !r->start_ns || !r->query_samples || !r->sample_done_ns ||
+    if (!r->latencies_ns || (has_rec && (!r->start_ns || !r->query_samples)) ||
+        (r->n_sample_done > 0 && !r->sample_done_ns) ||
         (has_delay && !r->issue_delay_ns) || (has_pred && !r->predictions)) {
         tmlp_bench_result_destroy(r);
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "unpack: cannot allocate the arrays");

@@ -1,12 +1,23 @@
 /* model_sut.c — a tmlp_model over a data set as a system under test.
  *
+ * Two paths, chosen per run by the dispatch setting (tmlp_model_sut_set_dispatch):
+ *
+ * inline (the default for single-stream and multi-stream): issue() runs the forward in
+ *   the issuing thread, on a session of its own, and completes the query before it
+ *   returns — LoadGen allows a SUT to call QuerySamplesComplete inside IssueQuery. A
+ *   closed loop has one query in flight, so a worker thread buys nothing there and costs
+ *   two hand-offs per query (the issuer wakes the worker, the worker wakes the issuer;
+ *   with one core busy elsewhere they share the other: docs/performance.md).
+ *
+ * workers (the default for server and offline, where queries overlap):
  *   issue(samples[n])  ->  split into work items of <= max_batch samples
  *                      ->  a bounded FIFO queue (mutex + two condition variables)
  *   worker thread w    ->  pop an item, point at its rows of the data set, ONE forward on
  *                          w's own session, argmax of each output row,
  *                          tmlp_bench_complete(predictions)
  *
- * Every worker owns a tmlp_session (sessions are per thread; the model is shared
+ * Every worker, and the issuing thread for the inline path, owns a tmlp_session
+ * (sessions are per thread; the model is shared
  * read-only) and an array of max_batch row pointers, so a forward allocates nothing and
  * copies no sample: F32 data sets go through tmlp_session_forward_rows (the first layer
  * reads each row where it lies), U8 ones through tmlp_session_forward_u8_rows (each row
@@ -27,6 +38,8 @@
  * harness bounds with max_outstanding_queries (default 65536) — and not as an issuer
  * stuck in `issue` past the end of the run. At the bound (or if growing fails) `issue`
  * waits for a free slot.
+ * cancel(): reports every queued sample as cancelled (tmlp_bench_cancelled) and empties
+ * the queue — an overloaded server run stops on time without computing its backlog.
  * drain(): drops queued items and waits for the workers' items in flight — after it
  * returns no worker touches the run (the harness's late-completion contract).
  */
@@ -66,6 +79,8 @@ struct tmlp_model_sut {
     int64_t max_batch, width, out_width;
     int n_workers, started;
     worker *workers;
+    worker issuer;              /* the inline path's session and buffers (issuing thread only) */
+    _Atomic int dispatch;       /* tmlp_sut_dispatch */
 
     pthread_mutex_t mu;
     pthread_cond_t not_empty, not_full, idle;
@@ -178,9 +193,27 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Whether this run's queries are computed in the issuing thread. */
+static int runs_inline(const tmlp_model_sut *m, const tmlp_bench_run *run)
+{
+    int d = atomic_load_explicit(&m->dispatch, memory_order_relaxed);
+    if (d == TMLP_DISPATCH_INLINE) return 1;
+    if (d == TMLP_DISPATCH_WORKERS) return 0;
+    tmlp_scenario sc = tmlp_bench_run_get_scenario(run);
+    return sc == TMLP_SCENARIO_SINGLE_STREAM || sc == TMLP_SCENARIO_MULTI_STREAM;
+}
+
 static void model_issue(void *user, tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n)
 {
     tmlp_model_sut *m = user;
+    if (runs_inline(m, run)) { /* one forward per max_batch samples, here and now */
+        for (int64_t off = 0; off < n; off += m->max_batch) {
+            int64_t k = n - off < m->max_batch ? n - off : m->max_batch;
+            memcpy(m->issuer.mine, samples + off, (size_t)k * sizeof *samples);
+            compute(&m->issuer, run, k);
+        }
+        return;
+    }
     for (int64_t off = 0; off < n; off += m->max_batch) {
         int64_t k = n - off < m->max_batch ? n - off : m->max_batch;
         pthread_mutex_lock(&m->mu);
@@ -209,6 +242,26 @@ static void model_issue(void *user, tmlp_bench_run *run, const tmlp_query_sample
         pthread_cond_signal(&m->not_empty);
         pthread_mutex_unlock(&m->mu);
     }
+}
+
+/* Cancel: every queued item belongs to `run` (one run at a time per SUT); report their
+ * samples as cancelled and empty the queue. Items a worker has popped finish as usual.
+ * Lock order: the queue's, then the run's (tmlp_bench_cancelled); no path takes them the
+ * other way round (the harness never calls into the SUT holding its lock). */
+static tmlp_status model_cancel(void *user, tmlp_bench_run *run, tmlp_error *err)
+{
+    (void)err; /* cannot fail */
+    tmlp_model_sut *m = user;
+    pthread_mutex_lock(&m->mu);
+    int64_t first = m->scap - m->shead < m->scount ? m->scap - m->shead : m->scount; /* up to the wrap */
+    tmlp_bench_cancelled(run, m->samples + m->shead, first);
+    tmlp_bench_cancelled(run, m->samples, m->scount - first);
+    m->icount = 0;
+    m->scount = 0;
+    atomic_store_explicit(&m->pending, 0, memory_order_relaxed);
+    pthread_cond_broadcast(&m->not_full);
+    pthread_mutex_unlock(&m->mu);
+    return TMLP_OK;
 }
 
 static void model_drain(void *user, tmlp_bench_run *run)
@@ -240,6 +293,10 @@ void tmlp_model_sut_destroy(tmlp_model_sut *m)
         free(m->workers[i].predictions);
         free(m->workers[i].mine);
     }
+    tmlp_session_destroy(m->issuer.session);
+    free(m->issuer.rows);
+    free(m->issuer.predictions);
+    free(m->issuer.mine);
     pthread_cond_destroy(&m->idle);
     pthread_cond_destroy(&m->not_full);
     pthread_cond_destroy(&m->not_empty);
@@ -289,6 +346,7 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
     m->out_width = tmlp_model_output_width(model);
     m->n_workers = workers;
     atomic_init(&m->pending, 0);
+    atomic_init(&m->dispatch, TMLP_DISPATCH_AUTO);
     atomic_init(&m->idle_spin_ns, tmlp_wait_spin_budget(workers + 1, IDLE_SPIN_NS, NULL, 0));
     /* tmlp_model_sut_destroy (called on every later failure) destroys all four: a failed
      * init is undone here, before destroy can see a half-initialised object */
@@ -320,21 +378,24 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "model_sut: out of memory for the queue");
     }
 
-    for (int i = 0; i < workers; i++) {
-        worker *w = &m->workers[i];
+    /* workers 0..n-1, then the issuing thread's own (the inline path) */
+    for (int i = 0; i <= workers; i++) {
+        worker *w = i < workers ? &m->workers[i] : &m->issuer;
         w->owner = m;
         tmlp_status st = tmlp_session_create(model, max_batch, &w->session, NULL);
         if (st != TMLP_OK) {
             tmlp_model_sut_destroy(m);
-            return tmlp_error_set(err, st, "model_sut: cannot create the session of worker %d (max_batch %lld): %s",
-                                  i, (long long)max_batch, tmlp_status_str(st));
+            return tmlp_error_set(err, st, "model_sut: cannot create the session of %s (max_batch %lld): %s",
+                                  i < workers ? "a worker" : "the issuing thread", (long long)max_batch,
+                                  tmlp_status_str(st));
         }
         w->rows = malloc(rows_bytes);
         w->predictions = malloc((size_t)max_batch * sizeof(int32_t));
         w->mine = malloc((size_t)max_batch * sizeof(tmlp_query_sample));
         if (!w->rows || !w->predictions || !w->mine) {
             tmlp_model_sut_destroy(m);
-            return tmlp_error_set(err, TMLP_ERR_NOMEM, "model_sut: out of memory for worker %d", i);
+            return tmlp_error_set(err, TMLP_ERR_NOMEM, "model_sut: out of memory for the buffers of %s",
+                                  i < workers ? "a worker" : "the issuing thread");
         }
     }
     for (int i = 0; i < workers; i++) {
@@ -352,6 +413,7 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
     m->sut.issue = model_issue;
     m->sut.flush = NULL;
     m->sut.drain = model_drain;
+    m->sut.cancel = model_cancel;
     *out = m;
     return TMLP_OK;
 }
@@ -365,7 +427,8 @@ tmlp_status tmlp_model_sut_set_threads(tmlp_model_sut *m, int threads, tmlp_erro
         tmlp_status st = tmlp_session_set_threads(m->workers[i].session, threads, err);
         if (st != TMLP_OK) return st;
     }
-    return TMLP_OK;
+    /* the inline path computes on the issuing thread's own session: the same split there */
+    return tmlp_session_set_threads(m->issuer.session, threads, err);
 }
 
 int tmlp_model_sut_threads(const tmlp_model_sut *m)
@@ -384,4 +447,36 @@ void tmlp_model_sut_set_idle_spin_ns(tmlp_model_sut *m, int64_t ns)
     if (ns < 0) ns = tmlp_wait_spin_budget(m->n_workers + 1, IDLE_SPIN_NS, NULL, 0);
     if (ns > IDLE_SPIN_MAX_NS) ns = IDLE_SPIN_MAX_NS;
     atomic_store_explicit(&m->idle_spin_ns, ns, memory_order_relaxed);
+}
+
+static const char *const dispatch_names[] = {"auto", "inline", "workers"};
+
+const char *tmlp_sut_dispatch_name(tmlp_sut_dispatch d)
+{
+    return (unsigned)d <= TMLP_DISPATCH_WORKERS ? dispatch_names[d] : "unknown";
+}
+
+tmlp_status tmlp_sut_dispatch_parse(const char *name, tmlp_sut_dispatch *out, tmlp_error *err)
+{
+    for (int d = 0; name && out && d <= TMLP_DISPATCH_WORKERS; d++)
+        if (!strcmp(name, dispatch_names[d])) {
+            *out = (tmlp_sut_dispatch)d;
+            return TMLP_OK;
+        }
+    return tmlp_error_set(err, TMLP_ERR_ARG, "model_sut: dispatch \"%s\" is not one of auto, inline, workers",
+                          name ? name : "(null)");
+}
+
+tmlp_status tmlp_model_sut_set_dispatch(tmlp_model_sut *m, tmlp_sut_dispatch d, tmlp_error *err)
+{
+    if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "model_sut: set_dispatch: m is NULL");
+    if ((unsigned)d > TMLP_DISPATCH_WORKERS)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "model_sut: set_dispatch: unknown dispatch %d", (int)d);
+    atomic_store_explicit(&m->dispatch, (int)d, memory_order_relaxed);
+    return TMLP_OK;
+}
+
+tmlp_sut_dispatch tmlp_model_sut_dispatch(const tmlp_model_sut *m)
+{
+    return m ? (tmlp_sut_dispatch)atomic_load_explicit(&m->dispatch, memory_order_relaxed) : TMLP_DISPATCH_AUTO;
 }

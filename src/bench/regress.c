@@ -11,7 +11,9 @@
  *
  * tmlp_regress_compare_runs is the run-level rule (report.h): one value per repetition,
  * Welch on logarithms, an interval of the relative change, a noise floor, and the verdict
- * above with threshold = max(threshold, noise floor).
+ * above with threshold = max(threshold, noise floor). tmlp_regress_decide applies it to a
+ * family of metrics with Holm's correction across them: the one function every run-level
+ * verdict (regress, --baseline, compare on results files) goes through.
  */
 #include "tinymlp/report.h"
 #include "tinymlp/stats.h"
@@ -199,3 +201,31 @@ double tmlp_regress_two_proportion_p(int64_t k1, int64_t n1, int64_t k2, int64_t
     return 2.0 * tmlp_stats_normal_sf(fabs(p1 - p2) / se);
 }
 
+
+tmlp_status tmlp_regress_decide(tmlp_regress_metric *metrics, int64_t n, double threshold, double alpha,
+                                tmlp_error *err)
+{
+    if (n < 0 || (n > 0 && !metrics))
+        return tmlp_error_set(err, TMLP_ERR_ARG, "regress: decide: %s", n < 0 ? "n is negative" : "metrics is NULL");
+    double *p = calloc((size_t)(n > 0 ? n : 1) * 2, sizeof *p);
+    if (!p) return tmlp_error_set(err, TMLP_ERR_NOMEM, "regress: decide: out of memory for %lld metrics", (long long)n);
+    double *adj = p + (n > 0 ? n : 1);
+    for (int64_t i = 0; i < n; i++) {
+        tmlp_regress_metric *m = &metrics[i];
+        tmlp_error e = {0};
+        tmlp_status st = tmlp_regress_compare_runs(m->dir, m->base, m->n_base, m->cur, m->n_cur, threshold, alpha,
+                                                   &m->runs, &e);
+        if (st != TMLP_OK) {
+            free(p);
+            return tmlp_error_set(err, st, "regress: decide: metric %lld: %s", (long long)i, e.message);
+        }
+        p[i] = m->runs.tested ? m->runs.p : NAN;
+    }
+    tmlp_status st = tmlp_regress_holm(p, n, adj, err);
+    for (int64_t i = 0; st == TMLP_OK && i < n; i++) {
+        metrics[i].adj_p = adj[i];
+        metrics[i].verdict = tmlp_regress_runs_verdict(&metrics[i].runs, metrics[i].dir, adj[i], alpha);
+    }
+    free(p);
+    return st;
+}

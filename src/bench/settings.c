@@ -27,6 +27,8 @@
  *   early_stopping_confidence     0.99: LoadGen's early-stopping default.
  *   max_outstanding_queries 65536, drain_timeout_ms 10000, find_peak_*: ours (LoadGen has
  *                                 no overload bound and waits forever for a lost sample).
+ *   overload_stop 1               ours: LoadGen issues the whole schedule of an overloaded
+ *                                 run and finds the overload after it (overload.c).
  */
 #include "harness_internal.h"
 #include "internal.h"
@@ -134,6 +136,7 @@ tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario sc)
     s.offline_expected_qps = 0.0;
     s.wait_spin_ns = -1; /* our choice: spin only with a core to spare (wait.c) */
     s.keep_records = 1;  /* traces and merges need them; bench_mlp clears it when neither is asked */
+    s.overload_stop = 1; /* ours: an overloaded server run ends once it cannot be VALID */
     s.stop = NULL;
     s.progress = NULL;
     s.progress_user = NULL;

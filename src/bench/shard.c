@@ -1,8 +1,8 @@
 /* shard.c — a view of a SUT that holds one contiguous shard of its samples, so one part of
  * a multi-part run (an MPI rank) scores only its share of the sample set:
  *     view index i  ->  inner index first + i,     view labels = inner labels + first.
- * Ids pass through unchanged: the inner SUT completes samples on the harness's run with
- * the ids it was given, and the harness never sees the translation.
+ * Ids pass through unchanged: the inner SUT completes (or cancels) samples on the
+ * harness's run with the ids it was given, and the harness never sees the translation.
  * The translation buffer is sized once (max_issue samples); a larger issue call is
  * forwarded in pieces, which the SUT contract allows (it owns batching).
  */
@@ -44,6 +44,12 @@ static void shard_drain(void *user, tmlp_bench_run *run)
     if (s->inner->drain) s->inner->drain(s->inner->user, run);
 }
 
+static tmlp_status shard_cancel(void *user, tmlp_bench_run *run, tmlp_error *err)
+{
+    tmlp_sut_shard *s = user; /* ids pass through: the inner SUT reports them to the run */
+    return s->inner->cancel(s->inner->user, run, err);
+}
+
 tmlp_status tmlp_sut_shard_create(const tmlp_sut *inner, int64_t first, int64_t count, int64_t max_issue,
                                   tmlp_sut_shard **out, tmlp_error *err)
 {
@@ -72,6 +78,7 @@ tmlp_status tmlp_sut_shard_create(const tmlp_sut *inner, int64_t first, int64_t 
     s->view.issue = shard_issue;
     s->view.flush = shard_flush;
     s->view.drain = shard_drain;
+    s->view.cancel = inner->cancel ? shard_cancel : NULL;
     *out = s;
     return TMLP_OK;
 }

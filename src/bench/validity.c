@@ -19,7 +19,8 @@
  *                  server: t = queries over target_latency_ns (never-completed ones count
  *                    as over); passes iff q >= h(t) + t.
  * VALID iff every applicable check is Yes and nothing else went wrong (interrupt,
- * overload, samples that never completed, completion errors). Accuracy mode measures
+ * overload — the issuer stopped at max_outstanding_queries or by the overload rule of
+ * overload.c —, samples that never completed, completion errors). Accuracy mode measures
  * correctness, not performance: its duration, count and latency checks are NA and it is
  * VALID iff every sample completed exactly once.
  */
@@ -181,6 +182,38 @@ static void check_early_stopping(tmlp_bench_result *r, const double *sorted, int
              (long long)n, pct, est, c * 100.0, (long long)t, t == 1 ? "query" : "queries");
 }
 
+/* Why an overloaded server run stopped, with the numbers (overload.c): the rule that
+ * fired, the late queries against what early stopping allows, the backlog and the SUT's
+ * measured rate — so the reader knows how far below target_qps to go. */
+static void overload_reason(tmlp_bench_result *r, const tmlp_bench_outcome *o)
+{
+    const tmlp_bench_settings *s = &r->settings;
+    const tmlp_overload *v = &o->overload;
+    char bound[32], rate[96] = "";
+    fmt_ns(bound, sizeof bound, (double)s->target_latency_ns);
+    if (isfinite(v->service_qps))
+        snprintf(rate, sizeof rate, " (the SUT completed %.0f samples/s while busy)", v->service_qps);
+    if (o->overload_rule == TMLP_OVERLOAD_CERTAIN)
+        tmlp_bench_add_reason(r, "overloaded: stopped issuing at %.3f s: %lld queries already over the %s bound "
+                              "(%lld completed late, %lld waiting past it), more than the %lld early stopping "
+                              "allows for %lld queries; %lld outstanding: reduce target QPS%s", o->overload_at_s,
+                              (long long)(v->late_done + v->late_open), bound, (long long)v->late_done,
+                              (long long)v->late_open, (long long)v->allowed, (long long)o->overload_total,
+                              (long long)v->outstanding, rate);
+    else if (o->overload_rule == TMLP_OVERLOAD_PREDICTED)
+        tmlp_bench_add_reason(r, "overloaded: stopped issuing at %.3f s: the %lld queries outstanding need "
+                              "%.3f s even at twice the SUT's measured %.0f samples/s, so %lld will exceed the %s "
+                              "bound (%lld completed late already), more than the %lld early stopping allows for "
+                              "%lld queries: reduce target QPS", o->overload_at_s, (long long)v->outstanding,
+                              (double)v->outstanding / (2.0 * v->service_qps), v->service_qps,
+                              (long long)v->late_predicted, bound, (long long)v->late_done, (long long)v->allowed,
+                              (long long)o->overload_total);
+    else
+        tmlp_bench_add_reason(r, "overloaded: %lld queries outstanding at %.3f s (max_outstanding_queries = %lld): "
+                              "reduce target QPS", (long long)o->overload_outstanding, o->overload_at_s,
+                              (long long)s->max_outstanding_queries);
+}
+
 void tmlp_bench_validate(tmlp_bench_result *r, const double *sorted, int64_t n, const tmlp_bench_outcome *o)
 {
     const tmlp_bench_settings *s = &r->settings;
@@ -198,10 +231,10 @@ void tmlp_bench_validate(tmlp_bench_result *r, const double *sorted, int64_t n, 
     r->es_text[0] = '\0';
 
     if (o->interrupted) tmlp_bench_add_reason(r, "interrupted: the run was stopped before its end");
-    if (o->overloaded)
-        tmlp_bench_add_reason(r, "overloaded: %lld queries outstanding at %.3f s (max_outstanding_queries = %lld): "
-                              "reduce target QPS", (long long)o->overload_outstanding, o->overload_at_s,
-                              (long long)s->max_outstanding_queries);
+    if (o->overloaded) overload_reason(r, o);
+    if (o->cancel_error[0])
+        tmlp_bench_add_reason(r, "the SUT's cancel callback failed (%.120s): its queued samples were waited for "
+                              "instead: fix the SUT", o->cancel_error);
     char stall[32];
     fmt_ns(stall, sizeof stall, (double)(o->stall_ns ? o->stall_ns : s->drain_timeout_ms * 1000000ULL));
     if (o->stalled)
@@ -226,7 +259,7 @@ void tmlp_bench_validate(tmlp_bench_result *r, const double *sorted, int64_t n, 
     if (!accuracy) {
         uint64_t min_ns = s->min_duration_ms * 1000000ULL;
         r->check_min_duration = r->duration_ns >= min_ns;
-        if (!r->check_min_duration) {
+        if (!r->check_min_duration && !o->overloaded) { /* an overload stop cut it: said above */
             fmt_ns(a, sizeof a, (double)r->duration_ns);
             fmt_ns(b, sizeof b, (double)min_ns);
             if (s->scenario == TMLP_SCENARIO_OFFLINE)
@@ -247,7 +280,7 @@ void tmlp_bench_validate(tmlp_bench_result *r, const double *sorted, int64_t n, 
         } else {
             r->check_min_queries = r->queries >= s->min_query_count;
         }
-        if (!r->check_min_queries && s->scenario != TMLP_SCENARIO_OFFLINE)
+        if (!r->check_min_queries && s->scenario != TMLP_SCENARIO_OFFLINE && !o->overloaded)
             tmlp_bench_add_reason(r, "min query count not met: %lld < %lld: run longer (raise or clear "
                                   "max_query_count / max_duration_ms)", (long long)r->queries,
                                   (long long)s->min_query_count);

@@ -10,13 +10,22 @@
  *     by the flush or the close, and without fsync a crash after rename can leave a
  *     zero-length file on ext4/xfs;
  *   - the directory is fsynced after the rename so the new name is durable (best effort:
- *     some file systems refuse fsync on a directory).
+ *     some file systems refuse fsync on a directory);
+ *   - a writer killed before its commit (kill -9, a second Ctrl-C) leaves its temporary
+ *     behind; the next open of the same target removes such leftovers, and only those
+ *     (clean_stale below): a regular file, not a link, owned by this user, named exactly
+ *     ".BASE.PID.HEX.tmp" for this target, whose writer PID is not this process and is
+ *     gone — no such process, or the process now holding that PID started after the file
+ *     was last written (so it is a later process that reused the PID). The PID is looked
+ *     up in this process's PID namespace.
  */
 #include "atomic_file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,6 +98,85 @@ static int tmp_name(char *buf, size_t cap, const char *target, unsigned long n)
     return w > 0 && (size_t)w < cap ? 0 : -1;
 }
 
+/* If `name` is ".BASE.PID.HEX.tmp" for this base, the PID; else -1. The part between
+ * ".BASE." and ".tmp" must be exactly decimal digits, a dot and lowercase hex digits, so
+ * another target's temporaries (".BASE.x.PID.HEX.tmp" belongs to "BASE.x") never match. */
+static long temp_pid(const char *name, const char *base)
+{
+    size_t nb = strlen(base), n = strlen(name);
+    if (n < nb + 2 + 8 || name[0] != '.' || strncmp(name + 1, base, nb) || name[nb + 1] != '.' ||
+        strcmp(name + n - 4, ".tmp"))
+        return -1;
+    const char *p = name + nb + 2, *end = name + n - 4;
+    long pid = 0;
+    const char *d = p;
+    while (d < end && *d >= '0' && *d <= '9') {
+        if (pid > 99999999L) return -1;
+        pid = pid * 10 + (*d++ - '0');
+    }
+    if (d == p || d >= end || *d != '.' || pid < 1) return -1;
+    const char *h = ++d;
+    while (d < end && ((*d >= '0' && *d <= '9') || (*d >= 'a' && *d <= 'f'))) d++;
+    return d == end && d > h ? pid : -1;
+}
+
+/* When process `pid` started (seconds since the epoch, Linux /proc); -1 if unknown. */
+static double process_start(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+    unsigned long long ticks = 0;
+    /* fields are counted from 1 (the pid); the space before field f is the (f - 2)-th after
+     * the ')' closing field 2: walk to the one before field 22, starttime */
+    for (int field = 3; p && field <= 22; field++) p = strchr(p + 1, ' ');
+    if (!p || sscanf(p + 1, "%llu", &ticks) != 1) return -1;
+    f = fopen("/proc/stat", "r");
+    if (!f) return -1;
+    unsigned long long btime = 0;
+    char line[256];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "btime %llu", &btime) == 1) break;
+    fclose(f);
+    long hz = sysconf(_SC_CLK_TCK);
+    return btime && hz > 0 ? (double)btime + (double)ticks / (double)hz : -1;
+}
+
+/* Remove the temporaries killed writers left for `target` (see the file's opening). */
+static void clean_stale(const char *target)
+{
+    const char *slash = strrchr(target, '/');
+    char dir[PATH_MAX];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == target) snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - target) < sizeof dir) snprintf(dir, sizeof dir, "%.*s", (int)(slash - target), target);
+    else return;
+    const char *base = slash ? slash + 1 : target;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    int dfd = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long pid = temp_pid(e->d_name, base);
+        if (pid < 0 || pid == (long)getpid()) continue;
+        struct stat st;
+        if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+            continue;
+        int gone = kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+        if (!gone) { /* a process holds that PID: the writer only if it started before the last write */
+            double started = process_start(pid);
+            gone = started >= 0 && started > (double)st.st_mtime + 1.0;
+        }
+        if (gone) (void)unlinkat(dfd, e->d_name, 0);
+    }
+    closedir(d);
+}
+
 tmlp_status tmlp_atomic_file_open(const char *path, const tmlp_allocator *alloc,
                                   tmlp_atomic_file **out, tmlp_error *err)
 {
@@ -131,6 +219,7 @@ tmlp_status tmlp_atomic_file_open(const char *path, const tmlp_allocator *alloc,
         af_free(af);
         return tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory opening %s", path);
     }
+    clean_stale(af->target);
     int fd = -1;
     unsigned long n = (unsigned long)tmlp_time_now_ns();
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++, n += 7919) {

@@ -19,8 +19,10 @@
  * checked. A symbolic link is followed: its target is replaced, the link stays. A
  * directory is refused at open() with a message.
  *
- * What it cannot do: after kill -9 (or a second Ctrl-C) the temporary stays behind. It is
- * named after the target with a leading dot so it is easy to spot; the target is intact.
+ * After kill -9 (or a second Ctrl-C) the temporary stays behind (the target is intact):
+ * the next open() of the same target removes it — only files named ".NAME.PID.HEX.tmp" for
+ * that target, owned by this user, whose writer process is gone (atomic_file.c says how
+ * that is decided).
  *
  * Errors: TMLP_ERR_IO with a message naming the path and strerror; TMLP_ERR_NOMEM.
  * Thread-safety: one handle per thread; different handles are independent.
