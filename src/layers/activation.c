@@ -46,7 +46,6 @@ static tmlp_epilogue activation_epilogue(const tmlp_layer *l)
 
 static float activation_param(const tmlp_layer *l) { return ((const activation *)l)->ep.alpha; }
 
-static int64_t activation_param_count(const tmlp_layer *l) { (void)l; return 0; }
 
 /* The scalar formula's operations per element, a transcendental function counted as one. */
 static int64_t activation_flops(const tmlp_layer *l)
@@ -67,8 +66,6 @@ static tmlp_status activation_prepare(tmlp_layer *l, const tmlp_allocator *al, t
     return TMLP_OK;
 }
 
-static void activation_destroy(tmlp_layer *l, const tmlp_allocator *a) { tmlp_mem_free(a, l); }
-
 /* One table per kind: they differ in name, kind and (leaky_relu) the parameter. */
 #define ACTIVATION_OPS(var, NAME, KIND, PARAM)                                                   \
     static const tmlp_layer_ops var = {                                                         \
@@ -78,10 +75,10 @@ static void activation_destroy(tmlp_layer *l, const tmlp_allocator *a) { tmlp_me
         .forward = activation_forward,                                                          \
         .epilogue = activation_epilogue,                                                        \
         .param = PARAM,                                                                         \
-        .param_count = activation_param_count,                                                  \
+        .param_count = tmlp_layer_plain_param_count,                                                  \
         .flops_per_sample = activation_flops,                                                   \
         .prepare = activation_prepare,                                                          \
-        .destroy = activation_destroy,                                                          \
+        .destroy = tmlp_layer_plain_destroy,                                                          \
     }
 ACTIVATION_OPS(leaky_relu_ops, "leaky_relu", TMLP_LAYER_LEAKY_RELU, activation_param);
 ACTIVATION_OPS(gelu_ops, "gelu", TMLP_LAYER_GELU, NULL);

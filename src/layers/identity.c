@@ -24,10 +24,7 @@ static void identity_forward(const tmlp_layer *l, const float *x, float *y, int6
     if (y != x) memcpy(y, x, (size_t)(batch * l->out_width) * sizeof(float));
 }
 
-static int64_t identity_param_count(const tmlp_layer *l) { (void)l; return 0; }
 static int64_t identity_flops(const tmlp_layer *l) { (void)l; return 0; }
-
-static void identity_destroy(tmlp_layer *l, const tmlp_allocator *a) { tmlp_mem_free(a, l); }
 
 static const tmlp_layer_ops dropout_ops = {
     .name = "dropout",
@@ -35,9 +32,9 @@ static const tmlp_layer_ops dropout_ops = {
     .in_place = true,
     .passthrough = true,
     .forward = identity_forward,
-    .param_count = identity_param_count,
+    .param_count = tmlp_layer_plain_param_count,
     .flops_per_sample = identity_flops,
-    .destroy = identity_destroy,
+    .destroy = tmlp_layer_plain_destroy,
 };
 
 static const tmlp_layer_ops identity_ops = {
@@ -46,9 +43,9 @@ static const tmlp_layer_ops identity_ops = {
     .in_place = true,
     .passthrough = true,
     .forward = identity_forward,
-    .param_count = identity_param_count,
+    .param_count = tmlp_layer_plain_param_count,
     .flops_per_sample = identity_flops,
-    .destroy = identity_destroy,
+    .destroy = tmlp_layer_plain_destroy,
 };
 
 tmlp_status tmlp_identity_create(const tmlp_allocator *a, int64_t width, tmlp_layer_kind kind,
@@ -58,11 +55,5 @@ tmlp_status tmlp_identity_create(const tmlp_allocator *a, int64_t width, tmlp_la
                                 : kind == TMLP_LAYER_IDENTITY ? &identity_ops
                                                               : NULL;
     if (!ops) return tmlp_error_set(err, TMLP_ERR_ARG, "identity: kind %d is not dropout or identity", (int)kind);
-    if (width < 1) return tmlp_error_set(err, TMLP_ERR_ARG, "%s: width %lld < 1", ops->name, (long long)width);
-    tmlp_layer *l = tmlp_mem_alloc(a, sizeof *l);
-    if (!l) return tmlp_error_set(err, TMLP_ERR_NOMEM, "%s: out of memory for the layer", ops->name);
-    l->ops = ops;
-    l->in_width = l->out_width = width;
-    *out_layer = l;
-    return TMLP_OK;
+    return tmlp_layer_plain_create(a, ops, width, out_layer, err);
 }

@@ -129,6 +129,14 @@ static inline double tmlp_bn_scale(float var, float gamma, float eps)
  * returns TMLP_OK with *out set, or an error code with err filled and nothing leaked.
  * Parameter values are checked by the public builders (model.c). */
 
+/* A layer that is only its header (no parameters: relu, softmax, log_softmax, dropout,
+ * identity): allocated through `a` with `ops` and in = out = width. Errors name ops->name:
+ * TMLP_ERR_ARG (width < 1), TMLP_ERR_NOMEM. Such a layer's ops use the two below. */
+tmlp_status tmlp_layer_plain_create(const tmlp_allocator *a, const tmlp_layer_ops *ops,
+                                    int64_t width, tmlp_layer **out_layer, tmlp_error *err);
+int64_t tmlp_layer_plain_param_count(const tmlp_layer *l); /* 0 */
+void tmlp_layer_plain_destroy(tmlp_layer *l, const tmlp_allocator *a);
+
 /* dense.c: W (out, in) is copied; b (out) is copied, or NULL for a bias-free layer (runs
  * as zeros; tensors() then lists no bias). */
 tmlp_status tmlp_dense_create(const tmlp_allocator *a, int64_t in, int64_t out,

@@ -61,30 +61,20 @@ static void log_softmax_forward(const tmlp_layer *l, const float *x, float *y, i
     }
 }
 
-static int64_t log_softmax_param_count(const tmlp_layer *l) { (void)l; return 0; }
 static int64_t log_softmax_flops(const tmlp_layer *l) { return 3 * l->out_width; }
-
-static void log_softmax_destroy(tmlp_layer *l, const tmlp_allocator *a) { tmlp_mem_free(a, l); }
 
 static const tmlp_layer_ops log_softmax_ops = {
     .name = "log_softmax",
     .kind = TMLP_LAYER_LOG_SOFTMAX,
     .in_place = true,
     .forward = log_softmax_forward,
-    .param_count = log_softmax_param_count,
+    .param_count = tmlp_layer_plain_param_count,
     .flops_per_sample = log_softmax_flops,
-    .destroy = log_softmax_destroy,
+    .destroy = tmlp_layer_plain_destroy,
 };
 
 tmlp_status tmlp_log_softmax_create(const tmlp_allocator *a, int64_t width,
                                     tmlp_layer **out_layer, tmlp_error *err)
 {
-    if (width < 1)
-        return tmlp_error_set(err, TMLP_ERR_ARG, "log_softmax: width %lld < 1", (long long)width);
-    tmlp_layer *l = tmlp_mem_alloc(a, sizeof *l);
-    if (!l) return tmlp_error_set(err, TMLP_ERR_NOMEM, "log_softmax: out of memory for the layer");
-    l->ops = &log_softmax_ops;
-    l->in_width = l->out_width = width;
-    *out_layer = l;
-    return TMLP_OK;
+    return tmlp_layer_plain_create(a, &log_softmax_ops, width, out_layer, err);
 }

@@ -593,3 +593,25 @@ int64_t tmlp_argmax(const float *x, int64_t n)
         if (x[i] > x[best]) best = i; /* strict: the first index wins ties */
     return best;
 }
+
+/* --- Layers that are only a header (layer.h) -------------------------------------------- */
+
+tmlp_status tmlp_layer_plain_create(const tmlp_allocator *a, const tmlp_layer_ops *ops,
+                                    int64_t width, tmlp_layer **out_layer, tmlp_error *err)
+{
+    if (width < 1) return tmlp_error_set(err, TMLP_ERR_ARG, "%s: width %lld < 1", ops->name, (long long)width);
+    tmlp_layer *l = tmlp_mem_alloc(a, sizeof *l);
+    if (!l) return tmlp_error_set(err, TMLP_ERR_NOMEM, "%s: out of memory for the layer", ops->name);
+    l->ops = ops;
+    l->in_width = l->out_width = width;
+    *out_layer = l;
+    return TMLP_OK;
+}
+
+int64_t tmlp_layer_plain_param_count(const tmlp_layer *l)
+{
+    (void)l;
+    return 0;
+}
+
+void tmlp_layer_plain_destroy(tmlp_layer *l, const tmlp_allocator *a) { tmlp_mem_free(a, l); }

@@ -33,10 +33,7 @@ static tmlp_epilogue relu_epilogue(const tmlp_layer *l)
     return TMLP_EPILOGUE_RELU;
 }
 
-static int64_t relu_param_count(const tmlp_layer *l) { (void)l; return 0; }
 static int64_t relu_flops(const tmlp_layer *l) { return l->out_width; }
-
-static void relu_destroy(tmlp_layer *l, const tmlp_allocator *a) { tmlp_mem_free(a, l); }
 
 static const tmlp_layer_ops relu_ops = {
     .name = "relu",
@@ -44,19 +41,13 @@ static const tmlp_layer_ops relu_ops = {
     .in_place = true,
     .forward = relu_forward,
     .epilogue = relu_epilogue,
-    .param_count = relu_param_count,
+    .param_count = tmlp_layer_plain_param_count,
     .flops_per_sample = relu_flops,
-    .destroy = relu_destroy,
+    .destroy = tmlp_layer_plain_destroy,
 };
 
 tmlp_status tmlp_relu_create(const tmlp_allocator *a, int64_t width, tmlp_layer **out_layer,
                              tmlp_error *err)
 {
-    if (width < 1) return tmlp_error_set(err, TMLP_ERR_ARG, "relu: width %lld < 1", (long long)width);
-    tmlp_layer *l = tmlp_mem_alloc(a, sizeof *l);
-    if (!l) return tmlp_error_set(err, TMLP_ERR_NOMEM, "relu: out of memory for the layer");
-    l->ops = &relu_ops;
-    l->in_width = l->out_width = width;
-    *out_layer = l;
-    return TMLP_OK;
+    return tmlp_layer_plain_create(a, &relu_ops, width, out_layer, err);
 }

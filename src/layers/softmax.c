@@ -63,30 +63,20 @@ static void softmax_forward(const tmlp_layer *l, const float *x, float *y, int64
     }
 }
 
-static int64_t softmax_param_count(const tmlp_layer *l) { (void)l; return 0; }
 static int64_t softmax_flops(const tmlp_layer *l) { return 3 * l->out_width; }
-
-static void softmax_destroy(tmlp_layer *l, const tmlp_allocator *a) { tmlp_mem_free(a, l); }
 
 static const tmlp_layer_ops softmax_ops = {
     .name = "softmax",
     .kind = TMLP_LAYER_SOFTMAX,
     .in_place = true,
     .forward = softmax_forward,
-    .param_count = softmax_param_count,
+    .param_count = tmlp_layer_plain_param_count,
     .flops_per_sample = softmax_flops,
-    .destroy = softmax_destroy,
+    .destroy = tmlp_layer_plain_destroy,
 };
 
 tmlp_status tmlp_softmax_create(const tmlp_allocator *a, int64_t width,
                                 tmlp_layer **out_layer, tmlp_error *err)
 {
-    if (width < 1)
-        return tmlp_error_set(err, TMLP_ERR_ARG, "softmax: width %lld < 1", (long long)width);
-    tmlp_layer *l = tmlp_mem_alloc(a, sizeof *l);
-    if (!l) return tmlp_error_set(err, TMLP_ERR_NOMEM, "softmax: out of memory for the layer");
-    l->ops = &softmax_ops;
-    l->in_width = l->out_width = width;
-    *out_layer = l;
-    return TMLP_OK;
+    return tmlp_layer_plain_create(a, &softmax_ops, width, out_layer, err);
 }
