@@ -18,18 +18,20 @@
  * SapphireRapids: avx512; Haswell, Zen, Skylake: avx2; anything older: scalar);
  *
  *     G (GFLOP/s)   batch 1   2-7   8-31   >= 32
- *     avx512           75     150    230     235
- *     avx2             75      90    100     100
- *     scalar           21      21     21      21
- *     blas             55      65   (class of the core, as above)
+ *     avx512           50      90    105     110
+ *     avx2             45      60     80      90
+ *     scalar           15      15     15      15
+ *     blas             45      55   (class of the core, as above)
  *
  * and 1 us per batch is the harness's and the model SUT's own work for one work item.
- * Where the numbers come from (docs/bench_mlp.md, "The offline query's size"): the
- * kernels sustain ~247 GFLOP/s (avx512) and ~115 (avx2) from batch 8 on one Zen 5 core,
- * ~22 scalar, a run end to end ~0.9-0.95 of that; batch 1 is bound by streaming the weights
- * (60-110 GFLOP/s, on AVX2 and AVX-512 alike); AVX2 is set below Zen 5's 115 so that a Zen 3
- * (~86 GFLOP/s sgemm) also stays within 3 s. A machine faster than the rule finishes early
- * and the run says so with the measured rate to use (--offline-expected-qps).
+ * The rates are those of the typical core of each class, end to end — an AVX-512 server
+ * core at its AVX-512 clock (~110-130 GFLOP/s: two 512-bit FMA units near 2 GHz, or a Zen 4),
+ * an AVX2 core such as the issue's Zen 3 (~86 GFLOP/s sgemm) — and were checked on the
+ * development VM, whose Zen 5 vCPUs measured just that on the day (docs/bench_mlp.md, "The
+ * offline query's size"). Batch 1 is bound by streaming the weights, on either ISA. A
+ * faster machine (a quiet Zen 5 core sustains ~230 GFLOP/s with the avx512 kernels)
+ * finishes early: the run is INVALID and says the measured rate to pass as
+ * --offline-expected-qps.
  */
 #include <math.h>
 #include <stdio.h>
@@ -45,10 +47,10 @@
 enum { CLASS_AVX512, CLASS_AVX2, CLASS_SCALAR, CLASS_BLAS_SMALL, N_CLASS };
 static const char *const class_name[N_CLASS] = {"avx512", "avx2", "scalar", "blas"};
 static const double gflops[N_CLASS][4] = { /* batch 1, 2-7, 8-31, >= 32 */
-    {75, 150, 230, 235},
-    {75, 90, 100, 100},
-    {21, 21, 21, 21},
-    {55, 65, 0, 0}, /* blas from batch 8: the class of OpenBLAS's core */
+    {50, 90, 105, 110},
+    {45, 60, 80, 90},
+    {15, 15, 15, 15},
+    {45, 55, 0, 0}, /* blas from batch 8: the class of OpenBLAS's core */
 };
 
 static int batch_bucket(int64_t b) { return b <= 1 ? 0 : b < 8 ? 1 : b < 32 ? 2 : 3; }

@@ -304,10 +304,10 @@ static void test_overload_predicted(void **state)
 static void test_overload_spares_healthy_runs(void **state)
 {
     (void)state;
-    const int64_t n = 2000;
-    fake_sut *f = fake_new(100, 700 * US, 0);
+    const int64_t n = 700; /* early stopping allows 1 late query: the rule is armed */
+    fake_sut *f = fake_new(100, 350 * US, 0);
     for (int rule = 1; rule >= 0; rule--) {
-        tmlp_bench_settings s = server_settings(1000.0, n);
+        tmlp_bench_settings s = server_settings(2000.0, n);
         s.target_latency_ns = 200 * MS;
         s.overload_stop = rule;
         tmlp_bench_result *r = NULL;
@@ -332,8 +332,8 @@ static void test_overload_rule_off(void **state)
 {
     (void)state;
     const int64_t n = 700; /* early stopping allows 1 late query */
-    fake_sut *f = fake_new(100, 1 * MS, 0);
-    tmlp_bench_settings s = server_settings(2000.0, n);
+    fake_sut *f = fake_new(100, 500 * US, 0);
+    tmlp_bench_settings s = server_settings(5000.0, n);
     s.target_latency_ns = 2 * MS;
     s.overload_stop = 0;
     tmlp_bench_result *r = NULL;
