@@ -1,6 +1,6 @@
 /* cmd_run.c — `bench_mlp [options]`: the default run. Builds the workload (model + data
  * set), runs the requested LoadGen scenarios through the harness (tmlp_bench_run_scenario)
- * and prints a summary per run plus one latency table (or Markdown / CSV / JSON).
+ * and prints one latency table and a verdict per run (or Markdown / CSV / JSON).
  *
  * The pipeline, in order:
  *   1. parse options (cli.c: strict numbers and units, one-line errors, exit 2);
@@ -9,16 +9,19 @@
  *      default: models/fashion_mlp.safetensors next to the executable's source tree;
  *   3. resolve the data: Fashion-MNIST IDX, a .safetensors (x [N,in], optional y [N]),
  *      any IDX images file (labels found beside it) or seeded synthetic inputs;
- *   4. one tmlp_model_sut (workers x sessions of max_batch rows) serves every run;
+ *   4. one tmlp_model_sut (closed loops in the issuing thread, server and offline on
+ *      workers x sessions of max_batch rows; --dispatch) serves every run;
  *   5. runs: single-stream, multi-stream, server, then offline once per --batch size;
  *      with --repeat N that whole sequence N times, round-robin (repeat.c aggregates the
- *      repetitions of each run); offline's
- *      one query is sized from settings only, LoadGen's rule: max(--min-queries,
- *      expected QPS x min duration x 1.1) samples, the expected QPS from
- *      --offline-expected-qps or a fixed default derived from the model's FLOPs (never a
- *      timed calibration: the same settings give the same workload);
- *   6. print: summaries + table (+ confusion matrix in accuracy mode) + resource summary,
- *      or JSON (with a "resources" block); --trace (queries, samples, resource counters);
+ *      repetitions of each run), each repetition a fresh process by default (fresh.c,
+ *      --repeat-mode); offline's one query is sized from settings only, LoadGen's rule:
+ *      max(--min-queries, expected QPS x min duration x 1.1) samples, the expected QPS
+ *      from --offline-expected-qps or the fixed rule of sizing.c (ISA class and batch;
+ *      never a timed calibration: the same settings give the same workload);
+ *   6. print: table (+ confusion matrix in accuracy mode) + verdicts + resource summary,
+ *      or JSON (with a "resources" block); the LoadGen-style summaries to --summary FILE
+ *      (and with --verbose before the table); --trace (queries, samples, resource
+ *      counters);
  *   7. --baseline FILE: the regression gate of `bench_mlp regress` (tmlp_regress_docs) on
  *      this run's JSON document against FILE; exit 3 on a regression.
  * The resource monitor (tinymlp/report.h) samples the process every --monitor-interval-ms
