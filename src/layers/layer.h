@@ -129,6 +129,20 @@ static inline double tmlp_bn_scale(float var, float gamma, float eps)
  * returns TMLP_OK with *out set, or an error code with err filled and nothing leaked.
  * Parameter values are checked by the public builders (model.c). */
 
+/* The largest of x[0..n) (n >= 1; NaNs do not win a comparison) and, in *has_nan, whether
+ * any x is NaN: the scan softmax.c and log_softmax.c make before their formula. */
+static inline float tmlp_row_max(const float *x, int64_t n, int *has_nan)
+{
+    float m = x[0];
+    int nan = x[0] != x[0];
+    for (int64_t j = 1; j < n; j++) {
+        m = x[j] > m ? x[j] : m;
+        nan |= x[j] != x[j];
+    }
+    *has_nan = nan;
+    return m;
+}
+
 /* A layer that is only its header (no parameters: relu, softmax, log_softmax, dropout,
  * identity): allocated through `a` with `ops` and in = out = width. Errors name ops->name:
  * TMLP_ERR_ARG (width < 1), TMLP_ERR_NOMEM. Such a layer's ops use the two below. */

@@ -43,12 +43,8 @@ static void softmax_forward(const tmlp_layer *l, const float *x, float *y, int64
     for (int64_t r = 0; r < batch; r++) {
         const float *xr = x + r * n; /* row r of the input */
         float *yr = y + r * n;
-        float m = xr[0];
-        int has_nan = isnan(xr[0]);
-        for (int64_t j = 1; j < n; j++) {
-            m = xr[j] > m ? xr[j] : m;
-            has_nan |= isnan(xr[j]);
-        }
+        int has_nan;
+        const float m = tmlp_row_max(xr, n, &has_nan);
         if (has_nan || isinf(m)) {
             softmax_special_row(xr, yr, n, has_nan, m);
             continue;
