@@ -210,7 +210,7 @@ void tmlp_out_resources(FILE *f, tmlp_out_format fmt, const tmlp_run_resources *
 #define TMLP_TRACE_MAX_SAMPLE_EVENTS 200000
 int tmlp_out_trace(FILE *f, const tmlp_run_row *rows, int n, const tmlp_run_resources *res);
 
-/* --- cmd_regress.c ----------------------------------------------------------------------- */
+/* --- gate.c: the regression gate ---------------------------------------------------------- */
 
 /* The regression gate of `bench_mlp regress`, for any caller (the run's --baseline): compare
  * two results documents run by run and print the per-metric lines and the summary to f.
@@ -245,6 +245,8 @@ typedef struct tmlp_gate {
 int tmlp_gate_build(FILE *f, const cJSON *base, const cJSON *cur, double threshold, double alpha, tmlp_gate *g);
 /* The item of run `label` and metric m, or NULL. */
 const tmlp_gate_item *tmlp_gate_find(const tmlp_gate *g, const char *label, tmlp_rep_metric m);
+/* --threshold: a fraction ("0.05") or a percent ("5%"); 0 or TMLP_EXIT_USAGE. */
+int tmlp_regress_parse_threshold(const char *s, double *out);
 
 /* --- fresh.c: repetitions in fresh processes (--repeat-mode exec) ------------------------ */
 
@@ -277,7 +279,5 @@ int tmlp_comparable_check(FILE *f, const cJSON *a, const cJSON *b, const char *a
  * A results file without runs is an error everywhere it is read (regress, compare,
  * report --from, --baseline): "0 differences" over nothing would look like a pass. */
 const cJSON *tmlp_results_runs(const cJSON *doc, const char *source);
-/* --threshold: a fraction ("0.05") or a percent ("5%"); 0 or TMLP_EXIT_USAGE. */
-int tmlp_regress_parse_threshold(const char *s, double *out);
 
 #endif
