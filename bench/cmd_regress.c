@@ -21,21 +21,24 @@
  *   5. Soundness warnings: high between-repetition CV, many outliers in a run, a load
  *      average above the core count, a CPU frequency governor that is not "performance".
  *
- * `bench_mlp regress --baseline BASE.json [run options]` first runs the benchmark (the
- * default run's options, --repeat included) and compares that run against BASE.json.
+ * The comparison itself is gate.c. `bench_mlp regress --baseline BASE.json [run options]`
+ * first runs the benchmark in this process (workload.h: the default run's options,
+ * --repeat included) and compares its results document against BASE.json; --output FILE
+ * keeps that document (written atomically, as the default run writes it).
  * Exit: 3 if any metric regressed, 0 otherwise, 1 runtime error, 2 usage error or
  * different workloads.
  */
-#include <math.h>
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "reports_util.h"
 #include "run.h"
+#include "workload.h"
 
 
 static void print_help(FILE *f)
@@ -54,8 +57,9 @@ static void print_help(FILE *f)
           "  --threshold X   relative threshold, a fraction (0.05) or a percent (5%); default 5%\n"
           "  --alpha A       significance level, default 0.05\n"
           "  --force         compare different workloads anyway (the output says so)\n"
-          "  --baseline F    run the benchmark now (remaining options are run options) and\n"
+          "  --baseline F    run the benchmark now (the other options are run options) and\n"
           "                  compare it against F\n"
+          "  --output FILE   with --baseline: also write the new run's JSON results there\n"
           "  --quick         with --baseline: a short run (bench_mlp --quick); else nothing\n"
           "  --version       library version and git revision\n"
           "Exit status: 0 no regression, 3 regression found, 1 runtime error, 2 usage error or\n"
@@ -63,81 +67,94 @@ static void print_help(FILE *f)
           f);
 }
 
-int tmlp_cmd_regress(int argc, char **argv)
+/* `regress [--threshold X] [--alpha A] [--force] BASE CUR`: two saved files. */
+static int regress_files(int argc, char **argv)
 {
+    enum { OPT_THRESHOLD = 256, OPT_ALPHA, OPT_FORCE, OPT_QUICK, OPT_HELP };
+    static const struct option opts[] = {{"threshold", required_argument, NULL, OPT_THRESHOLD},
+                                         {"alpha", required_argument, NULL, OPT_ALPHA},
+                                         {"force", no_argument, NULL, OPT_FORCE},
+                                         {"quick", no_argument, NULL, OPT_QUICK}, /* two files need no shortening */
+                                         {"help", no_argument, NULL, OPT_HELP},
+                                         {NULL, 0, NULL, 0}};
     double thr = 0.05, alpha = 0.05;
-    int force = 0, quick = 0;
-    const char *baseline = NULL;
-    int i = 1;
-    /* own options first; with --baseline everything after our options goes to the run */
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    int force = 0, c, rc = 0;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (c == OPT_THRESHOLD) rc = tmlp_regress_parse_threshold(optarg, &thr);
+        else if (c == OPT_ALPHA) rc = tmlp_cli_parse_double("--alpha", optarg, 1e-12, 0.5, &alpha);
+        else if (c == OPT_FORCE) force = 1;
+        else if (c == 'h' || c == OPT_HELP) {
             print_help(stdout);
             return 0;
-        } else if (!strcmp(a, "--force")) {
-            force = 1;
-        } else if (!strcmp(a, "--quick")) {
-            quick = 1; /* passed to the run with --baseline; two files need no shortening */
-        } else if (!strcmp(a, "--threshold") || !strcmp(a, "--alpha") || !strcmp(a, "--baseline")) {
-            if (i + 1 >= argc) return tmlp_cli_usage_error("%s: needs a value", a);
-            const char *v = argv[++i];
-            int rc = 0;
-            if (!strcmp(a, "--threshold")) rc = tmlp_regress_parse_threshold(v, &thr);
-            else if (!strcmp(a, "--alpha")) rc = tmlp_cli_parse_double("--alpha", v, 1e-12, 0.5, &alpha);
-            else baseline = v;
-            if (rc) return rc;
-        } else {
-            break;
-        }
+        } else if (c == ':') return tmlp_cli_usage_error("%s: needs a value", argv[optind - 1]);
+        else if (c != OPT_QUICK) return tmlp_cli_usage_error("regress: unknown option \"%s\"", argv[optind - 1]);
+        if (rc) return rc;
     }
-    if (!baseline) {
-        if (argc - i != 2) return tmlp_cli_usage_error("regress: needs BASELINE.json CURRENT.json (or --baseline FILE)");
-        cJSON *b = ru_read_json(argv[i]);
-        if (!b) return TMLP_EXIT_RUNTIME;
-        cJSON *c = ru_read_json(argv[i + 1]);
-        if (!c) {
-            cJSON_Delete(b);
-            return TMLP_EXIT_RUNTIME;
-        }
-        int rc = tmlp_regress_docs(stdout, b, c, thr, alpha, argv[i], argv[i + 1], force);
+    if (argc - optind != 2) return tmlp_cli_usage_error("regress: needs BASELINE.json CURRENT.json (or --baseline FILE)");
+    cJSON *b = ru_read_json(argv[optind]);
+    if (!b) return TMLP_EXIT_RUNTIME;
+    cJSON *cur = ru_read_json(argv[optind + 1]);
+    if (!cur) {
         cJSON_Delete(b);
-        cJSON_Delete(c);
-        return rc;
-    }
-    /* --baseline: run now with the remaining options, JSON to a temporary file */
-    char tmp[64];
-    snprintf(tmp, sizeof tmp, "/tmp/bench_mlp_regress_%ld.json", (long)getpid());
-    int n_run = argc - i;
-    char **rargv = calloc((size_t)n_run + 8, sizeof *rargv);
-    if (!rargv) {
-        tmlp_cli_error("out of memory");
         return TMLP_EXIT_RUNTIME;
     }
-    int k = 0;
-    rargv[k++] = "bench_mlp";
-    for (int j = i; j < argc; j++) rargv[k++] = argv[j];
-    if (quick) rargv[k++] = "--quick";
-    rargv[k++] = "--format";
-    rargv[k++] = "json";
-    rargv[k++] = "--output";
-    rargv[k++] = tmp;
-    rargv[k] = NULL;
-    int rc = tmlp_cmd_run(k, rargv);
-    free(rargv);
-    if (rc != 0) {
-        unlink(tmp);
-        return rc == TMLP_EXIT_USAGE ? rc : TMLP_EXIT_RUNTIME;
-    }
-    cJSON *b = ru_read_json(baseline), *c = ru_read_json(tmp);
-    unlink(tmp);
-    if (!b || !c) {
-        cJSON_Delete(b);
-        cJSON_Delete(c);
-        return TMLP_EXIT_RUNTIME;
-    }
-    rc = tmlp_regress_docs(stdout, b, c, thr, alpha, baseline, "this run", force);
+    rc = tmlp_regress_docs(stdout, b, cur, thr, alpha, argv[optind], argv[optind + 1], force);
     cJSON_Delete(b);
-    cJSON_Delete(c);
+    cJSON_Delete(cur);
     return rc;
+}
+
+/* The new run's document into out (opened before the run), committed atomically. */
+static int write_doc(tmlp_cli_output *out, const cJSON *doc)
+{
+    char *text = cJSON_Print(doc);
+    int rc = 0;
+    if (!text || fputs(text, out->f) == EOF || fputc('\n', out->f) == EOF) {
+        tmlp_cli_error("--output: cannot write the JSON document: %s", text ? strerror(errno) : "out of memory");
+        rc = TMLP_EXIT_RUNTIME;
+    }
+    cJSON_free(text);
+    return rc ? rc : tmlp_cli_output_commit(out);
+}
+
+/* `regress --baseline BASE [run options]`: the run's options are parsed by the run's own
+ * table (--threshold, --alpha and --force are among them), the run happens in this
+ * process, and its document is compared with BASE; --output FILE keeps that document.
+ * The baseline is read and --output opened first: a bad path fails before the benchmark. */
+static int regress_run(int argc, char **argv)
+{
+    tmlp_run_opts o;
+    tmlp_cli_output out = {0};
+    cJSON *base = NULL, *cur = NULL;
+    int done = 0, rc;
+    if ((rc = tmlp_run_opts_parse(argc, argv, &o, &done))) return rc;
+    if (done == 2) print_help(stdout);
+    if (done) return 0;
+    if (o.trace || o.summary)
+        return tmlp_cli_usage_error("regress --baseline: %s is an option of the run only (bench_mlp --baseline F %s ...)",
+                                    o.trace ? "--trace" : "--summary", o.trace ? "--trace" : "--summary");
+    const tmlp_cli_path outs[] = {{"--output", o.output}};
+    const tmlp_cli_path ins[] = {{"--model", o.model}, {"--data", o.data}, {"--baseline", o.baseline}};
+    if ((rc = tmlp_cli_check_outputs(outs, 1, ins, 3))) return rc;
+    if (!(base = ru_read_json(o.baseline)) || !tmlp_results_runs(base, o.baseline)) rc = TMLP_EXIT_RUNTIME;
+    if (!rc && o.output) rc = tmlp_cli_output_open(&out, "--output", o.output);
+    if (!rc && (rc = tmlp_workload_results(&o, &cur))) rc = rc == TMLP_EXIT_USAGE ? rc : TMLP_EXIT_RUNTIME;
+    if (!rc) rc = tmlp_regress_docs(stdout, base, cur, o.threshold, o.alpha, o.baseline, "this run", o.force);
+    if ((rc == TMLP_EXIT_OK || rc == TMLP_EXIT_REGRESSION) && o.output) {
+        int wrc = write_doc(&out, cur);
+        if (wrc) rc = wrc;
+    }
+    tmlp_cli_output_abort(&out);
+    cJSON_Delete(base);
+    cJSON_Delete(cur);
+    return rc;
+}
+
+int tmlp_cmd_regress(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--baseline") || !strncmp(argv[i], "--baseline=", 11)) return regress_run(argc, argv);
+    return regress_files(argc, argv);
 }
