@@ -13,6 +13,8 @@
  * stopping, outliers and soundness warnings, plots), offline sweep, accuracy, per-layer
  * profile, resource usage, recommendations (each with the number that triggers it).
  */
+#include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -26,6 +28,7 @@
 #include "commands.h"
 #include "reports_util.h"
 #include "run.h"
+#include "workload.h"
 
 #define MAX_RUNS 64
 
@@ -574,16 +577,6 @@ static int has_opt(int argc, char **argv, const char *opt)
     return 0;
 }
 
-static const char *opt_value(int argc, char **argv, const char *opt)
-{
-    size_t n = strlen(opt);
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], opt) && i + 1 < argc) return argv[i + 1];
-        if (!strncmp(argv[i], opt, n) && argv[i][n] == '=') return argv[i] + n + 1;
-    }
-    return NULL;
-}
-
 static void section_profile(report_ctx *c)
 {
     if (!c->have_profile[0] && !c->have_profile[1]) return;
@@ -1069,45 +1062,9 @@ static void run_profiles(report_ctx *c, const char *model, const char *layers, c
     tmlp_model_destroy(m);
 }
 
-/* Append "--format json --output PATH --monitor-interval-ms 0 --raw-latencies" and the
- * closing NULL to a bench_mlp argument vector of n entries; returns the new count. The inner
- * runs get no sampler of their own: the report's one covers them all and keeps its series
- * for the trace. The report draws every query (histograms, CDFs, the server timeline), so
- * its runs keep their raw latencies. */
-static int append_json_output(char **argv, int n, char *path)
-{
-    argv[n++] = "--raw-latencies";
-    argv[n++] = "--format";
-    argv[n++] = "json";
-    argv[n++] = "--output";
-    argv[n++] = path;
-    argv[n++] = "--monitor-interval-ms";
-    argv[n++] = "0";
-    argv[n] = NULL;
-    return n;
-}
-
-/* ---- live mode: one latency run and one accuracy run per weight precision ---------------- */
+/* ---- live mode: the runs, in this process (workload.h) ---------------------------------- */
 
 #define MAX_PRECISIONS 3
-
-/* Copy argv[0..n) to out without the options in drop (each takes a value: "--opt V" or
- * "--opt=V"); returns the new count. */
-static int without_opts(char **argv, int n, const char *const *drop, char **out)
-{
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        int skip = 0;
-        for (const char *const *d = drop; *d && !skip; d++) {
-            size_t l = strlen(*d);
-            if (!strcmp(argv[i], *d)) skip = 2;
-            else if (!strncmp(argv[i], *d, l) && argv[i][l] == '=') skip = 1;
-        }
-        if (skip == 2) i++;
-        else if (!skip) out[k++] = argv[i];
-    }
-    return k;
-}
 
 /* --precisions f32,bf16,int8: parse and check the list into names (at most MAX_PRECISIONS,
  * distinct, at least two). 0 or TMLP_EXIT_USAGE. */
@@ -1178,77 +1135,255 @@ static cJSON *precision_json(const char *name, const cJSON *lat, const cJSON *ac
     return e;
 }
 
-/* For each precision, with TMLP_PRECISION set for the inner runs only: single-stream and
- * offline (the user's --batch, else 256) into DIR/precision_<p>.json, then --mode accuracy
- * into DIR/precision_<p>_accuracy.json when the data is labelled. A run that fails costs
- * its row's figures (said in the row's note), not the report. *out: the "precisions"
- * array; NULL on out-of-memory. 0, or TMLP_EXIT_RUNTIME when interrupted or out of memory. */
-static int run_precisions(const char *dir, char **rest, int nrest, char names[MAX_PRECISIONS][8], int n_prec,
-                          cJSON **out)
+/* The report's own options; everything else is a run option (workload_opts.c's table). */
+typedef struct report_args {
+    const char *dir, *from;
+    int profile;               /* -1 default, 0 --no-profile, 1 --profile */
+    int find_peak;
+    char prec_names[MAX_PRECISIONS][8];
+    int n_prec;
+    int argc;                  /* the command line: which run options the user gave */
+    char **argv;
+} report_args;
+
+enum { ROPT_OUTPUT = TMLP_RUN_OPT_EXTRA, ROPT_FROM, ROPT_PROFILE, ROPT_NO_PROFILE, ROPT_NO_FIND_PEAK,
+       ROPT_PRECISIONS, ROPT_FORMAT, ROPT_TRACE };
+static const struct option report_options[] = {
+    {"output", required_argument, NULL, ROPT_OUTPUT},   {"from", required_argument, NULL, ROPT_FROM},
+    {"profile", no_argument, NULL, ROPT_PROFILE},       {"no-profile", no_argument, NULL, ROPT_NO_PROFILE},
+    {"no-find-peak", no_argument, NULL, ROPT_NO_FIND_PEAK},
+    {"precisions", required_argument, NULL, ROPT_PRECISIONS},
+    {"format", required_argument, NULL, ROPT_FORMAT},   {"trace", required_argument, NULL, ROPT_TRACE},
+    {NULL, 0, NULL, 0}};
+
+static int report_opt(void *user, int val, const char *arg)
 {
-    /* the latency runs keep --repeat (their figures become medians); accuracy is exact once */
-    static const char *const drop[] = {"--scenario", "--mode", "--batch", "--baseline", NULL};
-    static const char *const drop_acc[] = {"--scenario", "--mode", "--batch", "--baseline", "--repeat", NULL};
-    const char *user_batch = opt_value(nrest, rest, "--batch");
-    const char *env = getenv("TMLP_PRECISION");
-    char *saved = env ? strdup(env) : NULL;
-    char **av = calloc((size_t)nrest + 16, sizeof *av);
-    int rc = 0;
-    unsigned long failed = tmlp_json_failures();
-    *out = cJSON_CreateArray();
-    if (!av || !*out || (env && !saved)) {
-        tmlp_cli_error("report: out of memory");
-        rc = TMLP_EXIT_RUNTIME;
-        goto done;
+    report_args *a = user;
+    switch (val) {
+    case ROPT_OUTPUT: a->dir = arg; return 0;
+    case ROPT_FROM: a->from = arg; return 0;
+    case ROPT_PROFILE: a->profile = 1; return 0;
+    case ROPT_NO_PROFILE: a->profile = 0; return 0;
+    case ROPT_NO_FIND_PEAK: a->find_peak = 0; return 0;
+    case ROPT_PRECISIONS: return parse_precisions(arg, a->prec_names, &a->n_prec);
+    default:
+        return tmlp_cli_usage_error("report: %s is not a report option (the report writes its own files)",
+                                    val == ROPT_FORMAT ? "--format" : "--trace");
     }
-    for (int k = 0; k < n_prec && !tmlp_cli_stop; k++) {
-        char lat_path[4200], acc_path[4200], note[256] = "";
-        snprintf(lat_path, sizeof lat_path, "%s/precision_%s.json", dir, names[k]);
-        snprintf(acc_path, sizeof acc_path, "%s/precision_%s_accuracy.json", dir, names[k]);
-        setenv("TMLP_PRECISION", names[k], 1);
-        int n = without_opts(rest, nrest, drop, av);
-        av[n++] = "--scenario";
-        av[n++] = "single-stream,offline";
-        av[n++] = "--batch";
-        av[n++] = (char *)(user_batch ? user_batch : "256");
-        n = append_json_output(av, n, lat_path);
-        fprintf(stderr, "bench_mlp report: precision %s, single-stream and offline (results in %s)\n", names[k],
-                lat_path);
-        cJSON *lat = tmlp_cmd_run(n, av) == 0 ? ru_read_json(lat_path) : NULL, *acc = NULL;
-        if (tmlp_cli_stop) {
-            cJSON_Delete(lat);
-            break;
-        }
-        if (!lat) snprintf(note, sizeof note, "not measured: its latency run failed (bench_mlp printed why on stderr)");
-        const cJSON *data = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(lat, "context"), "data");
-        if (lat && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "labeled"))) {
-            snprintf(note, sizeof note, "accuracy not measured: the data set has no labels (use --data fashion or a "
-                                        "labelled file)");
-        } else if (lat) {
-            n = without_opts(rest, nrest, drop_acc, av);
-            av[n++] = "--mode";
-            av[n++] = "accuracy";
-            n = append_json_output(av, n, acc_path);
-            fprintf(stderr, "bench_mlp report: precision %s, accuracy (results in %s)\n", names[k], acc_path);
-            acc = tmlp_cmd_run(n, av) == 0 ? ru_read_json(acc_path) : NULL;
-            if (!acc && !tmlp_cli_stop)
+}
+
+/* The first command-line word that is not a report option (for the --from error). */
+static const char *first_run_option(const report_args *a)
+{
+    for (int i = 1; i < a->argc; i++) {
+        const char *w = a->argv[i];
+        int ours = 0;
+        for (const struct option *r = report_options; r->name && !ours; r++)
+            if (!strncmp(w, "--", 2) && !strcmp(w + 2, r->name)) {
+                ours = 1;
+                if (r->has_arg == required_argument) i++;
+            } else if (!strncmp(w, "--", 2) && !strncmp(w + 2, r->name, strlen(r->name)) && w[2 + strlen(r->name)] == '=')
+                ours = 1;
+        if (!ours) return w;
+    }
+    return "?";
+}
+
+/* Parse the command line: report options into a, run options into o. 0, an exit code,
+ * or -1 when --help was printed. */
+static int parse_report(int argc, char **argv, report_args *a, tmlp_run_opts *o)
+{
+    int done = 0, rc;
+    memset(a, 0, sizeof *a);
+    a->profile = -1;
+    a->find_peak = 1;
+    a->argc = argc;
+    a->argv = argv;
+    if ((rc = tmlp_run_opts_parse_with(argc, argv, report_options, report_opt, a, o, &done))) return rc;
+    if (done == 2) print_help(stdout);
+    if (done) return -1;
+    if (!a->dir) return tmlp_cli_usage_error("report: --output DIR is required");
+    if (a->from && a->n_prec)
+        return tmlp_cli_usage_error("report: --precisions runs the benchmark; it cannot be combined with --from "
+                                    "(a results file of such a report keeps its table)");
+    tmlp_run_opts d;
+    tmlp_run_opts_default(&d);
+    d.argc = o->argc;
+    d.argv = o->argv;
+    if (a->from && (tmlp_run_opts_check(&d) || memcmp(&d, o, sizeof d)))
+        return tmlp_cli_usage_error("report: run options (\"%s\") cannot be combined with --from",
+                                    first_run_option(a));
+    return 0;
+}
+
+/* A results document written to dir/name (the report's copy of a run's results). */
+static int write_json(const char *dir, const char *name, const cJSON *doc)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *text = cJSON_Print(doc);
+    tmlp_error err = {0};
+    int rc = 0;
+    if (!text) {
+        tmlp_cli_error("report: cannot write %s: out of memory", path);
+        rc = TMLP_EXIT_RUNTIME;
+    } else if (tmlp_report_write_file(path, text, &err) != TMLP_OK) {
+        tmlp_cli_error("report: %s", err.message);
+        rc = TMLP_EXIT_RUNTIME;
+    }
+    cJSON_free(text);
+    return rc;
+}
+
+/* The options of a run inside the report: the report draws every query (histograms, CDFs,
+ * the server timeline), so its runs keep their raw latencies; they get no sampler of
+ * their own: the report's one covers them all and keeps its series for the trace. */
+static tmlp_run_opts inner_run(const tmlp_run_opts *o)
+{
+    tmlp_run_opts r = *o;
+    r.raw_latencies = 1;
+    r.monitor_interval_ms = 0;
+    r.baseline = NULL;
+    return r;
+}
+
+/* The resources the report's monitor saw: DIR/resources.json and resources.trace.json. */
+static void write_resources(report_ctx *c, const char *dir, tmlp_monitor *mon)
+{
+    if (!mon || tmlp_monitor_stop(mon, NULL) != TMLP_OK || tmlp_monitor_get_summary(mon, &c->mon, NULL) != TMLP_OK)
+        return;
+    c->have_monitor = 1;
+    write_resources_json(dir, mon, &c->mon); /* prints its own error; the report still has the summary */
+    char *ev = NULL;
+    if (tmlp_monitor_trace_events(mon, (long)getpid(), 0, &ev, NULL) != TMLP_OK) return;
+    char tpath[4200];
+    snprintf(tpath, sizeof tpath, "%s/resources.trace.json", dir);
+    size_t len = strlen(ev) + 64;
+    char *doc_text = malloc(len);
+    tmlp_error err = {0};
+    if (doc_text) {
+        snprintf(doc_text, len, "{\"traceEvents\":[\n%s\n]}\n", ev);
+        if (tmlp_report_write_file(tpath, doc_text, &err) != TMLP_OK) tmlp_cli_error("report: %s", err.message);
+    }
+    free(doc_text);
+    tmlp_report_string_free(ev);
+}
+
+/* The benchmark under the report's resource monitor: without --batch the offline sweep
+ * 1,8,32,256; without --min-duration-ms (or --quick) runs of at least 1 s, which keeps
+ * seven runs and a find-peak search near 20 s on one core. */
+static int live_benchmark(report_ctx *c, const report_args *a, const tmlp_run_opts *o, cJSON **doc)
+{
+    static const int64_t sweep[] = {1, 8, 32, 256};
+    tmlp_run_opts m = inner_run(o);
+    tmlp_monitor *mon = NULL;
+    if (!has_opt(a->argc, a->argv, "--batch")) {
+        memcpy(m.batches, sweep, sizeof sweep);
+        m.n_batches = 4;
+    }
+    if (!has_opt(a->argc, a->argv, "--min-duration-ms") && !o->quick) m.min_duration_ms = 1000;
+    if (tmlp_monitor_create(10, &mon, NULL) != TMLP_OK || tmlp_monitor_start(mon, NULL) != TMLP_OK) {
+        tmlp_cli_error("report: the resource monitor could not start; resource usage will be absent");
+        tmlp_monitor_destroy(mon);
+        mon = NULL;
+    }
+    fprintf(stderr, "bench_mlp report: running the benchmark (results in %s/results.json)\n", a->dir);
+    int rc = tmlp_workload_results(&m, doc);
+    if (!tmlp_cli_stop) write_resources(c, a->dir, mon);
+    tmlp_monitor_destroy(mon);
+    return rc;
+}
+
+/* The server's capacity at the bound (one search, not repeated; trials of 500 ms unless
+ * --min-duration-ms or --quick), into DIR/find_peak.json. *peak NULL when it failed. */
+static void live_find_peak(const report_args *a, const tmlp_run_opts *o, cJSON **peak)
+{
+    tmlp_run_opts p = inner_run(o);
+    p.repeat = 1;
+    p.mode = TMLP_MODE_FIND_PEAK;
+    p.scenarios = 0;
+    if (!has_opt(a->argc, a->argv, "--min-duration-ms") && !o->quick) p.min_duration_ms = 500;
+    fprintf(stderr, "bench_mlp report: server find-peak (results in %s/find_peak.json)\n", a->dir);
+    if (tmlp_run_opts_check(&p) || tmlp_workload_results(&p, peak) || write_json(a->dir, "find_peak.json", *peak)) {
+        cJSON_Delete(*peak);
+        *peak = NULL;
+        if (!tmlp_cli_stop) tmlp_cli_error("report: the find-peak run failed; the report goes on without it");
+    }
+}
+
+/* One precision's two runs: single-stream and offline (the user's --batch, else 256; the
+ * user's --repeat: their figures become medians) into DIR/precision_<p>.json, then
+ * --mode accuracy (exact once) into DIR/precision_<p>_accuracy.json when the data is
+ * labelled. A run that fails costs the row's figures (said in its note), not the report. */
+static cJSON *run_precision(const report_args *a, const tmlp_run_opts *o, const char *name)
+{
+    char file[64], note[256] = "";
+    tmlp_run_opts l = inner_run(o), acc_o;
+    cJSON *lat = NULL, *acc = NULL;
+    tmlp_precision_parse(name, &l.precision, NULL); /* checked by parse_precisions */
+    acc_o = l;
+    l.scenarios = 1u << TMLP_SCENARIO_SINGLE_STREAM | 1u << TMLP_SCENARIO_OFFLINE;
+    l.mode = TMLP_MODE_PERFORMANCE;
+    if (!has_opt(a->argc, a->argv, "--batch")) {
+        l.batches[0] = 256;
+        l.n_batches = 1;
+    }
+    snprintf(file, sizeof file, "precision_%s.json", name);
+    fprintf(stderr, "bench_mlp report: precision %s, single-stream and offline (results in %s/%s)\n", name, a->dir, file);
+    if (tmlp_run_opts_check(&l) || tmlp_workload_results(&l, &lat) || write_json(a->dir, file, lat)) {
+        cJSON_Delete(lat);
+        lat = NULL;
+    }
+    if (tmlp_cli_stop) {
+        cJSON_Delete(lat);
+        return NULL;
+    }
+    if (!lat) snprintf(note, sizeof note, "not measured: its latency run failed (bench_mlp printed why on stderr)");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(lat, "context"), "data");
+    if (lat && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "labeled"))) {
+        snprintf(note, sizeof note, "accuracy not measured: the data set has no labels (use --data fashion or a "
+                                    "labelled file)");
+    } else if (lat) {
+        acc_o.mode = TMLP_MODE_ACCURACY;
+        acc_o.scenarios = 0;
+        acc_o.n_batches = 0;
+        acc_o.repeat = 1;
+        snprintf(file, sizeof file, "precision_%s_accuracy.json", name);
+        fprintf(stderr, "bench_mlp report: precision %s, accuracy (results in %s/%s)\n", name, a->dir, file);
+        if (tmlp_run_opts_check(&acc_o) || tmlp_workload_results(&acc_o, &acc) || write_json(a->dir, file, acc)) {
+            cJSON_Delete(acc);
+            acc = NULL;
+            if (!tmlp_cli_stop)
                 snprintf(note, sizeof note,
                          "accuracy not measured: its accuracy run failed (bench_mlp printed why on stderr)");
         }
-        tmlp_json_append(*out, precision_json(names[k], lat, acc, note));
-        cJSON_Delete(lat);
-        cJSON_Delete(acc);
+    }
+    cJSON *e = precision_json(name, lat, acc, note);
+    cJSON_Delete(lat);
+    cJSON_Delete(acc);
+    return e;
+}
+
+/* Every precision of --precisions: *out the "precisions" array. 0, or TMLP_EXIT_RUNTIME
+ * when interrupted or out of memory (*out NULL). */
+static int run_precisions(const report_args *a, const tmlp_run_opts *o, cJSON **out)
+{
+    unsigned long failed = tmlp_json_failures();
+    int rc = 0;
+    *out = cJSON_CreateArray();
+    if (!*out) {
+        tmlp_cli_error("report: out of memory");
+        return TMLP_EXIT_RUNTIME;
+    }
+    for (int k = 0; k < a->n_prec && !tmlp_cli_stop; k++) {
+        cJSON *e = run_precision(a, o, a->prec_names[k]);
+        if (e) tmlp_json_append(*out, e);
     }
     if (tmlp_cli_stop) rc = TMLP_EXIT_RUNTIME;
     else if (tmlp_json_failures() != failed) {
         tmlp_cli_error("report: out of memory building the precision table");
         rc = TMLP_EXIT_RUNTIME;
     }
-done:
-    if (saved) setenv("TMLP_PRECISION", saved, 1);
-    else unsetenv("TMLP_PRECISION");
-    free(saved);
-    free(av);
     if (rc) {
         cJSON_Delete(*out);
         *out = NULL;
@@ -1256,237 +1391,121 @@ done:
     return rc;
 }
 
+/* Live mode: the benchmark, find-peak (unless the user chose scenarios or a mode), the
+ * profile and the precision table; DIR/results.json gets the run's document with the
+ * "resources" block a plain run writes and the "precisions" table, so a later `report
+ * --from` on it has them too. *doc: that document with the find-peak runs appended,
+ * relabelled. */
+static int live_mode(report_ctx *c, const report_args *a, const tmlp_run_opts *o, cJSON **doc)
+{
+    cJSON *peak = NULL, *precs = NULL;
+    int rc = live_benchmark(c, a, o, doc);
+    if (rc || tmlp_cli_stop) return rc;
+    if (a->find_peak && !has_opt(a->argc, a->argv, "--scenario") && !has_opt(a->argc, a->argv, "--mode")) {
+        live_find_peak(a, o, &peak);
+        if (tmlp_cli_stop) goto done;
+    }
+    if (a->profile != 0) {
+        fprintf(stderr, "bench_mlp report: profiling the model layer by layer\n");
+        run_profiles(c, o->model, o->layers, o->data);
+        if (tmlp_cli_stop) goto done;
+    }
+    if (a->n_prec && (rc = run_precisions(a, o, &precs))) goto done;
+    unsigned long failed = tmlp_json_failures();
+    if (c->have_monitor && !cJSON_HasObjectItem(*doc, "resources"))
+        tmlp_json_add(*doc, "resources", tmlp_out_resources_json(&c->mon, 10, NULL));
+    if (precs) tmlp_json_add(*doc, "precisions", precs);
+    precs = NULL;
+    if (tmlp_json_failures() != failed) {
+        tmlp_cli_error("report: out of memory adding the resource figures and the precision table");
+        rc = TMLP_EXIT_RUNTIME;
+        goto done;
+    }
+    if ((rc = write_json(a->dir, "results.json", *doc))) goto done;
+    cJSON *pruns = cJSON_GetObjectItemCaseSensitive(peak, "runs");
+    cJSON *runs = cJSON_GetObjectItemCaseSensitive(*doc, "runs");
+    while (cJSON_IsArray(runs) && cJSON_IsArray(pruns) && cJSON_GetArraySize(pruns) > 0) {
+        cJSON *r0 = cJSON_DetachItemFromArray(pruns, 0);
+        cJSON_ReplaceItemInObjectCaseSensitive(r0, "label", cJSON_CreateString("server find-peak"));
+        cJSON_AddItemToArray(runs, r0);
+    }
+done:
+    cJSON_Delete(peak);
+    cJSON_Delete(precs);
+    return rc;
+}
+
+/* --from: the saved document, its resources, and the profile of its model when asked. */
+static int from_mode(report_ctx *c, const report_args *a, cJSON **doc)
+{
+    if (!(*doc = ru_read_json(a->from))) return TMLP_EXIT_RUNTIME;
+    if (a->profile == 1) {
+        const cJSON *model = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(*doc, "context"), "model");
+        const char *kind = ru_str(model, "kind"), *src = ru_str(model, "source");
+        if (kind && src && strcmp(kind, "null")) run_profiles(c, src, NULL, NULL);
+    }
+    monitor_from_json(c, cJSON_GetObjectItemCaseSensitive(*doc, "resources"));
+    return 0;
+}
+
+/* A directory this invocation created holds nothing a user asked for when no report was
+ * written (interrupted, bad --from): leave no trace of it. */
+static void remove_made_dir(const report_args *a)
+{
+    static const char *const ours[] = {"results.json", "find_peak.json", "resources.json", "resources.trace.json"};
+    char p[4200];
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", a->dir, ours[i]);
+        unlink(p);
+    }
+    for (int i = 0; i < a->n_prec; i++) {
+        snprintf(p, sizeof p, "%s/precision_%s.json", a->dir, a->prec_names[i]);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/precision_%s_accuracy.json", a->dir, a->prec_names[i]);
+        unlink(p);
+    }
+    rmdir(a->dir); /* fails, harmlessly, if anything else is in it */
+}
+
+/* The report itself from the document: build, write DIR/report.md, index.html, SVGs. */
+static int write_report(report_ctx *c, const report_args *a, const cJSON *doc, const char *source)
+{
+    int rc = build(c, doc, source);
+    if (rc || tmlp_cli_stop) return rc;
+    tmlp_error err = {0};
+    if (tmlp_report_write_dir(c->r, a->dir, &err) != TMLP_OK) {
+        tmlp_cli_error("report: %s", err.message);
+        return TMLP_EXIT_RUNTIME;
+    }
+    printf("Report written: %s/report.md, %s/index.html (%d recommendation%s)\n", a->dir, a->dir, c->n_recs,
+           c->n_recs == 1 ? "" : "s");
+    return 0;
+}
+
 int tmlp_cmd_report(int argc, char **argv)
 {
-    const char *dir = NULL, *from = NULL;
-    int profile = -1, find_peak = 1, have_peak = 0, rc = 0, made_dir = 0;
-    char json_path[4096], peak_path[4096];
-    char prec_names[MAX_PRECISIONS][8];
-    int n_prec = 0;
-    tmlp_monitor *mon = NULL;
-    cJSON *doc = NULL, *precs = NULL;
+    report_args a;
+    tmlp_run_opts o;
+    cJSON *doc = NULL;
     report_ctx c;
     memset(&c, 0, sizeof c);
     c.mon_interval_ms = 10;
     tmlp_cli_polls = 1; /* SIGINT/SIGTERM: stop between phases, write no report (cli.h) */
-    /* our options are removed; everything else is a run option */
-    char **rest = calloc((size_t)argc + 16, sizeof *rest), **rest2 = calloc((size_t)argc + 16, sizeof *rest2);
-    if (!rest || !rest2) {
-        tmlp_cli_error("out of memory");
-        rc = TMLP_EXIT_RUNTIME;
-        goto done;
-    }
-    int nrest = 0;
-    rest[nrest++] = "bench_mlp";
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            print_help(stdout);
-            goto done;
-        } else if (!strcmp(argv[i], "--output") || !strcmp(argv[i], "--from")) {
-            if (i + 1 >= argc) {
-                rc = tmlp_cli_usage_error("%s: needs a value", argv[i]);
-                goto done;
-            }
-            if (!strcmp(argv[i], "--output")) dir = argv[++i];
-            else from = argv[++i];
-        } else if (!strcmp(argv[i], "--profile")) {
-            profile = 1;
-        } else if (!strcmp(argv[i], "--no-profile")) {
-            profile = 0;
-        } else if (!strcmp(argv[i], "--no-find-peak")) {
-            find_peak = 0;
-        } else if (!strcmp(argv[i], "--precisions") || !strncmp(argv[i], "--precisions=", 13)) {
-            const char *v = argv[i][12] == '=' ? argv[i] + 13 : i + 1 < argc ? argv[++i] : NULL;
-            if (!v) {
-                rc = tmlp_cli_usage_error("--precisions: needs a list such as f32,bf16,int8");
-                goto done;
-            }
-            if ((rc = parse_precisions(v, prec_names, &n_prec))) goto done;
-        } else if (!strcmp(argv[i], "--format") || !strcmp(argv[i], "--trace")) {
-            rc = tmlp_cli_usage_error("report: %s is not a report option (the report writes its own files)", argv[i]);
-            goto done;
-        } else {
-            rest[nrest++] = argv[i];
-        }
-    }
-    if (!dir) {
-        rc = tmlp_cli_usage_error("report: --output DIR is required");
-        goto done;
-    }
-    if (from && n_prec) {
-        rc = tmlp_cli_usage_error("report: --precisions runs the benchmark; it cannot be combined with --from "
-                                  "(a results file of such a report keeps its table)");
-        goto done;
-    }
-    if (from && nrest > 1) {
-        rc = tmlp_cli_usage_error("report: run options (\"%s\") cannot be combined with --from", rest[1]);
-        goto done;
-    }
-    made_dir = mkdir(dir, 0777) == 0; /* removed again if the report is not written */
+    int rc = parse_report(argc, argv, &a, &o), made_dir = 0;
+    if (rc) return rc < 0 ? 0 : rc;
+    made_dir = mkdir(a.dir, 0777) == 0; /* removed again if the report is not written */
     if (!made_dir && errno != EEXIST) {
-        tmlp_cli_error("--output %s: cannot create the directory: %s", dir, strerror(errno));
-        rc = TMLP_EXIT_RUNTIME;
-        goto done;
+        tmlp_cli_error("--output %s: cannot create the directory: %s", a.dir, strerror(errno));
+        return TMLP_EXIT_RUNTIME;
     }
-    c.dir = dir;
-    if (!from) {
-        snprintf(json_path, sizeof json_path, "%s/results.json", dir);
-        int nr = nrest;
-        if (!has_opt(nrest, rest, "--batch")) {
-            rest[nr++] = "--batch";
-            rest[nr++] = "1,8,32,256";
-        }
-        /* seven runs (four of them the offline sweep) and a find-peak search: 1 s each by
-         * default keeps the whole report near 20 s on one core (issue 22: 58 s) */
-        if (!has_opt(nrest, rest, "--min-duration-ms") && !has_opt(nrest, rest, "--quick")) {
-            rest[nr++] = "--min-duration-ms";
-            rest[nr++] = "1000";
-        }
-        nr = append_json_output(rest, nr, json_path);
-        if (tmlp_monitor_create(10, &mon, NULL) != TMLP_OK || tmlp_monitor_start(mon, NULL) != TMLP_OK) {
-            tmlp_cli_error("report: the resource monitor could not start; resource usage will be absent");
-            tmlp_monitor_destroy(mon);
-            mon = NULL;
-        }
-        fprintf(stderr, "bench_mlp report: running the benchmark (results in %s)\n", json_path);
-        rc = tmlp_cmd_run(nr, rest);
-        if (tmlp_cli_stop) goto done;
-        if (mon && tmlp_monitor_stop(mon, NULL) == TMLP_OK && tmlp_monitor_get_summary(mon, &c.mon, NULL) == TMLP_OK) {
-            c.have_monitor = 1;
-            write_resources_json(dir, mon, &c.mon); /* prints its own error; the report still has the summary */
-            char *ev = NULL;
-            if (tmlp_monitor_trace_events(mon, (long)getpid(), 0, &ev, NULL) == TMLP_OK) {
-                char tpath[4200];
-                snprintf(tpath, sizeof tpath, "%s/resources.trace.json", dir);
-                size_t len = strlen(ev) + 64;
-                char *doc_text = malloc(len);
-                tmlp_error err = {0};
-                if (doc_text) {
-                    snprintf(doc_text, len, "{\"traceEvents\":[\n%s\n]}\n", ev);
-                    if (tmlp_report_write_file(tpath, doc_text, &err) != TMLP_OK) tmlp_cli_error("report: %s", err.message);
-                }
-                free(doc_text);
-                tmlp_report_string_free(ev);
-            }
-        }
-        if (rc != 0) goto done;
-        from = json_path;
-        /* the server's capacity at the bound, unless the user chose scenarios or a mode */
-        if (find_peak && !has_opt(nrest, rest, "--scenario") && !has_opt(nrest, rest, "--mode")) {
-            snprintf(peak_path, sizeof peak_path, "%s/find_peak.json", dir);
-            int np = 0;
-            for (int i = 0; i < nrest; i++) {
-                /* find-peak is one search, not repeated: drop --repeat N / --repeat=N */
-                if (!strcmp(rest[i], "--repeat")) {
-                    i++;
-                    continue;
-                }
-                if (!strncmp(rest[i], "--repeat=", 9)) continue;
-                rest2[np++] = rest[i];
-            }
-            rest2[np++] = "--mode";
-            rest2[np++] = "find-peak";
-            if (!has_opt(nrest, rest, "--min-duration-ms") && !has_opt(nrest, rest, "--quick")) {
-                rest2[np++] = "--min-duration-ms";
-                rest2[np++] = "500";
-            }
-            np = append_json_output(rest2, np, peak_path);
-            fprintf(stderr, "bench_mlp report: server find-peak (results in %s)\n", peak_path);
-            if (tmlp_cmd_run(np, rest2) == 0) have_peak = 1;
-            else if (tmlp_cli_stop) goto done;
-            else tmlp_cli_error("report: the find-peak run failed; the report goes on without it");
-        }
-        if (profile != 0) {
-            fprintf(stderr, "bench_mlp report: profiling the model layer by layer\n");
-            run_profiles(&c, opt_value(nrest, rest, "--model"), opt_value(nrest, rest, "--layers"),
-                         opt_value(nrest, rest, "--data"));
-            if (tmlp_cli_stop) goto done;
-        }
-        if (n_prec && (rc = run_precisions(dir, rest, nrest, prec_names, n_prec, &precs))) goto done;
-    }
-    doc = ru_read_json(from);
-    if (!doc) {
-        rc = TMLP_EXIT_RUNTIME;
-        goto done;
-    }
-    const int add_resources = c.have_monitor && from == json_path && !cJSON_HasObjectItem(doc, "resources");
-    if (add_resources || precs) {
-        /* live mode: results.json gets the "resources" block a plain run writes, and the
-         * precision table's figures, so a later `report --from` on it has them too */
-        unsigned long failed = tmlp_json_failures();
-        if (add_resources) tmlp_json_add(doc, "resources", tmlp_out_resources_json(&c.mon, 10, NULL));
-        if (precs) {
-            cJSON_DeleteItemFromObjectCaseSensitive(doc, "precisions");
-            tmlp_json_add(doc, "precisions", precs);
-            precs = NULL;
-        }
-        char *text = cJSON_Print(doc);
-        if (text && tmlp_json_failures() != failed) {
-            cJSON_free(text);
-            text = NULL;
-        }
-        tmlp_error err = {0};
-        if (!text || tmlp_report_write_file(json_path, text, &err) != TMLP_OK)
-            tmlp_cli_error("report: cannot add the resource figures and the precision table to %s: %s", json_path,
-                           text ? err.message : "out of memory");
-        cJSON_free(text);
-    }
-    if (have_peak) {
-        /* append the find-peak run(s), relabelled, to the main document */
-        cJSON *pk = ru_read_json(peak_path);
-        cJSON *pruns = pk ? cJSON_GetObjectItemCaseSensitive(pk, "runs") : NULL;
-        cJSON *runs = cJSON_GetObjectItemCaseSensitive(doc, "runs");
-        while (cJSON_IsArray(runs) && cJSON_IsArray(pruns) && cJSON_GetArraySize(pruns) > 0) {
-            cJSON *r0 = cJSON_DetachItemFromArray(pruns, 0);
-            cJSON_ReplaceItemInObjectCaseSensitive(r0, "label", cJSON_CreateString("server find-peak"));
-            cJSON_AddItemToArray(runs, r0);
-        }
-        cJSON_Delete(pk);
-    }
-    if (profile == 1 && !c.have_profile[0]) {
-        const cJSON *model = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "context"), "model");
-        const char *kind = ru_str(model, "kind"), *src = ru_str(model, "source");
-        if (kind && src && strcmp(kind, "null")) run_profiles(&c, src, NULL, NULL);
-    }
-    if (!c.have_monitor) monitor_from_json(&c, cJSON_GetObjectItemCaseSensitive(doc, "resources"));
-    if (tmlp_cli_stop) goto done;
-    rc = build(&c, doc, from);
-    if (!rc && tmlp_cli_stop) goto done;
-    if (!rc) {
-        tmlp_error err = {0};
-        if (tmlp_report_write_dir(c.r, dir, &err) != TMLP_OK) {
-            tmlp_cli_error("report: %s", err.message);
-            rc = TMLP_EXIT_RUNTIME;
-        } else {
-            printf("Report written: %s/report.md, %s/index.html (%d recommendation%s)\n", dir, dir, c.n_recs,
-                   c.n_recs == 1 ? "" : "s");
-        }
-    }
-done:
+    c.dir = a.dir;
+    char json_path[4200];
+    snprintf(json_path, sizeof json_path, "%s/results.json", a.dir);
+    rc = a.from ? from_mode(&c, &a, &doc) : live_mode(&c, &a, &o, &doc);
+    if (!rc && !tmlp_cli_stop) rc = write_report(&c, &a, doc, a.from ? a.from : json_path);
     if (tmlp_cli_stop) rc = tmlp_cli_interrupted_exit();
-    if (rc && made_dir) {
-        /* A directory this invocation created holds nothing a user asked for when no
-         * report was written (interrupted, bad --from): leave no trace of it. */
-        static const char *const ours[] = {"results.json", "find_peak.json", "resources.json",
-                                           "resources.trace.json"};
-        char p[4200];
-        for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
-            snprintf(p, sizeof p, "%s/%s", dir, ours[i]);
-            unlink(p);
-        }
-        for (int i = 0; i < n_prec; i++) {
-            snprintf(p, sizeof p, "%s/precision_%s.json", dir, prec_names[i]);
-            unlink(p);
-            snprintf(p, sizeof p, "%s/precision_%s_accuracy.json", dir, prec_names[i]);
-            unlink(p);
-        }
-        rmdir(dir); /* fails, harmlessly, if anything else is in it */
-    }
+    if (rc && made_dir) remove_made_dir(&a);
     tmlp_report_destroy(c.r);
     cJSON_Delete(doc);
-    cJSON_Delete(precs);
-    tmlp_monitor_destroy(mon);
-    free(rest);
-    free(rest2);
     return rc;
 }

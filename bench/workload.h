@@ -97,6 +97,14 @@ void tmlp_run_opts_default(tmlp_run_opts *o);
  * set *done. 0 or TMLP_EXIT_USAGE after one error line. Checks the options together
  * (tmlp_run_opts_check) and resolves the default scenarios and batch. */
 int tmlp_run_opts_parse(int argc, char **argv, tmlp_run_opts *o, int *done);
+/* The same with a caller's own options (report's): `extra` (NULL-terminated getopt_long
+ * entries whose val is >= TMLP_RUN_OPT_EXTRA) is searched before the run's table, and
+ * fn(user, val, optarg) handles them (0 or an exit code after an error line). */
+#define TMLP_RUN_OPT_EXTRA 1000
+struct option;
+typedef int (*tmlp_run_opts_extra_fn)(void *user, int val, const char *arg);
+int tmlp_run_opts_parse_with(int argc, char **argv, const struct option *extra, tmlp_run_opts_extra_fn fn,
+                             void *user, tmlp_run_opts *o, int *done);
 /* The checks between options (--min-duration-ms <= --max-duration-ms, find-peak is one
  * server search, ...) after a caller changed o; fills the default scenarios and batch.
  * 0 or TMLP_EXIT_USAGE. */

@@ -298,37 +298,63 @@ static int parse_run_opt(int c, const char *a, tmlp_run_opts *o)
     return rc;
 }
 
-int tmlp_run_opts_parse(int argc, char **argv, tmlp_run_opts *o, int *done)
+/* The run's table with a caller's options in front (they win over a run option of the
+ * same name: report's --output is a directory). One allocation; NULL on out-of-memory. */
+static struct option *merged_table(const struct option *extra)
 {
-    int c, rc;
+    size_t n_run = sizeof long_options / sizeof long_options[0], n_extra = 0;
+    while (extra && extra[n_extra].name) n_extra++;
+    struct option *t = malloc((n_run + n_extra) * sizeof *t);
+    if (!t) return NULL;
+    if (n_extra) memcpy(t, extra, n_extra * sizeof *t);
+    memcpy(t + n_extra, long_options, n_run * sizeof *t); /* ends with the run table's {NULL} */
+    return t;
+}
+
+int tmlp_run_opts_parse_with(int argc, char **argv, const struct option *extra, tmlp_run_opts_extra_fn fn,
+                             void *user, tmlp_run_opts *o, int *done)
+{
+    int c, rc = 0;
     tmlp_run_opts_default(o);
     o->argc = argc;
     o->argv = argv;
     *done = 0;
+    struct option *table = merged_table(extra);
+    if (!table) {
+        tmlp_cli_error("out of memory");
+        return TMLP_EXIT_RUNTIME;
+    }
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hqvo:", long_options, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, ":hqvo:", table, NULL)) != -1) {
         const char *a = optarg;
         if (c == OPT_VERSION) {
             printf("bench_mlp (tinymlp) %s, git %s, %s build\n", tmlp_version(), tmlp_context_git(),
                    TMLP_BUILD_TYPE);
             *done = 1;
-            return 0;
+            break;
         }
         if (c == 'h' || c == OPT_HELP) {
             *done = 2; /* the caller prints its help */
-            return 0;
+            break;
         }
-        if (c == ':') return tmlp_cli_usage_error("option %s needs a value", argv[optind - 1]);
-        if ((rc = parse_workload_opt(c, a, o)) == -1) rc = parse_run_opt(c, a, o);
-        if (rc == -1) return tmlp_cli_usage_error("unknown option \"%s\"", argv[optind - 1]);
-        if (rc) return rc;
+        if (c == ':') rc = tmlp_cli_usage_error("option %s needs a value", argv[optind - 1]);
+        else if (c >= TMLP_RUN_OPT_EXTRA && fn) rc = fn(user, c, a);
+        else if ((rc = parse_workload_opt(c, a, o)) == -1 && (rc = parse_run_opt(c, a, o)) == -1)
+            rc = tmlp_cli_usage_error("unknown option \"%s\"", argv[optind - 1]);
     }
+    free(table);
+    if (rc || *done) return rc;
     if (optind < argc)
         return tmlp_cli_usage_error("unexpected argument \"%s\" (options start with --; "
                                     "subcommands: compare, report, ab, regress, profile, plan)",
                                     argv[optind]);
     return tmlp_run_opts_check(o);
+}
+
+int tmlp_run_opts_parse(int argc, char **argv, tmlp_run_opts *o, int *done)
+{
+    return tmlp_run_opts_parse_with(argc, argv, NULL, NULL, NULL, o, done);
 }
 
 int tmlp_run_opts_check(tmlp_run_opts *o)
