@@ -14,9 +14,11 @@
  *     so that the JSON context says who chose. A value the user set is never touched. The
  *     chosen core is then checked once (tmlp_blas_check_core: a small sgemm against the
  *     scalar kernel); if it fails, bench_mlp restarts once more without it and says so.
- *   - --kernels K (or --kernels=K) anywhere on the command line is taken out and becomes
- *     TMLP_KERNELS=K for the whole process, so every command (and every model it loads)
- *     honours it; an unknown or unavailable kernel is a usage error (exit 2).
+ *   - --kernels K and --precision P (or --kernels=K, --precision=P) anywhere on the command
+ *     line are taken out and handed to every model load of the process (tmlp_cli_models_set:
+ *     the kernel and precision of tmlp_model_options), so every command honours them; an
+ *     unknown or unavailable kernel is a usage error (exit 2). The environment is not the
+ *     channel: TMLP_KERNELS / TMLP_PRECISION stay the user's, read by the library.
  *   - --version on every subcommand (`bench_mlp CMD --version` prints what
  *     `bench_mlp --version` prints);
  *   - SIGINT and SIGTERM handlers (cli.c), and one line naming the signal at the end;
@@ -62,66 +64,54 @@ static void blas_best_core(char **argv)
     unsetenv("TMLP_BLAS_CORE_SOURCE");
 }
 
-/* Take --kernels K / --kernels=K out of argv (every occurrence; the last wins) and check
- * it, and TMLP_KERNELS, against this CPU. 0 or TMLP_EXIT_USAGE. */
-static int take_kernels(int *argc, char **argv)
+/* Take every --NAME V / --NAME=V out of argv (the last wins): *value gets it, NULL when
+ * absent. 0 or TMLP_EXIT_USAGE (a missing value; `hint` lists the accepted ones). */
+static int take_option(int *argc, char **argv, const char *name, const char *hint, const char **value)
 {
+    size_t n = strlen(name);
     int w = 1;
+    *value = NULL;
     for (int i = 1; i < *argc; i++) {
-        const char *v = NULL;
-        if (!strcmp(argv[i], "--kernels")) {
-            if (i + 1 >= *argc) return tmlp_cli_usage_error("--kernels: needs a value (scalar, avx2, avx512, blas, auto)");
-            v = argv[++i];
-        } else if (!strncmp(argv[i], "--kernels=", 10)) {
-            v = argv[i] + 10;
+        if (!strncmp(argv[i], "--", 2) && !strcmp(argv[i] + 2, name)) {
+            if (i + 1 >= *argc) return tmlp_cli_usage_error("--%s: needs a value (%s)", name, hint);
+            *value = argv[++i];
+        } else if (!strncmp(argv[i], "--", 2) && !strncmp(argv[i] + 2, name, n) && argv[i][2 + n] == '=') {
+            *value = argv[i] + 3 + n;
         } else {
             argv[w++] = argv[i];
-            continue;
         }
-        setenv("TMLP_KERNELS", v, 1);
     }
     argv[w] = NULL;
     *argc = w;
-    const char *env = getenv("TMLP_KERNELS");
-    tmlp_kernel k;
-    if (!env || !*env) return 0;
-    if (tmlp_kernel_parse(env, &k, NULL) != TMLP_OK)
-        return tmlp_cli_usage_error("--kernels / TMLP_KERNELS: '%s' is not one of scalar, avx2, avx512, blas, auto", env);
-    if (!tmlp_kernel_available(k)) {
-        tmlp_cli_error("--kernels / TMLP_KERNELS: kernel '%s' is not available on this CPU (it lacks %s)",
-                       env, k == TMLP_KERNEL_AVX512 ? "AVX-512F" : "AVX2 and FMA");
-        return TMLP_EXIT_USAGE;
-    }
     return 0;
 }
 
-/* Take --precision P / --precision=P out of argv like --kernels: it becomes TMLP_PRECISION
- * for the whole process, so every command loads its models at that weight precision
- * (docs/precision.md). `ab` keeps its own --precision-b. 0 or TMLP_EXIT_USAGE. */
-static int take_precision(int *argc, char **argv)
+/* --kernels K and --precision P, options of every command: taken out of argv, checked
+ * against this CPU (and the user's TMLP_KERNELS / TMLP_PRECISION, which the library reads
+ * when no option is given), and handed to every model load of this process through
+ * tmlp_cli_models_set, never through the environment. 0 or TMLP_EXIT_USAGE. */
+static int take_model_choice(int *argc, char **argv)
 {
-    int w = 1;
-    for (int i = 1; i < *argc; i++) {
-        const char *v = NULL;
-        if (!strcmp(argv[i], "--precision")) {
-            if (i + 1 >= *argc) return tmlp_cli_usage_error("--precision: needs a value (f32, bf16, int8)");
-            v = argv[++i];
-        } else if (!strncmp(argv[i], "--precision=", 12)) {
-            v = argv[i] + 12;
-        } else {
-            argv[w++] = argv[i];
-            continue;
-        }
-        setenv("TMLP_PRECISION", v, 1);
+    const char *kv, *pv;
+    int rc = take_option(argc, argv, "kernels", "scalar, avx2, avx512, blas, auto", &kv);
+    if (!rc) rc = take_option(argc, argv, "precision", "f32, bf16, int8", &pv);
+    if (rc) return rc;
+    tmlp_kernel k = TMLP_KERNEL_AUTO;
+    tmlp_precision p = TMLP_PRECISION_AUTO;
+    const char *ks = kv ? kv : getenv("TMLP_KERNELS"), *ps = pv ? pv : getenv("TMLP_PRECISION");
+    if (ks && *ks && tmlp_kernel_parse(ks, &k, NULL) != TMLP_OK)
+        return tmlp_cli_usage_error("--kernels / TMLP_KERNELS: '%s' is not one of scalar, avx2, avx512, blas, auto", ks);
+    if (ks && *ks && !tmlp_kernel_available(k)) {
+        tmlp_cli_error("--kernels / TMLP_KERNELS: kernel '%s' is not available on this CPU (it lacks %s)",
+                       ks, k == TMLP_KERNEL_AVX512 ? "AVX-512F" : "AVX2 and FMA");
+        return TMLP_EXIT_USAGE;
     }
-    argv[w] = NULL;
-    *argc = w;
-    const char *env = getenv("TMLP_PRECISION");
-    tmlp_precision p;
-    if (env && *env && tmlp_precision_parse(env, &p, NULL) != TMLP_OK)
-        return tmlp_cli_usage_error("--precision / TMLP_PRECISION: '%s' is not one of f32, bf16, int8, auto%s", env,
-                                    strchr(env, ',') ? " (one per run; `bench_mlp report --precisions "
-                                                       "f32,bf16,int8` compares several)" : "");
+    if (ps && *ps && tmlp_precision_parse(ps, &p, NULL) != TMLP_OK)
+        return tmlp_cli_usage_error("--precision / TMLP_PRECISION: '%s' is not one of f32, bf16, int8, auto%s", ps,
+                                    strchr(ps, ',') ? " (one per run; `bench_mlp report --precisions "
+                                                      "f32,bf16,int8` compares several)" : "");
+    /* the environment's values stay the library's to read: only the options are passed on */
+    tmlp_cli_models_set(kv ? k : TMLP_KERNEL_AUTO, pv ? p : TMLP_PRECISION_AUTO);
     return 0;
 }
 
@@ -135,9 +125,8 @@ static int asks_version(int argc, char **argv)
 
 static int dispatch(int argc, char **argv)
 {
-    int rc = take_kernels(&argc, argv);
+    int rc = take_model_choice(&argc, argv);
     if (rc) return rc;
-    if ((rc = take_precision(&argc, argv))) return rc;
     if (argc > 1 && strncmp(argv[1], "-", 1) && asks_version(argc, argv)) {
         printf("bench_mlp (tinymlp) %s, git %s, %s build\n", tmlp_version(), tmlp_context_git(),
                TMLP_BUILD_TYPE);

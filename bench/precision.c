@@ -236,8 +236,8 @@ cJSON *tmlp_paired_json(const tmlp_paired_acc *r, const char *name_a, const char
 int tmlp_precision_load(const char *spec, const char *layers, uint64_t synthetic_seed, tmlp_precision p,
                         tmlp_model **out)
 {
-    tmlp_model_options o = tmlp_model_options_default();
-    o.precision = p;
+    tmlp_model_options o = tmlp_cli_model_options(); /* the command line's kernel (and precision) */
+    if (p != TMLP_PRECISION_AUTO) o.precision = p;
     tmlp_error err = {0};
     tmlp_status st;
     if (!strncmp(spec, "synthetic:", 10)) {

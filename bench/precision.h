@@ -41,8 +41,8 @@ void tmlp_paired_print(FILE *f, const char *name_a, const char *name_b, const tm
  * run.h: a failed allocation is counted by tmlp_json_failures(); NULL on out-of-memory. */
 cJSON *tmlp_paired_json(const tmlp_paired_acc *r, const char *name_a, const char *name_b, double alpha);
 
-/* Load a model spec (path or synthetic:AxBx.., seed as given) at precision p (AUTO:
- * TMLP_PRECISION, else F32). Prints a one-line error; 0 or TMLP_EXIT_RUNTIME / _USAGE. */
+/* Load a model spec (path or synthetic:AxBx.., seed as given) at precision p (AUTO: the
+ * command line's --precision, else the library's default), with the command line's kernel. Prints a one-line error; 0 or TMLP_EXIT_RUNTIME / _USAGE. */
 int tmlp_precision_load(const char *spec, const char *layers, uint64_t synthetic_seed, tmlp_precision p,
                         tmlp_model **out);
 

@@ -61,9 +61,10 @@ static inline int ru_load_model(const char *spec, const char *layers, tmlp_model
             else if (*p) return tmlp_cli_usage_error("--model %s: widths are separated by 'x'", spec);
         }
         if (n < 2) return tmlp_cli_usage_error("--model %s: need at least two widths", spec);
-        st = tmlp_model_random(w, n, RU_MODEL_SEED, NULL, out, &err);
+        tmlp_model_options o = tmlp_cli_model_options();
+        st = tmlp_model_random(w, n, RU_MODEL_SEED, &o, out, &err);
     } else {
-        tmlp_model_options o = tmlp_model_options_default();
+        tmlp_model_options o = tmlp_cli_model_options(); /* --kernels, --precision */
         o.layers = layers;
         st = tmlp_model_load(spec, &o, out, &err);
     }

@@ -125,6 +125,16 @@ typedef struct tmlp_run_resources {
     uint64_t start_ns;              /* tmlp_time_now_ns() when the window began */
 } tmlp_run_resources;
 
+/* --- workload_opts.c: the kernel and precision of every model the CLI loads ------------------
+ * --kernels K and --precision P are options of every command: bench_mlp.c takes them out
+ * of the command line once, checks them and hands them here before the command runs. Every
+ * model the CLI loads is then loaded with them through tmlp_model_options (never through the
+ * environment), and a run's options (workload.h) start from them. AUTO, the default, is the
+ * library's own choice (the user's TMLP_KERNELS / TMLP_PRECISION, else cpuid and F32). */
+void tmlp_cli_models_set(tmlp_kernel kernel, tmlp_precision precision);
+/* tmlp_model_options_default() with that kernel and precision. */
+tmlp_model_options tmlp_cli_model_options(void);
+
 /* --- context.c ------------------------------------------------------------------------ */
 
 /* The "context" object: host, cpu, cores, os, compiler, build_type, version, blas, timer,

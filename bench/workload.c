@@ -187,6 +187,7 @@ static int load_model(const tmlp_run_opts *o, tmlp_workload *w)
                                         "model's layers follow from its widths");
         if ((rc = parse_synthetic_widths(spec, widths, 16, &n))) return rc;
         tmlp_model_options mo = tmlp_model_options_default();
+        mo.kernel = o->kernel;
         mo.precision = o->precision;
         st = tmlp_model_random(widths, n, SYNTHETIC_MODEL_SEED, &mo, &w->model, &err);
         if (st != TMLP_OK) {
@@ -202,6 +203,7 @@ static int load_model(const tmlp_run_opts *o, tmlp_workload *w)
         }
         tmlp_model_options mo = tmlp_model_options_default();
         mo.layers = o->layers;
+        mo.kernel = o->kernel;
         mo.precision = o->precision;
         st = tmlp_model_load(spec, &mo, &w->model, &err);
         if (st != TMLP_OK) {

@@ -43,7 +43,8 @@
 typedef struct tmlp_run_opts {
     /* the workload */
     const char *model, *layers, *data;
-    tmlp_precision precision;   /* weight precision of the model; AUTO = the library's default */
+    tmlp_kernel kernel;         /* Dense kernel (--kernels); AUTO = the library's choice */
+    tmlp_precision precision;   /* weight precision (--precision); AUTO = the library's default */
     unsigned scenarios;         /* bit i = tmlp_scenario i; 0 = default for the mode */
     tmlp_mode mode;
     int64_t min_duration_ms, max_duration_ms; /* -1 = default */
@@ -91,7 +92,8 @@ typedef struct tmlp_run_opts {
     char **argv;
 } tmlp_run_opts;
 
-/* The defaults of every option (the values `bench_mlp --help` states). */
+/* The defaults of every option (the values `bench_mlp --help` states); the kernel and
+ * precision are the command line's (tmlp_cli_models_set). */
 void tmlp_run_opts_default(tmlp_run_opts *o);
 /* Parse run options argv[1..argc) into o (defaults first). --help / --version print and
  * set *done. 0 or TMLP_EXIT_USAGE after one error line. Checks the options together

@@ -107,9 +107,29 @@ static int parse_scenarios(const char *s, unsigned *mask)
 }
 
 
+/* Set once by bench_mlp.c before the command runs; read-only afterwards. */
+static tmlp_kernel g_kernel = TMLP_KERNEL_AUTO;
+static tmlp_precision g_precision = TMLP_PRECISION_AUTO;
+
+void tmlp_cli_models_set(tmlp_kernel kernel, tmlp_precision precision)
+{
+    g_kernel = kernel;
+    g_precision = precision;
+}
+
+tmlp_model_options tmlp_cli_model_options(void)
+{
+    tmlp_model_options mo = tmlp_model_options_default();
+    mo.kernel = g_kernel;
+    mo.precision = g_precision;
+    return mo;
+}
+
 void tmlp_run_opts_default(tmlp_run_opts *o)
 {
     memset(o, 0, sizeof *o);
+    o->kernel = g_kernel;
+    o->precision = g_precision;
     o->min_duration_ms = o->max_duration_ms = -1;
     o->min_queries = o->max_queries = o->warmup = -1;
     o->target_qps = 2000.0;
@@ -425,6 +445,7 @@ static void child_workload_args(child_args *c, const tmlp_run_opts *o)
     if (o->model) argf(c, "--model", "%s", o->model);
     if (o->layers) argf(c, "--layers", "%s", o->layers);
     if (o->data) argf(c, "--data", "%s", o->data);
+    if (o->kernel != TMLP_KERNEL_AUTO) argf(c, "--kernels", "%s", tmlp_kernel_name(o->kernel));
     if (o->precision != TMLP_PRECISION_AUTO) argf(c, "--precision", "%s", tmlp_precision_name(o->precision));
     char list[128] = "";
     for (int sc = 0; sc < 4; sc++)

@@ -19,7 +19,7 @@ ok "unknown kernel or missing value: exit 2 with a message"
 for k in scalar avx2 avx512 blas; do
     if run_json --kernels "$k" > "$T/$k.json" 2> "$T/err"; then
         [ "$(field "$T/$k.json" "d['kernels']['kernel']")" = "$k" ] || fail "--kernels $k: context says otherwise"
-        [ "$(field "$T/$k.json" "d['kernels']['source']")" = "TMLP_KERNELS" ] || fail "--kernels $k: source"
+        [ "$(field "$T/$k.json" "d['kernels']['source']")" = "model options" ] || fail "--kernels $k: source"
         ok "--kernels $k recorded in the context"
     else
         grep -q "not available on this CPU" "$T/err" || fail "--kernels $k failed: $(cat "$T/err")"
