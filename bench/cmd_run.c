@@ -37,7 +37,8 @@
 /* Set by the SIGINT / SIGTERM handler (cli.c), polled by the harness through settings.stop. */
 #define g_stop tmlp_cli_stop
 
-static void print_help(FILE *f)
+/* --help, first half: the workload, scenarios and mode. */
+static void print_help_workload(FILE *f)
 {
     fputs(
 "Usage: bench_mlp [OPTIONS]            run LoadGen scenarios on a model (this page)\n"
@@ -117,6 +118,12 @@ static void print_help(FILE *f)
 "                         processes) | process (all in this one). Default exec (process\n"
 "                         under mpirun)\n"
 "", f);
+}
+
+/* --help, second half: the system, output and the regression gate. */
+static void print_help(FILE *f)
+{
+    print_help_workload(f);
     fputs(
 "  --workers N            worker threads, each with its own session (default 1)\n"
 "  --dispatch D           where the model computes: auto (default: in the issuing thread for\n"

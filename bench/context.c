@@ -153,6 +153,101 @@ static const char *sanitizers(void)
 #endif
 }
 
+/* The "blas" object: library, version, core, threads, who chose the core and its check. */
+static void context_blas(cJSON *c)
+{
+    tmlp_blas_info bi;
+    memset(&bi, 0, sizeof bi);
+    tmlp_blas_get_info(&bi);
+    cJSON *blas = cJSON_AddObjectToObject(c, "blas");
+    if (blas) {
+        cJSON_AddStringToObject(blas, "name", bi.name);
+        cJSON_AddStringToObject(blas, "version", bi.version);
+        cJSON_AddStringToObject(blas, "core", bi.core);
+        cJSON_AddStringToObject(blas, "coretype_env", bi.coretype_env);
+        cJSON_AddNumberToObject(blas, "threads", bi.threads);
+        cJSON_AddNumberToObject(blas, "parallel", bi.parallel);
+        cJSON_AddStringToObject(blas, "best_core", bi.best_core);
+        cJSON_AddStringToObject(blas, "core_source", bi.core_source);
+        double err = 0;
+        const tmlp_status chk = tmlp_blas_check_core(&err, NULL);
+        cJSON *check = cJSON_AddObjectToObject(blas, "core_check");
+        if (check) {
+            cJSON_AddBoolToObject(check, "ok", chk == TMLP_OK);
+            cJSON_AddNumberToObject(check, "max_error", err);
+            cJSON_AddStringToObject(check, "method", "sgemm 7x37x29 vs the scalar kernel, error / sum |terms|");
+        }
+        if (bi.advice[0]) cJSON_AddStringToObject(blas, "advice", bi.advice);
+    }
+}
+
+static void context_kernels(cJSON *c, const tmlp_run_info *info)
+{
+    /* Dense kernels: what the model runs (tinymlp/kernels.h), or what a model would. */
+    cJSON *kern = cJSON_AddObjectToObject(c, "kernels");
+    if (kern) {
+        tmlp_kernel_info ki;
+        const char *env = getenv("TMLP_KERNELS");
+        cJSON_AddStringToObject(kern, "env", env ? env : "");
+        const char *penv = getenv("TMLP_PRECISION");
+        cJSON_AddStringToObject(kern, "env_precision", penv ? penv : "");
+        if (info && info->model && tmlp_model_kernel_info(info->model, &ki, NULL) == TMLP_OK) {
+            cJSON_AddStringToObject(kern, "kernel", ki.name);
+            cJSON_AddStringToObject(kern, "source", ki.source);
+            cJSON_AddStringToObject(kern, "available", ki.available);
+            /* INT64_MAX (forced: every batch) is written as -1 */
+            cJSON_AddNumberToObject(kern, "crossover_min", ki.crossover_min == INT64_MAX ? -1.0 : (double)ki.crossover_min);
+            cJSON_AddNumberToObject(kern, "crossover_max", ki.crossover_max == INT64_MAX ? -1.0 : (double)ki.crossover_max);
+            cJSON_AddNumberToObject(kern, "packed_bytes", (double)ki.packed_bytes);
+            cJSON_AddNumberToObject(kern, "weight_bytes", (double)tmlp_model_param_bytes(info->model));
+            /* weight precision (docs/precision.md) and the instruction path running it */
+            cJSON_AddStringToObject(kern, "precision", tmlp_precision_name(ki.precision));
+            cJSON_AddStringToObject(kern, "precision_source", ki.precision_source);
+            cJSON_AddStringToObject(kern, "isa", ki.isa);
+        } else {
+            char av[64] = "";
+            for (int k = TMLP_KERNEL_SCALAR; k <= TMLP_KERNEL_BLAS; k++)
+                if (tmlp_kernel_available((tmlp_kernel)k))
+                    snprintf(av + strlen(av), sizeof av - strlen(av), "%s%s", av[0] ? "," : "",
+                             tmlp_kernel_name((tmlp_kernel)k));
+            cJSON_AddStringToObject(kern, "available", av);
+        }
+    }
+}
+
+/* The "model" and "data" objects of the workload. */
+static void context_workload(cJSON *c, const tmlp_run_info *info)
+{
+    char buf[64];
+    cJSON *m = cJSON_AddObjectToObject(c, "model");
+    if (m) {
+        cJSON_AddStringToObject(m, "kind", info->model_kind);
+        cJSON_AddStringToObject(m, "source", info->model_source);
+        cJSON_AddStringToObject(m, "layers", info->model_layers);
+        cJSON_AddNumberToObject(m, "input_width", (double)info->model_input_width);
+        cJSON_AddNumberToObject(m, "output_width", (double)info->model_output_width);
+        cJSON_AddNumberToObject(m, "params", (double)info->model_params);
+        if (info->model_has_file_hash) {
+            snprintf(buf, sizeof buf, "%016" PRIx64, info->model_file_hash);
+            cJSON_AddStringToObject(m, "file_fnv1a64", buf);
+        } else {
+            cJSON_AddNullToObject(m, "file_fnv1a64");
+        }
+    }
+    cJSON *d = cJSON_AddObjectToObject(c, "data");
+    if (d) {
+        cJSON_AddStringToObject(d, "kind", info->data_kind);
+        cJSON_AddStringToObject(d, "source", info->data_source);
+        if (info->data_labels) cJSON_AddStringToObject(d, "labels", info->data_labels);
+        else cJSON_AddNullToObject(d, "labels");
+        cJSON_AddNumberToObject(d, "count", (double)info->data_count);
+        cJSON_AddNumberToObject(d, "width", (double)info->data_width);
+        cJSON_AddStringToObject(d, "dtype", info->data_dtype);
+        cJSON_AddBoolToObject(d, "labeled", info->data_labeled);
+        cJSON_AddNumberToObject(d, "classes", info->data_classes);
+    }
+}
+
 cJSON *tmlp_context_json(const tmlp_run_info *info)
 {
     cJSON *c = cJSON_CreateObject();
@@ -201,60 +296,8 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
         cJSON_AddStringToObject(ver, "git", TMLP_GIT_DESCRIBE);
     }
 
-    tmlp_blas_info bi;
-    memset(&bi, 0, sizeof bi);
-    tmlp_blas_get_info(&bi);
-    cJSON *blas = cJSON_AddObjectToObject(c, "blas");
-    if (blas) {
-        cJSON_AddStringToObject(blas, "name", bi.name);
-        cJSON_AddStringToObject(blas, "version", bi.version);
-        cJSON_AddStringToObject(blas, "core", bi.core);
-        cJSON_AddStringToObject(blas, "coretype_env", bi.coretype_env);
-        cJSON_AddNumberToObject(blas, "threads", bi.threads);
-        cJSON_AddNumberToObject(blas, "parallel", bi.parallel);
-        cJSON_AddStringToObject(blas, "best_core", bi.best_core);
-        cJSON_AddStringToObject(blas, "core_source", bi.core_source);
-        double err = 0;
-        const tmlp_status chk = tmlp_blas_check_core(&err, NULL);
-        cJSON *check = cJSON_AddObjectToObject(blas, "core_check");
-        if (check) {
-            cJSON_AddBoolToObject(check, "ok", chk == TMLP_OK);
-            cJSON_AddNumberToObject(check, "max_error", err);
-            cJSON_AddStringToObject(check, "method", "sgemm 7x37x29 vs the scalar kernel, error / sum |terms|");
-        }
-        if (bi.advice[0]) cJSON_AddStringToObject(blas, "advice", bi.advice);
-    }
-
-    /* Dense kernels: what the model runs (tinymlp/kernels.h), or what a model would. */
-    cJSON *kern = cJSON_AddObjectToObject(c, "kernels");
-    if (kern) {
-        tmlp_kernel_info ki;
-        const char *env = getenv("TMLP_KERNELS");
-        cJSON_AddStringToObject(kern, "env", env ? env : "");
-        const char *penv = getenv("TMLP_PRECISION");
-        cJSON_AddStringToObject(kern, "env_precision", penv ? penv : "");
-        if (info && info->model && tmlp_model_kernel_info(info->model, &ki, NULL) == TMLP_OK) {
-            cJSON_AddStringToObject(kern, "kernel", ki.name);
-            cJSON_AddStringToObject(kern, "source", ki.source);
-            cJSON_AddStringToObject(kern, "available", ki.available);
-            /* INT64_MAX (forced: every batch) is written as -1 */
-            cJSON_AddNumberToObject(kern, "crossover_min", ki.crossover_min == INT64_MAX ? -1.0 : (double)ki.crossover_min);
-            cJSON_AddNumberToObject(kern, "crossover_max", ki.crossover_max == INT64_MAX ? -1.0 : (double)ki.crossover_max);
-            cJSON_AddNumberToObject(kern, "packed_bytes", (double)ki.packed_bytes);
-            cJSON_AddNumberToObject(kern, "weight_bytes", (double)tmlp_model_param_bytes(info->model));
-            /* weight precision (docs/precision.md) and the instruction path running it */
-            cJSON_AddStringToObject(kern, "precision", tmlp_precision_name(ki.precision));
-            cJSON_AddStringToObject(kern, "precision_source", ki.precision_source);
-            cJSON_AddStringToObject(kern, "isa", ki.isa);
-        } else {
-            char av[64] = "";
-            for (int k = TMLP_KERNEL_SCALAR; k <= TMLP_KERNEL_BLAS; k++)
-                if (tmlp_kernel_available((tmlp_kernel)k))
-                    snprintf(av + strlen(av), sizeof av - strlen(av), "%s%s", av[0] ? "," : "",
-                             tmlp_kernel_name((tmlp_kernel)k));
-            cJSON_AddStringToObject(kern, "available", av);
-        }
-    }
+    context_blas(c);
+    context_kernels(c, info);
 
     cJSON *timer = cJSON_AddObjectToObject(c, "timer");
     if (timer) {
@@ -304,32 +347,6 @@ cJSON *tmlp_context_json(const tmlp_run_info *info)
     cJSON_AddNumberToObject(c, "blas_threads", info->blas_threads);
     cJSON_AddNumberToObject(c, "threads", info->threads > 0 ? info->threads : 1); /* intra-op, per session */
 
-    cJSON *m = cJSON_AddObjectToObject(c, "model");
-    if (m) {
-        cJSON_AddStringToObject(m, "kind", info->model_kind);
-        cJSON_AddStringToObject(m, "source", info->model_source);
-        cJSON_AddStringToObject(m, "layers", info->model_layers);
-        cJSON_AddNumberToObject(m, "input_width", (double)info->model_input_width);
-        cJSON_AddNumberToObject(m, "output_width", (double)info->model_output_width);
-        cJSON_AddNumberToObject(m, "params", (double)info->model_params);
-        if (info->model_has_file_hash) {
-            snprintf(buf, sizeof buf, "%016" PRIx64, info->model_file_hash);
-            cJSON_AddStringToObject(m, "file_fnv1a64", buf);
-        } else {
-            cJSON_AddNullToObject(m, "file_fnv1a64");
-        }
-    }
-    cJSON *d = cJSON_AddObjectToObject(c, "data");
-    if (d) {
-        cJSON_AddStringToObject(d, "kind", info->data_kind);
-        cJSON_AddStringToObject(d, "source", info->data_source);
-        if (info->data_labels) cJSON_AddStringToObject(d, "labels", info->data_labels);
-        else cJSON_AddNullToObject(d, "labels");
-        cJSON_AddNumberToObject(d, "count", (double)info->data_count);
-        cJSON_AddNumberToObject(d, "width", (double)info->data_width);
-        cJSON_AddStringToObject(d, "dtype", info->data_dtype);
-        cJSON_AddBoolToObject(d, "labeled", info->data_labeled);
-        cJSON_AddNumberToObject(d, "classes", info->data_classes);
-    }
+    context_workload(c, info);
     return c;
 }
