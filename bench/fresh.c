@@ -9,8 +9,9 @@
  * inside the repetitions, where the noise floor sees it.
  *
  * How: the parent re-executes its own binary (/proc/self/exe, so the same build) once per
- * repetition with its run options (cmd_run.c filters out what only the parent does: the
- * output files, the format, --repeat, the gate) plus `--results-fd FD`. The child runs
+ * repetition with the workload options of its tmlp_run_opts (tmlp_run_opts_child_argv,
+ * workload_opts.c: never what only the parent does, the output files, the format,
+ * --repeat, the gate) plus `--results-fd FD`. The child runs
  * every scenario once, prints nothing, and writes each row's result to FD as
  *     "TMLPREP1" | u32 rows | per row: u64 length | tmlp_bench_result_pack bytes
  * (the pack format carries a result between processes of one build: include/tinymlp/

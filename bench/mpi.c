@@ -277,7 +277,7 @@ void tmlp_mpi_settings(tmlp_mpi *m, tmlp_bench_settings *s, int64_t sample_count
         s->schedule_offset = m->rank;
     }
     /* closed loops and the server: each rank its own sample stream (offline ranks own a
-     * shard of the sample set instead, see cmd_run.c) */
+     * shard of the sample set instead, see workload.c) */
     if (s->scenario != TMLP_SCENARIO_OFFLINE && m->rank > 0)
         s->sample_seed = tmlp_hash64_u64(s->sample_seed, (uint64_t)m->rank);
     /* find-peak: every rank must take the same search path; the time budget reads each

@@ -2,7 +2,7 @@
  * its share of the run, rank 0 merges and prints (docs/bench_mlp.md, "More than one machine").
  *
  * All MPI calls of the project are in mpi.c; without MPI (meson -Dmpi=disabled, or Open
- * MPI not found) the same functions exist and describe a one-process run, so cmd_run.c
+ * MPI not found) the same functions exist and describe a one-process run, so workload.c
  * has no #ifdef. The harness never sees MPI: it gets plain hooks in its settings
  * (tinymlp/bench.h: schedule_stride/offset, on_start, on_result) and the library merges
  * (tmlp_bench_merge).

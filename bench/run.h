@@ -144,7 +144,7 @@ cJSON *tmlp_context_json(const tmlp_run_info *info);
 uint64_t tmlp_context_timer_overhead_ns(void);
 /* The git revision recorded at configure time ("76fb816-dirty", "unknown"). */
 const char *tmlp_context_git(void);
-/* The shipped model's path into out (cmd_run.c): beside the executable (build tree or
+/* The shipped model's path into out (workload.c): beside the executable (build tree or
  * installed prefix), the configured install location, the source tree. 1 if found. */
 int tmlp_find_default_model(char *out, size_t cap);
 /* /proc/loadavg's 1, 5 and 15 minute figures; 0 if unreadable. */
