@@ -567,16 +567,6 @@ static void recommend_profile(report_ctx *c)
     }
 }
 
-/* ---- live-mode helpers ----------------------------------------------------------------- */
-
-static int has_opt(int argc, char **argv, const char *opt)
-{
-    size_t n = strlen(opt);
-    for (int i = 0; i < argc; i++)
-        if (!strncmp(argv[i], opt, n) && (argv[i][n] == 0 || argv[i][n] == '=')) return 1;
-    return 0;
-}
-
 static void section_profile(report_ctx *c)
 {
     if (!c->have_profile[0] && !c->have_profile[1]) return;
@@ -1142,7 +1132,7 @@ typedef struct report_args {
     int find_peak;
     char prec_names[MAX_PRECISIONS][8];
     int n_prec;
-    int argc;                  /* the command line: which run options the user gave */
+    int argc;                  /* the command line, to name a run option --from refuses */
     char **argv;
 } report_args;
 
@@ -1277,11 +1267,11 @@ static int live_benchmark(report_ctx *c, const report_args *a, const tmlp_run_op
     static const int64_t sweep[] = {1, 8, 32, 256};
     tmlp_run_opts m = inner_run(o);
     tmlp_monitor *mon = NULL;
-    if (!has_opt(a->argc, a->argv, "--batch")) {
+    if (!(o->given & TMLP_RUN_GIVEN_BATCH)) {
         memcpy(m.batches, sweep, sizeof sweep);
         m.n_batches = 4;
     }
-    if (!has_opt(a->argc, a->argv, "--min-duration-ms") && !o->quick) m.min_duration_ms = 1000;
+    if (o->min_duration_ms < 0 && !o->quick) m.min_duration_ms = 1000;
     if (tmlp_monitor_create(10, &mon, NULL) != TMLP_OK || tmlp_monitor_start(mon, NULL) != TMLP_OK) {
         tmlp_cli_error("report: the resource monitor could not start; resource usage will be absent");
         tmlp_monitor_destroy(mon);
@@ -1302,7 +1292,7 @@ static void live_find_peak(const report_args *a, const tmlp_run_opts *o, cJSON *
     p.repeat = 1;
     p.mode = TMLP_MODE_FIND_PEAK;
     p.scenarios = 0;
-    if (!has_opt(a->argc, a->argv, "--min-duration-ms") && !o->quick) p.min_duration_ms = 500;
+    if (o->min_duration_ms < 0 && !o->quick) p.min_duration_ms = 500;
     fprintf(stderr, "bench_mlp report: server find-peak (results in %s/find_peak.json)\n", a->dir);
     if (tmlp_run_opts_check(&p) || tmlp_workload_results(&p, peak) || write_json(a->dir, "find_peak.json", *peak)) {
         cJSON_Delete(*peak);
@@ -1324,7 +1314,7 @@ static cJSON *run_precision(const report_args *a, const tmlp_run_opts *o, const 
     acc_o = l;
     l.scenarios = 1u << TMLP_SCENARIO_SINGLE_STREAM | 1u << TMLP_SCENARIO_OFFLINE;
     l.mode = TMLP_MODE_PERFORMANCE;
-    if (!has_opt(a->argc, a->argv, "--batch")) {
+    if (!(o->given & TMLP_RUN_GIVEN_BATCH)) {
         l.batches[0] = 256;
         l.n_batches = 1;
     }
@@ -1401,7 +1391,7 @@ static int live_mode(report_ctx *c, const report_args *a, const tmlp_run_opts *o
     cJSON *peak = NULL, *precs = NULL;
     int rc = live_benchmark(c, a, o, doc);
     if (rc || tmlp_cli_stop) return rc;
-    if (a->find_peak && !has_opt(a->argc, a->argv, "--scenario") && !has_opt(a->argc, a->argv, "--mode")) {
+    if (a->find_peak && !(o->given & (TMLP_RUN_GIVEN_SCENARIO | TMLP_RUN_GIVEN_MODE))) {
         live_find_peak(a, o, &peak);
         if (tmlp_cli_stop) goto done;
     }

@@ -37,6 +37,10 @@
 #define TMLP_RUN_MAX_ROWS 32
 #define TMLP_RUN_SYNTHETIC_MODEL_SEED 42
 #define TMLP_RUN_DEFAULT_SYNTHETIC_MODEL "synthetic:784x512x512x10"
+/* Bits of tmlp_run_opts.given. */
+#define TMLP_RUN_GIVEN_SCENARIO 1u
+#define TMLP_RUN_GIVEN_MODE 2u
+#define TMLP_RUN_GIVEN_BATCH 4u
 
 /* Every run option; -1 / 0 / NULL mean "not given" so --quick and per-scenario defaults
  * apply only to what the user left out. Strings point into the caller's argv. */
@@ -83,6 +87,9 @@ typedef struct tmlp_run_opts {
     /* a repetition's child (fresh.c) */
     int results_fd;               /* hidden --results-fd; -1 */
     int results_records;          /* hidden --results-records: the child keeps per-query records */
+    /* which of --scenario, --mode, --batch the command line gave (their fields are filled
+     * with defaults by tmlp_run_opts_check, so a caller cannot tell otherwise) */
+    unsigned given;
     /* derived by the phases, not options */
     int keep_records;             /* per-query records in the result: --trace or MPI ranks */
     const tmlp_model *sizing_model; /* what the offline sizing rule reads (NULL: the null SUT) ... */

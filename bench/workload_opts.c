@@ -158,8 +158,12 @@ static int parse_workload_opt(int c, const char *a, tmlp_run_opts *o)
         case OPT_MODEL: o->model = a; break;
         case OPT_LAYERS: o->layers = a; break;
         case OPT_DATA: o->data = a; break;
-        case OPT_SCENARIO: rc = parse_scenarios(a, &o->scenarios); break;
+        case OPT_SCENARIO:
+            rc = parse_scenarios(a, &o->scenarios);
+            o->given |= TMLP_RUN_GIVEN_SCENARIO;
+            break;
         case OPT_MODE:
+            o->given |= TMLP_RUN_GIVEN_MODE;
             if (tmlp_mode_parse(a, &o->mode, NULL) != TMLP_OK)
                 rc = tmlp_cli_usage_error("--mode: unknown mode \"%s\" (use performance, accuracy "
                                           "or find-peak)", a);
@@ -211,6 +215,7 @@ static int parse_workload_opt(int c, const char *a, tmlp_run_opts *o)
             rc = tmlp_cli_parse_i64("--samples-per-query", a, 1, TMLP_BENCH_MAX_SAMPLES_PER_QUERY, &o->samples_per_query);
             break;
         case OPT_BATCH:
+            o->given |= TMLP_RUN_GIVEN_BATCH;
             rc = tmlp_cli_parse_i64_list("--batch", a, 1, TMLP_BENCH_MAX_BATCH, o->batches, MAX_BATCHES,
                                          &o->n_batches);
             break;
