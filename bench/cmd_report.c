@@ -1,7 +1,8 @@
 /* cmd_report.c — `bench_mlp report --output DIR [run options]` and
  * `bench_mlp report --from results.json --output DIR`: a benchmark read at a glance.
  *
- * Live mode runs the default benchmark (cmd_run.c, JSON to DIR/results.json) under the
+ * Live mode runs the default benchmark in this process (workload.h: the run options
+ * parsed once and adjusted in C; its document written to DIR/results.json) under the
  * resource monitor, adds an offline batch sweep (1,8,32,256) when no --batch is given,
  * and profiles the model layer by layer. --from reads a saved results file instead (no
  * resource figures or profile unless asked: they were not recorded there).
