@@ -23,8 +23,9 @@
  *
  * `bench_mlp regress --baseline BASE.json [run options]` first runs the benchmark (the
  * default run's options, --repeat included) and compares that run against BASE.json.
- * Exit: 3 if any metric regressed, 0 otherwise, 1 runtime error, 2 usage error or
- * different workloads.
+ * Exit: 3 if any metric regressed, 0 otherwise, 1 runtime error or a malformed file (refused
+ * by result_check.c), 2 usage error, different workloads, or no metric with a value on both
+ * sides (a gate that compared nothing never passes).
  */
 #include <math.h>
 #include <stdio.h>
@@ -58,8 +59,8 @@ static void print_help(FILE *f)
           "                  compare it against F\n"
           "  --quick         with --baseline: a short run (bench_mlp --quick); else nothing\n"
           "  --version       library version and git revision\n"
-          "Exit status: 0 no regression, 3 regression found, 1 runtime error, 2 usage error or\n"
-          "different workloads.\n",
+          "Exit status: 0 no regression, 3 regression found, 1 runtime error or a malformed\n"
+          "file, 2 usage error, different workloads, or no metric on both sides (no verdict).\n",
           f);
 }
 
@@ -292,6 +293,12 @@ int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thr, 
         if (v == TMLP_REGRESS_REGRESSION) regress++;
         else if (v == TMLP_REGRESS_IMPROVEMENT) improve++;
         else same++;
+    }
+    if (regress + improve + same == 0) { /* a gate that compared nothing must not pass */
+        free(g);
+        tmlp_cli_error("%s vs %s: no metric has a value on both sides (latency, throughput or accuracy of a matched "
+                       "run): nothing to compare, no verdict", bname, cname);
+        return TMLP_EXIT_USAGE;
     }
     int w = file_warnings(f, base, bname) + file_warnings(f, cur, cname);
     (void)w;
