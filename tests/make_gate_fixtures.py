@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """make_gate_fixtures.py — write tests/compare_fixtures/gate_*.json: small bench_mlp results
-documents (only the keys `compare` and `regress` read) whose per-repetition values are
-chosen so that the regression gate's rule has something to decide:
+documents (schema_version 1; the keys `compare` and `regress` read and those every reader
+requires, bench/result_check.c) whose per-repetition values are chosen so that the
+regression gate's rule has something to decide:
 
   gate_base.json   three runs (single-stream, multi-stream, offline), 5 repetitions each,
                    values with ~2-3% between-repetition spread;
@@ -47,6 +48,7 @@ def run(scen, reps):
                 "samples_per_query": 8, "offline_batch_size": 256, "offline_sample_count": 0}
     return {"scenario": scen, "label": scen, "mode": "performance", "valid": True, "settings": settings,
             "workload_digest": DIGEST[scen], "repetitions": reps,
+            "queries": sum(r["queries"] for r in reps), "duration_ns": sum(r["duration_ns"] for r in reps),
             "latency_ns": {m: sorted(r["latency_ns"][m] for r in reps)[len(reps) // 2] for m in METRICS},
             "throughput_samples_per_s": sorted(r["throughput_samples_per_s"] for r in reps)[len(reps) // 2]}
 
@@ -58,14 +60,14 @@ def reps(scen, n, lat_scale=1.0, p50_scale=None, spread=SPREAD):
         lat = {m: round(BASE[scen][m] * lat_scale * k, 1) for m in METRICS}
         if p50_scale is not None:
             lat["p50"] = round(BASE[scen]["p50"] * p50_scale[i], 1)
-        out.append({"repetition": i + 1, "valid": True, "latency_ns": lat,
+        out.append({"repetition": i + 1, "valid": True, "queries": 1000, "duration_ns": 100000000, "latency_ns": lat,
                     "throughput_samples_per_s": round(THROUGHPUT[scen] / (lat_scale * k), 1),
                     "workload_digest": DIGEST[scen]})
     return out
 
 
 def doc(runs):
-    return {"context": context(), "runs": runs}
+    return {"schema_version": 1, "context": context(), "runs": runs}
 
 
 def write(name, d):
