@@ -55,12 +55,21 @@ static int refuse(checker *c, const char *fmt, ...)
     return -1;
 }
 
-/* Push "/key" (or "/index") on the pointer; returns the old length for pop(). Keys of the
- * walk are fixed names without '~' or '/', so no RFC 6901 escaping is needed. */
+/* Push "/key" (or "/index") on the pointer, RFC 6901-escaped ('~' -> "~0", '/' -> "~1");
+ * returns the old length for pop(). A pointer longer than the buffer is cut, never overrun. */
 static size_t push_key(checker *c, const char *key)
 {
-    size_t n = strlen(c->ptr);
-    snprintf(c->ptr + n, sizeof c->ptr - n, "/%s", key);
+    size_t n = strlen(c->ptr), k = n;
+    if (k + 1 < sizeof c->ptr) c->ptr[k++] = '/';
+    for (; *key && k + 2 < sizeof c->ptr; key++) {
+        if (*key == '~' || *key == '/') {
+            c->ptr[k++] = '~';
+            c->ptr[k++] = *key == '~' ? '0' : '1';
+        } else {
+            c->ptr[k++] = *key;
+        }
+    }
+    c->ptr[k] = '\0';
     return n;
 }
 

@@ -14,6 +14,9 @@ regression gate's rule has something to decide:
   gate_slow.json   every latency 20% higher and every throughput 1/1.2 of base: a real
                    slowdown that every metric shows;
   gate_two.json    two repetitions a side only: no test, the threshold alone decides.
+  bad_p50.json     gate_base.json with the single-stream p50 written as 1e999 (a number
+                   a double cannot hold): every reader refuses it naming
+                   /runs/0/latency_ns/p50 (docs/bench_mlp.md shows the line).
 
 Run it from the source root: /usr/bin/python3 tests/make_gate_fixtures.py
 """
@@ -85,3 +88,8 @@ write("gate_aa.json", doc([run(s, reps(s, 5, spread=AA,
                            for s in SCENS]))
 write("gate_slow.json", doc([run(s, reps(s, 5, lat_scale=1.2, spread=AA)) for s in SCENS]))
 write("gate_two.json", doc([run(s, reps(s, 2, lat_scale=1.08, spread=AA)) for s in SCENS]))
+# json cannot write an infinite number: a placeholder value, replaced in the text
+bad = doc([run(s, reps(s, 5)) for s in SCENS])
+bad["runs"][0]["latency_ns"]["p50"] = 123456789.5
+with open(os.path.join(HERE, "bad_p50.json"), "w") as f:
+    f.write(json.dumps(bad, indent=1).replace("123456789.5", "1e999") + "\n")
