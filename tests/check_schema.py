@@ -4,7 +4,8 @@ for real by its subcommands, validated against docs/schema/results-v1.json (JSON
 draft 7, python3-jsonschema).
 
 Documents: the run's --format json (every scenario, --repeat, --raw-latencies, server issue
-delays, accuracy mode with a paired int8-vs-f32 block, find-peak), --trace, report's
+delays, accuracy mode with a paired int8-vs-f32 block, find-peak, 2 MPI ranks when mpirun
+and an MPI build are there), --trace, report's
 results.json / find_peak.json / precision_*.json / resources.json / resources.trace.json,
 and compare --format json on results files, on text files and with --per-query. regress,
 ab, plan and profile write no JSON.
@@ -21,6 +22,7 @@ import copy
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -116,6 +118,24 @@ with tempfile.TemporaryDirectory() as t:
         print("FAIL the schema accepts a string as p50")
         failures += 1
     check(p("all.trace.json"), "trace")
+
+    # under mpirun (when bench_mlp has MPI and mpirun exists): context.mpi and per_rank
+    mpirun = shutil.which("mpirun")
+    if mpirun:
+        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                   OMPI_MCA_rmaps_base_oversubscribe="1", OPENBLAS_NUM_THREADS="1")
+        r = subprocess.run(["timeout", "-k", "5", "60", mpirun, "--oversubscribe", "-n", "2", BENCH] + q +
+                           ["--scenario", "single-stream,server,offline", "--format", "json", "--output", p("mpi.json")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        if r.returncode == 0:
+            check(p("mpi.json"), "results")
+        elif b"built without MPI" in r.stderr:
+            print("note: bench_mlp built without MPI: per-rank documents not checked")
+        else:
+            print("FAIL mpirun -n 2 bench_mlp: exit %d: %s" % (r.returncode, r.stderr.decode()[-1000:]))
+            failures += 1
+    else:
+        print("note: no mpirun: per-rank documents not checked")
 
     bench("report", "--output", p("rep"), "--model", "synthetic:16x8x3", "--quick", "--no-profile",
           "--precisions", "f32,int8")
