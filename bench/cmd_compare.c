@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "result_check.h"
 #include "run.h" /* tmlp_comparable_check */
 #include "tinymlp/report.h"
 #include "tinymlp/stats.h"
@@ -108,39 +109,12 @@ static int fail(const char *fmt, ...)
     return EXIT_RUNTIME;
 }
 
+/* The whole file, text or JSON, within the size cap of a results file (result_check.h). */
 static int read_file(source *s)
 {
-    FILE *f = fopen(s->path, "rb");
-    if (!f) return fail("cannot open '%s': %s", s->path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return fail("out of memory reading '%s'", s->path);
-    }
-    for (;;) {
-        if (len + 1 >= cap) {
-            char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return fail("out of memory reading '%s'", s->path);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - 1 - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        return fail("cannot read '%s'", s->path);
-    }
-    buf[len] = '\0';
-    s->text = buf;
+    char msg[1024];
+    size_t len;
+    if (tmlp_result_slurp(s->path, &s->text, &len, msg, sizeof msg)) return fail("%s", msg);
     return 0;
 }
 
@@ -260,6 +234,10 @@ static int load_run(source *s, const cJSON *run)
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
             return fail("%s: run '%s': latencies_ns[%lld] is not a number", s->path, s->scenario,
                         (long long)i);
+        if (v->valuedouble < 0) { /* -1: a query that never completed has no latency */
+            i++;
+            continue;
+        }
         if (push(s, &cap, v->valuedouble)) return fail("out of memory reading '%s'", s->path);
         i++;
     }
@@ -277,7 +255,8 @@ static int open_source(source *s)
         s->json = cJSON_Parse(s->text);
         if (!s->json) return fail("%s: malformed JSON near byte %ld", s->path,
                                   (long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - s->text : 0));
-        if (!tmlp_results_runs(s->json, s->path)) return EXIT_RUNTIME; /* message printed */
+        char msg[1024];
+        if (tmlp_result_check(s->json, s->path, msg, sizeof msg)) return fail("%s", msg);
         return 0;
     }
     return parse_text(s);
@@ -658,7 +637,7 @@ static void output_json(const options *o, const source *a, const source *b,
     char sentence[320];
     if (gv) gate_sentence(gv, o->stats.alpha, sentence, sizeof sentence);
     else tmlp_stats_verdict_sentence(r, o->stats.confidence, sentence, sizeof sentence);
-    fputs("{\n  \"inputs\": {\"a\": ", f);
+    fprintf(f, "{\n  \"schema_version\": %d,\n  \"inputs\": {\"a\": ", TMLP_RESULT_SCHEMA_VERSION);
     jstr(f, a->path);
     fputs(", \"b\": ", f);
     jstr(f, b->path);

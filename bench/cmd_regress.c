@@ -25,8 +25,9 @@
  * first runs the benchmark in this process (workload.h: the default run's options,
  * --repeat included) and compares its results document against BASE.json; --output FILE
  * keeps that document (written atomically, as the default run writes it).
- * Exit: 3 if any metric regressed, 0 otherwise, 1 runtime error, 2 usage error or
- * different workloads.
+ * Exit: 3 if any metric regressed, 0 otherwise, 1 runtime error or a malformed file (refused
+ * by result_check.c), 2 usage error, different workloads, or no metric with a value on both
+ * sides (a gate that compared nothing never passes).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -62,8 +63,8 @@ static void print_help(FILE *f)
           "  --output FILE   with --baseline: also write the new run's JSON results there\n"
           "  --quick         with --baseline: a short run (bench_mlp --quick); else nothing\n"
           "  --version       library version and git revision\n"
-          "Exit status: 0 no regression, 3 regression found, 1 runtime error, 2 usage error or\n"
-          "different workloads.\n",
+          "Exit status: 0 no regression, 3 regression found, 1 runtime error or a malformed\n"
+          "file, 2 usage error, different workloads, or no metric on both sides (no verdict).\n",
           f);
 }
 

@@ -28,6 +28,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "reports_util.h"
+#include "result_check.h"
 #include "run.h"
 #include "workload.h"
 
@@ -957,6 +958,7 @@ static int write_resources_json(const char *dir, const tmlp_monitor *mon, const 
     snprintf(path, sizeof path, "%s/resources.json", dir);
     unsigned long failed = tmlp_json_failures();
     cJSON *o = tmlp_out_resources_json(s, 10, mon);
+    if (o) tmlp_json_add(o, "schema_version", cJSON_CreateNumber(TMLP_RESULT_SCHEMA_VERSION));
     char *text = o ? cJSON_Print(o) : NULL;
     cJSON_Delete(o);
     if (text && tmlp_json_failures() != failed) { /* a key went missing: write nothing */
@@ -1249,11 +1251,12 @@ static void write_resources(report_ctx *c, const char *dir, tmlp_monitor *mon)
     if (tmlp_monitor_trace_events(mon, (long)getpid(), 0, &ev, NULL) != TMLP_OK) return;
     char tpath[4200];
     snprintf(tpath, sizeof tpath, "%s/resources.trace.json", dir);
-    size_t len = strlen(ev) + 64;
+    size_t len = strlen(ev) + 128;
     char *doc_text = malloc(len);
     tmlp_error err = {0};
     if (doc_text) {
-        snprintf(doc_text, len, "{\"traceEvents\":[\n%s\n]}\n", ev);
+        snprintf(doc_text, len, "{\"otherData\":{\"producer\":\"bench_mlp\",\"schema_version\":%d},"
+                 "\"traceEvents\":[\n%s\n]}\n", TMLP_RESULT_SCHEMA_VERSION, ev);
         if (tmlp_report_write_file(tpath, doc_text, &err) != TMLP_OK) tmlp_cli_error("report: %s", err.message);
     }
     free(doc_text);

@@ -253,6 +253,12 @@ int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thr, 
         else if (v == TMLP_REGRESS_IMPROVEMENT) improve++;
         else same++;
     }
+    if (regress + improve + same == 0) { /* a gate that compared nothing must not pass */
+        free(g);
+        tmlp_cli_error("%s vs %s: no metric has a value on both sides (latency, throughput or accuracy of a matched "
+                       "run): nothing to compare, no verdict", bname, cname);
+        return TMLP_EXIT_USAGE;
+    }
     int w = file_warnings(f, base, bname) + file_warnings(f, cur, cname);
     (void)w;
     fprintf(f, "Summary: %d regression%s, %d improvement%s, %d unchanged; %d metric%s tested across repetitions "

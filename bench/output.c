@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "precision.h"
+#include "result_check.h"
 
 static const char *yes_no_na(int check)
 {
@@ -844,6 +845,7 @@ cJSON *tmlp_out_json_doc(const tmlp_run_info *info, const tmlp_run_row *rows, in
     unsigned long failed = tmlp_json_failures();
     cJSON *doc = cJSON_CreateObject();
     if (!doc) return NULL;
+    tmlp_json_add(doc, "schema_version", cJSON_CreateNumber(TMLP_RESULT_SCHEMA_VERSION));
     tmlp_json_add(doc, "context", tmlp_context_json(info));
     cJSON *runs = cJSON_AddArrayToObject(doc, "runs");
     for (int i = 0; runs && i < n; i++)
@@ -910,8 +912,9 @@ int tmlp_out_trace(FILE *f, const tmlp_run_row *rows, int n, const tmlp_run_reso
     for (int i = 0; !base && i < n; i++)
         if (rows[i].result->run_start_ns) base = rows[i].result->run_start_ns;
     /* Hand-written rather than cJSON: a run can hold millions of queries. */
-    fprintf(f, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":\"bench_mlp\","
-               "\"sample_events_cap_per_run\":%d},\"traceEvents\":[\n", TMLP_TRACE_MAX_SAMPLE_EVENTS);
+    fprintf(f, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":\"bench_mlp\",\"schema_version\":%d,"
+               "\"sample_events_cap_per_run\":%d},\"traceEvents\":[\n", TMLP_RESULT_SCHEMA_VERSION,
+            TMLP_TRACE_MAX_SAMPLE_EVENTS);
     fprintf(f, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%ld,\"tid\":0,"
                "\"args\":{\"name\":\"bench_mlp\"}}", pid);
     double fallback_us = 0; /* a run without a start time follows the previous one */

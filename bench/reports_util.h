@@ -23,6 +23,7 @@
 
 #include "bench_config.h"
 #include "cli.h"
+#include "result_check.h"
 #include "run.h"
 #include "tinymlp.h"
 #include "tinymlp/report.h"
@@ -118,47 +119,13 @@ static inline int ru_load_data(const char *spec, const tmlp_model *m, tmlp_datas
     return 0;
 }
 
-/* Read and parse a JSON file; prints the error and returns NULL on failure. */
+/* Read a results file: size cap, parse, and the checks of result_check.c. Prints the one
+ * error line ("FILE: /runs/0/latency_ns/p50: ...") and returns NULL on failure. */
 static inline cJSON *ru_read_json(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tmlp_cli_error("cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (ferror(f)) {
-            tmlp_cli_error("cannot read %s: %s", path, strerror(errno));
-            free(buf);
-            fclose(f);
-            return NULL;
-        }
-        if (feof(f)) break;
-        char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    fclose(f);
-    if (!buf) {
-        tmlp_cli_error("%s: out of memory reading the file", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    cJSON *j = cJSON_Parse(buf);
-    if (!j) {
-        const char *e = cJSON_GetErrorPtr();
-        long off = e && e >= buf && e <= buf + n ? (long)(e - buf) : -1;
-        tmlp_cli_error("%s: not valid JSON (near byte %ld)", path, off);
-    }
-    free(buf);
+    char msg[1024];
+    cJSON *j = tmlp_result_read(path, msg, sizeof msg);
+    if (!j) tmlp_cli_error("%s", msg);
     return j;
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """make_gate_fixtures.py — write tests/compare_fixtures/gate_*.json: small bench_mlp results
-documents (only the keys `compare` and `regress` read) whose per-repetition values are
-chosen so that the regression gate's rule has something to decide:
+documents (schema_version 1; the keys `compare` and `regress` read and those every reader
+requires, bench/result_check.c) whose per-repetition values are chosen so that the
+regression gate's rule has something to decide:
 
   gate_base.json   three runs (single-stream, multi-stream, offline), 5 repetitions each,
                    values with ~2-3% between-repetition spread;
@@ -13,6 +14,9 @@ chosen so that the regression gate's rule has something to decide:
   gate_slow.json   every latency 20% higher and every throughput 1/1.2 of base: a real
                    slowdown that every metric shows;
   gate_two.json    two repetitions a side only: no test, the threshold alone decides.
+  bad_p50.json     gate_base.json with the single-stream p50 written as 1e999 (a number
+                   a double cannot hold): every reader refuses it naming
+                   /runs/0/latency_ns/p50 (docs/bench_mlp.md shows the line).
 
 Run it from the source root: /usr/bin/python3 tests/make_gate_fixtures.py
 """
@@ -47,6 +51,7 @@ def run(scen, reps):
                 "samples_per_query": 8, "offline_batch_size": 256, "offline_sample_count": 0}
     return {"scenario": scen, "label": scen, "mode": "performance", "valid": True, "settings": settings,
             "workload_digest": DIGEST[scen], "repetitions": reps,
+            "queries": sum(r["queries"] for r in reps), "duration_ns": sum(r["duration_ns"] for r in reps),
             "latency_ns": {m: sorted(r["latency_ns"][m] for r in reps)[len(reps) // 2] for m in METRICS},
             "throughput_samples_per_s": sorted(r["throughput_samples_per_s"] for r in reps)[len(reps) // 2]}
 
@@ -58,14 +63,14 @@ def reps(scen, n, lat_scale=1.0, p50_scale=None, spread=SPREAD):
         lat = {m: round(BASE[scen][m] * lat_scale * k, 1) for m in METRICS}
         if p50_scale is not None:
             lat["p50"] = round(BASE[scen]["p50"] * p50_scale[i], 1)
-        out.append({"repetition": i + 1, "valid": True, "latency_ns": lat,
+        out.append({"repetition": i + 1, "valid": True, "queries": 1000, "duration_ns": 100000000, "latency_ns": lat,
                     "throughput_samples_per_s": round(THROUGHPUT[scen] / (lat_scale * k), 1),
                     "workload_digest": DIGEST[scen]})
     return out
 
 
 def doc(runs):
-    return {"context": context(), "runs": runs}
+    return {"schema_version": 1, "context": context(), "runs": runs}
 
 
 def write(name, d):
@@ -83,3 +88,8 @@ write("gate_aa.json", doc([run(s, reps(s, 5, spread=AA,
                            for s in SCENS]))
 write("gate_slow.json", doc([run(s, reps(s, 5, lat_scale=1.2, spread=AA)) for s in SCENS]))
 write("gate_two.json", doc([run(s, reps(s, 2, lat_scale=1.08, spread=AA)) for s in SCENS]))
+# json cannot write an infinite number: a placeholder value, replaced in the text
+bad = doc([run(s, reps(s, 5)) for s in SCENS])
+bad["runs"][0]["latency_ns"]["p50"] = 123456789.5
+with open(os.path.join(HERE, "bad_p50.json"), "w") as f:
+    f.write(json.dumps(bad, indent=1).replace("123456789.5", "1e999") + "\n")
