@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "io/atomic_file.h"
+#include "tinymlp/file.h"
 
 #define TMLP_EXIT_OK 0
 #define TMLP_EXIT_RUNTIME 1
@@ -63,7 +63,7 @@ int tmlp_cli_parse_i64_list(const char *opt, const char *s, int64_t min, int64_t
 
 /* --- output files -----------------------------------------------------------------------
  * Every file bench_mlp writes goes through one of these: written to a temporary beside the
- * target and renamed over it only when complete (src/io/atomic_file.h), so a failure, a
+ * target and renamed over it only when complete (tinymlp/file.h), so a failure, a
  * signal or kill -9 never leaves a truncated file or destroys the previous one. */
 typedef struct tmlp_cli_output {
     FILE *f;                /* write here: stdout for "-", else the temporary */

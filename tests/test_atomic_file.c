@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <utime.h>
 
-#include "io/atomic_file.h"
+#include "tinymlp/file.h"
 #include "tinymlp/model.h"
 #include "tinymlp/report.h"
 #include "tmpdir.h"
