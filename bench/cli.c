@@ -14,7 +14,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* "" normally; "rank 1 of 3 on host: " under MPI (mpi.c), so a line names its rank. */
@@ -212,6 +214,42 @@ int tmlp_cli_parse_i64_list(const char *opt, const char *s, int64_t min, int64_t
     return 0;
 }
 
+/* --- temporaries the signal handler removes ---------------------------------------------
+ * Copies of the paths in static storage, so the handler never reads memory that commit
+ * frees; a slot is in use while its flag is set. A late unlink after a commit's rename
+ * finds nothing: the name was random and is gone. */
+#define MAX_TEMPS 8
+static char g_temp_paths[MAX_TEMPS][PATH_MAX];
+static volatile sig_atomic_t g_temp_used[MAX_TEMPS];
+static char g_temp_dir[PATH_MAX];
+static volatile sig_atomic_t g_temp_dir_used;
+
+/* Register a temporary: its slot + 1, or 0 when none is free or it is too long. */
+static int temp_register(const char *tmp)
+{
+    if (!tmp || strlen(tmp) >= PATH_MAX) return 0;
+    for (int i = 0; i < MAX_TEMPS; i++) {
+        if (g_temp_used[i]) continue;
+        memcpy(g_temp_paths[i], tmp, strlen(tmp) + 1);
+        g_temp_used[i] = 1;
+        return i + 1;
+    }
+    return 0;
+}
+
+static void temp_unregister(int slot)
+{
+    if (slot > 0 && slot <= MAX_TEMPS) g_temp_used[slot - 1] = 0;
+}
+
+void tmlp_cli_temp_dir_set(const char *dir)
+{
+    g_temp_dir_used = 0;
+    if (!dir || strlen(dir) >= PATH_MAX) return;
+    memcpy(g_temp_dir, dir, strlen(dir) + 1);
+    g_temp_dir_used = 1;
+}
+
 int tmlp_cli_output_open(tmlp_cli_output *o, const char *opt, const char *path)
 {
     memset(o, 0, sizeof *o);
@@ -221,14 +259,15 @@ int tmlp_cli_output_open(tmlp_cli_output *o, const char *opt, const char *path)
         o->f = stdout;
         return 0;
     }
+    int rc = tmlp_cli_inputs_check(opt, path);
+    if (rc) return rc;
     tmlp_error err = {0};
     if (tmlp_atomic_file_open(path, NULL, &o->af, &err) != TMLP_OK) {
-        char b[96];
-        tmlp_cli_error("%s: cannot write \"%s\": %s", opt, tmlp_cli_short(path, b, sizeof b),
-                       err.message[0] ? err.message : "error");
+        tmlp_cli_error("%s: %s", opt, err.message[0] ? err.message : "cannot write the file");
         return TMLP_EXIT_RUNTIME;
     }
     o->f = tmlp_atomic_file_stream(o->af);
+    o->temp_slot = temp_register(tmlp_atomic_file_temp_path(o->af));
     return 0;
 }
 
@@ -236,15 +275,23 @@ int tmlp_cli_output_commit(tmlp_cli_output *o)
 {
     if (!o->f) return 0;
     FILE *f = o->f;
-    o->f = NULL;
     if (!o->af) { /* stdout: main() checks it again at exit */
+        o->f = NULL;
         if (fflush(f) != 0 || ferror(f)) {
-            tmlp_cli_error("%s: cannot write the results to standard output: %s", o->opt,
-                           strerror(errno));
+            tmlp_cli_error("stdout: cannot write the results to standard output: %s", strerror(errno));
             return TMLP_EXIT_RUNTIME;
         }
         return 0;
     }
+    /* an input read after the open (a later phase) must not be replaced either */
+    int rc = tmlp_cli_inputs_check(o->opt, o->path);
+    if (rc) {
+        tmlp_cli_output_abort(o);
+        return rc;
+    }
+    o->f = NULL;
+    temp_unregister(o->temp_slot);
+    o->temp_slot = 0;
     tmlp_error err = {0};
     tmlp_status st = tmlp_atomic_file_commit(o->af, &err);
     o->af = NULL;
@@ -257,9 +304,73 @@ int tmlp_cli_output_commit(tmlp_cli_output *o)
 
 void tmlp_cli_output_abort(tmlp_cli_output *o)
 {
+    temp_unregister(o->temp_slot);
+    o->temp_slot = 0;
     if (o->af) tmlp_atomic_file_abort(o->af);
     o->af = NULL;
     o->f = NULL;
+}
+
+/* --- the inputs of this run (see cli.h) ---------------------------------------------------- */
+typedef struct input_file {
+    dev_t dev;
+    ino_t ino;
+    char opt[48];
+    char *path; /* malloc'd; NULL when out of memory (the message then says "?") */
+} input_file;
+static input_file g_inputs[TMLP_CLI_MAX_INPUTS];
+static int g_n_inputs;
+
+static void inputs_add_stat(const char *opt, const struct stat *st, const char *path)
+{
+    for (int i = 0; i < g_n_inputs; i++)
+        if (g_inputs[i].dev == st->st_dev && g_inputs[i].ino == st->st_ino) return;
+    if (g_n_inputs >= TMLP_CLI_MAX_INPUTS) {
+        char b[96];
+        tmlp_cli_error("note: more than %d input files; \"%s\" is not protected from being overwritten",
+                       TMLP_CLI_MAX_INPUTS, tmlp_cli_short(path, b, sizeof b));
+        return;
+    }
+    input_file *in = &g_inputs[g_n_inputs++];
+    in->dev = st->st_dev;
+    in->ino = st->st_ino;
+    snprintf(in->opt, sizeof in->opt, "%s", opt ? opt : "an input");
+    in->path = path ? strdup(path) : NULL;
+}
+
+void tmlp_cli_inputs_add(const char *opt, const char *path)
+{
+    struct stat st;
+    if (path && strcmp(path, "-") && stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) inputs_add_stat(opt, &st, path);
+}
+
+void tmlp_cli_inputs_add_fd(const char *opt, int fd, const char *path)
+{
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode)) inputs_add_stat(opt, &st, path);
+}
+
+int tmlp_cli_inputs_check(const char *opt, const char *path)
+{
+    struct stat st;
+    if (!path || !strcmp(path, "-") || stat(path, &st) != 0) return 0;
+    /* /dev/null and other special files are written in place and hold no input */
+    if (!S_ISREG(st.st_mode)) return 0;
+    for (int i = 0; i < g_n_inputs; i++) {
+        if (g_inputs[i].dev != st.st_dev || g_inputs[i].ino != st.st_ino) continue;
+        char b1[96], b2[96];
+        tmlp_cli_error("%s \"%s\" is the same file as %s \"%s\": refusing to overwrite an input",
+                       opt, tmlp_cli_short(path, b1, sizeof b1), g_inputs[i].opt,
+                       g_inputs[i].path ? tmlp_cli_short(g_inputs[i].path, b2, sizeof b2) : "?");
+        return TMLP_EXIT_USAGE;
+    }
+    return 0;
+}
+
+void tmlp_cli_inputs_clear(void)
+{
+    for (int i = 0; i < g_n_inputs; i++) free(g_inputs[i].path);
+    g_n_inputs = 0;
 }
 
 /* Identity of a path: (dev, ino) if it exists, else "<canonical dir>/<name>". */
@@ -342,11 +453,46 @@ const char *tmlp_cli_signal_name(int sig)
     return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
 }
 
+/* Remove the plain files of `dir`, then `dir` (async-signal-safe: raw getdents64). */
+static void remove_dir_files(const char *dir)
+{
+    struct dent64 {
+        uint64_t d_ino;
+        int64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[];
+    };
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[4096] __attribute__((aligned(8)));
+    long n;
+    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+        for (long off = 0; off < n;) {
+            struct dent64 *d = (struct dent64 *)(void *)(buf + off);
+            if (strcmp(d->d_name, ".") && strcmp(d->d_name, "..")) (void)unlinkat(fd, d->d_name, 0);
+            off += d->d_reclen;
+        }
+    close(fd);
+    (void)rmdir(dir);
+}
+
+/* What an interrupted write leaves: the open outputs' temporaries, report's directory. */
+static void remove_temporaries(void)
+{
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (g_temp_used[i]) (void)unlink(g_temp_paths[i]);
+    if (g_temp_dir_used) remove_dir_files(g_temp_dir);
+}
+
 static void on_signal(int sig)
 {
+    int again = tmlp_cli_stop != 0;
     tmlp_cli_stop = sig;
-    if (tmlp_cli_polls) return;
-    /* A command that does not poll: say so and leave now (async-signal-safe calls only). */
+    if (tmlp_cli_polls && !again) return;
+    /* A command that does not poll, or a second signal: clean up, say so and leave now
+     * (async-signal-safe calls only). */
+    remove_temporaries();
     static const char msg_int[] = "bench_mlp: interrupted by SIGINT\n";
     static const char msg_term[] = "bench_mlp: interrupted by SIGTERM\n";
     if (sig == SIGINT) (void)!write(STDERR_FILENO, msg_int, sizeof msg_int - 1);
@@ -359,8 +505,10 @@ void tmlp_cli_signals_install(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
+    sa.sa_flags = 0; /* a second signal runs the handler again: it cleans up and exits */
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 }

@@ -737,6 +737,7 @@ static int load_model(const run_opts *o, workload *w)
             tmlp_cli_error("--model: cannot read \"%s\": %s", spec, strerror(errno));
             return TMLP_EXIT_RUNTIME;
         }
+        tmlp_cli_inputs_add(o->model ? "--model" : "the default model", spec);
         tmlp_model_options mo = tmlp_model_options_default();
         mo.layers = o->layers;
         st = tmlp_model_load(spec, &mo, &w->model, &err);
@@ -783,6 +784,8 @@ static int load_data(const run_opts *o, workload *w)
                            images);
             return TMLP_EXIT_RUNTIME;
         }
+        tmlp_cli_inputs_add("--data fashion (images)", images);
+        tmlp_cli_inputs_add("--data fashion (labels)", labels);
         st = tmlp_dataset_load_idx(images, labels, NULL, &w->data, &err);
         w->info.data_kind = "idx";
         w->info.fashion_names = 1;
@@ -795,11 +798,13 @@ static int load_data(const run_opts *o, workload *w)
             return TMLP_EXIT_RUNTIME;
         }
         snprintf(w->data_source, sizeof w->data_source, "%s", spec);
+        tmlp_cli_inputs_add("--data", spec);
         if (ends_with(spec, ".safetensors")) {
             st = tmlp_dataset_load_safetensors(spec, NULL, &w->data, &err);
             w->info.data_kind = "safetensors";
         } else {
             int have_labels = idx_labels_beside(spec, labels, sizeof labels);
+            if (have_labels) tmlp_cli_inputs_add("--data (the labels file beside it)", labels);
             st = tmlp_dataset_load_idx(spec, have_labels ? labels : NULL, NULL, &w->data, &err);
             w->info.data_kind = "idx";
             if (have_labels) {
@@ -1342,6 +1347,7 @@ int tmlp_cmd_run(int argc, char **argv)
         rc = TMLP_EXIT_RUNTIME;
         goto done;
     }
+    tmlp_cli_inputs_add("--baseline", o.baseline);
     if (o.baseline && !(baseline = ru_read_json(o.baseline))) {
         rc = TMLP_EXIT_RUNTIME;
         goto done;
@@ -1512,7 +1518,7 @@ int tmlp_cmd_run(int argc, char **argv)
     }
     if (o.format == TMLP_OUT_JSON) {
         if (tmlp_out_json(out, &w.info, rows, n_rows, labels, &res)) {
-            tmlp_cli_error("--output: cannot write the JSON document: %s", strerror(errno));
+            tmlp_cli_error("%s: cannot write the JSON document: %s", o.output ? "--output" : "stdout", strerror(errno));
             rc = TMLP_EXIT_RUNTIME;
             goto done;
         }
