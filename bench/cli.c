@@ -7,11 +7,13 @@
  */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -250,6 +252,30 @@ void tmlp_cli_temp_dir_set(const char *dir)
     g_temp_dir_used = 1;
 }
 
+/* Remove the plain files of `dir`, then `dir` (async-signal-safe: raw getdents64). */
+static void remove_dir_files(const char *dir)
+{
+    struct dent64 {
+        uint64_t d_ino;
+        int64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[];
+    };
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[4096] __attribute__((aligned(8)));
+    long n;
+    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+        for (long off = 0; off < n;) {
+            struct dent64 *d = (struct dent64 *)(void *)(buf + off);
+            if (strcmp(d->d_name, ".") && strcmp(d->d_name, "..")) (void)unlinkat(fd, d->d_name, 0);
+            off += d->d_reclen;
+        }
+    close(fd);
+    (void)rmdir(dir);
+}
+
 int tmlp_cli_output_open(tmlp_cli_output *o, const char *opt, const char *path)
 {
     memset(o, 0, sizeof *o);
@@ -309,6 +335,228 @@ void tmlp_cli_output_abort(tmlp_cli_output *o)
     if (o->af) tmlp_atomic_file_abort(o->af);
     o->af = NULL;
     o->f = NULL;
+}
+
+/* --- an output directory, swapped in whole (see cli.h) ------------------------------------ */
+
+/* Split `path` (no trailing slash) into its directory part ("" or ending in '/') and base. */
+static const char *base_of(const char *path, int *dir_len)
+{
+    const char *slash = strrchr(path, '/');
+    *dir_len = slash ? (int)(slash - path) + 1 : 0;
+    return slash ? slash + 1 : path;
+}
+
+/* Refuse a directory holding a subdirectory: the swap would lose it. */
+static int outdir_check_entries(const tmlp_cli_outdir *d)
+{
+    DIR *dp = opendir(d->target);
+    char b[96];
+    if (!dp) {
+        tmlp_cli_error("%s \"%s\": cannot read the directory: %s", d->opt, tmlp_cli_short(d->path, b, sizeof b),
+                       strerror(errno));
+        return TMLP_EXIT_RUNTIME;
+    }
+    struct dirent *e;
+    struct stat st;
+    int rc = 0;
+    while (!rc && (e = readdir(dp)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+            tmlp_cli_error("%s \"%s\": holds the directory \"%s\", which a report does not write: refusing to "
+                           "replace it (name a new directory or an earlier report's)",
+                           d->opt, tmlp_cli_short(d->path, b, sizeof b), e->d_name);
+            rc = TMLP_EXIT_RUNTIME;
+        }
+    closedir(dp);
+    return rc;
+}
+
+int tmlp_cli_outdir_open(tmlp_cli_outdir *d, const char *opt, const char *path)
+{
+    memset(d, 0, sizeof *d);
+    d->opt = opt;
+    d->path = path;
+    char b[96];
+    const char *shown = tmlp_cli_short(path, b, sizeof b);
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            tmlp_cli_error("%s \"%s\": exists and is not a directory", opt, shown);
+            return TMLP_EXIT_RUNTIME;
+        }
+        if (!realpath(path, d->target)) {
+            tmlp_cli_error("%s \"%s\": %s", opt, shown, strerror(errno));
+            return TMLP_EXIT_RUNTIME;
+        }
+        d->existed = 1;
+        int rc = outdir_check_entries(d);
+        if (rc) return rc;
+    } else if (errno == ENOENT && lstat(path, &st) != 0) {
+        size_t n = strlen(path);
+        while (n > 1 && path[n - 1] == '/') n--;
+        if (n >= sizeof d->target) {
+            tmlp_cli_error("%s \"%s\": %s", opt, shown, strerror(ENAMETOOLONG));
+            return TMLP_EXIT_RUNTIME;
+        }
+        memcpy(d->target, path, n);
+        d->target[n] = '\0';
+    } else {
+        tmlp_cli_error("%s \"%s\": %s", opt, shown,
+                       errno == ENOENT ? "a dangling symbolic link (what it points to does not exist)" : strerror(errno));
+        return TMLP_EXIT_RUNTIME;
+    }
+    int dir_len;
+    const char *base = base_of(d->target, &dir_len);
+    /* ".BASE.XXXXXX" with BASE cut to 200 bytes fits in NAME_MAX */
+    int w = snprintf(d->work, sizeof d->work, "%.*s.%.200s.XXXXXX", dir_len, d->target, base);
+    if (!*base || w < 0 || (size_t)w >= sizeof d->work) {
+        d->work[0] = '\0';
+        tmlp_cli_error("%s \"%s\": %s", opt, shown, *base ? strerror(ENAMETOOLONG) : "not a directory name");
+        return TMLP_EXIT_RUNTIME;
+    }
+    if (!mkdtemp(d->work)) {
+        int e = errno;
+        d->work[0] = '\0';
+        tmlp_cli_error("%s \"%s\": cannot create a directory beside it: %s", opt, shown, strerror(e));
+        return TMLP_EXIT_RUNTIME;
+    }
+    tmlp_cli_temp_dir_set(d->work);
+    return 0;
+}
+
+/* Every file written must not replace an input of the run; then the old directory's plain
+ * files the report does not write are linked in, and the sibling takes the old mode. */
+static int outdir_prepare(tmlp_cli_outdir *d, int wfd)
+{
+    char b[96], p[8192];
+    const char *shown = tmlp_cli_short(d->path, b, sizeof b);
+    DIR *dp = opendir(d->work);
+    if (!dp) {
+        tmlp_cli_error("%s \"%s\": %s", d->opt, shown, strerror(errno));
+        return TMLP_EXIT_RUNTIME;
+    }
+    struct dirent *e;
+    int rc = 0;
+    while (!rc && (e = readdir(dp))) {
+        snprintf(p, sizeof p, "%s/%s", d->target, e->d_name);
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) rc = tmlp_cli_inputs_check(d->opt, p);
+    }
+    closedir(dp);
+    if (rc) return rc;
+    struct stat st;
+    if (!d->existed) {
+        mode_t mask = umask(0);
+        umask(mask);
+        if (fchmod(wfd, 0777 & ~mask) == 0) return 0;
+        tmlp_cli_error("%s \"%s\": %s", d->opt, shown, strerror(errno));
+        return TMLP_EXIT_RUNTIME;
+    }
+    int tfd = open(d->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (tfd < 0 || fstat(tfd, &st) != 0 || !(dp = fdopendir(tfd))) {
+        tmlp_cli_error("%s \"%s\": %s", d->opt, shown, strerror(errno));
+        if (tfd >= 0) close(tfd);
+        return TMLP_EXIT_RUNTIME;
+    }
+    while (!rc && (e = readdir(dp))) {
+        struct stat est;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+            fstatat(wfd, e->d_name, &est, AT_SYMLINK_NOFOLLOW) == 0) /* the new report writes it */
+            continue;
+        if (linkat(tfd, e->d_name, wfd, e->d_name, 0) != 0) {
+            tmlp_cli_error("%s \"%s\": cannot keep \"%s\" in the new report: %s", d->opt, shown, e->d_name,
+                           strerror(errno));
+            rc = TMLP_EXIT_RUNTIME;
+        }
+    }
+    closedir(dp);
+    if (rc) return rc;
+    if (st.st_uid != geteuid() || st.st_gid != getegid())
+        if (fchown(wfd, st.st_uid, st.st_gid) != 0) (void)!fchown(wfd, (uid_t)-1, st.st_gid);
+    if (fchmod(wfd, st.st_mode & 07777) != 0) {
+        tmlp_cli_error("%s \"%s\": %s", d->opt, shown, strerror(errno));
+        return TMLP_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* Replace d->target by d->work; afterwards d->work names the old directory (or nothing). */
+static int outdir_swap(tmlp_cli_outdir *d)
+{
+    if (!d->existed) return rename(d->work, d->target) == 0 ? 0 : -1;
+#ifdef RENAME_EXCHANGE
+    if (renameat2(AT_FDCWD, d->work, AT_FDCWD, d->target, RENAME_EXCHANGE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return -1;
+#endif
+    /* no exchange on this file system: rename DIR aside (onto an empty directory of our
+     * own), the sibling in, and DIR back if that fails */
+    int dir_len;
+    const char *base = base_of(d->target, &dir_len);
+    char aside[sizeof d->work];
+    snprintf(aside, sizeof aside, "%.*s.%.200s.old.XXXXXX", dir_len, d->target, base);
+    if (!mkdtemp(aside)) return -1;
+    if (rename(d->target, aside) != 0) {
+        int e = errno;
+        rmdir(aside);
+        errno = e;
+        return -1;
+    }
+    if (rename(d->work, d->target) != 0) {
+        int e = errno;
+        (void)rename(aside, d->target);
+        errno = e;
+        return -1;
+    }
+    remove_dir_files(aside);
+    d->existed = 0; /* d->work is gone: nothing left to remove */
+    d->work[0] = '\0';
+    return 0;
+}
+
+int tmlp_cli_outdir_commit(tmlp_cli_outdir *d)
+{
+    if (!d->work[0]) return 0;
+    char b[96];
+    int wfd = open(d->work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (wfd < 0) {
+        tmlp_cli_error("%s \"%s\": %s", d->opt, tmlp_cli_short(d->path, b, sizeof b), strerror(errno));
+        tmlp_cli_outdir_abort(d);
+        return TMLP_EXIT_RUNTIME;
+    }
+    int rc = outdir_prepare(d, wfd);
+    if (!rc) (void)fsync(wfd);
+    close(wfd);
+    if (!rc && outdir_swap(d) != 0) {
+        tmlp_cli_error("%s \"%s\": cannot put the new report in place: %s (the previous one is unchanged)", d->opt,
+                       tmlp_cli_short(d->path, b, sizeof b), strerror(errno));
+        rc = TMLP_EXIT_RUNTIME;
+    }
+    if (rc) {
+        tmlp_cli_outdir_abort(d);
+        return rc;
+    }
+    /* d->work now holds the old report (exchanged) or nothing */
+    if (d->existed && d->work[0]) remove_dir_files(d->work);
+    d->work[0] = '\0';
+    tmlp_cli_temp_dir_set(NULL);
+    int dir_len;
+    base_of(d->target, &dir_len);
+    char parent[sizeof d->target];
+    snprintf(parent, sizeof parent, "%.*s", dir_len ? dir_len : 1, dir_len ? d->target : ".");
+    int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd >= 0) {
+        (void)fsync(pfd);
+        close(pfd);
+    }
+    return 0;
+}
+
+void tmlp_cli_outdir_abort(tmlp_cli_outdir *d)
+{
+    if (!d->work[0]) return;
+    remove_dir_files(d->work);
+    d->work[0] = '\0';
+    tmlp_cli_temp_dir_set(NULL);
 }
 
 /* --- the inputs of this run (see cli.h) ---------------------------------------------------- */
@@ -451,30 +699,6 @@ volatile sig_atomic_t tmlp_cli_polls;
 const char *tmlp_cli_signal_name(int sig)
 {
     return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
-}
-
-/* Remove the plain files of `dir`, then `dir` (async-signal-safe: raw getdents64). */
-static void remove_dir_files(const char *dir)
-{
-    struct dent64 {
-        uint64_t d_ino;
-        int64_t d_off;
-        unsigned short d_reclen;
-        unsigned char d_type;
-        char d_name[];
-    };
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return;
-    char buf[4096] __attribute__((aligned(8)));
-    long n;
-    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
-        for (long off = 0; off < n;) {
-            struct dent64 *d = (struct dent64 *)(void *)(buf + off);
-            if (strcmp(d->d_name, ".") && strcmp(d->d_name, "..")) (void)unlinkat(fd, d->d_name, 0);
-            off += d->d_reclen;
-        }
-    close(fd);
-    (void)rmdir(dir);
 }
 
 /* What an interrupted write leaves: the open outputs' temporaries, report's directory. */

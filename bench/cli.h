@@ -84,6 +84,34 @@ int tmlp_cli_output_commit(tmlp_cli_output *o);
 /* Discard what was written: the target keeps its previous contents. Safe to repeat. */
 void tmlp_cli_output_abort(tmlp_cli_output *o);
 
+/* --- an output directory, swapped in whole ---------------------------------------------
+ * `report --output DIR` writes every file into a temporary sibling ".DIR.XXXXXX" (mkdtemp,
+ * mode 0700 while it fills) and only then swaps it in:
+ *   - DIR missing: rename(2) the sibling to DIR (mode 0777 & ~umask);
+ *   - DIR existing: its plain files that the new report does not write (a results file it
+ *     was made --from, a note) are hard-linked into the sibling, the sibling gets DIR's mode
+ *     and (where permitted) owner, then renameat2(RENAME_EXCHANGE) swaps the two in one
+ *     step (else DIR is renamed aside and the sibling renamed in, DIR put back if that
+ *     fails) and the old directory is removed.
+ * DIR as a symlink to a directory: the directory it points to is replaced, the link kept.
+ * Refused before anything runs: DIR that is not a directory, DIR holding a subdirectory
+ * (a report writes none, and it would be lost). Any failure removes the sibling and leaves
+ * DIR as it was; the signal handler removes the sibling too. */
+typedef struct tmlp_cli_outdir {
+    char target[4096]; /* the directory replaced (symlinks resolved) */
+    char work[4096];   /* the sibling being filled; "" when none */
+    const char *opt, *path;
+    int existed;
+} tmlp_cli_outdir;
+/* Check `path` and create the sibling. 0, or TMLP_EXIT_RUNTIME / TMLP_EXIT_USAGE after
+ * one error line. */
+int tmlp_cli_outdir_open(tmlp_cli_outdir *d, const char *opt, const char *path);
+/* Swap the sibling in (see above). Every file written is checked against the inputs of
+ * the run first. 0, or an exit code after one error line (DIR unchanged). */
+int tmlp_cli_outdir_commit(tmlp_cli_outdir *d);
+/* Remove the sibling and everything in it; DIR unchanged. Safe to repeat. */
+void tmlp_cli_outdir_abort(tmlp_cli_outdir *d);
+
 /* --- the inputs of this run ---------------------------------------------------------------
  * Every file this bench_mlp process reads as an input — the model (the default one too),
  * data files and the labels file found beside them, the files behind --data fashion,

@@ -7,7 +7,9 @@
  * resource figures or profile unless asked: they were not recorded there).
  *
  * Output: DIR/report.md, DIR/index.html (self-contained: CSS and SVG inline, no scripts,
- * no network) and DIR/<plot>.svg. Every statement is computed from the results; a
+ * no network) and DIR/<plot>.svg, all written into a temporary sibling of DIR and swapped
+ * in whole at the end (tmlp_cli_outdir, cli.h): a failure or a signal leaves DIR's previous
+ * report as it was. Every statement is computed from the results; a
  * section whose data is missing says so instead of guessing. Sections: summary in
  * numbers, methodology, environment, per scenario (latency table, validity checks, early
  * stopping, outliers and soundness warnings, plots), offline sweep, accuracy, per-layer
@@ -969,7 +971,7 @@ static int build(report_ctx *c, const cJSON *doc, const char *source)
  * (tmlp_out_resources_json, bench/output.c) that also fills a run's "resources" block. */
 static int write_resources_json(const char *dir, const tmlp_monitor *mon, const tmlp_monitor_summary *s)
 {
-    char path[4096];
+    char path[4200];
     snprintf(path, sizeof path, "%s/resources.json", dir);
     unsigned long failed = tmlp_json_failures();
     cJSON *o = tmlp_out_resources_json(s, 10, mon);
@@ -1259,8 +1261,9 @@ done:
 int tmlp_cmd_report(int argc, char **argv)
 {
     const char *dir = NULL, *from = NULL;
-    int profile = -1, find_peak = 1, have_peak = 0, rc = 0, made_dir = 0;
-    char json_path[4096], peak_path[4096];
+    int profile = -1, find_peak = 1, have_peak = 0, rc = 0;
+    char json_path[4200], peak_path[4200], shown_json[4200];
+    tmlp_cli_outdir od = {0}; /* the report is written into od.work and swapped in whole */
     char prec_names[MAX_PRECISIONS][8];
     int n_prec = 0;
     tmlp_monitor *mon = NULL;
@@ -1322,15 +1325,13 @@ int tmlp_cmd_report(int argc, char **argv)
         rc = tmlp_cli_usage_error("report: run options (\"%s\") cannot be combined with --from", rest[1]);
         goto done;
     }
-    made_dir = mkdir(dir, 0777) == 0; /* removed again if the report is not written */
-    if (!made_dir && errno != EEXIST) {
-        tmlp_cli_error("--output %s: cannot create the directory: %s", dir, strerror(errno));
-        rc = TMLP_EXIT_RUNTIME;
-        goto done;
-    }
+    if (from) tmlp_cli_inputs_add("--from", from);
+    if ((rc = tmlp_cli_outdir_open(&od, "--output", dir))) goto done;
+    const char *work = od.work;
     c.dir = dir;
+    snprintf(shown_json, sizeof shown_json, "%s/results.json", dir);
     if (!from) {
-        snprintf(json_path, sizeof json_path, "%s/results.json", dir);
+        snprintf(json_path, sizeof json_path, "%s/results.json", work);
         int nr = nrest;
         if (!has_opt(nrest, rest, "--batch")) {
             rest[nr++] = "--batch";
@@ -1353,11 +1354,11 @@ int tmlp_cmd_report(int argc, char **argv)
         if (tmlp_cli_stop) goto done;
         if (mon && tmlp_monitor_stop(mon, NULL) == TMLP_OK && tmlp_monitor_get_summary(mon, &c.mon, NULL) == TMLP_OK) {
             c.have_monitor = 1;
-            write_resources_json(dir, mon, &c.mon); /* prints its own error; the report still has the summary */
+            write_resources_json(work, mon, &c.mon); /* prints its own error; the report still has the summary */
             char *ev = NULL;
             if (tmlp_monitor_trace_events(mon, (long)getpid(), 0, &ev, NULL) == TMLP_OK) {
                 char tpath[4200];
-                snprintf(tpath, sizeof tpath, "%s/resources.trace.json", dir);
+                snprintf(tpath, sizeof tpath, "%s/resources.trace.json", work);
                 size_t len = strlen(ev) + 64;
                 char *doc_text = malloc(len);
                 tmlp_error err = {0};
@@ -1373,7 +1374,7 @@ int tmlp_cmd_report(int argc, char **argv)
         from = json_path;
         /* the server's capacity at the bound, unless the user chose scenarios or a mode */
         if (find_peak && !has_opt(nrest, rest, "--scenario") && !has_opt(nrest, rest, "--mode")) {
-            snprintf(peak_path, sizeof peak_path, "%s/find_peak.json", dir);
+            snprintf(peak_path, sizeof peak_path, "%s/find_peak.json", work);
             int np = 0;
             for (int i = 0; i < nrest; i++) {
                 /* find-peak is one search, not repeated: drop --repeat N / --repeat=N */
@@ -1402,7 +1403,7 @@ int tmlp_cmd_report(int argc, char **argv)
                          opt_value(nrest, rest, "--data"));
             if (tmlp_cli_stop) goto done;
         }
-        if (n_prec && (rc = run_precisions(dir, rest, nrest, prec_names, n_prec, &precs))) goto done;
+        if (n_prec && (rc = run_precisions(work, rest, nrest, prec_names, n_prec, &precs))) goto done;
     }
     doc = ru_read_json(from);
     if (!doc) {
@@ -1450,38 +1451,21 @@ int tmlp_cmd_report(int argc, char **argv)
     }
     if (!c.have_monitor) monitor_from_json(&c, cJSON_GetObjectItemCaseSensitive(doc, "resources"));
     if (tmlp_cli_stop) goto done;
-    rc = build(&c, doc, from);
+    rc = build(&c, doc, from == json_path ? shown_json : from);
     if (!rc && tmlp_cli_stop) goto done;
     if (!rc) {
         tmlp_error err = {0};
-        if (tmlp_report_write_dir(c.r, dir, &err) != TMLP_OK) {
-            tmlp_cli_error("report: %s", err.message);
+        if (tmlp_report_write_dir(c.r, work, &err) != TMLP_OK) {
+            tmlp_cli_error("--output \"%s\": %s (the previous report, if any, is unchanged)", dir, err.message);
             rc = TMLP_EXIT_RUNTIME;
-        } else {
+        } else if (!(rc = tmlp_cli_outdir_commit(&od))) {
             printf("Report written: %s/report.md, %s/index.html (%d recommendation%s)\n", dir, dir, c.n_recs,
                    c.n_recs == 1 ? "" : "s");
         }
     }
 done:
     if (tmlp_cli_stop) rc = tmlp_cli_interrupted_exit();
-    if (rc && made_dir) {
-        /* A directory this invocation created holds nothing a user asked for when no
-         * report was written (interrupted, bad --from): leave no trace of it. */
-        static const char *const ours[] = {"results.json", "find_peak.json", "resources.json",
-                                           "resources.trace.json"};
-        char p[4200];
-        for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
-            snprintf(p, sizeof p, "%s/%s", dir, ours[i]);
-            unlink(p);
-        }
-        for (int i = 0; i < n_prec; i++) {
-            snprintf(p, sizeof p, "%s/precision_%s.json", dir, prec_names[i]);
-            unlink(p);
-            snprintf(p, sizeof p, "%s/precision_%s_accuracy.json", dir, prec_names[i]);
-            unlink(p);
-        }
-        rmdir(dir); /* fails, harmlessly, if anything else is in it */
-    }
+    tmlp_cli_outdir_abort(&od); /* not swapped in: DIR keeps the previous report */
     tmlp_report_destroy(c.r);
     cJSON_Delete(doc);
     cJSON_Delete(precs);
