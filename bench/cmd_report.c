@@ -1036,7 +1036,7 @@ static void print_help(FILE *f)
           "methodology, environment, per-scenario latency tables, validity, early stopping, outliers\n"
           "and soundness warnings, plots, offline batch sweep, accuracy, per-layer profile, resource\n"
           "usage and recommendations derived from the data.\n"
-          "  --output DIR     where to write (created if missing)\n"
+          "  --output DIR     where to write (created if missing, else replaced whole)\n"
           "  --from FILE      report on a saved `bench_mlp --format json` results file\n"
           "  --profile        with --from: also profile the model named in the file's context\n"
           "  --no-profile     skip the per-layer profile\n"
