@@ -129,6 +129,7 @@ static inline cJSON *ru_read_json(const char *path)
         tmlp_cli_error("cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
+    tmlp_cli_inputs_add_fd("the results file", fileno(f), path); /* never to be overwritten */
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     while (buf) {
