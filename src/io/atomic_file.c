@@ -13,7 +13,7 @@
  *     zero-length file on ext4/xfs;
  *   - the directory is fsynced after the rename so the new name is durable (best effort:
  *     some file systems refuse fsync on a directory);
- *   - a writer killed before its commit (kill -9, a second Ctrl-C) leaves its temporary
+ *   - a writer killed before its commit (kill -9, a crash) leaves its temporary
  *     behind; the next open of the same target removes such leftovers, and only those
  *     (clean_stale below): a regular file, not a link, owned by this user, named exactly
  *     ".BASE.PID.HEX.tmp" for this target, whose writer PID is not this process and is
