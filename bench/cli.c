@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -347,6 +348,22 @@ static const char *base_of(const char *path, int *dir_len)
     return slash ? slash + 1 : path;
 }
 
+/* 1 if `dir` holds no subdirectory (so removing its entries removes everything). */
+static int outdir_check_entries_quiet(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp) return 0;
+    struct dirent *e;
+    struct stat st;
+    int flat = 1;
+    while (flat && (e = readdir(dp)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            (fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode)))
+            flat = 0;
+    closedir(dp);
+    return flat;
+}
+
 /* Refuse a directory holding a subdirectory: the swap would lose it. */
 static int outdir_check_entries(const tmlp_cli_outdir *d)
 {
@@ -370,6 +387,35 @@ static int outdir_check_entries(const tmlp_cli_outdir *d)
         }
     closedir(dp);
     return rc;
+}
+
+/* Remove the siblings ".BASE.PID.XXXXXX" of `target` that a killed report left: real
+ * directories owned by this user, holding no subdirectory, whose PID has no process (a
+ * live PID, even a reused one, keeps its directory: never a running report's). */
+static void outdir_clean_stale(const char *target)
+{
+    int dir_len;
+    const char *base = base_of(target, &dir_len);
+    char parent[4096], prefix[256], p[8192];
+    snprintf(parent, sizeof parent, "%.*s", dir_len ? dir_len : 1, dir_len ? target : ".");
+    int np = snprintf(prefix, sizeof prefix, ".%.200s.", base);
+    DIR *dp = opendir(parent);
+    if (!dp) return;
+    struct dirent *e;
+    while ((e = readdir(dp))) {
+        const char *n = e->d_name;
+        if (strncmp(n, prefix, (size_t)np)) continue;
+        char *end;
+        long pid = strtol(n + np, &end, 10);
+        struct stat st;
+        if (end == n + np || pid < 1 || *end != '.' || strlen(end + 1) != 6 || pid == (long)getpid() ||
+            fstatat(dirfd(dp), n, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+            !(kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", parent, n);
+        if (outdir_check_entries_quiet(p)) remove_dir_files(p);
+    }
+    closedir(dp);
 }
 
 int tmlp_cli_outdir_open(tmlp_cli_outdir *d, const char *opt, const char *path)
@@ -408,8 +454,9 @@ int tmlp_cli_outdir_open(tmlp_cli_outdir *d, const char *opt, const char *path)
     }
     int dir_len;
     const char *base = base_of(d->target, &dir_len);
-    /* ".BASE.XXXXXX" with BASE cut to 200 bytes fits in NAME_MAX */
-    int w = snprintf(d->work, sizeof d->work, "%.*s.%.200s.XXXXXX", dir_len, d->target, base);
+    outdir_clean_stale(d->target);
+    /* ".BASE.PID.XXXXXX" with BASE cut to 200 bytes fits in NAME_MAX */
+    int w = snprintf(d->work, sizeof d->work, "%.*s.%.200s.%ld.XXXXXX", dir_len, d->target, base, (long)getpid());
     if (!*base || w < 0 || (size_t)w >= sizeof d->work) {
         d->work[0] = '\0';
         tmlp_cli_error("%s \"%s\": %s", opt, shown, *base ? strerror(ENAMETOOLONG) : "not a directory name");

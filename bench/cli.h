@@ -85,8 +85,8 @@ int tmlp_cli_output_commit(tmlp_cli_output *o);
 void tmlp_cli_output_abort(tmlp_cli_output *o);
 
 /* --- an output directory, swapped in whole ---------------------------------------------
- * `report --output DIR` writes every file into a temporary sibling ".DIR.XXXXXX" (mkdtemp,
- * mode 0700 while it fills) and only then swaps it in:
+ * `report --output DIR` writes every file into a temporary sibling ".DIR.PID.XXXXXX"
+ * (mkdtemp, mode 0700 while it fills) and only then swaps it in:
  *   - DIR missing: rename(2) the sibling to DIR (mode 0777 & ~umask);
  *   - DIR existing: its plain files that the new report does not write (a results file it
  *     was made --from, a note) are hard-linked into the sibling, the sibling gets DIR's mode
@@ -96,7 +96,9 @@ void tmlp_cli_output_abort(tmlp_cli_output *o);
  * DIR as a symlink to a directory: the directory it points to is replaced, the link kept.
  * Refused before anything runs: DIR that is not a directory, DIR holding a subdirectory
  * (a report writes none, and it would be lost). Any failure removes the sibling and leaves
- * DIR as it was; the signal handler removes the sibling too. */
+ * DIR as it was; the signal handler removes the sibling too. A sibling left by kill -9 is
+ * removed by the next open of the same DIR once no process has its PID (and only if it
+ * is this user's real directory holding no subdirectory). */
 typedef struct tmlp_cli_outdir {
     char target[4096]; /* the directory replaced (symlinks resolved) */
     char work[4096];   /* the sibling being filled; "" when none */

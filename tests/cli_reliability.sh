@@ -252,6 +252,16 @@ ln -s "$T/rep" "$T/rep_link"
 "$B" report --from "$T/r1.json" --output "$T/rep_link" >/dev/null 2>"$T/err"; rc=$?
 check "report --output LINK to a directory: the directory replaced, the link kept" \
     '[ $rc -eq 0 ] && [ -L "$T/rep_link" ] && [ -f "$T/rep/index.html" ] && ! ls -a "$T" | grep -q "^\.rep\."'
+# kill -9 during a live report leaves its sibling; the next report into the same directory removes it
+"$B" report --output "$T/rep" --model null --min-duration-ms 20s --no-profile >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+kill -KILL $pid
+wait $pid 2>/dev/null
+ls -a "$T" | grep -q "^\.rep\.$pid\." && left=1 || left=0
+"$B" report --from "$T/r1.json" --output "$T/rep" >/dev/null 2>"$T/err"; rc=$?
+check "report after kill -9: its sibling (left: $left) removed by the next report, DIR intact" \
+    '[ $rc -eq 0 ] && [ $left -eq 1 ] && ! ls -a "$T" | grep -q "^\.rep\." && [ -f "$T/rep/index.html" ]'
 # a second SIGINT during a live report: no report, no sibling directory left
 "$B" report --output "$T/rep_int2" --model null --min-duration-ms 20s --no-profile >/dev/null 2>"$T/err" &
 pid=$!
