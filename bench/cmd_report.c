@@ -1352,7 +1352,9 @@ int tmlp_cmd_report(int argc, char **argv)
         fprintf(stderr, "bench_mlp report: running the benchmark (results in %s)\n", json_path);
         rc = tmlp_cmd_run(nr, rest);
         if (tmlp_cli_stop) goto done;
-        if (mon && tmlp_monitor_stop(mon, NULL) == TMLP_OK && tmlp_monitor_get_summary(mon, &c.mon, NULL) == TMLP_OK) {
+        /* a failed run writes no more files: its error is the one line */
+        if (rc == 0 && mon && tmlp_monitor_stop(mon, NULL) == TMLP_OK &&
+            tmlp_monitor_get_summary(mon, &c.mon, NULL) == TMLP_OK) {
             c.have_monitor = 1;
             write_resources_json(work, mon, &c.mon); /* prints its own error; the report still has the summary */
             char *ev = NULL;

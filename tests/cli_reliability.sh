@@ -238,6 +238,9 @@ chmod 0750 "$T/rep"
 (trap '' XFSZ; ulimit -f 20; exec "$B" report --from "$T/r2.json" --output "$T/rep" >/dev/null 2>"$T/err"); rc=$?
 check "report into an existing report on a full disk: exit 1, one line, every old file intact, no sibling" \
     '[ $rc -eq 1 ] && [ $(wc -l <"$T/err") -eq 1 ] && (cd "$T/rep" && md5sum -c --quiet "$T/rep.md5") && [ $(ls "$T/rep" | wc -l) -eq $(wc -l <"$T/rep.md5") ] && ! ls -a "$T" | grep -q "^\.rep\."'
+(trap '' XFSZ; ulimit -f 20; exec "$B" report --output "$T/rep" --model null --quick --no-profile >/dev/null 2>"$T/err"); rc=$?
+check "live report into an existing report on a full disk: exit 1, one error line, every old file intact, no sibling" \
+    '[ $rc -eq 1 ] && [ $(grep -c "^bench_mlp: " "$T/err") -eq 1 ] && (cd "$T/rep" && md5sum -c --quiet "$T/rep.md5") && ! ls -a "$T" | grep -q "^\.rep\."'
 "$B" report --from "$T/rep/results.json" --output "$T/rep" >/dev/null 2>"$T/err"; rc=$?
 check "report --from DIR/results.json --output DIR: replaced, the results and notes kept, mode kept" \
     '[ $rc -eq 0 ] && cmp -s "$T/rep/results.json" "$T/r1.json" && grep -q "my notes" "$T/rep/notes.txt" && [ "$(stat -c %a "$T/rep")" = 750 ] && ! (cd "$T/rep" && md5sum -c --quiet "$T/rep.md5" >/dev/null 2>&1) && ! ls -a "$T" | grep -q "^\.rep\."'
