@@ -7,14 +7,19 @@
  */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* "" normally; "rank 1 of 3 on host: " under MPI (mpi.c), so a line names its rank. */
@@ -212,6 +217,66 @@ int tmlp_cli_parse_i64_list(const char *opt, const char *s, int64_t min, int64_t
     return 0;
 }
 
+/* --- temporaries the signal handler removes ---------------------------------------------
+ * Copies of the paths in static storage, so the handler never reads memory that commit
+ * frees; a slot is in use while its flag is set. A late unlink after a commit's rename
+ * finds nothing: the name was random and is gone. */
+#define MAX_TEMPS 8
+static char g_temp_paths[MAX_TEMPS][PATH_MAX];
+static volatile sig_atomic_t g_temp_used[MAX_TEMPS];
+static char g_temp_dir[PATH_MAX];
+static volatile sig_atomic_t g_temp_dir_used;
+
+/* Register a temporary: its slot + 1, or 0 when none is free or it is too long. */
+static int temp_register(const char *tmp)
+{
+    if (!tmp || strlen(tmp) >= PATH_MAX) return 0;
+    for (int i = 0; i < MAX_TEMPS; i++) {
+        if (g_temp_used[i]) continue;
+        memcpy(g_temp_paths[i], tmp, strlen(tmp) + 1);
+        g_temp_used[i] = 1;
+        return i + 1;
+    }
+    return 0;
+}
+
+static void temp_unregister(int slot)
+{
+    if (slot > 0 && slot <= MAX_TEMPS) g_temp_used[slot - 1] = 0;
+}
+
+void tmlp_cli_temp_dir_set(const char *dir)
+{
+    g_temp_dir_used = 0;
+    if (!dir || strlen(dir) >= PATH_MAX) return;
+    memcpy(g_temp_dir, dir, strlen(dir) + 1);
+    g_temp_dir_used = 1;
+}
+
+/* Remove the plain files of `dir`, then `dir` (async-signal-safe: raw getdents64). */
+static void remove_dir_files(const char *dir)
+{
+    struct dent64 {
+        uint64_t d_ino;
+        int64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[];
+    };
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[4096] __attribute__((aligned(8)));
+    long n;
+    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+        for (long off = 0; off < n;) {
+            struct dent64 *d = (struct dent64 *)(void *)(buf + off);
+            if (strcmp(d->d_name, ".") && strcmp(d->d_name, "..")) (void)unlinkat(fd, d->d_name, 0);
+            off += d->d_reclen;
+        }
+    close(fd);
+    (void)rmdir(dir);
+}
+
 int tmlp_cli_output_open(tmlp_cli_output *o, const char *opt, const char *path)
 {
     memset(o, 0, sizeof *o);
@@ -221,14 +286,15 @@ int tmlp_cli_output_open(tmlp_cli_output *o, const char *opt, const char *path)
         o->f = stdout;
         return 0;
     }
+    int rc = tmlp_cli_inputs_check(opt, path);
+    if (rc) return rc;
     tmlp_error err = {0};
     if (tmlp_atomic_file_open(path, NULL, &o->af, &err) != TMLP_OK) {
-        char b[96];
-        tmlp_cli_error("%s: cannot write \"%s\": %s", opt, tmlp_cli_short(path, b, sizeof b),
-                       err.message[0] ? err.message : "error");
+        tmlp_cli_error("%s: %s", opt, err.message[0] ? err.message : "cannot write the file");
         return TMLP_EXIT_RUNTIME;
     }
     o->f = tmlp_atomic_file_stream(o->af);
+    o->temp_slot = temp_register(tmlp_atomic_file_temp_path(o->af));
     return 0;
 }
 
@@ -236,15 +302,23 @@ int tmlp_cli_output_commit(tmlp_cli_output *o)
 {
     if (!o->f) return 0;
     FILE *f = o->f;
-    o->f = NULL;
     if (!o->af) { /* stdout: main() checks it again at exit */
+        o->f = NULL;
         if (fflush(f) != 0 || ferror(f)) {
-            tmlp_cli_error("%s: cannot write the results to standard output: %s", o->opt,
-                           strerror(errno));
+            tmlp_cli_error("stdout: cannot write the results to standard output: %s", strerror(errno));
             return TMLP_EXIT_RUNTIME;
         }
         return 0;
     }
+    /* an input read after the open (a later phase) must not be replaced either */
+    int rc = tmlp_cli_inputs_check(o->opt, o->path);
+    if (rc) {
+        tmlp_cli_output_abort(o);
+        return rc;
+    }
+    o->f = NULL;
+    temp_unregister(o->temp_slot);
+    o->temp_slot = 0;
     tmlp_error err = {0};
     tmlp_status st = tmlp_atomic_file_commit(o->af, &err);
     o->af = NULL;
@@ -257,9 +331,341 @@ int tmlp_cli_output_commit(tmlp_cli_output *o)
 
 void tmlp_cli_output_abort(tmlp_cli_output *o)
 {
+    temp_unregister(o->temp_slot);
+    o->temp_slot = 0;
     if (o->af) tmlp_atomic_file_abort(o->af);
     o->af = NULL;
     o->f = NULL;
+}
+
+/* --- an output directory, swapped in whole (see cli.h) ------------------------------------ */
+
+/* Split `path` (no trailing slash) into its directory part ("" or ending in '/') and base. */
+static const char *base_of(const char *path, int *dir_len)
+{
+    const char *slash = strrchr(path, '/');
+    *dir_len = slash ? (int)(slash - path) + 1 : 0;
+    return slash ? slash + 1 : path;
+}
+
+/* 1 if `dir` holds no subdirectory (so removing its entries removes everything). */
+static int outdir_check_entries_quiet(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp) return 0;
+    struct dirent *e;
+    struct stat st;
+    int flat = 1;
+    while (flat && (e = readdir(dp)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            (fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode)))
+            flat = 0;
+    closedir(dp);
+    return flat;
+}
+
+/* Refuse a directory holding a subdirectory: the swap would lose it. */
+static int outdir_check_entries(const tmlp_cli_outdir *d)
+{
+    DIR *dp = opendir(d->target);
+    char b[96];
+    if (!dp) {
+        tmlp_cli_error("%s \"%s\": cannot read the directory: %s", d->opt, tmlp_cli_short(d->path, b, sizeof b),
+                       strerror(errno));
+        return TMLP_EXIT_RUNTIME;
+    }
+    struct dirent *e;
+    struct stat st;
+    int rc = 0;
+    while (!rc && (e = readdir(dp)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+            tmlp_cli_error("%s \"%s\": holds the directory \"%s\", which a report does not write: refusing to "
+                           "replace it (name a new directory or an earlier report's)",
+                           d->opt, tmlp_cli_short(d->path, b, sizeof b), e->d_name);
+            rc = TMLP_EXIT_RUNTIME;
+        }
+    closedir(dp);
+    return rc;
+}
+
+/* Remove the siblings ".BASE.PID.XXXXXX" of `target` that a killed report left: real
+ * directories owned by this user, holding no subdirectory, whose PID has no process (a
+ * live PID, even a reused one, keeps its directory: never a running report's). */
+static void outdir_clean_stale(const char *target)
+{
+    int dir_len;
+    const char *base = base_of(target, &dir_len);
+    char parent[4096], prefix[256], p[8192];
+    snprintf(parent, sizeof parent, "%.*s", dir_len ? dir_len : 1, dir_len ? target : ".");
+    int np = snprintf(prefix, sizeof prefix, ".%.200s.", base);
+    DIR *dp = opendir(parent);
+    if (!dp) return;
+    struct dirent *e;
+    while ((e = readdir(dp))) {
+        const char *n = e->d_name;
+        if (strncmp(n, prefix, (size_t)np)) continue;
+        char *end;
+        long pid = strtol(n + np, &end, 10);
+        struct stat st;
+        if (end == n + np || pid < 1 || *end != '.' || strlen(end + 1) != 6 || pid == (long)getpid() ||
+            fstatat(dirfd(dp), n, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+            !(kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", parent, n);
+        if (outdir_check_entries_quiet(p)) remove_dir_files(p);
+    }
+    closedir(dp);
+}
+
+int tmlp_cli_outdir_open(tmlp_cli_outdir *d, const char *opt, const char *path)
+{
+    memset(d, 0, sizeof *d);
+    d->opt = opt;
+    d->path = path;
+    char b[96];
+    const char *shown = tmlp_cli_short(path, b, sizeof b);
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            tmlp_cli_error("%s \"%s\": exists and is not a directory", opt, shown);
+            return TMLP_EXIT_RUNTIME;
+        }
+        if (!realpath(path, d->target)) {
+            tmlp_cli_error("%s \"%s\": %s", opt, shown, strerror(errno));
+            return TMLP_EXIT_RUNTIME;
+        }
+        d->existed = 1;
+        int rc = outdir_check_entries(d);
+        if (rc) return rc;
+    } else if (errno == ENOENT && lstat(path, &st) != 0) {
+        size_t n = strlen(path);
+        while (n > 1 && path[n - 1] == '/') n--;
+        if (n >= sizeof d->target) {
+            tmlp_cli_error("%s \"%s\": %s", opt, shown, strerror(ENAMETOOLONG));
+            return TMLP_EXIT_RUNTIME;
+        }
+        memcpy(d->target, path, n);
+        d->target[n] = '\0';
+    } else {
+        tmlp_cli_error("%s \"%s\": %s", opt, shown,
+                       errno == ENOENT ? "a dangling symbolic link (what it points to does not exist)" : strerror(errno));
+        return TMLP_EXIT_RUNTIME;
+    }
+    int dir_len;
+    const char *base = base_of(d->target, &dir_len);
+    outdir_clean_stale(d->target);
+    /* ".BASE.PID.XXXXXX" with BASE cut to 200 bytes fits in NAME_MAX */
+    int w = snprintf(d->work, sizeof d->work, "%.*s.%.200s.%ld.XXXXXX", dir_len, d->target, base, (long)getpid());
+    if (!*base || w < 0 || (size_t)w >= sizeof d->work) {
+        d->work[0] = '\0';
+        tmlp_cli_error("%s \"%s\": %s", opt, shown, *base ? strerror(ENAMETOOLONG) : "not a directory name");
+        return TMLP_EXIT_RUNTIME;
+    }
+    if (!mkdtemp(d->work)) {
+        int e = errno;
+        d->work[0] = '\0';
+        tmlp_cli_error("%s \"%s\": cannot create a directory beside it: %s", opt, shown, strerror(e));
+        return TMLP_EXIT_RUNTIME;
+    }
+    tmlp_cli_temp_dir_set(d->work);
+    return 0;
+}
+
+/* Every file written must not replace an input of the run; then the old directory's plain
+ * files the report does not write are linked in, and the sibling takes the old mode. */
+static int outdir_prepare(tmlp_cli_outdir *d, int wfd)
+{
+    char b[96], p[8192];
+    const char *shown = tmlp_cli_short(d->path, b, sizeof b);
+    DIR *dp = opendir(d->work);
+    if (!dp) {
+        tmlp_cli_error("%s \"%s\": %s", d->opt, shown, strerror(errno));
+        return TMLP_EXIT_RUNTIME;
+    }
+    struct dirent *e;
+    int rc = 0;
+    while (!rc && (e = readdir(dp))) {
+        snprintf(p, sizeof p, "%s/%s", d->target, e->d_name);
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) rc = tmlp_cli_inputs_check(d->opt, p);
+    }
+    closedir(dp);
+    if (rc) return rc;
+    struct stat st;
+    if (!d->existed) {
+        mode_t mask = umask(0);
+        umask(mask);
+        if (fchmod(wfd, 0777 & ~mask) == 0) return 0;
+        tmlp_cli_error("%s \"%s\": %s", d->opt, shown, strerror(errno));
+        return TMLP_EXIT_RUNTIME;
+    }
+    int tfd = open(d->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (tfd < 0 || fstat(tfd, &st) != 0 || !(dp = fdopendir(tfd))) {
+        tmlp_cli_error("%s \"%s\": %s", d->opt, shown, strerror(errno));
+        if (tfd >= 0) close(tfd);
+        return TMLP_EXIT_RUNTIME;
+    }
+    while (!rc && (e = readdir(dp))) {
+        struct stat est;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+            fstatat(wfd, e->d_name, &est, AT_SYMLINK_NOFOLLOW) == 0) /* the new report writes it */
+            continue;
+        if (linkat(tfd, e->d_name, wfd, e->d_name, 0) != 0) {
+            tmlp_cli_error("%s \"%s\": cannot keep \"%s\" in the new report: %s", d->opt, shown, e->d_name,
+                           strerror(errno));
+            rc = TMLP_EXIT_RUNTIME;
+        }
+    }
+    closedir(dp);
+    if (rc) return rc;
+    if (st.st_uid != geteuid() || st.st_gid != getegid())
+        if (fchown(wfd, st.st_uid, st.st_gid) != 0) (void)!fchown(wfd, (uid_t)-1, st.st_gid);
+    if (fchmod(wfd, st.st_mode & 07777) != 0) {
+        tmlp_cli_error("%s \"%s\": %s", d->opt, shown, strerror(errno));
+        return TMLP_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* Replace d->target by d->work; afterwards d->work names the old directory (or nothing). */
+static int outdir_swap(tmlp_cli_outdir *d)
+{
+    if (!d->existed) return rename(d->work, d->target) == 0 ? 0 : -1;
+#ifdef RENAME_EXCHANGE
+    if (renameat2(AT_FDCWD, d->work, AT_FDCWD, d->target, RENAME_EXCHANGE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return -1;
+#endif
+    /* no exchange on this file system: rename DIR aside (onto an empty directory of our
+     * own), the sibling in, and DIR back if that fails */
+    int dir_len;
+    const char *base = base_of(d->target, &dir_len);
+    char aside[sizeof d->work];
+    snprintf(aside, sizeof aside, "%.*s.%.200s.old.XXXXXX", dir_len, d->target, base);
+    if (!mkdtemp(aside)) return -1;
+    if (rename(d->target, aside) != 0) {
+        int e = errno;
+        rmdir(aside);
+        errno = e;
+        return -1;
+    }
+    if (rename(d->work, d->target) != 0) {
+        int e = errno;
+        (void)rename(aside, d->target);
+        errno = e;
+        return -1;
+    }
+    remove_dir_files(aside);
+    d->existed = 0; /* d->work is gone: nothing left to remove */
+    d->work[0] = '\0';
+    return 0;
+}
+
+int tmlp_cli_outdir_commit(tmlp_cli_outdir *d)
+{
+    if (!d->work[0]) return 0;
+    char b[96];
+    int wfd = open(d->work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (wfd < 0) {
+        tmlp_cli_error("%s \"%s\": %s", d->opt, tmlp_cli_short(d->path, b, sizeof b), strerror(errno));
+        tmlp_cli_outdir_abort(d);
+        return TMLP_EXIT_RUNTIME;
+    }
+    int rc = outdir_prepare(d, wfd);
+    if (!rc) (void)fsync(wfd);
+    close(wfd);
+    if (!rc && outdir_swap(d) != 0) {
+        tmlp_cli_error("%s \"%s\": cannot put the new report in place: %s (the previous one is unchanged)", d->opt,
+                       tmlp_cli_short(d->path, b, sizeof b), strerror(errno));
+        rc = TMLP_EXIT_RUNTIME;
+    }
+    if (rc) {
+        tmlp_cli_outdir_abort(d);
+        return rc;
+    }
+    /* d->work now holds the old report (exchanged) or nothing */
+    if (d->existed && d->work[0]) remove_dir_files(d->work);
+    d->work[0] = '\0';
+    tmlp_cli_temp_dir_set(NULL);
+    int dir_len;
+    base_of(d->target, &dir_len);
+    char parent[sizeof d->target];
+    snprintf(parent, sizeof parent, "%.*s", dir_len ? dir_len : 1, dir_len ? d->target : ".");
+    int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd >= 0) {
+        (void)fsync(pfd);
+        close(pfd);
+    }
+    return 0;
+}
+
+void tmlp_cli_outdir_abort(tmlp_cli_outdir *d)
+{
+    if (!d->work[0]) return;
+    remove_dir_files(d->work);
+    d->work[0] = '\0';
+    tmlp_cli_temp_dir_set(NULL);
+}
+
+/* --- the inputs of this run (see cli.h) ---------------------------------------------------- */
+typedef struct input_file {
+    dev_t dev;
+    ino_t ino;
+    char opt[48];
+    char *path; /* malloc'd; NULL when out of memory (the message then says "?") */
+} input_file;
+static input_file g_inputs[TMLP_CLI_MAX_INPUTS];
+static int g_n_inputs;
+
+static void inputs_add_stat(const char *opt, const struct stat *st, const char *path)
+{
+    for (int i = 0; i < g_n_inputs; i++)
+        if (g_inputs[i].dev == st->st_dev && g_inputs[i].ino == st->st_ino) return;
+    if (g_n_inputs >= TMLP_CLI_MAX_INPUTS) {
+        char b[96];
+        tmlp_cli_error("note: more than %d input files; \"%s\" is not protected from being overwritten",
+                       TMLP_CLI_MAX_INPUTS, tmlp_cli_short(path, b, sizeof b));
+        return;
+    }
+    input_file *in = &g_inputs[g_n_inputs++];
+    in->dev = st->st_dev;
+    in->ino = st->st_ino;
+    snprintf(in->opt, sizeof in->opt, "%s", opt ? opt : "an input");
+    in->path = path ? strdup(path) : NULL;
+}
+
+void tmlp_cli_inputs_add(const char *opt, const char *path)
+{
+    struct stat st;
+    if (path && strcmp(path, "-") && stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) inputs_add_stat(opt, &st, path);
+}
+
+void tmlp_cli_inputs_add_fd(const char *opt, int fd, const char *path)
+{
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode)) inputs_add_stat(opt, &st, path);
+}
+
+int tmlp_cli_inputs_check(const char *opt, const char *path)
+{
+    struct stat st;
+    if (!path || !strcmp(path, "-") || stat(path, &st) != 0) return 0;
+    /* /dev/null and other special files are written in place and hold no input */
+    if (!S_ISREG(st.st_mode)) return 0;
+    for (int i = 0; i < g_n_inputs; i++) {
+        if (g_inputs[i].dev != st.st_dev || g_inputs[i].ino != st.st_ino) continue;
+        char b1[96], b2[96];
+        tmlp_cli_error("%s \"%s\" is the same file as %s \"%s\": refusing to overwrite an input",
+                       opt, tmlp_cli_short(path, b1, sizeof b1), g_inputs[i].opt,
+                       g_inputs[i].path ? tmlp_cli_short(g_inputs[i].path, b2, sizeof b2) : "?");
+        return TMLP_EXIT_USAGE;
+    }
+    return 0;
+}
+
+void tmlp_cli_inputs_clear(void)
+{
+    for (int i = 0; i < g_n_inputs; i++) free(g_inputs[i].path);
+    g_n_inputs = 0;
 }
 
 /* Identity of a path: (dev, ino) if it exists, else "<canonical dir>/<name>". */
@@ -342,11 +748,22 @@ const char *tmlp_cli_signal_name(int sig)
     return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
 }
 
+/* What an interrupted write leaves: the open outputs' temporaries, report's directory. */
+static void remove_temporaries(void)
+{
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (g_temp_used[i]) (void)unlink(g_temp_paths[i]);
+    if (g_temp_dir_used) remove_dir_files(g_temp_dir);
+}
+
 static void on_signal(int sig)
 {
+    int again = tmlp_cli_stop != 0;
     tmlp_cli_stop = sig;
-    if (tmlp_cli_polls) return;
-    /* A command that does not poll: say so and leave now (async-signal-safe calls only). */
+    if (tmlp_cli_polls && !again) return;
+    /* A command that does not poll, or a second signal: clean up, say so and leave now
+     * (async-signal-safe calls only). */
+    remove_temporaries();
     static const char msg_int[] = "bench_mlp: interrupted by SIGINT\n";
     static const char msg_term[] = "bench_mlp: interrupted by SIGTERM\n";
     if (sig == SIGINT) (void)!write(STDERR_FILENO, msg_int, sizeof msg_int - 1);
@@ -359,8 +776,10 @@ void tmlp_cli_signals_install(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
+    sa.sa_flags = 0; /* a second signal runs the handler again: it cleans up and exits */
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 }

@@ -27,7 +27,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "io/atomic_file.h"
+#include "tinymlp/file.h"
+
 
 #define TMLP_EXIT_OK 0
 #define TMLP_EXIT_RUNTIME 1
@@ -63,22 +64,80 @@ int tmlp_cli_parse_i64_list(const char *opt, const char *s, int64_t min, int64_t
 
 /* --- output files -----------------------------------------------------------------------
  * Every file bench_mlp writes goes through one of these: written to a temporary beside the
- * target and renamed over it only when complete (src/io/atomic_file.h), so a failure, a
- * signal or kill -9 never leaves a truncated file or destroys the previous one. */
+ * target and renamed over it only when complete (tinymlp/file.h), so a failure, a signal
+ * or kill -9 never leaves a truncated file or destroys the previous one. open and commit
+ * both refuse a target that is an input of this run (tmlp_cli_inputs_check below). */
 typedef struct tmlp_cli_output {
     FILE *f;                /* write here: stdout for "-", else the temporary */
     tmlp_atomic_file *af;   /* NULL for stdout */
     const char *opt, *path; /* for messages */
+    int temp_slot;          /* the signal handler's record of the temporary (cli.c), 0 = none */
 } tmlp_cli_output;
 
 /* Start writing `path` ("-" = stdout). On failure prints the error line and returns
- * TMLP_EXIT_RUNTIME; o->f is then NULL. */
+ * TMLP_EXIT_RUNTIME (TMLP_EXIT_USAGE for an input); o->f is then NULL. */
 int tmlp_cli_output_open(tmlp_cli_output *o, const char *opt, const char *path);
 /* Make the file appear (checked flush, fsync, rename); stdout is flushed and checked.
- * 0, or TMLP_EXIT_RUNTIME after the error line. Safe on an unopened (zeroed) output. */
+ * 0, or TMLP_EXIT_RUNTIME / TMLP_EXIT_USAGE after the error line. Safe on an unopened
+ * (zeroed) output. */
 int tmlp_cli_output_commit(tmlp_cli_output *o);
 /* Discard what was written: the target keeps its previous contents. Safe to repeat. */
 void tmlp_cli_output_abort(tmlp_cli_output *o);
+
+/* --- an output directory, swapped in whole ---------------------------------------------
+ * `report --output DIR` writes every file into a temporary sibling ".DIR.PID.XXXXXX"
+ * (mkdtemp, mode 0700 while it fills) and only then swaps it in:
+ *   - DIR missing: rename(2) the sibling to DIR (mode 0777 & ~umask);
+ *   - DIR existing: its plain files that the new report does not write (a results file it
+ *     was made --from, a note) are hard-linked into the sibling, the sibling gets DIR's mode
+ *     and (where permitted) owner, then renameat2(RENAME_EXCHANGE) swaps the two in one
+ *     step (else DIR is renamed aside and the sibling renamed in, DIR put back if that
+ *     fails) and the old directory is removed.
+ * DIR as a symlink to a directory: the directory it points to is replaced, the link kept.
+ * Refused before anything runs: DIR that is not a directory, DIR holding a subdirectory
+ * (a report writes none, and it would be lost). Any failure removes the sibling and leaves
+ * DIR as it was; the signal handler removes the sibling too. A sibling left by kill -9 is
+ * removed by the next open of the same DIR once no process has its PID (and only if it
+ * is this user's real directory holding no subdirectory). */
+typedef struct tmlp_cli_outdir {
+    char target[4096]; /* the directory replaced (symlinks resolved) */
+    char work[4096];   /* the sibling being filled; "" when none */
+    const char *opt, *path;
+    int existed;
+} tmlp_cli_outdir;
+/* Check `path` and create the sibling. 0, or TMLP_EXIT_RUNTIME / TMLP_EXIT_USAGE after
+ * one error line. */
+int tmlp_cli_outdir_open(tmlp_cli_outdir *d, const char *opt, const char *path);
+/* Swap the sibling in (see above). Every file written is checked against the inputs of
+ * the run first. 0, or an exit code after one error line (DIR unchanged). */
+int tmlp_cli_outdir_commit(tmlp_cli_outdir *d);
+/* Remove the sibling and everything in it; DIR unchanged. Safe to repeat. */
+void tmlp_cli_outdir_abort(tmlp_cli_outdir *d);
+
+/* --- the inputs of this run ---------------------------------------------------------------
+ * Every file this bench_mlp process reads as an input — the model (the default one too),
+ * data files and the labels file found beside them, the files behind --data fashion,
+ * baselines, --from files, a history database — is added here when it is opened, by
+ * (device, inode). Every output is checked against the set when it is opened and again
+ * when it is committed (a later phase may have read more inputs), by (device, inode), so
+ * "./m", a symlink to m and a hard link to m are all m.
+ *
+ * The set is process-wide, like the signal flag below, and only grows: report and regress
+ * run several workloads in one process, and together their inputs are the inputs of the
+ * invocation. At most TMLP_CLI_MAX_INPUTS distinct files are kept (later ones still get
+ * a (device, inode) slot while any is free, else a note on stderr). */
+#define TMLP_CLI_MAX_INPUTS 64
+/* Add the file at `path` (stat(2), symlinks followed) as read for option `opt`, e.g.
+ * "--model", "the default model", "--data (labels beside it)". Paths that name no file
+ * ("synthetic", "null") are ignored. Never fails: the check is a safety net. */
+void tmlp_cli_inputs_add(const char *opt, const char *path);
+/* The same for a file already open on `fd` (fstat); `path` is for messages. */
+void tmlp_cli_inputs_add_fd(const char *opt, int fd, const char *path);
+/* 0 if writing `path` for option `opt` replaces no input; else prints one line naming
+ * both options and both paths and returns TMLP_EXIT_USAGE. "-" is never an input. */
+int tmlp_cli_inputs_check(const char *opt, const char *path);
+/* Forget every input (tests). */
+void tmlp_cli_inputs_clear(void);
 
 /* One file named on the command line: its option and path (NULL path = not given). */
 typedef struct tmlp_cli_path {
@@ -100,7 +159,9 @@ const char *tmlp_cli_short(const char *s, char *buf, size_t cap);
  * state, the one kind a signal handler can touch (a sig_atomic_t): the exception to the
  * no-globals rule. Commands that measure (run, report, regress) poll it — the harness reads
  * it through settings.stop — and set tmlp_cli_polls; for the others the handler prints the
- * line and exits at once. A second signal kills the process (SA_RESETHAND). */
+ * line and exits at once. A second signal exits at once too. Whenever the handler exits it
+ * first removes what an interrupted write would leave: the temporary of every open
+ * tmlp_cli_output and the directory registered with tmlp_cli_temp_dir_set. */
 extern volatile sig_atomic_t tmlp_cli_stop;  /* the signal number, 0 = none */
 extern volatile sig_atomic_t tmlp_cli_polls; /* 1: the running command polls tmlp_cli_stop */
 void tmlp_cli_signals_install(void);
@@ -108,6 +169,9 @@ void tmlp_cli_signals_install(void);
 int tmlp_cli_interrupted_exit(void);
 /* "SIGINT", "SIGTERM" */
 const char *tmlp_cli_signal_name(int sig);
+/* A directory of temporaries (report's, before it is swapped in) that the handler removes
+ * with its plain files if it exits; NULL = none. The string must stay valid while set. */
+void tmlp_cli_temp_dir_set(const char *dir);
 
 /* Human-readable nanoseconds with 3 significant digits and a unit: "812 ns", "33.1 µs",
  * "2.05 ms", "1.50 s"; "-" for NaN. Writes into buf (cap >= 16). Returns buf. */

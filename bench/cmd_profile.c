@@ -428,6 +428,14 @@ int tmlp_cmd_profile(int argc, char **argv)
         tmlp_model_destroy(m);
         return rc;
     }
+    /* --svg is opened now, after the model and data (its inputs) are known and before the
+     * minutes of profiling: a path that names an input or cannot be written fails at once */
+    tmlp_cli_output svg_out = {0};
+    if (svg_path && (rc = tmlp_cli_output_open(&svg_out, "--svg", svg_path))) {
+        tmlp_dataset_destroy(d);
+        tmlp_model_destroy(m);
+        return rc;
+    }
     ru_profile p;
     char lstr[256];
     tmlp_model_layers_string(m, lstr, sizeof lstr, NULL);
@@ -447,14 +455,17 @@ int tmlp_cmd_profile(int argc, char **argv)
             }
             char *svg = NULL;
             tmlp_error err = {0};
-            if (tmlp_svg_layer_breakdown(names, t, p.n_layers, "Time per layer (mean per forward)", &svg, &err) ||
-                tmlp_report_write_file(svg_path, svg, &err)) {
+            if (tmlp_svg_layer_breakdown(names, t, p.n_layers, "Time per layer (mean per forward)", &svg, &err)) {
                 tmlp_cli_error("--svg: %s", err.message);
                 rc = TMLP_EXIT_RUNTIME;
+            } else {
+                fputs(svg, svg_out.f);
+                rc = tmlp_cli_output_commit(&svg_out);
             }
             tmlp_report_string_free(svg);
         }
     }
+    tmlp_cli_output_abort(&svg_out);
     tmlp_dataset_destroy(d);
     tmlp_model_destroy(m);
     return rc;

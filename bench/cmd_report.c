@@ -8,7 +8,9 @@
  * resource figures or profile unless asked: they were not recorded there).
  *
  * Output: DIR/report.md, DIR/index.html (self-contained: CSS and SVG inline, no scripts,
- * no network) and DIR/<plot>.svg. Every statement is computed from the results; a
+ * no network) and DIR/<plot>.svg, all written into a temporary sibling of DIR and swapped
+ * in whole at the end (tmlp_cli_outdir, cli.h): a failure or a signal leaves DIR's previous
+ * report as it was. Every statement is computed from the results; a
  * section whose data is missing says so instead of guessing. Sections: summary in
  * numbers, methodology, environment, per scenario (latency table, validity checks, early
  * stopping, outliers and soundness warnings, plots), offline sweep, accuracy, per-layer
@@ -1020,7 +1022,7 @@ static void print_help(FILE *f)
           "methodology, environment, per-scenario latency tables, validity, early stopping, outliers\n"
           "and soundness warnings, plots, offline batch sweep, accuracy, per-layer profile, resource\n"
           "usage and recommendations derived from the data.\n"
-          "  --output DIR     where to write (created if missing)\n"
+          "  --output DIR     where to write (created if missing, else replaced whole)\n"
           "  --from FILE      report on a saved `bench_mlp --format json` results file\n"
           "  --profile        with --from: also profile the model named in the file's context\n"
           "  --no-profile     skip the per-layer profile\n"
@@ -1131,6 +1133,7 @@ static cJSON *precision_json(const char *name, const cJSON *lat, const cJSON *ac
 /* The report's own options; everything else is a run option (workload_opts.c's table). */
 typedef struct report_args {
     const char *dir, *from;
+    const char *work;          /* where files are written: a temporary sibling of dir, swapped in at the end */
     int profile;               /* -1 default, 0 --no-profile, 1 --profile */
     int find_peak;
     char prec_names[MAX_PRECISIONS][8];
@@ -1240,15 +1243,17 @@ static tmlp_run_opts inner_run(const tmlp_run_opts *o)
     return r;
 }
 
-/* The resources the report's monitor saw: DIR/resources.json and resources.trace.json. */
-static void write_resources(report_ctx *c, const char *dir, tmlp_monitor *mon)
+/* The resources the report's monitor saw: DIR/resources.json and resources.trace.json.
+ * A monitor that saw nothing costs the figures; a file that cannot be written fails the
+ * report (one error line; DIR keeps its previous report). */
+static int write_resources(report_ctx *c, const char *dir, tmlp_monitor *mon)
 {
     if (!mon || tmlp_monitor_stop(mon, NULL) != TMLP_OK || tmlp_monitor_get_summary(mon, &c->mon, NULL) != TMLP_OK)
-        return;
+        return 0;
     c->have_monitor = 1;
-    write_resources_json(dir, mon, &c->mon); /* prints its own error; the report still has the summary */
+    int rc = write_resources_json(dir, mon, &c->mon);
     char *ev = NULL;
-    if (tmlp_monitor_trace_events(mon, (long)getpid(), 0, &ev, NULL) != TMLP_OK) return;
+    if (rc || tmlp_monitor_trace_events(mon, (long)getpid(), 0, &ev, NULL) != TMLP_OK) return rc;
     char tpath[4200];
     snprintf(tpath, sizeof tpath, "%s/resources.trace.json", dir);
     size_t len = strlen(ev) + 128;
@@ -1257,10 +1262,17 @@ static void write_resources(report_ctx *c, const char *dir, tmlp_monitor *mon)
     if (doc_text) {
         snprintf(doc_text, len, "{\"otherData\":{\"producer\":\"bench_mlp\",\"schema_version\":%d},"
                  "\"traceEvents\":[\n%s\n]}\n", TMLP_RESULT_SCHEMA_VERSION, ev);
-        if (tmlp_report_write_file(tpath, doc_text, &err) != TMLP_OK) tmlp_cli_error("report: %s", err.message);
+        if (tmlp_report_write_file(tpath, doc_text, &err) != TMLP_OK) {
+            tmlp_cli_error("report: %s", err.message);
+            rc = TMLP_EXIT_RUNTIME;
+        }
+    } else {
+        tmlp_cli_error("report: cannot write %s: out of memory", tpath);
+        rc = TMLP_EXIT_RUNTIME;
     }
     free(doc_text);
     tmlp_report_string_free(ev);
+    return rc;
 }
 
 /* The benchmark under the report's resource monitor: without --batch the offline sweep
@@ -1283,14 +1295,15 @@ static int live_benchmark(report_ctx *c, const report_args *a, const tmlp_run_op
     }
     fprintf(stderr, "bench_mlp report: running the benchmark (results in %s/results.json)\n", a->dir);
     int rc = tmlp_workload_results(&m, doc);
-    if (!tmlp_cli_stop) write_resources(c, a->dir, mon);
+    if (!rc && !tmlp_cli_stop) rc = write_resources(c, a->work, mon); /* a failed run: its error is the one line */
     tmlp_monitor_destroy(mon);
     return rc;
 }
 
 /* The server's capacity at the bound (one search, not repeated; trials of 500 ms unless
- * --min-duration-ms or --quick), into DIR/find_peak.json. *peak NULL when it failed. */
-static void live_find_peak(const report_args *a, const tmlp_run_opts *o, cJSON **peak)
+ * --min-duration-ms or --quick), into DIR/find_peak.json. *peak NULL when the search
+ * failed (the report goes on without it); a file that cannot be written fails the report. */
+static int live_find_peak(const report_args *a, const tmlp_run_opts *o, cJSON **peak)
 {
     tmlp_run_opts p = inner_run(o);
     p.repeat = 1;
@@ -1298,11 +1311,13 @@ static void live_find_peak(const report_args *a, const tmlp_run_opts *o, cJSON *
     p.scenarios = 0;
     if (o->min_duration_ms < 0 && !o->quick) p.min_duration_ms = 500;
     fprintf(stderr, "bench_mlp report: server find-peak (results in %s/find_peak.json)\n", a->dir);
-    if (tmlp_run_opts_check(&p) || tmlp_workload_results(&p, peak) || write_json(a->dir, "find_peak.json", *peak)) {
+    if (tmlp_run_opts_check(&p) || tmlp_workload_results(&p, peak)) {
         cJSON_Delete(*peak);
         *peak = NULL;
         if (!tmlp_cli_stop) tmlp_cli_error("report: the find-peak run failed; the report goes on without it");
+        return 0;
     }
+    return write_json(a->work, "find_peak.json", *peak);
 }
 
 /* One precision's two runs: single-stream and offline (the user's --batch, else 256; the
@@ -1324,7 +1339,7 @@ static cJSON *run_precision(const report_args *a, const tmlp_run_opts *o, const 
     }
     snprintf(file, sizeof file, "precision_%s.json", name);
     fprintf(stderr, "bench_mlp report: precision %s, single-stream and offline (results in %s/%s)\n", name, a->dir, file);
-    if (tmlp_run_opts_check(&l) || tmlp_workload_results(&l, &lat) || write_json(a->dir, file, lat)) {
+    if (tmlp_run_opts_check(&l) || tmlp_workload_results(&l, &lat) || write_json(a->work, file, lat)) {
         cJSON_Delete(lat);
         lat = NULL;
     }
@@ -1344,7 +1359,7 @@ static cJSON *run_precision(const report_args *a, const tmlp_run_opts *o, const 
         acc_o.repeat = 1;
         snprintf(file, sizeof file, "precision_%s_accuracy.json", name);
         fprintf(stderr, "bench_mlp report: precision %s, accuracy (results in %s/%s)\n", name, a->dir, file);
-        if (tmlp_run_opts_check(&acc_o) || tmlp_workload_results(&acc_o, &acc) || write_json(a->dir, file, acc)) {
+        if (tmlp_run_opts_check(&acc_o) || tmlp_workload_results(&acc_o, &acc) || write_json(a->work, file, acc)) {
             cJSON_Delete(acc);
             acc = NULL;
             if (!tmlp_cli_stop)
@@ -1396,8 +1411,7 @@ static int live_mode(report_ctx *c, const report_args *a, const tmlp_run_opts *o
     int rc = live_benchmark(c, a, o, doc);
     if (rc || tmlp_cli_stop) return rc;
     if (a->find_peak && !(o->given & (TMLP_RUN_GIVEN_SCENARIO | TMLP_RUN_GIVEN_MODE))) {
-        live_find_peak(a, o, &peak);
-        if (tmlp_cli_stop) goto done;
+        if ((rc = live_find_peak(a, o, &peak)) || tmlp_cli_stop) goto done;
     }
     if (a->profile != 0) {
         fprintf(stderr, "bench_mlp report: profiling the model layer by layer\n");
@@ -1415,7 +1429,7 @@ static int live_mode(report_ctx *c, const report_args *a, const tmlp_run_opts *o
         rc = TMLP_EXIT_RUNTIME;
         goto done;
     }
-    if ((rc = write_json(a->dir, "results.json", *doc))) goto done;
+    if ((rc = write_json(a->work, "results.json", *doc))) goto done;
     cJSON *pruns = cJSON_GetObjectItemCaseSensitive(peak, "runs");
     cJSON *runs = cJSON_GetObjectItemCaseSensitive(*doc, "runs");
     while (cJSON_IsArray(runs) && cJSON_IsArray(pruns) && cJSON_GetArraySize(pruns) > 0) {
@@ -1442,35 +1456,19 @@ static int from_mode(report_ctx *c, const report_args *a, cJSON **doc)
     return 0;
 }
 
-/* A directory this invocation created holds nothing a user asked for when no report was
- * written (interrupted, bad --from): leave no trace of it. */
-static void remove_made_dir(const report_args *a)
-{
-    static const char *const ours[] = {"results.json", "find_peak.json", "resources.json", "resources.trace.json"};
-    char p[4200];
-    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", a->dir, ours[i]);
-        unlink(p);
-    }
-    for (int i = 0; i < a->n_prec; i++) {
-        snprintf(p, sizeof p, "%s/precision_%s.json", a->dir, a->prec_names[i]);
-        unlink(p);
-        snprintf(p, sizeof p, "%s/precision_%s_accuracy.json", a->dir, a->prec_names[i]);
-        unlink(p);
-    }
-    rmdir(a->dir); /* fails, harmlessly, if anything else is in it */
-}
-
-/* The report itself from the document: build, write DIR/report.md, index.html, SVGs. */
-static int write_report(report_ctx *c, const report_args *a, const cJSON *doc, const char *source)
+/* The report itself from the document: build, write report.md, index.html and the SVGs
+ * into the temporary sibling, then swap it in for DIR whole (tmlp_cli_outdir, cli.h). */
+static int write_report(report_ctx *c, const report_args *a, tmlp_cli_outdir *od, const cJSON *doc,
+                        const char *source)
 {
     int rc = build(c, doc, source);
     if (rc || tmlp_cli_stop) return rc;
     tmlp_error err = {0};
-    if (tmlp_report_write_dir(c->r, a->dir, &err) != TMLP_OK) {
-        tmlp_cli_error("report: %s", err.message);
+    if (tmlp_report_write_dir(c->r, a->work, &err) != TMLP_OK) {
+        tmlp_cli_error("--output \"%s\": %s (the previous report, if any, is unchanged)", a->dir, err.message);
         return TMLP_EXIT_RUNTIME;
     }
+    if ((rc = tmlp_cli_outdir_commit(od))) return rc;
     printf("Report written: %s/report.md, %s/index.html (%d recommendation%s)\n", a->dir, a->dir, c->n_recs,
            c->n_recs == 1 ? "" : "s");
     return 0;
@@ -1485,20 +1483,19 @@ int tmlp_cmd_report(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.mon_interval_ms = 10;
     tmlp_cli_polls = 1; /* SIGINT/SIGTERM: stop between phases, write no report (cli.h) */
-    int rc = parse_report(argc, argv, &a, &o), made_dir = 0;
+    tmlp_cli_outdir od = {0}; /* the report is written into od.work and swapped in whole */
+    int rc = parse_report(argc, argv, &a, &o);
     if (rc) return rc < 0 ? 0 : rc;
-    made_dir = mkdir(a.dir, 0777) == 0; /* removed again if the report is not written */
-    if (!made_dir && errno != EEXIST) {
-        tmlp_cli_error("--output %s: cannot create the directory: %s", a.dir, strerror(errno));
-        return TMLP_EXIT_RUNTIME;
-    }
+    if (a.from) tmlp_cli_inputs_add("--from", a.from);
+    if ((rc = tmlp_cli_outdir_open(&od, "--output", a.dir))) return rc;
+    a.work = od.work;
     c.dir = a.dir;
     char json_path[4200];
     snprintf(json_path, sizeof json_path, "%s/results.json", a.dir);
     rc = a.from ? from_mode(&c, &a, &doc) : live_mode(&c, &a, &o, &doc);
-    if (!rc && !tmlp_cli_stop) rc = write_report(&c, &a, doc, a.from ? a.from : json_path);
+    if (!rc && !tmlp_cli_stop) rc = write_report(&c, &a, &od, doc, a.from ? a.from : json_path);
     if (tmlp_cli_stop) rc = tmlp_cli_interrupted_exit();
-    if (rc && made_dir) remove_made_dir(&a);
+    tmlp_cli_outdir_abort(&od); /* not swapped in: DIR keeps the previous report */
     tmlp_report_destroy(c.r);
     cJSON_Delete(doc);
     return rc;

@@ -308,6 +308,7 @@ static int open_files(const tmlp_run_opts *o, run_files *f)
         tmlp_cli_error("--baseline: cannot read \"%s\": %s", o->baseline, strerror(errno));
         return TMLP_EXIT_RUNTIME;
     }
+    tmlp_cli_inputs_add("--baseline", o->baseline);
     if (!(f->baseline = ru_read_json(o->baseline))) return TMLP_EXIT_RUNTIME;
     if (!tmlp_results_runs(f->baseline, o->baseline)) return TMLP_EXIT_RUNTIME;
     return 0;
@@ -320,7 +321,7 @@ static int write_results(const tmlp_run_opts *o, const tmlp_workload *w, run_fil
     FILE *out = f->out;
     if (o->format == TMLP_OUT_JSON) {
         if (tmlp_out_json(out, &w->info, w->rows, w->n_rows, labels, &w->res)) {
-            tmlp_cli_error("--output: cannot write the JSON document: %s", strerror(errno));
+            tmlp_cli_error("%s: cannot write the JSON document: %s", o->output ? "--output" : "stdout", strerror(errno));
             return TMLP_EXIT_RUNTIME;
         }
         return 0;

@@ -65,6 +65,7 @@ static inline int ru_load_model(const char *spec, const char *layers, tmlp_model
         tmlp_model_options o = tmlp_cli_model_options();
         st = tmlp_model_random(w, n, RU_MODEL_SEED, &o, out, &err);
     } else {
+        tmlp_cli_inputs_add(spec == def ? "the default model" : "--model", spec);
         tmlp_model_options o = tmlp_cli_model_options(); /* --kernels, --precision */
         o.layers = layers;
         st = tmlp_model_load(spec, &o, out, &err);
@@ -88,6 +89,7 @@ static inline int ru_load_data(const char *spec, const tmlp_model *m, tmlp_datas
     int have_fashion = ru_file_exists(images) && ru_file_exists(labels);
     if (!spec)
         spec = width == 784 && tmlp_model_preprocess(m).has_preprocess && have_fashion ? "fashion" : "synthetic";
+    if (strcmp(spec, "synthetic") && strcmp(spec, "fashion")) tmlp_cli_inputs_add("--data", spec);
     if (!strcmp(spec, "synthetic")) {
         st = tmlp_dataset_synthetic(RU_DATA_COUNT, width, RU_DATA_SEED, NULL, out, &err);
         snprintf(source, cap, "synthetic (%d uniform inputs, seed %d)", RU_DATA_COUNT, RU_DATA_SEED);
@@ -96,6 +98,8 @@ static inline int ru_load_data(const char *spec, const tmlp_model *m, tmlp_datas
             tmlp_cli_error("--data fashion: %s not found (install dataset-fashion-mnist)", images);
             return TMLP_EXIT_RUNTIME;
         }
+        tmlp_cli_inputs_add("--data fashion (images)", images);
+        tmlp_cli_inputs_add("--data fashion (labels)", labels);
         st = tmlp_dataset_load_idx(images, labels, NULL, out, &err);
         snprintf(source, cap, "%s", images);
     } else if (strlen(spec) > 12 && !strcmp(spec + strlen(spec) - 12, ".safetensors")) {
@@ -126,6 +130,7 @@ static inline cJSON *ru_read_json(const char *path)
     char msg[1024];
     cJSON *j = tmlp_result_read(path, msg, sizeof msg);
     if (!j) tmlp_cli_error("%s", msg);
+    else tmlp_cli_inputs_add("the results file", path); /* never to be overwritten */
     return j;
 }
 

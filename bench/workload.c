@@ -201,6 +201,7 @@ static int load_model(const tmlp_run_opts *o, tmlp_workload *w)
             tmlp_cli_error("--model: cannot read \"%s\": %s", spec, strerror(errno));
             return TMLP_EXIT_RUNTIME;
         }
+        tmlp_cli_inputs_add(o->model ? "--model" : "the default model", spec);
         tmlp_model_options mo = tmlp_model_options_default();
         mo.layers = o->layers;
         mo.kernel = o->kernel;
@@ -249,6 +250,8 @@ static int load_data(const tmlp_run_opts *o, tmlp_workload *w)
                            images);
             return TMLP_EXIT_RUNTIME;
         }
+        tmlp_cli_inputs_add("--data fashion (images)", images);
+        tmlp_cli_inputs_add("--data fashion (labels)", labels);
         st = tmlp_dataset_load_idx(images, labels, NULL, &w->data, &err);
         w->info.data_kind = "idx";
         w->info.fashion_names = 1;
@@ -261,11 +264,13 @@ static int load_data(const tmlp_run_opts *o, tmlp_workload *w)
             return TMLP_EXIT_RUNTIME;
         }
         snprintf(w->data_source, sizeof w->data_source, "%s", spec);
+        tmlp_cli_inputs_add("--data", spec);
         if (ends_with(spec, ".safetensors")) {
             st = tmlp_dataset_load_safetensors(spec, NULL, &w->data, &err);
             w->info.data_kind = "safetensors";
         } else {
             int have_labels = idx_labels_beside(spec, labels, sizeof labels);
+            if (have_labels) tmlp_cli_inputs_add("--data (the labels file beside it)", labels);
             st = tmlp_dataset_load_idx(spec, have_labels ? labels : NULL, NULL, &w->data, &err);
             w->info.data_kind = "idx";
             if (have_labels) {

@@ -59,4 +59,5 @@
 #include "tinymlp/bench.h"
 #include "tinymlp/report.h"
 #include "tinymlp/safetensors.h"
+#include "tinymlp/file.h"
 #endif

@@ -1,6 +1,8 @@
 #!/bin/bash
-# cli_reliability.sh — issue 14 end to end: outputs are atomic and checked, inputs are never
-# overwritten, SIGINT / SIGTERM are honoured by every command, nothing is left behind.
+# cli_reliability.sh — end to end: outputs are atomic and checked, inputs (named or only
+# opened: the default model, a labels file found beside the data) are never overwritten,
+# replacing keeps a file's mode, hard links and dangling symlinks are refused, report
+# directories are replaced whole, SIGINT / SIGTERM (once or twice) leave nothing behind.
 #   usage: cli_reliability.sh BENCH_MLP
 # Write failures are injected with RLIMIT_FSIZE (ulimit -f, SIGXFSZ ignored): write(2) then
 # fails with EFBIG exactly as on a full disk, without root or a tmpfs.
@@ -102,7 +104,7 @@ pid=$!
 sleep 1.5
 kill -INT $pid
 wait $pid; rc=$?
-check "report SIGINT: exit 130, no report and no directory left" '[ $rc -eq 130 ] && [ ! -e "$T/rep_int" ]'
+check "report SIGINT: exit 130, no report and no directory left" '[ $rc -eq 130 ] && [ ! -e "$T/rep_int" ] && ! ls -a "$T" | grep -q "^\.rep_int\."'
 
 # --- a results file without runs is an error everywhere it is read (exit 1) -----------------
 echo '{"context": {}, "runs": []}' >"$T/noruns.json"
@@ -130,6 +132,147 @@ check "a run larger than MemAvailable: exit 1, one line naming the estimate, out
 long=$(printf 'x%.0s' $(seq 1 5000))
 "$B" $NULLQ --output "$T/$long/out.json" >/dev/null 2>"$T/err"; rc=$?
 check "a 5000-character path is shortened in the message" '[ $rc -eq 1 ] && [ $(wc -c <"$T/err") -lt 800 ]'
+
+# --- the inputs of this run: what the run opens, not only what is named (device, inode) -----
+# the default model (no --model): a link in $T to it is refused, the model untouched
+def_model=$("$B" --quick --quiet --monitor-interval-ms 0 --scenario single-stream --min-duration-ms 10 --format json 2>/dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["context"]["model"]["source"])' 2>/dev/null)
+if [ -f "$def_model" ]; then
+    sum0=$(md5sum <"$def_model")
+    ln -s "$def_model" "$T/default_model_link"
+    "$B" --quick --quiet --monitor-interval-ms 0 --scenario single-stream --min-duration-ms 10 --format json \
+        --output "$T/default_model_link" >/dev/null 2>"$T/err"; rc=$?
+    check "--output = the default model (no --model): exit 2, model intact" \
+        '[ $rc -eq 2 ] && grep -q "same file as the default model" "$T/err" && [ "$(md5sum <"$def_model")" = "$sum0" ] && [ $(wc -l <"$T/err") -eq 1 ]'
+    # profile --svg = the model it profiles
+    cp "$def_model" "$T/m.safetensors"
+    cp "$T/m.safetensors" "$T/m.orig"
+    "$B" profile --model "$T/m.safetensors" --quick --svg "$T/m.safetensors" >/dev/null 2>"$T/err"; rc=$?
+    check "profile --svg = --model: exit 2, model intact" \
+        '[ $rc -eq 2 ] && grep -q -- "--svg .* same file as --model" "$T/err" && cmp -s "$T/m.safetensors" "$T/m.orig"'
+    "$B" profile --quick --svg "$T/default_model_link" >/dev/null 2>"$T/err"; rc=$?
+    check "profile --svg = the default model: exit 2, model intact" \
+        '[ $rc -eq 2 ] && grep -q "same file as the default model" "$T/err" && [ "$(md5sum <"$def_model")" = "$sum0" ]'
+else
+    echo "skip default-model cases (no default model found)"
+fi
+F=/usr/share/datasets/fashion-mnist
+if [ -f "$F/t10k-labels-idx1-ubyte.gz" ]; then
+    # the labels file found beside --data images.gz, never named on the command line
+    cp "$F/t10k-images-idx3-ubyte.gz" "$F/t10k-labels-idx1-ubyte.gz" "$T/"
+    cp "$T/t10k-labels-idx1-ubyte.gz" "$T/labels.orig"
+    "$B" $NULLQ --scenario single-stream --data "$T/t10k-images-idx3-ubyte.gz" --format json \
+        --output "$T/t10k-labels-idx1-ubyte.gz" >/dev/null 2>"$T/err"; rc=$?
+    check "--output = the labels file beside --data: exit 2, labels intact" \
+        '[ $rc -eq 2 ] && grep -q "labels file beside it" "$T/err" && cmp -s "$T/t10k-labels-idx1-ubyte.gz" "$T/labels.orig"'
+    # a file behind --data fashion, through a link
+    sum0=$(md5sum <"$F/t10k-labels-idx1-ubyte.gz")
+    ln -s "$F/t10k-labels-idx1-ubyte.gz" "$T/fashion_labels_link"
+    "$B" $NULLQ --scenario single-stream --data fashion --format json --output "$T/fashion_labels_link" >/dev/null 2>"$T/err"; rc=$?
+    check "--output = a file behind --data fashion: exit 2, data intact" \
+        '[ $rc -eq 2 ] && grep -q "data fashion (labels)" "$T/err" && [ "$(md5sum <"$F/t10k-labels-idx1-ubyte.gz")" = "$sum0" ]'
+else
+    echo "skip --data fashion cases (Fashion-MNIST not installed)"
+fi
+# a hard link to the baseline is the baseline
+ln "$T/prev.json" "$T/prev_hardlink.json"
+"$B" $NULLQ --format json --output "$T/prev_hardlink.json" --baseline "$T/prev.json" >/dev/null 2>"$T/err"; rc=$?
+check "--output = a hard link to --baseline: exit 2" '[ $rc -eq 2 ] && same_prev && grep -q "same file as --baseline" "$T/err"'
+
+# --- replacing keeps the file's mode; hard links and dangling symlinks are refused -----------
+"$B" $NULLQ --format json --output "$T/private.json" 2>"$T/err" && chmod 0600 "$T/private.json"
+"$B" $NULLQ --format json --output "$T/private.json" 2>"$T/err"; rc=$?
+check "--output over a 0600 file: still 0600" '[ $rc -eq 0 ] && [ "$(stat -c %a "$T/private.json")" = 600 ] && no_tmp'
+"$B" $NULLQ --format json --output "$T/prev_hardlink.json" >/dev/null 2>"$T/err"; rc=$?
+check "--output = a file with two hard links: exit 1, both names intact and linked" \
+    '[ $rc -eq 1 ] && grep -q "has 2 hard links" "$T/err" && same_prev && [ "$(stat -c %h "$T/prev.json")" = 2 ] && no_tmp'
+rm -f "$T/prev_hardlink.json"
+ln -s "$T/nowhere.json" "$T/dangling.json"
+"$B" $NULLQ --format json --output "$T/dangling.json" >/dev/null 2>"$T/err"; rc=$?
+check "--output = a dangling symlink: exit 1, link kept, nothing created" \
+    '[ $rc -eq 1 ] && grep -q "dangling symbolic link" "$T/err" && [ -L "$T/dangling.json" ] && [ ! -e "$T/nowhere.json" ] && no_tmp'
+ln -s prev.json "$T/good_link.json"
+"$B" $NULLQ --format json --output "$T/good_link.json" >/dev/null 2>"$T/err"; rc=$?
+check "--output = a symlink to a file: the file replaced, the link kept" \
+    '[ $rc -eq 0 ] && [ -L "$T/good_link.json" ] && ! same_prev && no_tmp'
+cp "$T/prev.orig" "$T/prev.json"
+
+# --- messages: the reason of a long name, stdout named as stdout -----------------------------
+long_name=$(printf 'n%.0s' $(seq 1 300))
+"$B" $NULLQ --format json --output "$T/$long_name" >/dev/null 2>"$T/err"; rc=$?
+check "a 300-character file name: exit 1, the message ends with \"File name too long\"" \
+    '[ $rc -eq 1 ] && grep -q "File name too long$" "$T/err" && [ $(wc -l <"$T/err") -eq 1 ]'
+if [ -c /dev/full ]; then
+    "$B" $NULLQ --format json >/dev/full 2>"$T/err"; rc=$?
+    check "stdout (no --output) full: the message says stdout, not --output" \
+        '[ $rc -eq 1 ] && grep -q "stdout" "$T/err" && ! grep -q -- "--output" "$T/err"'
+fi
+
+# --- signals during a write: no temporary left -----------------------------------------------
+# profile does not poll: the handler exits at once and removes the --svg temporary
+"$B" profile --model synthetic:784x512x512x10 --data synthetic --iterations 10000000 --svg "$T/prof.svg" >/dev/null 2>"$T/err" &
+pid=$!
+sleep 1
+ls -a "$T" | grep -q '^\.prof\.svg\..*\.tmp$' && had_tmp=1 || had_tmp=0
+kill -INT $pid
+wait $pid; rc=$?
+check "profile --svg, SIGINT mid-run: exit 130, its temporary (present: $had_tmp) removed" \
+    '[ $rc -eq 130 ] && [ $had_tmp -eq 1 ] && no_tmp && [ ! -e "$T/prof.svg" ]'
+# a second SIGINT exits at once and cleans up like the first
+"$B" --model null --quiet --monitor-interval-ms 0 --scenario server --min-duration-ms 20s \
+    --format json --output "$T/prev.json" >/dev/null 2>"$T/err" &
+pid=$!
+sleep 1
+kill -INT $pid; kill -INT $pid
+wait $pid; rc=$?
+check "two SIGINTs mid-run: exit 130, previous file intact, no temporary" '[ $rc -eq 130 ] && same_prev && no_tmp'
+
+# --- report: the directory is replaced whole, or not at all ----------------------------------
+"$B" $NULLQ --scenario single-stream --format json --raw-latencies --output "$T/r1.json" 2>"$T/err" || bad "setup r1"
+"$B" report --from "$T/r1.json" --output "$T/rep" >/dev/null 2>"$T/err" || bad "setup report"
+echo "my notes" >"$T/rep/notes.txt"
+cp "$T/r1.json" "$T/rep/results.json"
+chmod 0750 "$T/rep"
+(cd "$T/rep" && md5sum * >"$T/rep.md5")
+"$B" $NULLQ --scenario single-stream --min-duration-ms 300 --format json --raw-latencies --output "$T/r2.json" 2>"$T/err" || bad "setup r2"
+(trap '' XFSZ; ulimit -f 20; exec "$B" report --from "$T/r2.json" --output "$T/rep" >/dev/null 2>"$T/err"); rc=$?
+check "report into an existing report on a full disk: exit 1, one line, every old file intact, no sibling" \
+    '[ $rc -eq 1 ] && [ $(wc -l <"$T/err") -eq 1 ] && (cd "$T/rep" && md5sum -c --quiet "$T/rep.md5") && [ $(ls "$T/rep" | wc -l) -eq $(wc -l <"$T/rep.md5") ] && ! ls -a "$T" | grep -q "^\.rep\."'
+(trap '' XFSZ; ulimit -f 20; exec "$B" report --output "$T/rep" --model null --quick --no-profile >/dev/null 2>"$T/err"); rc=$?
+check "live report into an existing report on a full disk: exit 1, one error line, every old file intact, no sibling" \
+    '[ $rc -eq 1 ] && [ $(grep -c "^bench_mlp: " "$T/err") -eq 1 ] && (cd "$T/rep" && md5sum -c --quiet "$T/rep.md5") && ! ls -a "$T" | grep -q "^\.rep\."'
+"$B" report --from "$T/rep/results.json" --output "$T/rep" >/dev/null 2>"$T/err"; rc=$?
+check "report --from DIR/results.json --output DIR: replaced, the results and notes kept, mode kept" \
+    '[ $rc -eq 0 ] && cmp -s "$T/rep/results.json" "$T/r1.json" && grep -q "my notes" "$T/rep/notes.txt" && [ "$(stat -c %a "$T/rep")" = 750 ] && ! (cd "$T/rep" && md5sum -c --quiet "$T/rep.md5" >/dev/null 2>&1) && ! ls -a "$T" | grep -q "^\.rep\."'
+mkdir "$T/rep/sub"
+"$B" report --from "$T/r1.json" --output "$T/rep" >/dev/null 2>"$T/err"; rc=$?
+check "report into a directory holding a subdirectory: refused before anything runs" \
+    '[ $rc -eq 1 ] && grep -q "holds the directory \"sub\"" "$T/err" && [ -d "$T/rep/sub" ]'
+rmdir "$T/rep/sub"
+"$B" report --from "$T/r1.json" --output "$T/prev.json" >/dev/null 2>"$T/err"; rc=$?
+check "report --output FILE: exit 1, file intact" '[ $rc -eq 1 ] && grep -q "not a directory" "$T/err" && same_prev'
+ln -s "$T/rep" "$T/rep_link"
+"$B" report --from "$T/r1.json" --output "$T/rep_link" >/dev/null 2>"$T/err"; rc=$?
+check "report --output LINK to a directory: the directory replaced, the link kept" \
+    '[ $rc -eq 0 ] && [ -L "$T/rep_link" ] && [ -f "$T/rep/index.html" ] && ! ls -a "$T" | grep -q "^\.rep\."'
+# kill -9 during a live report leaves its sibling; the next report into the same directory removes it
+"$B" report --output "$T/rep" --model null --min-duration-ms 20s --no-profile >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+kill -KILL $pid
+wait $pid 2>/dev/null
+ls -a "$T" | grep -q "^\.rep\.$pid\." && left=1 || left=0
+"$B" report --from "$T/r1.json" --output "$T/rep" >/dev/null 2>"$T/err"; rc=$?
+check "report after kill -9: its sibling (left: $left) removed by the next report, DIR intact" \
+    '[ $rc -eq 0 ] && [ $left -eq 1 ] && ! ls -a "$T" | grep -q "^\.rep\." && [ -f "$T/rep/index.html" ]'
+# a second SIGINT during a live report: no report, no sibling directory left
+"$B" report --output "$T/rep_int2" --model null --min-duration-ms 20s --no-profile >/dev/null 2>"$T/err" &
+pid=$!
+sleep 1.5
+kill -INT $pid; kill -INT $pid
+wait $pid; rc=$?
+check "report, two SIGINTs: exit 130, no directory and no sibling left" \
+    '[ $rc -eq 130 ] && [ ! -e "$T/rep_int2" ] && ! ls -a "$T" | grep -q "^\.rep_int2\."'
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

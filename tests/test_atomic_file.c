@@ -1,4 +1,4 @@
-/* test_atomic_file.c — src/io/atomic_file.c: the target holds the old contents or the
+/* test_atomic_file.c — tinymlp/file.h (src/io/atomic_file.c): the target holds the old contents or the
  * complete new contents, never a truncated file, and every write failure is reported.
  *
  * Write failures are injected for real, without a hook in the library: RLIMIT_FSIZE makes
@@ -6,6 +6,8 @@
  * with ENOSPC. tmlp_model_save and tmlp_report_write_file are checked the same way, since
  * they are the library's writers (the issue's "save onto a full disk removed the model").
  * The temporary a killed writer leaves is removed by the next write, and nothing else is.
+ * What each kind of target gets (mode and owner kept, hard links and dangling symlinks
+ * refused, random temporary names, long names) has a test of its own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,7 +26,7 @@
 #include <unistd.h>
 #include <utime.h>
 
-#include "io/atomic_file.h"
+#include "tinymlp/file.h"
 #include "tinymlp/model.h"
 #include "tinymlp/report.h"
 #include "tmpdir.h"
@@ -195,6 +197,134 @@ static void test_symlink_kept(void **state)
     assert_contents(real, "new");
 }
 
+/* Replacing keeps the replaced file's mode (0600 stays 0600) and, as root, its owner. */
+static void test_mode_and_owner_kept(void **state)
+{
+    test_tmpdir *t = *state;
+    char p[4096];
+    test_tmpdir_join(t, "secret.json", p, sizeof p);
+    put(p, "old");
+    assert_int_equal(chmod(p, 0600), 0);
+    int root = geteuid() == 0;
+    if (root) assert_int_equal(chown(p, 12345, 12346), 0);
+    assert_int_equal(tmlp_atomic_file_write_all(p, "new", 3, NULL, NULL), TMLP_OK);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    if (root) {
+        assert_int_equal(st.st_uid, 12345);
+        assert_int_equal(st.st_gid, 12346);
+    }
+    assert_contents(p, "new");
+    assert_int_equal(chmod(p, 0640), 0);
+    assert_int_equal(tmlp_atomic_file_write_all(p, "newer", 5, NULL, NULL), TMLP_OK);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    assert_int_equal(count_entries(t->dir), 1);
+}
+
+/* A file with a second hard link is refused: both names keep the old contents, linked. */
+static void test_hard_link_refused(void **state)
+{
+    test_tmpdir *t = *state;
+    char a[4096], b[4096];
+    test_tmpdir_join(t, "a.json", a, sizeof a);
+    test_tmpdir_join(t, "b.json", b, sizeof b);
+    put(a, "old");
+    assert_int_equal(link(a, b), 0);
+    tmlp_error err = {0};
+    assert_int_equal(tmlp_atomic_file_write_all(a, "new", 3, NULL, &err), TMLP_ERR_IO);
+    assert_non_null(strstr(err.message, "has 2 hard links"));
+    assert_contents(a, "old");
+    assert_contents(b, "old");
+    struct stat sa, sb;
+    assert_int_equal(stat(a, &sa), 0);
+    assert_int_equal(stat(b, &sb), 0);
+    assert_true(sa.st_ino == sb.st_ino && sa.st_nlink == 2);
+    assert_int_equal(count_entries(t->dir), 2);
+}
+
+/* A dangling symlink is refused: nothing is created where it points, the link stays. */
+static void test_dangling_symlink_refused(void **state)
+{
+    test_tmpdir *t = *state;
+    char link_path[4096], where[4096];
+    test_tmpdir_join(t, "link.json", link_path, sizeof link_path);
+    test_tmpdir_join(t, "nowhere.json", where, sizeof where);
+    assert_int_equal(symlink(where, link_path), 0);
+    tmlp_error err = {0};
+    tmlp_atomic_file *af = (tmlp_atomic_file *)1;
+    assert_int_equal(tmlp_atomic_file_open(link_path, NULL, &af, &err), TMLP_ERR_IO);
+    assert_null(af);
+    assert_non_null(strstr(err.message, "dangling symbolic link"));
+    struct stat st;
+    assert_int_equal(lstat(link_path, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(lstat(where, &st), -1);
+    assert_int_equal(count_entries(t->dir), 1);
+}
+
+/* The temporary: beside the target, ".NAME.PID.<16 hex digits>.tmp" with random digits, a
+ * regular file (O_NOFOLLOW | O_EXCL), different for each open; NULL when written in place.
+ * A link planted at any name the old scheme would use is never followed. */
+static void test_temp_name_unpredictable(void **state)
+{
+    test_tmpdir *t = *state;
+    char p[4096], prefix[4200], planted[4300];
+    test_tmpdir_join(t, "out.json", p, sizeof p);
+    snprintf(prefix, sizeof prefix, "%s/.out.json.%ld.", t->dir, (long)getpid());
+    snprintf(planted, sizeof planted, "%s0.tmp", prefix);
+    assert_int_equal(symlink("/nonexistent/victim", planted), 0);
+    tmlp_atomic_file *a = NULL, *b = NULL;
+    assert_int_equal(tmlp_atomic_file_open(p, NULL, &a, NULL), TMLP_OK);
+    assert_int_equal(tmlp_atomic_file_open(p, NULL, &b, NULL), TMLP_OK);
+    const char *ta = tmlp_atomic_file_temp_path(a), *tb = tmlp_atomic_file_temp_path(b);
+    assert_non_null(ta);
+    assert_non_null(tb);
+    assert_string_not_equal(ta, tb);
+    assert_memory_equal(ta, prefix, strlen(prefix));
+    const char *hex = ta + strlen(prefix);
+    assert_true(strlen(hex) >= 4 + 9 && strlen(hex) <= 4 + 16); /* 64 random bits, leading zeros dropped */
+    struct stat st;
+    assert_int_equal(lstat(ta, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    tmlp_atomic_file_abort(a);
+    assert_int_equal(tmlp_atomic_file_commit(b, NULL), TMLP_OK);
+    assert_int_equal(lstat(planted, &st), 0);
+    assert_true(S_ISLNK(st.st_mode)); /* not ours: left alone */
+    tmlp_atomic_file *n = NULL;
+    assert_int_equal(tmlp_atomic_file_open("/dev/null", NULL, &n, NULL), TMLP_OK);
+    assert_null(tmlp_atomic_file_temp_path(n));
+    assert_int_equal(tmlp_atomic_file_commit(n, NULL), TMLP_OK);
+    assert_null(tmlp_atomic_file_temp_path(NULL));
+}
+
+/* A name over NAME_MAX: the message ends with the reason, whatever the path's length. A
+ * valid name of 250 bytes still works (its temporary's name is cut to fit). */
+static void test_long_names(void **state)
+{
+    test_tmpdir *t = *state;
+    char name[300], p[8192];
+    memset(name, 'n', 299);
+    name[299] = 0;
+    test_tmpdir_join(t, name, p, sizeof p);
+    tmlp_error err = {0};
+    assert_int_equal(tmlp_atomic_file_write_all(p, "x", 1, NULL, &err), TMLP_ERR_IO);
+    assert_non_null(strstr(err.message, "File name too long"));
+    char deep[6000];
+    int k = snprintf(deep, sizeof deep, "%s/", t->dir);
+    for (int i = 0; i < 20; i++) k += snprintf(deep + k, sizeof deep - (size_t)k, "%.250s/", name);
+    snprintf(deep + k, sizeof deep - (size_t)k, "x.json");
+    assert_int_equal(tmlp_atomic_file_write_all(deep, "x", 1, NULL, &err), TMLP_ERR_IO);
+    assert_non_null(strstr(err.message, "File name too long"));
+    assert_true(strlen(err.message) < 300);
+    name[250] = 0;
+    test_tmpdir_join(t, name, p, sizeof p);
+    assert_int_equal(tmlp_atomic_file_write_all(p, "ok", 2, NULL, &err), TMLP_OK);
+    assert_contents(p, "ok");
+    assert_int_equal(count_entries(t->dir), 1);
+}
+
 /* The library's writers: a save or report that fails leaves the file that was there. */
 static void test_model_save_full_disk_keeps_model(void **state)
 {
@@ -322,6 +452,11 @@ int main(void)
         cmocka_unit_test(test_special_file_in_place),
         TEST_IN_TMPDIR(test_directory_and_missing_dir),
         TEST_IN_TMPDIR(test_symlink_kept),
+        TEST_IN_TMPDIR(test_mode_and_owner_kept),
+        TEST_IN_TMPDIR(test_hard_link_refused),
+        TEST_IN_TMPDIR(test_dangling_symlink_refused),
+        TEST_IN_TMPDIR(test_temp_name_unpredictable),
+        TEST_IN_TMPDIR(test_long_names),
         TEST_IN_TMPDIR(test_model_save_full_disk_keeps_model),
         TEST_IN_TMPDIR(test_report_write_file_full),
         TEST_IN_TMPDIR(test_stale_temporaries_cleaned),

@@ -4,6 +4,7 @@
  * line; on failure the output variable must be left untouched. Cases: units and bare
  * numbers in the option's unit, k/M suffixes, overflow, negative and empty values, the
  * percentile percent-vs-fraction trap, list parsing, and the human-readable ns format.
+ * Also the inputs of the run (tmlp_cli_inputs_*), which every output is checked against.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -12,6 +13,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -174,6 +179,58 @@ static void test_fmt_ns(void **state)
     assert_string_equal(tmlp_cli_fmt_ns(NAN, b, sizeof b), "-");
 }
 
+/* The inputs of the run: matched by (device, inode) — the same path, "./" spelling, a
+ * symlink, a hard link — when an output opens and when it commits; a new name, "-" and
+ * /dev/null are never inputs. */
+static void test_inputs(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tmlp_test_cli_XXXXXX", in[128], sym[128], hard[128], other[128], out[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(in, sizeof in, "%s/model.bin", dir);
+    snprintf(sym, sizeof sym, "%s/sym.bin", dir);
+    snprintf(hard, sizeof hard, "%s/hard.bin", dir);
+    snprintf(other, sizeof other, "%s/other.bin", dir);
+    snprintf(out, sizeof out, "%s/late.bin", dir);
+    FILE *f = fopen(in, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(symlink(in, sym), 0);
+    assert_int_equal(link(in, hard), 0);
+    assert_int_equal(tmlp_cli_inputs_check("--output", in), 0);
+    tmlp_cli_inputs_add("--model", in);
+    tmlp_cli_inputs_add("--data", "synthetic"); /* names no file: ignored */
+    assert_int_equal(tmlp_cli_inputs_check("--output", in), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_inputs_check("--output", sym), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_inputs_check("--output", hard), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_inputs_check("--output", other), 0);
+    assert_int_equal(tmlp_cli_inputs_check("--output", "-"), 0);
+    assert_int_equal(tmlp_cli_inputs_check("--output", "/dev/null"), 0);
+    /* an output opened before its target became an input is refused at commit */
+    tmlp_cli_output o;
+    assert_int_equal(tmlp_cli_output_open(&o, "--output", out), 0);
+    fputs("x", o.f);
+    f = fopen(out, "w");
+    assert_non_null(f);
+    fclose(f);
+    int fd = open(out, O_RDONLY);
+    assert_true(fd >= 0);
+    tmlp_cli_inputs_add_fd("--baseline", fd, out);
+    close(fd);
+    assert_int_equal(tmlp_cli_output_commit(&o), TMLP_EXIT_USAGE);
+    assert_null(o.f);
+    struct stat st;
+    assert_int_equal(stat(out, &st), 0);
+    assert_int_equal(st.st_size, 0); /* untouched */
+    tmlp_cli_inputs_clear();
+    assert_int_equal(tmlp_cli_inputs_check("--output", in), 0);
+    unlink(in);
+    unlink(sym);
+    unlink(hard);
+    unlink(out);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_duration),   cmocka_unit_test(test_rate),
         cmocka_unit_test(test_percentile), cmocka_unit_test(test_list),
         cmocka_unit_test(test_double),     cmocka_unit_test(test_fmt_ns),
+        cmocka_unit_test(test_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@
  */
 #include "tinymlp/report.h"
 
-#include "io/atomic_file.h"
+#include "tinymlp/file.h"
 #include "internal.h"
 #include "report_internal.h"
 

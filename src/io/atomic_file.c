@@ -1,17 +1,19 @@
-/* atomic_file.c — temporary file + checked writes + fsync + rename (see atomic_file.h).
+/* atomic_file.c — temporary file + checked writes + fsync + rename (see tinymlp/file.h).
  *
  * Why each step:
  *   - the temporary lives beside the target: rename(2) is atomic only within one file
  *     system, and the same directory is the one place we know the target's file system;
- *   - open(O_CREAT | O_EXCL, 0666) rather than mkstemp: mkstemp creates mode 0600, and a
- *     results file should get the permissions fopen("w") would give (0666 & ~umask);
- *     O_EXCL still guarantees we never write into someone else's file;
+ *   - its name carries 64 bits from getrandom(2) and it is opened with O_CREAT | O_EXCL |
+ *     O_NOFOLLOW (what mkstemp does): nobody can plant a link or a FIFO at a name we will
+ *     use. Unlike mkstemp, a new file is created 0666 & ~umask, as fopen("w") would, and a
+ *     replaced file's mode, owner and group are copied onto the temporary before any byte
+ *     is written (fchown, then fchmod: fchown may clear set-id bits);
  *   - ferror + fflush + fsync + fclose are all checked: a full disk is often reported only
  *     by the flush or the close, and without fsync a crash after rename can leave a
  *     zero-length file on ext4/xfs;
  *   - the directory is fsynced after the rename so the new name is durable (best effort:
  *     some file systems refuse fsync on a directory);
- *   - a writer killed before its commit (kill -9, a second Ctrl-C) leaves its temporary
+ *   - a writer killed before its commit (kill -9, a crash) leaves its temporary
  *     behind; the next open of the same target removes such leftovers, and only those
  *     (clean_stale below): a regular file, not a link, owned by this user, named exactly
  *     ".BASE.PID.HEX.tmp" for this target, whose writer PID is not this process and is
@@ -19,7 +21,7 @@
  *     was last written (so it is a later process that reused the PID). The PID is looked
  *     up in this process's PID namespace.
  */
-#include "atomic_file.h"
+#include "tinymlp/file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +30,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,14 +91,43 @@ static void af_free(tmlp_atomic_file *af)
     tmlp_mem_free(af->alloc, af);
 }
 
-/* "dir/.base.PID.N.tmp" for target "dir/base" (or ".base.PID.N.tmp" with no slash). */
-static int tmp_name(char *buf, size_t cap, const char *target, unsigned long n)
+/* Temporaries name at most this many bytes of the target's name, so ".NAME.PID.HEX.tmp"
+ * (33 bytes more at most) fits in NAME_MAX = 255. */
+#define TMP_BASE_MAX 200
+
+/* "dir/.base.PID.HEX.tmp" for target "dir/base" (or ".base.PID.HEX.tmp" with no slash). */
+static int tmp_name(char *buf, size_t cap, const char *target, unsigned long long n)
 {
     const char *slash = strrchr(target, '/');
     int dir_len = slash ? (int)(slash - target) + 1 : 0;
     const char *base = slash ? slash + 1 : target;
-    int w = snprintf(buf, cap, "%.*s.%s.%ld.%lx.tmp", dir_len, target, base, (long)getpid(), n);
+    int w = snprintf(buf, cap, "%.*s.%.*s.%ld.%llx.tmp", dir_len, target, TMP_BASE_MAX, base, (long)getpid(), n);
     return w > 0 && (size_t)w < cap ? 0 : -1;
+}
+
+/* 64 unpredictable bits for a temporary's name. */
+static unsigned long long random_bits(void)
+{
+    unsigned long long r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) == (ssize_t)sizeof r) return r;
+    /* no entropy yet (early boot): O_EXCL | O_NOFOLLOW still refuse any planted name */
+    return (unsigned long long)tmlp_time_now_ns() * 0x9E3779B97F4A7C15ull ^ (unsigned long long)getpid();
+}
+
+/* `path` for a message: long paths keep their first 40 and last 100 bytes, so the reason
+ * after them always fits in a tmlp_error. Writes into buf (cap >= 160). */
+static const char *msg_path(const char *path, char *buf, size_t cap)
+{
+    size_t n = strlen(path);
+    if (n <= 150 || cap < 160) return path;
+    snprintf(buf, cap, "%.40s...%s", path, path + n - 100);
+    return buf;
+}
+
+static tmlp_status io_error(tmlp_error *err, const char *what, const char *path, const char *why)
+{
+    char b[160];
+    return tmlp_error_set(err, TMLP_ERR_IO, "%s %s: %s", what, msg_path(path, b, sizeof b), why);
 }
 
 /* If `name` is ".BASE.PID.HEX.tmp" for this base, the PID; else -1. The part between
@@ -103,7 +135,7 @@ static int tmp_name(char *buf, size_t cap, const char *target, unsigned long n)
  * another target's temporaries (".BASE.x.PID.HEX.tmp" belongs to "BASE.x") never match. */
 static long temp_pid(const char *name, const char *base)
 {
-    size_t nb = strlen(base), n = strlen(name);
+    size_t nb = strlen(base) > TMP_BASE_MAX ? TMP_BASE_MAX : strlen(base), n = strlen(name);
     if (n < nb + 2 + 8 || name[0] != '.' || strncmp(name + 1, base, nb) || name[nb + 1] != '.' ||
         strcmp(name + n - 4, ".tmp"))
         return -1;
@@ -177,77 +209,118 @@ static void clean_stale(const char *target)
     closedir(d);
 }
 
+/* Give the temporary the replaced file's owner, group and mode (see the opening). Owner
+ * and group are best effort: only root may give a file away, and a group we are not in
+ * is refused; the mode is always ours to set. */
+static void copy_metadata(int fd, const struct stat *old)
+{
+    if (old->st_uid != geteuid() || old->st_gid != getegid())
+        if (fchown(fd, old->st_uid, old->st_gid) != 0) (void)!fchown(fd, (uid_t)-1, old->st_gid);
+    (void)fchmod(fd, old->st_mode & 07777);
+}
+
+/* A device, FIFO or terminal: write in place (see the header). */
+static tmlp_status open_in_place(tmlp_atomic_file *af, const char *path, tmlp_error *err)
+{
+    af->fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (af->fd < 0 || !(af->f = af_stream(af))) return io_error(err, "cannot write", path, strerror(errno));
+    return TMLP_OK;
+}
+
+/* Where a write to `path` lands: *kind 0 = missing, 1 = regular file (*st filled), 2 =
+ * special file; the resolved target (symlinks followed) in *target. Refusals return
+ * TMLP_ERR_IO with the message. */
+static tmlp_status resolve_target(const char *path, const tmlp_allocator *alloc, struct stat *st, int *kind,
+                                  char **target, tmlp_error *err)
+{
+    struct stat lst;
+    *kind = 0;
+    *target = NULL;
+    if (lstat(path, &lst) != 0) {
+        if (errno != ENOENT) return io_error(err, "cannot write", path, strerror(errno));
+    } else if (S_ISLNK(lst.st_mode) && stat(path, st) != 0) {
+        if (errno == ENOENT)
+            return io_error(err, "cannot write", path,
+                            "it is a dangling symbolic link (what it points to does not exist); "
+                            "remove the link or name the file to create");
+        return io_error(err, "cannot write", path, strerror(errno));
+    } else {
+        if (!S_ISLNK(lst.st_mode)) *st = lst;
+        if (S_ISDIR(st->st_mode)) return io_error(err, "cannot write", path, "it is a directory");
+        *kind = S_ISREG(st->st_mode) ? 1 : 2;
+        if (*kind == 1 && st->st_nlink > 1) {
+            char why[200];
+            snprintf(why, sizeof why,
+                     "it has %lu hard links; replacing it would detach the others and writing in "
+                     "place would not be atomic: remove the other links or write elsewhere",
+                     (unsigned long)st->st_nlink);
+            return io_error(err, "cannot replace", path, why);
+        }
+    }
+    /* a symlink to a regular file: replace the file it points to, keep the link */
+    char *resolved = *kind == 1 && S_ISLNK(lst.st_mode) ? realpath(path, NULL) : NULL;
+    *target = tmlp_mem_strdup(alloc, resolved ? resolved : path);
+    free(resolved);
+    return *target ? TMLP_OK : tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory opening a file");
+}
+
+/* Create the temporary beside af->target: random name, O_EXCL | O_NOFOLLOW. */
+static tmlp_status create_temp(tmlp_atomic_file *af, const char *path, const struct stat *old, tmlp_error *err)
+{
+    size_t cap = strlen(af->target) + 64;
+    if (!(af->tmp = tmlp_mem_alloc(af->alloc, cap)))
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory opening a file");
+    clean_stale(af->target);
+    int fd = -1;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        if (tmp_name(af->tmp, cap, af->target, random_bits())) {
+            errno = ENAMETOOLONG;
+            break;
+        }
+        /* a replaced file's contents may be private: 0600 until its own mode is copied */
+        fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, old ? 0600 : 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) {
+        int e = errno;
+        tmlp_mem_free(af->alloc, af->tmp);
+        af->tmp = NULL;
+        return io_error(err, "cannot write", path, strerror(e));
+    }
+    if (old) copy_metadata(fd, old);
+    af->fd = fd;
+    if (!(af->f = af_stream(af))) {
+        int e = errno;
+        unlink(af->tmp);
+        return io_error(err, "cannot write", path, strerror(e));
+    }
+    return TMLP_OK;
+}
+
 tmlp_status tmlp_atomic_file_open(const char *path, const tmlp_allocator *alloc,
                                   tmlp_atomic_file **out, tmlp_error *err)
 {
     if (out) *out = NULL;
     if (!path || !*path || !out) return tmlp_error_set(err, TMLP_ERR_ARG, "atomic file: NULL or empty path");
     tmlp_atomic_file *af = tmlp_mem_calloc(alloc, 1, sizeof *af);
-    if (!af) return tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory opening %s", path);
+    if (!af) return tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory opening a file");
     af->alloc = alloc;
     af->fd = -1;
-
     struct stat st;
-    int exists = stat(path, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode)) {
+    int kind;
+    tmlp_status s = resolve_target(path, alloc, &st, &kind, &af->target, err);
+    if (!s) s = kind == 2 ? open_in_place(af, path, err) : create_temp(af, path, kind == 1 ? &st : NULL, err);
+    if (s) {
         af_free(af);
-        return tmlp_error_set(err, TMLP_ERR_IO, "cannot write %s: it is a directory", path);
-    }
-    if (exists && !S_ISREG(st.st_mode)) {
-        /* A device, FIFO or terminal: write in place (see the header). */
-        if (!(af->target = tmlp_mem_strdup(alloc, path))) {
-            af_free(af);
-            return tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory opening %s", path);
-        }
-        af->fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-        if (af->fd < 0 || !(af->f = af_stream(af))) {
-            int e = errno;
-            af_free(af);
-            return tmlp_error_set(err, TMLP_ERR_IO, "cannot write %s: %s", path, strerror(e));
-        }
-        *out = af;
-        return TMLP_OK;
-    }
-
-    /* Follow a symlink so the file it points to is replaced and the link kept. */
-    char *resolved = exists ? realpath(path, NULL) : NULL;
-    af->target = tmlp_mem_strdup(alloc, resolved ? resolved : path);
-    free(resolved);
-    size_t cap = af->target ? strlen(af->target) + 64 : 0;
-    af->tmp = af->target ? tmlp_mem_alloc(alloc, cap) : NULL;
-    if (!af->target || !af->tmp) {
-        af_free(af);
-        return tmlp_error_set(err, TMLP_ERR_NOMEM, "out of memory opening %s", path);
-    }
-    clean_stale(af->target);
-    int fd = -1;
-    unsigned long n = (unsigned long)tmlp_time_now_ns();
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++, n += 7919) {
-        if (tmp_name(af->tmp, cap, af->target, n)) {
-            errno = ENAMETOOLONG;
-            break;
-        }
-        fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0) {
-        int e = errno;
-        af_free(af);
-        return tmlp_error_set(err, TMLP_ERR_IO, "cannot write %s: %s", path, strerror(e));
-    }
-    af->fd = fd;
-    af->f = af_stream(af);
-    if (!af->f) {
-        int e = errno;
-        unlink(af->tmp);
-        af_free(af);
-        return tmlp_error_set(err, TMLP_ERR_IO, "cannot write %s: %s", path, strerror(e));
+        return s;
     }
     *out = af;
     return TMLP_OK;
 }
 
 FILE *tmlp_atomic_file_stream(tmlp_atomic_file *af) { return af ? af->f : NULL; }
+
+const char *tmlp_atomic_file_temp_path(const tmlp_atomic_file *af) { return af ? af->tmp : NULL; }
 
 void tmlp_atomic_file_abort(tmlp_atomic_file *af)
 {
@@ -285,7 +358,7 @@ tmlp_status tmlp_atomic_file_commit(tmlp_atomic_file *af, tmlp_error *err)
     if (fclose(f) != 0 && !e) e = errno;
     if (!e && af->tmp && rename(af->tmp, af->target) != 0) e = errno;
     if (e) {
-        tmlp_status st = tmlp_error_set(err, TMLP_ERR_IO, "cannot write %s: %s", af->target, strerror(e));
+        tmlp_status st = io_error(err, "cannot write", af->target, strerror(e));
         if (af->tmp) unlink(af->tmp);
         af_free(af);
         return st;
@@ -304,7 +377,7 @@ tmlp_status tmlp_atomic_file_write_all(const char *path, const void *data, size_
     if (n && fwrite(data, 1, n, af->f) != n) {
         int e = af->write_errno ? af->write_errno : EIO;
         tmlp_atomic_file_abort(af);
-        return tmlp_error_set(err, TMLP_ERR_IO, "cannot write %s: %s", path, strerror(e));
+        return io_error(err, "cannot write", path, strerror(e));
     }
     return tmlp_atomic_file_commit(af, err);
 }

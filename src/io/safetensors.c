@@ -50,7 +50,7 @@
  */
 #include "safetensors.h"
 
-#include "atomic_file.h"
+#include "tinymlp/file.h"
 #include "file_read.h"
 #include "internal.h"
 
