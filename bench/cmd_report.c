@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "history.h"
 #include "reports_util.h"
 #include "run.h"
 
@@ -1038,6 +1039,8 @@ static void print_help(FILE *f)
           "  --from FILE      report on a saved `bench_mlp --format json` results file\n"
           "  --profile        with --from: also profile the model named in the file's context\n"
           "  --no-profile     skip the per-layer profile\n"
+          "  --history DB     also record the results document in the results history DB\n"
+          "                   (`bench_mlp history`, docs/history.md)\n"
           "  --precisions LIST\n"
           "                   live mode: also run single-stream, offline and --mode accuracy at each\n"
           "                   weight precision of LIST (f32,bf16,int8; two or more) and add a\n"
@@ -1258,7 +1261,7 @@ done:
 
 int tmlp_cmd_report(int argc, char **argv)
 {
-    const char *dir = NULL, *from = NULL;
+    const char *dir = NULL, *from = NULL, *history = NULL;
     int profile = -1, find_peak = 1, have_peak = 0, rc = 0, made_dir = 0;
     char json_path[4096], peak_path[4096];
     char prec_names[MAX_PRECISIONS][8];
@@ -1282,12 +1285,13 @@ int tmlp_cmd_report(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             print_help(stdout);
             goto done;
-        } else if (!strcmp(argv[i], "--output") || !strcmp(argv[i], "--from")) {
+        } else if (!strcmp(argv[i], "--output") || !strcmp(argv[i], "--from") || !strcmp(argv[i], "--history")) {
             if (i + 1 >= argc) {
                 rc = tmlp_cli_usage_error("%s: needs a value", argv[i]);
                 goto done;
             }
             if (!strcmp(argv[i], "--output")) dir = argv[++i];
+            else if (!strcmp(argv[i], "--history")) history = argv[++i];
             else from = argv[++i];
         } else if (!strcmp(argv[i], "--profile")) {
             profile = 1;
@@ -1443,6 +1447,7 @@ int tmlp_cmd_report(int argc, char **argv)
         }
         cJSON_Delete(pk);
     }
+    if (history && (rc = tmlp_history_record_doc(history, doc, "report"))) goto done;
     if (profile == 1 && !c.have_profile[0]) {
         const cJSON *model = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "context"), "model");
         const char *kind = ru_str(model, "kind"), *src = ru_str(model, "source");

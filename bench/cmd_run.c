@@ -50,6 +50,7 @@
 #include "cli.h"
 #include "precision.h"
 #include "commands.h"
+#include "history.h"
 #include "mpi_ranks.h"
 #include "reports_util.h"
 #include "run.h"
@@ -89,6 +90,7 @@ typedef struct run_opts {
     tmlp_out_format format;
     const char *output, *trace;
     const char *summary;          /* --summary FILE: the LoadGen-style summaries go there */
+    const char *history;          /* --history DB: record the run there (cmd_history.c) */
     int quick, quiet, verbose;
     int64_t monitor_interval_ms;  /* 0 = no resource monitor */
     const char *baseline;         /* --baseline FILE or NULL */
@@ -119,7 +121,7 @@ enum {
     OPT_NO_RAW_LATENCIES, OPT_RAW_LATENCIES, OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
     OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET, OPT_REPEAT,
     OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE, OPT_DISPATCH, OPT_REPEAT_MODE, OPT_RESULTS_FD,
-    OPT_RESULTS_RECORDS, OPT_SUMMARY, OPT_VERBOSE
+    OPT_RESULTS_RECORDS, OPT_SUMMARY, OPT_VERBOSE, OPT_HISTORY
 };
 
 static const struct option long_options[] = {
@@ -148,6 +150,7 @@ static const struct option long_options[] = {
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"trace", required_argument, NULL, OPT_TRACE},
     {"summary", required_argument, NULL, OPT_SUMMARY},
+    {"history", required_argument, NULL, OPT_HISTORY},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"quick", no_argument, NULL, OPT_QUICK},
     {"quiet", no_argument, NULL, OPT_QUIET},
@@ -291,6 +294,8 @@ static void print_help(FILE *f)
 "  --summary FILE         write the LoadGen-style summary of every run there (every check,\n"
 "                         early stopping, min/max/mean and percentiles in ns, the parameters\n"
 "                         and seeds: mlperf_log_summary.txt's order); - = stdout\n"
+"  --history DB           also record the run in the results history DB (SQLite, created if\n"
+"                         missing; `bench_mlp history`, docs/history.md)\n"
 "  --verbose, -v          also print those summaries on the terminal, before the table\n"
 "  --quick                short runs for tests and CI (explicit options still win)\n"
 "  --quiet                only the results: no progress, notes, verdicts or resources block\n"
@@ -459,6 +464,7 @@ static int parse_options(int argc, char **argv, run_opts *o, int *done)
         case OPT_OUTPUT: o->output = a; break;
         case OPT_TRACE: o->trace = a; break;
         case OPT_SUMMARY: o->summary = a; break;
+        case OPT_HISTORY: o->history = a; break;
         case 'v':
         case OPT_VERBOSE: o->verbose = 1; break;
         case OPT_QUICK: o->quick = 1; break;
@@ -1543,6 +1549,7 @@ int tmlp_cmd_run(int argc, char **argv)
         }
         if ((rc = tmlp_cli_output_commit(&trace_file))) goto done;
     }
+    if (o.history && !g_stop && (rc = tmlp_history_record_run(o.history, &w.info, rows, n_rows, labels, &res))) goto done;
     rc = g_stop ? TMLP_EXIT_INTERRUPTED : TMLP_EXIT_OK;
     if (baseline && !g_stop) {
         /* The same comparison as `bench_mlp regress FILE CURRENT`, on this run's document.
