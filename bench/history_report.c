@@ -6,8 +6,8 @@
  * workloads would show the workload change, not the system's.
  *
  * trend: one point per run, the median of its repetitions, with the between-repetition
- *   spread (min..max and CV); change points by binary segmentation with run-level Welch
- *   tests and a Bonferroni bound (history_trend.h). Text on stdout; --svg FILE a line
+ *   spread (min..max and CV); change points by binary segmentation with run-level t-tests
+ *   on logs and a Bonferroni bound (history_trend.h). Text on stdout; --svg FILE a line
  *   chart; --html DIR a report (tmlp_report_*) with the table and the chart.
  * gate: the new result against the last N comparable runs, by THE run-level rule of
  *   `regress` (tmlp_regress_docs: the guard, Welch on logs, noise floor, Holm over the
@@ -259,8 +259,8 @@ static char *trend_svg(const trend_point *p, int n, const tmlp_changepoint *cp, 
 
 static const char *method_text =
     "Each point is one recorded run: the median of its repetitions, the bar their range. Change points: binary "
-    "segmentation; in each segment the split with the largest run-level Welch |t| on log values (at least 3 runs a "
-    "side) is a change point when its p, Bonferroni-corrected over the segment's candidate splits, is below alpha; "
+    "segmentation; in each segment the split with the largest run-level t statistic (Student's, on log values; at "
+    "least 3 runs a side) is a change point when its p, Bonferroni-corrected over the segment's candidate splits, is below alpha; "
     "both halves are searched again. On a series without change a change point is reported with probability at most "
     "alpha.";
 
@@ -275,7 +275,7 @@ static int trend_html(const char *dir, const char *title, const trend_point *p, 
     snprintf(line, sizeof line, "alpha %g; %d runs; %d change point%s.", alpha, n, ncp, ncp == 1 ? "" : "s");
     if (!s) s = tmlp_report_paragraph(r, line, &e);
     for (int i = 0; !s && i < ncp; i++) {
-        snprintf(line, sizeof line, "from run %" PRId64 ": %+.1f%% (Welch p %.2g, Bonferroni p %.2g over %d splits)",
+        snprintf(line, sizeof line, "from run %" PRId64 ": %+.1f%% (t-test p %.2g, Bonferroni p %.2g over %d splits)",
                  p[cp[i].index].id, 100 * cp[i].rel_change, cp[i].p, cp[i].p_adj, cp[i].candidates);
         s = tmlp_report_bullet(r, line, &e);
     }
@@ -313,7 +313,7 @@ static void trend_print(const trend_point *p, int n, const tmlp_changepoint *cp,
     for (int i = 0, c = 0; i < n; i++) {
         char m[32], a[32], b[32], cv[16];
         if (c < ncp && cp[c].index == i) {
-            printf("  ---- change point: %+.1f%% (Welch p %.2g, Bonferroni p %.2g over %d splits)\n",
+            printf("  ---- change point: %+.1f%% (t-test p %.2g, Bonferroni p %.2g over %d splits)\n",
                    100 * cp[c].rel_change, cp[c].p, cp[c].p_adj, cp[c].candidates);
             c++;
         }
@@ -329,7 +329,7 @@ static void trend_print(const trend_point *p, int n, const tmlp_changepoint *cp,
         printf("Change points: none searched (%d run%s; the method needs %d)\n", n, n == 1 ? "" : "s",
                2 * TMLP_CHANGEPOINT_MIN_SEG);
     else
-        printf("Change points: %d (binary segmentation, run-level Welch on log medians, Bonferroni per segment, "
+        printf("Change points: %d (binary segmentation, run-level t-test on log medians, Bonferroni per segment, "
                "alpha %g)\n", ncp, alpha);
 }
 

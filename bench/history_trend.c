@@ -1,5 +1,5 @@
-/* history_trend.c — change points by binary segmentation with run-level Welch t-tests
- * and a Bonferroni bound per segment (the method and its false-alarm rate:
+/* history_trend.c — change points by binary segmentation with run-level t-tests (Student's,
+ * on logs) and a Bonferroni bound per segment (the method and its false-alarm rate:
  * history_trend.h and docs/history.md). */
 #include "history_trend.h"
 
@@ -16,7 +16,7 @@ typedef struct cp_search {
     int cap, found;
 } cp_search;
 
-/* The best split of y[a..b) by |Welch t|; 0 when the segment is too short or no split has
+/* The best split of y[a..b) by |t|; 0 when the segment is too short or no split has
  * a defined test. */
 static int best_split(const cp_search *s, int a, int b, tmlp_changepoint *cp)
 {
@@ -24,7 +24,7 @@ static int best_split(const cp_search *s, int a, int b, tmlp_changepoint *cp)
     double best_t = -1;
     for (int k = a + s->min_seg; k <= b - s->min_seg; k++) {
         tmlp_stats_ttest t;
-        if (tmlp_stats_welch(s->y + k, b - k, s->y + a, k - a, &t, NULL) != TMLP_OK) continue;
+        if (tmlp_stats_student(s->y + k, b - k, s->y + a, k - a, &t, NULL) != TMLP_OK) continue;
         double p = t.p_two_sided;
         double at = fabs(t.t);
         if (isnan(at) || isnan(p)) continue; /* both windows constant and equal: no change */
