@@ -419,13 +419,10 @@ static int parse_simple(int argc, char **argv, const char *formats, char *fmt, i
 
 int tmlp_cmd_history(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--quick")) {
-        if (argc >= 2) {
-            print_help(stdout);
-            return 0;
-        }
-        print_help(stderr);
-        return TMLP_EXIT_USAGE;
+    if (argc < 2) return tmlp_cli_usage_error("history: needs a subcommand: list, show, import, export, trend or gate");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--quick")) {
+        print_help(stdout);
+        return 0;
     }
     const char *sub = argv[1];
     int sargc = argc - 1;
