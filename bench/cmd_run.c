@@ -180,7 +180,7 @@ static void print_help(FILE *f)
 {
     fputs(
 "Usage: bench_mlp [OPTIONS]            run LoadGen scenarios on a model (this page)\n"
-"       bench_mlp compare|report|ab|regress|profile|plan ...   (see bench_mlp CMD --help)\n"
+"       bench_mlp compare|report|ab|regress|profile|plan|history ...   (see bench_mlp CMD --help)\n"
 "\n"
 "With no options: single-stream, multi-stream, server and offline on\n"
 "models/fashion_mlp.safetensors over the Fashion-MNIST test set (10,000 images), or on\n"
