@@ -290,6 +290,8 @@ static tmlp_status insert_run(tmlp_history *h, const cJSON *doc, const char *sou
     }
     for (size_t i = 0; i < N_KEYS; i++) {
         key_text(ctx, i, buf, sizeof buf);
+        /* the column keeps a file model's path (for people); the key leaves it out */
+        if (!strcmp(key_paths[i], "model.source")) text_of(at(ctx, key_paths[i]), buf, sizeof buf);
         sqlite3_bind_text(st, k++, buf, -1, SQLITE_TRANSIENT);
     }
     tmlp_history_workload_key(doc, key);
