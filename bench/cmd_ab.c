@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "precision.h"
 #include "commands.h"
+#include "history.h"
 #include "reports_util.h"
 
 typedef struct arm_ctx {
@@ -92,6 +93,8 @@ static void print_help(FILE *f)
           "  --repeat N         run the interleaved stream N times (default 1); with N >= 3 the\n"
           "                     latency verdict is across repetitions (recommended: 5)\n"
           "  --quick            1000 queries, 50 warm-up (explicit options still win)\n"
+          "  --history DB       also record both arms' per-repetition latencies in the results\n"
+          "                     history DB (`bench_mlp history`, docs/history.md)\n"
           "  --version          library version and git revision\n"
           "  -h, --help         this help\n"
           "Exit status: 0 done (whatever the verdict), 1 runtime error, 2 usage error.\n",
@@ -119,7 +122,7 @@ static void print_arm(const char *name, const char *src, const tmlp_ab_arm_resul
 
 int tmlp_cmd_ab(int argc, char **argv)
 {
-    const char *ma = NULL, *mb = NULL, *la = NULL, *lb = NULL, *data = NULL;
+    const char *ma = NULL, *mb = NULL, *la = NULL, *lb = NULL, *data = NULL, *history = NULL;
     tmlp_precision pb = TMLP_PRECISION_AUTO;
     int pb_set = 0;
     tmlp_ab_settings s = tmlp_ab_settings_default();
@@ -146,6 +149,7 @@ int tmlp_cmd_ab(int argc, char **argv)
         else if (!strcmp(a, "--layers")) la = v;
         else if (!strcmp(a, "--layers-b")) lb = v;
         else if (!strcmp(a, "--data")) data = v;
+        else if (!strcmp(a, "--history")) history = v;
         else if (!strcmp(a, "--precision-b")) {
             if (tmlp_precision_parse(v, &pb, NULL) != TMLP_OK)
                 return tmlp_cli_usage_error("--precision-b: '%s' is not one of f32, bf16, int8, auto", v);
@@ -355,6 +359,7 @@ int tmlp_cmd_ab(int argc, char **argv)
                c.verdict == TMLP_VERDICT_FASTER ? "B faster" : c.verdict == TMLP_VERDICT_SLOWER ? "B slower" : "no significant change",
                rel, 100 * pr.diff, 100 * pr.ci_low, 100 * pr.ci_high, pr.mcnemar_p);
     }
+    if (history && (rc = tmlp_history_record_ab(history, srca, srcb, dsrc, &s, r, &per[0][0][0], TMLP_AB_MAX_REPEAT, repeat))) goto done;
 done:
     free(da);
     free(db);

@@ -6,7 +6,7 @@
  *   history export DB --format json|csv          everything, for other tools
  *   history trend DB --metric LABEL.METRIC ...   history_report.c
  *   history gate DB RESULT.json ...              history_report.c
- * and the `--history FILE` hooks of the default run and `report` (history.h).
+ * and the `--history FILE` hooks of the default run, `report` and `ab` (history.h).
  *
  * Exit codes as everywhere (cli.h): usage errors 2, runtime failures 1 (a missing or
  * corrupt database, a file that is not a results document), one line each.
@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "history.h"
 #include "history_db.h"
 #include "reports_util.h"
+#include "tinymlp/rng.h"
 
 static void print_help(FILE *f)
 {
@@ -78,6 +80,71 @@ int tmlp_history_record_run(const char *db, const tmlp_run_info *info, const tml
         return TMLP_EXIT_RUNTIME;
     }
     int rc = tmlp_history_record_doc(db, doc, "run");
+    cJSON_Delete(doc);
+    return rc;
+}
+
+/* One arm of an A/B stream as a run of the results document. */
+static cJSON *ab_arm_run(const char *label, const tmlp_ab_arm_result *a1, const double *fig, int64_t stride,
+                         int64_t repeat, double digest)
+{
+    static const char *const names[4] = {"mean", "p50", "p90", "p99"};
+    cJSON *run = cJSON_CreateObject();
+    cJSON_AddStringToObject(run, "label", label);
+    cJSON_AddStringToObject(run, "scenario", "ab");
+    cJSON_AddNumberToObject(run, "workload_digest", digest);
+    cJSON *reps = cJSON_AddArrayToObject(run, "repetitions");
+    for (int64_t k = 0; k < repeat; k++) {
+        cJSON *rep = cJSON_CreateObject(), *lat = cJSON_AddObjectToObject(rep, "latency_ns");
+        cJSON_AddNumberToObject(rep, "repetition", (double)(k + 1));
+        for (int m = 0; m < 4; m++)
+            if (isfinite(fig[m * stride + k])) cJSON_AddNumberToObject(lat, names[m], fig[m * stride + k]);
+        cJSON_AddItemToArray(reps, rep);
+    }
+    if (a1 && a1->labeled > 0) {
+        cJSON *acc = cJSON_AddObjectToObject(run, "accuracy");
+        cJSON_AddNumberToObject(acc, "correct", (double)a1->correct);
+        cJSON_AddNumberToObject(acc, "total", (double)a1->labeled);
+    }
+    return run;
+}
+
+int tmlp_history_record_ab(const char *db, const char *model_a, const char *model_b, const char *data,
+                           const tmlp_ab_settings *s, const tmlp_ab_result *first, const double *figures,
+                           int64_t stride, int64_t repeat)
+{
+    unsigned long failed = tmlp_json_failures();
+    cJSON *doc = cJSON_CreateObject(), *ctx = tmlp_context_json(NULL);
+    tmlp_json_add(doc, "context", ctx);
+    char src[1024];
+    snprintf(src, sizeof src, "%s vs %s", model_a, model_b);
+    cJSON *model = cJSON_AddObjectToObject(ctx, "model"), *d = cJSON_AddObjectToObject(ctx, "data");
+    cJSON_AddStringToObject(model, "kind", "ab");
+    cJSON_AddStringToObject(model, "source", src);
+    cJSON_AddStringToObject(d, "kind", "ab");
+    cJSON_AddStringToObject(d, "source", data);
+    cJSON *seeds = cJSON_AddObjectToObject(ctx, "seeds");
+    cJSON_AddNumberToObject(seeds, "sample", (double)s->sample_seed);
+    cJSON_AddNumberToObject(seeds, "schedule", (double)s->route_seed);
+    /* the workload: FNV-1a of what both arms ran (a JSON number keeps 53 bits of it) */
+    uint64_t h = tmlp_hash64(TMLP_HASH64_INIT, src, strlen(src) + 1);
+    h = tmlp_hash64(h, data, strlen(data) + 1);
+    h = tmlp_hash64_u64(h, (uint64_t)s->queries);
+    h = tmlp_hash64_u64(h, (uint64_t)s->warmup_queries);
+    h = tmlp_hash64_u64(h, (uint64_t)llround(s->split_b * 1e9));
+    h = tmlp_hash64_u64(tmlp_hash64_u64(h, s->route_seed), s->sample_seed);
+    double digest = (double)(h >> 11);
+    cJSON *runs = cJSON_AddArrayToObject(doc, "runs");
+    cJSON_AddItemToArray(runs, ab_arm_run("ab A", first ? &first->arm[0] : NULL, figures, stride, repeat, digest));
+    cJSON_AddItemToArray(runs, ab_arm_run("ab B", first ? &first->arm[1] : NULL, figures + 4 * stride, stride, repeat,
+                                          digest));
+    int rc;
+    if (!ctx || tmlp_json_failures() != failed) {
+        tmlp_cli_error("--history: out of memory building the A/B results");
+        rc = TMLP_EXIT_RUNTIME;
+    } else {
+        rc = tmlp_history_record_doc(db, doc, "ab");
+    }
     cJSON_Delete(doc);
     return rc;
 }
