@@ -27,7 +27,7 @@ const tmlp_history_migration tmlp_history_migrations[TMLP_HISTORY_SCHEMA_VERSION
      " id INTEGER PRIMARY KEY,"
      " time TEXT NOT NULL,"          /* UTC of the run, ISO 8601 */
      " recorded_at TEXT NOT NULL,"   /* UTC of the recording */
-     " source TEXT NOT NULL,"        /* run | report | import */
+     " source TEXT NOT NULL,"        /* run | report | ab | import */
      " git TEXT, build TEXT, cpu TEXT, kernels TEXT, blas_core TEXT, host TEXT,"
      " model_kind TEXT, model_layers TEXT, model_input_width TEXT, model_output_width TEXT,"
      " model_params TEXT, model_hash TEXT, model_source TEXT,"

@@ -58,7 +58,7 @@ extern const tmlp_history_migration tmlp_history_migrations[TMLP_HISTORY_SCHEMA_
 
 /* Record a results document ({"context", "runs"}; the JSON of `bench_mlp --format json`,
  * a report's results.json) in one transaction. `source` says where it came from ("run",
- * "report", "import"), `when` is the time of the run (UTC seconds). *id (may be NULL)
+ * "report", "ab", "import"), `when` is the time of the run (UTC seconds). *id (may be NULL)
  * gets the run id; *duplicate (may be NULL) is set to 1 when the same document was
  * recorded before (then *id is that run and nothing is written). TMLP_ERR_FORMAT when the
  * document has no runs, TMLP_ERR_IO on a database error. */
