@@ -90,6 +90,8 @@ static int user_version(tmlp_history *h)
  * version is read again inside each transaction: another process may have migrated. */
 static tmlp_status migrate(tmlp_history *h, tmlp_error *err)
 {
+    /* up to date: no write lock (readers of a current database never wait for writers) */
+    if (user_version(h) == TMLP_HISTORY_SCHEMA_VERSION) return TMLP_OK;
     for (;;) {
         tmlp_status st = tmlp_history_exec(h, "BEGIN IMMEDIATE", err);
         if (st) return st;

@@ -456,7 +456,7 @@ int tmlp_history_trend(int argc, char **argv)
  * (newest first) as its "repetitions", at most TMLP_MAX_REPEAT. */
 static int gate_baseline(tmlp_history *h, cJSON *base, const int64_t *ids, int n, int *pooled)
 {
-    char sql[2048] = "SELECT run_id, repetition, metric, value FROM metrics WHERE label = ? AND metric IN ('mean', "
+    char sql[4096] = "SELECT run_id, repetition, metric, value FROM metrics WHERE label = ? AND metric IN ('mean', "
                      "'p50', 'p90', 'p99', 'throughput') AND run_id IN (";
     size_t len = strlen(sql);
     for (int i = 0; i < n && len < sizeof sql - 64; i++)
