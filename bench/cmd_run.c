@@ -1284,7 +1284,7 @@ int tmlp_cmd_run(int argc, char **argv)
     if (o.repeat_exec < 0) o.repeat_exec = tmlp_mpi_size(mpi) <= 1;
     if (tmlp_mpi_rank(mpi) > 0) { /* rank 0 alone writes results, traces and verdicts */
         o.output = "/dev/null";
-        o.trace = o.baseline = NULL;
+        o.trace = o.baseline = o.history = NULL;
         o.quiet = 1;
         o.monitor_interval_ms = 0;
     }
