@@ -79,7 +79,7 @@ static int comparable_runs(tmlp_history *h, const cJSON *ref, const char *skip_h
     if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK) return sql_fail(h), -1;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, skip_hash ? skip_hash : "", -1, SQLITE_TRANSIENT);
-    int n = 0, rc;
+    int n = 0, rc = SQLITE_DONE;
     if (first) *first = NULL;
     while (n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         cJSON *g = cJSON_Parse((const char *)sqlite3_column_text(st, 1));
@@ -93,6 +93,7 @@ static int comparable_runs(tmlp_history *h, const cJSON *ref, const char *skip_h
         cJSON_Delete(g);
     }
     sqlite3_finalize(st);
+    if (n < cap && rc != SQLITE_DONE) return sql_fail(h), -1;
     return n;
 }
 
