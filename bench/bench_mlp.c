@@ -140,6 +140,7 @@ static int dispatch(int argc, char **argv)
         if (!strcmp(c, "regress")) return tmlp_cmd_regress(argc - 1, argv + 1);
         if (!strcmp(c, "profile")) return tmlp_cmd_profile(argc - 1, argv + 1);
         if (!strcmp(c, "plan")) return tmlp_cmd_plan(argc - 1, argv + 1);
+        if (!strcmp(c, "history")) return tmlp_cmd_history(argc - 1, argv + 1);
         if (!strcmp(c, "run")) return tmlp_cmd_run(argc - 1, argv + 1);
     }
     return tmlp_cmd_run(argc, argv);

@@ -28,6 +28,7 @@
 #include "cli.h"
 #include "precision.h"
 #include "commands.h"
+#include "history.h"
 #include "reports_util.h"
 
 typedef struct arm_ctx {
@@ -93,6 +94,8 @@ static void print_help(FILE *f)
           "  --repeat N         run the interleaved stream N times (default 1); with N >= 3 the\n"
           "                     latency verdict is across repetitions (recommended: 5)\n"
           "  --quick            1000 queries, 50 warm-up (explicit options still win)\n"
+          "  --history DB       also record both arms' per-repetition latencies in the results\n"
+          "                     history DB (`bench_mlp history`, docs/history.md)\n"
           "  --version          library version and git revision\n"
           "  -h, --help         this help\n"
           "Exit status: 0 done (whatever the verdict), 1 runtime error, 2 usage error.\n",
@@ -121,6 +124,7 @@ static void print_arm(const char *name, const char *src, const tmlp_ab_arm_resul
 /* The options and what the run made. */
 typedef struct ab_args {
     const char *ma, *mb, *la, *lb, *data;
+    const char *history;         /* --history DB or NULL */
     tmlp_precision pb;
     int pb_set;
     tmlp_ab_settings s;
@@ -138,7 +142,7 @@ typedef struct ab_state {
 } ab_state;
 
 enum { AB_MODEL = 256, AB_MODEL_B, AB_LAYERS, AB_LAYERS_B, AB_DATA, AB_PRECISION_B, AB_SPLIT, AB_QUERIES, AB_WARMUP,
-       AB_REPEAT, AB_ROUTE_SEED, AB_SAMPLE_SEED, AB_ALPHA, AB_QUICK, AB_HELP };
+       AB_REPEAT, AB_ROUTE_SEED, AB_SAMPLE_SEED, AB_ALPHA, AB_QUICK, AB_HISTORY, AB_HELP };
 static const struct option ab_options[] = {
     {"model", required_argument, NULL, AB_MODEL},         {"model-b", required_argument, NULL, AB_MODEL_B},
     {"layers", required_argument, NULL, AB_LAYERS},       {"layers-b", required_argument, NULL, AB_LAYERS_B},
@@ -147,6 +151,7 @@ static const struct option ab_options[] = {
     {"warmup", required_argument, NULL, AB_WARMUP},       {"repeat", required_argument, NULL, AB_REPEAT},
     {"route-seed", required_argument, NULL, AB_ROUTE_SEED}, {"sample-seed", required_argument, NULL, AB_SAMPLE_SEED},
     {"alpha", required_argument, NULL, AB_ALPHA},         {"quick", no_argument, NULL, AB_QUICK},
+    {"history", required_argument, NULL, AB_HISTORY},
     {"help", no_argument, NULL, AB_HELP},                 {NULL, 0, NULL, 0}};
 
 /* One option into a; *flags bit 0 --queries given, bit 1 --warmup given, bit 2 --quick. */
@@ -159,6 +164,7 @@ static int ab_option(ab_args *a, int c, const char *v, unsigned *flags)
     case AB_LAYERS: a->la = v; break;
     case AB_LAYERS_B: a->lb = v; break;
     case AB_DATA: a->data = v; break;
+    case AB_HISTORY: a->history = v; break;
     case AB_PRECISION_B:
         if (tmlp_precision_parse(v, &a->pb, NULL) != TMLP_OK)
             return tmlp_cli_usage_error("--precision-b: '%s' is not one of f32, bf16, int8, auto", v);
@@ -446,6 +452,9 @@ int tmlp_cmd_ab(int argc, char **argv)
         !(rc = ab_latency(&a, st, &o, &c))) {
         ab_recommend(&a, st->r, &o, &c);
         if (st->d->labels) rc = ab_paired(&a, st, &c);
+        if (!rc && a.history)
+            rc = tmlp_history_record_ab(a.history, st->srca, st->srcb, st->dsrc, &a.s, st->r, &st->per[0][0][0],
+                                        TMLP_AB_MAX_REPEAT, a.repeat);
     }
     tmlp_ab_result_destroy(st->r);
     tmlp_session_destroy(st->sa);

@@ -29,6 +29,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "history.h"
 #include "reports_util.h"
 #include "result_check.h"
 #include "run.h"
@@ -1026,6 +1027,8 @@ static void print_help(FILE *f)
           "  --from FILE      report on a saved `bench_mlp --format json` results file\n"
           "  --profile        with --from: also profile the model named in the file's context\n"
           "  --no-profile     skip the per-layer profile\n"
+          "  --history DB     also record the results document in the results history DB\n"
+          "                   (`bench_mlp history`, docs/history.md)\n"
           "  --precisions LIST\n"
           "                   live mode: also run single-stream, offline and --mode accuracy at each\n"
           "                   weight precision of LIST (f32,bf16,int8; two or more) and add a\n"
@@ -1133,6 +1136,7 @@ static cJSON *precision_json(const char *name, const cJSON *lat, const cJSON *ac
 /* The report's own options; everything else is a run option (workload_opts.c's table). */
 typedef struct report_args {
     const char *dir, *from;
+    const char *history;       /* --history DB or NULL */
     const char *work;          /* where files are written: a temporary sibling of dir, swapped in at the end */
     int profile;               /* -1 default, 0 --no-profile, 1 --profile */
     int find_peak;
@@ -1143,13 +1147,14 @@ typedef struct report_args {
 } report_args;
 
 enum { ROPT_OUTPUT = TMLP_RUN_OPT_EXTRA, ROPT_FROM, ROPT_PROFILE, ROPT_NO_PROFILE, ROPT_NO_FIND_PEAK,
-       ROPT_PRECISIONS, ROPT_FORMAT, ROPT_TRACE };
+       ROPT_PRECISIONS, ROPT_FORMAT, ROPT_TRACE, ROPT_HISTORY };
 static const struct option report_options[] = {
     {"output", required_argument, NULL, ROPT_OUTPUT},   {"from", required_argument, NULL, ROPT_FROM},
     {"profile", no_argument, NULL, ROPT_PROFILE},       {"no-profile", no_argument, NULL, ROPT_NO_PROFILE},
     {"no-find-peak", no_argument, NULL, ROPT_NO_FIND_PEAK},
     {"precisions", required_argument, NULL, ROPT_PRECISIONS},
     {"format", required_argument, NULL, ROPT_FORMAT},   {"trace", required_argument, NULL, ROPT_TRACE},
+    {"history", required_argument, NULL, ROPT_HISTORY},
     {NULL, 0, NULL, 0}};
 
 static int report_opt(void *user, int val, const char *arg)
@@ -1158,6 +1163,7 @@ static int report_opt(void *user, int val, const char *arg)
     switch (val) {
     case ROPT_OUTPUT: a->dir = arg; return 0;
     case ROPT_FROM: a->from = arg; return 0;
+    case ROPT_HISTORY: a->history = arg; return 0;
     case ROPT_PROFILE: a->profile = 1; return 0;
     case ROPT_NO_PROFILE: a->profile = 0; return 0;
     case ROPT_NO_FIND_PEAK: a->find_peak = 0; return 0;
@@ -1493,6 +1499,7 @@ int tmlp_cmd_report(int argc, char **argv)
     char json_path[4200];
     snprintf(json_path, sizeof json_path, "%s/results.json", a.dir);
     rc = a.from ? from_mode(&c, &a, &doc) : live_mode(&c, &a, &o, &doc);
+    if (!rc && !tmlp_cli_stop && a.history) rc = tmlp_history_record_doc(a.history, doc, "report");
     if (!rc && !tmlp_cli_stop) rc = write_report(&c, &a, &od, doc, a.from ? a.from : json_path);
     if (tmlp_cli_stop) rc = tmlp_cli_interrupted_exit();
     tmlp_cli_outdir_abort(&od); /* not swapped in: DIR keeps the previous report */

@@ -30,6 +30,7 @@
 #include "bench_config.h"
 #include "cli.h"
 #include "commands.h"
+#include "history.h"
 #include "reports_util.h"
 #include "tinymlp/blas.h"
 #include "workload.h"
@@ -42,7 +43,7 @@ static void print_help_workload(FILE *f)
 {
     fputs(
 "Usage: bench_mlp [OPTIONS]            run LoadGen scenarios on a model (this page)\n"
-"       bench_mlp compare|report|ab|regress|profile|plan ...   (see bench_mlp CMD --help)\n"
+"       bench_mlp compare|report|ab|regress|profile|plan|history ...   (see bench_mlp CMD --help)\n"
 "\n"
 "With no options: single-stream, multi-stream, server and offline on\n"
 "models/fashion_mlp.safetensors over the Fashion-MNIST test set (10,000 images), or on\n"
@@ -162,6 +163,8 @@ static void print_help(FILE *f)
 "  --summary FILE         write the LoadGen-style summary of every run there (every check,\n"
 "                         early stopping, min/max/mean and percentiles in ns, the parameters\n"
 "                         and seeds: mlperf_log_summary.txt's order); - = stdout\n"
+"  --history DB           also record the run in the results history DB (SQLite, created if\n"
+"                         missing; `bench_mlp history`, docs/history.md)\n"
 "  --verbose, -v          also print those summaries on the terminal, before the table\n"
 "  --quick                short runs for tests and CI (explicit options still win)\n"
 "  --quiet                only the results: no progress, notes, verdicts or resources block\n"
@@ -388,6 +391,10 @@ static int write_all(const tmlp_run_opts *o, const tmlp_workload *w, run_files *
     }
     if ((rc = write_results(o, w, f))) return rc;
     if (f->trace && (rc = write_trace(w, f))) return rc;
+    if (o->history && !g_stop &&
+        (rc = tmlp_history_record_run(o->history, &w->info, w->rows, w->n_rows, w->data ? w->data->labels : NULL,
+                                      &w->res)))
+        return rc;
     if (f->baseline && !g_stop) return run_gate(o, w, f);
     if (f->baseline && !o->quiet) tmlp_cli_error("--baseline: interrupted runs are not compared");
     return g_stop ? TMLP_EXIT_INTERRUPTED : TMLP_EXIT_OK;

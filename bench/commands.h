@@ -1,5 +1,5 @@
 /* commands.h — bench_mlp's subcommands. Each returns the process exit code:
- * 0 success, 1 runtime failure, 2 usage error, 3 regression found (regress), 130 interrupted.
+ * 0 success, 1 runtime failure, 2 usage error, 3 regression found (regress, history gate), 130 interrupted.
  * argv[0] is the subcommand name ("compare", ...); for the default run it is "bench_mlp". */
 #ifndef TMLP_BENCH_COMMANDS_H
 #define TMLP_BENCH_COMMANDS_H
@@ -11,5 +11,6 @@ int tmlp_cmd_ab(int argc, char **argv);      /* bench_mlp ab ...             ben
 int tmlp_cmd_regress(int argc, char **argv); /* bench_mlp regress BASE CUR   bench/cmd_regress.c */
 int tmlp_cmd_profile(int argc, char **argv); /* bench_mlp profile ...        bench/cmd_profile.c */
 int tmlp_cmd_plan(int argc, char **argv);    /* bench_mlp plan ...           bench/cmd_plan.c */
+int tmlp_cmd_history(int argc, char **argv); /* bench_mlp history SUB DB ...  bench/cmd_history.c */
 
 #endif

@@ -108,34 +108,33 @@ static void cmp_runs(const cJSON *ra, const cJSON *rb, const char *label, diffs 
     cmp_path(ra, rb, "workload_digest", what, d);
 }
 
-int tmlp_comparable_check(FILE *f, const cJSON *a, const cJSON *b, const char *an, const char *bn, int force)
+/* The workload differences of a and b into d (the system's are not differences). */
+static void workload_diffs(const cJSON *a, const cJSON *b, diffs *d)
 {
-    diffs d;
-    d.n = 0;
     const cJSON *ca = cJSON_GetObjectItemCaseSensitive(a, "context");
     const cJSON *cb = cJSON_GetObjectItemCaseSensitive(b, "context");
     /* the model: what it computes, not where the file lies */
-    cmp_path(ca, cb, "model.kind", "model kind", &d);
-    cmp_path(ca, cb, "model.layers", "model layers", &d);
-    cmp_path(ca, cb, "model.input_width", "model input width", &d);
-    cmp_path(ca, cb, "model.output_width", "model output width", &d);
-    cmp_path(ca, cb, "model.params", "model parameters", &d);
-    cmp_path(ca, cb, "model.file_fnv1a64", "model file hash (FNV-1a 64)", &d);
+    cmp_path(ca, cb, "model.kind", "model kind", d);
+    cmp_path(ca, cb, "model.layers", "model layers", d);
+    cmp_path(ca, cb, "model.input_width", "model input width", d);
+    cmp_path(ca, cb, "model.output_width", "model output width", d);
+    cmp_path(ca, cb, "model.params", "model parameters", d);
+    cmp_path(ca, cb, "model.file_fnv1a64", "model file hash (FNV-1a 64)", d);
     const char *kind = ru_str(at(ca, "model"), "kind");
-    if (kind && strcmp(kind, "file")) cmp_path(ca, cb, "model.source", "model", &d);
+    if (kind && strcmp(kind, "file")) cmp_path(ca, cb, "model.source", "model", d);
     /* the data */
-    cmp_path(ca, cb, "data.kind", "data kind", &d);
+    cmp_path(ca, cb, "data.kind", "data kind", d);
     char x[160], y[160];
     base_of(at(ca, "data.source"), x, sizeof x);
     base_of(at(cb, "data.source"), y, sizeof y);
-    if (strcmp(x, y)) add_diff(&d, "data file", x, y);
-    cmp_path(ca, cb, "data.count", "data samples", &d);
-    cmp_path(ca, cb, "data.width", "data width", &d);
-    cmp_path(ca, cb, "data.dtype", "data type", &d);
-    cmp_path(ca, cb, "seeds.sample", "sample seed", &d);
-    cmp_path(ca, cb, "seeds.schedule", "schedule seed", &d);
-    cmp_path(ca, cb, "seeds.model", "model seed", &d);
-    cmp_path(ca, cb, "seeds.data", "data seed", &d);
+    if (strcmp(x, y)) add_diff(d, "data file", x, y);
+    cmp_path(ca, cb, "data.count", "data samples", d);
+    cmp_path(ca, cb, "data.width", "data width", d);
+    cmp_path(ca, cb, "data.dtype", "data type", d);
+    cmp_path(ca, cb, "seeds.sample", "sample seed", d);
+    cmp_path(ca, cb, "seeds.schedule", "schedule seed", d);
+    cmp_path(ca, cb, "seeds.model", "model seed", d);
+    cmp_path(ca, cb, "seeds.data", "data seed", d);
     /* each run present in both */
     const cJSON *runs_a = cJSON_GetObjectItemCaseSensitive(a, "runs"), *rb_, *ra_;
     cJSON_ArrayForEach(ra_, runs_a) {
@@ -144,11 +143,29 @@ int tmlp_comparable_check(FILE *f, const cJSON *a, const cJSON *b, const char *a
         cJSON_ArrayForEach(rb_, cJSON_GetObjectItemCaseSensitive(b, "runs")) {
             const char *lb = ru_str(rb_, "label");
             if (lb && !strcmp(lb, label)) {
-                cmp_runs(ra_, rb_, label, &d);
+                cmp_runs(ra_, rb_, label, d);
                 break;
             }
         }
     }
+}
+
+int tmlp_comparable_differences(const cJSON *a, const cJSON *b)
+{
+    diffs d;
+    d.n = 0;
+    workload_diffs(a, b, &d);
+    return d.n;
+}
+
+int tmlp_comparable_check(FILE *f, const cJSON *a, const cJSON *b, const char *an, const char *bn, int force)
+{
+    diffs d;
+    d.n = 0;
+    workload_diffs(a, b, &d);
+    const cJSON *ca = cJSON_GetObjectItemCaseSensitive(a, "context");
+    const cJSON *cb = cJSON_GetObjectItemCaseSensitive(b, "context");
+    char x[160], y[160];
 
     /* the system: context, never a reason to refuse */
     static const char *const sys[][2] = {

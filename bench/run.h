@@ -284,6 +284,9 @@ double tmlp_offline_expected_qps(const tmlp_model *m, int64_t batch, char *why, 
  * or, with force, the differences printed to f under a WARNING and 0. */
 int tmlp_comparable_check(FILE *f, const cJSON *a, const cJSON *b, const char *a_name, const char *b_name,
                           int force);
+/* The number of workload differences tmlp_comparable_check would refuse on, printing
+ * nothing (0: the same workload). */
+int tmlp_comparable_differences(const cJSON *a, const cJSON *b);
 /* The "runs" of a results document, or NULL after one message naming `source` when there
  * are none: no "runs" array, an empty one, or an entry that is not a run (no "scenario").
  * A results file without runs is an error everywhere it is read (regress, compare,

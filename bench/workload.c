@@ -598,7 +598,7 @@ int tmlp_workload_start(tmlp_run_opts *o, tmlp_workload *w)
     if (o->repeat_exec < 0) o->repeat_exec = tmlp_mpi_size(w->mpi) <= 1;
     if (tmlp_mpi_rank(w->mpi) > 0) { /* rank 0 alone writes results, traces and verdicts */
         o->output = "/dev/null";
-        o->trace = o->baseline = o->summary = NULL;
+        o->trace = o->baseline = o->summary = o->history = NULL;
         o->quiet = 1;
         o->monitor_interval_ms = 0;
     }
@@ -841,7 +841,7 @@ int tmlp_workload_end(tmlp_workload *w, int rc)
 int tmlp_workload_results(const tmlp_run_opts *in, cJSON **doc)
 {
     tmlp_run_opts o = *in;
-    o.output = o.trace = o.summary = o.baseline = NULL;
+    o.output = o.trace = o.summary = o.baseline = o.history = NULL;
     o.format = TMLP_OUT_JSON;
     *doc = NULL;
     tmlp_workload *w = calloc(1, sizeof *w);

@@ -77,6 +77,7 @@ typedef struct tmlp_run_opts {
     tmlp_out_format format;
     const char *output, *trace;
     const char *summary;          /* --summary FILE: the LoadGen-style summaries go there */
+    const char *history;          /* --history DB: record the run there (cmd_history.c) */
     int quiet, verbose;
     int64_t monitor_interval_ms;  /* 0 = no resource monitor */
     int raw_latencies;            /* --raw-latencies: per-query arrays in the JSON (off) */

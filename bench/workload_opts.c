@@ -27,7 +27,7 @@ enum {
     OPT_NO_RAW_LATENCIES, OPT_RAW_LATENCIES, OPT_TRACE, OPT_QUICK, OPT_QUIET, OPT_VERSION, OPT_HELP, OPT_MONITOR_INTERVAL, OPT_BASELINE,
     OPT_THRESHOLD, OPT_ALPHA, OPT_FIND_PEAK_MIN_QPS, OPT_FIND_PEAK_BUDGET, OPT_REPEAT,
     OPT_OFFLINE_SAMPLES, OPT_OFFLINE_EXPECTED_QPS, OPT_FORCE, OPT_DISPATCH, OPT_REPEAT_MODE, OPT_RESULTS_FD,
-    OPT_RESULTS_RECORDS, OPT_SUMMARY, OPT_VERBOSE
+    OPT_RESULTS_RECORDS, OPT_SUMMARY, OPT_VERBOSE, OPT_HISTORY
 };
 
 static const struct option long_options[] = {
@@ -56,6 +56,7 @@ static const struct option long_options[] = {
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"trace", required_argument, NULL, OPT_TRACE},
     {"summary", required_argument, NULL, OPT_SUMMARY},
+    {"history", required_argument, NULL, OPT_HISTORY},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"quick", no_argument, NULL, OPT_QUICK},
     {"quiet", no_argument, NULL, OPT_QUIET},
@@ -260,6 +261,7 @@ static int parse_run_opt(int c, const char *a, tmlp_run_opts *o)
         case OPT_OUTPUT: o->output = a; break;
         case OPT_TRACE: o->trace = a; break;
         case OPT_SUMMARY: o->summary = a; break;
+        case OPT_HISTORY: o->history = a; break;
         case 'v':
         case OPT_VERBOSE: o->verbose = 1; break;
         case OPT_QUICK: o->quick = 1; break;

@@ -22,7 +22,7 @@ shift || true
 # Build and test dependencies; Open MPI for bench_mlp under mpirun (meson -Dmpi=disabled
 # builds without it). (tools/ needs python3-numpy/python3-torch; not installed here).
 packages=(gcc meson ninja-build pkg-config libopenblas-dev libcmocka-dev libcjson-dev
-          zlib1g-dev dataset-fashion-mnist librsvg2-bin libopenmpi-dev openmpi-bin)
+          zlib1g-dev libsqlite3-dev dataset-fashion-mnist librsvg2-bin libopenmpi-dev openmpi-bin)
 [ "$fuzz" = no ] || packages+=(clang libclang-rt-14-dev)
 
 missing=()

@@ -17,7 +17,7 @@ one pass), find-peak a 1 s search budget, and `--repeat N` is capped at 3. Nothi
 changed.
 
 What is checked: the exit status is 0 — or 0 or 3 for a regression gate (`regress`,
-`--baseline`), whose verdict depends on the measurements, and 1 with "no plan is possible"
+`--baseline`, `history gate`), whose verdict depends on the measurements, and 1 with "no plan is possible"
 for `plan` on a machine too busy (or a build too slow, ASan) for the bound — except for a
 `$ ` example whose
 shown output is an error line (`bench_mlp: ...`): then that exact line must appear on
@@ -129,7 +129,7 @@ def main():
                     ran += 1
                     if expect is not None:
                         good = p.returncode in (1, 2) and expect in p.stderr
-                    elif "--baseline" in cmd or re.search(r"bench_mlp\s+regress\b", cmd):
+                    elif "--baseline" in cmd or re.search(r"bench_mlp\s+(regress|history\s+gate)\b", cmd):
                         # a gate's verdict depends on the measurements: 0 or 3 (regression)
                         good = p.returncode in (0, 3)
                     elif re.search(r"bench_mlp\s+plan\b", cmd) and p.returncode == 1:

@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-for c in "" compare report ab regress profile plan; do
+for c in "" compare report ab regress profile plan history; do
     # shellcheck disable=SC2086
     "$BENCH" $c --help >"$tmp/help" 2>&1 || fail "bench_mlp $c --help: exit $?"
     # shellcheck disable=SC2086

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 B = sys.argv[1] if len(sys.argv) > 1 else "build/bench/bench_mlp"
-CMDS = ["compare", "report", "ab", "regress", "profile", "plan"]
+CMDS = ["compare", "report", "ab", "regress", "profile", "plan", "history"]
 
 
 def help_of(*a):
