@@ -35,7 +35,7 @@
 #include <string.h>
 
 #include "run.h" /* tmlp_comparable_check */
-#include "tinymlp/report.h"
+#include "tinymlp.h"
 #include "tinymlp/stats.h"
 
 #define EXIT_RUNTIME 1

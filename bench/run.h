@@ -3,7 +3,7 @@
  *
  * A "row" is one finished harness run (tmlp_bench_result) plus the label it gets in the
  * latency table ("server", "offline b=256"). Rows are kept in the order they ran.
- * The JSON document is {"context": {...}, "runs": [R, ...]} with the names of issue 4;
+ * The JSON document is {"context": {...}, "runs": [R, ...]} with the names docs/bench_mlp.md lists;
  * README.md ("Benchmarking with bench_mlp") documents every field.
  */
 #ifndef TMLP_BENCH_RUN_H
@@ -14,7 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "tinymlp/bench.h"
-#include "tinymlp/report.h"
+#include "tinymlp.h"
 
 /* Output formats of --format. */
 typedef enum tmlp_out_format {
@@ -162,7 +162,7 @@ void tmlp_out_per_rank(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, i
 void tmlp_out_confusion(FILE *f, const tmlp_run_row *row, const int32_t *labels,
                         int n_classes, int fashion_names);
 /* One element of "runs". `labels`/`n_classes` add a confusion matrix in accuracy mode. */
-/* Checked JSON building (issue 14: a failed allocation inside cJSON used to leave a
+/* Checked JSON building (a failed allocation inside cJSON must not leave a
  * valid-looking document missing keys, written with exit 0). cJSON allocates through
  * hooks that count every failed allocation; a builder takes the count before it starts
  * and, if it changed, discards its document and reports out of memory — so a document is
