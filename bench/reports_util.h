@@ -25,7 +25,7 @@
 #include "cli.h"
 #include "run.h"
 #include "tinymlp.h"
-#include "tinymlp/report.h"
+#include "tinymlp.h"
 
 #define RU_DEFAULT_SYNTHETIC "synthetic:784x512x512x10"
 #define RU_MODEL_SEED 42
@@ -193,7 +193,7 @@ static inline int64_t *ru_i64_array(const cJSON *o, const char *key, int64_t *n)
     return v;
 }
 
-/* Time a closure-free percentile of int64 values: LoadGen rule on a sorted copy. */
+/* qsort comparators for latency arrays. */
 static inline int ru_cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -206,13 +206,14 @@ static inline int ru_cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* v sorted in place; sorted[floor(n p)] clamped. */
+/* Percentile p of n ascending u64 values by LoadGen's rule (the library's one rule,
+ * tmlp_stats_percentile_rank); NaN if n < 1. */
 static inline double ru_pct_sorted_u64(const uint64_t *s, int64_t n, double p)
 {
-    if (n < 1) return NAN;
-    int64_t i = (int64_t)floor((double)n * p);
-    if (i > n - 1) i = n - 1;
-    return (double)s[i];
+    int64_t lo, hi;
+    double t;
+    if (!tmlp_stats_percentile_rank(n, p, TMLP_PCT_LOADGEN, &lo, &hi, &t)) return NAN;
+    return (double)s[lo]; /* LOADGEN: lo == hi */
 }
 
 /* int64 ns -> double array (for the stats module); NULL on OOM. */
