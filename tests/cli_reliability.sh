@@ -1,5 +1,5 @@
 #!/bin/bash
-# cli_reliability.sh — issue 14 end to end: outputs are atomic and checked, inputs are never
+# cli_reliability.sh — end to end: outputs are atomic and checked, inputs are never
 # overwritten, SIGINT / SIGTERM are honoured by every command, nothing is left behind.
 #   usage: cli_reliability.sh BENCH_MLP
 # Write failures are injected with RLIMIT_FSIZE (ulimit -f, SIGXFSZ ignored): write(2) then

@@ -283,7 +283,7 @@ static void test_safetensors_reader(void **state)
 }
 
 /* Every destroy of the public API accepts NULL and an object that was created but never
- * filled in (the states a failed *_create leaves behind; issue 14's audit). ASan/LSan in
+ * filled in (the states a failed *_create leaves behind). ASan/LSan in
  * CI report a leak or a bad free here. */
 static void test_destroy_null_and_empty(void **state)
 {

@@ -39,7 +39,7 @@
  * Waiting without stealing the CPU: a spinning waiter is a running thread, and on a
  * machine without a spare core it takes the CPU from the SUT it waits for (2 cores, one
  * busy elsewhere: single-stream p50 of the shipped model 42.8 us with a 20 us spin here
- * and the worker's own, 17.1 us without; issue 9). So both waits block, and spin first
+ * and the worker's own, 17.1 us without). So both waits block, and spin first
  * only for the budget decided once at the run start (settings.wait_spin_ns; by default
  * 100 us for a closed loop and 20 us for the server's arrivals when the usable CPUs leave a
  * core free beside the issuer and the SUT's workers, else 0 — wait.c says why; the two
@@ -117,7 +117,7 @@ struct tmlp_bench_run {
     int64_t n_warm;      /* queries [0, n_warm) are warm-up (INT64_MAX while warming up) */
 
     /* Per query (issue order, warm-up first) — what the statistics need, compactly
-     * (issue 14: ~156 bytes per query were kept; a null single-stream run now keeps 17
+     * (a null single-stream run keeps 17 bytes per query
      * while it runs and 17 while the result is built, docs/reliability.md):
      *   q_lat     while in flight the latency origin (absolute ns: issue or scheduled
      *             time); once its last sample completed, the latency (ns). At the end its

@@ -329,7 +329,7 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
                               (long long)data->width, (long long)in_w);
 
     /* A label the model cannot predict is a mismatched data set, not an accuracy of 0 for
-     * that class (issue 14: labels up to 255 against 3 outputs drew a 256 x 256 matrix). */
+     * that class (labels up to 255 against 3 outputs would draw a 256 x 256 matrix). */
     int64_t classes = tmlp_model_output_width(model);
     for (int64_t i = 0; data->labels && i < data->count; i++)
         if (data->labels[i] < 0 || data->labels[i] >= classes)

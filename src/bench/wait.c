@@ -6,7 +6,7 @@
  * machine with a core to spare that is free speed; on a machine without one the spinner
  * takes the CPU from the very thread it is waiting for: with two cores, one kept busy by
  * another process, single-stream p50 of the shipped model was 42.8 us with the harness
- * and the model SUT's worker both spinning, 17.1 us with neither (issue 9).
+ * and the model SUT's worker both spinning, 17.1 us with neither.
  *
  * Both mistakes are expensive. On this project's 2-core virtual machine (bench/
  * bench_handoff, single-stream p50 of the shipped model, forward alone ~8.7 us):
