@@ -12,7 +12,9 @@ Reads README.md and docs/*.md and fails (exit 1, one line per offence) when
      in backticks with a source ending (.c .h .py .sh .build) must be some file's name;
   3. a `--option` is not listed by bench_mlp: on a line that names `bench_mlp SUB`, by
      `bench_mlp SUB --help`; anywhere else, by the --help of bench_mlp or of one of its
-     subcommands. Options of other programs are listed below with the program.
+     subcommands. Options of other programs are listed below with the program;
+  4. docs/building.md's layout table does not name a .c/.h file of src/<area>/ or bench/
+     in the row of its folder.
 Names that stand for what the reader makes up (placeholders) are listed with the reason.
 """
 import glob
@@ -102,6 +104,26 @@ def help_options(bench_mlp):
     return opts
 
 
+def layout_problems(root, files):
+    """4. docs/building.md's layout table names every .c/.h of src/<area>/ and bench/ in the
+    row of its folder."""
+    text = open(os.path.join(root, "docs", "building.md"), encoding="utf-8").read()
+    rows = {}
+    for m in re.finditer(r"^\| `([^`]+/)` \| (.*) \|$", text.split("## Project layout", 1)[-1], re.M):
+        rows[m.group(1)] = m.group(2)
+    bad = []
+    for f in sorted(files):
+        if not re.fullmatch(r"(src/[a-z]+|bench)/[^/]+\.[ch]", f):
+            continue
+        folder, name = f.rsplit("/", 1)
+        row = rows.get(folder + "/")
+        if row is None:
+            bad.append(f"docs/building.md: the layout table has no row for {folder}/ ({f})")
+        elif f"`{name}`" not in row:
+            bad.append(f"docs/building.md: the layout row of {folder}/ does not name {name}")
+    return bad
+
+
 def main():
     root, bench_mlp = sys.argv[1], sys.argv[2]
     text = source_text(root)
@@ -178,6 +200,7 @@ def main():
                 elif o not in any_help and o not in other:
                     bad.append(f"{where}: {o} is listed by no `bench_mlp [SUB] --help` "
                                f"(nor in this check's list of other programs' options)")
+    bad += layout_problems(root, files)
     for b in bad:
         print(b)
     print(f"{len(documents(root))} documents: {counts['names']} tmlp_ names, {counts['paths']} paths, "
