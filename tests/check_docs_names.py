@@ -84,7 +84,7 @@ def source_text(root):
 
 
 def tree_files(root):
-    out = subprocess.run(["git", "-C", root, "ls-files"], capture_output=True, text=True)
+    out = subprocess.run(["git", "-C", root, "ls-files", "--cached", "--others", "--exclude-standard"], capture_output=True, text=True)
     files = set(out.stdout.split()) if out.returncode == 0 else set()
     if not files:  # a source tree without git (a release tarball): walk it
         for d, _, fs in os.walk(root):
