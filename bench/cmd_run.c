@@ -24,7 +24,7 @@
  *      counters);
  *   7. --baseline FILE: the regression gate of `bench_mlp regress` (tmlp_regress_docs) on
  *      this run's JSON document against FILE; exit 3 on a regression.
- * The resource monitor (tinymlp/report.h) samples the process every --monitor-interval-ms
+ * The resource monitor (tinymlp/monitor.h) samples the process every --monitor-interval-ms
  * (default 10) from before the first run to after the last.
  * Under mpirun (mpi.c, README "More than one machine") every rank runs steps 2-5 on its
  * share (offline: a contiguous shard of the samples; server: every N-th arrival; closed

@@ -10,7 +10,7 @@
  * with the run's method (LoadGen's sorted[floor(N*p)] by default) and the method is named
  * under every table, because p99 of 1,000 values differs between methods.
  *
- * Resource figures (the monitor of tinymlp/report.h, sampled during the runs) follow the
+ * Resource figures (the monitor of tinymlp/monitor.h, sampled during the runs) follow the
  * table as a short summary, go into the JSON as "resources" (tmlp_out_resources_json, the
  * one writer of those names) and into the trace as counter events. A figure the monitor
  * could not read is left out, never printed as 0.

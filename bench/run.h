@@ -116,7 +116,7 @@ void tmlp_rep_table(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int 
 /* Free row->reps. */
 void tmlp_rep_free(tmlp_run_row *row);
 
-/* What the resource monitor (tinymlp/report.h) saw while the runs ran. */
+/* What the resource monitor (tinymlp/monitor.h) saw while the runs ran. */
 typedef struct tmlp_run_resources {
     int have;                       /* 1 when `summary` holds a completed window */
     uint32_t interval_ms;           /* sampling interval */

@@ -14,7 +14,9 @@ Reads README.md and docs/*.md and fails (exit 1, one line per offence) when
      `bench_mlp SUB --help`; anywhere else, by the --help of bench_mlp or of one of its
      subcommands. Options of other programs are listed below with the program;
   4. docs/building.md's layout table does not name a .c/.h file of src/<area>/ or bench/
-     in the row of its folder.
+     in the row of its folder;
+  5. a Python program of tools/, bench/peers/, tests/ or fuzz/ does not start with
+     #!/usr/bin/python3 (the interpreter python3-torch and python3-numpy install into).
 Names that stand for what the reader makes up (placeholders) are listed with the reason.
 """
 import glob
@@ -201,6 +203,13 @@ def main():
                     bad.append(f"{where}: {o} is listed by no `bench_mlp [SUB] --help` "
                                f"(nor in this check's list of other programs' options)")
     bad += layout_problems(root, files)
+    # 5. the Python tools the documents tell a reader to run use the interpreter Debian's
+    # python3-torch and python3-numpy install into, not the first python3 on PATH
+    for f in sorted(files):
+        if re.fullmatch(r"(tools|bench/peers|tests|fuzz)/[^/]+\.py", f):
+            first = open(os.path.join(root, f), encoding="utf-8").readline().strip()
+            if first != "#!/usr/bin/python3":
+                bad.append(f"{f}: starts with {first!r}, not #!/usr/bin/python3")
     for b in bad:
         print(b)
     print(f"{len(documents(root))} documents: {counts['names']} tmlp_ names, {counts['paths']} paths, "
