@@ -62,26 +62,37 @@ static void blas_best_core(char **argv)
     unsetenv("TMLP_BLAS_CORE_SOURCE");
 }
 
-/* Take --kernels K / --kernels=K out of argv (every occurrence; the last wins) and check
- * it, and TMLP_KERNELS, against this CPU. 0 or TMLP_EXIT_USAGE. */
-static int take_kernels(int *argc, char **argv)
+/* Take `opt` V / `opt`=V out of argv (every occurrence; the last wins) and set it as the
+ * environment variable `env`, which the library reads for every model this process loads:
+ * the process-wide options every command takes. 0, or TMLP_EXIT_USAGE when a value is
+ * missing (`values` lists the accepted ones for the message). */
+static int take_env_option(int *argc, char **argv, const char *opt, const char *env, const char *values)
 {
+    const size_t len = strlen(opt);
     int w = 1;
     for (int i = 1; i < *argc; i++) {
         const char *v = NULL;
-        if (!strcmp(argv[i], "--kernels")) {
-            if (i + 1 >= *argc) return tmlp_cli_usage_error("--kernels: needs a value (scalar, avx2, avx512, blas, auto)");
+        if (!strcmp(argv[i], opt)) {
+            if (i + 1 >= *argc) return tmlp_cli_usage_error("%s: needs a value (%s)", opt, values);
             v = argv[++i];
-        } else if (!strncmp(argv[i], "--kernels=", 10)) {
-            v = argv[i] + 10;
+        } else if (!strncmp(argv[i], opt, len) && argv[i][len] == '=') {
+            v = argv[i] + len + 1;
         } else {
             argv[w++] = argv[i];
             continue;
         }
-        setenv("TMLP_KERNELS", v, 1);
+        setenv(env, v, 1);
     }
     argv[w] = NULL;
     *argc = w;
+    return 0;
+}
+
+/* --kernels K: TMLP_KERNELS for the whole process, checked against this CPU. */
+static int take_kernels(int *argc, char **argv)
+{
+    int rc = take_env_option(argc, argv, "--kernels", "TMLP_KERNELS", "scalar, avx2, avx512, blas, auto");
+    if (rc) return rc;
     const char *env = getenv("TMLP_KERNELS");
     tmlp_kernel k;
     if (!env || !*env) return 0;
@@ -95,27 +106,12 @@ static int take_kernels(int *argc, char **argv)
     return 0;
 }
 
-/* Take --precision P / --precision=P out of argv like --kernels: it becomes TMLP_PRECISION
- * for the whole process, so every command loads its models at that weight precision
- * (docs/precision.md). `ab` keeps its own --precision-b. 0 or TMLP_EXIT_USAGE. */
+/* --precision P: TMLP_PRECISION for the whole process, so every command loads its models at
+ * that weight precision (docs/precision.md). `ab` keeps its own --precision-b. */
 static int take_precision(int *argc, char **argv)
 {
-    int w = 1;
-    for (int i = 1; i < *argc; i++) {
-        const char *v = NULL;
-        if (!strcmp(argv[i], "--precision")) {
-            if (i + 1 >= *argc) return tmlp_cli_usage_error("--precision: needs a value (f32, bf16, int8)");
-            v = argv[++i];
-        } else if (!strncmp(argv[i], "--precision=", 12)) {
-            v = argv[i] + 12;
-        } else {
-            argv[w++] = argv[i];
-            continue;
-        }
-        setenv("TMLP_PRECISION", v, 1);
-    }
-    argv[w] = NULL;
-    *argc = w;
+    int rc = take_env_option(argc, argv, "--precision", "TMLP_PRECISION", "f32, bf16, int8");
+    if (rc) return rc;
     const char *env = getenv("TMLP_PRECISION");
     tmlp_precision p;
     if (env && *env && tmlp_precision_parse(env, &p, NULL) != TMLP_OK)

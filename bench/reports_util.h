@@ -48,19 +48,8 @@ static inline int ru_load_model(const char *spec, const char *layers, tmlp_model
     snprintf(source, cap, "%s", spec);
     if (!strncmp(spec, "synthetic:", 10)) {
         int64_t w[16];
-        int n = 0;
-        const char *p = spec + 10;
-        while (*p && n < 16) {
-            char *end;
-            long long v = strtoll(p, &end, 10);
-            if (end == p || v < 1 || v > 1000000)
-                return tmlp_cli_usage_error("--model %s: widths must be positive integers like 784x512x10", spec);
-            w[n++] = v;
-            p = end;
-            if (*p == 'x') p++;
-            else if (*p) return tmlp_cli_usage_error("--model %s: widths are separated by 'x'", spec);
-        }
-        if (n < 2) return tmlp_cli_usage_error("--model %s: need at least two widths", spec);
+        int n = 0, rc;
+        if ((rc = tmlp_cli_parse_synthetic(spec, w, 16, &n))) return rc;
         st = tmlp_model_random(w, n, RU_MODEL_SEED, NULL, out, &err);
     } else {
         tmlp_model_options o = tmlp_model_options_default();
