@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -472,43 +471,6 @@ void tmlp_out_confusion(FILE *f, const tmlp_run_row *row, const int32_t *labels,
 }
 
 /* --- JSON ------------------------------------------------------------------------------- */
-
-/* --- checked cJSON (run.h) --------------------------------------------------------------- */
-
-static _Atomic unsigned long g_json_failures; /* failed cJSON allocations, ever */
-
-static void *json_malloc(size_t n)
-{
-    void *p = malloc(n);
-    if (!p) atomic_fetch_add(&g_json_failures, 1);
-    return p;
-}
-
-void tmlp_json_fail(void) { atomic_fetch_add(&g_json_failures, 1); }
-
-void tmlp_json_add(cJSON *parent, const char *key, cJSON *item)
-{
-    if (item && parent && cJSON_AddItemToObject(parent, key, item)) return;
-    cJSON_Delete(item);
-    tmlp_json_fail();
-}
-
-void tmlp_json_append(cJSON *array, cJSON *item)
-{
-    if (item && array && cJSON_AddItemToArray(array, item)) return;
-    cJSON_Delete(item);
-    tmlp_json_fail();
-}
-
-unsigned long tmlp_json_failures(void)
-{
-    static atomic_flag installed = ATOMIC_FLAG_INIT;
-    if (!atomic_flag_test_and_set(&installed)) {
-        cJSON_Hooks h = {json_malloc, free};
-        cJSON_InitHooks(&h);
-    }
-    return atomic_load(&g_json_failures);
-}
 
 static cJSON *check_json(int c)
 {

@@ -1366,14 +1366,3 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
     }
     return st;
 }
-
-tmlp_status tmlp_bench_run_scenario(const tmlp_bench_settings *settings, const tmlp_sut *sut,
-                                    tmlp_bench_result **out, tmlp_error *err)
-{
-    if (out) *out = NULL;
-    tmlp_status st = tmlp_bench_settings_check(settings, sut, err);
-    if (st != TMLP_OK) return st;
-    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "bench: out is NULL");
-    if (settings->mode == TMLP_MODE_FIND_PEAK) return tmlp_bench_find_peak(settings, sut, out, err);
-    return tmlp_bench_run_once(settings, sut, out, err);
-}
