@@ -4,7 +4,7 @@
  * A "row" is one finished harness run (tmlp_bench_result) plus the label it gets in the
  * latency table ("server", "offline b=256"). Rows are kept in the order they ran.
  * The JSON document is {"context": {...}, "runs": [R, ...]} with the names docs/bench_mlp.md lists;
- * README.md ("Benchmarking with bench_mlp") documents every field.
+ * docs/bench_mlp.md ("Output formats") documents every field.
  */
 #ifndef TMLP_BENCH_RUN_H
 #define TMLP_BENCH_RUN_H

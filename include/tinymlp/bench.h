@@ -21,7 +21,8 @@
  * scripted fake SUT; tmlp_model_sut runs a tmlp_model (in the issuing thread for closed
  * loops, on worker threads with a session each for the server and offline).
  *
- * Ownership: tmlp_bench_run allocates the result; free it with tmlp_bench_result_destroy.
+ * Ownership: tmlp_bench_run_scenario allocates the result; free it with
+ * tmlp_bench_result_destroy.
  * Thread-safety: one run at a time per SUT; tmlp_bench_complete may be called from any
  * thread, concurrently.
  */

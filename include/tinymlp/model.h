@@ -297,9 +297,10 @@ TMLP_API tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_ba
 /* in: F32 (B, in_width) with 1 <= B <= max_batch (a 1-D tensor of in_width is B = 1).
  * out: set to an F32 (B, out_width) view into the session, valid until the next forward
  * or destroy on this session. Allocates nothing; `in` is only read (it may even be a
- * previous output of this session). A 784-512-512-10 model at batch B runs
- * Dense(sgemv if B == 1, else sgemm) with its ReLU fused into the bias add, twice, then
- * Dense and a row-wise Softmax.
+ * previous output of this session). A 784-512-512-10 model at batch B runs, twice, a
+ * Dense with its ReLU fused into the epilogue — our own kernel (scalar, AVX2, AVX-512) up
+ * to the layer's crossover batch, OpenBLAS above it (sgemv at B == 1, sgemm otherwise;
+ * kernels.h says which runs) — then a Dense and a row-wise Softmax.
  * Errors: TMLP_ERR_ARG (a NULL, in->data NULL), TMLP_ERR_SHAPE (not F32, ndim not 1 or 2,
  * wrong width, B < 1), TMLP_ERR_BATCH (B > max_batch). `err` (may be NULL) gets a message
  * naming the expected and actual value: "forward: input width 783, the model takes 784",

@@ -37,16 +37,15 @@
  * sample completes (bench.h, tmlp_sut.drain).
  *
  * Waiting without stealing the CPU: a spinning waiter is a running thread, and on a
- * machine without a spare core it takes the CPU from the SUT it waits for (2 cores, one
- * busy elsewhere: single-stream p50 of the shipped model 42.8 us with a 20 us spin here
- * and the worker's own, 17.1 us without). So both waits block, and spin first
+ * machine without a spare core it takes the CPU from the SUT it waits for (the
+ * measurements: docs/harness.md section 4, docs/performance.md). So both waits block, and spin first
  * only for the budget decided once at the run start (settings.wait_spin_ns; by default
  * 100 us for a closed loop and 20 us for the server's arrivals when the usable CPUs leave a
  * core free beside the issuer and the SUT's workers, else 0 — wait.c says why; the two
  * values: SPIN_WAIT_NS, SPIN_ARRIVAL_NS). The server issuer sleeps to each arrival with the thread's
  * timer slack cut from the default 50 us to 1 ns (restored after), so without a spin its
- * issue delay is the wake-up latency (a few us on an idle core; bench_harness measures
- * it) instead of up to 50 us of slack; with a spin budget it wakes that much early and
+ * issue delay is the wake-up latency (bench_harness measures it) instead of up to 50 us
+ * of slack; with a spin budget it wakes that much early and
  * spins the rest. The budget and its reason are in the result (wait_spin_ns,
  * wait_policy).
  *
