@@ -131,7 +131,11 @@ void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *inf
     fprintf(f, "  Early stopping satisfied: %s\n", yes_no_na(r->check_early_stopping));
     for (int i = 0; i < r->n_reasons && i < TMLP_MAX_REASONS; i++)
         fprintf(f, "  INVALID because: %s\n", r->reasons[i]);
-    if (r->es_text[0]) fprintf(f, "Early Stopping Result:\n * %s\n", r->es_text);
+    if (r->es_text[0]) {
+        /* es_text opens with "Early stopping: " (it is also read alone); the heading says it */
+        const char *es = strncmp(r->es_text, "Early stopping: ", 16) ? r->es_text : r->es_text + 16;
+        fprintf(f, "Early Stopping Result:\n * %s\n", es);
+    }
 
     fprintf(f, "\n%s\nAdditional Stats\n%s\n", bar, bar);
     fprintf(f, "Queries measured                  : %" PRId64 "\n", r->queries);

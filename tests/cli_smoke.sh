@@ -308,6 +308,9 @@ expect 0 "--summary FILE" --model null --quick --scenario single-stream,server -
 grep -q "Result is : " "$TMP/summary.txt" && grep -q "Early stopping satisfied" "$TMP/summary.txt" &&
     grep -q "Test Parameters Used" "$TMP/summary.txt" && [ "$(grep -c 'bench_mlp results summary' "$TMP/summary.txt")" -eq 2 ] &&
     ok "--summary FILE: one LoadGen-style summary per run" || bad "summary file: $(head -c 500 "$TMP/summary.txt")"
+grep -A1 "^Early Stopping Result:" "$TMP/summary.txt" | grep -q "^ \* Early stopping:" &&
+    bad "summary: \"Early stopping:\" doubled under \"Early Stopping Result:\"" ||
+    ok "summary: the early-stopping sentence is not prefixed twice"
 pycheck "--summary leaves the JSON as it was" "$TMP/s.json" '
 assert [r["scenario"] for r in d["runs"]] == ["single-stream", "server"]
 assert all("checks" in r and "early_stopping" in r for r in d["runs"])'

@@ -357,6 +357,19 @@ tmlp_scenario tmlp_bench_run_get_scenario(const tmlp_bench_run *run)
     return run ? run->scenario : TMLP_SCENARIO_SINGLE_STREAM;
 }
 
+/* Mark sample `id` done (run->mu held): 1 if it was issued and not yet done, else 0 and,
+ * while the run lasts, an error (an unknown or repeated id: "fix the SUT"). */
+static int take_sample(tmlp_bench_run *run, uint64_t id)
+{
+    if (id >= (uint64_t)run->s_n || run->s_done[id]) {
+        if (!run->finished) run->errors++;
+        return 0;
+    }
+    run->s_done[id] = 1;
+    run->s_outstanding--;
+    return 1;
+}
+
 void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n,
                          const int32_t *predictions)
 {
@@ -373,13 +386,7 @@ void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, 
     }
     for (int64_t i = 0; i < n; i++) {
         uint64_t id = samples[i].id;
-        if (id >= (uint64_t)run->s_n || run->s_done[id]) {
-            if (!run->finished) run->errors++;
-            continue;
-        }
-        run->s_done[id] = 1;
-        run->s_outstanding--;
-        if (run->finished) continue;
+        if (!take_sample(run, id) || run->finished) continue;
         done_here++;
         if (run->s_tdone) run->s_tdone[id] = now;
         int64_t q = query_of(run, (int64_t)id);
@@ -432,13 +439,8 @@ void tmlp_bench_cancelled(tmlp_bench_run *run, const tmlp_query_sample *samples,
     pthread_mutex_lock(&run->mu);
     for (int64_t i = 0; i < n; i++) {
         uint64_t id = samples[i].id;
-        if (id >= (uint64_t)run->s_n || run->s_done[id]) {
-            if (!run->finished) run->errors++;
-            continue;
-        }
         /* accounted for, never completed: its query keeps q_left > 0 (latency -1) */
-        run->s_done[id] = 1;
-        run->s_outstanding--;
+        if (!take_sample(run, id)) continue;
         if (!run->finished && query_of(run, (int64_t)id) >= run->n_warm) run->cancelled++;
     }
     wake_waiters(run);

@@ -242,13 +242,23 @@ static tmlp_status check_latencies(const int64_t *v, int64_t n, char **out, tmlp
     return TMLP_OK;
 }
 
+/* The latency plots' common start: check the arguments, then an ascending copy (*sorted,
+ * the caller frees it). */
+static tmlp_status sorted_latencies(const int64_t *v, int64_t n, char **out, int64_t **sorted, tmlp_error *err)
+{
+    tmlp_status st = check_latencies(v, n, out, err);
+    if (st) return st;
+    *sorted = sorted_copy(v, n);
+    if (!*sorted) return tmlp_error_set(err, TMLP_ERR_NOMEM, "svg: out of memory sorting %lld latencies", (long long)n);
+    return TMLP_OK;
+}
+
 tmlp_status tmlp_svg_latency_histogram(const int64_t *latencies_ns, int64_t n, tmlp_percentile_method m,
                                        const char *title, char **out_svg, tmlp_error *err)
 {
-    tmlp_status st = check_latencies(latencies_ns, n, out_svg, err);
+    int64_t *s = NULL;
+    tmlp_status st = sorted_latencies(latencies_ns, n, out_svg, &s, err);
     if (st) return st;
-    int64_t *s = sorted_copy(latencies_ns, n);
-    if (!s) return tmlp_error_set(err, TMLP_ERR_NOMEM, "svg: out of memory sorting %lld latencies", (long long)n);
     double pmin = (double)s[0], p999 = tmlp_stats_percentile_sorted_i64(s, n, 0.999, m), pmax = (double)s[n - 1];
     double marks[3] = {tmlp_stats_percentile_sorted_i64(s, n, 0.50, m), tmlp_stats_percentile_sorted_i64(s, n, 0.90, m), tmlp_stats_percentile_sorted_i64(s, n, 0.99, m)};
     /* A long tail (p99 > 3 x p50) gets a log-scale x axis over [min, max] so the bulk and
@@ -358,10 +368,9 @@ tmlp_status tmlp_svg_latency_histogram(const int64_t *latencies_ns, int64_t n, t
 tmlp_status tmlp_svg_latency_cdf(const int64_t *latencies_ns, int64_t n, tmlp_percentile_method m,
                                  const char *title, char **out_svg, tmlp_error *err)
 {
-    tmlp_status st = check_latencies(latencies_ns, n, out_svg, err);
+    int64_t *s = NULL;
+    tmlp_status st = sorted_latencies(latencies_ns, n, out_svg, &s, err);
     if (st) return st;
-    int64_t *s = sorted_copy(latencies_ns, n);
-    if (!s) return tmlp_error_set(err, TMLP_ERR_NOMEM, "svg: out of memory sorting %lld latencies", (long long)n);
     unit u = latency_unit((double)s[n - 1]);
     double lo = (double)s[0] / u.div, hi = (double)s[n - 1] / u.div, xstep = 0;
     int logx = wants_log((double)s[0], tmlp_stats_percentile_sorted_i64(s, n, 0.5, m), tmlp_stats_percentile_sorted_i64(s, n, 0.99, m), tmlp_stats_percentile_sorted_i64(s, n, 0.999, m));
