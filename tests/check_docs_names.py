@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """check_docs_names.py — every name the documentation gives exists.
 
-    check_docs_names.py SOURCE_ROOT BENCH_MLP
+    check_docs_names.py SOURCE_ROOT BENCH_MLP [--self-test]
 
 Reads README.md and docs/*.md and fails (exit 1, one line per offence) when
   1. a `tmlp_*` identifier (function, type or field prefix; a `tmlp_model_add_*` pattern
@@ -217,5 +217,35 @@ def main():
     return 1 if bad else 0
 
 
+def self_test(root, bench_mlp):
+    """The check catches what it claims to: a copy of the tree whose docs name a missing
+    function, path and option, and whose layout table lost a file, must fail on each."""
+    import shutil
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for d in ("include", "src", "bench", "examples", "docs", "tools", "tests", "fuzz", "models",
+                  "scripts"):
+            if os.path.isdir(os.path.join(root, d)):
+                shutil.copytree(os.path.join(root, d), os.path.join(tmp, d),
+                                ignore=shutil.ignore_patterns("*.safetensors", "*.onnx", "*-ubyte"))
+        shutil.copy(os.path.join(root, "README.md"), tmp)
+        with open(os.path.join(tmp, "docs", "README.md"), "a", encoding="utf-8") as f:
+            f.write("\nCall `tmlp_no_such_call`, read `src/layers/no_such_file.c`, "
+                    "run `bench_mlp compare --no-such-option`.\n")
+        b = os.path.join(tmp, "docs", "building.md")
+        text = open(b, encoding="utf-8").read().replace("`sort.c`, ", "")
+        open(b, "w", encoding="utf-8").write(text)
+        r = subprocess.run([sys.executable, __file__, tmp, bench_mlp], capture_output=True, text=True)
+        want = ["tmlp_no_such_call", "src/layers/no_such_file.c", "--no-such-option", "does not name sort.c"]
+        missed = [w for w in want if w not in r.stdout]
+        if r.returncode != 1 or missed:
+            print(f"self-test: exit {r.returncode}, not caught: {missed}\n{r.stdout}")
+            return 1
+    print("self-test: a missing function, path, option and layout entry are each caught")
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 3 and sys.argv[3] == "--self-test":
+        sys.exit(self_test(sys.argv[1], sys.argv[2]))
     sys.exit(main())
