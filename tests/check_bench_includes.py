@@ -3,7 +3,7 @@
 include/tinymlp.h, include/tinymlp/*.h, its own headers (bench/*.h and the ones meson
 generates there) and system headers, never a header of the library's sources (src/).
 
-    check_bench_includes.py SOURCE_ROOT
+    check_bench_includes.py SOURCE_ROOT [--self-test]
 
 An #include "X" or <X> in bench/ (programs, peers) fails when X is a header under src/
 (as "kernels/kernels.h", "bench/harness_internal.h", "internal.h" resolve through the
@@ -74,5 +74,26 @@ def main():
     return 1 if bad else 0
 
 
+def self_test(root):
+    """On a copy of the tree, bench/ including a src/ header (as "kernels/kernels.h" or
+    <bench/harness_internal.h>) must fail the check."""
+    import shutil
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for d in ("include", "src", "bench"):
+            shutil.copytree(os.path.join(root, d), os.path.join(tmp, d))
+        with open(os.path.join(tmp, "bench", "cli.c"), "a", encoding="utf-8") as f:
+            f.write('\n#include "kernels/kernels.h"\n#include <bench/harness_internal.h>\n')
+        r = subprocess.run([sys.executable, __file__, tmp], capture_output=True, text=True)
+        if r.returncode != 1 or r.stdout.count("library-internal header") != 2:
+            print(f"self-test: exit {r.returncode}, output:\n{r.stdout}")
+            return 1
+    print("self-test: both private includes are caught")
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[2] == "--self-test":
+        sys.exit(self_test(sys.argv[1]))
     sys.exit(main())
