@@ -1,6 +1,6 @@
 #!/bin/bash
 # aa_rate.sh — how often does the regression gate cry wolf, and does it still catch a real
-# slowdown? (issue 22, item 3). For each repetition mode (--repeat-mode process: the
+# slowdown? For each repetition mode (--repeat-mode process: the
 # repetitions in one process; exec: each repetition a fresh process):
 #   A/A:  PAIRS back-to-back pairs of the same command (A, then B), `bench_mlp regress A B`
 #         on each: a false alarm is exit 3 (a REGRESSION verdict on an unchanged system);

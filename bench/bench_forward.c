@@ -26,8 +26,6 @@
  * Not a test: numbers depend on the machine; nothing here is asserted.
  */
 #include "tinymlp.h"
-#include "layers/model_internal.h"
-#include "kernels/kernels.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -123,7 +121,7 @@ static hand_mlp hand_from_model(const tmlp_model *m, int max_batch)
         tmlp_layer_info li;
         const float *w, *b;
         tmlp_model_layer_info(m, 2 * i, &li, NULL);
-        tmlp_model_dense_params(m, 2 * i, &w, &b);
+        tmlp_model_dense_params(m, 2 * i, &w, &b, NULL);
         hand_layer *L = &h.l[i];
         L->in = (int)li.in_width;
         L->out = (int)li.out_width;

@@ -1,10 +1,10 @@
-/* bench_handoff.c — does the harness perturb what it measures? (issues 9 and 22)
+/* bench_handoff.c — does the harness perturb what it measures?
  *
  * Single-stream through the harness costs one forward pass plus the harness's own
  * bookkeeping, and — when the model SUT queues the query to a worker thread — two thread
  * hand-offs (the issuer wakes the worker, the worker's completion wakes the issuer). With
  * one core busy elsewhere the issuer and the worker share the other core and every query
- * pays two futex wake-ups (issue 22: p50 1.30-1.44x a bare forward loop). The model SUT
+ * pays two futex wake-ups (docs/performance.md has the figures). The model SUT
  * therefore computes single-stream inline, in the issuing thread (its default dispatch);
  * this program measures both paths against the bare loop, all as p50 of per-query times,
  * batch 1, one worker, one BLAS thread:

@@ -14,7 +14,7 @@
  * on a shared machine the scheduler's millisecond gaps dominate every tail.
  *
  * Usage: bench_harness [--queries N] [--qps Q] [--seconds S]
- * Targets (issue 4): single-stream p50 overhead < 1 us; server completed QPS within 1% of
+ * Targets: single-stream p50 overhead < 1 us; server completed QPS within 1% of
  * scheduled and p99 latency < 50 us at 10,000 QPS.
  */
 #include "tinymlp/bench.h"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench_memory.sh — bytes kept per query (issues 14 and 22): peak resident memory (VmHWM,
+# bench_memory.sh — bytes kept per query: peak resident memory (VmHWM,
 # the child's ru_maxrss) of a default null single-stream run with JSON output, at two
 # durations; the difference over the difference in queries cancels the fixed costs
 # (program, BLAS, the JSON of the summary). Target: <= 24 bytes per query by default

@@ -804,3 +804,30 @@ char *tmlp_cli_fmt_ns(double ns, char *buf, size_t cap)
     else snprintf(buf, cap, "%.2f %s", v, units[u]);
     return buf;
 }
+
+int tmlp_cli_parse_synthetic(const char *spec, int64_t *w, int cap, int *n)
+{
+    if (strncmp(spec, "synthetic:", 10)) return tmlp_cli_usage_error("--model: \"%s\" is not synthetic:AxBx..", spec);
+    const char *p = spec + 10;
+    int count = 0;
+    for (;;) {
+        char *e = NULL;
+        errno = 0;
+        long long v = strtoll(p, &e, 10);
+        if (e == p || errno || v < 1 || v > 65536 || count >= cap)
+            return tmlp_cli_usage_error("--model: bad synthetic spec \"%s\" (widths 1..65536 joined "
+                                        "by x, 2 to %d of them, e.g. synthetic:784x512x512x10)",
+                                        spec, cap);
+        w[count++] = v;
+        if (*e == '\0') break;
+        if (*e != 'x')
+            return tmlp_cli_usage_error("--model: bad synthetic spec \"%s\" (e.g. "
+                                        "synthetic:784x512x512x10)", spec);
+        p = e + 1;
+    }
+    if (count < 2)
+        return tmlp_cli_usage_error("--model: synthetic spec \"%s\" needs at least an input and an "
+                                    "output width", spec);
+    *n = count;
+    return 0;
+}

@@ -61,6 +61,10 @@ int tmlp_cli_parse_percentile(const char *opt, const char *s, double *out);
 /* Comma-separated integers in [min, max]: "1,8,32,256". At most `cap` values. */
 int tmlp_cli_parse_i64_list(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out,
                             int cap, int *n);
+/* The model spec "synthetic:AxBx..." (every command's --model): the widths of a seeded
+ * random MLP (tmlp_model_random) into w[0, *n), 2 to `cap` of them, each in 1..65536.
+ * The one parser of it; 0, or TMLP_EXIT_USAGE after an error line naming the spec. */
+int tmlp_cli_parse_synthetic(const char *spec, int64_t *w, int cap, int *n);
 
 /* --- output files -----------------------------------------------------------------------
  * Every file bench_mlp writes goes through one of these: written to a temporary beside the

@@ -36,7 +36,7 @@
 
 #include "result_check.h"
 #include "run.h" /* tmlp_comparable_check */
-#include "tinymlp/report.h"
+#include "tinymlp.h"
 #include "tinymlp/stats.h"
 
 #define EXIT_RUNTIME 1

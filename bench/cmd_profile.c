@@ -29,7 +29,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "kernels/kernels.h"
 #include "commands.h"
 #include "reports_util.h"
 
@@ -210,10 +209,9 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
     }
     /* the model's preprocessing as a 256-entry table, applied exactly as forward_u8 does
      * (the same lookup function, AVX-512 where cpuid has it) */
-    const tmlp_u8_lookup_fn lookup = tmlp_u8_lookup_function();
     tmlp_preprocess pp = tmlp_model_preprocess(m);
     float table[256];
-    tmlp_u8_table(pp.scale, pp.mean, pp.std, table);
+    tmlp_preprocess_table(&pp, table);
     out->input_kind = d->dtype == TMLP_DTYPE_U8
                           ? "gather u8 rows + model preprocessing to f32"
                           : "gather f32 rows; a bench_mlp run reads them in place";
@@ -226,7 +224,7 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
             int64_t idx = (int64_t)tmlp_rng_below(&rng, (uint64_t)d->count);
             float *row = x + r * in_w;
             if (d->dtype == TMLP_DTYPE_U8) {
-                lookup(d->u8 + idx * in_w, table, row, in_w);
+                tmlp_preprocess_u8(table, d->u8 + idx * in_w, row, in_w);
             } else {
                 memcpy(row, d->f32 + idx * in_w, sizeof(float) * (size_t)in_w);
             }
@@ -377,6 +375,7 @@ static void print_help(FILE *f)
           "  --warmup N                     unmeasured forwards first (default 100)\n"
           "  --blas-threads N               OpenBLAS threads (default 1)\n"
           "  --kernels K                    Dense kernel (scalar|avx2|avx512|blas|auto; every command)\n"
+          "  --precision P                  weight precision (f32|bf16|int8|auto; every command)\n"
           "  --svg FILE                     also write the per-layer breakdown plot\n"
           "  --quick                        200 iterations, 20 warm-up (explicit options win)\n"
           "  --version                      library version and git revision\n"

@@ -416,12 +416,14 @@ static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
         figure_stem(c, label, stem, sizeof stem);
         snprintf(name, sizeof name, "%s_histogram", stem);
         snprintf(cap, sizeof cap, "%s: latency histogram with p50/p90/p99", label);
-        st = tmlp_svg_latency_histogram(v, n, cap, &svg, &err);
+        tmlp_percentile_method pm = TMLP_PCT_LOADGEN; /* the run's method: markers = its table */
+        if (ru_str(set, "percentile_method")) (void)tmlp_percentile_method_parse(ru_str(set, "percentile_method"), &pm, NULL);
+        st = tmlp_svg_latency_histogram(v, n, pm, cap, &svg, &err);
         figure(c, name, cap, st, svg, &err);
         svg = NULL;
         snprintf(name, sizeof name, "%s_cdf", stem);
         snprintf(cap, sizeof cap, "%s: latency CDF, log-scale tail", label);
-        st = tmlp_svg_latency_cdf(v, n, cap, &svg, &err);
+        st = tmlp_svg_latency_cdf(v, n, pm, cap, &svg, &err);
         figure(c, name, cap, st, svg, &err);
         if (!strcmp(sc, "server")) {
             svg = NULL;

@@ -26,7 +26,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench/harness_internal.h" /* tmlp_workload_offline_samples: the header prints the plan */
 #include "bench_config.h"
 #include "cli.h"
 #include "commands.h"

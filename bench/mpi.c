@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/harness_internal.h" /* tmlp_workload_offline_samples: the one-process offline plan */
 #include "cli.h"
 #include "tinymlp/rng.h"
 

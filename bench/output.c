@@ -10,7 +10,7 @@
  * with the run's method (LoadGen's sorted[floor(N*p)] by default) and the method is named
  * under every table, because p99 of 1,000 values differs between methods.
  *
- * Resource figures (the monitor of tinymlp/report.h, sampled during the runs) follow the
+ * Resource figures (the monitor of tinymlp/monitor.h, sampled during the runs) follow the
  * table as a short summary, go into the JSON as "resources" (tmlp_out_resources_json, the
  * one writer of those names) and into the trace as counter events. A figure the monitor
  * could not read is left out, never printed as 0.
@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -133,7 +132,11 @@ void tmlp_out_summary(FILE *f, const tmlp_run_row *row, const tmlp_run_info *inf
     fprintf(f, "  Early stopping satisfied: %s\n", yes_no_na(r->check_early_stopping));
     for (int i = 0; i < r->n_reasons && i < TMLP_MAX_REASONS; i++)
         fprintf(f, "  INVALID because: %s\n", r->reasons[i]);
-    if (r->es_text[0]) fprintf(f, "Early Stopping Result:\n * %s\n", r->es_text);
+    if (r->es_text[0]) {
+        /* es_text opens with "Early stopping: " (it is also read alone); the heading says it */
+        const char *es = strncmp(r->es_text, "Early stopping: ", 16) ? r->es_text : r->es_text + 16;
+        fprintf(f, "Early Stopping Result:\n * %s\n", es);
+    }
 
     fprintf(f, "\n%s\nAdditional Stats\n%s\n", bar, bar);
     fprintf(f, "Queries measured                  : %" PRId64 "\n", r->queries);
@@ -473,43 +476,6 @@ void tmlp_out_confusion(FILE *f, const tmlp_run_row *row, const int32_t *labels,
 }
 
 /* --- JSON ------------------------------------------------------------------------------- */
-
-/* --- checked cJSON (run.h) --------------------------------------------------------------- */
-
-static _Atomic unsigned long g_json_failures; /* failed cJSON allocations, ever */
-
-static void *json_malloc(size_t n)
-{
-    void *p = malloc(n);
-    if (!p) atomic_fetch_add(&g_json_failures, 1);
-    return p;
-}
-
-void tmlp_json_fail(void) { atomic_fetch_add(&g_json_failures, 1); }
-
-void tmlp_json_add(cJSON *parent, const char *key, cJSON *item)
-{
-    if (item && parent && cJSON_AddItemToObject(parent, key, item)) return;
-    cJSON_Delete(item);
-    tmlp_json_fail();
-}
-
-void tmlp_json_append(cJSON *array, cJSON *item)
-{
-    if (item && array && cJSON_AddItemToArray(array, item)) return;
-    cJSON_Delete(item);
-    tmlp_json_fail();
-}
-
-unsigned long tmlp_json_failures(void)
-{
-    static atomic_flag installed = ATOMIC_FLAG_INIT;
-    if (!atomic_flag_test_and_set(&installed)) {
-        cJSON_Hooks h = {json_malloc, free};
-        cJSON_InitHooks(&h);
-    }
-    return atomic_load(&g_json_failures);
-}
 
 static cJSON *check_json(int c)
 {

@@ -242,18 +242,8 @@ int tmlp_precision_load(const char *spec, const char *layers, uint64_t synthetic
     tmlp_status st;
     if (!strncmp(spec, "synthetic:", 10)) {
         int64_t w[16];
-        int n = 0;
-        const char *s = spec + 10;
-        while (*s && n < 16) {
-            char *end;
-            long long v = strtoll(s, &end, 10);
-            if (end == s || v < 1 || v > 1000000)
-                return tmlp_cli_usage_error("--model %s: widths must be positive integers like 784x512x10", spec);
-            w[n++] = v;
-            s = end;
-            if (*s == 'x') s++;
-            else if (*s) return tmlp_cli_usage_error("--model %s: widths are separated by 'x'", spec);
-        }
+        int n = 0, rc;
+        if ((rc = tmlp_cli_parse_synthetic(spec, w, 16, &n))) return rc;
         st = tmlp_model_random(w, n, synthetic_seed, &o, out, &err);
     } else {
         o.layers = layers;

@@ -19,7 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench/harness_internal.h" /* tmlp_bench_add_reason */
 #include "run.h"
 
 static const char *const metric_names[TMLP_RM_COUNT] = {"mean", "p50", "p90", "p99", "throughput"};

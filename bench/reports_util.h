@@ -26,7 +26,7 @@
 #include "result_check.h"
 #include "run.h"
 #include "tinymlp.h"
-#include "tinymlp/report.h"
+#include "tinymlp.h"
 
 #define RU_DEFAULT_SYNTHETIC "synthetic:784x512x512x10"
 #define RU_MODEL_SEED 42
@@ -49,19 +49,8 @@ static inline int ru_load_model(const char *spec, const char *layers, tmlp_model
     snprintf(source, cap, "%s", spec);
     if (!strncmp(spec, "synthetic:", 10)) {
         int64_t w[16];
-        int n = 0;
-        const char *p = spec + 10;
-        while (*p && n < 16) {
-            char *end;
-            long long v = strtoll(p, &end, 10);
-            if (end == p || v < 1 || v > 1000000)
-                return tmlp_cli_usage_error("--model %s: widths must be positive integers like 784x512x10", spec);
-            w[n++] = v;
-            p = end;
-            if (*p == 'x') p++;
-            else if (*p) return tmlp_cli_usage_error("--model %s: widths are separated by 'x'", spec);
-        }
-        if (n < 2) return tmlp_cli_usage_error("--model %s: need at least two widths", spec);
+        int n = 0, rc;
+        if ((rc = tmlp_cli_parse_synthetic(spec, w, 16, &n))) return rc;
         tmlp_model_options o = tmlp_cli_model_options();
         st = tmlp_model_random(w, n, RU_MODEL_SEED, &o, out, &err);
     } else {
@@ -166,7 +155,7 @@ static inline int64_t *ru_i64_array(const cJSON *o, const char *key, int64_t *n)
     return v;
 }
 
-/* Time a closure-free percentile of int64 values: LoadGen rule on a sorted copy. */
+/* qsort comparators for latency arrays. */
 static inline int ru_cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -179,13 +168,14 @@ static inline int ru_cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* v sorted in place; sorted[floor(n p)] clamped. */
+/* Percentile p of n ascending u64 values by LoadGen's rule (the library's one rule,
+ * tmlp_stats_percentile_rank); NaN if n < 1. */
 static inline double ru_pct_sorted_u64(const uint64_t *s, int64_t n, double p)
 {
-    if (n < 1) return NAN;
-    int64_t i = (int64_t)floor((double)n * p);
-    if (i > n - 1) i = n - 1;
-    return (double)s[i];
+    int64_t lo, hi;
+    double t;
+    if (!tmlp_stats_percentile_rank(n, p, TMLP_PCT_LOADGEN, &lo, &hi, &t)) return NAN;
+    return (double)s[lo]; /* LOADGEN: lo == hi */
 }
 
 /* int64 ns -> double array (for the stats module); NULL on OOM. */

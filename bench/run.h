@@ -3,8 +3,8 @@
  *
  * A "row" is one finished harness run (tmlp_bench_result) plus the label it gets in the
  * latency table ("server", "offline b=256"). Rows are kept in the order they ran.
- * The JSON document is {"context": {...}, "runs": [R, ...]} with the names of issue 4;
- * README.md ("Benchmarking with bench_mlp") documents every field.
+ * The JSON document is {"context": {...}, "runs": [R, ...]} with the names docs/bench_mlp.md lists;
+ * docs/bench_mlp.md ("Output formats") documents every field.
  */
 #ifndef TMLP_BENCH_RUN_H
 #define TMLP_BENCH_RUN_H
@@ -14,7 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "tinymlp/bench.h"
-#include "tinymlp/report.h"
+#include "tinymlp.h"
 
 /* Output formats of --format. */
 typedef enum tmlp_out_format {
@@ -116,7 +116,7 @@ void tmlp_rep_table(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, int 
 /* Free row->reps. */
 void tmlp_rep_free(tmlp_run_row *row);
 
-/* What the resource monitor (tinymlp/report.h) saw while the runs ran. */
+/* What the resource monitor (tinymlp/monitor.h) saw while the runs ran. */
 typedef struct tmlp_run_resources {
     int have;                       /* 1 when `summary` holds a completed window */
     uint32_t interval_ms;           /* sampling interval */
@@ -172,7 +172,7 @@ void tmlp_out_per_rank(FILE *f, tmlp_out_format fmt, const tmlp_run_row *rows, i
 void tmlp_out_confusion(FILE *f, const tmlp_run_row *row, const int32_t *labels,
                         int n_classes, int fashion_names);
 /* One element of "runs". `labels`/`n_classes` add a confusion matrix in accuracy mode. */
-/* Checked JSON building (issue 14: a failed allocation inside cJSON used to leave a
+/* Checked JSON building (a failed allocation inside cJSON must not leave a
  * valid-looking document missing keys, written with exit 0). cJSON allocates through
  * hooks that count every failed allocation; a builder takes the count before it starts
  * and, if it changed, discards its document and reports out of memory — so a document is

@@ -5,8 +5,8 @@
  *
  * The query holds max(min queries, expected x min duration x 1.1) samples, so a run lasts
  * 1.1 x expected / actual x the minimum duration: within [1, 1.36] x expected/actual the
- * default 2 s run is VALID and ends within 3 s. One assumed GFLOP/s for every CPU (the rule
- * before issue 22: 250) made an AVX2 machine's run 8 s. What a forward sustains depends
+ * default 2 s run is VALID and ends within 3 s. One assumed GFLOP/s for every CPU (an earlier
+ * rule: 250) made an AVX2 machine's run 8 s. What a forward sustains depends
  * first on the instruction set the layers run and on the batch, so the rule is by both:
  *
  *     seconds per sample = FLOPs per sample / G(class, batch) + 1 us / batch

@@ -1,5 +1,5 @@
 #!/bin/bash
-# soak.sh — issue 14, item 8: a long server run at the highest rate this machine sustains,
+# soak.sh — a long server run at the highest rate this machine sustains,
 # first with the null SUT (the harness alone), then with the shipped model; the process's
 # RSS sampled every second. Passes when each run is VALID and its RSS grows by no more
 # than the stated bytes per query (docs/reliability.md) over the measured part.

@@ -85,32 +85,6 @@ static int fashion_paths(char *images, char *labels, size_t cap)
     return file_exists(images) && file_exists(labels);
 }
 
-static int parse_synthetic_widths(const char *spec, int64_t *w, int cap, int *n)
-{
-    const char *p = spec + strlen("synthetic:");
-    int count = 0;
-    for (;;) {
-        char *e = NULL;
-        errno = 0;
-        long long v = strtoll(p, &e, 10);
-        if (e == p || errno || v < 1 || v > 65536 || count >= cap)
-            return tmlp_cli_usage_error("--model: bad synthetic spec \"%s\" (widths 1..65536 joined "
-                                        "by x, 2 to %d of them, e.g. " DEFAULT_SYNTHETIC_MODEL ")",
-                                        spec, cap);
-        w[count++] = v;
-        if (*e == '\0') break;
-        if (*e != 'x')
-            return tmlp_cli_usage_error("--model: bad synthetic spec \"%s\" (e.g. "
-                                        DEFAULT_SYNTHETIC_MODEL ")", spec);
-        p = e + 1;
-    }
-    if (count < 2)
-        return tmlp_cli_usage_error("--model: synthetic spec \"%s\" needs at least an input and an "
-                                    "output width", spec);
-    *n = count;
-    return 0;
-}
-
 static int hash_file(const char *path, uint64_t *out)
 {
     FILE *f = fopen(path, "rb");
@@ -185,7 +159,7 @@ static int load_model(const tmlp_run_opts *o, tmlp_workload *w)
         if (o->layers)
             return tmlp_cli_usage_error("--layers: applies to a .safetensors model; a synthetic "
                                         "model's layers follow from its widths");
-        if ((rc = parse_synthetic_widths(spec, widths, 16, &n))) return rc;
+        if ((rc = tmlp_cli_parse_synthetic(spec, widths, 16, &n))) return rc;
         tmlp_model_options mo = tmlp_model_options_default();
         mo.kernel = o->kernel;
         mo.precision = o->precision;

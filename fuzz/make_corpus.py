@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Regenerate the seed corpora in fuzz/corpus/{safetensors,idx,onnx}/ (stdlib only).
 
 Valid files of each shape the parsers handle plus a few invalid ones, kept small so

@@ -8,8 +8,10 @@
  *             (per-thread buffers); load/save .safetensors, build from C, forward
  *   blas.h    BLAS thread count and configuration     rng.h   seeded PRNG and hashes
  *   data.h    data sets (IDX, safetensors, synthetic)   stats.h statistics
- *   bench.h   the benchmark harness                     report.h plots and reports
- *   safetensors.h  read your own tensors from .safetensors files
+ *   bench.h   the benchmark harness                     safetensors.h  your own tensors
+ *   svg.h     SVG plots of latencies and throughput     monitor.h  resource monitor
+ *   queue.h   queueing-model predictions                ab.h   A/B router and SRM test
+ *   regress.h the regression gate's decision rule       report.h Markdown + HTML report writer
  *
  * Ownership:
  *   - tmlp_tensor and the settings/result structs are transparent VALUES: put them on
@@ -57,6 +59,11 @@
 #include "tinymlp/data.h"
 #include "tinymlp/stats.h"
 #include "tinymlp/bench.h"
+#include "tinymlp/svg.h"
+#include "tinymlp/monitor.h"
+#include "tinymlp/queue.h"
+#include "tinymlp/ab.h"
+#include "tinymlp/regress.h"
 #include "tinymlp/report.h"
 #include "tinymlp/safetensors.h"
 #include "tinymlp/file.h"

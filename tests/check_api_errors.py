@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """check_api_errors.py — the error convention holds for every public call.
 
 Reads include/tinymlp/*.h and checks that

@@ -108,7 +108,7 @@ has "difference named" "$TMP/err" 'not comparable: .* model parameters: 2410 vs 
 expect_rc "--force compares anyway" 0 "$BENCH" compare --force "$TMP/run_a.json" "$TMP/other.json"
 has "--force said" "$TMP/out" 'WARNING: --force'
 
-# 3b. compare = regress (issue 22): on results files compare's verdict IS the gate's — the
+# 3b. compare = regress: on results files compare's verdict IS the gate's — the
 #     one rule (tmlp_regress_decide: run-level Welch on logs, bar max(threshold, noise
 #     floor), Holm over every metric of every matched run). For each fixture pair
 #     (tests/make_gate_fixtures.py) and each scenario and metric, compare's verdict equals

@@ -1,5 +1,5 @@
 #!/bin/sh
-# cli_onnx.sh — bench_mlp on an ONNX file (issue 18): the shipped model exported with its
+# cli_onnx.sh — bench_mlp on an ONNX file: the shipped model exported with its
 # input normalisation inside the graph (models/fashion_mlp.onnx) classifies the Fashion-
 # MNIST test set exactly like models/fashion_mlp.safetensors (8,971 of 10,000) on every
 # kernel this CPU has; profile names the GRAPH layer by its ops; the JSON context records

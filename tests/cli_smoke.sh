@@ -5,7 +5,7 @@
 #
 # Checks: every option is parsed at least once; every bad input is rejected with ONE
 # line "bench_mlp: ..." on stderr and the right exit code (2 usage, 1 runtime); the JSON
-# document has the names of issue 4 and parses; --trace writes valid Chrome trace JSON;
+# document has the documented names and parses; --trace writes valid Chrome trace JSON;
 # same seeds give the same workload digest and different seeds a different one;
 # --mode accuracy prints the accuracy and a confusion matrix (the tiny fixture model is a
 # nearest-centroid classifier: 59 of its 60 samples are classified correctly, whether
@@ -130,7 +130,7 @@ expect 0 "every option at once (JSON, trace)" --model "$MODEL" --layers linear,r
     --samples-per-query 4 --batch 1,8 --workers 2 --blas-threads 1 --sample-seed 7 \
     --schedule-seed 0x2a --monitor-interval-ms 5 --format json --output "$J" --trace "$T" --quick --quiet \
     --raw-latencies
-pycheck "JSON document: context and run fields of issue 4" "$J" '
+pycheck "JSON document: context and run fields" "$J" '
 c = d["context"]
 for k in ["host", "cpu", "cores", "os", "compiler", "build_type", "version", "blas", "timer",
           "seeds", "command_line"]:
@@ -243,7 +243,7 @@ assert r["settings"]["find_peak_min_qps"] == 500 and r["settings"]["find_peak_bu
 '
 
 # --- formats --------------------------------------------------------------------------------
-# Bounded by default (issue 22): raw per-query latencies only with --raw-latencies;
+# Bounded by default: raw per-query latencies only with --raw-latencies;
 # --no-raw-latencies (the 0.1 spelling of the default) is still accepted.
 expect 0 "default JSON" $NULLFAST --scenario single-stream,server --format json -o "$TMP/nr.json"
 pycheck "default JSON: no per-query arrays, every summary" "$TMP/nr.json" '
@@ -287,7 +287,7 @@ expect 0 "percentile 0.95, method nearest_rank, -q" --model null --quick -q --sc
     --percentile 0.95 --percentile-method nearest_rank --min-queries 64 --target-qps 5000
 grep -q 'method "nearest_rank"' "$OUT" && ok "method printed under the table" ||
     bad "nearest_rank not printed: $(cat "$OUT")"
-# Output a person reads (issue 22): by default the header, the table, the verdicts and the
+# Output a person reads: by default the header, the table, the verdicts and the
 # resources; the LoadGen-style summaries go to --summary FILE, and with --verbose to the
 # terminal too.
 expect 0 "--format table, default output" --model null --quick --scenario single-stream,server \
@@ -308,6 +308,9 @@ expect 0 "--summary FILE" --model null --quick --scenario single-stream,server -
 grep -q "Result is : " "$TMP/summary.txt" && grep -q "Early stopping satisfied" "$TMP/summary.txt" &&
     grep -q "Test Parameters Used" "$TMP/summary.txt" && [ "$(grep -c 'bench_mlp results summary' "$TMP/summary.txt")" -eq 2 ] &&
     ok "--summary FILE: one LoadGen-style summary per run" || bad "summary file: $(head -c 500 "$TMP/summary.txt")"
+grep -A1 "^Early Stopping Result:" "$TMP/summary.txt" | grep -q "^ \* Early stopping:" &&
+    bad "summary: \"Early stopping:\" doubled under \"Early Stopping Result:\"" ||
+    ok "summary: the early-stopping sentence is not prefixed twice"
 pycheck "--summary leaves the JSON as it was" "$TMP/s.json" '
 assert [r["scenario"] for r in d["runs"]] == ["single-stream", "server"]
 assert all("checks" in r and "early_stopping" in r for r in d["runs"])'

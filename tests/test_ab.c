@@ -7,7 +7,7 @@
 #include <cmocka.h>
 
 #include "tinymlp.h"
-#include "tinymlp/report.h"
+#include "tinymlp/ab.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -53,7 +53,7 @@ static void test_forward_allocates_nothing(void **state)
     assert_int_equal(ta.allocs, ta.frees);
 }
 
-/* Every layer kind of issue 18, on every path: plain, rows, u8, profiled. */
+/* Every layer kind, on every path: plain, rows, u8, profiled. */
 static void test_every_kind_allocates_nothing(void **state)
 {
     (void)state;

@@ -283,7 +283,7 @@ static void test_safetensors_reader(void **state)
 }
 
 /* Every destroy of the public API accepts NULL and an object that was created but never
- * filled in (the states a failed *_create leaves behind; issue 14's audit). ASan/LSan in
+ * filled in (the states a failed *_create leaves behind). ASan/LSan in
  * CI report a leak or a bad free here. */
 static void test_destroy_null_and_empty(void **state)
 {
@@ -318,6 +318,87 @@ static void test_destroy_null_and_empty(void **state)
     tmlp_bench_result_destroy(res);
 }
 
+/* The calls a tool needs (bench/ uses them instead of private headers). */
+static void test_tool_calls(void **state)
+{
+    (void)state;
+    tmlp_error err;
+    /* tmlp_model_dense_params: the weights a Dense runs, and what a bad index says */
+    const float w1[4 * 3] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, b1[3] = {-1, 0, 1};
+    const float w2[3 * 2] = {0};
+    tmlp_model *m = NULL;
+    assert_int_equal(tmlp_model_create(4, NULL, &m, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_dense(m, 4, 3, w1, b1, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_relu(m, NULL), TMLP_OK);
+    assert_int_equal(tmlp_model_add_dense(m, 3, 2, w2, NULL, NULL), TMLP_OK);
+    const float *w = NULL, *b = NULL;
+    assert_int_equal(tmlp_model_dense_params(m, 0, &w, &b, &err), TMLP_OK);
+    assert_memory_equal(w, w1, sizeof w1);
+    assert_memory_equal(b, b1, sizeof b1);
+    assert_int_equal(tmlp_model_dense_params(m, 2, &w, &b, &err), TMLP_OK);
+    assert_true(b[0] == 0.0f && b[1] == 0.0f); /* bias-free: zeros */
+    expect_msg(tmlp_model_dense_params(m, 1, &w, &b, &err), &err, TMLP_ERR_ARG, "layer 1 is relu", "not a Dense");
+    expect_msg(tmlp_model_dense_params(m, 3, &w, &b, &err), &err, TMLP_ERR_ARG, "i 3 is outside [0, 3)", NULL);
+    expect_msg(tmlp_model_dense_params(NULL, 0, &w, &b, &err), &err, TMLP_ERR_ARG, "m is NULL", NULL);
+
+    /* tmlp_preprocess_table / tmlp_preprocess_u8: exactly the input forward_u8 runs on */
+    assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255, 0.5, 0.25, NULL), TMLP_OK);
+    tmlp_preprocess pp = tmlp_model_preprocess(m);
+    float table[256], x[4];
+    tmlp_preprocess_table(&pp, table);
+    assert_true(table[255] == (float)((255.0 / 255 - 0.5) / 0.25));
+    const uint8_t raw[4] = {0, 17, 128, 255};
+    tmlp_preprocess_u8(table, raw, x, 4);
+    tmlp_session *s = NULL;
+    assert_int_equal(tmlp_session_create(m, 1, &s, NULL), TMLP_OK);
+    tmlp_tensor in = tmlp_tensor_2d(x, 1, 4), out;
+    assert_int_equal(tmlp_session_forward(s, &in, &out, NULL), TMLP_OK);
+    float y[2];
+    memcpy(y, out.data, sizeof y);
+    assert_int_equal(tmlp_session_forward_u8(s, raw, 1, &out, NULL), TMLP_OK);
+    assert_memory_equal(out.data, y, sizeof y);
+    tmlp_session_destroy(s);
+    tmlp_model_destroy(m);
+
+    /* tmlp_workload_offline_samples: LoadGen's rule, before any run */
+    tmlp_bench_settings st = tmlp_bench_settings_default(TMLP_SCENARIO_OFFLINE);
+    st.min_query_count = 1;
+    assert_int_equal(tmlp_workload_offline_samples(&st, 500), 500);  /* one pass */
+    st.offline_expected_qps = 1000;
+    st.min_duration_ms = 2000;
+    assert_int_equal(tmlp_workload_offline_samples(&st, 500), 2200); /* 1000 x 2 s x 1.1 */
+    st.offline_sample_count = 77;
+    assert_int_equal(tmlp_workload_offline_samples(&st, 500), 77);
+    st.mode = TMLP_MODE_ACCURACY;
+    assert_int_equal(tmlp_workload_offline_samples(&st, 500), 500);
+
+    /* tmlp_bench_add_reason: appended, cut at 255 bytes, ignored past TMLP_MAX_REASONS */
+    tmlp_bench_result *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    tmlp_bench_add_reason(r, "repetition %d: %s", 2, "INVALID");
+    assert_string_equal(r->reasons[0], "repetition 2: INVALID");
+    char longer[400];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    tmlp_bench_add_reason(r, "%s", longer);
+    assert_int_equal(strlen(r->reasons[1]), 255);
+    for (int i = 0; i < 2 * TMLP_MAX_REASONS; i++) tmlp_bench_add_reason(r, "more");
+    assert_int_equal(r->n_reasons, TMLP_MAX_REASONS);
+    free(r);
+
+    /* tmlp_stream_sum on every kernel (scalar for one this CPU lacks); residency */
+    float *v = aligned_alloc(64, 1000 * sizeof(float));
+    assert_non_null(v);
+    for (int i = 0; i < 1000; i++) v[i] = (float)(i & 7);
+    for (int k = TMLP_KERNEL_SCALAR; k <= TMLP_KERNEL_BLAS; k++)
+        assert_true(tmlp_stream_sum((tmlp_kernel)k, v, 1000) == 3500.0f); /* 125 x (0+...+7) */
+    tmlp_mem_advise_huge(v, 1000 * sizeof(float)); /* under 4 MB: a no-op */
+    free(v);
+    tmlp_cpu_cache c;
+    tmlp_cpu_cache_get(&c);
+    assert_string_equal(tmlp_weights_residency(1, &c), "L2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_preprocess_and_blas_messages),
         cmocka_unit_test(test_layer_name),
         cmocka_unit_test(test_destroy_null_and_empty),
+        cmocka_unit_test(test_tool_calls),
         TEST_IN_TMPDIR(test_load_weights),
         TEST_IN_TMPDIR(test_safetensors_reader),
     };

@@ -155,6 +155,25 @@ static void test_list(void **state)
     assert_int_equal(n, -1);
 }
 
+/* The one synthetic-spec parser every command's --model goes through. */
+static void test_synthetic(void **state)
+{
+    (void)state;
+    int64_t w[4];
+    int n = 0;
+    assert_int_equal(tmlp_cli_parse_synthetic("synthetic:784x512x10", w, 4, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(w[0], 784);
+    assert_int_equal(w[2], 10);
+    assert_int_equal(tmlp_cli_parse_synthetic("synthetic:784", w, 4, &n), TMLP_EXIT_USAGE);      /* one width */
+    assert_int_equal(tmlp_cli_parse_synthetic("synthetic:1x2x3x4x5", w, 4, &n), TMLP_EXIT_USAGE); /* > cap */
+    assert_int_equal(tmlp_cli_parse_synthetic("synthetic:0x4", w, 4, &n), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_synthetic("synthetic:65537x4", w, 4, &n), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_synthetic("synthetic:8,4", w, 4, &n), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_synthetic("synthetic:8x", w, 4, &n), TMLP_EXIT_USAGE);
+    assert_int_equal(tmlp_cli_parse_synthetic("model.onnx", w, 4, &n), TMLP_EXIT_USAGE);
+}
+
 static void test_double(void **state)
 {
     (void)state;
@@ -239,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_percentile), cmocka_unit_test(test_list),
         cmocka_unit_test(test_double),     cmocka_unit_test(test_fmt_ns),
         cmocka_unit_test(test_inputs),
+        cmocka_unit_test(test_synthetic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

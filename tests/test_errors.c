@@ -1,4 +1,4 @@
-/* test_errors.c — every fallible call reports a message (issue 12, item 3).
+/* test_errors.c — every fallible call reports a message.
  *
  * One row per bad call: the call made with a bad argument, the status it must return, the
  * start of its message (module and call) and a phrase naming the argument and the rule.

@@ -11,7 +11,7 @@
  *     probs        F32 [256, 10]   softmax(logits) = the full model's output
  *     test_correct I32 []          PyTorch's correct count over all 10,000 test images
  *
- * What is checked (issue 5):
+ * What is checked:
  *   - the engine, fed RAW uint8 images through tmlp_session_forward_u8 (so the model's own
  *     preprocessing is exercised), reproduces PyTorch's logits to max |d| <= 1e-4 with the
  *     same argmax, at batch 1 and at batch 256. The logits come from loading the file with

@@ -296,7 +296,7 @@ static void test_create_errors(void **state)
     assert_null(tmlp_model_sut_callbacks(NULL));
 }
 
-/* Issue 14, item 5: a model whose outputs are NaN (loadable only with allow_nonfinite)
+/* A model whose outputs are NaN (loadable only with allow_nonfinite)
  * gives no predictions: accuracy mode counts every sample as an error and marks the run
  * INVALID with a reason naming how many samples; it used to report "VALID". */
 static void test_nonfinite_accuracy_invalid(void **state)
@@ -339,7 +339,7 @@ static void test_nonfinite_accuracy_invalid(void **state)
     tmlp_model_destroy(m);
 }
 
-/* Issue 14, item 7: a label the model cannot predict is an error naming the label and the
+/* A label the model cannot predict is an error naming the label and the
  * class count (it used to draw a 256 x 256 confusion matrix without a word). */
 static void test_label_beyond_classes(void **state)
 {

@@ -270,7 +270,7 @@ static void test_settings_check(void **state)
     tmlp_bench_result_destroy(NULL);
 }
 
-/* Issue 14, item 6: the library refuses what bench_mlp refuses, with the same limits
+/* The library refuses what bench_mlp refuses, with the same limits
  * (tinymlp/bench_limits.h), naming the field. 1e300 QPS used to be accepted and grew
  * the schedule without bound. */
 static void expect_arg(const tmlp_bench_settings *s, const tmlp_sut *sut, const char *field)

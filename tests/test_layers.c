@@ -1,4 +1,4 @@
-/* test_layers.c — the PyTorch MLP layers (issue 18): LeakyReLU, GELU, tanh-GELU, Tanh,
+/* test_layers.c — the PyTorch MLP layers: LeakyReLU, GELU, tanh-GELU, Tanh,
  * Sigmoid, SiLU, LogSoftmax, LayerNorm, BatchNorm, Dropout, Identity, bias-free Linear.
  *
  *   1. each kind on a tiny case worked out by hand (values from the formula in double);
@@ -410,7 +410,7 @@ static void test_batchnorm_folding(void **state)
         /* The Dense now runs W' = (float)(W * s) and b' = (float)((b - mean) * s + beta),
          * s = gamma / sqrt(var + eps), all in double: bit for bit. */
         const float *w2, *b2;
-        assert_int_equal(tmlp_model_dense_params(m, 0, &w2, &b2), TMLP_OK);
+        assert_int_equal(tmlp_model_dense_params(m, 0, &w2, &b2, NULL), TMLP_OK);
         for (int j = 0; j < O; j++) {
             const double s = (double)gamma[j] / sqrt((double)var[j] + (double)eps);
             for (int c = 0; c < I; c++) assert_true(w2[j * I + c] == (float)((double)w[j * I + c] * s));
@@ -738,7 +738,7 @@ static void test_load_weights_new_kinds(void **state)
     write_specs(p, s, 6, "x", 1.0f);
     expect(tmlp_model_load_weights(m, p, &err), &err, TMLP_ERR_EXTRA_TENSOR, "`3.weight`", NULL);
     const float *w0, *b0; /* still the zeros it was built with */
-    assert_int_equal(tmlp_model_dense_params(m, 0, &w0, &b0), TMLP_OK);
+    assert_int_equal(tmlp_model_dense_params(m, 0, &w0, &b0, NULL), TMLP_OK);
     for (int i = 0; i < 8 * 7; i++) assert_true(w0[i] == 0.0f);
     for (int i = 0; i < 8; i++) assert_true(b0[i] == 0.0f);
 

@@ -169,14 +169,14 @@ static void test_random_pinned_values(void **state)
     assert_int_equal(tmlp_model_random(widths, 3, 42, NULL, &m, NULL), TMLP_OK);
     assert_int_equal(tmlp_model_layer_count(m), 4); /* linear,relu,linear,softmax */
     const float *w, *b;
-    assert_int_equal(tmlp_model_dense_params(m, 0, &w, &b), TMLP_OK);
+    assert_int_equal(tmlp_model_dense_params(m, 0, &w, &b, NULL), TMLP_OK);
     const float w0[12] = {-0x1.aa1fd4p-2f, -0x1.efb268p-4f, 0x1.70ba9ap-3f, 0x1.b2e2b6p-2f,
                           0x1.f79b72p-2f,  0x1.143694p-2f,  0x1.c10aa4p-3f, 0x1.66689ep-2f,
                           0x1.0ba5bap-2f,  0x1.556616p-4f,  0x1.75a9dap-3f, -0x1.acb124p-3f};
     const float b0[3] = {0x1.343fb6p-2f, -0x1.6dbfbcp-3f, 0x1.b06f62p-3f};
     assert_int_equal(check_tensor("W1", w, w0, 12, 0, 0), 0);
     assert_int_equal(check_tensor("b1", b, b0, 3, 0, 0), 0);
-    assert_int_equal(tmlp_model_dense_params(m, 2, &w, &b), TMLP_OK);
+    assert_int_equal(tmlp_model_dense_params(m, 2, &w, &b, NULL), TMLP_OK);
     const float w1[6] = {0x1.bead5p-2f, 0x1.141eeep-3f, 0x1.9f7d02p-2f,
                          0x1.eacc18p-3f, 0x1.eb7afp-3f, -0x1.e1685ep-2f};
     const float b1[2] = {-0x1.7b8718p-2f, -0x1.2dc4e8p-4f};
@@ -184,8 +184,8 @@ static void test_random_pinned_values(void **state)
     assert_int_equal(check_tensor("b2", b, b1, 2, 0, 0), 0);
     /* bounds: |w| <= 1/sqrt(in) */
     for (int i = 0; i < 6; i++) assert_true(fabsf(w[i]) <= 1.0f / sqrtf(3.0f));
-    assert_int_equal(tmlp_model_dense_params(m, 1, &w, &b), TMLP_ERR_ARG); /* a ReLU */
-    assert_int_equal(tmlp_model_dense_params(m, 4, &w, &b), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_model_dense_params(m, 1, &w, &b, NULL), TMLP_ERR_ARG); /* a ReLU */
+    assert_int_equal(tmlp_model_dense_params(m, 4, &w, &b, NULL), TMLP_ERR_ARG);
     tmlp_model_destroy(m);
 }
 
@@ -199,9 +199,9 @@ static void test_random_determinism(void **state)
     assert_int_equal(tmlp_model_random(widths, 4, 124, NULL, &c, NULL), TMLP_OK);
     for (int i = 0; i < 6; i += 2) {
         const float *wa, *ba, *wb, *bb, *wc, *bc;
-        assert_int_equal(tmlp_model_dense_params(a, i, &wa, &ba), TMLP_OK);
-        assert_int_equal(tmlp_model_dense_params(b, i, &wb, &bb), TMLP_OK);
-        assert_int_equal(tmlp_model_dense_params(c, i, &wc, &bc), TMLP_OK);
+        assert_int_equal(tmlp_model_dense_params(a, i, &wa, &ba, NULL), TMLP_OK);
+        assert_int_equal(tmlp_model_dense_params(b, i, &wb, &bb, NULL), TMLP_OK);
+        assert_int_equal(tmlp_model_dense_params(c, i, &wc, &bc, NULL), TMLP_OK);
         const size_t nw = (size_t)(widths[i / 2] * widths[i / 2 + 1]) * sizeof(float);
         const size_t nb = (size_t)widths[i / 2 + 1] * sizeof(float);
         assert_memory_equal(wa, wb, nw);

@@ -134,8 +134,8 @@ static void assert_same_model(const tmlp_model *a, const tmlp_model *b)
         assert_int_equal(ia.out_width, ib.out_width);
         if (ia.kind != TMLP_LAYER_DENSE) continue;
         const float *wa, *ba, *wb, *bb;
-        assert_int_equal(tmlp_model_dense_params(a, i, &wa, &ba), TMLP_OK);
-        assert_int_equal(tmlp_model_dense_params(b, i, &wb, &bb), TMLP_OK);
+        assert_int_equal(tmlp_model_dense_params(a, i, &wa, &ba, NULL), TMLP_OK);
+        assert_int_equal(tmlp_model_dense_params(b, i, &wb, &bb, NULL), TMLP_OK);
         size_t nw = (size_t)(ia.in_width * ia.out_width), nb = (size_t)ia.out_width;
         assert_memory_equal(wa, wb, nw * sizeof(float));
         assert_memory_equal(ba, bb, nb * sizeof(float));
@@ -255,10 +255,10 @@ static void test_explicit_layers(void **state)
     assert_int_equal(tmlp_model_output_width(m), 2);
     assert_int_equal(tmlp_model_preprocess(m).has_preprocess, 0);
     const float *w, *b;
-    assert_int_equal(tmlp_model_dense_params(m, 0, &w, &b), TMLP_OK);
+    assert_int_equal(tmlp_model_dense_params(m, 0, &w, &b, NULL), TMLP_OK);
     assert_memory_equal(w, w0, sizeof w0);
     assert_memory_equal(b, b0, sizeof b0);
-    assert_int_equal(tmlp_model_dense_params(m, 2, &w, &b), TMLP_OK);
+    assert_int_equal(tmlp_model_dense_params(m, 2, &w, &b, NULL), TMLP_OK);
     assert_memory_equal(w, w2, sizeof w2);
     assert_memory_equal(b, b2, sizeof b2);
     tmlp_model_destroy(m);
@@ -330,10 +330,10 @@ static void test_f16_bf16_widened(void **state)
     const float *w, *b;
     const float want_w0[4] = {1.0f, -2.0f, 0.5f, 0x1p-24f}, want_b0[2] = {65504.0f, 0.5f};
     const float want_w2[2] = {1.0f, -3.0f}, want_b2[1] = {0.25f};
-    assert_int_equal(tmlp_model_dense_params(m, 0, &w, &b), TMLP_OK);
+    assert_int_equal(tmlp_model_dense_params(m, 0, &w, &b, NULL), TMLP_OK);
     assert_memory_equal(w, want_w0, sizeof want_w0);
     assert_memory_equal(b, want_b0, sizeof want_b0);
-    assert_int_equal(tmlp_model_dense_params(m, 2, &w, &b), TMLP_OK);
+    assert_int_equal(tmlp_model_dense_params(m, 2, &w, &b, NULL), TMLP_OK);
     assert_memory_equal(w, want_w2, sizeof want_w2);
     assert_memory_equal(b, want_b2, sizeof want_b2);
     tmlp_model_destroy(m);
@@ -370,7 +370,7 @@ static void test_unaligned_data(void **state)
     if (tmlp_model_load(file_in(t, "a"), &(tmlp_model_options){.layers = "linear"}, &m, &err) != TMLP_OK)
         fail_msg("load: %s", err.message);
     const float *w, *b;
-    assert_int_equal(tmlp_model_dense_params(m, 0, &w, &b), TMLP_OK);
+    assert_int_equal(tmlp_model_dense_params(m, 0, &w, &b, NULL), TMLP_OK);
     assert_memory_equal(w, vals, 2 * sizeof(float));
     assert_memory_equal(b, vals + 2, sizeof(float));
     tmlp_model_destroy(m);

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "tinymlp/report.h"
+#include "tinymlp/monitor.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* test_oom_json.c — the JSON results document under allocation failures (issue 14, item 3).
+/* test_oom_json.c — the JSON results document under allocation failures.
  *
  * Each libc malloc/calloc of building the document of a small run fails in turn (link-time
  * wrappers, as in test_oom_sut.c). Every attempt must give either no document (the builder

@@ -3,8 +3,8 @@
  * The SUT allocates with libc (not the model's allocator hook), so this executable is
  * linked with -Wl,--wrap=malloc,--wrap=calloc: calls from the library's objects go
  * through the wrappers below, which fail the k-th one. For k = 0, 1, ... until create
- * succeeds, every failure must return TMLP_ERR_NOMEM cleanly (issue 14: calloc(workers)
- * failing made destroy read workers[i] through NULL). ASan in CI checks no leak or crash.
+ * succeeds, every failure must return TMLP_ERR_NOMEM cleanly (calloc(workers)
+ * failing must not make destroy read workers[i] through NULL). ASan in CI checks no leak or crash.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "tinymlp/report.h"
+#include "tinymlp/queue.h"
 #include "tinymlp/rng.h"
 
 #include <math.h>

@@ -5,7 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "tinymlp/report.h"
+#include "tinymlp/ab.h"
+#include "tinymlp/regress.h"
 #include "tinymlp/rng.h"
 #include "tinymlp/stats.h"
 
@@ -52,7 +53,7 @@ static void test_latency_increase(void **state)
     assert_string_equal(tmlp_regress_verdict_name(TMLP_REGRESS_REGRESSION), "regression");
 }
 
-/* --- run-level verdicts (issue 9): simulated repeated runs with run-level drift ------ */
+/* --- run-level verdicts: simulated repeated runs with run-level drift ------ */
 
 #define SIM_PAIRS 100
 #define SIM_REPS 5

@@ -8,6 +8,7 @@
 
 #include "bench/report_internal.h"
 #include "tinymlp/report.h"
+#include "tinymlp/svg.h"
 #include "tmpdir.h"
 
 #include <stdio.h>
@@ -30,7 +31,7 @@ static tmlp_report *sample_report(void)
     assert_int_equal(tmlp_report_table_row(r, row, NULL), TMLP_OK);
     int64_t lat[5] = {10, 20, 30, 40, 500};
     char *svg = NULL;
-    assert_int_equal(tmlp_svg_latency_histogram(lat, 5, "h", &svg, NULL), TMLP_OK);
+    assert_int_equal(tmlp_svg_latency_histogram(lat, 5, TMLP_PCT_LOADGEN, "h", &svg, NULL), TMLP_OK);
     assert_int_equal(tmlp_report_figure(r, "latency_hist", "Latency histogram", svg, NULL), TMLP_OK);
     assert_int_equal(tmlp_report_figure(r, "../evil", "bad name", svg, NULL), TMLP_ERR_ARG);
     tmlp_report_string_free(svg);

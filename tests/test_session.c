@@ -168,7 +168,7 @@ static void test_forward_u8_preprocess(void **state)
     for (int i = 0; i < 4; i += 2) { /* copy r's dense layers into m, then the activations */
         const float *w, *b;
         tmlp_layer_info li;
-        assert_int_equal(tmlp_model_dense_params(r, i, &w, &b), TMLP_OK);
+        assert_int_equal(tmlp_model_dense_params(r, i, &w, &b, NULL), TMLP_OK);
         assert_int_equal(tmlp_model_layer_info(r, i, &li, NULL), TMLP_OK);
         assert_int_equal(tmlp_model_add_dense(m, li.in_width, li.out_width, w, b, NULL), TMLP_OK);
         assert_int_equal(i == 0 ? tmlp_model_add_relu(m, NULL) : tmlp_model_add_softmax(m, NULL), TMLP_OK);

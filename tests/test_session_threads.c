@@ -1,4 +1,4 @@
-/* test_session_threads.c — intra-op threads (tmlp_session_set_threads, issue 19 item 3).
+/* test_session_threads.c — intra-op threads (tmlp_session_set_threads).
  *
  * Every T in 1..4 gives the one-thread result: bit for bit where the summation order is the
  * same (our kernels: panels at batch 1, rows in groups of 4 above), within 1e-6 relative

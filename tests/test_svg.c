@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include "tinymlp/report.h"
+#include "tinymlp/stats.h"
+#include "tinymlp/svg.h"
 #include "tinymlp/rng.h"
 #include "tmpdir.h"
 
@@ -128,7 +130,7 @@ static void test_histogram(void **state)
         if (v[i] > 120000) v[i] = 120000;
     for (int64_t i = 0; i < 4; i++) v[i * 1000] = 2000000;
     char *svg = NULL;
-    assert_int_equal(tmlp_svg_latency_histogram(v, 5000, "Latency <histogram> & \"tail\"", &svg, NULL), TMLP_OK);
+    assert_int_equal(tmlp_svg_latency_histogram(v, 5000, TMLP_PCT_LOADGEN, "Latency <histogram> & \"tail\"", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "&lt;histogram&gt; &amp; &quot;tail&quot;"));
     assert_non_null(strstr(svg, "p99"));
     assert_non_null(strstr(svg, "latency (\xC2\xB5s)"));
@@ -138,13 +140,13 @@ static void test_histogram(void **state)
     /* a long tail (p99 > 3 x p50) switches to a log-scale x axis */
     for (int64_t i = 0; i < 5000; i++)
         if (i % 20 == 0) v[i] *= 10;
-    assert_int_equal(tmlp_svg_latency_histogram(v, 5000, "Long tail", &svg, NULL), TMLP_OK);
+    assert_int_equal(tmlp_svg_latency_histogram(v, 5000, TMLP_PCT_LOADGEN, "Long tail", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, "log scale"));
     assert_latency_axis_covers(svg, 'x', v, 5000, 0);
     assert_renders(tmp, svg, "hist_log");
     tmlp_report_string_free(svg);
     /* one value: degenerate range still renders */
-    assert_int_equal(tmlp_svg_latency_histogram(v, 1, NULL, &svg, NULL), TMLP_OK);
+    assert_int_equal(tmlp_svg_latency_histogram(v, 1, TMLP_PCT_LOADGEN, NULL, &svg, NULL), TMLP_OK);
     assert_renders(tmp, svg, "hist1");
     tmlp_report_string_free(svg);
     free(v);
@@ -155,7 +157,7 @@ static void test_cdf(void **state)
     test_tmpdir *tmp = *state;
     int64_t *v = fake_latencies(20000, 2);
     char *svg = NULL;
-    assert_int_equal(tmlp_svg_latency_cdf(v, 20000, "CDF", &svg, NULL), TMLP_OK);
+    assert_int_equal(tmlp_svg_latency_cdf(v, 20000, TMLP_PCT_LOADGEN, "CDF", &svg, NULL), TMLP_OK);
     assert_non_null(strstr(svg, ">99.9<"));
     assert_latency_axis_covers(svg, 'x', v, 20000, 0);
     assert_renders(tmp, svg, "cdf");
@@ -164,7 +166,7 @@ static void test_cdf(void **state)
     /* p99.9 / p50 large (a 512 us tail on a 13-60 us body): log-scale x, covering both */
     int64_t n = 20000;
     v = body_and_tail(n);
-    assert_int_equal(tmlp_svg_latency_cdf(v, n, "CDF, long tail", &svg, NULL), TMLP_OK);
+    assert_int_equal(tmlp_svg_latency_cdf(v, n, TMLP_PCT_LOADGEN, "CDF, long tail", &svg, NULL), TMLP_OK);
     double lo, hi, u;
     int lg;
     axis_of(svg, 'x', &lo, &hi, &lg, &u);
@@ -174,7 +176,7 @@ static void test_cdf(void **state)
     assert_renders(tmp, svg, "cdf_log");
     tmlp_report_string_free(svg);
     /* and the histogram of the same data */
-    assert_int_equal(tmlp_svg_latency_histogram(v, n, "Histogram, long tail", &svg, NULL), TMLP_OK);
+    assert_int_equal(tmlp_svg_latency_histogram(v, n, TMLP_PCT_LOADGEN, "Histogram, long tail", &svg, NULL), TMLP_OK);
     axis_of(svg, 'x', &lo, &hi, &lg, &u);
     assert_true(lg);
     assert_latency_axis_covers(svg, 'x', v, n, 0);
@@ -182,7 +184,7 @@ static void test_cdf(void **state)
     tmlp_report_string_free(svg);
     /* a narrow distribution stays linear */
     for (int64_t i = 0; i < n; i++) v[i] = 40000 + i % 1000;
-    assert_int_equal(tmlp_svg_latency_cdf(v, n, "CDF, narrow", &svg, NULL), TMLP_OK);
+    assert_int_equal(tmlp_svg_latency_cdf(v, n, TMLP_PCT_LOADGEN, "CDF, narrow", &svg, NULL), TMLP_OK);
     axis_of(svg, 'x', &lo, &hi, &lg, &u);
     assert_false(lg);
     assert_latency_axis_covers(svg, 'x', v, n, 0);
@@ -272,10 +274,39 @@ static void test_bad_args(void **state)
     (void)state;
     char *svg = NULL;
     int64_t v[2] = {5, -1};
-    assert_int_equal(tmlp_svg_latency_cdf(v, 0, NULL, &svg, NULL), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_svg_latency_cdf(v, 2, NULL, &svg, NULL), TMLP_ERR_ARG);
-    assert_int_equal(tmlp_svg_latency_histogram(NULL, 2, NULL, &svg, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_svg_latency_cdf(v, 0, TMLP_PCT_LOADGEN, NULL, &svg, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_svg_latency_cdf(v, 2, TMLP_PCT_LOADGEN, NULL, &svg, NULL), TMLP_ERR_ARG);
+    assert_int_equal(tmlp_svg_latency_histogram(NULL, 2, TMLP_PCT_LOADGEN, NULL, &svg, NULL), TMLP_ERR_ARG);
     assert_null(svg);
+}
+
+/* The markers follow the run's percentile method, by the library's one rule: over
+ * {100, 200} ns LoadGen's p50 is sorted[floor(2 x 0.5)] = 200 ns, linear's 150 ns. */
+static void test_marker_method(void **state)
+{
+    (void)state;
+    const int64_t v[2] = {100, 200};
+    char *svg = NULL;
+    assert_int_equal(tmlp_svg_latency_histogram(v, 2, TMLP_PCT_LOADGEN, NULL, &svg, NULL), TMLP_OK);
+    assert_non_null(strstr(svg, "p50 = 200"));
+    tmlp_report_string_free(svg);
+    assert_int_equal(tmlp_svg_latency_histogram(v, 2, TMLP_PCT_LINEAR, NULL, &svg, NULL), TMLP_OK);
+    assert_non_null(strstr(svg, "p50 = 150"));
+    tmlp_report_string_free(svg);
+    /* the int64 and double forms agree for every method and p */
+    const int64_t w[7] = {1, 3, 3, 8, 20, 21, 400};
+    const double d[7] = {1, 3, 3, 8, 20, 21, 400};
+    for (int m = TMLP_PCT_LOADGEN; m <= TMLP_PCT_NEAREST_RANK; m++)
+        for (double p = 0; p <= 1.0; p += 0.05)
+            assert_true(tmlp_stats_percentile_sorted_i64(w, 7, p, (tmlp_percentile_method)m) ==
+                        tmlp_stats_percentile_sorted(d, 7, p, (tmlp_percentile_method)m));
+    int64_t lo, hi;
+    double t;
+    assert_int_equal(tmlp_stats_percentile_rank(0, 0.5, TMLP_PCT_LOADGEN, &lo, &hi, &t), 0);
+    assert_int_equal(tmlp_stats_percentile_rank(4, 0.5, TMLP_PCT_LINEAR, &lo, &hi, &t), 1);
+    assert_int_equal(lo, 1);
+    assert_int_equal(hi, 2);
+    assert_true(t == 0.5);
 }
 
 int main(void)
@@ -283,6 +314,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_histogram), cmocka_unit_test(test_cdf),    cmocka_unit_test(test_timeline),
         cmocka_unit_test(test_throughput), cmocka_unit_test(test_layers), cmocka_unit_test(test_bad_args),
+        cmocka_unit_test(test_marker_method),
     };
     return cmocka_run_group_tests(tests, test_tmpdir_setup, test_tmpdir_teardown);
 }

@@ -21,7 +21,8 @@
  * scripted fake SUT; tmlp_model_sut runs a tmlp_model (in the issuing thread for closed
  * loops, on worker threads with a session each for the server and offline).
  *
- * Ownership: tmlp_bench_run allocates the result; free it with tmlp_bench_result_destroy.
+ * Ownership: tmlp_bench_run_scenario allocates the result; free it with
+ * tmlp_bench_result_destroy.
  * Thread-safety: one run at a time per SUT; tmlp_bench_complete may be called from any
  * thread, concurrently.
  */
@@ -73,9 +74,12 @@ typedef struct tmlp_bench_progress {
 
 typedef struct tmlp_bench_result tmlp_bench_result; /* defined below */
 
-/* Settings. Get defaults from tmlp_bench_settings_default(scenario); units are in names.
- * A zero max_* means "no maximum". */
+/* Settings, grouped as LoadGen's test_settings.h groups them: what every run reads, then
+ * each scenario's own, then the find-peak search, the stopping rules, and the hooks a
+ * caller sets. Get defaults from tmlp_bench_settings_default(scenario); units are in the
+ * names; a zero max_* means "no maximum". A scenario ignores the other scenarios' fields. */
 typedef struct tmlp_bench_settings {
+    /* --- Every scenario ------------------------------------------------------------------ */
     tmlp_scenario scenario;
     tmlp_mode mode;                 /* default PERFORMANCE */
     uint64_t min_duration_ms;       /* default 600000 (LoadGen); bench_mlp passes shorter */
@@ -84,84 +88,94 @@ typedef struct tmlp_bench_settings {
                                        offline counts SAMPLES of its one query (LoadGen) */
     int64_t max_query_count;        /* 0 = none */
     int64_t warmup_queries;         /* issued first, excluded from statistics; default 0 */
-    double target_qps;              /* server: arrival rate, queries/s (> 0); default 1000 */
-    uint64_t target_latency_ns;     /* server latency bound; default 10 ms */
     double target_latency_percentile; /* fraction in (0,1): 0.90 single, 0.99 multi/server */
-    int64_t samples_per_query;      /* multi-stream; default 8 */
-    int64_t offline_batch_size;     /* offline; default 32 */
-    int64_t offline_sample_count;   /* offline: samples in the one query (>= 1 fixes it); 0 =
-                                       sized from offline_expected_qps, as LoadGen does */
+    uint64_t sample_seed;           /* which samples (uniform with replacement) */
+    tmlp_percentile_method percentile_method; /* default LOADGEN */
     int workers;                    /* informational here: the SUT owns its threads; default 1 */
     int blas_threads;               /* informational here: recorded in the result; default 1 */
-    uint64_t sample_seed;           /* which samples (uniform with replacement) */
-    uint64_t schedule_seed;         /* server arrival schedule */
-    int64_t max_outstanding_queries;/* server: issued but not complete; beyond it the run
-                                       ends INVALID ("overloaded"); default 65536. The
-                                       overload rule (overload_stop) usually ends an
-                                       overloaded run long before */
+    /* 1 (default) = the result keeps every per-query and per-sample record (start_ns,
+     * query_samples, sample_done_ns, issue_delay_ns), as traces and tmlp_bench_merge need;
+     * 0 = only latencies_ns, the run keeping ~17 bytes per single-sample query
+     * (docs/reliability.md) */
+    int keep_records;
+    /* How long the issuing thread may spin before it blocks while it waits for a
+     * closed-loop query or (server) for the next arrival. -1 (default) = decide at the run
+     * start: spin 100 us (closed loop; server and offline: 20 us) only when the usable CPUs
+     * leave a core free beside the issuer and settings.workers (src/bench/wait.c), else
+     * never; 0 = never spin; > 0 = spin at most this long (<= 1 ms). A spinning waiter is a
+     * running thread: on a machine without a spare core it takes the CPU from the SUT. */
+    int64_t wait_spin_ns;
+
+    /* --- Multi-stream -------------------------------------------------------------------- */
+    int64_t samples_per_query;      /* default 8 */
+
+    /* --- Server -------------------------------------------------------------------------- */
+    double target_qps;              /* arrival rate, queries/s (> 0); default 1000 */
+    uint64_t target_latency_ns;     /* latency bound; default 10 ms */
+    uint64_t schedule_seed;         /* the Poisson arrival schedule */
+    int64_t max_outstanding_queries;/* issued but not complete; beyond it the run ends
+                                       INVALID ("overloaded"); default 65536. The overload
+                                       rule (overload_stop) usually ends an overloaded run
+                                       long before */
+    /* 1 (default) = stop issuing as soon as the run cannot be VALID — more queries over the
+     * latency bound, certain or predicted at twice the SUT's measured service rate, than
+     * early stopping allows for the whole schedule (docs/harness.md, "Overload") — cancel
+     * the queued samples (tmlp_sut.cancel) and end INVALID "overloaded" with the numbers;
+     * a run that can still pass is never stopped. 0 = issue the whole schedule, as LoadGen
+     * does. */
+    int overload_stop;
+
+    /* --- Offline ------------------------------------------------------------------------- */
+    int64_t offline_batch_size;     /* default 32 */
+    int64_t offline_sample_count;   /* samples in the one query (>= 1 fixes it); 0 = sized
+                                       from offline_expected_qps, as LoadGen does */
+    /* LoadGen's offline query size. With offline_sample_count == 0 the one query holds
+     *     max(min_query_count, ceil(offline_expected_qps x min_duration_s x 1.1))
+     * samples (tmlp_workload_offline_samples) — a setting, never a timed calibration, so
+     * the same settings give the same workload. 0 = the SUT's sample count (one pass).
+     * Default 0. */
+    double offline_expected_qps;
+
+    /* --- Find-peak search (server, mode TMLP_MODE_FIND_PEAK) ------------------------------ */
+    double find_peak_precision;     /* relative width of the final QPS bracket; default 0.02 */
+    int64_t find_peak_max_runs;     /* default 20 */
+    double find_peak_min_qps;       /* never try a QPS below this; if none passed above it the
+                                       peak is 0 (INVALID). Default 0 = target_qps / 64 */
+    uint64_t find_peak_budget_ms;   /* start no new trial once the search has run this long
+                                       (the trial in progress finishes); default 0 = none */
+
+    /* --- Stopping rules ------------------------------------------------------------------ */
+    double early_stopping_confidence; /* c, default 0.99 */
     uint64_t drain_timeout_ms;      /* stall bound: a run whose SUT completes nothing for
                                        max(drain_timeout_ms, 20 x the mean interval between
                                        its completions so far) ends INVALID ("stalled" or
                                        "never completed"). A SUT that keeps completing is
                                        never cut off. Default 10000 */
-    double early_stopping_confidence; /* c, default 0.99 */
-    tmlp_percentile_method percentile_method; /* default LOADGEN */
-    double find_peak_precision;     /* relative width of the final QPS bracket; default 0.02 */
-    int64_t find_peak_max_runs;     /* default 20 */
-    const volatile int *stop;       /* optional: when *stop != 0, stop issuing, drain, and
-                                       mark the run INVALID (interrupted) */
-    void (*progress)(void *user, const tmlp_bench_progress *p); /* optional */
+
+    /* --- Hooks (all optional) ------------------------------------------------------------ */
+    const volatile int *stop;       /* when *stop != 0, stop issuing, drain, and mark the
+                                       run INVALID (interrupted) */
+    void (*progress)(void *user, const tmlp_bench_progress *p);
     void *progress_user;
-    /* added by the integration work: bounds of the find-peak search, so a SUT that cannot
-     * meet the bound on a noisy machine does not halve on for minutes */
-    double find_peak_min_qps;       /* never try a QPS below this; if none passed above it the
-                                       peak is 0 (INVALID). Default 0 = target_qps / 64 */
-    uint64_t find_peak_budget_ms;   /* start no new trial once the search has run this long
-                                       (the trial in progress finishes); default 0 = none */
-    /* added by the verdicts work (issue 9): LoadGen's offline query size. With
-     * offline_sample_count == 0 the one query holds
-     *     max(min_query_count, ceil(offline_expected_qps x min_duration_s x 1.1))
-     * samples — a setting, never a timed calibration, so the same settings give the same
-     * workload. 0 = the SUT's sample count (one pass). Default 0. */
-    double offline_expected_qps;
-    /* added by the wait work: how long the issuing thread may spin before it blocks while
-     * it waits for a closed-loop query or (server) for the next arrival. -1 (default) =
-     * decide at the run start: spin 100 us (closed loop; server and offline: 20 us) only
-     * when the usable CPUs leave a core free beside the issuer and settings.workers
-     * (src/bench/wait.c), else never; 0 = never
-     * spin; > 0 = spin at most this long (<= 1 ms). A spinning waiter is a running thread:
-     * on a machine without a spare core it takes the CPU from the SUT it measures. */
-    int64_t wait_spin_ns;
-    /* added by the multi-process work (issue 11): a run that is one PART of a larger run,
-     * e.g. one MPI rank of several (docs/bench_mlp.md, "More than one machine"). The harness knows
-     * nothing of processes; it only offers these plain hooks. */
+
+    /* --- One run in several parts (docs/bench_mlp.md, "More than one machine") -----------
+     * A run that is one PART of a larger run, e.g. one MPI rank of several. The harness
+     * knows nothing of processes; it only offers these plain hooks. */
     int64_t schedule_stride;        /* server: issue only the arrivals schedule_offset,
                                        schedule_offset + stride, ... of the schedule generated
                                        from schedule_seed/target_qps (the global schedule of
                                        all parts); default 1 (0 is read as 1) */
     int64_t schedule_offset;        /* 0 <= offset < stride; default 0 */
-    /* optional: called once per run, after the warm-up, just before the clock starts (also
-     * when the warm-up failed, so peers waiting in it are released) — a barrier across
-     * the parts gives them a common start */
+    /* called once per run, after the warm-up, just before the clock starts (also when the
+     * warm-up failed, so peers waiting in it are released) — a barrier across the parts
+     * gives them a common start */
     void (*on_start)(void *user);
-    /* optional: called once per run (each find-peak trial too) with the run's result, or
-     * with *result == NULL when this part failed (out of memory); it may replace *result,
-     * e.g. with the merged result of all parts, so that validity and the find-peak search
-     * follow the whole run. A non-OK return fails the run with that status. */
+    /* called once per run (each find-peak trial too) with the run's result, or with
+     * *result == NULL when this part failed (out of memory); it may replace *result, e.g.
+     * with the merged result of all parts, so that validity and the find-peak search follow
+     * the whole run. A non-OK return fails the run with that status. */
     tmlp_status (*on_result)(void *user, tmlp_bench_result **result, tmlp_error *err);
     void *hook_user;
-    /* added by the reliability work (issue 14): 1 (default) = the result keeps every
-     * per-query and per-sample record (start_ns, query_samples, sample_done_ns,
-     * issue_delay_ns), as traces and tmlp_bench_merge need; 0 = only latencies_ns, the
-     * run keeping ~17 bytes per single-sample query (docs/reliability.md) */
-    int keep_records;
-    /* added by the machine-fit work (issue 22): 1 (default) = a server run stops issuing as
-     * soon as it cannot be VALID — more queries over the latency bound, certain or
-     * predicted at twice the SUT's measured service rate, than early stopping allows for
-     * the whole schedule (docs/harness.md, "Overload") — cancels the queued samples
-     * (tmlp_sut.cancel) and ends INVALID "overloaded" with the numbers; a run that can
-     * still pass is never stopped. 0 = issue the whole schedule, as LoadGen does. */
-    int overload_stop;
 } tmlp_bench_settings;
 
 TMLP_API tmlp_bench_settings tmlp_bench_settings_default(tmlp_scenario s);
@@ -195,7 +209,7 @@ typedef struct tmlp_sut {
      * until its last outstanding sample completes (late completions are ignored, never
      * a use-after-free); a sample that never completes leaks that one run object. */
     void (*drain)(void *user, tmlp_bench_run *run);
-    /* Optional (added by the machine-fit work, issue 22): cancel. Called at most once per
+    /* Optional: cancel. Called at most once per
      * run, from the issuing thread, when the harness stops a run early — overloaded
      * (settings.overload_stop) or interrupted (settings.stop) — and before `drain`. The
      * SUT takes every sample of `run` it has not started out of its queue and reports each
@@ -302,25 +316,25 @@ typedef struct tmlp_bench_result {
      * "time budget ...", "run limit ..."); "" for other modes */
     char peak_note[256];
 
-    /* added by the verdicts work (issue 9) */
+    /* Early stopping and the offline plan */
     double es_estimate_p99_ns;      /* single-stream: LoadGen's second early-stopping estimate,
                                        at p = 0.99 (NaN if too few queries or other scenarios);
                                        es_estimate_ns holds the p90 one */
     int64_t es_p99_min_queries;     /* single-stream: queries the p99 estimate needs (662) */
     int64_t offline_samples_planned;/* offline: samples in the one query, as sized */
-    /* added by the wait work: the issuer's spin budget this run used (0 = it only
+    /* the issuer's spin budget this run used (0 = it only
      * blocked) and why, one line, e.g. "auto: block, spin 0 us (2 CPUs, 1 busy
      * elsewhere, 2 threads of ours)" */
     int64_t wait_spin_ns;
     char wait_policy[192];
-    /* added by the multi-process work: a result merged from parts (tmlp_bench_merge) keeps
+    /* a result merged from parts (tmlp_bench_merge) keeps
      * each part's figures here, in part order; NULL / 0 for a one-process result */
     int n_parts;
     struct tmlp_bench_part_summary *parts;
-    /* added by the reliability work (issue 14): measured samples the SUT reported with
+    /* measured samples the SUT reported with
      * TMLP_PRED_NONFINITE (NaN/Inf outputs); an accuracy run with any is INVALID */
     int64_t nonfinite;
-    /* added by the machine-fit work (issue 22): how an overloaded server run ended
+    /* how an overloaded server run ended
      * (settings.overload_stop, docs/harness.md "Overload") — every scheduled query is
      * accounted for: queries = issued; unissued_queries were scheduled but never issued;
      * of the issued samples, cancelled ones were dropped by the SUT's cancel callback
@@ -339,6 +353,24 @@ typedef struct tmlp_bench_result {
 TMLP_API tmlp_status tmlp_bench_run_scenario(const tmlp_bench_settings *settings, const tmlp_sut *sut,
                                              tmlp_bench_result **out, tmlp_error *err);
 TMLP_API void tmlp_bench_result_destroy(tmlp_bench_result *r);
+
+/* Append one reason (printf-style, cut at 255 bytes) to r->reasons; ignored past
+ * TMLP_MAX_REASONS. For tools that judge a result further (bench_mlp's repetitions add
+ * "repetition 2: ..."); it does not change r->valid. */
+TMLP_API void tmlp_bench_add_reason(tmlp_bench_result *r, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Samples in the one offline query that tmlp_bench_run_scenario will issue for `s` against
+ * a SUT of sample_count samples (LoadGen's rule; offline_expected_qps above): accuracy mode:
+ * sample_count; offline_sample_count if > 0; else max(min_query_count,
+ * ceil(offline_expected_qps x min_duration_s x 1.1)), or max(min_query_count, sample_count)
+ * without an expected QPS. A plan above TMLP_BENCH_MAX_OFFLINE_SAMPLES returns that bound + 1
+ * (the settings check refuses it). Pure arithmetic: a tool prints the plan or splits it
+ * into parts before the run. */
+TMLP_API int64_t tmlp_workload_offline_samples(const tmlp_bench_settings *s, int64_t sample_count);
 
 /* --- Memory a run needs ------------------------------------------------------------------
  *

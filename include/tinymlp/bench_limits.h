@@ -3,8 +3,8 @@
  * tmlp_bench_run_scenario refuses a setting outside these limits with TMLP_ERR_ARG and a
  * message naming the field; bench_mlp refuses the matching option with exit 2 before it
  * calls the library. Both read the numbers from here, so the CLI and the library can never
- * disagree (issue 14: the CLI capped --target-qps at 1e8 while the library accepted
- * 1e300 and grew its schedule toward 31 GB).
+ * disagree (a CLI that capped --target-qps at 1e8 while the library accepted 1e300
+ * would let a program grow its schedule toward 31 GB).
  *
  * Why these values: each keeps one run's plan within what a machine can hold and what the
  * harness's arithmetic can represent, while leaving every realistic run possible.

@@ -7,8 +7,8 @@
  *   - The library never changes the BLAS thread count. A program linking tinymlp runs
  *     OpenBLAS's default: OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) if set, else one
  *     thread per core. Each forward with batch > 1 may then spread over every core, and
- *     its time varies with what else runs (a user's batch-64 forward measured 548 us in one
- *     run and 1,231 us in the next). For repeatable timings, or when you run
+ *     its time varies with what else runs (twice as long from one run to the next is
+ *     common on a shared machine). For repeatable timings, or when you run
  *     sessions on several threads of your own, call tmlp_blas_set_threads(1, NULL) first.
  *   - bench_mlp and bench_forward pin 1 BLAS thread (--blas-threads N changes it) and the
  *     test suite sets OPENBLAS_NUM_THREADS=1.

@@ -88,8 +88,9 @@ typedef struct tmlp_allocator {
     void *user;
 } tmlp_allocator;
 
-/* Element types. The engine computes in F32; F16/BF16 weights are widened on load;
- * U8 is used for raw image data. */
+/* Element types of stored data. The engine computes in F32; F16/BF16 weights are widened
+ * on load; U8 is the type of raw image data sets (tmlp_dataset.u8, data.h), which reach a
+ * session through tmlp_session_forward_u8. A tmlp_tensor is always F32 (below). */
 typedef enum tmlp_dtype {
     TMLP_DTYPE_F32 = 0,
     TMLP_DTYPE_F16 = 1,
@@ -99,9 +100,13 @@ typedef enum tmlp_dtype {
 
 /* A tensor is a VIEW: it describes memory it does not own. Row-major, no strides.
  * A user may put one on the stack and point `data` at an array:
- *     float x[2 * 784];  tmlp_tensor in = tmlp_tensor_2d(x, 2, 784);            */
+ *     float x[2 * 784];  tmlp_tensor in = tmlp_tensor_2d(x, 2, 784);
+ * It views floats only: `dtype` is TMLP_DTYPE_F32 (tmlp_tensor_2d sets it, every output
+ * view has it), and tmlp_session_forward refuses any other with TMLP_ERR_SHAPE naming the
+ * call for it ("U8 (use tmlp_session_forward_u8)"). The field stays so that a view built
+ * by hand over the wrong memory is caught instead of read as floats. */
 typedef struct tmlp_tensor {
-    tmlp_dtype dtype;
+    tmlp_dtype dtype; /* TMLP_DTYPE_F32 */
     int32_t ndim;
     int64_t shape[4];
     float *data;
@@ -121,6 +126,10 @@ TMLP_API uint64_t tmlp_time_now_ns(void);
 
 /* "0.2.0" (TMLP_VERSION_STRING) */
 TMLP_API const char *tmlp_version(void);
+
+/* Free a string a tinymlp call returned through `char **out` (an SVG, a rendered report,
+ * trace events); NULL is fine. */
+TMLP_API void tmlp_report_string_free(char *s);
 
 #ifdef __cplusplus
 }

@@ -95,6 +95,24 @@ typedef struct tmlp_cpu_cache {
 
 TMLP_API void tmlp_cpu_cache_get(tmlp_cpu_cache *c);
 
+/* Where `bytes` of weights read once per forward live between forwards on a machine with
+ * caches c: "L2" (<= half the L2), "L3" (<= half the last level), else "DRAM" (streamed,
+ * with the kernels' software prefetch). Half: activations and neighbours share them.
+ * The rule the Dense dispatch reads; static string. */
+TMLP_API const char *tmlp_weights_residency(size_t bytes, const tmlp_cpu_cache *c);
+
+/* Sum of x[0..n) (x 64-byte aligned; any n) with the widest loads of kernel
+ * k (SCALAR for a kernel this CPU lacks): a streaming read as fast as that kernel could
+ * stream weights, the memory roof a tool compares a forward against (bench_mlp profile's
+ * bandwidth probe, bench_forward's "read" column). Thread-safe. */
+TMLP_API float tmlp_stream_sum(tmlp_kernel k, const float *x, size_t n);
+
+/* Advise 2 MB pages for the whole 2 MB pages inside [block, block + bytes) when it spans at
+ * least 4 MB (Linux MADV_HUGEPAGE; a no-op elsewhere or on failure), as the library does for
+ * packed weights. Call before the first write. A tool's buffer read against the weights
+ * then takes the same TLB misses (one per 2 MB, not per 4 KB). */
+TMLP_API void tmlp_mem_advise_huge(void *block, size_t bytes);
+
 #ifdef __cplusplus
 }
 #endif

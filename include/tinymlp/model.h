@@ -251,6 +251,13 @@ TMLP_API tmlp_status tmlp_model_layers_string(const tmlp_model *m, char *buf, si
                                               tmlp_error *err);
 /* Bytes held by the model's parameters. */
 TMLP_API size_t tmlp_model_param_bytes(const tmlp_model *m);
+/* For Dense layer i: the weight (out, in) and bias (out) it runs (any BatchNorm folded in;
+ * zeros for a bias-free layer), read-only, owned by the model and valid as long as it. For
+ * tools that compare the engine with a hand-written forward on the same weights (bench/
+ * bench_forward.c). TMLP_ERR_ARG if m is NULL, i is out of range or layer i is not a Dense;
+ * `err` (may be NULL) says which. Either out-pointer may be NULL. */
+TMLP_API tmlp_status tmlp_model_dense_params(const tmlp_model *m, int i, const float **weight,
+                                             const float **bias, tmlp_error *err);
 
 /* --- Preprocessing: how raw uint8 pixels become inputs ------------------------------ */
 /* x = (raw * scale - mean) / std, from __metadata__ "tinymlp.input_scale",
@@ -262,6 +269,13 @@ typedef struct tmlp_preprocess {
 } tmlp_preprocess;
 
 TMLP_API tmlp_preprocess tmlp_model_preprocess(const tmlp_model *m);
+/* The preprocessing as a 256-entry table, as every session builds it for forward_u8:
+ * table[v] = (v * scale - mean) / std, computed in double and rounded to float once. */
+TMLP_API void tmlp_preprocess_table(const tmlp_preprocess *p, float *table);
+/* dst[i] = table[src[i]] for i < n: the lookup tmlp_session_forward_u8 runs (AVX-512 where
+ * the CPU has it, else scalar; the same bits either way). For a tool that times the input
+ * stage apart from the forward (bench_mlp profile) and must preprocess exactly alike. */
+TMLP_API void tmlp_preprocess_u8(const float *table, const uint8_t *src, float *dst, int64_t n);
 /* Set the preprocessing of a model under construction (before any session). std != 0.
  * Errors: TMLP_ERR_ARG (NULL, non-finite, std == 0), TMLP_ERR_STATE (a session exists);
  * `err` (may be NULL) gets a message naming the values or the rule. */
@@ -283,9 +297,10 @@ TMLP_API tmlp_status tmlp_session_create(const tmlp_model *model, int64_t max_ba
 /* in: F32 (B, in_width) with 1 <= B <= max_batch (a 1-D tensor of in_width is B = 1).
  * out: set to an F32 (B, out_width) view into the session, valid until the next forward
  * or destroy on this session. Allocates nothing; `in` is only read (it may even be a
- * previous output of this session). A 784-512-512-10 model at batch B runs
- * Dense(sgemv if B == 1, else sgemm) with its ReLU fused into the bias add, twice, then
- * Dense and a row-wise Softmax.
+ * previous output of this session). A 784-512-512-10 model at batch B runs, twice, a
+ * Dense with its ReLU fused into the epilogue — our own kernel (scalar, AVX2, AVX-512) up
+ * to the layer's crossover batch, OpenBLAS above it (sgemv at B == 1, sgemm otherwise;
+ * kernels.h says which runs) — then a Dense and a row-wise Softmax.
  * Errors: TMLP_ERR_ARG (a NULL, in->data NULL), TMLP_ERR_SHAPE (not F32, ndim not 1 or 2,
  * wrong width, B < 1), TMLP_ERR_BATCH (B > max_batch). `err` (may be NULL) gets a message
  * naming the expected and actual value: "forward: input width 783, the model takes 784",

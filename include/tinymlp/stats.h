@@ -38,6 +38,17 @@ TMLP_API tmlp_status tmlp_percentile_method_parse(const char *name, tmlp_percent
 /* p in [0, 1] of an ascending-sorted array of n >= 1 values. NaN if n < 1 or p outside [0,1]. */
 TMLP_API double tmlp_stats_percentile_sorted(const double *sorted, int64_t n, double p,
                                              tmlp_percentile_method m);
+/* The same over int64 values (latencies in ns; bench_mlp and the SVG plots use it), as a
+ * double: the one rule, so a plot's p99 marker is the table's p99. */
+TMLP_API double tmlp_stats_percentile_sorted_i64(const int64_t *sorted, int64_t n, double p,
+                                                 tmlp_percentile_method m);
+/* The rule itself, for n ascending values of any type: percentile p under method m is
+ *     x[lo]                                  when lo == hi, else
+ *     lerp(x[lo], x[hi], t) = t >= 0.5 ? x[hi] - (x[hi] - x[lo]) (1 - t) : x[lo] + (x[hi] - x[lo]) t
+ * with 0 <= lo <= hi <= n - 1 (hi != lo only for LINEAR and MIDPOINT). Returns 1, or 0
+ * (nothing written) when n < 1, p is NaN or outside [0, 1], m is unknown or a pointer NULL. */
+TMLP_API int tmlp_stats_percentile_rank(int64_t n, double p, tmlp_percentile_method m, int64_t *lo,
+                                        int64_t *hi, double *t);
 
 /* LoadGen early stopping (c = confidence, 0.99 in LoadGen; p = the percentile, e.g. 0.90).
  * h(t): the smallest number of under-latency queries h with I_p(h, t+1) <= 1 - c.

@@ -13,7 +13,7 @@
  * and the chi-square(1) tail is P(X^2 > x) = P(|Z| > sqrt x) = erfc(sqrt(x / 2)).
  * Where next: bench/cmd_ab.c runs two models through this and states the verdict.
  */
-#include "tinymlp/report.h"
+#include "tinymlp/ab.h"
 #include "tinymlp/rng.h"
 
 #include "internal.h"

@@ -37,16 +37,15 @@
  * sample completes (bench.h, tmlp_sut.drain).
  *
  * Waiting without stealing the CPU: a spinning waiter is a running thread, and on a
- * machine without a spare core it takes the CPU from the SUT it waits for (2 cores, one
- * busy elsewhere: single-stream p50 of the shipped model 42.8 us with a 20 us spin here
- * and the worker's own, 17.1 us without; issue 9). So both waits block, and spin first
+ * machine without a spare core it takes the CPU from the SUT it waits for (the
+ * measurements: docs/harness.md section 4, docs/performance.md). So both waits block, and spin first
  * only for the budget decided once at the run start (settings.wait_spin_ns; by default
  * 100 us for a closed loop and 20 us for the server's arrivals when the usable CPUs leave a
  * core free beside the issuer and the SUT's workers, else 0 — wait.c says why; the two
  * values: SPIN_WAIT_NS, SPIN_ARRIVAL_NS). The server issuer sleeps to each arrival with the thread's
  * timer slack cut from the default 50 us to 1 ns (restored after), so without a spin its
- * issue delay is the wake-up latency (a few us on an idle core; bench_harness measures
- * it) instead of up to 50 us of slack; with a spin budget it wakes that much early and
+ * issue delay is the wake-up latency (bench_harness measures it) instead of up to 50 us
+ * of slack; with a spin budget it wakes that much early and
  * spins the rest. The budget and its reason are in the result (wait_spin_ns,
  * wait_policy).
  *
@@ -117,7 +116,7 @@ struct tmlp_bench_run {
     int64_t n_warm;      /* queries [0, n_warm) are warm-up (INT64_MAX while warming up) */
 
     /* Per query (issue order, warm-up first) — what the statistics need, compactly
-     * (issue 14: ~156 bytes per query were kept; a null single-stream run now keeps 17
+     * (a null single-stream run keeps 17 bytes per query
      * while it runs and 17 while the result is built, docs/reliability.md):
      *   q_lat     while in flight the latency origin (absolute ns: issue or scheduled
      *             time); once its last sample completed, the latency (ns). At the end its
@@ -358,6 +357,19 @@ tmlp_scenario tmlp_bench_run_get_scenario(const tmlp_bench_run *run)
     return run ? run->scenario : TMLP_SCENARIO_SINGLE_STREAM;
 }
 
+/* Mark sample `id` done (run->mu held): 1 if it was issued and not yet done, else 0 and,
+ * while the run lasts, an error (an unknown or repeated id: "fix the SUT"). */
+static int take_sample(tmlp_bench_run *run, uint64_t id)
+{
+    if (id >= (uint64_t)run->s_n || run->s_done[id]) {
+        if (!run->finished) run->errors++;
+        return 0;
+    }
+    run->s_done[id] = 1;
+    run->s_outstanding--;
+    return 1;
+}
+
 void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, int64_t n,
                          const int32_t *predictions)
 {
@@ -374,13 +386,7 @@ void tmlp_bench_complete(tmlp_bench_run *run, const tmlp_query_sample *samples, 
     }
     for (int64_t i = 0; i < n; i++) {
         uint64_t id = samples[i].id;
-        if (id >= (uint64_t)run->s_n || run->s_done[id]) {
-            if (!run->finished) run->errors++;
-            continue;
-        }
-        run->s_done[id] = 1;
-        run->s_outstanding--;
-        if (run->finished) continue;
+        if (!take_sample(run, id) || run->finished) continue;
         done_here++;
         if (run->s_tdone) run->s_tdone[id] = now;
         int64_t q = query_of(run, (int64_t)id);
@@ -433,13 +439,8 @@ void tmlp_bench_cancelled(tmlp_bench_run *run, const tmlp_query_sample *samples,
     pthread_mutex_lock(&run->mu);
     for (int64_t i = 0; i < n; i++) {
         uint64_t id = samples[i].id;
-        if (id >= (uint64_t)run->s_n || run->s_done[id]) {
-            if (!run->finished) run->errors++;
-            continue;
-        }
         /* accounted for, never completed: its query keeps q_left > 0 (latency -1) */
-        run->s_done[id] = 1;
-        run->s_outstanding--;
+        if (!take_sample(run, id)) continue;
         if (!run->finished && query_of(run, (int64_t)id) >= run->n_warm) run->cancelled++;
     }
     wake_waiters(run);
@@ -952,22 +953,12 @@ static int64_t *alloc_i64(int64_t n)
     return malloc(bytes);
 }
 
-/* Fill the result from the finished run. Completions after `finished` only touch
- * s_done / s_outstanding, so the records read here are stable. The measured part of
- * q_lat is copied into r->latencies_ns and unmapped, and the records
- * the statistics no longer need are freed before the sorted copy is made: the peak is
- * 8 bytes of latency + 8 of sorted copy per query (plus keep_records' arrays). */
-static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, tmlp_bench_result **out,
-                                tmlp_error *err)
+/* build_result, phase 1: the result with its record arrays (keep_records) and the settings
+ * as run (hooks cleared); NULL when out of memory. */
+static tmlp_bench_result *result_create(const ctx *c, int64_t m, int64_t n_meas)
 {
     const tmlp_bench_settings *s = c->s;
-    tmlp_bench_run *run = c->run;
-    int server = s->scenario == TMLP_SCENARIO_SERVER;
-    int64_t w = run->n_warm == INT64_MAX ? run->q_n : run->n_warm;
-    int64_t m = run->q_n - w;
-    int64_t s_first = w < run->q_n ? query_first(run, w) : run->s_n; /* measured samples follow */
-    int64_t n_meas = run->s_n - s_first;
-    int64_t t0 = c->t0;
+    const int server = s->scenario == TMLP_SCENARIO_SERVER;
     tmlp_bench_result *r = calloc(1, sizeof *r);
     int ok = r != NULL;
     if (ok && s->keep_records) {
@@ -979,8 +970,7 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
     }
     if (!ok) {
         tmlp_bench_result_destroy(r);
-        return tmlp_error_set(err, TMLP_ERR_NOMEM, "bench: cannot allocate the result of %lld queries",
-                              (long long)m);
+        return NULL;
     }
     r->settings = *s;
     r->settings.stop = NULL;
@@ -992,9 +982,18 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
     r->interrupted = c->out.interrupted;
     r->overloaded = c->out.overloaded;
     r->es_estimate_p99_ns = NAN;
-    r->run_start_ns = (uint64_t)t0;
+    r->run_start_ns = (uint64_t)c->t0;
+    return r;
+}
 
-    /* per measured query: counts and records; q_lat turns into the latencies (in place) */
+/* Phase 2: per measured query [w, w + m) its counts and records; q_lat's measured part
+ * becomes r->latencies_ns (NULL if out of memory), and the run's records the statistics no
+ * longer need are freed first (completions after `finished` touch only s_done). */
+static void result_take_records(ctx *c, tmlp_bench_result *r, int64_t w, int64_t m, int64_t s_first,
+                                int64_t n_meas)
+{
+    tmlp_bench_run *run = c->run;
+    const int64_t t0 = c->t0;
     int64_t n_done = 0, samples = 0, incomplete = 0;
     for (int64_t i = 0; i < m; i++) {
         int64_t q = w + i, ns = query_nsamp(run, q);
@@ -1009,8 +1008,6 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
             incomplete++;
         }
     }
-    /* the records the statistics no longer need go first, then q_lat's measured part
-     * moves into the result (completions after `finished` touch only s_done) */
     rec_free(run->q_left, sizeof(int32_t), run->q_cap);
     run->q_left = NULL;
     rec_free(run->s_index, sizeof(int32_t), run->s_cap);
@@ -1030,27 +1027,50 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
     r->samples = samples;
     r->completed_queries = n_done;
     c->out.incomplete_queries = incomplete;
+}
 
-    /* server issue delays (before the per-query records go) */
-    double *sorted = NULL;
-    if (server) {
-        sorted = malloc((size_t)(m > 0 ? m : 1) * sizeof(double));
-        if (!sorted) goto nomem;
+/* Phase 3: the ascending completed latencies into a new array (*sorted, n_done of them),
+ * after the server's issue delays, which reuse the same array first; r->latency and
+ * r->issue_delay. TMLP_ERR_NOMEM (nothing to free) when an array cannot be had. */
+static tmlp_status result_sorted(ctx *c, tmlp_bench_result *r, const int64_t *sched, int64_t w, int64_t m,
+                                 double **sorted, int64_t *n_done)
+{
+    const tmlp_bench_settings *s = c->s;
+    tmlp_bench_run *run = c->run;
+    double *v = NULL;
+    if (s->scenario == TMLP_SCENARIO_SERVER) {
+        v = malloc((size_t)(m > 0 ? m : 1) * sizeof(double));
+        if (!v) return TMLP_ERR_NOMEM;
         /* origin of measured query i = t0 + sched[i]: the server issues the schedule in order */
-        for (int64_t i = 0; i < m; i++) sorted[i] = (double)(run->q_issue[w + i] - (t0 + sched[i]));
-        tmlp_sort_doubles(sorted, m); /* in place: qsort would malloc a copy */
-        r->issue_delay = tmlp_bench_summarize(sorted, m, s->percentile_method);
+        for (int64_t i = 0; i < m; i++) v[i] = (double)(run->q_issue[w + i] - (c->t0 + sched[i]));
+        tmlp_sort_doubles(v, m); /* in place: qsort would malloc a copy */
+        r->issue_delay = tmlp_bench_summarize(v, m, s->percentile_method);
     }
     rec_free(run->q_issue, sizeof(int64_t), run->q_cap);
     run->q_issue = NULL;
-    if (!sorted) sorted = malloc((size_t)(m > 0 ? m : 1) * sizeof(double));
-    if (!r->latencies_ns || !sorted) goto nomem;
-    n_done = 0;
+    if (!v) v = malloc((size_t)(m > 0 ? m : 1) * sizeof(double));
+    if (!r->latencies_ns || !v) {
+        free(v);
+        return TMLP_ERR_NOMEM;
+    }
+    int64_t n = 0;
     for (int64_t i = 0; i < m; i++)
-        if (r->latencies_ns[i] >= 0) sorted[n_done++] = (double)r->latencies_ns[i];
-    tmlp_sort_doubles(sorted, n_done);
-    r->latency = tmlp_bench_summarize(sorted, n_done, s->percentile_method);
+        if (r->latencies_ns[i] >= 0) v[n++] = (double)r->latencies_ns[i];
+    tmlp_sort_doubles(v, n);
+    r->latency = tmlp_bench_summarize(v, n, s->percentile_method);
+    *sorted = v;
+    *n_done = n;
+    return TMLP_OK;
+}
 
+/* Phase 4: the scenario's duration (what the min-duration check reads) and throughput;
+ * offline's percentiles over its samples. TMLP_ERR_NOMEM for offline's per-sample array. */
+static tmlp_status result_scenario(ctx *c, tmlp_bench_result *r, const int64_t *sched, int64_t m, int64_t n_done,
+                                   int64_t s_first, int64_t n_meas)
+{
+    const tmlp_bench_settings *s = c->s;
+    const tmlp_bench_run *run = c->run;
+    const int64_t t0 = c->t0;
     switch (s->scenario) {
     case TMLP_SCENARIO_SINGLE_STREAM:
     case TMLP_SCENARIO_MULTI_STREAM:
@@ -1073,7 +1093,7 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
         /* LoadGen's offline percentiles: over the SAMPLES, each from the query's start
          * (t = 0) to its completion; one query's latency would be the whole run. */
         double *per = malloc((size_t)(n_meas > 0 ? n_meas : 1) * sizeof(double));
-        if (!per) goto nomem;
+        if (!per) return TMLP_ERR_NOMEM;
         int64_t k = 0;
         for (int64_t i = 0; i < n_meas; i++) {
             int64_t done = run->s_tdone[s_first + i];
@@ -1085,11 +1105,18 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
         break;
     }
     }
+    return TMLP_OK;
+}
 
+/* Phase 5: errors, overload, accuracy, predictions (moved from the run) and the digest. */
+static void result_counts(ctx *c, tmlp_bench_result *r, const int64_t *sched, int64_t n_sched, int64_t m)
+{
+    const tmlp_bench_settings *s = c->s;
+    tmlp_bench_run *run = c->run;
     r->errors = run->errors + c->out.never_completed + (s->mode == TMLP_MODE_ACCURACY ? run->nonfinite : 0);
     r->never_completed = c->out.never_completed;
     r->cancelled = run->cancelled;
-    r->unissued_queries = server && n_sched > m ? n_sched - m : 0;
+    r->unissued_queries = s->scenario == TMLP_SCENARIO_SERVER && n_sched > m ? n_sched - m : 0;
     r->service_qps = run->busy_n >= TMLP_OVERLOAD_MIN_BUSY && run->busy_ns > 0
                          ? (double)run->busy_n * 1e9 / (double)run->busy_ns : NAN;
     r->stopped_at_ns = c->out.overloaded ? (uint64_t)(c->out.overload_at_s * 1e9) : 0;
@@ -1103,15 +1130,40 @@ static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, t
         run->pred = NULL;
     }
     r->workload_digest = tmlp_workload_digest(&r->settings, run->sample_count, sched, n_sched);
+}
+
+/* Fill the result from the finished run. Completions after `finished` only touch
+ * s_done / s_outstanding, so the records read here are stable. The measured part of
+ * q_lat is copied into r->latencies_ns and unmapped, and the records
+ * the statistics no longer need are freed before the sorted copy is made: the peak is
+ * 8 bytes of latency + 8 of sorted copy per query (plus keep_records' arrays). */
+static tmlp_status build_result(ctx *c, const int64_t *sched, int64_t n_sched, tmlp_bench_result **out,
+                                tmlp_error *err)
+{
+    tmlp_bench_run *run = c->run;
+    int64_t w = run->n_warm == INT64_MAX ? run->q_n : run->n_warm;
+    int64_t m = run->q_n - w;
+    int64_t s_first = w < run->q_n ? query_first(run, w) : run->s_n; /* measured samples follow */
+    int64_t n_meas = run->s_n - s_first;
+    tmlp_bench_result *r = result_create(c, m, n_meas);
+    if (!r)
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "bench: cannot allocate the result of %lld queries",
+                              (long long)m);
+    result_take_records(c, r, w, m, s_first, n_meas);
+    double *sorted = NULL;
+    int64_t n_done = 0;
+    if (result_sorted(c, r, sched, w, m, &sorted, &n_done) != TMLP_OK ||
+        result_scenario(c, r, sched, m, n_done, s_first, n_meas) != TMLP_OK) {
+        free(sorted);
+        tmlp_bench_result_destroy(r);
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "bench: cannot allocate the statistics of %lld queries",
+                              (long long)m);
+    }
+    result_counts(c, r, sched, n_sched, m);
     tmlp_bench_validate(r, sorted, n_done, &c->out);
     free(sorted);
     *out = r;
     return TMLP_OK;
-nomem:
-    free(sorted);
-    tmlp_bench_result_destroy(r);
-    return tmlp_error_set(err, TMLP_ERR_NOMEM, "bench: cannot allocate the statistics of %lld queries",
-                          (long long)m);
 }
 
 /* --- settings ---------------------------------------------------------------------------- */
@@ -1228,6 +1280,104 @@ tmlp_status tmlp_bench_settings_check(const tmlp_bench_settings *s, const tmlp_s
 
 /* --- one run ------------------------------------------------------------------------------ */
 
+/* The plan, phase 1 (server): the arrival schedule, generated before the clock starts;
+ * one part of a multi-part run keeps every stride-th arrival of the global schedule (times
+ * unchanged: they are offsets from the common start). *n_total: arrivals of all parts. */
+static tmlp_status plan_schedule(const tmlp_bench_settings *s, const tmlp_sut *sut, int accuracy, int64_t **sched,
+                                 int64_t *n_sched, int64_t *n_total, tmlp_error *err)
+{
+    tmlp_status st = tmlp_schedule_generate(s->schedule_seed, s->target_qps, accuracy ? sut->sample_count : 0,
+                                            s->min_query_count, s->min_duration_ms * 1000000ULL,
+                                            s->max_query_count, s->max_duration_ms * 1000000ULL, sched, n_sched,
+                                            err);
+    if (st != TMLP_OK) return st;
+    *n_total = *n_sched;
+    int64_t stride = s->schedule_stride > 1 ? s->schedule_stride : 1;
+    if (stride > 1 && !accuracy) {
+        int64_t k = 0;
+        for (int64_t i = s->schedule_offset; i < *n_sched; i += stride) (*sched)[k++] = (*sched)[i];
+        *n_sched = k;
+    }
+    return TMLP_OK;
+}
+
+/* Phase 2: how long the issuer may spin (settings.wait_spin_ns, or decided now once our own
+ * threads are idle: wait.c), with the line that says why. */
+static void plan_wait_policy(ctx *c, const tmlp_bench_settings *s)
+{
+    const int64_t settled_ns = tmlp_wait_own_threads_idle(SETTLE_MAX_NS);
+    if (s->wait_spin_ns < 0) {
+        const int closed = s->scenario == TMLP_SCENARIO_SINGLE_STREAM || s->scenario == TMLP_SCENARIO_MULTI_STREAM;
+        c->spin_ns = tmlp_wait_spin_budget(1 + s->workers, closed ? SPIN_WAIT_NS : SPIN_ARRIVAL_NS,
+                                           c->wait_policy, sizeof c->wait_policy);
+    } else {
+        c->spin_ns = s->wait_spin_ns;
+        snprintf(c->wait_policy, sizeof c->wait_policy, "set: %s %.0f us (settings.wait_spin_ns)",
+                 c->spin_ns > 0 ? "spin" : "block, spin", (double)c->spin_ns * 1e-3);
+    }
+    if (settled_ns >= 1000000) {
+        const size_t used = strlen(c->wait_policy);
+        snprintf(c->wait_policy + used, sizeof c->wait_policy - used,
+                 "; waited %.0f ms for this process's other threads to go idle%s",
+                 (double)settled_ns * 1e-6, settled_ns >= SETTLE_MAX_NS ? " (gave up)" : "");
+    }
+}
+
+/* Phase 3: pre-size the per-query arrays for the planned run (closed loops may run longer
+ * and then grow by doubling), capped so a huge plan only costs memory once it happens.
+ * 0 when out of memory; *nq_out: the queries reserved. */
+static int plan_reserve(tmlp_bench_run *run, const tmlp_bench_settings *s, const tmlp_sut *sut, int accuracy,
+                        int64_t n_sched, int64_t *nq_out)
+{
+    int64_t per_query = s->scenario == TMLP_SCENARIO_MULTI_STREAM ? s->samples_per_query : 1;
+    int64_t nq = s->scenario == TMLP_SCENARIO_SERVER ? n_sched
+                 : s->scenario == TMLP_SCENARIO_OFFLINE ? 1
+                 : accuracy ? (sut->sample_count + per_query - 1) / per_query
+                            : tmlp_workload_planned_queries(s);
+    if (nq > (1 << 22)) nq = 1 << 22;
+    nq += s->warmup_queries < (1 << 20) ? s->warmup_queries : (1 << 20);
+    *nq_out = nq;
+    return reserve_exact(run, nq + 1, (nq + 1) * per_query);
+}
+
+/* Phase 4: issue the scenario, then drain as long as the SUT makes progress (stall bound)
+ * or until a stop request; afterwards completions only release samples. */
+static void run_and_drain(ctx *c, const int64_t *sched, int64_t n_sched)
+{
+    const tmlp_bench_settings *s = c->s;
+    const tmlp_sut *sut = c->sut;
+    tmlp_bench_run *run = c->run;
+    switch (s->scenario) {
+    case TMLP_SCENARIO_SINGLE_STREAM:
+    case TMLP_SCENARIO_MULTI_STREAM: run_closed_loop(c); break;
+    case TMLP_SCENARIO_SERVER: run_server(c, sched, n_sched); break;
+    case TMLP_SCENARIO_OFFLINE: run_offline(c, s->offline_sample_count); break;
+    }
+    meet(c); /* no-op unless the scenario ended before its clock started */
+    if (sut->flush) sut->flush(sut->user, run);
+    drain_run(c);
+    if (stop_requested(c) && !c->out.interrupted) c->out.interrupted = 1; /* e.g. during the offline wait */
+    pthread_mutex_lock(&run->mu);
+    run->finished = 1;
+    c->out.never_completed = run->s_outstanding;
+    pthread_mutex_unlock(&run->mu);
+    if (sut->drain) sut->drain(sut->user, run);
+}
+
+/* Phase 5: free the run, unless the SUT still holds samples of it and has no drain: then
+ * its last completion frees it (never used after free). */
+static void run_release(tmlp_bench_run *run, const tmlp_sut *sut)
+{
+    int keep = 0;
+    pthread_mutex_lock(&run->mu);
+    if (!sut->drain && run->s_outstanding > 0) {
+        run->release_on_zero = 1;
+        keep = 1;
+    }
+    pthread_mutex_unlock(&run->mu);
+    if (!keep) run_free(run);
+}
+
 tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *sut, tmlp_bench_result **out,
                                 tmlp_error *err)
 {
@@ -1243,21 +1393,9 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
 
     /* The workload that does not depend on the clock exists before the clock starts. */
     int64_t *sched = NULL, n_sched = 0, n_total = 0;
-    if (s->scenario == TMLP_SCENARIO_SERVER) {
-        st = tmlp_schedule_generate(s->schedule_seed, s->target_qps, accuracy ? sut->sample_count : 0,
-                                    s->min_query_count, s->min_duration_ms * 1000000ULL, s->max_query_count,
-                                    s->max_duration_ms * 1000000ULL, &sched, &n_sched, err);
-        if (st != TMLP_OK) return st;
-        n_total = n_sched;
-        /* One part of a multi-part run keeps every stride-th arrival of the global schedule
-         * (times unchanged: they are offsets from the common start). */
-        int64_t stride = s->schedule_stride > 1 ? s->schedule_stride : 1;
-        if (stride > 1 && !accuracy) {
-            int64_t k = 0;
-            for (int64_t i = s->schedule_offset; i < n_sched; i += stride) sched[k++] = sched[i];
-            n_sched = k;
-        }
-    }
+    if (s->scenario == TMLP_SCENARIO_SERVER &&
+        (st = plan_schedule(s, sut, accuracy, &sched, &n_sched, &n_total, err)) != TMLP_OK)
+        return st;
     int64_t chunk = 1;
     if (s->scenario == TMLP_SCENARIO_MULTI_STREAM) chunk = s->samples_per_query;
     if (s->scenario == TMLP_SCENARIO_OFFLINE) chunk = s->offline_batch_size;
@@ -1282,34 +1420,9 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
         c->allowed = tmlp_overload_allowed_late(s->target_latency_percentile, s->early_stopping_confidence, n_total);
         c->watch = c->allowed >= 0; /* a run too short for early stopping has no latency rule to break */
     }
-    /* Our own threads first: none may still be busy when the run starts (wait.c) */
-    const int64_t settled_ns = tmlp_wait_own_threads_idle(SETTLE_MAX_NS);
-    if (s->wait_spin_ns < 0) {
-        const int closed = s->scenario == TMLP_SCENARIO_SINGLE_STREAM || s->scenario == TMLP_SCENARIO_MULTI_STREAM;
-        c->spin_ns = tmlp_wait_spin_budget(1 + s->workers, closed ? SPIN_WAIT_NS : SPIN_ARRIVAL_NS,
-                                           c->wait_policy, sizeof c->wait_policy);
-    } else {
-        c->spin_ns = s->wait_spin_ns;
-        snprintf(c->wait_policy, sizeof c->wait_policy, "set: %s %.0f us (settings.wait_spin_ns)",
-                 c->spin_ns > 0 ? "spin" : "block, spin", (double)c->spin_ns * 1e-3);
-    }
-    if (settled_ns >= 1000000) {
-        const size_t used = strlen(c->wait_policy);
-        snprintf(c->wait_policy + used, sizeof c->wait_policy - used,
-                 "; waited %.0f ms for this process's other threads to go idle%s",
-                 (double)settled_ns * 1e-6, settled_ns >= SETTLE_MAX_NS ? " (gave up)" : "");
-    }
-
-    /* Pre-size the per-query arrays for the planned run (closed loops may run longer and
-     * then grow by doubling). Capped so a huge plan only costs memory once it happens. */
-    int64_t per_query = s->scenario == TMLP_SCENARIO_MULTI_STREAM ? s->samples_per_query : 1;
-    int64_t nq = s->scenario == TMLP_SCENARIO_SERVER ? n_sched
-                 : s->scenario == TMLP_SCENARIO_OFFLINE ? 1
-                 : accuracy ? (sut->sample_count + per_query - 1) / per_query
-                            : tmlp_workload_planned_queries(s);
-    if (nq > (1 << 22)) nq = 1 << 22;
-    nq += s->warmup_queries < (1 << 20) ? s->warmup_queries : (1 << 20);
-    if (!reserve_exact(run, nq + 1, (nq + 1) * per_query)) {
+    plan_wait_policy(c, s);
+    int64_t nq;
+    if (!plan_reserve(run, s, sut, accuracy, n_sched, &nq)) {
         free(c);
         run_free(run);
         free(buf);
@@ -1318,39 +1431,14 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
                               (long long)nq);
     }
 
-    switch (s->scenario) {
-    case TMLP_SCENARIO_SINGLE_STREAM:
-    case TMLP_SCENARIO_MULTI_STREAM: run_closed_loop(c); break;
-    case TMLP_SCENARIO_SERVER: run_server(c, sched, n_sched); break;
-    case TMLP_SCENARIO_OFFLINE: run_offline(c, eff.offline_sample_count); break;
-    }
-    meet(c); /* no-op unless the scenario ended before its clock started */
-    if (sut->flush) sut->flush(sut->user, run);
-
-    /* Drain: as long as the SUT makes progress (stall bound), or until a stop request. */
-    drain_run(c);
-    if (stop_requested(c) && !c->out.interrupted) c->out.interrupted = 1; /* e.g. during the offline wait */
-    pthread_mutex_lock(&run->mu);
-    run->finished = 1;
-    c->out.never_completed = run->s_outstanding;
-    pthread_mutex_unlock(&run->mu);
-    if (sut->drain) sut->drain(sut->user, run);
-
+    run_and_drain(c, sched, n_sched);
     if (c->nomem) st = tmlp_error_set(err, TMLP_ERR_NOMEM, "bench: out of memory recording queries");
     else st = build_result(c, sched, n_sched, out, err);
     if (st == TMLP_OK) {
         (*out)->wait_spin_ns = c->spin_ns;
         snprintf((*out)->wait_policy, sizeof (*out)->wait_policy, "%s", c->wait_policy);
     }
-
-    int keep = 0;
-    pthread_mutex_lock(&run->mu);
-    if (!sut->drain && run->s_outstanding > 0) {
-        run->release_on_zero = 1;
-        keep = 1;
-    }
-    pthread_mutex_unlock(&run->mu);
-    if (!keep) run_free(run);
+    run_release(run, sut);
     free(buf);
     free(sched);
     free(c);
@@ -1365,15 +1453,4 @@ tmlp_status tmlp_bench_run_once(const tmlp_bench_settings *s, const tmlp_sut *su
         }
     }
     return st;
-}
-
-tmlp_status tmlp_bench_run_scenario(const tmlp_bench_settings *settings, const tmlp_sut *sut,
-                                    tmlp_bench_result **out, tmlp_error *err)
-{
-    if (out) *out = NULL;
-    tmlp_status st = tmlp_bench_settings_check(settings, sut, err);
-    if (st != TMLP_OK) return st;
-    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "bench: out is NULL");
-    if (settings->mode == TMLP_MODE_FIND_PEAK) return tmlp_bench_find_peak(settings, sut, out, err);
-    return tmlp_bench_run_once(settings, sut, out, err);
 }

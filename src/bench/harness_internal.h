@@ -47,13 +47,8 @@ tmlp_status tmlp_schedule_generate(uint64_t seed, double qps, int64_t exact_coun
  * max_query_count. (A longer run issues the same first queries: the stream is prefix-stable.) */
 int64_t tmlp_workload_planned_queries(const tmlp_bench_settings *s);
 
-/* Samples in the offline query (LoadGen's rule; bench.h, offline_expected_qps):
- * accuracy mode: sample_count; offline_sample_count if > 0; else
- * max(min_query_count, ceil(offline_expected_qps x min_duration_s x 1.1)), or
- * max(min_query_count, sample_count) without an expected QPS. A plan above
- * TMLP_OFFLINE_MAX_PLANNED is refused by the settings check (memory: ~33 bytes/sample). */
+/* tmlp_workload_offline_samples (bench.h) refuses a plan above this (memory: ~33 bytes/sample). */
 #define TMLP_OFFLINE_MAX_PLANNED TMLP_BENCH_MAX_OFFLINE_SAMPLES
-int64_t tmlp_workload_offline_samples(const tmlp_bench_settings *s, int64_t sample_count);
 
 /* FNV-1a over the scenario, the mode, the query shape, the SUT's sample count, the sample
  * indices of the planned queries in order and (server) every scheduled time. */
@@ -109,10 +104,6 @@ typedef struct tmlp_bench_outcome {
  * measured queries. */
 void tmlp_bench_validate(tmlp_bench_result *r, const double *sorted, int64_t n,
                          const tmlp_bench_outcome *o);
-
-/* Append one reason (printf-style); ignored past TMLP_MAX_REASONS. */
-void tmlp_bench_add_reason(tmlp_bench_result *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* Percentile summary of n ascending values (count 0 and NaNs if n == 0). */
 tmlp_latency_summary tmlp_bench_summarize(const double *sorted, int64_t n, tmlp_percentile_method m);

@@ -1,4 +1,4 @@
-/* memory.c — how much memory a run will keep, from its settings alone (issue 14, item 4).
+/* memory.c — how much memory a run will keep, from its settings alone.
  *
  * The byte counts follow the records of harness.c (struct tmlp_bench_run, build_result),
  * per query of k samples (k = samples_per_query for multi-stream, else 1); docs/reliability.md

@@ -132,14 +132,24 @@ static void keep_part_reasons(tmlp_bench_result *r, const tmlp_bench_result *p, 
             tmlp_bench_add_reason(r, "part %d: %.200s", i, p->reasons[j]);
 }
 
-tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_bench_result **out,
-                             tmlp_error *err)
+/* What the parts hold in all: queries m, recorded samples ns, predictions npred. */
+typedef struct merge_sizes {
+    int64_t m, ns, npred;
+    int all_pred, server;
+} merge_sizes;
+
+/* What the union of the per-query records counts. */
+typedef struct merge_tally {
+    int64_t n_done, done_samples, incomplete, last_done;
+} merge_tally;
+
+/* Phase 1: every part can be merged with part 0 (records kept, same scenario and mode);
+ * add up their sizes. */
+static tmlp_status merge_check(const tmlp_bench_result *const *parts, int k, merge_sizes *z, tmlp_error *err)
 {
-    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "merge: out is NULL");
-    *out = NULL;
-    if (!parts || k < 1) return tmlp_error_set(err, TMLP_ERR_ARG, "merge: need at least one part (got %d)", k);
-    int64_t m = 0, ns = 0, npred = 0;
-    int all_pred = 1, server = parts[0] && parts[0]->settings.scenario == TMLP_SCENARIO_SERVER;
+    memset(z, 0, sizeof *z);
+    z->all_pred = 1;
+    z->server = parts[0] && parts[0]->settings.scenario == TMLP_SCENARIO_SERVER;
     for (int i = 0; i < k; i++) {
         const tmlp_bench_result *p = parts[i];
         if (!p) return tmlp_error_set(err, TMLP_ERR_ARG, "merge: part %d is NULL", i);
@@ -151,36 +161,41 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
                                   tmlp_scenario_name(p->settings.scenario), tmlp_mode_name(p->settings.mode),
                                   tmlp_scenario_name(parts[0]->settings.scenario),
                                   tmlp_mode_name(parts[0]->settings.mode));
-        if (server && !p->issue_delay_ns && p->n_latencies > 0)
+        if (z->server && !p->issue_delay_ns && p->n_latencies > 0)
             return tmlp_error_set(err, TMLP_ERR_ARG, "merge: server part %d has no issue delays", i);
-        m += p->n_latencies;
-        ns += p->n_sample_done;
-        if (!p->predictions) all_pred = 0;
-        npred += p->n_predictions;
+        z->m += p->n_latencies;
+        z->ns += p->n_sample_done;
+        if (!p->predictions) z->all_pred = 0;
+        z->npred += p->n_predictions;
     }
+    return TMLP_OK;
+}
 
+/* Phase 2: the merged result's arrays (NULL, everything freed, on failure). */
+static tmlp_bench_result *merge_alloc(const merge_sizes *z, int k)
+{
     tmlp_bench_result *r = calloc(1, sizeof *r);
-    qref *order = alloc_n(m, sizeof *order);
-    double *sorted = alloc_n(m, sizeof *sorted);
-    if (r) {
-        r->latencies_ns = alloc_n(m, sizeof(int64_t));
-        r->start_ns = alloc_n(m, sizeof(int64_t));
-        r->query_samples = alloc_n(m, sizeof(int64_t));
-        r->sample_done_ns = alloc_n(ns, sizeof(int64_t));
-        if (server) r->issue_delay_ns = alloc_n(m, sizeof(int64_t));
-        if (all_pred) r->predictions = alloc_n(npred, sizeof(int32_t));
-        r->parts = alloc_n(k, sizeof *r->parts);
-    }
-    if (!r || !order || !sorted || !r->latencies_ns || !r->start_ns || !r->query_samples || !r->sample_done_ns ||
-        (server && !r->issue_delay_ns) || (all_pred && !r->predictions) || !r->parts) {
+    if (!r) return NULL;
+    r->latencies_ns = alloc_n(z->m, sizeof(int64_t));
+    r->start_ns = alloc_n(z->m, sizeof(int64_t));
+    r->query_samples = alloc_n(z->m, sizeof(int64_t));
+    r->sample_done_ns = alloc_n(z->ns, sizeof(int64_t));
+    if (z->server) r->issue_delay_ns = alloc_n(z->m, sizeof(int64_t));
+    if (z->all_pred) r->predictions = alloc_n(z->npred, sizeof(int32_t));
+    r->parts = alloc_n(k, sizeof *r->parts);
+    if (!r->latencies_ns || !r->start_ns || !r->query_samples || !r->sample_done_ns ||
+        (z->server && !r->issue_delay_ns) || (z->all_pred && !r->predictions) || !r->parts) {
         tmlp_bench_result_destroy(r);
-        free(order);
-        free(sorted);
-        return tmlp_error_set(err, TMLP_ERR_NOMEM, "merge: cannot allocate the union of %lld queries",
-                              (long long)m);
+        return NULL;
     }
+    return r;
+}
 
-    /* The union of the per-query records, in start order. */
+/* Phase 3: the union of the per-query records, in start order; the completed latencies go
+ * to sorted[0, t->n_done) (unsorted yet). */
+static void merge_union(tmlp_bench_result *r, const tmlp_bench_result *const *parts, int k, const merge_sizes *z,
+                        qref *order, double *sorted, merge_tally *t)
+{
     int64_t n = 0;
     for (int i = 0; i < k; i++) {
         const tmlp_bench_result *p = parts[i];
@@ -190,32 +205,36 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
             sf += p->query_samples[q];
         }
     }
-    qsort(order, (size_t)m, sizeof *order, cmp_qref);
-    int64_t n_done = 0, s_out = 0, done_samples = 0, incomplete = 0, last_done = 0;
-    for (int64_t j = 0; j < m; j++) {
+    qsort(order, (size_t)z->m, sizeof *order, cmp_qref);
+    memset(t, 0, sizeof *t);
+    int64_t s_out = 0;
+    for (int64_t j = 0; j < z->m; j++) {
         const tmlp_bench_result *p = parts[order[j].part];
         int64_t q = order[j].q, nq = p->query_samples[q];
         r->latencies_ns[j] = p->latencies_ns[q];
         r->start_ns[j] = p->start_ns[q];
         r->query_samples[j] = nq;
-        if (server) r->issue_delay_ns[j] = p->issue_delay_ns[q];
+        if (z->server) r->issue_delay_ns[j] = p->issue_delay_ns[q];
         for (int64_t s = 0; s < nq && order[j].sfirst + s < p->n_sample_done; s++) {
             int64_t d = p->sample_done_ns[order[j].sfirst + s];
             r->sample_done_ns[s_out++] = d;
-            if (d >= 0) done_samples++;
+            if (d >= 0) t->done_samples++;
         }
         if (p->latencies_ns[q] >= 0) {
-            sorted[n_done++] = (double)p->latencies_ns[q];
+            sorted[t->n_done++] = (double)p->latencies_ns[q];
             int64_t end = p->start_ns[q] + p->latencies_ns[q];
-            if (end > last_done) last_done = end;
+            if (end > t->last_done) t->last_done = end;
         } else {
-            incomplete++;
+            t->incomplete++;
         }
     }
-    r->n_latencies = m;
+    r->n_latencies = z->m;
     r->n_sample_done = s_out;
+}
 
-    /* Counts, flags and the settings of the whole run. */
+/* Phase 4: counts, flags, predictions, digest and settings of the whole run. */
+static void merge_counts(tmlp_bench_result *r, const tmlp_bench_result *const *parts, int k, const merge_sizes *z)
+{
     const tmlp_bench_settings *s = &parts[0]->settings;
     r->settings = *s;
     r->settings.schedule_stride = 1;
@@ -223,8 +242,6 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
     r->run_start_ns = parts[0]->run_start_ns;
     r->service_qps = NAN; /* the parts' sum, where measured */
     uint64_t h = tmlp_hash64_u64(TMLP_HASH64_INIT, (uint64_t)k);
-    tmlp_bench_outcome o;
-    memset(&o, 0, sizeof o);
     int64_t p_off = 0;
     for (int i = 0; i < k; i++) {
         const tmlp_bench_result *p = parts[i];
@@ -244,7 +261,7 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
         if (p->stopped_at_ns && (!r->stopped_at_ns || p->stopped_at_ns < r->stopped_at_ns))
             r->stopped_at_ns = p->stopped_at_ns;
         if (p->duration_ns > r->duration_ns) r->duration_ns = p->duration_ns;
-        if (all_pred) {
+        if (z->all_pred) {
             memcpy(r->predictions + p_off, p->predictions, (size_t)p->n_predictions * sizeof(int32_t));
             p_off += p->n_predictions;
         }
@@ -252,31 +269,32 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
         r->parts[i] = tmlp_bench_part_summarize(p);
         keep_part_reasons(r, p, i);
     }
-    r->n_predictions = all_pred ? npred : 0;
+    r->n_predictions = z->all_pred ? z->npred : 0;
     r->n_parts = k;
     r->workload_digest = h;
-    r->completed_queries = n_done;
+}
 
-    tmlp_sort_doubles(sorted, n_done);
-    r->latency = tmlp_bench_summarize(sorted, n_done, s->percentile_method);
+/* Phase 5: percentiles and throughput of the union by the one-process rules (sorted: the
+ * ascending completed query latencies). TMLP_ERR_NOMEM for the server's issue delays or
+ * offline's per-sample latencies. */
+static tmlp_status merge_statistics(tmlp_bench_result *r, const double *sorted, const merge_tally *t, tmlp_error *err)
+{
+    const tmlp_bench_settings *s = &r->settings;
+    const int64_t m = r->n_latencies;
+    r->latency = tmlp_bench_summarize(sorted, t->n_done, s->percentile_method);
     r->es_estimate_p99_ns = NAN; /* validate fills it where it applies */
-    double span_s = (double)last_done * 1e-9;
+    double span_s = (double)t->last_done * 1e-9;
     switch (s->scenario) {
     case TMLP_SCENARIO_SINGLE_STREAM:
     case TMLP_SCENARIO_MULTI_STREAM:
-        r->throughput_samples_per_s = last_done > 0 ? (double)done_samples / span_s : 0.0;
+        r->throughput_samples_per_s = t->last_done > 0 ? (double)t->done_samples / span_s : 0.0;
         break;
     case TMLP_SCENARIO_SERVER: {
         r->scheduled_qps = m > 1 && r->duration_ns > 0 ? (double)(m - 1) / ((double)r->duration_ns * 1e-9) : NAN;
-        r->completed_qps = n_done > 1 && last_done > 0 ? (double)(n_done - 1) / span_s : NAN;
+        r->completed_qps = t->n_done > 1 && t->last_done > 0 ? (double)(t->n_done - 1) / span_s : NAN;
         r->throughput_samples_per_s = isfinite(r->completed_qps) ? r->completed_qps : 0.0;
         double *delays = alloc_n(m, sizeof *delays);
-        if (!delays) {
-            tmlp_bench_result_destroy(r);
-            free(order);
-            free(sorted);
-            return tmlp_error_set(err, TMLP_ERR_NOMEM, "merge: cannot allocate %lld issue delays", (long long)m);
-        }
+        if (!delays) return tmlp_error_set(err, TMLP_ERR_NOMEM, "merge: cannot allocate %lld issue delays", (long long)m);
         for (int64_t j = 0; j < m; j++) delays[j] = (double)r->issue_delay_ns[j];
         tmlp_sort_doubles(delays, m);
         r->issue_delay = tmlp_bench_summarize(delays, m, s->percentile_method);
@@ -285,17 +303,13 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
     }
     case TMLP_SCENARIO_OFFLINE: {
         r->throughput_samples_per_s = r->duration_ns > 0
-            ? (double)done_samples / ((double)r->duration_ns * 1e-9) : 0.0;
+            ? (double)t->done_samples / ((double)r->duration_ns * 1e-9) : 0.0;
         /* LoadGen's offline percentiles are over the SAMPLES (completion - query start),
          * as the harness reports them: the union of all parts' samples */
         double *per = alloc_n(r->n_sample_done, sizeof *per);
-        if (!per) {
-            tmlp_bench_result_destroy(r);
-            free(order);
-            free(sorted);
+        if (!per)
             return tmlp_error_set(err, TMLP_ERR_NOMEM, "merge: cannot allocate %lld sample latencies",
                                   (long long)r->n_sample_done);
-        }
         int64_t k = 0, at = 0;
         for (int64_t j = 0; j < m; j++)
             for (int64_t q = 0; q < r->query_samples[j] && at < r->n_sample_done; q++, at++)
@@ -306,16 +320,50 @@ tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_
         break;
     }
     }
+    return TMLP_OK;
+}
 
-    /* The verdict over the union, by the one-process rules. */
-    o.interrupted = r->interrupted;
-    o.never_completed = r->never_completed;
-    o.incomplete_queries = incomplete;
-    tmlp_bench_validate(r, sorted, n_done, &o);
+tmlp_status tmlp_bench_merge(const tmlp_bench_result *const *parts, int k, tmlp_bench_result **out,
+                             tmlp_error *err)
+{
+    if (!out) return tmlp_error_set(err, TMLP_ERR_ARG, "merge: out is NULL");
+    *out = NULL;
+    if (!parts || k < 1) return tmlp_error_set(err, TMLP_ERR_ARG, "merge: need at least one part (got %d)", k);
+    merge_sizes z;
+    tmlp_status st = merge_check(parts, k, &z, err);
+    if (st != TMLP_OK) return st;
+
+    tmlp_bench_result *r = merge_alloc(&z, k);
+    qref *order = alloc_n(z.m, sizeof *order);
+    double *sorted = alloc_n(z.m, sizeof *sorted);
+    if (!r || !order || !sorted) {
+        tmlp_bench_result_destroy(r);
+        free(order);
+        free(sorted);
+        return tmlp_error_set(err, TMLP_ERR_NOMEM, "merge: cannot allocate the union of %lld queries",
+                              (long long)z.m);
+    }
+    merge_tally t;
+    merge_union(r, parts, k, &z, order, sorted, &t);
+    merge_counts(r, parts, k, &z);
+    r->completed_queries = t.n_done;
+    tmlp_sort_doubles(sorted, t.n_done);
+    st = merge_statistics(r, sorted, &t, err);
+    if (st == TMLP_OK) {
+        /* The verdict over the union, by the one-process rules. */
+        tmlp_bench_outcome o;
+        memset(&o, 0, sizeof o);
+        o.interrupted = r->interrupted;
+        o.never_completed = r->never_completed;
+        o.incomplete_queries = t.incomplete;
+        tmlp_bench_validate(r, sorted, t.n_done, &o);
+        *out = r;
+    } else {
+        tmlp_bench_result_destroy(r);
+    }
     free(order);
     free(sorted);
-    *out = r;
-    return TMLP_OK;
+    return st;
 }
 
 /* --- pack / unpack -------------------------------------------------------------------------- */

@@ -26,8 +26,8 @@
  * Idle workers sleep on a condition variable. Spinning first (30 us) saves the futex
  * wake-up, which costs about as much as a batch-1 forward of a small model — but only
  * with a core to spare: a spinning worker is a running thread, and with the issuer
- * and a busy neighbour on a 2-core machine it took the CPU from the forward pass (issue
- * 9: single-stream p50 42.8 us with spins, 17.1 us without). So the spin budget is
+ * and a busy neighbour on a 2-core machine it takes the CPU from the forward pass (docs/harness.md, section 4,
+ * has the measurements). So the spin budget is
  * decided once at creation by the rule in wait.c (workers + the issuer + 1 free CPUs,
  * else 0), can be set by the caller (tmlp_model_sut_set_idle_spin_ns), and
  * bench/bench_handoff measures both sides of the trade.
@@ -329,7 +329,7 @@ tmlp_status tmlp_model_sut_create(const tmlp_model *model, const tmlp_dataset *d
                               (long long)data->width, (long long)in_w);
 
     /* A label the model cannot predict is a mismatched data set, not an accuracy of 0 for
-     * that class (issue 14: labels up to 255 against 3 outputs drew a 256 x 256 matrix). */
+     * that class (labels up to 255 against 3 outputs would draw a 256 x 256 matrix). */
     int64_t classes = tmlp_model_output_width(model);
     for (int64_t i = 0; data->labels && i < data->count; i++)
         if (data->labels[i] < 0 || data->labels[i] >= classes)

@@ -16,7 +16,7 @@
  * is flagged absent (has_* = 0) unless its source was read at both ends of the window.
  * Where next: the CLI prints the summary and puts the series in its trace.
  */
-#include "tinymlp/report.h"
+#include "tinymlp/monitor.h"
 
 #include "internal.h"
 #include "report_internal.h"

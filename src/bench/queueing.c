@@ -19,7 +19,7 @@
  *     P(T > t) = (1/n) sum_i P(Wq > t - s_i),  P(Wq > x) = 1 if x < 0 else C e^{-x C / Wq}.
  * Where next: bench/cmd_plan.c checks these predictions against measured runs.
  */
-#include "tinymlp/report.h"
+#include "tinymlp/queue.h"
 
 #include "internal.h"
 

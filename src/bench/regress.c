@@ -15,7 +15,7 @@
  * family of metrics with Holm's correction across them: the one function every run-level
  * verdict (regress, --baseline, compare on results files) goes through.
  */
-#include "tinymlp/report.h"
+#include "tinymlp/regress.h"
 #include "tinymlp/stats.h"
 #include "internal.h"
 

@@ -327,127 +327,136 @@ static const char *CSS =
     "figure{margin:1em 0}figcaption{color:#555;font-size:.9em}"
     "svg{max-width:100%;height:auto;border:1px solid #eee}";
 
+/* The head of both documents: the title, and in HTML the inline CSS. */
+static void render_head(const tmlp_report *r, tmlp_strbuf *md, tmlp_strbuf *h)
+{
+    tmlp_strbuf_printf(md, "# %s\n\n", r->title);
+    tmlp_strbuf_puts(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
+    tmlp_strbuf_xml(h, r->title);
+    tmlp_strbuf_printf(h, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", CSS);
+    tmlp_strbuf_xml(h, r->title);
+    tmlp_strbuf_puts(h, "</h1>\n");
+}
+
+/* Contents: every heading, level 3 nested under its level 2, linked to id="s<i>". */
+static void render_contents(const tmlp_report *r, tmlp_strbuf *md, tmlp_strbuf *h)
+{
+    int open3 = 0, any = 0;
+    for (int i = 0; i < r->n; i++) {
+        const block *bl = &r->blocks[i];
+        if (bl->kind != B_HEADING) continue;
+        if (!any) {
+            tmlp_strbuf_puts(h, "<nav class=\"toc\"><strong>Contents</strong>\n<ul>\n");
+            tmlp_strbuf_puts(md, "Contents:\n\n");
+            any = 1;
+        }
+        if (bl->level == 3 && !open3) {
+            tmlp_strbuf_puts(h, "<ul>\n");
+            open3 = 1;
+        } else if (bl->level != 3 && open3) {
+            tmlp_strbuf_puts(h, "</ul>\n");
+            open3 = 0;
+        }
+        tmlp_strbuf_printf(h, "<li><a href=\"#s%d\">", i);
+        html_text(h, bl->cells[0]);
+        tmlp_strbuf_puts(h, "</a></li>\n");
+        tmlp_strbuf_printf(md, "%s- %s\n", bl->level == 3 ? "  " : "", bl->cells[0]);
+    }
+    if (open3) tmlp_strbuf_puts(h, "</ul>\n");
+    if (any) {
+        tmlp_strbuf_puts(h, "</ul></nav>\n");
+        tmlp_strbuf_puts(md, "\n");
+    }
+}
+
+/* One table row, header (th) or body (td), in both documents; the table closes after the
+ * last row (`last`). */
+static void render_row(const block *bl, int header, int last, tmlp_strbuf *md, tmlp_strbuf *h)
+{
+    const char *cell = header ? "th" : "td";
+    tmlp_strbuf_puts(md, "|");
+    tmlp_strbuf_puts(h, header ? "<table>\n<thead><tr>" : "<tr>");
+    for (int c = 0; c < bl->ncells; c++) {
+        tmlp_strbuf_puts(md, " ");
+        md_cell(md, bl->cells[c]);
+        tmlp_strbuf_puts(md, " |");
+        tmlp_strbuf_printf(h, "<%s>", cell);
+        html_text(h, bl->cells[c]);
+        tmlp_strbuf_printf(h, "</%s>", cell);
+    }
+    if (header) {
+        tmlp_strbuf_puts(md, "\n|");
+        for (int c = 0; c < bl->ncells; c++) tmlp_strbuf_puts(md, "---|");
+    }
+    tmlp_strbuf_puts(md, "\n");
+    tmlp_strbuf_puts(h, header ? "</tr></thead>\n<tbody>\n" : "</tr>\n");
+    if (last) {
+        tmlp_strbuf_puts(h, "</tbody></table>\n");
+        tmlp_strbuf_puts(md, "\n");
+    }
+}
+
+/* Block i in both documents (bullets open and close their list, rows their table, by
+ * their neighbours' kinds). */
+static void render_block(const tmlp_report *r, int i, tmlp_strbuf *md, tmlp_strbuf *h)
+{
+    const block *bl = &r->blocks[i];
+    block_kind prev = i > 0 ? r->blocks[i - 1].kind : B_HEADING;
+    block_kind next = i + 1 < r->n ? r->blocks[i + 1].kind : B_HEADING;
+    switch (bl->kind) {
+    case B_HEADING:
+        tmlp_strbuf_printf(md, "%s %s\n\n", bl->level == 2 ? "##" : "###", bl->cells[0]);
+        tmlp_strbuf_printf(h, "<h%d id=\"s%d\">", bl->level, i);
+        html_text(h, bl->cells[0]);
+        tmlp_strbuf_printf(h, "</h%d>\n", bl->level);
+        break;
+    case B_PARA:
+        tmlp_strbuf_printf(md, "%s\n\n", bl->cells[0]);
+        tmlp_strbuf_puts(h, "<p>");
+        html_text(h, bl->cells[0]);
+        tmlp_strbuf_puts(h, "</p>\n");
+        break;
+    case B_BULLET:
+        if (prev != B_BULLET || i == 0) tmlp_strbuf_puts(h, "<ul>\n");
+        tmlp_strbuf_printf(md, "- %s\n", bl->cells[0]);
+        tmlp_strbuf_puts(h, "<li>");
+        html_text(h, bl->cells[0]);
+        tmlp_strbuf_puts(h, "</li>\n");
+        if (next != B_BULLET || i + 1 == r->n) {
+            tmlp_strbuf_puts(h, "</ul>\n");
+            tmlp_strbuf_puts(md, "\n");
+        }
+        break;
+    case B_CODE:
+        tmlp_strbuf_printf(md, "```\n%s\n```\n\n", bl->cells[0]);
+        tmlp_strbuf_puts(h, "<pre>");
+        tmlp_strbuf_xml(h, bl->cells[0]);
+        tmlp_strbuf_puts(h, "</pre>\n");
+        break;
+    case B_THEAD:
+    case B_TROW:
+        render_row(bl, bl->kind == B_THEAD, next != B_TROW || i + 1 == r->n, md, h);
+        break;
+    case B_FIGURE:
+        tmlp_strbuf_printf(md, "![%s](%s.svg)\n\n*%s*\n\n", bl->cells[1], bl->cells[0], bl->cells[1]);
+        tmlp_strbuf_puts(h, "<figure>\n");
+        tmlp_strbuf_puts(h, bl->cells[2]);
+        tmlp_strbuf_puts(h, "<figcaption>");
+        html_text(h, bl->cells[1]);
+        tmlp_strbuf_puts(h, "</figcaption>\n</figure>\n");
+        break;
+    }
+}
+
 tmlp_status tmlp_report_render(const tmlp_report *r, char **markdown, char **html, tmlp_error *err)
 {
     if (!r) return tmlp_error_set(err, TMLP_ERR_ARG, "report: render: r is NULL");
     if (!markdown && !html)
         return tmlp_error_set(err, TMLP_ERR_ARG, "report: render: markdown and html are both NULL");
     tmlp_strbuf md = {0}, h = {0};
-    tmlp_strbuf_printf(&md, "# %s\n\n", r->title);
-    tmlp_strbuf_puts(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
-    tmlp_strbuf_xml(&h, r->title);
-    tmlp_strbuf_printf(&h, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", CSS);
-    tmlp_strbuf_xml(&h, r->title);
-    tmlp_strbuf_puts(&h, "</h1>\n");
-    /* Contents: every heading, level 3 nested under its level 2, linked to id="s<i>". */
-    int open3 = 0, any = 0;
-    for (int i = 0; i < r->n; i++) {
-        const block *bl = &r->blocks[i];
-        if (bl->kind != B_HEADING) continue;
-        if (!any) {
-            tmlp_strbuf_puts(&h, "<nav class=\"toc\"><strong>Contents</strong>\n<ul>\n");
-            tmlp_strbuf_puts(&md, "Contents:\n\n");
-            any = 1;
-        }
-        if (bl->level == 3 && !open3) {
-            tmlp_strbuf_puts(&h, "<ul>\n");
-            open3 = 1;
-        } else if (bl->level != 3 && open3) {
-            tmlp_strbuf_puts(&h, "</ul>\n");
-            open3 = 0;
-        }
-        tmlp_strbuf_printf(&h, "<li><a href=\"#s%d\">", i);
-        html_text(&h, bl->cells[0]);
-        tmlp_strbuf_puts(&h, "</a></li>\n");
-        tmlp_strbuf_printf(&md, "%s- %s\n", bl->level == 3 ? "  " : "", bl->cells[0]);
-    }
-    if (open3) tmlp_strbuf_puts(&h, "</ul>\n");
-    if (any) {
-        tmlp_strbuf_puts(&h, "</ul></nav>\n");
-        tmlp_strbuf_puts(&md, "\n");
-    }
-    for (int i = 0; i < r->n; i++) {
-        const block *bl = &r->blocks[i];
-        block_kind prev = i > 0 ? r->blocks[i - 1].kind : B_HEADING;
-        block_kind next = i + 1 < r->n ? r->blocks[i + 1].kind : B_HEADING;
-        switch (bl->kind) {
-        case B_HEADING:
-            tmlp_strbuf_printf(&md, "%s %s\n\n", bl->level == 2 ? "##" : "###", bl->cells[0]);
-            tmlp_strbuf_printf(&h, "<h%d id=\"s%d\">", bl->level, i);
-            html_text(&h, bl->cells[0]);
-            tmlp_strbuf_printf(&h, "</h%d>\n", bl->level);
-            break;
-        case B_PARA:
-            tmlp_strbuf_printf(&md, "%s\n\n", bl->cells[0]);
-            tmlp_strbuf_puts(&h, "<p>");
-            html_text(&h, bl->cells[0]);
-            tmlp_strbuf_puts(&h, "</p>\n");
-            break;
-        case B_BULLET:
-            if (prev != B_BULLET || i == 0) tmlp_strbuf_puts(&h, "<ul>\n");
-            tmlp_strbuf_printf(&md, "- %s\n", bl->cells[0]);
-            tmlp_strbuf_puts(&h, "<li>");
-            html_text(&h, bl->cells[0]);
-            tmlp_strbuf_puts(&h, "</li>\n");
-            if (next != B_BULLET || i + 1 == r->n) {
-                tmlp_strbuf_puts(&h, "</ul>\n");
-                tmlp_strbuf_puts(&md, "\n");
-            }
-            break;
-        case B_CODE:
-            tmlp_strbuf_printf(&md, "```\n%s\n```\n\n", bl->cells[0]);
-            tmlp_strbuf_puts(&h, "<pre>");
-            tmlp_strbuf_xml(&h, bl->cells[0]);
-            tmlp_strbuf_puts(&h, "</pre>\n");
-            break;
-        case B_THEAD:
-            tmlp_strbuf_puts(&md, "|");
-            tmlp_strbuf_puts(&h, "<table>\n<thead><tr>");
-            for (int c = 0; c < bl->ncells; c++) {
-                tmlp_strbuf_puts(&md, " ");
-                md_cell(&md, bl->cells[c]);
-                tmlp_strbuf_puts(&md, " |");
-                tmlp_strbuf_puts(&h, "<th>");
-                html_text(&h, bl->cells[c]);
-                tmlp_strbuf_puts(&h, "</th>");
-            }
-            tmlp_strbuf_puts(&md, "\n|");
-            for (int c = 0; c < bl->ncells; c++) tmlp_strbuf_puts(&md, "---|");
-            tmlp_strbuf_puts(&md, "\n");
-            tmlp_strbuf_puts(&h, "</tr></thead>\n<tbody>\n");
-            if (next != B_TROW || i + 1 == r->n) {
-                tmlp_strbuf_puts(&h, "</tbody></table>\n");
-                tmlp_strbuf_puts(&md, "\n");
-            }
-            break;
-        case B_TROW:
-            tmlp_strbuf_puts(&md, "|");
-            tmlp_strbuf_puts(&h, "<tr>");
-            for (int c = 0; c < bl->ncells; c++) {
-                tmlp_strbuf_puts(&md, " ");
-                md_cell(&md, bl->cells[c]);
-                tmlp_strbuf_puts(&md, " |");
-                tmlp_strbuf_puts(&h, "<td>");
-                html_text(&h, bl->cells[c]);
-                tmlp_strbuf_puts(&h, "</td>");
-            }
-            tmlp_strbuf_puts(&md, "\n");
-            tmlp_strbuf_puts(&h, "</tr>\n");
-            if (next != B_TROW || i + 1 == r->n) {
-                tmlp_strbuf_puts(&h, "</tbody></table>\n");
-                tmlp_strbuf_puts(&md, "\n");
-            }
-            break;
-        case B_FIGURE:
-            tmlp_strbuf_printf(&md, "![%s](%s.svg)\n\n*%s*\n\n", bl->cells[1], bl->cells[0], bl->cells[1]);
-            tmlp_strbuf_puts(&h, "<figure>\n");
-            tmlp_strbuf_puts(&h, bl->cells[2]);
-            tmlp_strbuf_puts(&h, "<figcaption>");
-            html_text(&h, bl->cells[1]);
-            tmlp_strbuf_puts(&h, "</figcaption>\n</figure>\n");
-            break;
-        }
-    }
+    render_head(r, &md, &h);
+    render_contents(r, &md, &h);
+    for (int i = 0; i < r->n; i++) render_block(r, i, &md, &h);
     tmlp_strbuf_puts(&h, "</body>\n</html>\n");
     char *m = tmlp_strbuf_take(&md), *x = tmlp_strbuf_take(&h);
     if (!m || !x) {

@@ -2,9 +2,8 @@
  *
  * glibc's qsort (before 2.37) is a merge sort: it mallocs a buffer as large as the array
  * it sorts whenever that fits in a quarter of physical memory. The harness sorts a copy
- * of every latency to read percentiles, so qsort's buffer was a third 8-byte array per
- * query at the peak of a run (25 bytes per query measured by bench/bench_memory.sh
- * instead of the 17 the records add up to; docs/reliability.md).
+ * of every latency to read percentiles, so qsort's buffer would be a third 8-byte array
+ * per query at the peak of a run (docs/reliability.md, "Memory per query").
  *
  * This is introsort (Musser 1997): quicksort with a median-of-three pivot, insertion sort
  * below 16 elements, and heapsort for a range once the recursion is 2 log2(n) deep, so

@@ -6,7 +6,8 @@
  * to 1, 2 or 5 x 10^floor(log10(S/k)), so labels read 0, 20, 40 ... not 0, 17.3, 34.6.
  *
  * Latency axes pick one unit for the whole axis (ns below 10 us, us below 10 ms, else ms)
- * from the largest value shown. Percentiles use LoadGen's rule sorted[floor(n p)].
+ * from the largest value shown. Percentile markers follow the run's percentile method
+ * (tmlp_stats_percentile_sorted_i64: the rule of the results table).
  *
  * Log axes: a long-tailed sample (p99 > 3 x p50, or p99.9 > 10 x p50) gets a log latency
  * axis in the histogram (log-spaced bins, edge_k = lo (hi/lo)^(k/40)) and the CDF, so a
@@ -22,7 +23,7 @@
  * the tail, where a server's latency bound lives, gets as much height as the bulk.
  * Where next: report.c embeds these strings in the HTML page.
  */
-#include "tinymlp/report.h"
+#include "tinymlp/svg.h"
 
 #include "internal.h"
 #include "report_internal.h"
@@ -233,14 +234,6 @@ static int64_t *sorted_copy(const int64_t *v, int64_t n)
     return s;
 }
 
-static double pct_loadgen(const int64_t *sorted, int64_t n, double p)
-{
-    int64_t i = (int64_t)floor((double)n * p);
-    if (i > n - 1) i = n - 1;
-    if (i < 0) i = 0;
-    return (double)sorted[i];
-}
-
 static tmlp_status check_latencies(const int64_t *v, int64_t n, char **out, tmlp_error *err)
 {
     if (!v || !out || n < 1) return tmlp_error_set(err, TMLP_ERR_ARG, "svg: need n >= 1 latencies and an output pointer");
@@ -249,15 +242,25 @@ static tmlp_status check_latencies(const int64_t *v, int64_t n, char **out, tmlp
     return TMLP_OK;
 }
 
-tmlp_status tmlp_svg_latency_histogram(const int64_t *latencies_ns, int64_t n, const char *title,
-                                       char **out_svg, tmlp_error *err)
+/* The latency plots' common start: check the arguments, then an ascending copy (*sorted,
+ * the caller frees it). */
+static tmlp_status sorted_latencies(const int64_t *v, int64_t n, char **out, int64_t **sorted, tmlp_error *err)
 {
-    tmlp_status st = check_latencies(latencies_ns, n, out_svg, err);
+    tmlp_status st = check_latencies(v, n, out, err);
     if (st) return st;
-    int64_t *s = sorted_copy(latencies_ns, n);
-    if (!s) return tmlp_error_set(err, TMLP_ERR_NOMEM, "svg: out of memory sorting %lld latencies", (long long)n);
-    double pmin = (double)s[0], p999 = pct_loadgen(s, n, 0.999), pmax = (double)s[n - 1];
-    double marks[3] = {pct_loadgen(s, n, 0.50), pct_loadgen(s, n, 0.90), pct_loadgen(s, n, 0.99)};
+    *sorted = sorted_copy(v, n);
+    if (!*sorted) return tmlp_error_set(err, TMLP_ERR_NOMEM, "svg: out of memory sorting %lld latencies", (long long)n);
+    return TMLP_OK;
+}
+
+tmlp_status tmlp_svg_latency_histogram(const int64_t *latencies_ns, int64_t n, tmlp_percentile_method m,
+                                       const char *title, char **out_svg, tmlp_error *err)
+{
+    int64_t *s = NULL;
+    tmlp_status st = sorted_latencies(latencies_ns, n, out_svg, &s, err);
+    if (st) return st;
+    double pmin = (double)s[0], p999 = tmlp_stats_percentile_sorted_i64(s, n, 0.999, m), pmax = (double)s[n - 1];
+    double marks[3] = {tmlp_stats_percentile_sorted_i64(s, n, 0.50, m), tmlp_stats_percentile_sorted_i64(s, n, 0.90, m), tmlp_stats_percentile_sorted_i64(s, n, 0.99, m)};
     /* A long tail (p99 > 3 x p50) gets a log-scale x axis over [min, max] so the bulk and
      * the tail are both readable. Otherwise linear bins over [min, p99.9], but no wider
      * than 2 x p99; what lies beyond goes into a separate tail bar. */
@@ -362,16 +365,15 @@ tmlp_status tmlp_svg_latency_histogram(const int64_t *latencies_ns, int64_t n, c
     return finish(&b, out_svg, err);
 }
 
-tmlp_status tmlp_svg_latency_cdf(const int64_t *latencies_ns, int64_t n, const char *title,
-                                 char **out_svg, tmlp_error *err)
+tmlp_status tmlp_svg_latency_cdf(const int64_t *latencies_ns, int64_t n, tmlp_percentile_method m,
+                                 const char *title, char **out_svg, tmlp_error *err)
 {
-    tmlp_status st = check_latencies(latencies_ns, n, out_svg, err);
+    int64_t *s = NULL;
+    tmlp_status st = sorted_latencies(latencies_ns, n, out_svg, &s, err);
     if (st) return st;
-    int64_t *s = sorted_copy(latencies_ns, n);
-    if (!s) return tmlp_error_set(err, TMLP_ERR_NOMEM, "svg: out of memory sorting %lld latencies", (long long)n);
     unit u = latency_unit((double)s[n - 1]);
     double lo = (double)s[0] / u.div, hi = (double)s[n - 1] / u.div, xstep = 0;
-    int logx = wants_log((double)s[0], pct_loadgen(s, n, 0.5), pct_loadgen(s, n, 0.99), pct_loadgen(s, n, 0.999));
+    int logx = wants_log((double)s[0], tmlp_stats_percentile_sorted_i64(s, n, 0.5, m), tmlp_stats_percentile_sorted_i64(s, n, 0.99, m), tmlp_stats_percentile_sorted_i64(s, n, 0.999, m));
     double xt[64];
     char xlab[64][24];
     const char *xlp[64];
@@ -418,7 +420,7 @@ tmlp_status tmlp_svg_latency_cdf(const int64_t *latencies_ns, int64_t n, const c
     tmlp_strbuf_puts(&b, "\"/>\n");
     static const double ps[3] = {0.5, 0.9, 0.99};
     for (int i = 0; i < 3; i++) {
-        double v = pct_loadgen(s, n, ps[i]);
+        double v = tmlp_stats_percentile_sorted_i64(s, n, ps[i], m);
         char lab[64];
         fmt_latency(lab, sizeof lab, v);
         double py = axis_px(&y, -log10(1 - ps[i]));

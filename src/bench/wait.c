@@ -4,16 +4,9 @@
  * within ~100 ns) or block on a futex (condition variable, clock_nanosleep), which costs
  * a wake-up of a few microseconds — but a spinning thread is a running thread. On a
  * machine with a core to spare that is free speed; on a machine without one the spinner
- * takes the CPU from the very thread it is waiting for: with two cores, one kept busy by
- * another process, single-stream p50 of the shipped model was 42.8 us with the harness
- * and the model SUT's worker both spinning, 17.1 us with neither (issue 9).
+ * takes the CPU from the very thread it is waiting for. Both mistakes cost several times
+ * the forward pass (docs/harness.md, section 4, has the measurements).
  *
- * Both mistakes are expensive. On this project's 2-core virtual machine (bench/
- * bench_handoff, single-stream p50 of the shipped model, forward alone ~8.7 us):
- *   quiet machine     spinning ~9 us   blocking ~33 us (a futex wake-up of a thread on
- *                                      an idle vCPU costs ~10 us; a query needs two)
- *   one core busy     spinning ~31 us  blocking ~11 us (the spinner and the worker share
- *                                      the one free core; blocked, they take turns on it)
  * Single-stream and the server issuer never have the issuer and a worker computing at
  * the same time: the waiter spins while the other computes. So a spinning waiter is
  * harmless exactly when every thread of ours that spins or computes can have a core:
@@ -28,10 +21,9 @@
  *                       the most seen in at least a quarter of them. Snapshots, not the
  *                       load average: the 1-minute average lags by a minute and counts
  *                       our own previous run (its worker, a neighbour just stopped). Not
- *                       the maximum either, as it was: a kernel thread writing back the
- *                       previous run's output, or a program started beside bench_mlp in
- *                       a pipe, showed in one snapshot of five, and the run blocked on
- *                       an idle machine (single-stream p50 ~33 us instead of ~6.5);
+ *                       the maximum: a kernel thread writing back the previous run's
+ *                       output, or a program started beside bench_mlp in a pipe, shows
+ *                       in one snapshot and would make a run on an idle machine block;
  *   threads of ours     the caller plus the threads it waits for (harness: the issuer and
  *                       settings.workers; model SUT: its workers and the issuer).
  * Decided once (per run, per SUT creation, ~4 ms), never per wait, and recorded; a caller

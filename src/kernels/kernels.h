@@ -126,9 +126,8 @@ void tmlp_kernel_avx2_rows(const tmlp_packed *p, const float *const *xp, float *
 void tmlp_kernel_avx512_rows(const tmlp_packed *p, const float *const *xp, float *y,
                              int64_t batch, tmlp_epilogue ep);
 
-/* Sum of x[0..n) (x 64-byte aligned) with the widest loads of kernel k: a streaming read as
- * fast as that kernel could stream weights (bench_mlp profile's bandwidth probe). */
-float tmlp_stream_sum(tmlp_kernel k, const float *x, size_t n);
+/* tmlp_stream_sum (tinymlp/kernels.h) per instruction set; tmlp_mem_advise_huge and
+ * tmlp_weights_residency are public there too. */
 float tmlp_stream_sum_avx2(const float *x, size_t n);
 float tmlp_stream_sum_avx512(const float *x, size_t n);
 
@@ -139,10 +138,6 @@ tmlp_status tmlp_packed_create(const tmlp_allocator *a, int64_t in, int64_t out,
 tmlp_status tmlp_packed_create_prec(const tmlp_allocator *a, int64_t in, int64_t out,
                                     const float *weight, const float *bias, tmlp_precision prec,
                                     tmlp_packed *p);
-/* pack.c: advise 2 MB pages for the whole 2 MB pages inside [block, block + bytes) when it
- * spans at least 4 MB (Linux MADV_HUGEPAGE; a no-op elsewhere or on failure). Call before
- * the first write. Weights streamed from DRAM then take a TLB miss per 2 MB, not per 4 KB. */
-void tmlp_mem_advise_huge(void *block, size_t bytes);
 /* Bytes of weights one forward streams through this layer: panels plus, for INT8, scales
  * and sums (the bias is excluded: it is F32 at every precision). */
 size_t tmlp_packed_stream_bytes(const tmlp_packed *p);
@@ -257,10 +252,6 @@ tmlp_status tmlp_kernel_resolve(tmlp_kernel requested, tmlp_kernel *chosen, cons
 /* Largest batch a Dense(in -> out) layer runs on kernel k (above it: BLAS). forced (chosen
  * by options or TMLP_KERNELS): every batch. BLAS: 0. */
 int64_t tmlp_kernel_crossover(tmlp_kernel k, int forced, int64_t in, int64_t out);
-/* Where `bytes` of weights read once per forward live between forwards on a machine with
- * caches c: "L2" (<= half the L2), "L3" (<= half the last level), else "DRAM" (streamed,
- * with the kernels' software prefetch). Half: activations and neighbours share them. */
-const char *tmlp_weights_residency(size_t bytes, const tmlp_cpu_cache *c);
 /* "scalar,avx2,avx512,blas": the kernels this machine can run. */
 void tmlp_kernel_available_list(char *buf, size_t cap);
 

@@ -12,14 +12,15 @@
  * before the one store.
  * Larger batches go to OpenBLAS, through one of two calls chosen by batch size:
  *   B == 1  cblas_sgemv: y(out) = W(out,in) . x(in). A matrix-vector product streams W
- *           once; OpenBLAS's sgemm with M = 1 is ~6x slower on this shape (99 us vs 16 us
- *           for 784->512) because its packing and blocking are built for big M.
+ *           once; OpenBLAS's sgemm with M = 1 is several times slower on this shape,
+ *           because its packing and blocking are built for big M (internals.md,
+ *           exercise 3, measures it).
  *   B  > 1  cblas_sgemm(RowMajor, NoTrans, Trans): y(B,out) = x(B,in) . W(out,in)^T.
  * Then one pass over y adds the bias — and, when an activation was fused in (the header's
  * .epilogue, set by model.c), applies it to each row while it is still in cache
  * (forward_act). ReLU is added and clamped in the same pass, branch-free (SSE maxps): a
- * compare-and-jump per element mispredicts on half-negative data and cost 28% at batch
- * 256 when measured against this loop; the other activations use tmlp_act_apply.
+ * compare-and-jump per element mispredicts on half-negative data; the other activations
+ * use tmlp_act_apply.
  *
  * A bias-free layer (nn.Linear(bias=False)) holds a bias of zeros and runs exactly as
  * before; only tensors() (what save writes) knows it has none. A BatchNorm after the layer

@@ -521,6 +521,16 @@ tmlp_preprocess tmlp_model_preprocess(const tmlp_model *m)
     return m ? m->pre : p;
 }
 
+void tmlp_preprocess_table(const tmlp_preprocess *p, float *table)
+{
+    tmlp_u8_table(p->scale, p->mean, p->std, table);
+}
+
+void tmlp_preprocess_u8(const float *table, const uint8_t *src, float *dst, int64_t n)
+{
+    tmlp_u8_lookup_function()(src, table, dst, n);
+}
+
 tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, double mean, double std,
                                       tmlp_error *err)
 {
@@ -544,11 +554,17 @@ tmlp_status tmlp_model_set_preprocess(tmlp_model *m, double scale, double mean, 
 
 const tmlp_allocator *tmlp_model_allocator(const tmlp_model *m) { return &m->alloc; }
 
+/* model.h */
+
 tmlp_status tmlp_model_dense_params(const tmlp_model *m, int i, const float **weight,
-                                    const float **bias)
+                                    const float **bias, tmlp_error *err)
 {
-    if (!m || i < 0 || i >= m->n_layers || m->layers[i]->ops->kind != TMLP_LAYER_DENSE)
-        return TMLP_ERR_ARG;
+    if (!m) return tmlp_error_set(err, TMLP_ERR_ARG, "model: dense_params: m is NULL");
+    if (i < 0 || i >= m->n_layers)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "model: dense_params: i %d is outside [0, %d)", i, m->n_layers);
+    if (m->layers[i]->ops->kind != TMLP_LAYER_DENSE)
+        return tmlp_error_set(err, TMLP_ERR_ARG, "model: dense_params: layer %d is %s, not a Dense layer", i,
+                              m->layers[i]->ops->name);
     if (weight) *weight = tmlp_dense_weight(m->layers[i]);
     if (bias) *bias = tmlp_dense_bias(m->layers[i]);
     return TMLP_OK;

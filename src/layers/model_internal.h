@@ -50,12 +50,6 @@ void tmlp_model_layer_tensors_written(tmlp_model *m, int i, unsigned present);
 /* The allocator the model was built with (never NULL; fields may be NULL = libc). */
 const tmlp_allocator *tmlp_model_allocator(const tmlp_model *m);
 
-/* For a Dense layer i: the weight (out, in) and bias (out) it runs (with any BatchNorm
- * folded in; zeros for a bias-free layer), read-only, owned by the model.
- * TMLP_ERR_ARG if i is out of range or not a Dense layer. */
-tmlp_status tmlp_model_dense_params(const tmlp_model *m, int i, const float **weight,
-                                    const float **bias);
-
 /* Layer i's number in the layer string (leaky_relu's slope, a norm's eps) into *value:
  * 1 if it has one, else 0. */
 int tmlp_model_layer_param(const tmlp_model *m, int i, float *value);

@@ -8,7 +8,7 @@
  * term is exactly exp(0) = 1, so the sum is in [1, n] and the division is safe. Without
  * it, softmax([1000, 0]) computes exp(1000) = inf and returns NaN.
  *
- * Rows the formula leaves undefined get the limit of the formula, or NaN (issue 14):
+ * Rows the formula leaves undefined get the limit of the formula, or NaN:
  *   - a row containing NaN       -> every output NaN (garbage in is not hidden: accuracy
  *                                   mode counts a NaN output as an error);
  *   - a row of all -Inf          -> uniform 1/n (the limit of equal logits going to -Inf);

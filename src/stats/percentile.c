@@ -62,45 +62,70 @@ static double lerp(double a, double b, double t)
     return t >= 0.5 ? b - d * (1.0 - t) : a + d * t;
 }
 
-double tmlp_stats_percentile_sorted(const double *x, int64_t n, double p,
-                                    tmlp_percentile_method m)
+int tmlp_stats_percentile_rank(int64_t n, double p, tmlp_percentile_method m, int64_t *lo, int64_t *hi,
+                               double *t)
 {
-    if (!x || n < 1 || isnan(p) || p < 0 || p > 1) return NAN;
-    double h = (double)(n - 1) * p;
+    if (!lo || !hi || !t || n < 1 || isnan(p) || p < 0 || p > 1) return 0;
+    const double h = (double)(n - 1) * p;
     int64_t i;
+    *t = 0.0;
     switch (m) {
     case TMLP_PCT_LOADGEN:
         i = (int64_t)floor((double)n * p);
-        return x[i > n - 1 ? n - 1 : i];
-    case TMLP_PCT_LINEAR: {
-        if (h >= (double)(n - 1)) return x[n - 1];
-        double lo = floor(h);
-        i = (int64_t)lo;
-        return lerp(x[i], x[i + 1], h - lo);
-    }
+        break;
+    case TMLP_PCT_LINEAR:
+        if (h >= (double)(n - 1)) {
+            i = n - 1;
+            break;
+        }
+        *lo = (int64_t)floor(h);
+        *hi = *lo + 1;
+        *t = h - floor(h);
+        return 1;
     case TMLP_PCT_LOWER:
-        return x[(int64_t)floor(h)];
+        i = (int64_t)floor(h);
+        break;
     case TMLP_PCT_HIGHER:
         i = (int64_t)ceil(h);
-        return x[i > n - 1 ? n - 1 : i];
+        break;
     case TMLP_PCT_NEAREST:
         i = (int64_t)nearbyint(h); /* default rounding mode: half to even */
-        return x[i > n - 1 ? n - 1 : i];
-    case TMLP_PCT_MIDPOINT: {
-        double lo = floor(h);
-        if (lo == h) return x[(int64_t)lo];
-        i = (int64_t)lo;
-        return lerp(x[i], x[i + 1 > n - 1 ? n - 1 : i + 1], 0.5);
-    }
+        break;
+    case TMLP_PCT_MIDPOINT:
+        i = (int64_t)floor(h);
+        if ((double)i == h) break;
+        *lo = i;
+        *hi = i + 1 > n - 1 ? n - 1 : i + 1;
+        *t = 0.5;
+        return 1;
     case TMLP_PCT_NEAREST_RANK: {
-        double k = (double)n * p - 1.0;
-        double fk = floor(k);
+        const double k = (double)n * p - 1.0, fk = floor(k);
         i = k == fk ? (int64_t)k : (int64_t)fk + 1;
         if (i < 0) i = 0;
-        return x[i > n - 1 ? n - 1 : i];
+        break;
     }
+    default: return 0;
     }
-    return NAN;
+    *lo = *hi = i > n - 1 ? n - 1 : i;
+    return 1;
+}
+
+double tmlp_stats_percentile_sorted(const double *x, int64_t n, double p,
+                                    tmlp_percentile_method m)
+{
+    int64_t lo, hi;
+    double t;
+    if (!x || !tmlp_stats_percentile_rank(n, p, m, &lo, &hi, &t)) return NAN;
+    return lo == hi ? x[lo] : lerp(x[lo], x[hi], t);
+}
+
+double tmlp_stats_percentile_sorted_i64(const int64_t *x, int64_t n, double p,
+                                        tmlp_percentile_method m)
+{
+    int64_t lo, hi;
+    double t;
+    if (!x || !tmlp_stats_percentile_rank(n, p, m, &lo, &hi, &t)) return NAN;
+    return lo == hi ? (double)x[lo] : lerp((double)x[lo], (double)x[hi], t);
 }
 
 /* "stats: <fn>: p 1.5 is outside [0, 1]" / "m 9 is not a tmlp_percentile_method". */
