@@ -270,27 +270,31 @@ static void through_model(tmlp_kernel k)
     tmlp_model_destroy(mb);
 }
 
-/* forward_u8's table lookup: the AVX-512 one (if this CPU has it) gives the scalar loop's
- * bits for every byte value, at every length 0..80 (tails of 0..15) and unaligned ends. */
+/* forward_u8's table lookups: the AVX2 and AVX-512 ones (those this CPU has) give the
+ * scalar loop's bits for every byte value, at every length 0..80 (tails of 0..15) and
+ * unaligned ends; tmlp_u8_lookup_function picks the widest. */
 static void test_u8_lookup(void **st)
 {
     (void)st;
-    if (!tmlp_kernel_available(TMLP_KERNEL_AVX512)) {
-        print_message("SKIP: u8 lookup avx512: this CPU lacks it (scalar is the only one)\n");
+    if (!tmlp_kernel_available(TMLP_KERNEL_AVX2)) {
+        print_message("SKIP: u8 lookup avx2/avx512: this CPU lacks them (scalar is the only one)\n");
         skip();
     }
-    assert_ptr_equal(tmlp_u8_lookup_function(), tmlp_u8_lookup_avx512);
+    const int wide = tmlp_kernel_available(TMLP_KERNEL_AVX512) != 0;
+    assert_ptr_equal(tmlp_u8_lookup_function(), wide ? tmlp_u8_lookup_avx512 : tmlp_u8_lookup_avx2);
+    const tmlp_u8_lookup_fn fns[2] = {tmlp_u8_lookup_avx2, tmlp_u8_lookup_avx512};
     float table[256], want[1 + 600], got[1 + 600 + GUARD];
     uint8_t src[1 + 600];
     fill(table, 256, 77);
     for (int i = 0; i < 601; i++) src[i] = (uint8_t)(i * 37 + (i >> 3)); /* all 256 values */
-    for (int64_t n = 0; n <= 600; n += n < 80 ? 1 : 520) {
-        for (int i = 0; i < 1 + 600 + GUARD; i++) got[i] = GUARD_VALUE;
-        tmlp_u8_lookup_scalar(src + 1, table, want, n);
-        tmlp_u8_lookup_avx512(src + 1, table, got + 1, n);
-        if (n) assert_memory_equal(got + 1, want, (size_t)n * sizeof *want);
-        assert_true(got[0] == GUARD_VALUE && got[1 + n] == GUARD_VALUE);
-    }
+    for (int f = 0; f < 1 + wide; f++)
+        for (int64_t n = 0; n <= 600; n += n < 80 ? 1 : 520) {
+            for (int i = 0; i < 1 + 600 + GUARD; i++) got[i] = GUARD_VALUE;
+            tmlp_u8_lookup_scalar(src + 1, table, want, n);
+            fns[f](src + 1, table, got + 1, n);
+            if (n) assert_memory_equal(got + 1, want, (size_t)n * sizeof *want);
+            assert_true(got[0] == GUARD_VALUE && got[1 + n] == GUARD_VALUE);
+        }
 }
 
 /* --- Activations in the epilogue ---------------------------------------------------------

@@ -77,6 +77,7 @@ tmlp_u8_lookup_fn tmlp_u8_lookup_function(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     if (tmlp_kernel_available(TMLP_KERNEL_AVX512)) return tmlp_u8_lookup_avx512;
+    if (tmlp_kernel_available(TMLP_KERNEL_AVX2)) return tmlp_u8_lookup_avx2;
 #endif
     return tmlp_u8_lookup_scalar;
 }

@@ -232,8 +232,8 @@ tmlp_status tmlp_precision_resolve(tmlp_precision requested, tmlp_precision *cho
 void tmlp_packed_destroy(const tmlp_allocator *a, tmlp_packed *p);
 
 /* dst[i] = table[src[i]] for i < n: the u8 -> f32 preprocessing of forward_u8 (a 256-entry
- * table). tmlp_u8_lookup_function: the AVX-512 one when cpuid has AVX-512F, else scalar;
- * both give the same bits (a lookup). */
+ * table). tmlp_u8_lookup_function: the AVX-512 one when cpuid has AVX-512F, else the AVX2
+ * one (vgatherdps) when it has AVX2, else scalar; all give the same bits (a lookup). */
 typedef void (*tmlp_u8_lookup_fn)(const uint8_t *src, const float *table, float *dst, int64_t n);
 /* The table: table[v] = (v * scale - mean) / std computed in double, rounded to float once.
  * Built by every session, and by bench_mlp profile, which must preprocess exactly alike. */
@@ -242,6 +242,7 @@ static inline void tmlp_u8_table(double scale, double mean, double std, float *t
     for (int v = 0; v < 256; v++) table[v] = (float)(((double)v * scale - mean) / std);
 }
 void tmlp_u8_lookup_scalar(const uint8_t *src, const float *table, float *dst, int64_t n);
+void tmlp_u8_lookup_avx2(const uint8_t *src, const float *table, float *dst, int64_t n);
 void tmlp_u8_lookup_avx512(const uint8_t *src, const float *table, float *dst, int64_t n);
 tmlp_u8_lookup_fn tmlp_u8_lookup_function(void);
 

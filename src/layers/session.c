@@ -54,7 +54,7 @@ struct tmlp_session {
     float *staging;      /* (max_batch, model->input_width) */
     float *scratch;      /* (max_batch, model->scratch_floats); NULL if no layer needs any */
     float u8_table[256]; /* u8_table[v] = (float)((v * scale - mean) / std), in double */
-    tmlp_u8_lookup_fn u8_lookup; /* applies it: AVX-512 or scalar, from cpuid (same bits) */
+    tmlp_u8_lookup_fn u8_lookup; /* applies it: AVX-512, AVX2 or scalar, from cpuid (same bits) */
     tmlp_pool *pool;     /* intra-op threads (tmlp_session_set_threads); NULL = one thread */
 };
 
