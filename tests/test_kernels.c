@@ -321,7 +321,8 @@ typedef struct act_path {
     const char *name;
     tmlp_kernel kernel;     /* for tmlp_kernel_available */
     tmlp_kernel_fn fn[3];   /* F32, BF16, INT8 (NULL: none on this path) */
-    int need_bw_native;     /* 1: AVX-512 BF16+VNNI+BW, 2: AVX-512BW (emulated lowp) */
+    int need_bw_native;     /* 1: AVX-512 BF16+VNNI+BW, 2: AVX-512BW (emulated lowp),
+                             * 3: AVX-VNNI, 4: AVX512VL + AVX512_VNNI (the EVEX twin) */
 } act_path;
 
 static const act_path ACT_PATHS[] = {
@@ -330,6 +331,8 @@ static const act_path ACT_PATHS[] = {
     {"avx2", TMLP_KERNEL_AVX2, {tmlp_kernel_avx2, tmlp_kernel_avx2_bf16, tmlp_kernel_avx2_int8}, 0},
     {"avx512", TMLP_KERNEL_AVX512, {tmlp_kernel_avx512, tmlp_kernel_avx512n_bf16, tmlp_kernel_avx512n_int8}, 1},
     {"avx512-emulated", TMLP_KERNEL_AVX512, {NULL, tmlp_kernel_avx512e_bf16, tmlp_kernel_avx512e_int8}, 2},
+    {"avx-vnni", TMLP_KERNEL_AVX2, {NULL, NULL, tmlp_kernel_avxvnni_int8}, 3},
+    {"avx-vnni (evex)", TMLP_KERNEL_AVX2, {NULL, NULL, tmlp_kernel_avxvnni_evex_int8}, 4},
 #endif
 };
 #define N_ACT_PATHS ((int)(sizeof ACT_PATHS / sizeof ACT_PATHS[0]))
@@ -338,6 +341,9 @@ static int act_path_runs(const act_path *pa)
 {
     if (!tmlp_kernel_available(pa->kernel)) return 0;
 #if defined(__x86_64__) && defined(__GNUC__)
+    if (pa->need_bw_native == 3) return __builtin_cpu_supports("avxvnni");
+    if (pa->need_bw_native == 4)
+        return __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
     const int bw = __builtin_cpu_supports("avx512bw");
     if (pa->need_bw_native == 2) return bw;
     if (pa->need_bw_native == 1)
@@ -428,6 +434,8 @@ static void test_act_widths(void **s)
 {
     (void)s;
     static const int64_t widths[] = {1, 7, 16, 17, 63, 64, 65, 200};
+    for (int pi = 0; pi < N_ACT_PATHS; pi++)
+        if (!act_path_runs(&ACT_PATHS[pi])) print_message("SKIP: path %s: this CPU lacks it\n", ACT_PATHS[pi].name);
     int bad = 0;
     for (int i = 0; i < 8; i++)
         for (int o = 0; o < 8; o++)

@@ -225,6 +225,8 @@ static int avx512_native(void)
            __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vnni");
 }
 static int avx512_emu(void) { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"); }
+/* AVX-VNNI: vpdpbusd on ymm with a VEX prefix (cpuid leaf 7 sub-leaf 1, EAX bit 4) */
+static int avx_vnni(void) { return __builtin_cpu_supports("avxvnni"); }
 #endif
 
 tmlp_kernel_fn tmlp_kernel_function_prec(tmlp_kernel k, tmlp_precision prec, const char **isa)
@@ -243,6 +245,10 @@ tmlp_kernel_fn tmlp_kernel_function_prec(tmlp_kernel k, tmlp_precision prec, con
         return bf ? tmlp_kernel_scalar_bf16 : tmlp_kernel_scalar_int8;
 #if defined(__x86_64__) && defined(__GNUC__)
     case TMLP_KERNEL_AVX2:
+        if (!bf && getenv("TMLP_LOWP_EMULATE") == NULL && avx_vnni()) {
+            *isa = "avx_vnni";
+            return tmlp_kernel_avxvnni_int8;
+        }
         *isa = "avx2 (emulated)";
         return bf ? tmlp_kernel_avx2_bf16 : tmlp_kernel_avx2_int8;
     case TMLP_KERNEL_AVX512:

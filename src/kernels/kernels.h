@@ -40,7 +40,8 @@
  *
  * Next: scalar.c (the reference: read it first), avx2.c, avx512.c, dispatch.c; the reduced
  * precisions: scalar_lowp.c, lowp_driver.h (the outer loop both SIMD files share),
- * avx512_lowp.h (compiled twice: native BF16/VNNI and emulated), avx2_lowp.c.
+ * avx512_lowp.h (compiled twice: native BF16/VNNI and emulated), avx2_lowp.h (compiled
+ * three times: emulated, AVX-VNNI, and AVX-VNNI's code EVEX-encoded for tests).
  */
 #ifndef TMLP_KERNELS_H
 #define TMLP_KERNELS_H
@@ -217,6 +218,9 @@ void tmlp_kernel_scalar_bf16(const tmlp_packed *p, const float *x, float *y, int
 void tmlp_kernel_scalar_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 void tmlp_kernel_avx2_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 void tmlp_kernel_avx2_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+/* avx2_lowp.h's INT8 with vpdpbusd ymm: VEX (AVX-VNNI) and EVEX (AVX512VL+VNNI, tests only) */
+void tmlp_kernel_avxvnni_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_avxvnni_evex_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 /* avx512_lowp.h compiled natively (-mavx512bf16 -mavx512vnni) and emulated (-mavx512bw) */
 void tmlp_kernel_avx512n_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 void tmlp_kernel_avx512n_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
