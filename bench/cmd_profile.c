@@ -212,7 +212,7 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
      * (the same lookup function, AVX-512 where cpuid has it) */
     const tmlp_u8_lookup_fn lookup = tmlp_u8_lookup_function();
     tmlp_preprocess pp = tmlp_model_preprocess(m);
-    float table[256];
+    float table[TMLP_U8_TABLE_FLOATS];
     tmlp_u8_table(pp.scale, pp.mean, pp.std, table);
     out->input_kind = d->dtype == TMLP_DTYPE_U8
                           ? "gather u8 rows + model preprocessing to f32"

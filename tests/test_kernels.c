@@ -270,7 +270,7 @@ static void through_model(tmlp_kernel k)
     tmlp_model_destroy(mb);
 }
 
-/* forward_u8's table lookups: the AVX2 and AVX-512 ones (those this CPU has) give the
+/* forward_u8's table lookups: the AVX2, AVX-512 and VBMI ones (those this CPU has) give the
  * scalar loop's bits for every byte value, at every length 0..80 (tails of 0..15) and
  * unaligned ends; tmlp_u8_lookup_function picks the widest. */
 static void test_u8_lookup(void **st)
@@ -281,13 +281,21 @@ static void test_u8_lookup(void **st)
         skip();
     }
     const int wide = tmlp_kernel_available(TMLP_KERNEL_AVX512) != 0;
-    assert_ptr_equal(tmlp_u8_lookup_function(), wide ? tmlp_u8_lookup_avx512 : tmlp_u8_lookup_avx2);
-    const tmlp_u8_lookup_fn fns[2] = {tmlp_u8_lookup_avx2, tmlp_u8_lookup_avx512};
-    float table[256], want[1 + 600], got[1 + 600 + GUARD];
+    const int vbmi = wide && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
+    assert_ptr_equal(tmlp_u8_lookup_function(), vbmi ? tmlp_u8_lookup_vbmi
+                                                : wide ? tmlp_u8_lookup_avx512 : tmlp_u8_lookup_avx2);
+    if (!vbmi) print_message("SKIP: u8 lookup vbmi: this CPU lacks AVX512_VBMI\n");
+    const tmlp_u8_lookup_fn fns[3] = {tmlp_u8_lookup_avx2, tmlp_u8_lookup_avx512, tmlp_u8_lookup_vbmi};
+    float table[TMLP_U8_TABLE_FLOATS], want[1 + 600], got[1 + 600 + GUARD];
     uint8_t src[1 + 600];
-    fill(table, 256, 77);
+    fill(table, 256, 77); /* random entries; then their byte planes, as tmlp_u8_table writes */
+    for (int v = 0; v < 256; v++) {
+        uint32_t u;
+        memcpy(&u, &table[v], 4);
+        for (int p = 0; p < 4; p++) ((uint8_t *)(table + 256))[256 * p + v] = (uint8_t)(u >> (8 * p));
+    }
     for (int i = 0; i < 601; i++) src[i] = (uint8_t)(i * 37 + (i >> 3)); /* all 256 values */
-    for (int f = 0; f < 1 + wide; f++)
+    for (int f = 0; f < 1 + wide + vbmi; f++)
         for (int64_t n = 0; n <= 600; n += n < 80 ? 1 : 520) {
             for (int i = 0; i < 1 + 600 + GUARD; i++) got[i] = GUARD_VALUE;
             tmlp_u8_lookup_scalar(src + 1, table, want, n);

@@ -76,6 +76,9 @@ tmlp_kernel_fn tmlp_kernel_function(tmlp_kernel k)
 tmlp_u8_lookup_fn tmlp_u8_lookup_function(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
+    if (tmlp_kernel_available(TMLP_KERNEL_AVX512) && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vbmi"))
+        return tmlp_u8_lookup_vbmi;
     if (tmlp_kernel_available(TMLP_KERNEL_AVX512)) return tmlp_u8_lookup_avx512;
     if (tmlp_kernel_available(TMLP_KERNEL_AVX2)) return tmlp_u8_lookup_avx2;
 #endif
