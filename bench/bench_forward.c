@@ -325,10 +325,9 @@ static int bench_model_init(bench_model *b, const int64_t *widths, int n, int ma
 
 static void bench_model_free(bench_model *b)
 {
-    for (int sd = 0; sd < N_SIDES; sd++) {
-        tmlp_session_destroy(b->s[sd]);
+    for (int sd = 0; sd < N_SIDES; sd++) tmlp_session_destroy(b->s[sd]); /* before their models */
+    for (int sd = 0; sd < N_SIDES; sd++)
         if (sd != SIDE_THREADS) tmlp_model_destroy(b->m[sd]); /* THREADS shares ENGINE's */
-    }
     hand_free(&b->h);
     free(b->x);
     free(b->wread);
@@ -496,7 +495,7 @@ static void run_lowp(const model_def *models, size_t n_models, int rounds, doubl
     static const tmlp_precision ps[] = {TMLP_PRECISION_F32, TMLP_PRECISION_BF16, TMLP_PRECISION_INT8};
     printf("\nbatch 1, CPU us per forward (median of %d interleaved rounds); ratios: median of the "
            "per-round F32 / reduced-precision times\n", rounds);
-    printf("%-16s %-7s %-30s %9s %9s %9s %9s %9s\n", "model", "kernel", "paths (f32 / bf16 / int8)",
+    printf("%-16s %-7s %-42s %9s %9s %9s %9s %9s\n", "model", "kernel", "paths (f32 / bf16 / int8)",
            "f32", "bf16", "int8", "f32/bf16", "f32/int8");
     for (size_t mi = 1; mi < n_models && mi < 3; mi++)
         for (int ki = 0; ki < 2; ki++) {
@@ -527,7 +526,7 @@ static void run_lowp(const model_def *models, size_t n_models, int rounds, doubl
             char pl[80];
             snprintf(pl, sizeof pl, "%s / %s / %s", paths[0], paths[1], paths[2]);
             const double f = median(us[0], rounds), b = median(us[1], rounds), q = median(us[2], rounds);
-            printf("%-16s %-7s %-30s %9.2f %9.2f %9.2f %8.2fx %8.2fx\n", models[mi].name,
+            printf("%-16s %-7s %-42s %9.2f %9.2f %9.2f %8.2fx %8.2fx\n", models[mi].name,
                    tmlp_kernel_name(ks[ki]), pl, f, b, q, median(rb, rounds), median(ri, rounds));
             fflush(stdout);
             free(x);
