@@ -20,7 +20,7 @@
  * hand/side is taken per round (same seconds of the machine) and then the median.
  * Time is this thread's CPU time, which does not count time spent descheduled.
  *
- * Usage: bench_forward [--quick] [--large] [--threads N] [--sweep[=avx2|scalar]] [--lowp] [--u8]
+ * Usage: bench_forward [--quick] [--large] [--threads N] [--sweep[=avx2|scalar]] [--lowp] [--u8] [--p99]
  *   --threads N  one more column, "engine xN": the engine's session on N intra-op threads
  *             (tmlp_session_set_threads), timed in wall time (its workers' CPU time is not
  *             this thread's); engine / engine xN is the speed-up of N threads.
@@ -33,6 +33,9 @@
  *             on rows picked at random from a 60,000 x 784 u8 set (Fashion-MNIST's shape)
  *             against the stage alone (the same gather + table lookup into a buffer) and the
  *             f32 forward on already preprocessed rows; share = stage / u8 forward.
+ *   --p99     instead of the table, batch-1 wall latency percentiles per call of the hand
+ *             sgemv forward and the engine (same 64 rows, and rows picked at random from
+ *             4096), interleaved in blocks of 1000 calls: where a tail comes from.
  * Not a test: numbers depend on the machine; nothing here is asserted.
  */
 #include "tinymlp.h"
@@ -617,13 +620,82 @@ static void run_u8(const model_def *models, size_t n_models, int rounds, double 
     run_u8_set(models, n_models, rounds, block_s, 60000); /* the training set's size */
 }
 
+/* --- --p99: batch-1 latency tails, engine against the hand-written sgemv forward ------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* LoadGen's percentile: sorted[floor(n p)] (v sorted in place). */
+static double pct_us(uint64_t *v, long n, double p)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    long i = (long)((double)n * p);
+    return (double)v[i < n ? i : n - 1] * 1e-3;
+}
+
+enum { P99_ROWS = 4096, P99_BLOCK = 1000 };
+
+/* Per-call wall latency at batch 1 of three sides, interleaved in blocks of P99_BLOCK calls:
+ * hand (sgemv forward, 64 rotating input rows, as bench/peers/hand_blas.c), engine on the
+ * same 64 rows, and engine on a row picked at random from P99_ROWS rows (12.8 MB at 784
+ * wide, as bench_mlp --data synthetic picks them). Same process, same seconds of the
+ * machine: a tail that only one side shows is that side's. */
+static void run_p99(const model_def *models, size_t n_models, int rounds)
+{
+    printf("\nbatch-1 wall latency per call (us), %d interleaved rounds of %d calls per side; "
+           "p-th = sorted[floor(N p)]\n", rounds, P99_BLOCK);
+    printf("%-16s %-22s %9s %9s %9s %9s %9s\n", "model", "side", "p50", "p90", "p99", "p99.9", "max");
+    for (size_t mi = 1; mi < n_models && mi < 3; mi++) {
+        bench_model b;
+        if (bench_model_init(&b, models[mi].w, models[mi].n, 1) != 0) exit(1);
+        const int64_t in = b.in;
+        float *rows = xalloc((size_t)P99_ROWS * (size_t)in * sizeof *rows);
+        for (int64_t i = 0; i < P99_ROWS * in; i++) rows[i] = (float)((i * 2654435761u) >> 8) / 16777216.0f;
+        const long n = (long)rounds * P99_BLOCK;
+        uint64_t *lat[3];
+        for (int sd = 0; sd < 3; sd++) lat[sd] = xalloc((size_t)n * sizeof(uint64_t));
+        uint64_t seed = 0x9E3779B97F4A7C15ull;
+        for (int r = -1; r < rounds; r++) /* round -1: warm-up */
+            for (int o = 0; o < 3; o++) {
+                const int sd = (o + (r < 0 ? 0 : r)) % 3;
+                for (long i = 0; i < P99_BLOCK; i++) {
+                    const float *x = rows + (i % 64) * in;
+                    if (sd == 2) {
+                        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+                        x = rows + (int64_t)(seed % P99_ROWS) * in;
+                    }
+                    const uint64_t t0 = wall_now_ns();
+                    if (sd == 0) sink = hand_forward(&b.h, x, 1)[0];
+                    else forward_once(b.s[SIDE_ENGINE], x, 1, in);
+                    const uint64_t t1 = wall_now_ns();
+                    if (r >= 0) lat[sd][(long)r * P99_BLOCK + i] = t1 - t0;
+                }
+            }
+        static const char *const names[3] = {"hand (sgemv, 64 rows)", "engine (64 rows)", "engine (random of 4096)"};
+        for (int sd = 0; sd < 3; sd++) {
+            const double p50 = pct_us(lat[sd], n, 0.5), p90 = pct_us(lat[sd], n, 0.9),
+                         p99 = pct_us(lat[sd], n, 0.99), p999 = pct_us(lat[sd], n, 0.999);
+            printf("%-16s %-22s %9.2f %9.2f %9.2f %9.2f %9.1f\n", sd ? "" : models[mi].name, names[sd],
+                   p50, p90, p99, p999, (double)lat[sd][n - 1] * 1e-3);
+        }
+        fflush(stdout);
+        for (int sd = 0; sd < 3; sd++) free(lat[sd]);
+        free(rows);
+        bench_model_free(&b);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    int quick = 0, large = 0, sweep = 0, lowp = 0, u8 = 0;
+    int quick = 0, large = 0, sweep = 0, lowp = 0, u8 = 0, p99 = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) quick = 1;
         else if (strcmp(argv[i], "--lowp") == 0) lowp = 1;
         else if (strcmp(argv[i], "--u8") == 0) u8 = 1;
+        else if (strcmp(argv[i], "--p99") == 0) p99 = 1;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             g_threads = atoi(argv[++i]);
             if (g_threads < 1 || g_threads > 64) {
@@ -640,15 +712,16 @@ int main(int argc, char **argv)
             printf("bench_forward (tinymlp) %s\n", tmlp_version());
             return 0;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: %s [--quick] [--large] [--threads N] [--sweep[=avx2|scalar]] [--lowp] [--u8] [--version] [--help]\n"
+            printf("usage: %s [--quick] [--large] [--threads N] [--sweep[=avx2|scalar]] [--lowp] [--u8] [--p99] [--version] [--help]\n"
                    "Forward latency and throughput: the engine against hand-written OpenBLAS calls\n"
                    "on the same weights, 1 BLAS thread. --quick: a few seconds instead of a minute.\n"
                    "--threads N: add the engine on N intra-op threads (wall time). --lowp: batch 1 at\n"
-                   "F32/BF16/INT8 per vector kernel. --u8: the u8 input stage's share at batch 256.\n",
+                   "F32/BF16/INT8 per vector kernel. --u8: the u8 input stage's share at batch 256.\n"
+                   "--p99: batch-1 wall latency percentiles, engine vs hand-written sgemv.\n",
                    argv[0]);
             return 0;
         } else {
-            fprintf(stderr, "usage: %s [--quick] [--large] [--threads N] [--sweep[=avx2|scalar]] [--lowp] [--u8] [--version] [--help]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--large] [--threads N] [--sweep[=avx2|scalar]] [--lowp] [--u8] [--p99] [--version] [--help]\n", argv[0]);
             return 2;
         }
     }
@@ -694,6 +767,7 @@ int main(int argc, char **argv)
     const double cell_s = quick ? 0.3 : 3.0;
     if (lowp) run_lowp(models, n_models, quick ? 5 : 21, quick ? 0.02 : 0.1);
     else if (u8) run_u8(models, n_models, quick ? 5 : 15, quick ? 0.03 : 0.2);
+    else if (p99) run_p99(models, n_models, quick ? 5 : 40);
     else if (sweep) run_sweep(models, n_models, rounds, cell_s / 2, sweep);
     else run_table(models, n_models, rounds, cell_s);
     return 0;

@@ -14,7 +14,9 @@
 #   3. bench_forward --u8: the u8 input stage's share of a batch-256 query;
 #   4. bench_mlp with TMLP_KERNELS=avx2 against the default kernel: single-stream and
 #      offline b256 on the shipped model, interleaved, 3 rounds;
-#   5. bench/peers/run_peers.sh --rounds 3: bench_mlp against ONNX Runtime, NumPy, PyTorch
+#   5. bench_forward --p99: batch-1 wall latency percentiles, engine against the hand-written
+#      sgemv forward in one process (where a p99 gap comes from);
+#   6. bench/peers/run_peers.sh --rounds 3: bench_mlp against ONNX Runtime, NumPy, PyTorch
 #      and the hand-written OpenBLAS forward (b1 p50 and p99, b8, b256) on the shipped
 #      model, 784-512-512-10 and its LayerNorm+GELU twin.
 # ~8 minutes on 2 cores (--quick: ~2, for checking the script, not for figures).
@@ -26,7 +28,7 @@ QUICK=
 for a in "$@"; do
     case $a in
     --quick) QUICK=--quick ;;
-    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
     *) B=$a ;;
     esac
 done
@@ -82,7 +84,11 @@ print("%-8s %-6s %14.2f %14.2f %18.0f" % (r, k, p50, p99, sps))
 done
 load
 
-echo; echo "## 5. bench/peers/run_peers.sh --rounds 3"
+echo; echo "## 5. bench_forward $QUICK --p99"
+"$BF" $QUICK --p99
+load
+
+echo; echo "## 6. bench/peers/run_peers.sh --rounds 3"
 if [ -n "$QUICK" ]; then bench/peers/run_peers.sh --rounds 1 --seconds 0.3 --bench "$BM"
 else bench/peers/run_peers.sh --rounds 3 --bench "$BM"; fi
 load
