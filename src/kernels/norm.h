@@ -16,8 +16,10 @@
  * cancel as E[x^2] - E[x]^2 would, and s1 corrects the rounding of m to first order. Pass 3
  * subtracts m and the correction separately: x[j] - m is exact when x[j] is near m
  * (Sterbenz), while m + s1/n rounded to one float would lose the correction again.
- * tests/test_layers.c holds each unit to the double reference (1e-5 relative to the row's
- * spread, offsets up to 1e4 included).
+ * tests/test_layers.c holds each unit to the formula in double within 1e-5 (1 + |y|), offsets
+ * up to 1e4 included. NaN and inf give NaN rows as in the reference. Range: float sums, so
+ * a row whose deviations exceed ~1e19 (their squares overflow) gets rstd 0 (y = beta) where
+ * the double reference still normalises; activations of a working model are far from it.
  */
 #ifndef TMLP_NORM_H
 #define TMLP_NORM_H
