@@ -30,7 +30,8 @@
 
 /* LayerNorm of `batch` rows of width n (row stride n) on the vector unit of kernel k
  * (avx2 or avx512; blas and auto: the best one cpuid reports). Returns 0, or -1 (y
- * untouched) when that unit is the scalar one: the caller then runs the double reference. */
+ * untouched) when that unit is the scalar one: the caller then runs the double reference.
+ * Defined in act.c, beside tmlp_act_apply, whose choice of vector unit it shares. */
 int tmlp_layernorm_rows(tmlp_kernel k, const float *x, float *y, int64_t batch, int64_t n,
                         const float *gamma, const float *beta, float eps);
 void tmlp_layernorm_rows_avx2(const float *x, float *y, int64_t batch, int64_t n,
