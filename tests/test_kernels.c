@@ -168,15 +168,23 @@ static void every_batch(tmlp_kernel k)
 
 /* tmlp_session_forward_u8_rows (rows by pointer, preprocessed in one pass with prefetching)
  * gives the bits of tmlp_session_forward_u8 on the gathered rows at every batch, on a
- * 784 -> 256 layer (the avx512 kernel's two-panel path at batch 1) with the auto kernel and
- * on a model forced to BLAS. */
+ * 784 -> 256 layer (the avx512 kernel's two-panel path at batch 1) with the auto kernel at
+ * F32, BF16 and INT8, forced to avx2, and forced to BLAS. */
 static void test_u8_rows(void **st)
 {
     (void)st;
     const int64_t widths[] = {784, 256, 10};
-    for (int blas = 0; blas < 2; blas++) {
+    /* auto F32, blas, auto BF16, auto INT8, avx2 F32 */
+    static const char *const names[5] = {"auto", "blas", "auto bf16", "auto int8", "avx2"};
+    for (int v = 0; v < 5; v++) {
         tmlp_model_options o = tmlp_model_options_default();
-        if (blas) o.kernel = TMLP_KERNEL_BLAS;
+        if (v == 1) o.kernel = TMLP_KERNEL_BLAS;
+        if (v == 2) o.precision = TMLP_PRECISION_BF16;
+        if (v == 3) o.precision = TMLP_PRECISION_INT8;
+        if (v == 4) {
+            if (!tmlp_kernel_available(TMLP_KERNEL_AVX2)) continue;
+            o.kernel = TMLP_KERNEL_AVX2;
+        }
         tmlp_model *m;
         assert_int_equal(tmlp_model_random(widths, 3, 11, &o, &m, NULL), TMLP_OK);
         assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255, 0.2860, 0.3530, NULL), TMLP_OK);
@@ -197,8 +205,7 @@ static void test_u8_rows(void **st)
             memcpy(want, out.data, (size_t)batch * 10 * sizeof *want);
             assert_int_equal(tmlp_session_forward_u8_rows(s, rows, batch, &out, NULL), TMLP_OK);
             if (memcmp(out.data, want, (size_t)batch * 10 * sizeof *want))
-                fail_msg("u8 rows %s b%lld: not the bits of forward_u8", blas ? "blas" : "auto",
-                         (long long)batch);
+                fail_msg("u8 rows %s b%lld: not the bits of forward_u8", names[v], (long long)batch);
         }
         free(data), free(g), free(rows), free(want);
         tmlp_session_destroy(s);
