@@ -28,7 +28,7 @@ QUICK=
 for a in "$@"; do
     case $a in
     --quick) QUICK=--quick ;;
-    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
     *) B=$a ;;
     esac
 done
