@@ -28,7 +28,9 @@
  *             vs blas per batch size, per model (docs/kernels.md: how the rule was chosen).
  *   --lowp    instead of the table, batch 1 at F32, BF16 and INT8 on each vector kernel
  *             (avx2, avx512) of 784-256-128-10 and 784-512-512-10: us per forward and the
- *             ratios F32/BF16 and F32/INT8 (median of the per-round ratios).
+ *             ratios F32/BF16 and F32/INT8 (median of the per-round ratios); then the INT8
+ *             kernels alone, AVX2 emulation against vpdpbusd ymm (AVX-VNNI, or on an
+ *             AVX-512 CPU its EVEX twin standing in for it).
  *   --u8      instead of the table, the u8 input stage at batch 256: tmlp_session_forward_u8_rows
  *             on rows picked at random from a 60,000 x 784 u8 set (Fashion-MNIST's shape)
  *             against the stage alone (the same gather + table lookup into a buffer) and the
@@ -492,6 +494,71 @@ static void rounds_of(tmlp_session *const *s, int n, const float *x, int64_t bat
         }
 }
 
+/* The INT8 kernels alone on packed layers (ReLU between, none after the last), batch 1:
+ * the AVX2 emulation against vpdpbusd on ymm. The AVX-VNNI kernel runs only where cpuid
+ * reports AVX-VNNI; its EVEX twin (the same instructions, AVX512VL + AVX512_VNNI) runs on
+ * AVX-512 CPUs and stands in for it, so the ratio estimates what AVX-VNNI gives the avx2 class. */
+typedef struct lowp_stack {
+    int n;
+    tmlp_packed p[4];
+    float *buf[2];
+} lowp_stack;
+
+static void lowp_stack_run(const lowp_stack *st, tmlp_kernel_fn fn, const float *x)
+{
+    const float *cur = x;
+    for (int i = 0; i < st->n; i++) {
+        float *y = st->buf[i & 1];
+        fn(&st->p[i], cur, y, 1, i + 1 < st->n ? TMLP_EPILOGUE_RELU : TMLP_EPILOGUE_NONE);
+        cur = y;
+    }
+    sink = cur[0];
+}
+
+static void run_lowp_vnni(const model_def *md)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    const int vex = __builtin_cpu_supports("avxvnni");
+    const int evex = __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    if (!tmlp_kernel_available(TMLP_KERNEL_AVX2) || (!vex && !evex)) return;
+    lowp_stack st = {.n = md->n - 1};
+    tmlp_rng r;
+    tmlp_rng_seed(&r, 3);
+    int64_t widest = 0;
+    for (int i = 0; i < st.n; i++) {
+        const int64_t in = md->w[i], out = md->w[i + 1];
+        float *w = xalloc((size_t)(in * out) * sizeof *w), *b = xalloc((size_t)out * sizeof *b);
+        for (int64_t k = 0; k < in * out; k++) w[k] = (float)(tmlp_rng_normal(&r) / sqrt((double)in));
+        for (int64_t k = 0; k < out; k++) b[k] = 0.01f * (float)k;
+        if (tmlp_packed_create_prec(NULL, in, out, w, b, TMLP_PRECISION_INT8, &st.p[i]) != TMLP_OK) exit(1);
+        free(w), free(b);
+        if (out > widest) widest = out;
+    }
+    st.buf[0] = xalloc((size_t)widest * sizeof(float));
+    st.buf[1] = xalloc((size_t)widest * sizeof(float));
+    float *x = xalloc((size_t)md->w[0] * sizeof *x);
+    for (int64_t i = 0; i < md->w[0]; i++) x[i] = (float)((i * 37) % 101) / 101.0f;
+    const tmlp_kernel_fn fns[2] = {tmlp_kernel_avx2_int8, vex ? tmlp_kernel_avxvnni_int8 : tmlp_kernel_avxvnni_evex_int8};
+    enum { R = 21, CALLS = 2000 };
+    double us[2][R], ratio[R];
+    for (int rr = -1; rr < R; rr++)
+        for (int o = 0; o < 2; o++) {
+            const int i = (o + (rr < 0 ? 0 : rr)) % 2;
+            const uint64_t c0 = cpu_now_ns();
+            for (int k = 0; k < CALLS; k++) lowp_stack_run(&st, fns[i], x);
+            if (rr >= 0) us[i][rr] = (double)(cpu_now_ns() - c0) * 1e-3 / CALLS;
+        }
+    for (int rr = 0; rr < R; rr++) ratio[rr] = us[0][rr] / us[1][rr];
+    printf("%-16s INT8 kernels alone: avx2 (emulated) %.2f us, vpdpbusd ymm (%s) %.2f us: %.2fx\n",
+           md->name, median(us[0], R), vex ? "avx_vnni" : "EVEX twin of avx_vnni",
+           median(us[1], R), median(ratio, R));
+    for (int i = 0; i < st.n; i++) tmlp_packed_destroy(NULL, &st.p[i]);
+    free(st.buf[0]), free(st.buf[1]), free(x);
+#else
+    (void)md;
+#endif
+}
+
 static void run_lowp(const model_def *models, size_t n_models, int rounds, double block_s)
 {
     static const tmlp_kernel ks[] = {TMLP_KERNEL_AVX2, TMLP_KERNEL_AVX512};
@@ -535,6 +602,7 @@ static void run_lowp(const model_def *models, size_t n_models, int rounds, doubl
             free(x);
             for (int pi = 0; pi < 3; pi++) tmlp_session_destroy(s[pi]), tmlp_model_destroy(m[pi]);
         }
+    for (size_t mi = 1; mi < n_models && mi < 3; mi++) run_lowp_vnni(&models[mi]);
 }
 
 /* --- --u8: the u8 input stage's share of a batch-256 query ---------------------------- */
