@@ -518,7 +518,7 @@ static void lowp_stack_run(const lowp_stack *st, tmlp_kernel_fn fn, const float 
 static void run_lowp_vnni(const model_def *md)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    const int vex = __builtin_cpu_supports("avxvnni");
+    const int vex = tmlp_cpu_has_avx_vnni();
     const int evex = __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
     if (!tmlp_kernel_available(TMLP_KERNEL_AVX2) || (!vex && !evex)) return;
     lowp_stack st = {.n = md->n - 1};

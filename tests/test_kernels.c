@@ -356,7 +356,7 @@ static int act_path_runs(const act_path *pa)
 {
     if (!tmlp_kernel_available(pa->kernel)) return 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (pa->need_bw_native == 3) return __builtin_cpu_supports("avxvnni");
+    if (pa->need_bw_native == 3) return tmlp_cpu_has_avx_vnni();
     if (pa->need_bw_native == 4)
         return __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
     const int bw = __builtin_cpu_supports("avx512bw");

@@ -219,6 +219,7 @@ void tmlp_kernel_scalar_int8(const tmlp_packed *p, const float *x, float *y, int
 void tmlp_kernel_avx2_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 void tmlp_kernel_avx2_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 /* avx2_lowp.h's INT8 with vpdpbusd ymm: VEX (AVX-VNNI) and EVEX (AVX512VL+VNNI, tests only) */
+int tmlp_cpu_has_avx_vnni(void); /* dispatch.c: cpuid reports AVX-VNNI (and AVX2 runs) */
 void tmlp_kernel_avxvnni_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 void tmlp_kernel_avxvnni_evex_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 /* avx512_lowp.h compiled natively (-mavx512bf16 -mavx512vnni) and emulated (-mavx512bw) */
