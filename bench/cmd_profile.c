@@ -210,7 +210,7 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
     /* the model's preprocessing as a 256-entry table, applied exactly as forward_u8 does
      * (the same lookup function, AVX-512 where cpuid has it) */
     tmlp_preprocess pp = tmlp_model_preprocess(m);
-    float table[256];
+    float table[TMLP_PREPROCESS_TABLE_FLOATS];
     tmlp_preprocess_table(&pp, table);
     out->input_kind = d->dtype == TMLP_DTYPE_U8
                           ? "gather u8 rows + model preprocessing to f32"

@@ -344,7 +344,7 @@ static void test_tool_calls(void **state)
     /* tmlp_preprocess_table / tmlp_preprocess_u8: exactly the input forward_u8 runs on */
     assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255, 0.5, 0.25, NULL), TMLP_OK);
     tmlp_preprocess pp = tmlp_model_preprocess(m);
-    float table[256], x[4];
+    float table[TMLP_PREPROCESS_TABLE_FLOATS], x[4];
     tmlp_preprocess_table(&pp, table);
     assert_true(table[255] == (float)((255.0 / 255 - 0.5) / 0.25));
     const uint8_t raw[4] = {0, 17, 128, 255};

@@ -168,15 +168,23 @@ static void every_batch(tmlp_kernel k)
 
 /* tmlp_session_forward_u8_rows (rows by pointer, preprocessed in one pass with prefetching)
  * gives the bits of tmlp_session_forward_u8 on the gathered rows at every batch, on a
- * 784 -> 256 layer (the avx512 kernel's two-panel path at batch 1) with the auto kernel and
- * on a model forced to BLAS. */
+ * 784 -> 256 layer (the avx512 kernel's two-panel path at batch 1) with the auto kernel at
+ * F32, BF16 and INT8, forced to avx2, and forced to BLAS. */
 static void test_u8_rows(void **st)
 {
     (void)st;
     const int64_t widths[] = {784, 256, 10};
-    for (int blas = 0; blas < 2; blas++) {
+    /* auto F32, blas, auto BF16, auto INT8, avx2 F32 */
+    static const char *const names[5] = {"auto", "blas", "auto bf16", "auto int8", "avx2"};
+    for (int v = 0; v < 5; v++) {
         tmlp_model_options o = tmlp_model_options_default();
-        if (blas) o.kernel = TMLP_KERNEL_BLAS;
+        if (v == 1) o.kernel = TMLP_KERNEL_BLAS;
+        if (v == 2) o.precision = TMLP_PRECISION_BF16;
+        if (v == 3) o.precision = TMLP_PRECISION_INT8;
+        if (v == 4) {
+            if (!tmlp_kernel_available(TMLP_KERNEL_AVX2)) continue;
+            o.kernel = TMLP_KERNEL_AVX2;
+        }
         tmlp_model *m;
         assert_int_equal(tmlp_model_random(widths, 3, 11, &o, &m, NULL), TMLP_OK);
         assert_int_equal(tmlp_model_set_preprocess(m, 1.0 / 255, 0.2860, 0.3530, NULL), TMLP_OK);
@@ -197,8 +205,7 @@ static void test_u8_rows(void **st)
             memcpy(want, out.data, (size_t)batch * 10 * sizeof *want);
             assert_int_equal(tmlp_session_forward_u8_rows(s, rows, batch, &out, NULL), TMLP_OK);
             if (memcmp(out.data, want, (size_t)batch * 10 * sizeof *want))
-                fail_msg("u8 rows %s b%lld: not the bits of forward_u8", blas ? "blas" : "auto",
-                         (long long)batch);
+                fail_msg("u8 rows %s b%lld: not the bits of forward_u8", names[v], (long long)batch);
         }
         free(data), free(g), free(rows), free(want);
         tmlp_session_destroy(s);
@@ -270,27 +277,39 @@ static void through_model(tmlp_kernel k)
     tmlp_model_destroy(mb);
 }
 
-/* forward_u8's table lookup: the AVX-512 one (if this CPU has it) gives the scalar loop's
- * bits for every byte value, at every length 0..80 (tails of 0..15) and unaligned ends. */
+/* forward_u8's table lookups: the AVX2, AVX-512 and VBMI ones (those this CPU has) give the
+ * scalar loop's bits for every byte value, at every length 0..80 (tails of 0..15) and
+ * unaligned ends; tmlp_u8_lookup_function picks the widest. */
 static void test_u8_lookup(void **st)
 {
     (void)st;
-    if (!tmlp_kernel_available(TMLP_KERNEL_AVX512)) {
-        print_message("SKIP: u8 lookup avx512: this CPU lacks it (scalar is the only one)\n");
+    if (!tmlp_kernel_available(TMLP_KERNEL_AVX2)) {
+        print_message("SKIP: u8 lookup avx2/avx512: this CPU lacks them (scalar is the only one)\n");
         skip();
     }
-    assert_ptr_equal(tmlp_u8_lookup_function(), tmlp_u8_lookup_avx512);
-    float table[256], want[1 + 600], got[1 + 600 + GUARD];
+    const int wide = tmlp_kernel_available(TMLP_KERNEL_AVX512) != 0;
+    const int vbmi = wide && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
+    assert_ptr_equal(tmlp_u8_lookup_function(), vbmi ? tmlp_u8_lookup_vbmi
+                                                : wide ? tmlp_u8_lookup_avx512 : tmlp_u8_lookup_avx2);
+    if (!vbmi) print_message("SKIP: u8 lookup vbmi: this CPU lacks AVX512_VBMI\n");
+    const tmlp_u8_lookup_fn fns[3] = {tmlp_u8_lookup_avx2, tmlp_u8_lookup_avx512, tmlp_u8_lookup_vbmi};
+    float table[TMLP_U8_TABLE_FLOATS], want[1 + 600], got[1 + 600 + GUARD];
     uint8_t src[1 + 600];
-    fill(table, 256, 77);
-    for (int i = 0; i < 601; i++) src[i] = (uint8_t)(i * 37 + (i >> 3)); /* all 256 values */
-    for (int64_t n = 0; n <= 600; n += n < 80 ? 1 : 520) {
-        for (int i = 0; i < 1 + 600 + GUARD; i++) got[i] = GUARD_VALUE;
-        tmlp_u8_lookup_scalar(src + 1, table, want, n);
-        tmlp_u8_lookup_avx512(src + 1, table, got + 1, n);
-        if (n) assert_memory_equal(got + 1, want, (size_t)n * sizeof *want);
-        assert_true(got[0] == GUARD_VALUE && got[1 + n] == GUARD_VALUE);
+    fill(table, 256, 77); /* random entries; then their byte planes, as tmlp_u8_table writes */
+    for (int v = 0; v < 256; v++) {
+        uint32_t u;
+        memcpy(&u, &table[v], 4);
+        for (int p = 0; p < 4; p++) ((uint8_t *)(table + 256))[256 * p + v] = (uint8_t)(u >> (8 * p));
     }
+    for (int i = 0; i < 601; i++) src[i] = (uint8_t)(i * 37 + (i >> 3)); /* all 256 values */
+    for (int f = 0; f < 1 + wide + vbmi; f++)
+        for (int64_t n = 0; n <= 600; n += n < 80 ? 1 : 520) {
+            for (int i = 0; i < 1 + 600 + GUARD; i++) got[i] = GUARD_VALUE;
+            tmlp_u8_lookup_scalar(src + 1, table, want, n);
+            fns[f](src + 1, table, got + 1, n);
+            if (n) assert_memory_equal(got + 1, want, (size_t)n * sizeof *want);
+            assert_true(got[0] == GUARD_VALUE && got[1 + n] == GUARD_VALUE);
+        }
 }
 
 /* --- Activations in the epilogue ---------------------------------------------------------
@@ -317,7 +336,8 @@ typedef struct act_path {
     const char *name;
     tmlp_kernel kernel;     /* for tmlp_kernel_available */
     tmlp_kernel_fn fn[3];   /* F32, BF16, INT8 (NULL: none on this path) */
-    int need_bw_native;     /* 1: AVX-512 BF16+VNNI+BW, 2: AVX-512BW (emulated lowp) */
+    int need_bw_native;     /* 1: AVX-512 BF16+VNNI+BW, 2: AVX-512BW (emulated lowp),
+                             * 3: AVX-VNNI, 4: AVX512VL + AVX512_VNNI (the EVEX twin) */
 } act_path;
 
 static const act_path ACT_PATHS[] = {
@@ -326,6 +346,8 @@ static const act_path ACT_PATHS[] = {
     {"avx2", TMLP_KERNEL_AVX2, {tmlp_kernel_avx2, tmlp_kernel_avx2_bf16, tmlp_kernel_avx2_int8}, 0},
     {"avx512", TMLP_KERNEL_AVX512, {tmlp_kernel_avx512, tmlp_kernel_avx512n_bf16, tmlp_kernel_avx512n_int8}, 1},
     {"avx512-emulated", TMLP_KERNEL_AVX512, {NULL, tmlp_kernel_avx512e_bf16, tmlp_kernel_avx512e_int8}, 2},
+    {"avx-vnni", TMLP_KERNEL_AVX2, {NULL, NULL, tmlp_kernel_avxvnni_int8}, 3},
+    {"avx-vnni (evex)", TMLP_KERNEL_AVX2, {NULL, NULL, tmlp_kernel_avxvnni_evex_int8}, 4},
 #endif
 };
 #define N_ACT_PATHS ((int)(sizeof ACT_PATHS / sizeof ACT_PATHS[0]))
@@ -334,6 +356,9 @@ static int act_path_runs(const act_path *pa)
 {
     if (!tmlp_kernel_available(pa->kernel)) return 0;
 #if defined(__x86_64__) && defined(__GNUC__)
+    if (pa->need_bw_native == 3) return tmlp_cpu_has_avx_vnni();
+    if (pa->need_bw_native == 4)
+        return __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
     const int bw = __builtin_cpu_supports("avx512bw");
     if (pa->need_bw_native == 2) return bw;
     if (pa->need_bw_native == 1)
@@ -424,6 +449,8 @@ static void test_act_widths(void **s)
 {
     (void)s;
     static const int64_t widths[] = {1, 7, 16, 17, 63, 64, 65, 200};
+    for (int pi = 0; pi < N_ACT_PATHS; pi++)
+        if (!act_path_runs(&ACT_PATHS[pi])) print_message("SKIP: path %s: this CPU lacks it\n", ACT_PATHS[pi].name);
     int bad = 0;
     for (int i = 0; i < 8; i++)
         for (int o = 0; o < 8; o++)

@@ -189,6 +189,58 @@ static void test_layernorm_by_hand(void **state)
     tmlp_model_destroy(m);
 }
 
+/* Every kernel's LayerNorm (scalar: the double reference; avx2 and avx512: float lanes with
+ * the corrected two-pass sums of src/kernels/norm.h) against the formula in double, on
+ * widths around the vector lengths (masked tails, n = 1: var 0) and rows sharing an offset
+ * up to 1e4 (the case a one-pass E[x^2] - E[x]^2 gets wrong): within 1e-5 (1 + |y|). */
+static void test_layernorm_every_unit(void **state)
+{
+    (void)state;
+    static const int64_t widths[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 47, 64, 100, 512};
+    static const double offsets[] = {0.0, 1e4, -3e3, 0.5};
+    static const double spreads[] = {1.0, 1e-2, 30.0};
+    enum { ROWS = 12, MAXW = 512 };
+    static float x[ROWS * MAXW], y[ROWS * MAXW], gamma[MAXW], beta[MAXW];
+    uint32_t seed = 12345u;
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        const int64_t n = widths[wi];
+        for (int64_t j = 0; j < n; j++) {
+            seed = seed * 1664525u + 1013904223u;
+            gamma[j] = 0.5f + (float)(seed >> 8) / 16777216.0f;
+            seed = seed * 1664525u + 1013904223u;
+            beta[j] = (float)(seed >> 8) / 8388608.0f - 1.0f;
+        }
+        for (int r = 0; r < ROWS; r++)
+            for (int64_t j = 0; j < n; j++) {
+                seed = seed * 1664525u + 1013904223u;
+                const double u = (double)(seed >> 8) / 16777216.0 - 0.5;
+                x[r * n + j] = (float)(offsets[r % 4] + spreads[r % 3] * u);
+            }
+        for (size_t k = 0; k < N_KERNELS; k++) {
+            if (!tmlp_kernel_available(KERNELS[k])) continue;
+            tmlp_model *m = new_model(n, KERNELS[k]);
+            OK(tmlp_model_add_layernorm(m, gamma, beta, 1e-5f, E));
+            run(m, x, ROWS, y);
+            tmlp_model_destroy(m);
+            for (int r = 0; r < ROWS; r++) {
+                const float *xr = x + r * n;
+                double mean = 0.0, var = 0.0;
+                for (int64_t j = 0; j < n; j++) mean += xr[j];
+                mean /= (double)n;
+                for (int64_t j = 0; j < n; j++) var += ((double)xr[j] - mean) * ((double)xr[j] - mean);
+                const double rstd = 1.0 / sqrt(var / (double)n + 1e-5);
+                for (int64_t j = 0; j < n; j++) {
+                    const double want = ((double)xr[j] - mean) * rstd * gamma[j] + beta[j];
+                    const double got = y[r * n + j];
+                    if (!(fabs(got - want) <= 1e-5 * (1.0 + fabs(want))))
+                        fail_msg("layernorm kernel %d n %lld row %d [%lld]: got %.9g want %.9g",
+                                 (int)KERNELS[k], (long long)n, r, (long long)j, got, want);
+                }
+            }
+        }
+    }
+}
+
 static void test_batchnorm_by_hand(void **state)
 {
     (void)state;
@@ -994,6 +1046,7 @@ int main(void)
         cmocka_unit_test(test_activations_by_hand),
         cmocka_unit_test(test_log_softmax_by_hand),
         cmocka_unit_test(test_layernorm_by_hand),
+        cmocka_unit_test(test_layernorm_every_unit),
         cmocka_unit_test(test_batchnorm_by_hand),
         cmocka_unit_test(test_dropout_identity_bias_free),
         cmocka_unit_test(test_builder_refusals),

@@ -269,10 +269,14 @@ typedef struct tmlp_preprocess {
 } tmlp_preprocess;
 
 TMLP_API tmlp_preprocess tmlp_model_preprocess(const tmlp_model *m);
-/* The preprocessing as a 256-entry table, as every session builds it for forward_u8:
- * table[v] = (v * scale - mean) / std, computed in double and rounded to float once. */
+/* Floats of a preprocessing table: the 256 entries, then the same bits again as four byte
+ * planes (the form the AVX512_VBMI lookup reads). */
+#define TMLP_PREPROCESS_TABLE_FLOATS 512
+/* The preprocessing as a table of TMLP_PREPROCESS_TABLE_FLOATS floats, as every session
+ * builds it for forward_u8: table[v] = (v * scale - mean) / std for v < 256, computed in
+ * double and rounded to float once, then its byte planes. */
 TMLP_API void tmlp_preprocess_table(const tmlp_preprocess *p, float *table);
-/* dst[i] = table[src[i]] for i < n: the lookup tmlp_session_forward_u8 runs (AVX-512 where
+/* dst[i] = table[src[i]] for i < n (table from tmlp_preprocess_table): the lookup tmlp_session_forward_u8 runs (AVX-512 where
  * the CPU has it, else scalar; the same bits either way). For a tool that times the input
  * stage apart from the forward (bench_mlp profile) and must preprocess exactly alike. */
 TMLP_API void tmlp_preprocess_u8(const float *table, const uint8_t *src, float *dst, int64_t n);

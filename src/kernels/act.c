@@ -16,6 +16,7 @@
 #include "act.h"
 
 #include "kernels.h"
+#include "norm.h"
 
 #include <math.h>
 
@@ -70,6 +71,20 @@ void tmlp_act_apply(tmlp_kernel k, tmlp_epilogue ep, float *y, int64_t n)
     default:
         for (int64_t i = 0; i < n; i++) y[i] = tmlp_act_scalar(ep, y[i]);
         return;
+    }
+}
+
+int tmlp_layernorm_rows(tmlp_kernel k, const float *x, float *y, int64_t batch, int64_t n,
+                        const float *gamma, const float *beta, float eps)
+{
+    switch (act_unit(k)) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    case TMLP_KERNEL_AVX512: tmlp_layernorm_rows_avx512(x, y, batch, n, gamma, beta, eps); return 0;
+    case TMLP_KERNEL_AVX2: tmlp_layernorm_rows_avx2(x, y, batch, n, gamma, beta, eps); return 0;
+#endif
+    default:
+        (void)x, (void)y, (void)batch, (void)n, (void)gamma, (void)beta, (void)eps;
+        return -1;
     }
 }
 

@@ -19,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
+
 static const char *const names[] = {"auto", "scalar", "avx2", "avx512", "blas"};
 
 const char *tmlp_kernel_name(tmlp_kernel k)
@@ -76,7 +80,11 @@ tmlp_kernel_fn tmlp_kernel_function(tmlp_kernel k)
 tmlp_u8_lookup_fn tmlp_u8_lookup_function(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
+    if (tmlp_kernel_available(TMLP_KERNEL_AVX512) && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vbmi"))
+        return tmlp_u8_lookup_vbmi;
     if (tmlp_kernel_available(TMLP_KERNEL_AVX512)) return tmlp_u8_lookup_avx512;
+    if (tmlp_kernel_available(TMLP_KERNEL_AVX2)) return tmlp_u8_lookup_avx2;
 #endif
     return tmlp_u8_lookup_scalar;
 }
@@ -226,6 +234,20 @@ static int avx512_native(void)
 static int avx512_emu(void) { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"); }
 #endif
 
+/* AVX-VNNI: vpdpbusd on ymm with a VEX prefix, cpuid leaf 7 sub-leaf 1, EAX bit 4, read
+ * directly (clang 14's __builtin_cpu_supports does not know "avxvnni"); the ymm state the
+ * OS must save is AVX2's, which tmlp_kernel_available checks. */
+int tmlp_cpu_has_avx_vnni(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    unsigned a, b, c, d;
+    if (!tmlp_kernel_available(TMLP_KERNEL_AVX2) || !__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    return (a >> 4) & 1u;
+#else
+    return 0;
+#endif
+}
+
 tmlp_kernel_fn tmlp_kernel_function_prec(tmlp_kernel k, tmlp_precision prec, const char **isa)
 {
     const char *dummy;
@@ -242,6 +264,10 @@ tmlp_kernel_fn tmlp_kernel_function_prec(tmlp_kernel k, tmlp_precision prec, con
         return bf ? tmlp_kernel_scalar_bf16 : tmlp_kernel_scalar_int8;
 #if defined(__x86_64__) && defined(__GNUC__)
     case TMLP_KERNEL_AVX2:
+        if (!bf && getenv("TMLP_LOWP_EMULATE") == NULL && tmlp_cpu_has_avx_vnni()) {
+            *isa = "avx_vnni";
+            return tmlp_kernel_avxvnni_int8;
+        }
         *isa = "avx2 (emulated)";
         return bf ? tmlp_kernel_avx2_bf16 : tmlp_kernel_avx2_int8;
     case TMLP_KERNEL_AVX512:

@@ -40,7 +40,8 @@
  *
  * Next: scalar.c (the reference: read it first), avx2.c, avx512.c, dispatch.c; the reduced
  * precisions: scalar_lowp.c, lowp_driver.h (the outer loop both SIMD files share),
- * avx512_lowp.h (compiled twice: native BF16/VNNI and emulated), avx2_lowp.c.
+ * avx512_lowp.h (compiled twice: native BF16/VNNI and emulated), avx2_lowp.h (compiled
+ * three times: emulated, AVX-VNNI, and AVX-VNNI's code EVEX-encoded for tests).
  */
 #ifndef TMLP_KERNELS_H
 #define TMLP_KERNELS_H
@@ -212,6 +213,10 @@ void tmlp_kernel_scalar_bf16(const tmlp_packed *p, const float *x, float *y, int
 void tmlp_kernel_scalar_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 void tmlp_kernel_avx2_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 void tmlp_kernel_avx2_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+/* avx2_lowp.h's INT8 with vpdpbusd ymm: VEX (AVX-VNNI) and EVEX (AVX512VL+VNNI, tests only) */
+int tmlp_cpu_has_avx_vnni(void); /* dispatch.c: cpuid reports AVX-VNNI (and AVX2 runs) */
+void tmlp_kernel_avxvnni_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_avxvnni_evex_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 /* avx512_lowp.h compiled natively (-mavx512bf16 -mavx512vnni) and emulated (-mavx512bw) */
 void tmlp_kernel_avx512n_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 void tmlp_kernel_avx512n_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
@@ -227,17 +232,30 @@ tmlp_status tmlp_precision_resolve(tmlp_precision requested, tmlp_precision *cho
 void tmlp_packed_destroy(const tmlp_allocator *a, tmlp_packed *p);
 
 /* dst[i] = table[src[i]] for i < n: the u8 -> f32 preprocessing of forward_u8 (a 256-entry
- * table). tmlp_u8_lookup_function: the AVX-512 one when cpuid has AVX-512F, else scalar;
- * both give the same bits (a lookup). */
+ * table). tmlp_u8_lookup_function: the AVX512_VBMI one when cpuid has AVX512_VBMI and BW,
+ * else the AVX-512 one with AVX-512F, else the AVX2 one (vgatherdps) with AVX2, else scalar;
+ * all give the same bits (a lookup). */
 typedef void (*tmlp_u8_lookup_fn)(const uint8_t *src, const float *table, float *dst, int64_t n);
-/* The table: table[v] = (v * scale - mean) / std computed in double, rounded to float once.
- * Built by every session, and by bench_mlp profile, which must preprocess exactly alike. */
+/* Floats of a lookup table: the 256 entries, then the same bits as 4 byte planes (plane p
+ * holds byte p of each entry; u8_vbmi.c's form of the table). */
+#define TMLP_U8_TABLE_FLOATS 512
+/* The table: table[v] = (v * scale - mean) / std computed in double, rounded to float once,
+ * then its byte planes. Built by every session, and by bench_mlp profile, which must
+ * preprocess exactly alike. table: TMLP_U8_TABLE_FLOATS floats. */
 static inline void tmlp_u8_table(double scale, double mean, double std, float *table)
 {
-    for (int v = 0; v < 256; v++) table[v] = (float)(((double)v * scale - mean) / std);
+    uint8_t *planes = (uint8_t *)(table + 256);
+    for (int v = 0; v < 256; v++) {
+        table[v] = (float)(((double)v * scale - mean) / std);
+        uint32_t u;
+        __builtin_memcpy(&u, &table[v], 4);
+        for (int p = 0; p < 4; p++) planes[256 * p + v] = (uint8_t)(u >> (8 * p));
+    }
 }
 void tmlp_u8_lookup_scalar(const uint8_t *src, const float *table, float *dst, int64_t n);
+void tmlp_u8_lookup_avx2(const uint8_t *src, const float *table, float *dst, int64_t n);
 void tmlp_u8_lookup_avx512(const uint8_t *src, const float *table, float *dst, int64_t n);
+void tmlp_u8_lookup_vbmi(const uint8_t *src, const float *table, float *dst, int64_t n);
 tmlp_u8_lookup_fn tmlp_u8_lookup_function(void);
 
 /* dispatch.c: the function of a kernel (NULL for BLAS, AUTO or one the CPU lacks). */

@@ -16,10 +16,12 @@
  *                                           all rows against one panel of width wp
  *                                           (always inline: each entry point runs two
  *                                           copies, TMLP_EPILOGUE_SPLIT in kernels.h)
- *     LOWP_BF16_NAME, LOWP_INT8_NAME        the names of the two entry points
+ *     LOWP_BF16_NAME, LOWP_INT8_NAME        the names of the two entry points (an entry
+ *                                           point whose name is not defined is left out)
  */
 #define CHUNK_ROWS 64
 
+#ifdef LOWP_BF16_NAME
 static inline __attribute__((always_inline)) void lowp_bf16(const tmlp_packed *p, const float *x,
                                                              float *y, int64_t batch,
                                                              tmlp_epilogue ep)
@@ -39,7 +41,9 @@ static inline __attribute__((always_inline)) void lowp_bf16(const tmlp_packed *p
         }
     }
 }
+#endif
 
+#ifdef LOWP_INT8_NAME
 static inline __attribute__((always_inline)) void lowp_int8(const tmlp_packed *p, const float *x,
                                                              float *y, int64_t batch,
                                                              tmlp_epilogue ep)
@@ -64,12 +68,15 @@ static inline __attribute__((always_inline)) void lowp_int8(const tmlp_packed *p
     }
 }
 
-void LOWP_BF16_NAME(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep)
-{
-    TMLP_EPILOGUE_SPLIT(ep, e, lowp_bf16(p, x, y, batch, e));
-}
-
 void LOWP_INT8_NAME(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep)
 {
     TMLP_EPILOGUE_SPLIT(ep, e, lowp_int8(p, x, y, batch, e));
 }
+#endif
+
+#ifdef LOWP_BF16_NAME
+void LOWP_BF16_NAME(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep)
+{
+    TMLP_EPILOGUE_SPLIT(ep, e, lowp_bf16(p, x, y, batch, e));
+}
+#endif

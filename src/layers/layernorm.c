@@ -4,7 +4,11 @@
  *                 y[j] = (x[j] - mean) / sqrt(var + eps) * gamma[j] + beta[j]
  *     x:(B, n) -> y:(B, n), gamma, beta:(n); may run in place (y == x).
  *
- * Two passes in double: first the mean, then the squared deviations from it. The
+ * The scalar kernel runs the reference below; avx2 and avx512 (and blas/auto: the best unit
+ * cpuid reports) run src/kernels/norm_avx2.c / norm_avx512.c, float lanes with the
+ * corrected two-pass algorithm (norm.h), held to this reference by tests/test_layers.c.
+ *
+ * The reference: two passes in double: first the mean, then the squared deviations from it. The
  * one-pass E[x^2] - E[x]^2 cancels catastrophically when the features share a large
  * offset (x = 1e4 + noise: both terms are 1e8 and their difference is noise^2); in two
  * passes each deviation is exact and the variance keeps full precision. Each output is
@@ -18,6 +22,7 @@
 #include "layer.h"
 
 #include "internal.h"
+#include "kernels/norm.h"
 
 #include <math.h>
 #include <string.h>
@@ -26,6 +31,7 @@ typedef struct layernorm {
     tmlp_layer base; /* must be first */
     float eps;
     int affine;      /* gamma and beta came from the caller (else 1 and 0) */
+    tmlp_kernel kernel; /* whose vector unit runs it (from prepare; scalar until then) */
     float *gamma;    /* (n), in the same allocation as the struct */
     float *beta;     /* (n) */
 } layernorm;
@@ -50,8 +56,18 @@ static void layernorm_forward(const tmlp_layer *l, const float *x, float *y, int
                               float *scratch)
 {
     (void)scratch;
+    const layernorm *ln = (const layernorm *)l;
     const int64_t n = l->out_width;
+    if (tmlp_layernorm_rows(ln->kernel, x, y, batch, n, ln->gamma, ln->beta, ln->eps) == 0) return;
     for (int64_t r = 0; r < batch; r++) layernorm_row((const layernorm *)l, x + r * n, y + r * n, n);
+}
+
+static tmlp_status layernorm_prepare(tmlp_layer *l, const tmlp_allocator *al, tmlp_kernel k,
+                                     int forced, tmlp_precision prec, tmlp_error *err)
+{
+    (void)al, (void)forced, (void)prec, (void)err;
+    ((layernorm *)l)->kernel = k;
+    return TMLP_OK;
 }
 
 static float layernorm_param(const tmlp_layer *l) { return ((const layernorm *)l)->eps; }
@@ -92,6 +108,7 @@ static const tmlp_layer_ops layernorm_ops = {
     .kind = TMLP_LAYER_LAYERNORM,
     .in_place = true,
     .forward = layernorm_forward,
+    .prepare = layernorm_prepare,
     .param = layernorm_param,
     .tensors = layernorm_tensors,
     .set_present = layernorm_set_present,
@@ -113,6 +130,7 @@ tmlp_status tmlp_layernorm_create(const tmlp_allocator *a, int64_t width, const 
     ln->base.ops = &layernorm_ops;
     ln->base.in_width = ln->base.out_width = width;
     ln->eps = eps;
+    ln->kernel = TMLP_KERNEL_SCALAR;
     ln->gamma = (float *)(ln + 1);
     ln->beta = ln->gamma + width;
     if (gamma && beta) {

@@ -521,6 +521,8 @@ tmlp_preprocess tmlp_model_preprocess(const tmlp_model *m)
     return m ? m->pre : p;
 }
 
+_Static_assert(TMLP_PREPROCESS_TABLE_FLOATS == TMLP_U8_TABLE_FLOATS, "the public table size is the kernels' one");
+
 void tmlp_preprocess_table(const tmlp_preprocess *p, float *table)
 {
     tmlp_u8_table(p->scale, p->mean, p->std, table);

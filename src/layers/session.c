@@ -53,8 +53,8 @@ struct tmlp_session {
     float *act[2];       /* (max_batch, model->max_width) each */
     float *staging;      /* (max_batch, model->input_width) */
     float *scratch;      /* (max_batch, model->scratch_floats); NULL if no layer needs any */
-    float u8_table[256]; /* u8_table[v] = (float)((v * scale - mean) / std), in double */
-    tmlp_u8_lookup_fn u8_lookup; /* applies it: AVX-512 or scalar, from cpuid (same bits) */
+    float u8_table[TMLP_U8_TABLE_FLOATS]; /* [v] = (float)((v * scale - mean) / std), in double; byte planes */
+    tmlp_u8_lookup_fn u8_lookup; /* applies it: VBMI, AVX-512, AVX2 or scalar, from cpuid (same bits) */
     tmlp_pool *pool;     /* intra-op threads (tmlp_session_set_threads); NULL = one thread */
 };
 
