@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh idx 600              # tmlp_idx_parse
 #   scripts/fuzz.sh model_load 600       # tmlp_model_load + a forward pass
 #   scripts/fuzz.sh onnx 600             # tmlp_onnx_parse (protobuf reader + ModelProto decoder)
+#   scripts/fuzz.sh result_json 600      # bench_mlp's results-file checks (bench/result_check.c)
 #   scripts/fuzz.sh all 20               # each target in turn, 20 s each (CI does this)
 #
 # Needs clang and libclang-rt-14-dev (scripts/setup.sh --fuzz installs them).
@@ -15,9 +16,9 @@
 # and of crashes; exits non-zero if the fuzzer found anything.
 set -eu
 
-targets="safetensors idx model_load onnx"
+targets="safetensors idx model_load onnx result_json"
 if [ $# -ne 2 ]; then
-    echo "usage: $0 TARGET SECONDS   (TARGET: safetensors | idx | model_load | onnx | all)" >&2
+    echo "usage: $0 TARGET SECONDS   (TARGET: safetensors | idx | model_load | onnx | result_json | all)" >&2
     exit 2
 fi
 target=$1
