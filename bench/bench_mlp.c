@@ -70,7 +70,7 @@ static int take_kernels(int *argc, char **argv)
     for (int i = 1; i < *argc; i++) {
         const char *v = NULL;
         if (!strcmp(argv[i], "--kernels")) {
-            if (i + 1 >= *argc) return tmlp_cli_usage_error("--kernels: needs a value (scalar, avx2, avx512, blas, auto)");
+            if (i + 1 >= *argc) return tmlp_cli_usage_error("--kernels: needs a value (scalar, avx2, avx512, blas, neon, neon_dotprod, neon_bf16, auto)");
             v = argv[++i];
         } else if (!strncmp(argv[i], "--kernels=", 10)) {
             v = argv[i] + 10;
@@ -86,10 +86,13 @@ static int take_kernels(int *argc, char **argv)
     tmlp_kernel k;
     if (!env || !*env) return 0;
     if (tmlp_kernel_parse(env, &k, NULL) != TMLP_OK)
-        return tmlp_cli_usage_error("--kernels / TMLP_KERNELS: '%s' is not one of scalar, avx2, avx512, blas, auto", env);
+        return tmlp_cli_usage_error("--kernels / TMLP_KERNELS: '%s' is not one of scalar, avx2, avx512, blas, "
+                                    "neon, neon_dotprod, neon_bf16, auto", env);
     if (!tmlp_kernel_available(k)) {
         tmlp_cli_error("--kernels / TMLP_KERNELS: kernel '%s' is not available on this CPU (it lacks %s)",
-                       env, k == TMLP_KERNEL_AVX512 ? "AVX-512F" : "AVX2 and FMA");
+                       env, k == TMLP_KERNEL_AVX512 ? "AVX-512F" : k == TMLP_KERNEL_AVX2 ? "AVX2 and FMA"
+                            : k == TMLP_KERNEL_NEON ? "arm64 NEON" : k == TMLP_KERNEL_NEON_DOTPROD
+                            ? "arm64 NEON with the dot product extension" : "arm64 NEON with BF16");
         return TMLP_EXIT_USAGE;
     }
     return 0;

@@ -376,7 +376,7 @@ static void print_help(FILE *f)
           "  --iterations N                 measured forwards (default 2000)\n"
           "  --warmup N                     unmeasured forwards first (default 100)\n"
           "  --blas-threads N               OpenBLAS threads (default 1)\n"
-          "  --kernels K                    Dense kernel (scalar|avx2|avx512|blas|auto; every command)\n"
+          "  --kernels K                    Dense kernel (scalar|avx2|avx512|blas|neon|neon_dotprod|neon_bf16|auto)\n"
           "  --svg FILE                     also write the per-layer breakdown plot\n"
           "  --quick                        200 iterations, 20 warm-up (explicit options win)\n"
           "  --version                      library version and git revision\n"
