@@ -6,7 +6,8 @@
  * read 4 floats per q register. 32 vector registers:
  *
  * - R = 1 (batch 1, and a row left over): the whole panel at once, wp/4 accumulators
- *   (16 at wp = 64), x[k] broadcast (dup), 16 independent fmla chains per k.
+ *   (16 at wp = 64), x[k] broadcast (dup), 16 independent fmla chains per k; weights
+ *   prefetched 1024 floats (4 KB) ahead.
  * - R = 4 for batches (2 or 3 for the rows left over), over 16-output column strips:
  *   4 x 4 accumulators + 4 weight vectors + 4 broadcasts = 24 registers; each weight vector
  *   feeds 4 fmla.
