@@ -93,17 +93,20 @@ static int take_option(int *argc, char **argv, const char *name, const char *hin
 static int take_model_choice(int *argc, char **argv)
 {
     const char *kv, *pv;
-    int rc = take_option(argc, argv, "kernels", "scalar, avx2, avx512, blas, auto", &kv);
+    int rc = take_option(argc, argv, "kernels", "scalar, avx2, avx512, blas, neon, neon_dotprod, neon_bf16, auto", &kv);
     if (!rc) rc = take_option(argc, argv, "precision", "f32, bf16, int8", &pv);
     if (rc) return rc;
     tmlp_kernel k = TMLP_KERNEL_AUTO;
     tmlp_precision p = TMLP_PRECISION_AUTO;
     const char *ks = kv ? kv : getenv("TMLP_KERNELS"), *ps = pv ? pv : getenv("TMLP_PRECISION");
     if (ks && *ks && tmlp_kernel_parse(ks, &k, NULL) != TMLP_OK)
-        return tmlp_cli_usage_error("--kernels / TMLP_KERNELS: '%s' is not one of scalar, avx2, avx512, blas, auto", ks);
+        return tmlp_cli_usage_error("--kernels / TMLP_KERNELS: '%s' is not one of scalar, avx2, avx512, blas, "
+                                    "neon, neon_dotprod, neon_bf16, auto", ks);
     if (ks && *ks && !tmlp_kernel_available(k)) {
         tmlp_cli_error("--kernels / TMLP_KERNELS: kernel '%s' is not available on this CPU (it lacks %s)",
-                       ks, k == TMLP_KERNEL_AVX512 ? "AVX-512F" : "AVX2 and FMA");
+                       ks, k == TMLP_KERNEL_AVX512 ? "AVX-512F" : k == TMLP_KERNEL_AVX2 ? "AVX2 and FMA"
+                           : k == TMLP_KERNEL_NEON ? "arm64 NEON" : k == TMLP_KERNEL_NEON_DOTPROD
+                           ? "arm64 NEON with the dot product extension" : "arm64 NEON with BF16");
         return TMLP_EXIT_USAGE;
     }
     if (ps && *ps && tmlp_precision_parse(ps, &p, NULL) != TMLP_OK)

@@ -206,7 +206,7 @@ static void context_kernels(cJSON *c, const tmlp_run_info *info)
             cJSON_AddStringToObject(kern, "isa", ki.isa);
         } else {
             char av[64] = "";
-            for (int k = TMLP_KERNEL_SCALAR; k <= TMLP_KERNEL_BLAS; k++)
+            for (int k = TMLP_KERNEL_SCALAR; k <= TMLP_KERNEL_NEON_BF16; k++)
                 if (tmlp_kernel_available((tmlp_kernel)k))
                     snprintf(av + strlen(av), sizeof av - strlen(av), "%s%s", av[0] ? "," : "",
                              tmlp_kernel_name((tmlp_kernel)k));

@@ -38,6 +38,7 @@ OTHER_OPTIONS = {
               "--only", "--tags"},
     "pkg-config": {"--cflags", "--libs", "--static", "--modversion", "--variable"},
     "git": {"--always", "--dirty", "--oneline", "--stat"},
+    "dpkg": {"--add-architecture"},
     "bench_forward": {"--quick", "--large", "--sweep", "--lowp", "--u8", "--p99", "--threads"},
     "mpirun": {"--oversubscribe", "--allow-run-as-root", "--bind-to", "--map-by", "--host", "-np"},
     "tools/*.py, scripts/*.sh": {"--out", "--epochs", "--seed", "--fuzz", "--onnx", "--check",

@@ -159,7 +159,7 @@ static const char *const g_cells[1] = {"x"};
     X(mode_null, tmlp_mode_parse, TMLP_ERR_ARG, "bench: mode_parse: ", "name is NULL", NULL, \
       &g_mode)                                                                               \
     X(kernel_unknown, tmlp_kernel_parse, TMLP_ERR_ARG, "kernels: kernel_parse: ",            \
-      "name \"gpu\" is not one of auto, scalar, avx2, avx512, blas", "gpu", &g_kernel)       \
+      "name \"gpu\" is not one of auto, scalar, avx2, avx512, blas, neon, neon_dotprod, neon_bf16", "gpu", &g_kernel) \
     X(precision_unknown, tmlp_precision_parse, TMLP_ERR_ARG, "kernels: precision_parse: ",   \
       "name \"fp8\" is not one of auto, f32, bf16, int8", "fp8", &g_precision)
 

@@ -20,7 +20,10 @@
  *   - over all 10,000 test images from /usr/share/datasets/fashion-mnist the engine's
  *     correct count is within 2 of PyTorch's (summation order may flip a near tie);
  *     skipped, with a message, only when the data set package is not installed
- *     (TMLP_FASHION_MNIST_DIR in the environment overrides the directory).
+ *     (TMLP_FASHION_MNIST_DIR in the environment overrides the directory);
+ *   - when meson runs it for one SIMD kernel (TMLP_KERNELS = avx2, avx512, neon, ...): the same
+ *     10,000 images with BF16 and with INT8 weights on that kernel, whose counts must be within
+ *     2 of the scalar reference kernel's (8,972 and 8,974, on x86-64 and under qemu on arm64).
  *
  * Paths: the test gets TMLP_FIXTURES = <source>/tests/fixtures from meson; the model is
  * $TMLP_FIXTURES/../../models/fashion_mlp.safetensors.
@@ -332,6 +335,56 @@ static void test_accuracy_10000(void **state)
     assert_true(correct >= 8850);
 }
 
+/* The 10,000 test images at BF16 and INT8 on the kernel TMLP_KERNELS names (SIMD kernels only:
+ * the scalar one is the reference these counts come from, blas has no reduced precision). */
+static void test_accuracy_lowp(void **state)
+{
+    fixture *fx = *state;
+    const char *kenv = getenv("TMLP_KERNELS");
+    if (!kenv || !*kenv || !strcmp(kenv, "scalar") || !strcmp(kenv, "blas") || !strcmp(kenv, "auto")) {
+        print_message("SKIP: BF16/INT8 accuracy: runs when TMLP_KERNELS names a SIMD kernel\n");
+        skip();
+    }
+    const char *dir = getenv("TMLP_FASHION_MNIST_DIR");
+    if (dir == NULL || dir[0] == '\0') dir = TMLP_FASHION_MNIST_DIR;
+    char images[4096], labels[4096];
+    assert_true(test_path_join(images, sizeof images, dir, "t10k-images-idx3-ubyte.gz"));
+    assert_true(test_path_join(labels, sizeof labels, dir, "t10k-labels-idx1-ubyte.gz"));
+    if (access(images, R_OK) != 0 || access(labels, R_OK) != 0) {
+        print_message("SKIP: %s not found (dataset-fashion-mnist)\n", images);
+        skip();
+    }
+    tmlp_error err = {0};
+    if (tmlp_dataset_load_idx(images, labels, NULL, &fx->data, &err) != TMLP_OK) fail_msg("%s", err.message);
+    const tmlp_dataset *d = fx->data;
+    const tmlp_precision precs[2] = {TMLP_PRECISION_BF16, TMLP_PRECISION_INT8};
+    const int64_t want[2] = {8972, 8974}; /* the scalar kernel's counts */
+    for (int i = 0; i < 2; i++) {
+        tmlp_model_options o = tmlp_model_options_default();
+        o.precision = precs[i];
+        tmlp_status st = tmlp_model_load(fx->model_path, &o, &fx->model, &err);
+        if (st != TMLP_OK) fail_msg("load at %s: %s", tmlp_precision_name(precs[i]), err.message);
+        tmlp_kernel_info ki;
+        assert_int_equal(tmlp_model_kernel_info(fx->model, &ki, NULL), TMLP_OK);
+        assert_int_equal(tmlp_session_create(fx->model, N_REF, &fx->session, NULL), TMLP_OK);
+        int64_t correct = 0;
+        for (int64_t b0 = 0; b0 < d->count; b0 += N_REF) {
+            const int64_t rows = d->count - b0 < N_REF ? d->count - b0 : N_REF;
+            tmlp_tensor out;
+            assert_int_equal(tmlp_session_forward_u8(fx->session, d->u8 + b0 * IN_W, rows, &out, NULL), TMLP_OK);
+            for (int64_t r = 0; r < rows; r++)
+                correct += tmlp_argmax(out.data + r * OUT_W, OUT_W) == d->labels[b0 + r];
+        }
+        print_message("%s %s (%s): %lld/10000 (scalar reference %lld)\n", ki.name,
+                      tmlp_precision_name(precs[i]), ki.isa, (long long)correct, (long long)want[i]);
+        assert_true(correct >= want[i] - ACCURACY_SLACK && correct <= want[i] + ACCURACY_SLACK);
+        tmlp_session_destroy(fx->session);
+        fx->session = NULL;
+        tmlp_model_destroy(fx->model);
+        fx->model = NULL;
+    }
+}
+
 int main(void)
 {
     /* run again per kernel by meson (TMLP_KERNELS); SKIP (77) if this CPU lacks it */
@@ -347,6 +400,7 @@ int main(void)
         cmocka_unit_test_teardown(test_logits_batch256, release_objects),
         cmocka_unit_test_teardown(test_probs_batch256, release_objects),
         cmocka_unit_test_teardown(test_accuracy_10000, release_objects),
+        cmocka_unit_test_teardown(test_accuracy_lowp, release_objects),
     };
     return cmocka_run_group_tests_name("fashion", tests, fixture_setup, fixture_teardown);
 }

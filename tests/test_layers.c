@@ -39,7 +39,8 @@
 #include <string.h>
 
 static const tmlp_kernel KERNELS[] = {TMLP_KERNEL_SCALAR, TMLP_KERNEL_AVX2, TMLP_KERNEL_AVX512,
-                                      TMLP_KERNEL_BLAS};
+                                      TMLP_KERNEL_BLAS, TMLP_KERNEL_NEON, TMLP_KERNEL_NEON_DOTPROD,
+                                      TMLP_KERNEL_NEON_BF16};
 #define N_KERNELS (sizeof KERNELS / sizeof *KERNELS)
 
 /* ---- Helpers -------------------------------------------------------------------------- */

@@ -158,7 +158,8 @@ static int check_fixture(const char *dir, const char *name)
     io_data io;
     io_read(iop, &io);
     float *y = malloc((size_t)(io.rows * io.out) * sizeof *y), *y0 = malloc((size_t)(io.rows * io.out) * sizeof *y0);
-    static const tmlp_kernel kernels[] = {TMLP_KERNEL_SCALAR, TMLP_KERNEL_AVX2, TMLP_KERNEL_AVX512, TMLP_KERNEL_BLAS};
+    static const tmlp_kernel kernels[] = {TMLP_KERNEL_SCALAR, TMLP_KERNEL_AVX2, TMLP_KERNEL_AVX512, TMLP_KERNEL_BLAS,
+                                          TMLP_KERNEL_NEON};
     int ok = 1;
     tmlp_model *m = load(path, TMLP_KERNEL_SCALAR, 1);
     snprintf(label, sizeof label, "%s (no_fusion)", name);

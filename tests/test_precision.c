@@ -52,6 +52,10 @@ static int have_avx512n(void)
     return have_avx512e() && __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vnni");
 }
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+static int have_dotprod(void) { return tmlp_kernel_available(TMLP_KERNEL_NEON_DOTPROD); }
+static int have_bf16(void) { return tmlp_kernel_available(TMLP_KERNEL_NEON_BF16); }
+#endif
 
 static const path PATHS[] = {
     {"scalar", tmlp_kernel_scalar_bf16, tmlp_kernel_scalar_int8, have_always},
@@ -59,6 +63,11 @@ static const path PATHS[] = {
     {"avx2", tmlp_kernel_avx2_bf16, tmlp_kernel_avx2_int8, have_avx2},
     {"avx512-emulated", tmlp_kernel_avx512e_bf16, tmlp_kernel_avx512e_int8, have_avx512e},
     {"avx512-native", tmlp_kernel_avx512n_bf16, tmlp_kernel_avx512n_int8, have_avx512n},
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+    {"neon", tmlp_kernel_neon_bf16_widen, tmlp_kernel_neon_int8_widen, have_always},
+    {"neon_dotprod", tmlp_kernel_scalar_bf16, tmlp_kernel_neon_int8_sdot, have_dotprod},
+    {"neon_bf16", tmlp_kernel_neon_bf16_bfdot, tmlp_kernel_scalar_int8, have_bf16},
 #endif
 };
 

@@ -1,14 +1,15 @@
 /* tinymlp/kernels.h — which Dense kernel runs, and how to choose it.
  *
  * A Dense layer runs one of our own kernels over weights packed at model build/load time
- * (src/kernels/: scalar, AVX2+FMA, AVX-512F, picked from cpuid at run time) for batches of
+ * (src/kernels/: scalar, AVX2+FMA, AVX-512F, arm64 NEON, picked at run time) for batches of
  * up to its *crossover* rows, and OpenBLAS sgemv/sgemm with the same fused bias + ReLU
  * epilogue above it. docs/kernels.md explains the layout, the dispatch and the crossover.
  *
  * Choosing (first that applies):
  *   1. tmlp_model_options.kernel, if not TMLP_KERNEL_AUTO;
- *   2. the environment variable TMLP_KERNELS=scalar|avx2|avx512|blas|auto;
- *   3. the best kernel the CPU has (avx512 > avx2; without AVX2: blas).
+ *   2. the environment variable TMLP_KERNELS=scalar|avx2|avx512|blas|neon|neon_dotprod|neon_bf16|auto;
+ *   3. the best kernel the CPU has (x86-64: avx512 > avx2, without AVX2 blas;
+ *      arm64: neon_bf16 > neon_dotprod > neon, read from getauxval(AT_HWCAP, AT_HWCAP2)).
  * A kernel chosen by 1 or 2 ("forced") runs at every batch size, which is what A/B
  * comparisons and teaching want; one chosen by 3 runs up to the measured crossover.
  * Asking for a kernel the CPU lacks is an error (TMLP_ERR_ARG with a message) when the
@@ -36,14 +37,17 @@ typedef enum tmlp_kernel {
     TMLP_KERNEL_SCALAR = 1, /* portable C: the reference */
     TMLP_KERNEL_AVX2 = 2,   /* AVX2 + FMA */
     TMLP_KERNEL_AVX512 = 3, /* AVX-512F */
-    TMLP_KERNEL_BLAS = 4    /* OpenBLAS sgemv/sgemm at every batch size */
+    TMLP_KERNEL_BLAS = 4,   /* OpenBLAS sgemv/sgemm at every batch size */
+    TMLP_KERNEL_NEON = 5,   /* arm64 Advanced SIMD (fmla); BF16 widened, INT8 widening multiply */
+    TMLP_KERNEL_NEON_DOTPROD = 6, /* arm64 NEON + dot product (INT8 with sdot) */
+    TMLP_KERNEL_NEON_BF16 = 7     /* arm64 NEON + BF16 (bfdot); INT8 with sdot if present */
 } tmlp_kernel;
 
-/* "auto", "scalar", "avx2", "avx512", "blas" (static). */
+/* "auto", "scalar", "avx2", "avx512", "blas", "neon", "neon_dotprod", "neon_bf16" (static). */
 TMLP_API const char *tmlp_kernel_name(tmlp_kernel k);
 /* Parse one of those names. TMLP_ERR_ARG if NULL or unknown; `err` (may be NULL) gets a
  * message naming the accepted names ("kernels: kernel_parse: name "gpu" is not one of auto,
- * scalar, avx2, avx512, blas"). */
+ * scalar, avx2, avx512, blas, neon, neon_dotprod, neon_bf16"). */
 TMLP_API tmlp_status tmlp_kernel_parse(const char *name, tmlp_kernel *out, tmlp_error *err);
 /* 1 if this CPU (and this build) can run kernel k; AUTO, SCALAR and BLAS always can. */
 TMLP_API int tmlp_kernel_available(tmlp_kernel k);

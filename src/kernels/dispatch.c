@@ -5,6 +5,12 @@
  * the instructions: __builtin_cpu_supports checks both. The shipped binary therefore runs
  * on any x86-64 and takes the best path present; no -march=native anywhere.
  *
+ * arm64 the same way: NEON (Advanced SIMD) is in every arm64 CPU; the dot product and BF16
+ * extensions are read from getauxval(AT_HWCAP / AT_HWCAP2), which the kernel fills from the
+ * CPU's ID registers, and only then are neon_dotprod.c / neon_bf16.c (compiled with +dotprod /
+ * +bf16) called. The three names neon, neon_dotprod, neon_bf16 run one F32 kernel (neon.c)
+ * and differ at the reduced precisions (tmlp_kernel_function_prec).
+ *
  * Crossover (tmlp_kernel_crossover): a fixed rule, measured with bench_forward and argued
  * in docs/kernels.md, rather than a timing at load time: a timing would make the path a
  * forward takes (and so its last bits) depend on the machine's load at that moment (two
@@ -23,7 +29,15 @@
 #include <cpuid.h>
 #endif
 
-static const char *const names[] = {"auto", "scalar", "avx2", "avx512", "blas"};
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+/* The bits of <asm/hwcap.h> (stable Linux ABI), spelled here for older headers. */
+#define TMLP_HWCAP_ASIMD (1UL << 1)
+#define TMLP_HWCAP_ASIMDDP (1UL << 20)
+#define TMLP_HWCAP2_BF16 (1UL << 14)
+#endif
+
+static const char *const names[] = {"auto", "scalar", "avx2", "avx512", "blas", "neon", "neon_dotprod", "neon_bf16"};
 
 const char *tmlp_kernel_name(tmlp_kernel k)
 {
@@ -50,6 +64,18 @@ tmlp_status tmlp_kernel_parse(const char *name, tmlp_kernel *out, tmlp_error *er
     return TMLP_OK;
 }
 
+int tmlp_cpu_has_arm(const char *feature)
+{
+#if defined(__aarch64__) && defined(__linux__)
+    const unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+    if (!strcmp(feature, "asimd")) return (hw & TMLP_HWCAP_ASIMD) != 0;
+    if (!strcmp(feature, "dotprod")) return (hw & TMLP_HWCAP_ASIMDDP) != 0;
+    if (!strcmp(feature, "bf16")) return (hw2 & TMLP_HWCAP2_BF16) != 0;
+#endif
+    (void)feature;
+    return 0;
+}
+
 int tmlp_kernel_available(tmlp_kernel k)
 {
     switch (k) {
@@ -59,6 +85,11 @@ int tmlp_kernel_available(tmlp_kernel k)
 #if defined(__x86_64__) && defined(__GNUC__)
     case TMLP_KERNEL_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case TMLP_KERNEL_AVX512: return __builtin_cpu_supports("avx512f");
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+    case TMLP_KERNEL_NEON: return tmlp_cpu_has_arm("asimd");
+    case TMLP_KERNEL_NEON_DOTPROD: return tmlp_cpu_has_arm("asimd") && tmlp_cpu_has_arm("dotprod");
+    case TMLP_KERNEL_NEON_BF16: return tmlp_cpu_has_arm("asimd") && tmlp_cpu_has_arm("bf16");
 #endif
     default: return 0;
     }
@@ -72,6 +103,11 @@ tmlp_kernel_fn tmlp_kernel_function(tmlp_kernel k)
 #if defined(__x86_64__) && defined(__GNUC__)
     case TMLP_KERNEL_AVX2: return tmlp_kernel_avx2;
     case TMLP_KERNEL_AVX512: return tmlp_kernel_avx512;
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+    case TMLP_KERNEL_NEON:
+    case TMLP_KERNEL_NEON_DOTPROD:
+    case TMLP_KERNEL_NEON_BF16: return tmlp_kernel_neon;
 #endif
     default: return NULL;
     }
@@ -98,7 +134,25 @@ tmlp_kernel_rows_fn tmlp_kernel_rows_function(tmlp_kernel k)
     case TMLP_KERNEL_AVX2: return tmlp_kernel_avx2_rows;
     case TMLP_KERNEL_AVX512: return tmlp_kernel_avx512_rows;
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+    case TMLP_KERNEL_NEON:
+    case TMLP_KERNEL_NEON_DOTPROD:
+    case TMLP_KERNEL_NEON_BF16: return tmlp_kernel_neon_rows;
+#endif
     default: return NULL;
+    }
+}
+
+/* What kernel k needs that a CPU may lack (the error message of an unavailable kernel). */
+static const char *tmlp_kernel_needs(tmlp_kernel k)
+{
+    switch (k) {
+    case TMLP_KERNEL_AVX512: return "AVX-512F";
+    case TMLP_KERNEL_AVX2: return "AVX2 and FMA";
+    case TMLP_KERNEL_NEON: return "arm64 NEON";
+    case TMLP_KERNEL_NEON_DOTPROD: return "arm64 NEON with the dot product extension";
+    case TMLP_KERNEL_NEON_BF16: return "arm64 NEON with BF16";
+    default: return "it";
     }
 }
 
@@ -111,23 +165,27 @@ tmlp_status tmlp_kernel_resolve(tmlp_kernel requested, tmlp_kernel *chosen, cons
         *source = "TMLP_KERNELS";
         if (tmlp_kernel_parse(env, &requested, NULL) != TMLP_OK)
             return tmlp_error_set(err, TMLP_ERR_ARG,
-                                  "TMLP_KERNELS=%s: not one of scalar, avx2, avx512, blas, auto", env);
+                                  "TMLP_KERNELS=%s: not one of scalar, avx2, avx512, blas, neon, "
+                                  "neon_dotprod, neon_bf16, auto", env);
     }
-    if ((unsigned)requested > TMLP_KERNEL_BLAS)
+    if ((unsigned)requested > TMLP_KERNEL_NEON_BF16)
         return tmlp_error_set(err, TMLP_ERR_ARG, "kernel %d: not a tmlp_kernel", (int)requested);
     if (!tmlp_kernel_available(requested))
         return tmlp_error_set(err, TMLP_ERR_ARG,
                               "kernel '%s' (from %s) is not available on this CPU: it lacks %s",
                               tmlp_kernel_name(requested), *source,
-                              requested == TMLP_KERNEL_AVX512 ? "AVX-512F" : "AVX2 and FMA");
+                              tmlp_kernel_needs(requested));
     if (requested != TMLP_KERNEL_AUTO) {
         *chosen = requested;
         return TMLP_OK;
     }
     *source = "cpuid";
-    *chosen = tmlp_kernel_available(TMLP_KERNEL_AVX512) ? TMLP_KERNEL_AVX512
-              : tmlp_kernel_available(TMLP_KERNEL_AVX2) ? TMLP_KERNEL_AVX2
-                                                        : TMLP_KERNEL_BLAS;
+    *chosen = tmlp_kernel_available(TMLP_KERNEL_AVX512)      ? TMLP_KERNEL_AVX512
+              : tmlp_kernel_available(TMLP_KERNEL_AVX2)        ? TMLP_KERNEL_AVX2
+              : tmlp_kernel_available(TMLP_KERNEL_NEON_BF16)   ? TMLP_KERNEL_NEON_BF16
+              : tmlp_kernel_available(TMLP_KERNEL_NEON_DOTPROD) ? TMLP_KERNEL_NEON_DOTPROD
+              : tmlp_kernel_available(TMLP_KERNEL_NEON)        ? TMLP_KERNEL_NEON
+                                                               : TMLP_KERNEL_BLAS;
     return TMLP_OK;
 }
 
@@ -149,7 +207,10 @@ tmlp_status tmlp_kernel_resolve(tmlp_kernel requested, tmlp_kernel *chosen, cons
  * Batch 1 reads every weight once whichever path runs; for weights that do not fit the
  * last-level cache our kernels prefetch PF_DIST floats ahead (avx2.c, avx512.c), measured
  * at least as fast as one-thread sgemv (docs/kernels.md, "Cache-aware dispatch"), so batch 1
- * stays on our kernel at every size. */
+ * stays on our kernel at every size.
+ * neon: NOT measured (no arm64 hardware yet; the kernels are tested under qemu, whose timings
+ * mean nothing). It takes the AVX2 rule, whose shape it shares (4-row groups over 16-output
+ * strips re-reading each panel): 64 while a panel fits half the L2, else 3. */
 #define TMLP_AVX2_BIG_CROSSOVER 3
 
 int64_t tmlp_kernel_crossover(tmlp_kernel k, int forced, int64_t in, int64_t out)
@@ -162,7 +223,10 @@ int64_t tmlp_kernel_crossover(tmlp_kernel k, int forced, int64_t in, int64_t out
     const int panel_fits_l2 = (double)TMLP_PANEL * (double)in * sizeof(float) <= (double)c.l2 / 2;
     switch (k) {
     case TMLP_KERNEL_AVX512: return 256;
-    case TMLP_KERNEL_AVX2: return panel_fits_l2 ? 64 : TMLP_AVX2_BIG_CROSSOVER;
+    case TMLP_KERNEL_AVX2:
+    case TMLP_KERNEL_NEON:
+    case TMLP_KERNEL_NEON_DOTPROD:
+    case TMLP_KERNEL_NEON_BF16: return panel_fits_l2 ? 64 : TMLP_AVX2_BIG_CROSSOVER;
     default: return 0; /* cpuid never picks scalar: OpenBLAS is faster at every batch */
     }
 }
@@ -176,7 +240,7 @@ void tmlp_kernel_available_list(char *buf, size_t cap)
 {
     size_t len = 0;
     buf[0] = '\0';
-    for (int k = TMLP_KERNEL_SCALAR; k <= TMLP_KERNEL_BLAS; k++) {
+    for (int k = TMLP_KERNEL_SCALAR; k < (int)(sizeof names / sizeof names[0]); k++) {
         if (!tmlp_kernel_available((tmlp_kernel)k)) continue;
         int n = snprintf(buf + len, cap - len, "%s%s", len ? "," : "", names[k]);
         if (n < 0 || (size_t)n >= cap - len) break;
@@ -284,6 +348,23 @@ tmlp_kernel_fn tmlp_kernel_function_prec(tmlp_kernel k, tmlp_precision prec, con
             return bf ? tmlp_kernel_avx2_bf16 : tmlp_kernel_avx2_int8;
         }
         return NULL;
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+    case TMLP_KERNEL_NEON:
+    case TMLP_KERNEL_NEON_DOTPROD:
+    case TMLP_KERNEL_NEON_BF16:
+        /* the best path of the precision the named kernel may use (neon_bf16's INT8: sdot
+         * only if the CPU also has the dot product; neon_dotprod's BF16: widened) */
+        if (bf && k == TMLP_KERNEL_NEON_BF16) {
+            *isa = "neon_bf16 (bfdot)";
+            return tmlp_kernel_neon_bf16_bfdot;
+        }
+        if (!bf && k != TMLP_KERNEL_NEON && tmlp_cpu_has_arm("dotprod")) {
+            *isa = "neon_dotprod (sdot)";
+            return tmlp_kernel_neon_int8_sdot;
+        }
+        *isa = bf ? "neon (widened)" : "neon (widening multiply)";
+        return bf ? tmlp_kernel_neon_bf16_widen : tmlp_kernel_neon_int8_widen;
 #endif
     default: return NULL;
     }

@@ -223,6 +223,20 @@ void tmlp_kernel_avx512n_int8(const tmlp_packed *p, const float *x, float *y, in
 void tmlp_kernel_avx512e_bf16(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 void tmlp_kernel_avx512e_int8(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
 
+/* arm64 (neon*.c, docs/kernels.md "NEON"): F32 with fmla (neon.c, one kernel behind all three
+ * names); BF16 widened by shift and INT8 by a widening multiply (neon_lowp.c, base NEON); INT8
+ * with sdot (neon_dotprod.c, +dotprod) and BF16 with bfdot (neon_bf16.c, +bf16), each compiled
+ * with its extension and called only when getauxval reports it. */
+void tmlp_kernel_neon(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_neon_rows(const tmlp_packed *p, const float *const *xp, float *y, int64_t batch,
+                           tmlp_epilogue ep);
+void tmlp_kernel_neon_bf16_widen(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_neon_int8_widen(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_neon_int8_sdot(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+void tmlp_kernel_neon_bf16_bfdot(const tmlp_packed *p, const float *x, float *y, int64_t batch, tmlp_epilogue ep);
+/* dispatch.c: 1 if the CPU has the arm64 extension (0 on other machines): "dotprod", "bf16". */
+int tmlp_cpu_has_arm(const char *feature);
+
 /* dispatch.c: the function running kernel k at precision prec, and the instruction path's
  * name ("avx512_vnni", "avx2 (emulated)", ...): NULL if k cannot run prec on this CPU. */
 tmlp_kernel_fn tmlp_kernel_function_prec(tmlp_kernel k, tmlp_precision prec, const char **isa);
@@ -270,7 +284,7 @@ tmlp_status tmlp_kernel_resolve(tmlp_kernel requested, tmlp_kernel *chosen, cons
 /* Largest batch a Dense(in -> out) layer runs on kernel k (above it: BLAS). forced (chosen
  * by options or TMLP_KERNELS): every batch. BLAS: 0. */
 int64_t tmlp_kernel_crossover(tmlp_kernel k, int forced, int64_t in, int64_t out);
-/* "scalar,avx2,avx512,blas": the kernels this machine can run. */
+/* "scalar,avx2,avx512,blas" (arm64: "scalar,blas,neon,..."): the kernels this machine can run. */
 void tmlp_kernel_available_list(char *buf, size_t cap);
 
 #endif
