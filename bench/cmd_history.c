@@ -25,6 +25,7 @@
 #include "history.h"
 #include "history_db.h"
 #include "reports_util.h"
+#include "result_check.h"
 #include "tinymlp/rng.h"
 
 static void print_help(FILE *f)
@@ -227,6 +228,18 @@ static cJSON *row_json(sqlite3_stmt *st, int ncols)
     return o;
 }
 
+/* A history document: {"schema_version", "kind", ...}, the version every bench_mlp JSON
+ * carries (docs/schema/results-v1.json describes each kind). */
+static cJSON *history_doc(const char *kind)
+{
+    cJSON *doc = cJSON_CreateObject();
+    if (doc) {
+        cJSON_AddNumberToObject(doc, "schema_version", TMLP_RESULT_SCHEMA_VERSION);
+        cJSON_AddStringToObject(doc, "kind", kind);
+    }
+    return doc;
+}
+
 static int print_json(cJSON *doc)
 {
     char *txt = doc ? cJSON_Print(doc) : NULL;
@@ -263,7 +276,16 @@ static int cmd_list(tmlp_history *h, const char *fmt)
         return TMLP_EXIT_RUNTIME;
     }
     int ncols = sqlite3_column_count(st), rc = SQLITE_ROW;
-    cJSON *arr = !strcmp(fmt, "json") ? cJSON_CreateArray() : NULL;
+    cJSON *doc = !strcmp(fmt, "json") ? history_doc("tinymlp-history-list") : NULL;
+    cJSON *arr = doc ? cJSON_AddArrayToObject(doc, "runs") : NULL;
+    if (doc && !arr) {
+        cJSON_Delete(doc);
+        doc = NULL;
+    }
+    if (!strcmp(fmt, "json") && !doc) {
+        sqlite3_finalize(st);
+        return print_json(NULL);
+    }
     if (!strcmp(fmt, "csv"))
         for (int i = 0; i < ncols; i++) csv_field(stdout, sqlite3_column_name(st, i), i == ncols - 1);
     if (!strcmp(fmt, "table"))
@@ -283,10 +305,10 @@ static int cmd_list(tmlp_history *h, const char *fmt)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
-        cJSON_Delete(arr);
+        cJSON_Delete(doc);
         return db_error(h);
     }
-    return arr ? print_json(arr) : TMLP_EXIT_OK;
+    return doc ? print_json(doc) : TMLP_EXIT_OK;
 }
 
 /* ---- show -------------------------------------------------------------------------------- */
@@ -347,7 +369,14 @@ static int cmd_show(tmlp_history *h, const char *idtext, const char *fmt)
             cJSON_Delete(o);
             return rc;
         }
-        return print_json(o);
+        cJSON *doc = history_doc("tinymlp-history-run");
+        if (!doc || !o) {
+            cJSON_Delete(doc);
+            cJSON_Delete(o);
+            return print_json(NULL);
+        }
+        cJSON_AddItemToObject(doc, "run", o);
+        return print_json(doc);
     }
     for (int i = 0; i < ncols; i++)
         if (strcmp(sqlite3_column_name(st, i), "guard")) printf("%-20s %s\n", sqlite3_column_name(st, i), col_text(st, i));
@@ -432,8 +461,7 @@ static int export_json(tmlp_history *h)
         tmlp_cli_error("history: %s", e.message);
         return TMLP_EXIT_RUNTIME;
     }
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "kind", "tinymlp-history");
+    cJSON *doc = history_doc("tinymlp-history");
     cJSON_AddNumberToObject(doc, "history_schema_version", TMLP_HISTORY_SCHEMA_VERSION);
     cJSON *runs = cJSON_AddArrayToObject(doc, "runs");
     int ncols = sqlite3_column_count(st), rc;

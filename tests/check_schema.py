@@ -36,7 +36,7 @@ except ImportError:
 BENCH, SCHEMA, FIX = sys.argv[1], sys.argv[2], sys.argv[3]
 MODEL = os.path.join(FIX, "cli_tiny_mlp.safetensors")
 IDX = os.path.join(FIX, "cli_tiny-images-idx3-ubyte")
-OPEN = {"context", "trace_document"}  # definitions whose objects may grow without a schema change
+OPEN = {"context", "trace_document", "history_row"}  # definitions whose objects may grow without a schema change
 failures = 0
 
 
@@ -153,8 +153,18 @@ with tempfile.TemporaryDirectory() as t:
             bench("compare", "--format", "json", *args, stdout=out)
         check(p(name), "compare")
 
+    # bench_mlp history: list, show and export of a database holding those runs
+    bench("history", "import", p("h.db"), p("all.json"), p("rep/results.json"))
+    for name, args, kind in (("hlist.json", ["list", p("h.db"), "--format", "json"], "history_list"),
+                             ("hshow.json", ["show", p("h.db"), "1", "--format", "json"], "history_run"),
+                             ("hexport.json", ["export", p("h.db"), "--format", "json"], "history_export")):
+        with open(p(name), "w") as out:
+            bench("history", *args, stdout=out)
+        check(p(name), kind)
+
     # every writer stamps the version this bench_mlp reads: the C reader's constant
-    for f in ("all.json", "rep/results.json", "rep/resources.json", "compare_text.json"):
+    for f in ("all.json", "rep/results.json", "rep/resources.json", "compare_text.json", "hlist.json", "hshow.json",
+              "hexport.json"):
         d = json.load(open(p(f)))
         if d.get("schema_version") != 1:
             print("FAIL %s: schema_version %r, expected 1" % (f, d.get("schema_version")))

@@ -76,15 +76,19 @@ grep -q "^workload_key" "$T/show" && grep -q "^offline .* throughput " "$T/show"
 python3 - "$T" <<'PY' || fail "list/show/export formats"
 import csv, json, sys
 t = sys.argv[1]
-runs = json.load(open(t + "/list.json"))
+lst = json.load(open(t + "/list.json"))
+assert lst["schema_version"] == 1 and lst["kind"] == "tinymlp-history-list", lst.keys()
+runs = lst["runs"]
 assert [r["id"] for r in runs] == list(range(1, 8)), runs
 rows = list(csv.DictReader(open(t + "/list.csv")))
 assert [int(r["id"]) for r in rows] == list(range(1, 8)) and rows[0]["source"] == "run", rows[0]
-show = json.load(open(t + "/show.json"))
+doc = json.load(open(t + "/show.json"))
+assert doc["schema_version"] == 1 and doc["kind"] == "tinymlp-history-run", doc.keys()
+show = doc["run"]
 assert show["id"] == 1 and show["guard"]["runs"][0]["label"] == "offline", show.keys()
 assert {m["repetition"] for m in show["metrics"]} == {1, 2, 3}
 ex = json.load(open(t + "/export.json"))
-assert ex["history_schema_version"] == 1 and len(ex["runs"]) == 7
+assert ex["schema_version"] == 1 and ex["history_schema_version"] == 1 and len(ex["runs"]) == 7
 n = sum(len(r["metrics"]) for r in ex["runs"])
 rows = list(csv.DictReader(open(t + "/export.csv")))
 assert len(rows) == n, (len(rows), n)
@@ -120,7 +124,7 @@ head -c 4 "$T/trend.svg" | grep -q "<svg" && [ -s "$T/trend/index.html" ] && [ -
     fail "trend: --svg / --html files"
 "$B" history trend "$DB" --metric single-stream.p50 >"$T/trend2.txt" || fail "trend of the recorded runs"
 grep -q "^single-stream.p50 over " "$T/trend2.txt" || fail "trend of the newest workload with the metric: $(cat "$T/trend2.txt")"
-key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["workload_key"])' "$T/list.json")
+key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["runs"][0]["workload_key"])' "$T/list.json")
 "$B" history trend "$DB" --metric offline.throughput --workload "$key" >"$T/trend2.txt" || fail "trend --workload"
 grep -q "over 3 runs" "$T/trend2.txt" || fail "trend: the 3 comparable runs of run 1's workload: $(cat "$T/trend2.txt")"
 ok "trend finds the +20% shift before run 7, writes the SVG and the HTML report"
