@@ -20,7 +20,7 @@
  *      p99 next to the predicted one and the relative prediction error.
  * Default runtime is about 10-30 s (find-peak: at most 10 trials of 0.5-2 s each).
  */
-#include <getopt.h>
+#include <getopt.h> /* struct option */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -87,6 +87,8 @@ typedef struct plan_args {
     uint64_t bound_ns, trial_ms; /* --latency-bound-ms; trial length after --quick/--trial-ms */
     int64_t cores;               /* cores per replica machine, >= 1 */
     const char *model, *layers, *data;
+    uint64_t trial_ns;           /* --trial-ms as given (ns) */
+    unsigned given;              /* bit 0 --trial-ms, bit 1 --quick */
 } plan_args;
 
 enum { PLAN_SVC = 2000 }; /* single-sample forwards timed for the service time */
@@ -118,20 +120,20 @@ static const struct option plan_options[] = {
     {"quick", no_argument, NULL, PLAN_QUICK},                 {"help", no_argument, NULL, PLAN_HELP},
     {NULL, 0, NULL, 0}};
 
-/* One option into a (the trial length in *trial_ns); *flags bit 0 --trial-ms given, bit 1 --quick.
- * 0, an exit code, or -1 for an option not in the table. */
-static int plan_option(plan_args *a, int c, const char *v, uint64_t *trial_ns, unsigned *flags)
+/* One option into the plan_args at ctx (a tmlp_cli_option_fn). */
+static int plan_option(void *ctx, int c, const char *v)
 {
+    plan_args *a = ctx;
     switch (c) {
     case PLAN_TARGET_QPS: return tmlp_cli_parse_rate("--target-qps", v, &a->q);
     case PLAN_BOUND: return tmlp_cli_parse_duration_ns("--latency-bound-ms", v, 1000000, &a->bound_ns);
     case PLAN_HEADROOM: return tmlp_cli_parse_double("--headroom", v, 1, 100, &a->headroom);
     case PLAN_CORES: return tmlp_cli_parse_i64("--cores", v, 1, 4096, &a->cores);
-    case PLAN_TRIAL_MS: *flags |= 1; return tmlp_cli_parse_duration_ns("--trial-ms", v, 1000000, trial_ns);
+    case PLAN_TRIAL_MS: a->given |= 1; return tmlp_cli_parse_duration_ns("--trial-ms", v, 1000000, &a->trial_ns);
     case PLAN_MODEL: a->model = v; return 0;
     case PLAN_LAYERS: a->layers = v; return 0;
     case PLAN_DATA: a->data = v; return 0;
-    case PLAN_QUICK: *flags |= 2; return 0;
+    case PLAN_QUICK: a->given |= 2; return 0;
     default: return -1;
     }
 }
@@ -139,33 +141,21 @@ static int plan_option(plan_args *a, int c, const char *v, uint64_t *trial_ns, u
 /* 0, an exit code, or -1 when --help was printed. */
 static int plan_parse(int argc, char **argv, plan_args *a)
 {
-    uint64_t trial_ns = 500000000ULL;
-    unsigned flags = 0;
-    int c, rc;
+    int rc;
     memset(a, 0, sizeof *a);
     a->q = NAN;
     a->headroom = 1.3;
     a->bound_ns = 10000000ULL;
+    a->trial_ns = 500000000ULL;
     a->cores = sysconf(_SC_NPROCESSORS_ONLN);
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", plan_options, NULL)) != -1) {
-        if (c == 'h' || c == PLAN_HELP) {
-            print_help(stdout);
-            return -1;
-        }
-        if (c == ':') return tmlp_cli_usage_error("plan: option %s needs a value", argv[optind - 1]);
-        if ((rc = plan_option(a, c, optarg, &trial_ns, &flags)) == -1)
-            return tmlp_cli_usage_error("plan: unknown option \"%s\"", argv[optind - 1]);
-        if (rc) return rc;
-    }
-    if (optind < argc) return tmlp_cli_usage_error("plan: unknown option \"%s\"", argv[optind]);
+    if ((rc = tmlp_cli_getopt(argc, argv, "plan", plan_options, PLAN_HELP, print_help, plan_option, a, NULL)))
+        return rc;
     if (isnan(a->q)) return tmlp_cli_usage_error("plan: --target-qps Q is required");
-    if ((flags & 2) && !(flags & 1)) trial_ns = 100000000ULL; /* the shortest trial allowed */
+    if ((a->given & 2) && !(a->given & 1)) a->trial_ns = 100000000ULL; /* the shortest trial allowed */
     if (a->bound_ns == 0) return tmlp_cli_usage_error("--latency-bound-ms: must be > 0");
-    if (trial_ns < 100000000ULL) return tmlp_cli_usage_error("--trial-ms: at least 100 ms");
+    if (a->trial_ns < 100000000ULL) return tmlp_cli_usage_error("--trial-ms: at least 100 ms");
     if (a->cores < 1) a->cores = 1;
-    a->trial_ms = trial_ns / 1000000ULL;
+    a->trial_ms = a->trial_ns / 1000000ULL;
     return 0;
 }
 

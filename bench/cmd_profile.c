@@ -22,7 +22,7 @@
  *    the stage with the largest mean, and within the forward the largest layer.
  */
 #include <cblas.h>
-#include <getopt.h>
+#include <getopt.h> /* struct option */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -414,9 +414,10 @@ static const struct option profile_options[] = {
     {"warmup", required_argument, NULL, PROF_WARMUP},   {"quick", no_argument, NULL, PROF_QUICK},
     {"help", no_argument, NULL, PROF_HELP},             {NULL, 0, NULL, 0}};
 
-/* One option into a: 0, an exit code, or -1 for an option not in the table. */
-static int profile_option(profile_args *a, int c, const char *v)
+/* One option into the profile_args at ctx (a tmlp_cli_option_fn). */
+static int profile_option(void *ctx, int c, const char *v)
 {
+    profile_args *a = ctx;
     switch (c) {
     case PROF_MODEL: a->model = v; return 0;
     case PROF_LAYERS: a->layers = v; return 0;
@@ -434,24 +435,14 @@ static int profile_option(profile_args *a, int c, const char *v)
 /* 0, an exit code, or -1 when --help was printed. */
 static int profile_parse(int argc, char **argv, profile_args *a)
 {
-    int c, rc;
+    int rc;
     memset(a, 0, sizeof *a);
     a->batch = 1;
     a->iters = a->warmup = -1;
     a->threads = 1;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", profile_options, NULL)) != -1) {
-        if (c == 'h' || c == PROF_HELP) {
-            print_help(stdout);
-            return -1;
-        }
-        if (c == ':') return tmlp_cli_usage_error("profile: option %s needs a value", argv[optind - 1]);
-        if ((rc = profile_option(a, c, optarg)) == -1)
-            return tmlp_cli_usage_error("profile: unknown option \"%s\"", argv[optind - 1]);
-        if (rc) return rc;
-    }
-    if (optind < argc) return tmlp_cli_usage_error("profile: unknown option \"%s\"", argv[optind]);
+    if ((rc = tmlp_cli_getopt(argc, argv, "profile", profile_options, PROF_HELP, print_help, profile_option, a,
+                              NULL)))
+        return rc;
     if (a->iters < 0) a->iters = a->quick ? 200 : 2000;
     if (a->warmup < 0) a->warmup = a->quick ? 20 : 100;
     return 0;
