@@ -472,6 +472,18 @@ static void jnum(jw *j, const char *key, double v, int last)
     fputs(last ? "" : ", ", j->f);
 }
 
+/* One interval as a member line: "  \"name\": {level, estimate, low, high},". */
+static void jinterval(jw *j, const char *name, const tmlp_stats_interval *ci)
+{
+    snprintf(j->path, sizeof j->path, "%s.", name);
+    fprintf(j->f, "  \"%s\": {", name);
+    jnum(j, "level", ci->level, 0);
+    jnum(j, "estimate", ci->estimate, 0);
+    jnum(j, "low", ci->low, 0);
+    jnum(j, "high", ci->high, 1);
+    fputs("},\n", j->f);
+}
+
 static void jstr(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -667,20 +679,8 @@ static void output_json(const options *o, const source *a, const source *b,
     jnum(&j, "hedges_g", r->effect.hedges_g, 0);
     jnum(&j, "d_av", r->effect.d_av, 0);
     fprintf(f, "\"magnitude\": \"%s\"},\n", tmlp_stats_magnitude_name(r->effect.magnitude));
-    snprintf(j.path, sizeof j.path, "ci_mean_diff.");
-    fputs("  \"ci_mean_diff\": {", f);
-    jnum(&j, "level", r->ci_mean_diff.level, 0);
-    jnum(&j, "estimate", r->ci_mean_diff.estimate, 0);
-    jnum(&j, "low", r->ci_mean_diff.low, 0);
-    jnum(&j, "high", r->ci_mean_diff.high, 1);
-    fputs("},\n", f);
-    snprintf(j.path, sizeof j.path, "relative_change.");
-    fputs("  \"relative_change\": {", f);
-    jnum(&j, "level", r->relative_change.level, 0);
-    jnum(&j, "estimate", r->relative_change.estimate, 0);
-    jnum(&j, "low", r->relative_change.low, 0);
-    jnum(&j, "high", r->relative_change.high, 1);
-    fputs("},\n", f);
+    jinterval(&j, "ci_mean_diff", &r->ci_mean_diff);
+    jinterval(&j, "relative_change", &r->relative_change);
     if (gv) gate_json(&j, o, gv);
     fprintf(f, "  \"verdict\": \"%s\",\n  \"sentence\": ", gv ? gate_verdict(gv->it) : tmlp_stats_verdict_name(r->verdict));
     jstr(f, sentence);
