@@ -729,17 +729,6 @@ static void section_accuracy(report_ctx *c, const cJSON *runs)
 
 /* ---- weight precisions: latency versus accuracy ------------------------------------------- */
 
-/* The entry of precision `name` in a document's "precisions" array, or NULL. */
-static const cJSON *precision_entry(const cJSON *precs, const char *name)
-{
-    const cJSON *p;
-    cJSON_ArrayForEach(p, precs) {
-        const char *n = ru_str(p, "precision");
-        if (n && !strcmp(n, name)) return p;
-    }
-    return NULL;
-}
-
 /* "precisions" (live mode with --precisions, kept in results.json): one entry per weight
  * precision with its single-stream and offline figures, its accuracy and the paired
  * comparison with f32 on the same samples (the accuracy run's "paired_vs_f32"). */
@@ -747,7 +736,7 @@ static void section_precisions(report_ctx *c, const cJSON *precs)
 {
     if (cJSON_GetArraySize(precs) < 1) return;
     addf(c, '2', "Weight precision: latency versus accuracy");
-    const cJSON *ref = precision_entry(precs, "f32");
+    const cJSON *ref = ru_find_by(precs, "precision", "f32");
     const cJSON *rss = ref ? cJSON_GetObjectItemCaseSensitive(ref, "single_stream") : NULL;
     const cJSON *rof = ref ? cJSON_GetObjectItemCaseSensitive(ref, "offline") : NULL;
     const cJSON *p;
@@ -831,7 +820,7 @@ static void section_precisions(report_ctx *c, const cJSON *precs)
 /* One answer per reduced precision: how much faster, at what accuracy cost. */
 static void recommend_precisions(report_ctx *c, const cJSON *precs)
 {
-    const cJSON *ref = precision_entry(precs, "f32"), *p;
+    const cJSON *ref = ru_find_by(precs, "precision", "f32"), *p;
     if (!ref) return;
     const double r50 = ru_num(cJSON_GetObjectItemCaseSensitive(ref, "single_stream"), "p50_ns");
     cJSON_ArrayForEach(p, precs) {
@@ -989,6 +978,23 @@ static int build(report_ctx *c, const cJSON *doc, const char *source)
     return 0;
 }
 
+/* Write the cJSON text `text` (NULL: it could not be made, out of memory) to path whole,
+ * and free it; 0, or TMLP_EXIT_RUNTIME after an error line led by `who`. */
+static int write_text(const char *path, char *text, const char *who)
+{
+    tmlp_error err = {0};
+    int rc = 0;
+    if (!text) {
+        tmlp_cli_error("%scannot write %s: out of memory", who, path);
+        rc = TMLP_EXIT_RUNTIME;
+    } else if (tmlp_report_write_file(path, text, &err) != TMLP_OK) {
+        tmlp_cli_error("%s%s", who, err.message);
+        rc = TMLP_EXIT_RUNTIME;
+    }
+    cJSON_free(text);
+    return rc;
+}
+
 /* DIR/resources.json: the summary and the series, by the one writer of those names
  * (tmlp_out_resources_json, bench/output.c) that also fills a run's "resources" block. */
 static int write_resources_json(const char *dir, const tmlp_monitor *mon, const tmlp_monitor_summary *s)
@@ -1004,17 +1010,7 @@ static int write_resources_json(const char *dir, const tmlp_monitor *mon, const 
         cJSON_free(text);
         text = NULL;
     }
-    tmlp_error err = {0};
-    int rc = 0;
-    if (!text) {
-        tmlp_cli_error("cannot write %s: out of memory", path);
-        rc = TMLP_EXIT_RUNTIME;
-    } else if (tmlp_report_write_file(path, text, &err) != TMLP_OK) {
-        tmlp_cli_error("%s", err.message);
-        rc = TMLP_EXIT_RUNTIME;
-    }
-    cJSON_free(text);
-    return rc;
+    return write_text(path, text, "");
 }
 
 /* A "resources" object in a results file (same names as resources.json), if the run
@@ -1259,18 +1255,7 @@ static int write_json(const char *dir, const char *name, const cJSON *doc)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *text = cJSON_Print(doc);
-    tmlp_error err = {0};
-    int rc = 0;
-    if (!text) {
-        tmlp_cli_error("report: cannot write %s: out of memory", path);
-        rc = TMLP_EXIT_RUNTIME;
-    } else if (tmlp_report_write_file(path, text, &err) != TMLP_OK) {
-        tmlp_cli_error("report: %s", err.message);
-        rc = TMLP_EXIT_RUNTIME;
-    }
-    cJSON_free(text);
-    return rc;
+    return write_text(path, cJSON_Print(doc), "report: ");
 }
 
 /* The options of a run inside the report: the report draws every query (histograms, CDFs,

@@ -165,6 +165,17 @@ static inline void ru_json_text(const cJSON *v, const char *absent, char *buf, s
     else snprintf(buf, cap, "(object)");
 }
 
+/* The first object of array arr whose string member `key` equals value, or NULL. */
+static inline const cJSON *ru_find_by(const cJSON *arr, const char *key, const char *value)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, arr) {
+        const char *s = ru_str(x, key);
+        if (s && !strcmp(s, value)) return x;
+    }
+    return NULL;
+}
+
 /* A JSON array of numbers as a malloc'ed int64 array (NULL and *n = 0 if absent). */
 static inline int64_t *ru_i64_array(const cJSON *o, const char *key, int64_t *n)
 {
