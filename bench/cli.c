@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -52,6 +53,27 @@ int tmlp_cli_usage_error(const char *fmt, ...)
     error_line(" (see 'bench_mlp --help')", fmt, ap);
     va_end(ap);
     return TMLP_EXIT_USAGE;
+}
+
+int tmlp_cli_getopt(int argc, char **argv, const char *cmd, const struct option *opts, int help_id,
+                    void (*help)(FILE *), tmlp_cli_option_fn fn, void *ctx, int *operands)
+{
+    int c, rc;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (c == 'h' || c == help_id) {
+            help(stdout);
+            return -1;
+        }
+        if (c == ':') return tmlp_cli_usage_error("%s: option %s needs a value", cmd, argv[optind - 1]);
+        if (c == '?' || (rc = fn(ctx, c, optarg)) == -1)
+            return tmlp_cli_usage_error("%s: unknown option \"%s\"", cmd, argv[optind - 1]);
+        if (rc) return rc;
+    }
+    if (operands) *operands = optind;
+    else if (optind < argc) return tmlp_cli_usage_error("%s: unexpected argument \"%s\"", cmd, argv[optind]);
+    return 0;
 }
 
 /* Parse a finite double prefix; *end points after it. 0 on success. */

@@ -43,6 +43,19 @@ void tmlp_cli_set_prefix(const char *prefix);
 /* Print "bench_mlp: <message> (see 'bench_mlp --help')\n"; returns TMLP_EXIT_USAGE. */
 int tmlp_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* One option of a subcommand: c is the option's value in the getopt_long table, v its
+ * argument (NULL for a flag). Returns 0, an exit code after printing the error, or -1 for
+ * a c it does not know. */
+typedef int (*tmlp_cli_option_fn)(void *ctx, int c, const char *v);
+struct option;
+/* The getopt_long loop every subcommand shares: from argv[1], "-h" and the option whose
+ * value is help_id print help(stdout); the others go to fn(ctx, ...). Errors name the
+ * command: "CMD: option --x needs a value", "CMD: unknown option \"--x\"", "CMD: unexpected
+ * argument \"x\"" (operands are refused when operands is 0; else *operands gets optind).
+ * Returns 0, -1 when the help was printed, or the exit code of the first bad option. */
+int tmlp_cli_getopt(int argc, char **argv, const char *cmd, const struct option *opts, int help_id,
+                    void (*help)(FILE *), tmlp_cli_option_fn fn, void *ctx, int *operands);
+
 /* Integer in [min, max], decimal (or 0x hex), optional k/M suffix. */
 int tmlp_cli_parse_i64(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out);
 /* Seeds: any uint64, decimal or 0x hex. */

@@ -18,7 +18,7 @@
  * arm's per-repetition mean, p50, p90, p99: Welch on logs, interval of B/A - 1); with
  * fewer it is the within-stream test above, labelled as such.
  */
-#include <getopt.h>
+#include <getopt.h> /* struct option */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -130,6 +130,7 @@ typedef struct ab_args {
     tmlp_ab_settings s;
     double alpha;
     int64_t repeat;
+    unsigned given;              /* bit 0 --queries, bit 1 --warmup, bit 2 --quick */
 } ab_args;
 
 typedef struct ab_state {
@@ -154,9 +155,11 @@ static const struct option ab_options[] = {
     {"history", required_argument, NULL, AB_HISTORY},
     {"help", no_argument, NULL, AB_HELP},                 {NULL, 0, NULL, 0}};
 
-/* One option into a; *flags bit 0 --queries given, bit 1 --warmup given, bit 2 --quick. */
-static int ab_option(ab_args *a, int c, const char *v, unsigned *flags)
+/* One option into the ab_args at ctx (a tmlp_cli_option_fn). */
+static int ab_option(void *ctx, int c, const char *v)
 {
+    ab_args *a = ctx;
+    unsigned *flags = &a->given;
     int rc = 0;
     switch (c) {
     case AB_MODEL: a->ma = v; break;
@@ -196,8 +199,7 @@ static int ab_option(ab_args *a, int c, const char *v, unsigned *flags)
 /* 0, an exit code, or -1 when --help was printed. */
 static int ab_parse(int argc, char **argv, ab_args *a)
 {
-    unsigned flags = 0;
-    int c, rc;
+    int rc;
     memset(a, 0, sizeof *a);
     a->pb = TMLP_PRECISION_AUTO;
     a->s = tmlp_ab_settings_default();
@@ -205,23 +207,11 @@ static int ab_parse(int argc, char **argv, ab_args *a)
     a->s.warmup_queries = 200;
     a->alpha = 0.05;
     a->repeat = 1;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", ab_options, NULL)) != -1) {
-        if (c == 'h' || c == AB_HELP) {
-            print_help(stdout);
-            return -1;
-        }
-        if (c == ':') return tmlp_cli_usage_error("ab: option %s needs a value", argv[optind - 1]);
-        if ((rc = ab_option(a, c, optarg, &flags)) == -1)
-            return tmlp_cli_usage_error("ab: unknown option \"%s\"", argv[optind - 1]);
-        if (rc) return rc;
-    }
-    if (optind < argc) return tmlp_cli_usage_error("ab: unexpected argument \"%s\"", argv[optind]);
+    if ((rc = tmlp_cli_getopt(argc, argv, "ab", ab_options, AB_HELP, print_help, ab_option, a, NULL))) return rc;
     if (!a->mb && !a->pb_set)
         return tmlp_cli_usage_error("ab: --model-b B or --precision-b P is required (what to compare against A)");
-    if ((flags & 4) && !(flags & 1)) a->s.queries = 1000;
-    if ((flags & 4) && !(flags & 2)) a->s.warmup_queries = 50;
+    if ((a->given & 4) && !(a->given & 1)) a->s.queries = 1000;
+    if ((a->given & 4) && !(a->given & 2)) a->s.warmup_queries = 50;
     return 0;
 }
 

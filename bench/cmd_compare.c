@@ -28,6 +28,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -320,98 +321,96 @@ static int parse_number(const char *opt, const char *s, double lo, double hi, in
     return 0;
 }
 
-/* 0 ok, 1 help shown, -1 usage error (message printed). */
+enum { CMP_ALPHA = 256, CMP_NOISE, CMP_CONFIDENCE, CMP_METHOD, CMP_SCENARIO, CMP_FORMAT, CMP_METRIC, CMP_THRESHOLD,
+       CMP_QUICK, CMP_PER_QUERY, CMP_FORCE, CMP_HELP };
+static const struct option compare_options[] = {
+    {"alpha", required_argument, NULL, CMP_ALPHA},       {"noise", required_argument, NULL, CMP_NOISE},
+    {"confidence", required_argument, NULL, CMP_CONFIDENCE},
+    {"percentile-method", required_argument, NULL, CMP_METHOD},
+    {"scenario", required_argument, NULL, CMP_SCENARIO}, {"format", required_argument, NULL, CMP_FORMAT},
+    {"metric", required_argument, NULL, CMP_METRIC},     {"threshold", required_argument, NULL, CMP_THRESHOLD},
+    {"quick", no_argument, NULL, CMP_QUICK},             {"per-query", no_argument, NULL, CMP_PER_QUERY},
+    {"force", no_argument, NULL, CMP_FORCE},             {"help", no_argument, NULL, CMP_HELP},
+    {NULL, 0, NULL, 0}};
+
+/* The options that name a choice: --percentile-method, --metric, --format. 0 or -1 (message printed). */
+static int compare_choice(options *o, int c, const char *v)
+{
+    switch (c) {
+    case CMP_METHOD:
+        if (tmlp_percentile_method_parse(v, &o->stats.method, NULL) == TMLP_OK) return 0;
+        fprintf(stderr, "bench_mlp compare: unknown percentile method '%s'\n", v);
+        return -1;
+    case CMP_METRIC:
+        if (strcmp(v, "mean") && strcmp(v, "p50") && strcmp(v, "p90") && strcmp(v, "p99")) {
+            fprintf(stderr, "bench_mlp compare: --metric must be mean, p50, p90 or p99, not '%s'\n", v);
+            return -1;
+        }
+        o->metric = v;
+        return 0;
+    default: /* CMP_FORMAT */
+        if (!strcmp(v, "json")) o->json = 1;
+        else if (!strcmp(v, "table")) o->json = 0;
+        else {
+            fprintf(stderr, "bench_mlp compare: --format must be table or json, not '%s'\n", v);
+            return -1;
+        }
+        return 0;
+    }
+}
+
+/* One option into o: 0, -1 usage error (message printed), -2 not in the table. */
+static int compare_option(options *o, int c, const char *v)
+{
+    switch (c) {
+    case CMP_ALPHA: return parse_number("--alpha", v, 1e-300, 0.5, 1, &o->stats.alpha);
+    case CMP_NOISE: return parse_number("--noise", v, 0.0, 10.0, 1, &o->stats.noise);
+    case CMP_CONFIDENCE: return parse_number("--confidence", v, 0.5, 0.999999, 1, &o->stats.confidence);
+    case CMP_THRESHOLD: return parse_number("--threshold", v, 0.0, 10.0, 1, &o->threshold);
+    case CMP_METHOD:
+    case CMP_METRIC:
+    case CMP_FORMAT: return compare_choice(o, c, v);
+    case CMP_SCENARIO: o->scenario = v; return 0;
+    case CMP_QUICK: return 0; /* nothing to shorten: compare reads files */
+    case CMP_PER_QUERY: o->per_query = 1; return 0;
+    case CMP_FORCE: o->force = 1; return 0;
+    default: return -2;
+    }
+}
+
+/* 0 ok, 1 help shown, -1 usage error (message printed). Files and options may come in
+ * any order; "-" is a file (stdin), "--" ends the options. */
 static int parse_args(int argc, char **argv, options *o)
 {
+    memset(o, 0, sizeof *o);
     o->stats = tmlp_stats_compare_opts_default();
-    o->scenario = NULL;
     o->metric = "p50";
     o->threshold = 0.05;
-    o->json = 0;
-    o->per_query = 0;
-    o->force = 0;
-    o->path_a = o->path_b = NULL;
-    int npos = 0, only_pos = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (only_pos || arg[0] != '-' || !strcmp(arg, "-")) {
-            if (npos == 0) o->path_a = arg;
-            else if (npos == 1) o->path_b = arg;
-            else {
-                fprintf(stderr, "bench_mlp compare: unexpected argument '%s'\n", arg);
-                return -1;
-            }
-            npos++;
-            continue;
-        }
-        if (!strcmp(arg, "--")) {
-            only_pos = 1;
-            continue;
-        }
-        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+    int c, rc;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", compare_options, NULL)) != -1) {
+        if (c == 'h' || c == CMP_HELP) {
             usage(stdout);
             return 1;
         }
-        if (!strcmp(arg, "--quick")) continue; /* nothing to shorten: compare reads files */
-        if (!strcmp(arg, "--per-query")) {
-            o->per_query = 1;
-            continue;
-        }
-        if (!strcmp(arg, "--force")) {
-            o->force = 1;
-            continue;
-        }
-        static const char *const with_value[] = {"--alpha", "--noise", "--confidence", "--percentile-method",
-                                                 "--scenario", "--format", "--metric", "--threshold"};
-        const char *name = NULL, *val = NULL;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
-            size_t len = strlen(with_value[k]);
-            if (!strncmp(arg, with_value[k], len) && (arg[len] == '\0' || arg[len] == '=')) {
-                name = with_value[k];
-                if (arg[len] == '=') val = arg + len + 1;
-                else if (i + 1 < argc) val = argv[++i];
-                else {
-                    fprintf(stderr, "bench_mlp compare: %s needs a value\n", name);
-                    return -1;
-                }
-                break;
-            }
-        }
-        if (!name) {
-            fprintf(stderr, "bench_mlp compare: unknown option '%s'\n", arg);
+        if (c == ':') {
+            fprintf(stderr, "bench_mlp compare: %s needs a value\n", argv[optind - 1]);
             return -1;
         }
-        if (!strcmp(name, "--alpha")) {
-            if (parse_number(name, val, 1e-300, 0.5, 1, &o->stats.alpha)) return -1;
-        } else if (!strcmp(name, "--noise")) {
-            if (parse_number(name, val, 0.0, 10.0, 1, &o->stats.noise)) return -1;
-        } else if (!strcmp(name, "--confidence")) {
-            if (parse_number(name, val, 0.5, 0.999999, 1, &o->stats.confidence)) return -1;
-        } else if (!strcmp(name, "--percentile-method")) {
-            if (tmlp_percentile_method_parse(val, &o->stats.method, NULL) != TMLP_OK) {
-                fprintf(stderr, "bench_mlp compare: unknown percentile method '%s'\n", val);
-                return -1;
-            }
-        } else if (!strcmp(name, "--threshold")) {
-            if (parse_number(name, val, 0.0, 10.0, 1, &o->threshold)) return -1;
-        } else if (!strcmp(name, "--scenario")) {
-            o->scenario = val;
-        } else if (!strcmp(name, "--metric")) {
-            if (strcmp(val, "mean") && strcmp(val, "p50") && strcmp(val, "p90") && strcmp(val, "p99")) {
-                fprintf(stderr, "bench_mlp compare: --metric must be mean, p50, p90 or p99, not '%s'\n", val);
-                return -1;
-            }
-            o->metric = val;
-        } else if (!strcmp(name, "--format")) {
-            if (!strcmp(val, "json")) o->json = 1;
-            else if (!strcmp(val, "table")) o->json = 0;
-            else {
-                fprintf(stderr, "bench_mlp compare: --format must be table or json, not '%s'\n", val);
-                return -1;
-            }
+        if ((rc = compare_option(o, c, optarg)) == -2) {
+            fprintf(stderr, "bench_mlp compare: unknown option '%s'\n", argv[optind - 1]);
+            return -1;
         }
+        if (rc) return -1;
     }
-    if (npos != 2) {
+    if (optind < argc) o->path_a = argv[optind];
+    if (optind + 1 < argc) o->path_b = argv[optind + 1];
+    if (optind + 2 < argc) {
+        fprintf(stderr, "bench_mlp compare: unexpected argument '%s'\n", argv[optind + 2]);
+        return -1;
+    }
+    if (argc - optind != 2) {
         fprintf(stderr, "bench_mlp compare: expected two files A and B\n");
         usage(stderr);
         return -1;
@@ -471,6 +470,18 @@ static void jnum(jw *j, const char *key, double v, int last)
              isnan(v) ? "not a number" : "infinite");
     }
     fputs(last ? "" : ", ", j->f);
+}
+
+/* One interval as a member line: "  \"name\": {level, estimate, low, high},". */
+static void jinterval(jw *j, const char *name, const tmlp_stats_interval *ci)
+{
+    snprintf(j->path, sizeof j->path, "%s.", name);
+    fprintf(j->f, "  \"%s\": {", name);
+    jnum(j, "level", ci->level, 0);
+    jnum(j, "estimate", ci->estimate, 0);
+    jnum(j, "low", ci->low, 0);
+    jnum(j, "high", ci->high, 1);
+    fputs("},\n", j->f);
 }
 
 static void jstr(FILE *f, const char *s)
@@ -668,20 +679,8 @@ static void output_json(const options *o, const source *a, const source *b,
     jnum(&j, "hedges_g", r->effect.hedges_g, 0);
     jnum(&j, "d_av", r->effect.d_av, 0);
     fprintf(f, "\"magnitude\": \"%s\"},\n", tmlp_stats_magnitude_name(r->effect.magnitude));
-    snprintf(j.path, sizeof j.path, "ci_mean_diff.");
-    fputs("  \"ci_mean_diff\": {", f);
-    jnum(&j, "level", r->ci_mean_diff.level, 0);
-    jnum(&j, "estimate", r->ci_mean_diff.estimate, 0);
-    jnum(&j, "low", r->ci_mean_diff.low, 0);
-    jnum(&j, "high", r->ci_mean_diff.high, 1);
-    fputs("},\n", f);
-    snprintf(j.path, sizeof j.path, "relative_change.");
-    fputs("  \"relative_change\": {", f);
-    jnum(&j, "level", r->relative_change.level, 0);
-    jnum(&j, "estimate", r->relative_change.estimate, 0);
-    jnum(&j, "low", r->relative_change.low, 0);
-    jnum(&j, "high", r->relative_change.high, 1);
-    fputs("},\n", f);
+    jinterval(&j, "ci_mean_diff", &r->ci_mean_diff);
+    jinterval(&j, "relative_change", &r->relative_change);
     if (gv) gate_json(&j, o, gv);
     fprintf(f, "  \"verdict\": \"%s\",\n  \"sentence\": ", gv ? gate_verdict(gv->it) : tmlp_stats_verdict_name(r->verdict));
     jstr(f, sentence);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "history.h"
@@ -154,11 +155,10 @@ int tmlp_history_record_ab(const char *db, const char *model_a, const char *mode
 
 /* ---- shared helpers -------------------------------------------------------------------- */
 
-static int open_db(const char *path, tmlp_history **h)
+int tmlp_history_open_existing(const char *path, tmlp_history **h)
 {
     tmlp_error e = {0};
-    struct stat sb;
-    if (stat(path, &sb) != 0) { /* reading commands never create a database */
+    if (access(path, R_OK) != 0) { /* reading commands never create a database */
         tmlp_cli_error("history: %s: %s", path, strerror(errno));
         return TMLP_EXIT_RUNTIME;
     }
@@ -263,18 +263,26 @@ static void select_runs_sql(char *sql, size_t cap, const char *extra)
                                             "AS repetitions FROM runs %s ORDER BY id", extra);
 }
 
+/* Every run of h, oldest first, as the listing selects them; 0 or an exit code. */
+static int prepare_runs(tmlp_history *h, sqlite3_stmt **st)
+{
+    char sql[1024];
+    tmlp_error e = {0};
+    select_runs_sql(sql, sizeof sql, "");
+    if (tmlp_history_prepare(h, sql, st, &e)) {
+        tmlp_cli_error("history: %s", e.message);
+        return TMLP_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
 /* ---- list -------------------------------------------------------------------------------- */
 
 static int cmd_list(tmlp_history *h, const char *fmt)
 {
-    char sql[1024];
     sqlite3_stmt *st;
-    tmlp_error e = {0};
-    select_runs_sql(sql, sizeof sql, "");
-    if (tmlp_history_prepare(h, sql, &st, &e)) {
-        tmlp_cli_error("history: %s", e.message);
-        return TMLP_EXIT_RUNTIME;
-    }
+    int prc = prepare_runs(h, &st);
+    if (prc) return prc;
     int ncols = sqlite3_column_count(st), rc = SQLITE_ROW;
     cJSON *doc = !strcmp(fmt, "json") ? history_doc("tinymlp-history-list") : NULL;
     cJSON *arr = doc ? cJSON_AddArrayToObject(doc, "runs") : NULL;
@@ -453,14 +461,9 @@ static int export_csv(tmlp_history *h)
 
 static int export_json(tmlp_history *h)
 {
-    char sql[1024];
     sqlite3_stmt *st;
-    tmlp_error e = {0};
-    select_runs_sql(sql, sizeof sql, "");
-    if (tmlp_history_prepare(h, sql, &st, &e)) {
-        tmlp_cli_error("history: %s", e.message);
-        return TMLP_EXIT_RUNTIME;
-    }
+    int prc = prepare_runs(h, &st);
+    if (prc) return prc;
     cJSON *doc = history_doc("tinymlp-history");
     cJSON_AddNumberToObject(doc, "history_schema_version", TMLP_HISTORY_SCHEMA_VERSION);
     cJSON *runs = cJSON_AddArrayToObject(doc, "runs");
@@ -553,7 +556,7 @@ int tmlp_cmd_history(int argc, char **argv)
             tmlp_cli_error("history: %s", e.message);
             return TMLP_EXIT_RUNTIME;
         }
-    } else if ((rc = open_db(pos[0], &h))) {
+    } else if ((rc = tmlp_history_open_existing(pos[0], &h))) {
         return rc;
     }
     if (!strcmp(sub, "list")) rc = cmd_list(h, fmt);

@@ -22,6 +22,7 @@
  *    the stage with the largest mean, and within the forward the largest layer.
  */
 #include <cblas.h>
+#include <getopt.h> /* struct option */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -147,28 +148,12 @@ static ru_stage stage_of(uint64_t *v, int64_t n)
     return s;
 }
 
-int ru_profile_run(const tmlp_model *m, const tmlp_dataset *d, int64_t batch, int64_t warmup, int64_t iters,
-                   ru_profile *out)
+/* Name, kernel, FLOPs and bytes of each of the L layers of m at `batch` rows into out. */
+static int profile_describe(const tmlp_model *m, int L, int64_t batch, ru_profile *out)
 {
-    return ru_profile_run_with(m, d, batch, warmup, iters, NULL, out);
-}
-
-int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batch, int64_t warmup, int64_t iters,
-                        const ru_profile *probes, ru_profile *out)
-{
-    memset(out, 0, sizeof *out);
-    int L = tmlp_model_layer_count(m);
-    if (L < 1 || L > RU_MAX_LAYERS) {
-        tmlp_cli_error("profile: the model has %d layers (1..%d supported)", L, RU_MAX_LAYERS);
-        return TMLP_EXIT_RUNTIME;
-    }
-    int64_t in_w = tmlp_model_input_width(m), out_w = tmlp_model_output_width(m);
-    out->batch = batch;
-    out->iterations = iters;
-    out->n_layers = L;
     for (int i = 0; i < L; i++) {
         tmlp_layer_info li;
-        if (tmlp_model_layer_info(m, i, &li, NULL) != TMLP_OK) return TMLP_EXIT_RUNTIME;
+        if (tmlp_model_layer_info(m, i, &li, NULL) != TMLP_OK) return -1;
         /* a layer that runs inside a Dense says which (tmlp_layer_info.fused_into) */
         char how[48] = "";
         if (li.fused_into >= 0)
@@ -189,6 +174,53 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
         out->weight_bytes[i] = own ? (double)(li.stream_bytes ? li.stream_bytes : li.packed_bytes) : (double)li.weight_bytes;
         out->bytes[i] = out->weight_bytes[i] + 4.0 * (double)batch * (double)(li.in_width + li.out_width);
     }
+    return 0;
+}
+
+/* The memory level of each layer's bytes and its bandwidth: one probe per level that holds
+ * some layer, at the size of the largest such layer (DRAM: the DRAM probe already taken). */
+static void profile_levels(ru_profile *out, int L)
+{
+    for (int l = 0; l < L; l++) {
+        snprintf(out->level[l], sizeof out->level[l], "%s", level_of(out->bytes[l]));
+        out->level_gbs[l] = NAN;
+    }
+    for (int l = 0; l < L; l++) {
+        if (!isnan(out->level_gbs[l])) continue;
+        if (!strcmp(out->level[l], "DRAM")) {
+            for (int j = l; j < L; j++)
+                if (!strcmp(out->level[j], "DRAM")) out->level_gbs[j] = out->dram_gbs;
+            continue;
+        }
+        double biggest = out->bytes[l];
+        for (int j = l + 1; j < L; j++)
+            if (!strcmp(out->level[j], out->level[l]) && out->bytes[j] > biggest) biggest = out->bytes[j];
+        const double gbs = probe_level_bandwidth(biggest);
+        for (int j = l; j < L; j++)
+            if (!strcmp(out->level[j], out->level[l])) out->level_gbs[j] = gbs;
+    }
+}
+
+int ru_profile_run(const tmlp_model *m, const tmlp_dataset *d, int64_t batch, int64_t warmup, int64_t iters,
+                   ru_profile *out)
+{
+    return ru_profile_run_with(m, d, batch, warmup, iters, NULL, out);
+}
+
+int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batch, int64_t warmup, int64_t iters,
+                        const ru_profile *probes, ru_profile *out)
+{
+    memset(out, 0, sizeof *out);
+    int L = tmlp_model_layer_count(m);
+    if (L < 1 || L > RU_MAX_LAYERS) {
+        tmlp_cli_error("profile: the model has %d layers (1..%d supported)", L, RU_MAX_LAYERS);
+        return TMLP_EXIT_RUNTIME;
+    }
+    int64_t in_w = tmlp_model_input_width(m), out_w = tmlp_model_output_width(m);
+    out->batch = batch;
+    out->iterations = iters;
+    out->n_layers = L;
+    if (profile_describe(m, L, batch, out)) return TMLP_EXIT_RUNTIME;
     tmlp_session *s = NULL;
     if (tmlp_session_create(m, batch, &s, NULL) != TMLP_OK) {
         tmlp_cli_error("profile: cannot create a session of batch %" PRId64 " (out of memory)", batch);
@@ -261,25 +293,7 @@ int ru_profile_run_with(const tmlp_model *m, const tmlp_dataset *d, int64_t batc
     out->blas_threads = bi.threads;
     out->peak_gflops = probes ? probes->peak_gflops : probe_sgemm();
     out->dram_gbs = probes ? probes->dram_gbs : probe_bandwidth();
-    /* one probe per level that holds some layer, at the size of the largest such layer */
-    for (int l = 0; l < L; l++) {
-        snprintf(out->level[l], sizeof out->level[l], "%s", level_of(out->bytes[l]));
-        out->level_gbs[l] = NAN;
-    }
-    for (int l = 0; l < L; l++) {
-        if (!isnan(out->level_gbs[l])) continue;
-        if (!strcmp(out->level[l], "DRAM")) {
-            for (int j = l; j < L; j++)
-                if (!strcmp(out->level[j], "DRAM")) out->level_gbs[j] = out->dram_gbs;
-            continue;
-        }
-        double biggest = out->bytes[l];
-        for (int j = l + 1; j < L; j++)
-            if (!strcmp(out->level[j], out->level[l]) && out->bytes[j] > biggest) biggest = out->bytes[j];
-        const double gbs = probe_level_bandwidth(biggest);
-        for (int j = l; j < L; j++)
-            if (!strcmp(out->level[j], out->level[l])) out->level_gbs[j] = gbs;
-    }
+    profile_levels(out, L);
 done:
     free(x);
     free(lay);
@@ -384,37 +398,64 @@ static void print_help(FILE *f)
           f);
 }
 
+/* The options. */
+typedef struct profile_args {
+    const char *model, *layers, *data, *svg_path;
+    int64_t batch, iters, warmup, threads; /* iters, warmup: -1 until given or defaulted */
+    int quick;
+} profile_args;
+
+enum { PROF_MODEL = 256, PROF_LAYERS, PROF_DATA, PROF_SVG, PROF_BATCH, PROF_ITERATIONS, PROF_BLAS_THREADS, PROF_WARMUP,
+       PROF_QUICK, PROF_HELP };
+static const struct option profile_options[] = {
+    {"model", required_argument, NULL, PROF_MODEL},     {"layers", required_argument, NULL, PROF_LAYERS},
+    {"data", required_argument, NULL, PROF_DATA},       {"svg", required_argument, NULL, PROF_SVG},
+    {"batch", required_argument, NULL, PROF_BATCH},     {"iterations", required_argument, NULL, PROF_ITERATIONS},
+    {"blas-threads", required_argument, NULL, PROF_BLAS_THREADS},
+    {"warmup", required_argument, NULL, PROF_WARMUP},   {"quick", no_argument, NULL, PROF_QUICK},
+    {"help", no_argument, NULL, PROF_HELP},             {NULL, 0, NULL, 0}};
+
+/* One option into the profile_args at ctx (a tmlp_cli_option_fn). */
+static int profile_option(void *ctx, int c, const char *v)
+{
+    profile_args *a = ctx;
+    switch (c) {
+    case PROF_MODEL: a->model = v; return 0;
+    case PROF_LAYERS: a->layers = v; return 0;
+    case PROF_DATA: a->data = v; return 0;
+    case PROF_SVG: a->svg_path = v; return 0;
+    case PROF_BATCH: return tmlp_cli_parse_i64("--batch", v, 1, 65536, &a->batch);
+    case PROF_ITERATIONS: return tmlp_cli_parse_i64("--iterations", v, 10, 10000000, &a->iters);
+    case PROF_BLAS_THREADS: return tmlp_cli_parse_i64("--blas-threads", v, 1, 256, &a->threads);
+    case PROF_WARMUP: return tmlp_cli_parse_i64("--warmup", v, 0, 10000000, &a->warmup);
+    case PROF_QUICK: a->quick = 1; return 0;
+    default: return -1;
+    }
+}
+
+/* 0, an exit code, or -1 when --help was printed. */
+static int profile_parse(int argc, char **argv, profile_args *a)
+{
+    int rc;
+    memset(a, 0, sizeof *a);
+    a->batch = 1;
+    a->iters = a->warmup = -1;
+    a->threads = 1;
+    if ((rc = tmlp_cli_getopt(argc, argv, "profile", profile_options, PROF_HELP, print_help, profile_option, a,
+                              NULL)))
+        return rc;
+    if (a->iters < 0) a->iters = a->quick ? 200 : 2000;
+    if (a->warmup < 0) a->warmup = a->quick ? 20 : 100;
+    return 0;
+}
+
 int tmlp_cmd_profile(int argc, char **argv)
 {
-    const char *model = NULL, *layers = NULL, *data = NULL, *svg_path = NULL;
-    int64_t batch = 1, iters = -1, warmup = -1, threads = 1;
-    int quick = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            print_help(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--quick")) {
-            quick = 1;
-            continue;
-        }
-        if (i + 1 >= argc) return tmlp_cli_usage_error("profile: unknown option or missing value \"%s\"", a);
-        const char *v = argv[++i];
-        int rc = 0;
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--layers")) layers = v;
-        else if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--svg")) svg_path = v;
-        else if (!strcmp(a, "--batch")) rc = tmlp_cli_parse_i64("--batch", v, 1, 65536, &batch);
-        else if (!strcmp(a, "--iterations")) rc = tmlp_cli_parse_i64("--iterations", v, 10, 10000000, &iters);
-        else if (!strcmp(a, "--blas-threads")) rc = tmlp_cli_parse_i64("--blas-threads", v, 1, 256, &threads);
-        else if (!strcmp(a, "--warmup")) rc = tmlp_cli_parse_i64("--warmup", v, 0, 10000000, &warmup);
-        else return tmlp_cli_usage_error("profile: unknown option \"%s\"", a);
-        if (rc) return rc;
-    }
-    if (iters < 0) iters = quick ? 200 : 2000;
-    if (warmup < 0) warmup = quick ? 20 : 100;
+    profile_args a;
+    int rc = profile_parse(argc, argv, &a);
+    if (rc) return rc == -1 ? 0 : rc;
+    const char *model = a.model, *layers = a.layers, *data = a.data, *svg_path = a.svg_path;
+    int64_t batch = a.batch, iters = a.iters, warmup = a.warmup, threads = a.threads;
     if (tmlp_blas_set_threads((int)threads, NULL) != TMLP_OK) {
         tmlp_cli_error("--blas-threads %" PRId64 ": OpenBLAS refused it", threads);
         return TMLP_EXIT_RUNTIME;
@@ -422,8 +463,7 @@ int tmlp_cmd_profile(int argc, char **argv)
     tmlp_model *m = NULL;
     tmlp_dataset *d = NULL;
     char msrc[4096], dsrc[4096];
-    int rc = ru_load_model(model, layers, &m, msrc, sizeof msrc);
-    if (rc) return rc;
+    if ((rc = ru_load_model(model, layers, &m, msrc, sizeof msrc))) return rc;
     if ((rc = ru_load_data(data, m, &d, dsrc, sizeof dsrc))) {
         tmlp_model_destroy(m);
         return rc;

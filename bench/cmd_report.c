@@ -293,20 +293,11 @@ static void figure_stem(report_ctx *c, const char *label, char *out, size_t cap)
     else snprintf(out, cap, "%s", base);
 }
 
-static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
+/* The latency table of one run: offline's throughput row, else the query percentiles. */
+static void run_latency_table(report_ctx *c, const cJSON *run, const char *sc)
 {
-    char a[24], b[24], name[64], cap[256];
-    const char *label = ru_str(run, "label") ? ru_str(run, "label") : "run";
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(run, "latency_ns");
     const cJSON *set = cJSON_GetObjectItemCaseSensitive(run, "settings");
-    const char *sc = ru_str(run, "scenario") ? ru_str(run, "scenario") : "?";
-    int valid = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "valid"));
-    addf(c, '3', "%s — %s", label, valid ? "VALID" : "INVALID");
-    char hl[512];
-    headline(run, hl, sizeof hl);
-    addf(c, 'p', "%s. %.0f queries, %.0f samples, %.0f errors over %.3f s; throughput %.1f samples/s.", hl,
-         ru_num(run, "queries"), ru_num(run, "samples"), ru_num(run, "errors"), ru_num(run, "duration_ns") / 1e9,
-         ru_num(run, "throughput_samples_per_s"));
     if (cJSON_IsObject(lat) && !strcmp(sc, "offline")) {
         /* Offline's headline is its throughput; its one query's latency is the run. */
         const char *h[5] = {"samples", "batch size", "duration", "throughput (samples/s)", "per-sample completion p50 / p99"};
@@ -337,6 +328,11 @@ static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
                  !strcmp(sc, "server") ? " from the scheduled arrival time (queueing included)" : " from the issue time",
                  ru_str(lat, "method") ? ru_str(lat, "method") : "unrecorded");
     }
+}
+
+/* The find-peak trials of one run, when it searched. */
+static void run_find_peak(report_ctx *c, const cJSON *run)
+{
     const cJSON *fp = cJSON_GetObjectItemCaseSensitive(run, "find_peak");
     if (cJSON_IsObject(fp)) {
         const char *note = ru_str(fp, "note");
@@ -356,6 +352,12 @@ static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
             tmlp_report_table_row(c->r, row, NULL);
         }
     }
+}
+
+/* Validity checks, why INVALID, early stopping and (server) the issue delay of one run. */
+static void run_checks(report_ctx *c, const cJSON *run, const char *sc)
+{
+    char a[24], b[24], m[24];
     const cJSON *checks = cJSON_GetObjectItemCaseSensitive(run, "checks");
     if (cJSON_IsObject(checks)) {
         const char *h[2] = {"validity check", "result"};
@@ -381,7 +383,84 @@ static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
         addf(c, 'p', "Issue delay (actual minus scheduled issue time): p50 %s, p99 %s, max %s.",
              ns(ru_num(cJSON_GetObjectItemCaseSensitive(run, "issue_delay_ns"), "p50"), a),
              ns(ru_num(cJSON_GetObjectItemCaseSensitive(run, "issue_delay_ns"), "p99"), b),
-             ns(ru_num(cJSON_GetObjectItemCaseSensitive(run, "issue_delay_ns"), "max"), cap));
+             ns(ru_num(cJSON_GetObjectItemCaseSensitive(run, "issue_delay_ns"), "max"), m));
+}
+
+/* Outliers (Tukey fences, MADs) and the soundness warnings of n >= 2 raw latencies v; their
+ * coefficient of variation into *cv_out when not NULL. */
+static void run_outliers(report_ctx *c, const int64_t *v, int64_t n, double *cv_out)
+{
+    char a[24], b[24], s1[24], s2[24];
+    double *d = ru_to_double(v, n);
+    tmlp_stats_check_settings cs = tmlp_stats_check_settings_default();
+    tmlp_stats_sample smp;
+    if (d && tmlp_stats_sample_describe(d, n, &cs, TMLP_PCT_LOADGEN, &smp, NULL) == TMLP_OK) {
+        const tmlp_stats_outliers *o = &smp.outliers;
+        addf(c, 'p', "Outliers (reported, not removed): Tukey fences [%s, %s] mild / [%s, %s] severe: %" PRId64
+                     " mild and %" PRId64 " severe of %" PRId64 " queries (%.2f%%), %" PRId64
+                     " beyond 10 scaled MADs of the median. Coefficient of variation %.3f.",
+             ns(o->low_mild, a), ns(o->high_mild, b), ns(o->low_severe, s1), ns(o->high_severe, s2), o->mild,
+             o->severe, n, 100.0 * (double)(o->mild + o->severe) / (double)n, o->n_mad, smp.summary.cv);
+        if (cv_out) *cv_out = smp.summary.cv;
+        if (!smp.warnings) addf(c, 'p', "Soundness: no warning raised by the %d checks.", TMLP_WARN_COUNT);
+        for (unsigned bit = 0; bit < TMLP_WARN_COUNT; bit++)
+            if (smp.warnings & (1u << bit))
+                addf(c, 'b', "Soundness warning `%s`: %s", tmlp_stats_warning_name(1u << bit),
+                     tmlp_stats_warning_text(1u << bit));
+    }
+    free(d);
+}
+
+/* Histogram, CDF and (server) timeline of the raw latencies v of one run. */
+static void run_plots(report_ctx *c, const cJSON *run, const char *label, const int64_t *v, int64_t n)
+{
+    char name[64], cap[256];
+    const cJSON *set = cJSON_GetObjectItemCaseSensitive(run, "settings");
+    const char *sc = ru_str(run, "scenario") ? ru_str(run, "scenario") : "?";
+    tmlp_error err = {0};
+    char *svg = NULL;
+    tmlp_status st;
+    char stem[48];
+    figure_stem(c, label, stem, sizeof stem);
+    snprintf(name, sizeof name, "%s_histogram", stem);
+    snprintf(cap, sizeof cap, "%s: latency histogram with p50/p90/p99", label);
+    tmlp_percentile_method pm = TMLP_PCT_LOADGEN; /* the run's method: markers = its table */
+    if (ru_str(set, "percentile_method")) (void)tmlp_percentile_method_parse(ru_str(set, "percentile_method"), &pm, NULL);
+    st = tmlp_svg_latency_histogram(v, n, pm, cap, &svg, &err);
+    figure(c, name, cap, st, svg, &err);
+    svg = NULL;
+    snprintf(name, sizeof name, "%s_cdf", stem);
+    snprintf(cap, sizeof cap, "%s: latency CDF, log-scale tail", label);
+    st = tmlp_svg_latency_cdf(v, n, pm, cap, &svg, &err);
+    figure(c, name, cap, st, svg, &err);
+    if (!strcmp(sc, "server")) {
+        svg = NULL;
+        snprintf(name, sizeof name, "%s_timeline", stem);
+        snprintf(cap, sizeof cap, "%s: latency of each query in issue order, with the bound", label);
+        /* scheduled start times when the results carry them, else the issue order */
+        int64_t ns_n = 0;
+        int64_t *starts = ru_i64_array(run, "start_ns", &ns_n);
+        st = tmlp_svg_latency_timeline(ns_n == n ? starts : NULL, v, n, (uint64_t)ru_num(set, "target_latency_ns"),
+                                       cap, &svg, &err);
+        free(starts);
+        figure(c, name, cap, st, svg, &err);
+    }
+}
+
+static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
+{
+    const char *label = ru_str(run, "label") ? ru_str(run, "label") : "run";
+    const char *sc = ru_str(run, "scenario") ? ru_str(run, "scenario") : "?";
+    int valid = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "valid"));
+    addf(c, '3', "%s — %s", label, valid ? "VALID" : "INVALID");
+    char hl[512];
+    headline(run, hl, sizeof hl);
+    addf(c, 'p', "%s. %.0f queries, %.0f samples, %.0f errors over %.3f s; throughput %.1f samples/s.", hl,
+         ru_num(run, "queries"), ru_num(run, "samples"), ru_num(run, "errors"), ru_num(run, "duration_ns") / 1e9,
+         ru_num(run, "throughput_samples_per_s"));
+    run_latency_table(c, run, sc);
+    run_find_peak(c, run);
+    run_checks(c, run, sc);
 
     /* outliers and soundness from the raw latencies */
     int64_t n = 0;
@@ -390,53 +469,8 @@ static void section_run(report_ctx *c, const cJSON *run, double *cv_out)
         addf(c, 'p', "No per-query latencies in this results file (bench_mlp writes them with --raw-latencies): "
                      "no outlier analysis and no latency plots for this run.");
     if (n >= 2 && !is_offline(run)) {
-        double *d = ru_to_double(v, n);
-        tmlp_stats_check_settings cs = tmlp_stats_check_settings_default();
-        tmlp_stats_sample smp;
-        if (d && tmlp_stats_sample_describe(d, n, &cs, TMLP_PCT_LOADGEN, &smp, NULL) == TMLP_OK) {
-            const tmlp_stats_outliers *o = &smp.outliers;
-            addf(c, 'p', "Outliers (reported, not removed): Tukey fences [%s, %s] mild / [%s, %s] severe: %" PRId64
-                         " mild and %" PRId64 " severe of %" PRId64 " queries (%.2f%%), %" PRId64
-                         " beyond 10 scaled MADs of the median. Coefficient of variation %.3f.",
-                 ns(o->low_mild, a), ns(o->high_mild, b), ns(o->low_severe, cap), ns(o->high_severe, hl), o->mild,
-                 o->severe, n, 100.0 * (double)(o->mild + o->severe) / (double)n, o->n_mad, smp.summary.cv);
-            if (cv_out) *cv_out = smp.summary.cv;
-            if (!smp.warnings) addf(c, 'p', "Soundness: no warning raised by the %d checks.", TMLP_WARN_COUNT);
-            for (unsigned bit = 0; bit < TMLP_WARN_COUNT; bit++)
-                if (smp.warnings & (1u << bit))
-                    addf(c, 'b', "Soundness warning `%s`: %s", tmlp_stats_warning_name(1u << bit),
-                         tmlp_stats_warning_text(1u << bit));
-        }
-        free(d);
-        /* plots */
-        tmlp_error err = {0};
-        char *svg = NULL;
-        tmlp_status st;
-        char stem[48];
-        figure_stem(c, label, stem, sizeof stem);
-        snprintf(name, sizeof name, "%s_histogram", stem);
-        snprintf(cap, sizeof cap, "%s: latency histogram with p50/p90/p99", label);
-        tmlp_percentile_method pm = TMLP_PCT_LOADGEN; /* the run's method: markers = its table */
-        if (ru_str(set, "percentile_method")) (void)tmlp_percentile_method_parse(ru_str(set, "percentile_method"), &pm, NULL);
-        st = tmlp_svg_latency_histogram(v, n, pm, cap, &svg, &err);
-        figure(c, name, cap, st, svg, &err);
-        svg = NULL;
-        snprintf(name, sizeof name, "%s_cdf", stem);
-        snprintf(cap, sizeof cap, "%s: latency CDF, log-scale tail", label);
-        st = tmlp_svg_latency_cdf(v, n, pm, cap, &svg, &err);
-        figure(c, name, cap, st, svg, &err);
-        if (!strcmp(sc, "server")) {
-            svg = NULL;
-            snprintf(name, sizeof name, "%s_timeline", stem);
-            snprintf(cap, sizeof cap, "%s: latency of each query in issue order, with the bound", label);
-            /* scheduled start times when the results carry them, else the issue order */
-            int64_t ns_n = 0;
-            int64_t *starts = ru_i64_array(run, "start_ns", &ns_n);
-            st = tmlp_svg_latency_timeline(ns_n == n ? starts : NULL, v, n, (uint64_t)ru_num(set, "target_latency_ns"),
-                                           cap, &svg, &err);
-            free(starts);
-            figure(c, name, cap, st, svg, &err);
-        }
+        run_outliers(c, v, n, cv_out);
+        run_plots(c, run, label, v, n);
     } else if (!is_offline(run)) {
         addf(c, 'p', "No per-query latencies in the results: outliers, soundness checks and plots omitted.");
     }
@@ -695,17 +729,6 @@ static void section_accuracy(report_ctx *c, const cJSON *runs)
 
 /* ---- weight precisions: latency versus accuracy ------------------------------------------- */
 
-/* The entry of precision `name` in a document's "precisions" array, or NULL. */
-static const cJSON *precision_entry(const cJSON *precs, const char *name)
-{
-    const cJSON *p;
-    cJSON_ArrayForEach(p, precs) {
-        const char *n = ru_str(p, "precision");
-        if (n && !strcmp(n, name)) return p;
-    }
-    return NULL;
-}
-
 /* "precisions" (live mode with --precisions, kept in results.json): one entry per weight
  * precision with its single-stream and offline figures, its accuracy and the paired
  * comparison with f32 on the same samples (the accuracy run's "paired_vs_f32"). */
@@ -713,7 +736,7 @@ static void section_precisions(report_ctx *c, const cJSON *precs)
 {
     if (cJSON_GetArraySize(precs) < 1) return;
     addf(c, '2', "Weight precision: latency versus accuracy");
-    const cJSON *ref = precision_entry(precs, "f32");
+    const cJSON *ref = ru_find_by(precs, "precision", "f32");
     const cJSON *rss = ref ? cJSON_GetObjectItemCaseSensitive(ref, "single_stream") : NULL;
     const cJSON *rof = ref ? cJSON_GetObjectItemCaseSensitive(ref, "offline") : NULL;
     const cJSON *p;
@@ -797,7 +820,7 @@ static void section_precisions(report_ctx *c, const cJSON *precs)
 /* One answer per reduced precision: how much faster, at what accuracy cost. */
 static void recommend_precisions(report_ctx *c, const cJSON *precs)
 {
-    const cJSON *ref = precision_entry(precs, "f32"), *p;
+    const cJSON *ref = ru_find_by(precs, "precision", "f32"), *p;
     if (!ref) return;
     const double r50 = ru_num(cJSON_GetObjectItemCaseSensitive(ref, "single_stream"), "p50_ns");
     cJSON_ArrayForEach(p, precs) {
@@ -955,6 +978,23 @@ static int build(report_ctx *c, const cJSON *doc, const char *source)
     return 0;
 }
 
+/* Write the cJSON text `text` (NULL: it could not be made, out of memory) to path whole,
+ * and free it; 0, or TMLP_EXIT_RUNTIME after an error line led by `who`. */
+static int write_text(const char *path, char *text, const char *who)
+{
+    tmlp_error err = {0};
+    int rc = 0;
+    if (!text) {
+        tmlp_cli_error("%scannot write %s: out of memory", who, path);
+        rc = TMLP_EXIT_RUNTIME;
+    } else if (tmlp_report_write_file(path, text, &err) != TMLP_OK) {
+        tmlp_cli_error("%s%s", who, err.message);
+        rc = TMLP_EXIT_RUNTIME;
+    }
+    cJSON_free(text);
+    return rc;
+}
+
 /* DIR/resources.json: the summary and the series, by the one writer of those names
  * (tmlp_out_resources_json, bench/output.c) that also fills a run's "resources" block. */
 static int write_resources_json(const char *dir, const tmlp_monitor *mon, const tmlp_monitor_summary *s)
@@ -970,17 +1010,7 @@ static int write_resources_json(const char *dir, const tmlp_monitor *mon, const 
         cJSON_free(text);
         text = NULL;
     }
-    tmlp_error err = {0};
-    int rc = 0;
-    if (!text) {
-        tmlp_cli_error("cannot write %s: out of memory", path);
-        rc = TMLP_EXIT_RUNTIME;
-    } else if (tmlp_report_write_file(path, text, &err) != TMLP_OK) {
-        tmlp_cli_error("%s", err.message);
-        rc = TMLP_EXIT_RUNTIME;
-    }
-    cJSON_free(text);
-    return rc;
+    return write_text(path, text, "");
 }
 
 /* A "resources" object in a results file (same names as resources.json), if the run
@@ -1225,18 +1255,7 @@ static int write_json(const char *dir, const char *name, const cJSON *doc)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *text = cJSON_Print(doc);
-    tmlp_error err = {0};
-    int rc = 0;
-    if (!text) {
-        tmlp_cli_error("report: cannot write %s: out of memory", path);
-        rc = TMLP_EXIT_RUNTIME;
-    } else if (tmlp_report_write_file(path, text, &err) != TMLP_OK) {
-        tmlp_cli_error("report: %s", err.message);
-        rc = TMLP_EXIT_RUNTIME;
-    }
-    cJSON_free(text);
-    return rc;
+    return write_text(path, cJSON_Print(doc), "report: ");
 }
 
 /* The options of a run inside the report: the report draws every query (histograms, CDFs,

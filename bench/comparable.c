@@ -28,47 +28,20 @@ static void add_diff(diffs *d, const char *what, const char *a, const char *b)
     if (d->n < MAX_DIFFS) snprintf(d->line[d->n++], sizeof d->line[0], "%s: %s vs %s", what, a, b);
 }
 
-/* The item at a dotted path ("model.file_fnv1a64"), or NULL. */
-static const cJSON *at(const cJSON *o, const char *path)
-{
-    char key[64];
-    while (o && *path) {
-        const char *dot = strchr(path, '.');
-        size_t n = dot ? (size_t)(dot - path) : strlen(path);
-        if (n >= sizeof key) return NULL;
-        memcpy(key, path, n);
-        key[n] = '\0';
-        o = cJSON_GetObjectItemCaseSensitive(o, key);
-        path += n + (dot ? 1 : 0);
-    }
-    return o;
-}
-
-/* A short text of a JSON scalar ("absent" for a missing key). */
-static void text_of(const cJSON *v, char *buf, size_t cap)
-{
-    if (!v) snprintf(buf, cap, "absent");
-    else if (cJSON_IsString(v)) snprintf(buf, cap, "%s", v->valuestring);
-    else if (cJSON_IsNumber(v)) snprintf(buf, cap, "%.17g", v->valuedouble);
-    else if (cJSON_IsBool(v)) snprintf(buf, cap, "%s", cJSON_IsTrue(v) ? "true" : "false");
-    else if (cJSON_IsNull(v)) snprintf(buf, cap, "null");
-    else snprintf(buf, cap, "(object)");
-}
-
 /* Compare the scalar at `path` of a and b; a difference goes to d (or, with ctx, to f as
  * context). Equal when both are absent. */
 static void cmp_path(const cJSON *a, const cJSON *b, const char *path, const char *label, diffs *d)
 {
     char x[160], y[160];
-    text_of(at(a, path), x, sizeof x);
-    text_of(at(b, path), y, sizeof y);
+    ru_json_text(ru_json_at(a, path), "absent", x, sizeof x);
+    ru_json_text(ru_json_at(b, path), "absent", y, sizeof y);
     if (strcmp(x, y)) add_diff(d, label, x, y);
 }
 
 /* The file part of a path, so the same data in another checkout compares equal. */
 static void base_of(const cJSON *v, char *buf, size_t cap)
 {
-    text_of(v, buf, cap);
+    ru_json_text(v, "absent", buf, cap);
     const char *slash = strrchr(buf, '/');
     if (slash) memmove(buf, slash + 1, strlen(slash + 1) + 1);
 }
@@ -120,13 +93,13 @@ static void workload_diffs(const cJSON *a, const cJSON *b, diffs *d)
     cmp_path(ca, cb, "model.output_width", "model output width", d);
     cmp_path(ca, cb, "model.params", "model parameters", d);
     cmp_path(ca, cb, "model.file_fnv1a64", "model file hash (FNV-1a 64)", d);
-    const char *kind = ru_str(at(ca, "model"), "kind");
+    const char *kind = ru_str(ru_json_at(ca, "model"), "kind");
     if (kind && strcmp(kind, "file")) cmp_path(ca, cb, "model.source", "model", d);
     /* the data */
     cmp_path(ca, cb, "data.kind", "data kind", d);
     char x[160], y[160];
-    base_of(at(ca, "data.source"), x, sizeof x);
-    base_of(at(cb, "data.source"), y, sizeof y);
+    base_of(ru_json_at(ca, "data.source"), x, sizeof x);
+    base_of(ru_json_at(cb, "data.source"), y, sizeof y);
     if (strcmp(x, y)) add_diff(d, "data file", x, y);
     cmp_path(ca, cb, "data.count", "data samples", d);
     cmp_path(ca, cb, "data.width", "data width", d);
@@ -176,8 +149,8 @@ int tmlp_comparable_check(FILE *f, const cJSON *a, const cJSON *b, const char *a
         {"repeat_mode", "repeat mode"}};
     int printed = 0;
     for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++) {
-        text_of(at(ca, sys[i][0]), x, sizeof x);
-        text_of(at(cb, sys[i][0]), y, sizeof y);
+        ru_json_text(ru_json_at(ca, sys[i][0]), "absent", x, sizeof x);
+        ru_json_text(ru_json_at(cb, sys[i][0]), "absent", y, sizeof y);
         if (!strcmp(x, y)) continue;
         if (!printed++) fprintf(f, "Systems differ (context, not a reason to refuse):\n");
         fprintf(f, "  %s: %s vs %s\n", sys[i][1], x, y);

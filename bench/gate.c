@@ -31,16 +31,6 @@ static void fmt_value(char *buf, size_t cap, double v, const char *unit)
     else snprintf(buf, cap, "%.4f", v);
 }
 
-static const cJSON *find_run(const cJSON *runs, const char *label)
-{
-    const cJSON *r;
-    cJSON_ArrayForEach(r, runs) {
-        const char *l = ru_str(r, "label");
-        if (l && !strcmp(l, label)) return r;
-    }
-    return NULL;
-}
-
 /* The values of metric m, one per repetition, from a run object: its "repetitions"
  * array, or the run itself as one repetition. Returns the count (0 if none usable). */
 static int rep_values(const cJSON *run, tmlp_rep_metric m, double *v, int cap)
@@ -91,7 +81,7 @@ int tmlp_gate_build(FILE *f, const cJSON *base, const cJSON *cur, double thr, do
     cJSON_ArrayForEach(cr, cruns) {
         const char *label = ru_str(cr, "label");
         if (!label) continue;
-        const cJSON *br = find_run(bruns, label);
+        const cJSON *br = ru_find_by(bruns, "label", label);
         if (!br) {
             if (f) fprintf(f, "  %-16s only in the current file: not compared\n", label);
             continue;
@@ -237,7 +227,7 @@ int tmlp_regress_docs(FILE *f, const cJSON *base, const cJSON *cur, double thr, 
     /* accuracy: counts, two-proportion z-test */
     cJSON_ArrayForEach(cr, cruns) {
         const char *label = ru_str(cr, "label");
-        const cJSON *br = label ? find_run(bruns, label) : NULL;
+        const cJSON *br = label ? ru_find_by(bruns, "label", label) : NULL;
         const cJSON *ab = br ? cJSON_GetObjectItemCaseSensitive(br, "accuracy") : NULL;
         const cJSON *ac = cJSON_GetObjectItemCaseSensitive(cr, "accuracy");
         if (!cJSON_IsObject(ab) || !cJSON_IsObject(ac)) continue;

@@ -34,6 +34,11 @@ int tmlp_history_record_ab(const char *db, const char *model_a, const char *mode
                            const tmlp_ab_settings *s, const tmlp_ab_result *first, const double *figures,
                            int64_t stride, int64_t repeat);
 
+/* Open the existing history database at path (never creating one): 0, or TMLP_EXIT_RUNTIME
+ * after "history: PATH: reason". */
+struct tmlp_history;
+int tmlp_history_open_existing(const char *path, struct tmlp_history **h);
+
 /* history_report.c: argv[0] = "trend" / "gate". */
 int tmlp_history_trend(int argc, char **argv);
 int tmlp_history_gate(int argc, char **argv);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reports_util.h" /* ru_json_at, ru_json_text */
 #include "tinymlp/rng.h"
 
 const tmlp_history_migration tmlp_history_migrations[TMLP_HISTORY_SCHEMA_VERSION] = {
@@ -163,33 +164,6 @@ int64_t tmlp_history_count(tmlp_history *h)
 
 /* ---- reading the document ---------------------------------------------------------- */
 
-/* The item at a dotted path ("model.file_fnv1a64"), or NULL. */
-static const cJSON *at(const cJSON *o, const char *path)
-{
-    char key[64];
-    while (o && *path) {
-        const char *dot = strchr(path, '.');
-        size_t n = dot ? (size_t)(dot - path) : strlen(path);
-        if (n >= sizeof key) return NULL;
-        memcpy(key, path, n);
-        key[n] = '\0';
-        o = cJSON_GetObjectItemCaseSensitive(o, key);
-        path += n + (dot ? 1 : 0);
-    }
-    return o;
-}
-
-/* A JSON scalar as text, as the guard prints it; "" when absent. */
-static void text_of(const cJSON *v, char *buf, size_t cap)
-{
-    if (!v) snprintf(buf, cap, "%s", "");
-    else if (cJSON_IsString(v)) snprintf(buf, cap, "%s", v->valuestring);
-    else if (cJSON_IsNumber(v)) snprintf(buf, cap, "%.17g", v->valuedouble);
-    else if (cJSON_IsBool(v)) snprintf(buf, cap, "%s", cJSON_IsTrue(v) ? "true" : "false");
-    else if (cJSON_IsNull(v)) snprintf(buf, cap, "null");
-    else snprintf(buf, cap, "(object)");
-}
-
 /* The fingerprint columns, in column order, with their context paths. data.source is
  * reduced to its file name (the guard compares the file, not the checkout). */
 static const char *const key_paths[] = {"model.kind", "model.layers", "model.input_width", "model.output_width",
@@ -200,7 +174,7 @@ static const char *const key_paths[] = {"model.kind", "model.layers", "model.inp
 
 static void key_text(const cJSON *ctx, size_t i, char *buf, size_t cap)
 {
-    text_of(at(ctx, key_paths[i]), buf, cap);
+    ru_json_text(ru_json_at(ctx, key_paths[i]), "", buf, cap);
     if (!strcmp(key_paths[i], "data.source")) {
         const char *slash = strrchr(buf, '/');
         if (slash) memmove(buf, slash + 1, strlen(slash + 1) + 1);
@@ -208,7 +182,7 @@ static void key_text(const cJSON *ctx, size_t i, char *buf, size_t cap)
     /* the guard compares a model's source only when it is not a file (synthetic:...) */
     if (!strcmp(key_paths[i], "model.source")) {
         char kind[32];
-        text_of(at(ctx, "model.kind"), kind, sizeof kind);
+        ru_json_text(ru_json_at(ctx, "model.kind"), "", kind, sizeof kind);
         if (!strcmp(kind, "file")) buf[0] = '\0';
     }
 }
@@ -287,13 +261,13 @@ static tmlp_status insert_run(tmlp_history *h, const cJSON *doc, const char *sou
     sqlite3_bind_text(st, k++, now, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, k++, source, -1, SQLITE_TRANSIENT);
     for (size_t i = 0; i < sizeof sys_paths / sizeof sys_paths[0]; i++) {
-        text_of(at(ctx, sys_paths[i]), buf, sizeof buf);
+        ru_json_text(ru_json_at(ctx, sys_paths[i]), "", buf, sizeof buf);
         sqlite3_bind_text(st, k++, buf, -1, SQLITE_TRANSIENT);
     }
     for (size_t i = 0; i < N_KEYS; i++) {
         key_text(ctx, i, buf, sizeof buf);
         /* the column keeps a file model's path (for people); the key leaves it out */
-        if (!strcmp(key_paths[i], "model.source")) text_of(at(ctx, key_paths[i]), buf, sizeof buf);
+        if (!strcmp(key_paths[i], "model.source")) ru_json_text(ru_json_at(ctx, key_paths[i]), "", buf, sizeof buf);
         sqlite3_bind_text(st, k++, buf, -1, SQLITE_TRANSIENT);
     }
     tmlp_history_workload_key(doc, key);

@@ -36,20 +36,6 @@ static int sql_fail(tmlp_history *h)
     return TMLP_EXIT_RUNTIME;
 }
 
-static int open_existing(const char *path, tmlp_history **h)
-{
-    tmlp_error e = {0};
-    if (access(path, R_OK) != 0) {
-        tmlp_cli_error("history: %s: %s", path, strerror(errno));
-        return TMLP_EXIT_RUNTIME;
-    }
-    if (tmlp_history_open(path, h, &e)) {
-        tmlp_cli_error("history: %s", e.message);
-        return TMLP_EXIT_RUNTIME;
-    }
-    return 0;
-}
-
 /* Does some run label of a appear in b? */
 static int shares_label(const cJSON *a, const cJSON *b)
 {
@@ -402,7 +388,7 @@ int tmlp_history_trend(int argc, char **argv)
     snprintf(label, sizeof label, "%.*s", (int)(dot - metric_opt), metric_opt);
     const char *metric = dot + 1;
     tmlp_history *h = NULL;
-    if ((rc = open_existing(argv[optind], &h))) return rc;
+    if ((rc = tmlp_history_open_existing(argv[optind], &h))) return rc;
     trend_point *p = NULL;
     int n = 0;
     cJSON *ref = trend_reference(h, label, metric, wl);
@@ -534,7 +520,7 @@ int tmlp_history_gate(int argc, char **argv)
         return TMLP_EXIT_RUNTIME;
     }
     tmlp_history *h = NULL;
-    if ((rc = open_existing(dbp, &h))) {
+    if ((rc = tmlp_history_open_existing(dbp, &h))) {
         cJSON_Delete(doc);
         return rc;
     }

@@ -220,7 +220,7 @@ static void verdict_figure(char *buf, size_t cap, const tmlp_bench_result *r)
         snprintf(buf, cap, "peak %.1f QPS", r->peak_qps);
         return;
     }
-    if (s->mode == TMLP_MODE_ACCURACY) {
+    if (r->settings.mode == TMLP_MODE_ACCURACY) {
         if (r->labeled > 0) snprintf(buf, cap, "accuracy %.4f", (double)r->correct / (double)r->labeled);
         else snprintf(buf, cap, "every sample once");
         return;
@@ -562,6 +562,99 @@ static cJSON *i64_array(const int64_t *v, int64_t n)
     return a;
 }
 
+/* "early_stopping" of a run: the percentile, confidence and counts of the early-stopping
+ * estimate, its estimate (null for server or when none was made) and its sentence. */
+static void run_json_early_stopping(cJSON *o, const tmlp_bench_result *r)
+{
+    const tmlp_bench_settings *s = &r->settings;
+    cJSON *es = cJSON_AddObjectToObject(o, "early_stopping");
+    if (es) {
+        cJSON_AddNumberToObject(es, "percentile", r->es_percentile);
+        cJSON_AddNumberToObject(es, "confidence", s->early_stopping_confidence);
+        cJSON_AddNumberToObject(es, "min_queries", (double)r->es_min_queries);
+        cJSON_AddNumberToObject(es, "overlatency_queries", (double)r->es_overlatency_queries);
+        if (s->scenario == TMLP_SCENARIO_SERVER || !(r->es_estimate_ns > 0))
+            cJSON_AddNullToObject(es, "estimate_ns");
+        else
+            tmlp_json_add(es, "estimate_ns", num_or_null(r->es_estimate_ns));
+        if (s->scenario == TMLP_SCENARIO_SINGLE_STREAM)
+            tmlp_json_add(es, "estimate_p99_ns", num_or_null(r->es_estimate_p99_ns));
+        cJSON_AddStringToObject(es, "text", r->es_text);
+    }
+}
+
+/* "accuracy" (null without labels) and, in accuracy mode, "class_names" and the
+ * n_classes x n_classes "confusion_matrix" (rows: true class). */
+static void run_json_accuracy(cJSON *o, const tmlp_bench_result *r, const int32_t *labels, int n_classes,
+                              int fashion_names)
+{
+    char buf[64];
+    if (r->labeled > 0) {
+        cJSON *acc = cJSON_AddObjectToObject(o, "accuracy");
+        if (acc) {
+            cJSON_AddNumberToObject(acc, "correct", (double)r->correct);
+            cJSON_AddNumberToObject(acc, "total", (double)r->labeled);
+            cJSON_AddNumberToObject(acc, "value", (double)r->correct / (double)r->labeled);
+        }
+    } else {
+        cJSON_AddNullToObject(o, "accuracy");
+    }
+    if (r->settings.mode == TMLP_MODE_ACCURACY) {
+        int64_t *m = confusion_counts(r, labels, n_classes);
+        if (m) {
+            cJSON *names = cJSON_AddArrayToObject(o, "class_names");
+            for (int c = 0; names && c < n_classes; c++) {
+                class_label(buf, sizeof buf, c, fashion_names);
+                tmlp_json_append(names, cJSON_CreateString(buf));
+            }
+            cJSON *cm = cJSON_AddArrayToObject(o, "confusion_matrix");
+            for (int t = 0; cm && t < n_classes; t++)
+                tmlp_json_append(cm, i64_array(m + (size_t)t * (size_t)n_classes, n_classes));
+            free(m);
+        }
+    }
+}
+
+/* "find_peak": the peak, the note that ended the search and at most 64 trials in order. */
+static void run_json_find_peak(cJSON *o, const tmlp_bench_result *r)
+{
+    cJSON *fp = cJSON_AddObjectToObject(o, "find_peak");
+    if (fp) {
+        cJSON_AddNumberToObject(fp, "peak_qps", r->peak_qps);
+        cJSON_AddStringToObject(fp, "note", r->peak_note);
+        cJSON *tr = cJSON_AddArrayToObject(fp, "trials");
+        for (int i = 0; tr && i < r->n_peak_trials && i < 64; i++) {
+            cJSON *t = cJSON_CreateObject();
+            if (!t) break;
+            cJSON_AddNumberToObject(t, "target_qps", r->peak_trial_qps[i]);
+            cJSON_AddBoolToObject(t, "valid", r->peak_trial_valid[i]);
+            tmlp_json_append(tr, t);
+        }
+    }
+}
+
+/* "per_rank": each MPI rank's own figures, in rank order. */
+static void run_json_per_rank(cJSON *o, const tmlp_bench_result *r)
+{
+    cJSON *pr = cJSON_AddArrayToObject(o, "per_rank");
+    for (int i = 0; pr && i < r->n_parts; i++) {
+        const tmlp_bench_part_summary *p = &r->parts[i];
+        cJSON *x = cJSON_CreateObject();
+        if (!x) break;
+        cJSON_AddNumberToObject(x, "rank", i);
+        cJSON_AddStringToObject(x, "host", p->host);
+        cJSON_AddNumberToObject(x, "queries", (double)p->queries);
+        cJSON_AddNumberToObject(x, "samples", (double)p->samples);
+        tmlp_json_add(x, "throughput_samples_per_s", num_or_null(p->throughput_samples_per_s));
+        tmlp_json_add(x, "p50_ns", num_or_null(p->p50_ns));
+        tmlp_json_add(x, "p99_ns", num_or_null(p->p99_ns));
+        cJSON_AddNumberToObject(x, "duration_ns", (double)p->duration_ns);
+        cJSON_AddBoolToObject(x, "valid", p->valid);
+        cJSON_AddBoolToObject(x, "straggler", p->straggler);
+        tmlp_json_append(pr, x);
+    }
+}
+
 cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_classes,
                          int fashion_names)
 {
@@ -600,68 +693,18 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
     cJSON_AddNumberToObject(o, "duration_ns", (double)r->duration_ns);
     tmlp_json_add(o, "throughput_samples_per_s", num_or_null(r->throughput_samples_per_s));
     tmlp_json_add(o, "latency_ns", latency_json(&r->latency, s->percentile_method));
-    cJSON *es = cJSON_AddObjectToObject(o, "early_stopping");
-    if (es) {
-        cJSON_AddNumberToObject(es, "percentile", r->es_percentile);
-        cJSON_AddNumberToObject(es, "confidence", s->early_stopping_confidence);
-        cJSON_AddNumberToObject(es, "min_queries", (double)r->es_min_queries);
-        cJSON_AddNumberToObject(es, "overlatency_queries", (double)r->es_overlatency_queries);
-        if (s->scenario == TMLP_SCENARIO_SERVER || !(r->es_estimate_ns > 0))
-            cJSON_AddNullToObject(es, "estimate_ns");
-        else
-            tmlp_json_add(es, "estimate_ns", num_or_null(r->es_estimate_ns));
-        if (s->scenario == TMLP_SCENARIO_SINGLE_STREAM)
-            tmlp_json_add(es, "estimate_p99_ns", num_or_null(r->es_estimate_p99_ns));
-        cJSON_AddStringToObject(es, "text", r->es_text);
-    }
+    run_json_early_stopping(o, r);
     snprintf(buf, sizeof buf, "%016" PRIx64, r->workload_digest);
     cJSON_AddStringToObject(o, "workload_digest", buf);
     if (r->wait_policy[0]) cJSON_AddStringToObject(o, "wait_policy", r->wait_policy);
-    if (r->labeled > 0) {
-        cJSON *acc = cJSON_AddObjectToObject(o, "accuracy");
-        if (acc) {
-            cJSON_AddNumberToObject(acc, "correct", (double)r->correct);
-            cJSON_AddNumberToObject(acc, "total", (double)r->labeled);
-            cJSON_AddNumberToObject(acc, "value", (double)r->correct / (double)r->labeled);
-        }
-    } else {
-        cJSON_AddNullToObject(o, "accuracy");
-    }
-    if (s->mode == TMLP_MODE_ACCURACY) {
-        int64_t *m = confusion_counts(r, labels, n_classes);
-        if (m) {
-            cJSON *names = cJSON_AddArrayToObject(o, "class_names");
-            for (int c = 0; names && c < n_classes; c++) {
-                class_label(buf, sizeof buf, c, fashion_names);
-                tmlp_json_append(names, cJSON_CreateString(buf));
-            }
-            cJSON *cm = cJSON_AddArrayToObject(o, "confusion_matrix");
-            for (int t = 0; cm && t < n_classes; t++)
-                tmlp_json_append(cm, i64_array(m + (size_t)t * (size_t)n_classes, n_classes));
-            free(m);
-        }
-    }
+    run_json_accuracy(o, r, labels, n_classes, fashion_names);
     if (s->scenario == TMLP_SCENARIO_SERVER) {
         cJSON_AddNumberToObject(o, "target_qps", s->target_qps);
         tmlp_json_add(o, "scheduled_qps", num_or_null(r->scheduled_qps));
         tmlp_json_add(o, "completed_qps", num_or_null(r->completed_qps));
         tmlp_json_add(o, "issue_delay_ns", latency_json(&r->issue_delay, s->percentile_method));
     }
-    if (s->mode == TMLP_MODE_FIND_PEAK) {
-        cJSON *fp = cJSON_AddObjectToObject(o, "find_peak");
-        if (fp) {
-            cJSON_AddNumberToObject(fp, "peak_qps", r->peak_qps);
-            cJSON_AddStringToObject(fp, "note", r->peak_note);
-            cJSON *tr = cJSON_AddArrayToObject(fp, "trials");
-            for (int i = 0; tr && i < r->n_peak_trials && i < 64; i++) {
-                cJSON *t = cJSON_CreateObject();
-                if (!t) break;
-                cJSON_AddNumberToObject(t, "target_qps", r->peak_trial_qps[i]);
-                cJSON_AddBoolToObject(t, "valid", r->peak_trial_valid[i]);
-                tmlp_json_append(tr, t);
-            }
-        }
-    }
+    if (s->mode == TMLP_MODE_FIND_PEAK) run_json_find_peak(o, r);
     if (tmlp_rep_add_json(o, row, TMLP_REP_ALPHA)) {
         cJSON_Delete(o);
         return NULL;
@@ -670,25 +713,7 @@ cJSON *tmlp_out_run_json(const tmlp_run_row *row, const int32_t *labels, int n_c
         tmlp_json_add(o, "latencies_ns", i64_array(r->latencies_ns, r->n_latencies));
     if (!row->no_raw_latencies && s->scenario == TMLP_SCENARIO_SERVER && r->issue_delay_ns)
         tmlp_json_add(o, "issue_delays_ns", i64_array(r->issue_delay_ns, r->n_latencies));
-    if (r->n_parts > 0) { /* merged from MPI ranks: each rank's own figures */
-        cJSON *pr = cJSON_AddArrayToObject(o, "per_rank");
-        for (int i = 0; pr && i < r->n_parts; i++) {
-            const tmlp_bench_part_summary *p = &r->parts[i];
-            cJSON *x = cJSON_CreateObject();
-            if (!x) break;
-            cJSON_AddNumberToObject(x, "rank", i);
-            cJSON_AddStringToObject(x, "host", p->host);
-            cJSON_AddNumberToObject(x, "queries", (double)p->queries);
-            cJSON_AddNumberToObject(x, "samples", (double)p->samples);
-            tmlp_json_add(x, "throughput_samples_per_s", num_or_null(p->throughput_samples_per_s));
-            tmlp_json_add(x, "p50_ns", num_or_null(p->p50_ns));
-            tmlp_json_add(x, "p99_ns", num_or_null(p->p99_ns));
-            cJSON_AddNumberToObject(x, "duration_ns", (double)p->duration_ns);
-            cJSON_AddBoolToObject(x, "valid", p->valid);
-            cJSON_AddBoolToObject(x, "straggler", p->straggler);
-            tmlp_json_append(pr, x);
-        }
-    }
+    if (r->n_parts > 0) run_json_per_rank(o, r); /* merged from MPI ranks: each rank's own figures */
     return o;
 }
 

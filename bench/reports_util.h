@@ -136,6 +136,46 @@ static inline const char *ru_str(const cJSON *o, const char *key)
     return cJSON_IsString(x) ? x->valuestring : NULL;
 }
 
+/* The item at a dotted path ("model.file_fnv1a64"), or NULL; a path part of 64 bytes or
+ * more matches nothing. */
+static inline const cJSON *ru_json_at(const cJSON *o, const char *path)
+{
+    char key[64];
+    while (o && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (n >= sizeof key) return NULL;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        o = cJSON_GetObjectItemCaseSensitive(o, key);
+        path += n + (dot ? 1 : 0);
+    }
+    return o;
+}
+
+/* A JSON scalar as short text: strings as they are, numbers with 17 digits, true/false,
+ * null; `absent` for a NULL item, "(object)" for an object or array. */
+static inline void ru_json_text(const cJSON *v, const char *absent, char *buf, size_t cap)
+{
+    if (!v) snprintf(buf, cap, "%s", absent);
+    else if (cJSON_IsString(v)) snprintf(buf, cap, "%s", v->valuestring);
+    else if (cJSON_IsNumber(v)) snprintf(buf, cap, "%.17g", v->valuedouble);
+    else if (cJSON_IsBool(v)) snprintf(buf, cap, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsNull(v)) snprintf(buf, cap, "null");
+    else snprintf(buf, cap, "(object)");
+}
+
+/* The first object of array arr whose string member `key` equals value, or NULL. */
+static inline const cJSON *ru_find_by(const cJSON *arr, const char *key, const char *value)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, arr) {
+        const char *s = ru_str(x, key);
+        if (s && !strcmp(s, value)) return x;
+    }
+    return NULL;
+}
+
 /* A JSON array of numbers as a malloc'ed int64 array (NULL and *n = 0 if absent). */
 static inline int64_t *ru_i64_array(const cJSON *o, const char *key, int64_t *n)
 {

@@ -40,7 +40,7 @@ timeout_mult=${TMLP_CROSS_TIMEOUT_MULT:-20}
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
-      libopenblas-dev:arm64 libcmocka-dev:arm64 libcjson-dev:arm64 zlib1g-dev:arm64)
+      libopenblas-dev:arm64 libcmocka-dev:arm64 libcjson-dev:arm64 zlib1g-dev:arm64 libsqlite3-dev:arm64)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -76,6 +76,8 @@ declare -A skip_reason=(
     [export_safetensors_plain]="python starts the arm64 load_pytorch itself (no binfmt_misc)"
     [export_safetensors_torch]="python starts the arm64 load_pytorch itself (no binfmt_misc)"
     [docs_code]="python compiles the docs' C blocks with the cross compiler and starts them itself (no binfmt_misc)"
+    [docs_names]="python starts the arm64 bench_mlp --help itself (no binfmt_misc)"
+    [docs_names_selftest]="python starts the arm64 bench_mlp --help itself (no binfmt_misc)"
     [monitor]="qemu user mode emulates /proc/self/stat with zero CPU times, so the CPU-burn check cannot hold"
 )
 suite_skip_reason="shell and python scripts start the arm64 bench_mlp themselves (no binfmt_misc; MPI is disabled in the cross build); bench_mlp runs under qemu in step 5 instead"

@@ -4,7 +4,8 @@
  * line; on failure the output variable must be left untouched. Cases: units and bare
  * numbers in the option's unit, k/M suffixes, overflow, negative and empty values, the
  * percentile percent-vs-fraction trap, list parsing, and the human-readable ns format.
- * Also the inputs of the run (tmlp_cli_inputs_*), which every output is checked against.
+ * Also the inputs of the run (tmlp_cli_inputs_*), which every output is checked against,
+ * and the getopt_long loop the subcommands share (tmlp_cli_getopt).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -250,6 +252,59 @@ static void test_inputs(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* tmlp_cli_getopt: options to the callback in order (both "--x v" and "--x=v"), help,
+ * a missing value, an unknown option (in the table or not), operands refused or handed back. */
+enum { T_NUM = 256, T_FLAG, T_ODD, T_HELP };
+static const struct option t_opts[] = {{"num", required_argument, NULL, T_NUM},
+                                       {"flag", no_argument, NULL, T_FLAG},
+                                       {"odd", no_argument, NULL, T_ODD},
+                                       {"help", no_argument, NULL, T_HELP},
+                                       {NULL, 0, NULL, 0}};
+typedef struct { int64_t num; int flags; } t_ctx;
+static int t_option(void *ctx, int c, const char *v)
+{
+    t_ctx *t = ctx;
+    if (c == T_NUM) return tmlp_cli_parse_i64("--num", v, 0, 100, &t->num);
+    if (c == T_FLAG) return ++t->flags, 0;
+    return -1; /* T_ODD: in the table, not known to the command */
+}
+static int t_helped;
+static void t_help(FILE *f) { (void)f; t_helped++; }
+static int t_run(t_ctx *t, int *operands, int n, ...)
+{
+    char *argv[8] = {"cmd"};
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n && i < 7; i++) argv[i + 1] = va_arg(ap, char *);
+    va_end(ap);
+    memset(t, 0, sizeof *t);
+    return tmlp_cli_getopt(n + 1, argv, "cmd", t_opts, T_HELP, t_help, t_option, t, operands);
+}
+static void test_getopt(void **state)
+{
+    (void)state;
+    t_ctx t;
+    int op = -1;
+    assert_int_equal(t_run(&t, NULL, 3, "--num", "7", "--flag"), 0);
+    assert_int_equal(t.num, 7);
+    assert_int_equal(t.flags, 1);
+    assert_int_equal(t_run(&t, NULL, 2, "--num=9", "--flag"), 0);
+    assert_int_equal(t.num, 9);
+    t_helped = 0;
+    assert_int_equal(t_run(&t, NULL, 2, "--flag", "-h"), -1);
+    assert_int_equal(t_run(&t, NULL, 1, "--help"), -1);
+    assert_int_equal(t_helped, 2);
+    assert_int_equal(t_run(&t, NULL, 1, "--num"), TMLP_EXIT_USAGE);
+    assert_int_equal(t_run(&t, NULL, 1, "--num=x"), TMLP_EXIT_USAGE);
+    assert_int_equal(t_run(&t, NULL, 1, "--bogus"), TMLP_EXIT_USAGE);
+    assert_int_equal(t_run(&t, NULL, 1, "--odd"), TMLP_EXIT_USAGE);
+    assert_int_equal(t_run(&t, NULL, 2, "--flag", "file"), TMLP_EXIT_USAGE);
+    /* operands wanted: permuted behind the options, their index handed back */
+    assert_int_equal(t_run(&t, &op, 3, "a", "--flag", "b"), 0);
+    assert_int_equal(op, 2);
+    assert_int_equal(t.flags, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,7 +313,7 @@ int main(void)
         cmocka_unit_test(test_percentile), cmocka_unit_test(test_list),
         cmocka_unit_test(test_double),     cmocka_unit_test(test_fmt_ns),
         cmocka_unit_test(test_inputs),
-        cmocka_unit_test(test_synthetic),
+        cmocka_unit_test(test_synthetic),   cmocka_unit_test(test_getopt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
