@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "reports_util.h" /* ru_json_at, ru_json_text */
 #include "tinymlp/rng.h"
@@ -117,6 +118,31 @@ static tmlp_status migrate(tmlp_history *h, tmlp_error *err)
     }
 }
 
+/* Journal mode WAL, set once per file: the mode persists in the file, and connections of
+ * other processes that open a new file at the same moment may each try to switch it (the
+ * switch rewrites the header and the wal-index; the loser gets SQLITE_BUSY or SQLITE_IOERR,
+ * which the busy timeout does not cover). So: read the mode, switch only when it is not WAL,
+ * and retry the switch for up to ~2 s while another process is doing the same. */
+static tmlp_status set_wal(tmlp_history *h, tmlp_error *err)
+{
+    for (int attempt = 0;; attempt++) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(h->db, "PRAGMA journal_mode", -1, &st, NULL);
+        int is_wal = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+                     !strcmp((const char *)sqlite3_column_text(st, 0), "wal");
+        sqlite3_finalize(st);
+        if (is_wal) return TMLP_OK;
+        rc = sqlite3_exec(h->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        int code = rc & 0xff;
+        if (rc == SQLITE_OK && attempt < 200) continue; /* read it back: WAL, or not (a read-only place) */
+        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED && code != SQLITE_IOERR) || attempt >= 200)
+            return fail(err, TMLP_ERR_IO, "%s: cannot switch the history database to WAL: %s", h->path,
+                        rc == SQLITE_OK ? "the journal mode stays another" : sqlite3_errmsg(h->db));
+        struct timespec ts = {0, 10 * 1000 * 1000}; /* 10 ms */
+        nanosleep(&ts, NULL);
+    }
+}
+
 tmlp_status tmlp_history_open(const char *path, tmlp_history **out, tmlp_error *err)
 {
     *out = NULL;
@@ -132,8 +158,8 @@ tmlp_status tmlp_history_open(const char *path, tmlp_history **out, tmlp_error *
     sqlite3_busy_timeout(h->db, TMLP_HISTORY_BUSY_TIMEOUT_MS);
     /* WAL: readers do not block the writer; synchronous=FULL: a committed run survives a
      * power cut, not only a killed process. journal_mode answers with the mode it set. */
-    tmlp_status st = tmlp_history_exec(h, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                                          "PRAGMA foreign_keys = ON", err);
+    tmlp_status st = set_wal(h, err);
+    if (!st) st = tmlp_history_exec(h, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", err);
     if (!st) st = migrate(h, err);
     if (st) {
         if (err && strstr(err->message, "not a database"))
