@@ -75,19 +75,6 @@ int tmlp_history_record_doc(const char *db, const cJSON *doc, const char *source
     return TMLP_EXIT_OK;
 }
 
-int tmlp_history_record_run(const char *db, const tmlp_run_info *info, const tmlp_run_row *rows, int n,
-                            const int32_t *labels, const tmlp_run_resources *res)
-{
-    cJSON *doc = tmlp_out_json_doc(info, rows, n, labels, res);
-    if (!doc) {
-        tmlp_cli_error("--history: out of memory building this run's results");
-        return TMLP_EXIT_RUNTIME;
-    }
-    int rc = tmlp_history_record_doc(db, doc, "run");
-    cJSON_Delete(doc);
-    return rc;
-}
-
 /* One arm of an A/B stream as a run of the results document. */
 static cJSON *ab_arm_run(const char *label, const tmlp_ab_arm_result *a1, const double *fig, int64_t stride,
                          int64_t repeat, double digest)

@@ -316,13 +316,27 @@ static int open_files(const tmlp_run_opts *o, run_files *f)
     return 0;
 }
 
-/* The results on f->out: the JSON document, or the tables, verdicts and resources. */
-static int write_results(const tmlp_run_opts *o, const tmlp_workload *w, run_files *f)
+/* doc's text and a newline on f; -1 (errno set) on a failure. */
+static int print_doc(FILE *f, const cJSON *doc)
+{
+    char *text = cJSON_Print(doc);
+    if (!text) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = fputs(text, f) < 0 || fputc('\n', f) == EOF ? -1 : 0;
+    cJSON_free(text);
+    return rc;
+}
+
+/* The results on f->out: the JSON document (`doc` when the caller built it already, so the
+ * file and the history hold the same bytes), or the tables, verdicts and resources. */
+static int write_results(const tmlp_run_opts *o, const tmlp_workload *w, run_files *f, const cJSON *doc)
 {
     const int32_t *labels = w->data ? w->data->labels : NULL;
     FILE *out = f->out;
     if (o->format == TMLP_OUT_JSON) {
-        if (tmlp_out_json(out, &w->info, w->rows, w->n_rows, labels, &w->res)) {
+        if (doc ? print_doc(out, doc) : tmlp_out_json(out, &w->info, w->rows, w->n_rows, labels, &w->res)) {
             tmlp_cli_error("%s: cannot write the JSON document: %s", o->output ? "--output" : "stdout", strerror(errno));
             return TMLP_EXIT_RUNTIME;
         }
@@ -388,12 +402,19 @@ static int write_all(const tmlp_run_opts *o, const tmlp_workload *w, run_files *
         if (o->trace && strcmp(o->trace, "-")) f->trace = NULL;
         if (o->output && strcmp(o->output, "-")) return 0;
     }
-    if ((rc = write_results(o, w, f))) return rc;
-    if (f->trace && (rc = write_trace(w, f))) return rc;
+    /* --history records the very document --format json writes (built once: the context
+     * holds live readings such as the load average, so two builds differ) */
+    cJSON *doc = NULL;
     if (o->history && !g_stop &&
-        (rc = tmlp_history_record_run(o->history, &w->info, w->rows, w->n_rows, w->data ? w->data->labels : NULL,
-                                      &w->res)))
-        return rc;
+        !(doc = tmlp_out_json_doc(&w->info, w->rows, w->n_rows, w->data ? w->data->labels : NULL, &w->res))) {
+        tmlp_cli_error("--history: out of memory building this run's results");
+        return TMLP_EXIT_RUNTIME;
+    }
+    rc = write_results(o, w, f, doc);
+    if (!rc && f->trace) rc = write_trace(w, f);
+    if (!rc && doc) rc = tmlp_history_record_doc(o->history, doc, "run");
+    cJSON_Delete(doc);
+    if (rc) return rc;
     if (f->baseline && !g_stop) return run_gate(o, w, f);
     if (f->baseline && !o->quiet) tmlp_cli_error("--baseline: interrupted runs are not compared");
     return g_stop ? TMLP_EXIT_INTERRUPTED : TMLP_EXIT_OK;

@@ -18,11 +18,6 @@
  * database at `db`, creating it if missing; one line on stderr names the run id.
  * 0 or TMLP_EXIT_RUNTIME after an error line. */
 int tmlp_history_record_doc(const char *db, const cJSON *doc, const char *source);
-/* The default run's hook: its document built as --format json writes it (without raw
- * latencies: the history keeps figures), then recorded. */
-int tmlp_history_record_run(const char *db, const tmlp_run_info *info, const tmlp_run_row *rows, int n,
-                            const int32_t *labels, const tmlp_run_resources *res);
-
 /* `ab`'s hook. The interleaved A/B stream becomes a results document of two runs,
  * "ab A" and "ab B" (scenario "ab"), each with one repetition per stream repetition
  * (latency mean, p50, p90, p99 in ns: figures[(arm * 4 + m) * stride + k] for arm 0/1,
