@@ -131,30 +131,9 @@ ALWAYS_INLINE void rows_strip(int R, const float *w, int64_t in, int64_t wp, int
     }
 }
 
-/* Groups of 4 rows, then the 1..3 left over in one group. Row r of x is
- * TMLP_XROW(x, xp, in, r): contiguous or the caller's pointer. */
-ALWAYS_INLINE void panel_all_rows(const float *w, int64_t in, int n8, const float *x,
-                                  const float *const *xp, int64_t out, const float *b, float *y,
-                                  int64_t batch, int64_t valid, tmlp_epilogue ep)
-{
-    int64_t r = 0;
-    const float *xr[4];
-    for (; r + 4 <= batch; r += 4) {
-        for (int i = 0; i < 4; i++) xr[i] = TMLP_XROW(x, xp, in, r + i);
-        for (int64_t c = 0; c < 8 * n8; c += 16)
-            rows_strip(4, w, in, 8 * n8, c, xr, out, b, y + r * out, valid, ep);
-    }
-    const int64_t left = batch - r;
-    for (int i = 0; i < left; i++) xr[i] = TMLP_XROW(x, xp, in, r + i);
-    if (left == 1) {
-        row1(w, in, n8, xr[0], b, y + r * out, valid, ep);
-        return;
-    }
-    for (int64_t c = 0; left > 1 && c < 8 * n8; c += 16) {
-        if (left == 3) rows_strip(3, w, in, 8 * n8, c, xr, out, b, y + r * out, valid, ep);
-        else rows_strip(2, w, in, 8 * n8, c, xr, out, b, y + r * out, valid, ep);
-    }
-}
+/* The batch loop: groups of 4 rows in 16-column strips, then the rest (rows_driver.h). */
+#define ROWS_VEC 8
+#include "rows_driver.h"
 
 /* Both entry points: x contiguous (xp NULL) or row pointers xp (x NULL). */
 ALWAYS_INLINE void forward(const tmlp_packed *p, const float *x, const float *const *xp, float *y,
